@@ -1,0 +1,2 @@
+#include <iostream>
+int main() { std::cout << "sf-actors " SF_VERSION "\n"; }

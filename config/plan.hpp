@@ -1,0 +1,86 @@
+#pragma once
+/// The user's milestone plan: `.sf/milestones/<MID>/MILESTONE.md`, parsed into plain structs.
+
+#include <caf/expected.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sf {
+
+/// Lifecycle of a milestone as written in its front matter.
+enum class milestone_status { pending, active, complete, parked };
+
+/// Name of a status as written in MILESTONE.md.
+const char* to_string(milestone_status s);
+
+/// Parses a status name; empty when unknown.
+std::optional<milestone_status> parse_milestone_status(std::string_view text);
+
+/// One unit of work: a shell command the reference worker runs.
+struct unit {
+  std::string id;                  ///< Unique within its milestone.
+  std::string title;               ///< Human name.
+  std::string run;                 ///< Shell command, run with /bin/sh -c in the worktree.
+  std::vector<std::string> files;  ///< Files it is likely to touch (overlap warnings).
+  std::optional<double> cost;      ///< Fixed cost in USD, when the plan declares one.
+};
+
+/// A group of units; `per-slice` merging merges after each one.
+struct slice {
+  std::string id;          ///< Unique within its milestone.
+  std::string title;       ///< Human name.
+  std::vector<unit> units; ///< In execution order.
+};
+
+/// One milestone of the plan.
+struct milestone {
+  std::string id;                      ///< Validated id (see `valid_milestone_id`).
+  std::string title;                   ///< Human name.
+  milestone_status status = milestone_status::pending; ///< From the front matter.
+  std::vector<std::string> depends_on; ///< Ids that must be complete first.
+  std::vector<slice> slices;           ///< The work.
+  std::string body;                    ///< Markdown after the front matter.
+  std::string path;                    ///< Path of its MILESTONE.md.
+
+  /// Sorted, de-duplicated union of every unit's `files`.
+  std::vector<std::string> files() const;
+
+  /// Number of units across all slices.
+  std::size_t unit_count() const;
+};
+
+/// Every milestone of a project, sorted by id.
+struct plan {
+  std::vector<milestone> milestones; ///< Sorted by id.
+
+  /// The milestone with this id, or nullptr.
+  const milestone* find(std::string_view id) const;
+};
+
+/// Input limits that keep a hostile file from exhausting memory.
+struct input_limits {
+  std::size_t max_file_bytes = 1 << 20; ///< Files larger than this are refused unread.
+  std::size_t max_depth = 32;           ///< Deepest YAML nesting accepted.
+  std::size_t max_nodes = 100000;       ///< Most YAML nodes after alias expansion.
+};
+
+/// True when `id` matches `^[A-Za-z][A-Za-z0-9_-]{0,63}$`; only such ids reach paths or refs.
+bool valid_milestone_id(std::string_view id);
+
+/// Parses one MILESTONE.md's text; `id` comes from its folder name, `path` is for messages.
+caf::expected<milestone> parse_milestone(std::string_view text, const std::string& id,
+                                         const std::string& path,
+                                         const input_limits& limits = {});
+
+/// Loads and validates every milestone under `<root>/.sf/milestones/`.
+/// Rejects bad ids, unknown dependencies, cycles, duplicates, units without `run`.
+caf::expected<plan> load_plan(const std::string& root, const input_limits& limits = {});
+
+/// Checks cross-milestone rules (unknown dependencies, cycles) of an already parsed plan.
+caf::error validate_plan(const plan& p);
+
+} // namespace sf

@@ -1,0 +1,70 @@
+#pragma once
+/// The `parallel:` block of `~/.sf/PREFERENCES.md` and `.sf/PREFERENCES.md`.
+
+#include <caf/expected.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sf {
+
+/// When a milestone's branch merges back to main.
+enum class merge_strategy { per_milestone, per_slice };
+
+/// How merge-back is handled.
+enum class auto_merge_mode { automatic, confirm, manual };
+
+/// In which order completed milestones merge.
+enum class merge_order { sequential, by_completion };
+
+/// Spelling of each enum as written in the preferences file.
+const char* to_string(merge_strategy v);
+const char* to_string(auto_merge_mode v);
+const char* to_string(merge_order v);
+
+/// Validated preferences with their defaults.
+struct preferences {
+  bool enabled = false;                         ///< Master toggle.
+  int max_workers = 2;                          ///< Concurrent workers (1-64).
+  std::optional<double> budget_ceiling;         ///< USD across all workers; none = unlimited.
+  merge_strategy strategy = merge_strategy::per_milestone; ///< `merge_strategy`.
+  auto_merge_mode auto_merge = auto_merge_mode::confirm;   ///< `auto_merge`.
+  merge_order order = merge_order::sequential;  ///< `merge_order`.
+  std::string worker_command;                   ///< Replaces the reference worker when set.
+  double stale_timeout = 30;                    ///< Seconds without heartbeat before stale.
+  double heartbeat_interval = 5;                ///< Seconds between worker heartbeats.
+  double stop_grace = 10;                       ///< Seconds between SIGTERM and SIGKILL.
+  std::string push_remote;                      ///< Remote to push main to after a merge.
+  bool delete_merged_branches = false;          ///< Delete `milestone/<MID>` after merging.
+  int max_restarts = 3;                         ///< Restarts per milestone within the window.
+  double restart_window = 600;                  ///< Seconds over which restarts are counted.
+  double restart_backoff = 1;                   ///< Seconds before the first restart (doubles).
+
+  std::vector<std::string> warnings;            ///< Non-fatal findings (unknown keys).
+  std::map<std::string, std::string> origin;    ///< Key -> file that set it.
+};
+
+/// Documentation of one key, used by `init`, `--help` and the README check.
+struct preference_key {
+  const char* name;          ///< Key under `parallel:`.
+  const char* type;          ///< Human type, e.g. "integer (1-64)".
+  const char* default_value; ///< As written in YAML.
+  const char* description;   ///< One line.
+};
+
+/// Every known key, in documentation order.
+const std::vector<preference_key>& preference_keys();
+
+/// Applies one file's text over `into`; `path` is for messages.
+caf::error apply_preferences(preferences& into, std::string_view text, const std::string& path);
+
+/// Loads `<home>/.sf/PREFERENCES.md` then `<root>/.sf/PREFERENCES.md`; missing files are skipped.
+caf::expected<preferences> load_preferences(const std::string& root, const std::string& home);
+
+/// Loads with `home` taken from $HOME.
+caf::expected<preferences> load_preferences(const std::string& root);
+
+} // namespace sf
