@@ -1,0 +1,46 @@
+#pragma once
+/// Signal files `.sf/parallel/<MID>.signal.json`: written by the coordinator, claimed by workers.
+
+#include <caf/expected.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sf::io {
+
+/// What the coordinator asks of a worker.
+enum class signal_kind { pause, resume, stop, rebase };
+
+/// Spelling in the file.
+const char* to_string(signal_kind k);
+
+/// Parses a spelling; empty when unknown.
+std::optional<signal_kind> parse_signal_kind(std::string_view s);
+
+/// One signal as in the protocol.
+struct signal_message {
+  signal_kind kind = signal_kind::stop; ///< `signal`.
+  int64_t sent_at = 0;                  ///< `sentAt`, ms since the Unix epoch.
+  std::string from = "coordinator";     ///< `from`.
+};
+
+/// Parses signal JSON (unknown fields ignored, wrong types rejected with the reason).
+caf::expected<signal_message> decode_signal(std::string_view json);
+
+/// Serialises a signal.
+std::string encode_signal(const signal_message& s);
+
+/// Path `<root>/.sf/parallel/<mid>.signal.json`.
+std::string signal_path(const std::string& root, const std::string& mid);
+
+/// Writes a signal durably and atomically, replacing an unclaimed older one.
+caf::error send_signal(const std::string& root, const std::string& mid, signal_kind kind);
+
+/// Claims the pending signal by renaming it to a unique name, then reads and removes the claim.
+/// Empty when there is none. A signal written during the claim stays for the next call.
+caf::expected<std::optional<signal_message>> consume_signal(const std::string& root,
+                                                            const std::string& mid);
+
+} // namespace sf::io

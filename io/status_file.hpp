@@ -1,0 +1,66 @@
+#pragma once
+/// Codec and atomic read/write of `.sf/parallel/<MID>.status.json` (written by workers).
+
+#include <caf/expected.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sf::io {
+
+/// Largest status file read; larger ones are refused before parsing.
+constexpr std::size_t max_status_bytes = 64 * 1024;
+
+/// The unit a worker is running.
+struct current_unit {
+  std::string type;       ///< Kind of unit (the reference worker writes "unit").
+  std::string id;         ///< Unit id.
+  int64_t started_at = 0; ///< ms since the Unix epoch.
+};
+
+/// A worker's heartbeat and progress, as in the protocol's status file.
+struct worker_status {
+  // Fields of the original protocol (all required on read).
+  std::string milestone_id;                 ///< Must equal the file's <MID>.
+  int64_t pid = 0;                          ///< Worker process id (never trusted alone).
+  std::string state;                        ///< running | paused | stopped | error.
+  std::optional<current_unit> unit;         ///< `currentUnit`, null when idle.
+  int64_t completed_units = 0;              ///< Units completed so far.
+  double cost = 0;                          ///< Cumulative USD.
+  int64_t last_heartbeat = 0;               ///< ms since the Unix epoch.
+  int64_t started_at = 0;                   ///< ms since the Unix epoch.
+  std::string worktree_path;                ///< Absolute worktree path.
+  // Our own optional extras (absent in files of the original system).
+  std::optional<int64_t> total_units;       ///< `totalUnits`.
+  std::optional<std::string> current_slice; ///< `currentSlice`.
+  std::optional<std::string> error;         ///< `error`: reason when state is error.
+  std::optional<std::string> spawn_token;   ///< `spawnToken`: per-spawn secret from the env.
+  std::optional<int> protocol;              ///< `protocol`: our format version (1).
+};
+
+/// The four states of the protocol.
+bool valid_worker_state(std::string_view s);
+
+/// Parses status JSON; rejects oversize input, wrong types, missing fields, mismatched id.
+/// `expected_mid` empty skips the id check. Unknown fields are ignored.
+caf::expected<worker_status> decode_status(std::string_view json, std::string_view expected_mid);
+
+/// Serialises a status (original fields first, extras only when set).
+std::string encode_status(const worker_status& s);
+
+/// Path `<root>/.sf/parallel/<mid>.status.json`.
+std::string status_path(const std::string& root, const std::string& mid);
+
+/// Reads and decodes a status file, refusing symbolic links; not_found when absent.
+caf::expected<worker_status> read_status(const std::string& root, const std::string& mid);
+
+/// Writes a status file durably and atomically (creates `.sf/parallel` 0700 if needed).
+caf::error write_status(const std::string& root, const worker_status& s);
+
+/// Milliseconds since the Unix epoch (wall clock, as the protocol uses).
+int64_t now_ms();
+
+} // namespace sf::io
