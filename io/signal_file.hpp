@@ -1,8 +1,11 @@
 #pragma once
 /// Signal files `.sf/parallel/<MID>.signal.json`: written by the coordinator, claimed by workers.
 
+#include "io/safe_file.hpp"
+
 #include <caf/expected.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,5 +45,27 @@ caf::error send_signal(const std::string& root, const std::string& mid, signal_k
 /// Empty when there is none. A signal written during the claim stays for the next call.
 caf::expected<std::optional<signal_message>> consume_signal(const std::string& root,
                                                             const std::string& mid);
+
+/// Largest signal file read; larger ones are refused unread (and removed when claimed).
+constexpr std::size_t max_signal_bytes = 4096;
+
+/// Writes the given signal (any `sentAt`) durably and atomically, replacing an unclaimed one.
+caf::error send_signal(const std::string& root, const std::string& mid, const signal_message& msg);
+
+/// A pending signal renamed to a private claim name, not yet read.
+struct signal_claim {
+  unique_fd dir;        ///< Open `.sf/parallel` folder holding the claim.
+  std::string dir_path; ///< Its path, for messages.
+  std::string mid;      ///< Milestone the signal was for.
+  std::string name;     ///< Claim name `<MID>.signal.json.tmp.claim.<hex>` (a temp name).
+};
+
+/// First half of `consume_signal`: renames the pending signal to a claim; empty when none.
+caf::expected<std::optional<signal_claim>> claim_signal(const std::string& root,
+                                                        const std::string& mid);
+
+/// Second half: reads, decodes and removes the claim. A malformed or unsafe claim is removed
+/// too and reported as an error naming the signal file and the reason.
+caf::expected<signal_message> finish_claim(signal_claim& claim);
 
 } // namespace sf::io

@@ -1,0 +1,264 @@
+#include "io/safe_file.hpp"
+
+#include "messages/error.hpp"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace sf::io {
+
+namespace {
+
+std::string join(const std::string& dir, const std::string& name) {
+  if (dir.empty())
+    return name;
+  if (dir.back() == '/')
+    return dir + name;
+  return dir + "/" + name;
+}
+
+caf::error sys_error(const char* what, const std::string& path, int err) {
+  // ENOSPC and EDQUOT deserve a hint of their own: the fix is to free space, not to retry.
+  std::string fix = "check that the path exists and is writable";
+  if (err == ENOSPC || err == EDQUOT)
+    fix = "free disk space or quota, then retry";
+  return make_error(ec::io_error, std::string(what) + " failed for " + path + ": " +
+                                      errno_text(err) + "; " + fix);
+}
+
+caf::error link_error(const std::string& path) {
+  return make_error(ec::unsafe_path, path + " is a symbolic link or not a directory;"
+                                            " remove it and let sf-actors recreate it");
+}
+
+} // namespace
+
+unique_fd::~unique_fd() {
+  // A close error in a destructor cannot be reported; callers that care use close().
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+unique_fd& unique_fd::operator=(unique_fd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+caf::error unique_fd::close() {
+  if (fd_ < 0)
+    return {};
+  int fd = release();
+  // Linux releases the descriptor even when close fails, so it must not be retried.
+  if (::close(fd) != 0)
+    return make_error(ec::io_error, "close of descriptor " + std::to_string(fd) +
+                                        " failed: " + errno_text(errno) +
+                                        "; the data may not be on disk, check the filesystem");
+  return {};
+}
+
+std::string errno_text(int err) {
+  char buf[256];
+  // GNU strerror_r may return a static string instead of filling buf.
+  const char* text = strerror_r(err, buf, sizeof(buf));
+  return text ? std::string(text) : "errno " + std::to_string(err);
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  std::size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = getrandom(raw.data() + got, bytes - got, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got < bytes) {
+    // getrandom cannot really fail for small requests; a seeded engine keeps names unique anyway.
+    std::random_device rd;
+    for (std::size_t i = got; i < bytes; ++i)
+      raw[i] = static_cast<char>(rd());
+  }
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes * 2);
+  for (unsigned char c : raw) {
+    out += digits[c >> 4];
+    out += digits[c & 0xf];
+  }
+  return out;
+}
+
+bool valid_file_name(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
+}
+
+caf::expected<unique_fd> open_dir_nofollow(const std::string& path) {
+  unique_fd fd{::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  if (fd)
+    return fd;
+  int err = errno;
+  // O_NOFOLLOW reports a link as ELOOP, O_DIRECTORY reports a link or file as ENOTDIR.
+  if (err == ELOOP || err == ENOTDIR)
+    return link_error(path);
+  if (err == ENOENT)
+    return make_error(ec::not_found, path + " does not exist; create it or fix the path");
+  return sys_error("opening folder", path, err);
+}
+
+caf::expected<unique_fd> open_dir_nofollow_at(int dirfd, const std::string& name,
+                                              const std::string& label) {
+  unique_fd fd{::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  if (fd)
+    return fd;
+  int err = errno;
+  if (err == ELOOP || err == ENOTDIR)
+    return link_error(label);
+  if (err == ENOENT)
+    return make_error(ec::not_found, label + " does not exist; create it or fix the path");
+  return sys_error("opening folder", label, err);
+}
+
+caf::error write_file_atomic(int dirfd, const std::string& dir_label, const std::string& name,
+                             std::string_view data, mode_t mode) {
+  const auto final_path = join(dir_label, name);
+  if (!valid_file_name(name))
+    return make_error(ec::invalid_input, "cannot write '" + name + "' in " + dir_label +
+                                             ": not a plain file name; use a name without '/'");
+  // O_EXCL with a random suffix: never reuse or follow a file someone planted.
+  std::string tmp;
+  unique_fd fd;
+  for (int attempt = 0; attempt < 8 && !fd; ++attempt) {
+    tmp = name + ".tmp." + random_hex();
+    fd = unique_fd{::openat(dirfd, tmp.c_str(),
+                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)};
+    if (!fd && errno != EEXIST)
+      return sys_error("creating temp file", join(dir_label, tmp), errno);
+  }
+  if (!fd)
+    return make_error(ec::io_error, "could not pick a free temp name next to " + final_path +
+                                        "; remove stale *.tmp.* files there");
+  const auto tmp_path = join(dir_label, tmp);
+  auto fail = [&](const char* what, int err) {
+    fd = unique_fd{};
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return sys_error(what, tmp_path, err);
+  };
+  // The umask may have narrowed the mode given to openat; callers ask for an exact one.
+  if (::fchmod(fd.get(), mode) != 0)
+    return fail("fchmod", errno);
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return fail("write", errno);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // After a failed fsync the page cache state is unknown: report it, never retry.
+  if (::fsync(fd.get()) != 0)
+    return fail("fsync", errno);
+  if (auto err = fd.close()) {
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return make_error(ec::io_error, "closing " + tmp_path + " failed: " + describe(err));
+  }
+  if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
+    int err = errno;
+    ::unlinkat(dirfd, tmp.c_str(), 0);
+    return sys_error(("renaming temp file over " + final_path).c_str(), tmp_path, err);
+  }
+  // The rename is only durable once the folder entry is on disk.
+  if (::fsync(dirfd) != 0)
+    return sys_error("fsync of folder", dir_label, errno);
+  return {};
+}
+
+caf::error write_file_atomic(const std::string& dir_path, const std::string& name,
+                             std::string_view data, mode_t mode) {
+  auto dir = open_dir_nofollow(dir_path);
+  if (!dir)
+    return dir.error();
+  return write_file_atomic(dir->get(), dir_path, name, data, mode);
+}
+
+caf::expected<std::string> read_file_capped(int dirfd, const std::string& dir_label,
+                                            const std::string& name, std::size_t cap) {
+  const auto path = join(dir_label, name);
+  if (!valid_file_name(name))
+    return make_error(ec::invalid_input,
+                      "cannot read '" + name + "' in " + dir_label + ": not a plain file name");
+  // O_NONBLOCK keeps a planted FIFO from blocking the open; fstat rejects it right after.
+  unique_fd fd{::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)};
+  if (!fd) {
+    int err = errno;
+    if (err == ENOENT)
+      return make_error(ec::not_found, path + " does not exist");
+    if (err == ELOOP)
+      return make_error(ec::unsafe_path, path + " is a symbolic link; refusing to follow it,"
+                                                " remove the link");
+    return sys_error("opening", path, err);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return sys_error("fstat", path, errno);
+  if (!S_ISREG(st.st_mode))
+    return make_error(ec::unsafe_path,
+                      path + " is not a regular file; remove it and let its writer recreate it");
+  if (static_cast<unsigned long long>(st.st_size) > cap)
+    return make_error(ec::invalid_input, path + " is " + std::to_string(st.st_size) +
+                                             " bytes, more than the limit of " +
+                                             std::to_string(cap) + "; remove or shrink it");
+  // Read up to cap + 1 so a file that grew after fstat is still caught.
+  std::string out;
+  out.resize(cap + 1);
+  std::size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return sys_error("read", path, errno);
+    }
+    if (n == 0)
+      break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got > cap)
+    return make_error(ec::invalid_input, path + " grew beyond the limit of " +
+                                             std::to_string(cap) + " bytes while being read");
+  out.resize(got);
+  return out;
+}
+
+caf::expected<std::string> read_file_capped(const std::string& path, std::size_t cap) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  if (dir.empty())
+    dir = "/";
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  // The folder part may legitimately be reached through links (e.g. /tmp on some systems).
+  unique_fd dirfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!dirfd) {
+    int err = errno;
+    if (err == ENOENT)
+      return make_error(ec::not_found, path + " does not exist (no folder " + dir + ")");
+    return sys_error("opening folder", dir, err);
+  }
+  return read_file_capped(dirfd.get(), dir, name, cap);
+}
+
+} // namespace sf::io
