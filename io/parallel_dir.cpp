@@ -29,8 +29,7 @@ caf::expected<unique_fd> open_root(const std::string& root) {
   if (err == ENOENT || err == ENOTDIR)
     return make_error(ec::not_found,
                       "project root " + root + " is not a folder; pass an existing project root");
-  return make_error(ec::io_error,
-                    "opening project root " + root + " failed: " + errno_text(err));
+  return make_error(ec::io_error, "opening project root " + root + " failed: " + errno_text(err));
 }
 
 caf::error make_dir_at(int dirfd, const char* name, mode_t mode, const std::string& label) {

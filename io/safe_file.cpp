@@ -101,8 +101,8 @@ std::string random_hex(std::size_t bytes) {
 }
 
 bool valid_file_name(std::string_view name) {
-  return !name.empty() && name != "." && name != ".." &&
-         name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
 }
 
 caf::expected<unique_fd> open_dir_nofollow(const std::string& path) {
@@ -142,8 +142,8 @@ caf::error write_file_atomic(int dirfd, const std::string& dir_label, const std:
   unique_fd fd;
   for (int attempt = 0; attempt < 8 && !fd; ++attempt) {
     tmp = name + ".tmp." + random_hex();
-    fd = unique_fd{::openat(dirfd, tmp.c_str(),
-                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)};
+    fd = unique_fd{
+        ::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)};
     if (!fd && errno != EEXIST)
       return sys_error("creating temp file", join(dir_label, tmp), errno);
   }
@@ -238,8 +238,8 @@ caf::expected<std::string> read_file_capped(int dirfd, const std::string& dir_la
     got += static_cast<std::size_t>(n);
   }
   if (got > cap)
-    return make_error(ec::invalid_input, path + " grew beyond the limit of " +
-                                             std::to_string(cap) + " bytes while being read");
+    return make_error(ec::invalid_input, path + " grew beyond the limit of " + std::to_string(cap) +
+                                             " bytes while being read");
   out.resize(got);
   return out;
 }

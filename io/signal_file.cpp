@@ -37,10 +37,14 @@ caf::error remove_claim(const signal_claim& c) {
 
 const char* to_string(signal_kind k) {
   switch (k) {
-    case signal_kind::pause: return "pause";
-    case signal_kind::resume: return "resume";
-    case signal_kind::stop: return "stop";
-    case signal_kind::rebase: return "rebase";
+  case signal_kind::pause:
+    return "pause";
+  case signal_kind::resume:
+    return "resume";
+  case signal_kind::stop:
+    return "stop";
+  case signal_kind::rebase:
+    return "rebase";
   }
   return "stop";
 }
@@ -106,8 +110,7 @@ caf::error send_signal(const std::string& root, const std::string& mid, signal_k
   return send_signal(root, mid, msg);
 }
 
-caf::error send_signal(const std::string& root, const std::string& mid,
-                       const signal_message& msg) {
+caf::error send_signal(const std::string& root, const std::string& mid, const signal_message& msg) {
   if (!valid_mid(mid))
     return invalid_mid_error(mid);
   auto dir = ensure_parallel_dir(root);

@@ -179,9 +179,8 @@ std::string encode_status(const worker_status& s) {
   j["pid"] = s.pid;
   j["state"] = s.state;
   if (s.unit)
-    j["currentUnit"] = {{"type", s.unit->type},
-                        {"id", s.unit->id},
-                        {"startedAt", s.unit->started_at}};
+    j["currentUnit"] = {
+        {"type", s.unit->type}, {"id", s.unit->id}, {"startedAt", s.unit->started_at}};
   else
     j["currentUnit"] = nullptr;
   j["completedUnits"] = s.completed_units;

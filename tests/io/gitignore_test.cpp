@@ -63,8 +63,7 @@ TEST_CASE("gitignore rules are added once and git honours them", "[io][gitignore
   CHECK_FALSE(git_ignores(repo.path(), "auto.lock"));
 }
 
-TEST_CASE("gitignore keeps existing content, mode and a missing final newline",
-          "[io][gitignore]") {
+TEST_CASE("gitignore keeps existing content, mode and a missing final newline", "[io][gitignore]") {
   temp_dir repo;
   sf::test::init_git_repo(repo.path());
   const std::string original = "node_modules/\n/.sf/parallel/\n*.log";

@@ -12,8 +12,8 @@
 
 #include <chrono>
 #include <csignal>
-#include <memory>
 #include <filesystem>
+#include <memory>
 
 using namespace sf;
 using namespace sf::io;

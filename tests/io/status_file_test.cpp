@@ -1,8 +1,8 @@
 #include "io/status_file.hpp"
 
 #include "io/parallel_dir.hpp"
-#include "messages/error.hpp"
 #include "io_test_util.hpp"
+#include "messages/error.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -30,8 +30,7 @@ const char* original_status = R"({
 })";
 
 // Decodes `original_status` after `edit` changed it; returns the error line (empty if it decoded).
-template <class F>
-std::string decode_error_after(F edit) {
+template <class F> std::string decode_error_after(F edit) {
   auto j = nlohmann::json::parse(original_status);
   edit(j);
   auto st = decode_status(j.dump(), "M001");
@@ -142,7 +141,9 @@ TEST_CASE("status: wrong types name the field and the expected type", "[io][stat
   CHECK(err.find("running") != std::string::npos);
 
   for (auto edit : {+[](json& j) { j["currentUnit"] = "U1"; },
-                    +[](json& j) { j["currentUnit"] = {{"type", "unit"}, {"id", "U1"}}; },
+                    +[](json& j) {
+                      j["currentUnit"] = {{"type", "unit"}, {"id", "U1"}};
+                    },
                     +[](json& j) { j["currentUnit"]["id"] = 7; },
                     +[](json& j) { j["currentUnit"]["startedAt"] = "now"; },
                     +[](json& j) { j["currentUnit"] = json::array(); }})
@@ -150,8 +151,8 @@ TEST_CASE("status: wrong types name the field and the expected type", "[io][stat
 
   CHECK(decode_error_after([](json& j) { j["lastHeartbeat"] = -1; }).find("'lastHeartbeat'") !=
         std::string::npos);
-  CHECK(decode_error_after([](json& j) { j["completedUnits"] = true; })
-            .find("'completedUnits'") != std::string::npos);
+  CHECK(decode_error_after([](json& j) { j["completedUnits"] = true; }).find("'completedUnits'") !=
+        std::string::npos);
   CHECK(decode_error_after([](json& j) { j["worktreePath"] = 3; }).find("'worktreePath'") !=
         std::string::npos);
   CHECK(decode_error_after([](json& j) { j["totalUnits"] = "3"; }).find("'totalUnits'") !=
