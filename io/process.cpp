@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -181,7 +180,9 @@ caf::error child_process::signal(int sig) {
   if (reaped_)
     return make_error(ec::process_error, "cannot signal process " + std::to_string(pid_) +
                                              ": it was already reaped and its pid may be reused");
-  if (::pidfd_send_signal(pidfd_.get(), sig, nullptr, 0) != 0) {
+  // Raw syscall: glibc 2.36's <sys/pidfd.h> lacks extern "C", so its wrapper does not link
+  // from C++.
+  if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) != 0) {
     // ESRCH: it has exited but is not reaped yet; there is nobody left to signal.
     if (errno == ESRCH)
       return {};
@@ -402,6 +403,11 @@ caf::expected<std::string> read_environ_value(int64_t pid, const std::string& ke
   auto text = slurp(path, 4 * 1024 * 1024);
   if (!text)
     return text.error();
+  // The kernel fills environ only late in exec (after posix_spawn already returned) and
+  // empties it for zombies: an empty read means "not known", not "not set".
+  if (text->empty())
+    return make_error(ec::unavailable, "environment of process " + std::to_string(pid) +
+                                           " is not readable yet (still starting, or exited)");
   auto prefix = key + "=";
   std::size_t start = 0;
   while (start < text->size()) {

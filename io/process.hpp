@@ -109,7 +109,7 @@ caf::expected<process_identity> read_identity(int64_t pid);
 bool identity_matches(const process_identity& id);
 
 /// Value of `key` in /proc/<pid>/environ (the environment the process started with);
-/// not_found if absent.
+/// not_found if absent; unavailable while the process is still inside exec or a zombie.
 caf::expected<std::string> read_environ_value(int64_t pid, const std::string& key);
 
 /// If the log exceeds `max_bytes`, keeps its last max_bytes/2 bytes in `<path>.1` (atomic
