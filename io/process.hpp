@@ -1,0 +1,122 @@
+#pragma once
+/// Spawning, signalling, reaping and identifying worker processes (Linux only).
+
+#include "io/unique_fd.hpp"
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sf::io {
+
+/// What to run and where; nothing of the parent's environment is passed on implicitly.
+struct spawn_request {
+  std::vector<std::string> argv; ///< Program and arguments; argv[0] without '/' is looked up.
+  std::string cwd;               ///< Working folder of the child; empty keeps the parent's.
+  std::vector<std::string> env;  ///< The child's whole environment, "KEY=VALUE" each.
+  std::string log_path;          ///< stdout+stderr appended here; empty means /dev/null.
+};
+
+/// A spawned child: owns its pidfd; never kills on destruction (workers outlive restarts).
+/// Not thread-safe: one owner (an actor) uses it at a time.
+class child_process {
+public:
+  /// An empty handle (no process).
+  child_process() = default;
+
+  /// Adopts an already spawned, unreaped child of this process.
+  child_process(pid_t pid, unique_fd pidfd, uint64_t start_time);
+
+  child_process(child_process&&) noexcept = default;
+  child_process& operator=(child_process&&) noexcept = default;
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  /// Closes the pidfd only; the process keeps running.
+  ~child_process() = default;
+
+  /// Process id (also the process group id), or -1 when empty.
+  pid_t pid() const noexcept { return pid_; }
+
+  /// Pollable descriptor: becomes readable once the process has exited; -1 when empty.
+  int pidfd() const noexcept { return pidfd_.get(); }
+
+  /// Start time in clock ticks since boot (field 22 of /proc/<pid>/stat), read at spawn.
+  uint64_t start_time() const noexcept { return start_time_; }
+
+  /// True once `try_reap` has collected the exit status.
+  bool reaped() const noexcept { return reaped_; }
+
+  /// Collects the exit without blocking; true and a waitpid-style `status` once it exited.
+  /// Returns true again (same status) if already reaped.
+  bool try_reap(int& status);
+
+  /// Sends `sig` to the process itself through its pidfd; refused once reaped.
+  caf::error signal(int sig);
+
+  /// Sends `sig` to the whole process group; refused once the leader is reaped.
+  caf::error signal_group(int sig);
+
+private:
+  pid_t pid_ = -1;
+  unique_fd pidfd_;
+  uint64_t start_time_ = 0;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+/// Starts a child with posix_spawn in its own process group, empty signal mask, default
+/// signal dispositions, stdin from /dev/null, stdout+stderr appended to the log, and only
+/// fds 0-2 open. Errors: missing/non-executable program, unusable cwd or log.
+caf::expected<child_process> spawn_process(const spawn_request& req);
+
+/// Human text for a waitpid-style status: "exited with code 3", "killed by SIGKILL".
+std::string describe_exit(int status);
+
+/// What identifies one incarnation of a process across pid reuse and reboots.
+struct process_identity {
+  int64_t pid = 0;         ///< Process id.
+  uint64_t start_time = 0; ///< Clock ticks since boot at process start.
+  std::string boot_id;     ///< /proc/sys/kernel/random/boot_id of the boot it ran in.
+};
+
+/// The parts of /proc/<pid>/stat we use.
+struct proc_stat {
+  char state = '?';        ///< Field 3: R, S, D, Z, X, ...
+  uint64_t start_time = 0; ///< Field 22.
+};
+
+/// Parses the text of /proc/<pid>/stat; the comm field may hold spaces and ')'.
+caf::expected<proc_stat> parse_proc_stat(std::string_view text);
+
+/// Reads and parses /proc/<pid>/stat.
+caf::expected<proc_stat> read_proc_stat(int64_t pid);
+
+/// The current boot id (without the trailing newline).
+caf::expected<std::string> read_boot_id();
+
+/// Identity of a running process now.
+caf::expected<process_identity> read_identity(int64_t pid);
+
+/// True if that very process still runs: same boot, same start time, and not a zombie.
+bool identity_matches(const process_identity& id);
+
+/// Value of `key` in /proc/<pid>/environ (the environment the process started with);
+/// not_found if absent; unavailable while the process is still inside exec or a zombie.
+caf::expected<std::string> read_environ_value(int64_t pid, const std::string& key);
+
+/// If the log exceeds `max_bytes`, keeps its last max_bytes/2 bytes in `<path>.1` (atomic
+/// replace) and empties the log. Bytes a child appends during the call may be lost.
+caf::error cap_log(const std::string& path, std::size_t max_bytes);
+
+/// The last `n` lines of a log (reads at most the last 64 KiB); empty if unreadable.
+std::string tail_lines(const std::string& path, std::size_t n);
+
+} // namespace sf::io
