@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -62,7 +61,7 @@ const milestone* plan::find(std::string_view id) const {
 }
 
 bool valid_milestone_id(std::string_view id) {
-  if (id.empty() || id.size() > 64 || !std::isalpha(static_cast<unsigned char>(id[0])))
+  if (id.empty() || id.size() > 64)
     return false;
   // Byte checks, not <cctype> with a locale: only ASCII letters may reach a path or a ref.
   auto ascii_alnum = [](char c) {
@@ -450,13 +449,14 @@ caf::error validate_plan(const plan& p) {
     if (!valid_milestone_id(ms[i].id))
       return make_error(ec::invalid_input, "milestone \"" + escape_text(ms[i].id) +
                                                "\" has an invalid id; " + id_rule);
-    if (i > 0 && !(ms[i - 1].id < ms[i].id) && lower(ms[i - 1].id) != lower(ms[i].id))
-      return make_error(ec::invalid_input, "the plan is not sorted by id (" + ms[i - 1].id +
-                                               " before " + ms[i].id + "); sort it");
     auto [it, fresh] = by_lower.emplace(lower(ms[i].id), ms[i].id);
     if (!fresh)
       return make_error(ec::invalid_input, "milestones " + it->second + " and " + ms[i].id +
                                                " have the same id up to case; rename one");
+    // plan::find is a binary search: an unsorted plan would make dependencies vanish.
+    if (i > 0 && !(ms[i - 1].id < ms[i].id))
+      return make_error(ec::invalid_input, "the plan is not sorted by id (" + ms[i - 1].id +
+                                               " before " + ms[i].id + "); sort it");
   }
   // Resolve edges to indices once, so the walk below is linear in milestones plus edges.
   std::vector<std::vector<std::size_t>> edges(ms.size());
