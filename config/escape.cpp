@@ -12,18 +12,26 @@ std::string escape_text(std::string_view text, std::size_t max) {
   for (std::size_t i = 0; i < n; ++i) {
     auto c = static_cast<unsigned char>(text[i]);
     switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\\': out += "\\\\"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[5];
-          std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    default:
+      if (c < 0x20 || c == 0x7f) {
+        char buf[5];
+        std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned>(c));
+        out += buf;
+      } else {
+        out += static_cast<char>(c);
+      }
     }
   }
   if (text.size() > max)

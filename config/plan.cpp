@@ -21,10 +21,14 @@ namespace sf {
 
 const char* to_string(milestone_status s) {
   switch (s) {
-    case milestone_status::pending: return "pending";
-    case milestone_status::active: return "active";
-    case milestone_status::complete: return "complete";
-    case milestone_status::parked: return "parked";
+  case milestone_status::pending:
+    return "pending";
+  case milestone_status::active:
+    return "active";
+  case milestone_status::complete:
+    return "complete";
+  case milestone_status::parked:
+    return "parked";
   }
   return "?";
 }
@@ -76,7 +80,7 @@ bool valid_milestone_id(std::string_view id) {
 namespace {
 
 constexpr const char* id_rule =
-  "an id starts with a letter followed by up to 63 letters, digits, '_' or '-'";
+    "an id starts with a letter followed by up to 63 letters, digits, '_' or '-'";
 
 /// Messages for one MILESTONE.md.
 struct context {
@@ -165,8 +169,9 @@ caf::error parse_unit(const YAML::Node& node, std::size_t fallback, const std::s
   auto line = line_of(node, cx.first_line, fallback);
   auto what = "slice " + escape_text(slice_id) + ": a unit";
   if (!node.IsMap())
-    return cx.fail(node, line, what + " is " + describe_value(node) +
-                                   "; it must be a map with id, title, run and files");
+    return cx.fail(node, line,
+                   what + " is " + describe_value(node) +
+                       "; it must be a map with id, title, run and files");
   auto f = fields_of(node, cx, line, what);
   if (!f)
     return f.error();
@@ -208,8 +213,9 @@ caf::error parse_slice(const YAML::Node& node, std::size_t fallback, const conte
                        slice& out) {
   auto line = line_of(node, cx.first_line, fallback);
   if (!node.IsMap())
-    return cx.fail(node, line, "a slice is " + describe_value(node) +
-                                   "; it must be a map with id, title and units");
+    return cx.fail(node, line,
+                   "a slice is " + describe_value(node) +
+                       "; it must be a map with id, title and units");
   auto f = fields_of(node, cx, line, "a slice");
   if (!f)
     return f.error();
@@ -223,8 +229,8 @@ caf::error parse_slice(const YAML::Node& node, std::size_t fallback, const conte
     return {};
   const auto& [list, uline] = units->second;
   if (!list.IsSequence())
-    return cx.fail(list, uline, what + ": units is " + describe_value(list) +
-                                    "; it must be a list");
+    return cx.fail(list, uline,
+                   what + ": units is " + describe_value(list) + "; it must be a list");
   for (const auto& u : list) {
     unit parsed;
     if (auto err = parse_unit(u, uline, out.id, cx, parsed))
@@ -237,13 +243,14 @@ caf::error parse_slice(const YAML::Node& node, std::size_t fallback, const conte
 caf::error parse_fields(const YAML::Node& root, const context& cx, milestone& m) {
   auto fallback = cx.first_line;
   if (is_null(root))
-    return make_error(ec::invalid_input, cx.path + ":" + std::to_string(fallback) +
-                                             ": milestone " + cx.id +
+    return make_error(ec::invalid_input, cx.path + ":" + std::to_string(fallback) + ": milestone " +
+                                             cx.id +
                                              ": the front matter is empty; add at least "
                                              "\"title: ...\"");
   if (!root.IsMap())
-    return cx.fail(root, fallback, "the front matter is " + describe_value(root) +
-                                       "; it must be a map of keys such as \"title:\"");
+    return cx.fail(root, fallback,
+                   "the front matter is " + describe_value(root) +
+                       "; it must be a map of keys such as \"title:\"");
   auto f = fields_of(root, cx, fallback, "the front matter");
   if (!f)
     return f.error();
@@ -262,9 +269,10 @@ caf::error parse_fields(const YAML::Node& root, const context& cx, milestone& m)
     const auto& [node, line] = st->second;
     auto parsed = node.IsScalar() ? parse_milestone_status(node.Scalar()) : std::nullopt;
     if (!parsed)
-      return cx.fail(node, line, "status " + describe_value(node) +
-                                     " is not allowed; allowed: \"pending\", \"active\", "
-                                     "\"complete\", \"parked\"");
+      return cx.fail(node, line,
+                     "status " + describe_value(node) +
+                         " is not allowed; allowed: \"pending\", \"active\", "
+                         "\"complete\", \"parked\"");
     m.status = *parsed;
   }
   if (auto err = get_list(*f, "dependsOn", cx, "the front matter", m.depends_on))
@@ -272,8 +280,9 @@ caf::error parse_fields(const YAML::Node& root, const context& cx, milestone& m)
   for (const auto& dep : m.depends_on)
     if (!valid_milestone_id(dep)) {
       const auto& [node, line] = f->at("dependsOn");
-      return cx.fail(node, line, "dependsOn entry \"" + escape_text(dep) +
-                                     "\" is not a valid milestone id; " + id_rule);
+      return cx.fail(node, line,
+                     "dependsOn entry \"" + escape_text(dep) + "\" is not a valid milestone id; " +
+                         id_rule);
     }
   if (auto sl = f->find("slices"); sl != f->end() && !is_null(sl->second.first)) {
     const auto& [list, line] = sl->second;
@@ -466,8 +475,8 @@ caf::error validate_plan(const plan& p) {
       if (target == nullptr)
         return make_error(ec::invalid_input,
                           ms[i].path + ": " + ms[i].id + " depends on " + escape_text(dep) +
-                              ", which is not in the plan; add .sf/milestones/" +
-                              escape_text(dep) + "/MILESTONE.md or remove it from dependsOn");
+                              ", which is not in the plan; add .sf/milestones/" + escape_text(dep) +
+                              "/MILESTONE.md or remove it from dependsOn");
       edges[i].push_back(static_cast<std::size_t>(target - ms.data()));
     }
   enum class mark : char { white, gray, black };
@@ -502,10 +511,9 @@ caf::error validate_plan(const plan& p) {
         for (auto n : cycle)
           text += ms[n].id + " -> ";
         text += ms[cycle.front()].id;
-        return make_error(ec::invalid_input,
-                          "dependency cycle: " + text +
-                              "; remove one of these dependsOn entries (in " +
-                              ms[cycle.front()].path + " or another of them)");
+        return make_error(ec::invalid_input, "dependency cycle: " + text +
+                                                 "; remove one of these dependsOn entries (in " +
+                                                 ms[cycle.front()].path + " or another of them)");
       }
     }
   }

@@ -17,57 +17,67 @@ namespace sf {
 
 const char* to_string(merge_strategy v) {
   switch (v) {
-    case merge_strategy::per_milestone: return "per-milestone";
-    case merge_strategy::per_slice: return "per-slice";
+  case merge_strategy::per_milestone:
+    return "per-milestone";
+  case merge_strategy::per_slice:
+    return "per-slice";
   }
   return "?";
 }
 
 const char* to_string(auto_merge_mode v) {
   switch (v) {
-    case auto_merge_mode::automatic: return "auto";
-    case auto_merge_mode::confirm: return "confirm";
-    case auto_merge_mode::manual: return "manual";
+  case auto_merge_mode::automatic:
+    return "auto";
+  case auto_merge_mode::confirm:
+    return "confirm";
+  case auto_merge_mode::manual:
+    return "manual";
   }
   return "?";
 }
 
 const char* to_string(merge_order v) {
   switch (v) {
-    case merge_order::sequential: return "sequential";
-    case merge_order::by_completion: return "by-completion";
+  case merge_order::sequential:
+    return "sequential";
+  case merge_order::by_completion:
+    return "by-completion";
   }
   return "?";
 }
 
 const std::vector<preference_key>& preference_keys() {
   static const std::vector<preference_key> keys = {
-    {"enabled", "boolean", "false", "Turns parallel mode on; the commands refuse to run otherwise."},
-    {"max_workers", "integer (1-64)", "2", "How many workers may run at the same time."},
-    {"budget_ceiling", "number > 0, or null", "null",
-     "Total USD all workers may spend; no new unit starts once it is reached."},
-    {"merge_strategy", "\"per-slice\" or \"per-milestone\"", "\"per-milestone\"",
-     "Merge back after every slice, or only once the whole milestone is done."},
-    {"auto_merge", "\"auto\", \"confirm\" or \"manual\"", "\"confirm\"",
-     "Merge on its own, ask first, or wait for an explicit merge command."},
-    {"merge_order", "\"sequential\" or \"by-completion\"", "\"sequential\"",
-     "Merge completed milestones in id order, or in the order they finish."},
-    {"worker_command", "string", "\"\"",
-     "Shell command run (sh -c, in the worktree) instead of the built-in worker; empty = built-in."},
-    {"stale_timeout", "seconds, number > 0", "30",
-     "A worker silent for this long is considered stale."},
-    {"heartbeat_interval", "seconds, number > 0", "5",
-     "How often a worker reports; must be below stale_timeout."},
-    {"stop_grace", "seconds, number >= 0", "10",
-     "Time a stopping worker gets between SIGTERM and SIGKILL."},
-    {"push_remote", "string", "\"\"", "Remote that main is pushed to after a merge; empty = none."},
-    {"delete_merged_branches", "boolean", "false",
-     "Delete the milestone/<MID> branch once it is merged."},
-    {"max_restarts", "integer (0-100)", "3",
-     "Restarts allowed per milestone within restart_window before giving up."},
-    {"restart_window", "seconds, number > 0", "600", "Period over which restarts are counted."},
-    {"restart_backoff", "seconds, number >= 0", "1",
-     "Wait before the first restart; it doubles for each further one."},
+      {"enabled", "boolean", "false",
+       "Turns parallel mode on; the commands refuse to run otherwise."},
+      {"max_workers", "integer (1-64)", "2", "How many workers may run at the same time."},
+      {"budget_ceiling", "number > 0, or null", "null",
+       "Total USD all workers may spend; no new unit starts once it is reached."},
+      {"merge_strategy", "\"per-slice\" or \"per-milestone\"", "\"per-milestone\"",
+       "Merge back after every slice, or only once the whole milestone is done."},
+      {"auto_merge", "\"auto\", \"confirm\" or \"manual\"", "\"confirm\"",
+       "Merge on its own, ask first, or wait for an explicit merge command."},
+      {"merge_order", "\"sequential\" or \"by-completion\"", "\"sequential\"",
+       "Merge completed milestones in id order, or in the order they finish."},
+      {"worker_command", "string", "\"\"",
+       "Shell command run (sh -c, in the worktree) instead of the built-in worker; empty = "
+       "built-in."},
+      {"stale_timeout", "seconds, number > 0", "30",
+       "A worker silent for this long is considered stale."},
+      {"heartbeat_interval", "seconds, number > 0", "5",
+       "How often a worker reports; must be below stale_timeout."},
+      {"stop_grace", "seconds, number >= 0", "10",
+       "Time a stopping worker gets between SIGTERM and SIGKILL."},
+      {"push_remote", "string", "\"\"",
+       "Remote that main is pushed to after a merge; empty = none."},
+      {"delete_merged_branches", "boolean", "false",
+       "Delete the milestone/<MID> branch once it is merged."},
+      {"max_restarts", "integer (0-100)", "3",
+       "Restarts allowed per milestone within restart_window before giving up."},
+      {"restart_window", "seconds, number > 0", "600", "Period over which restarts are counted."},
+      {"restart_backoff", "seconds, number >= 0", "1",
+       "Wait before the first restart; it doubles for each further one."},
   };
   return keys;
 }
@@ -178,10 +188,9 @@ caf::error get_number(const entry& e, double lo, bool inclusive, const std::stri
 }
 
 caf::error get_seconds(const entry& e, bool zero_ok, double& out) {
-  return get_number(e, 0, zero_ok,
-                    zero_ok ? "a number of seconds, 0 or more"
-                            : "a number of seconds greater than 0",
-                    out);
+  return get_number(
+      e, 0, zero_ok,
+      zero_ok ? "a number of seconds, 0 or more" : "a number of seconds greater than 0", out);
 }
 
 /// Strings may be any scalar; null means empty (the documented "off" value).
@@ -216,54 +225,53 @@ using setter = std::function<caf::error(const entry&, preferences&)>;
 
 const std::map<std::string, setter>& setters() {
   static const std::map<std::string, setter> table = {
-    {"enabled", [](const entry& e, preferences& p) { return get_bool(e, p.enabled); }},
-    {"max_workers", [](const entry& e, preferences& p) { return get_int(e, 1, 64, p.max_workers); }},
-    {"budget_ceiling",
-     [](const entry& e, preferences& p) -> caf::error {
-       if (is_null(e.value)) {
-         p.budget_ceiling.reset();
+      {"enabled", [](const entry& e, preferences& p) { return get_bool(e, p.enabled); }},
+      {"max_workers",
+       [](const entry& e, preferences& p) { return get_int(e, 1, 64, p.max_workers); }},
+      {"budget_ceiling",
+       [](const entry& e, preferences& p) -> caf::error {
+         if (is_null(e.value)) {
+           p.budget_ceiling.reset();
+           return {};
+         }
+         double v = 0;
+         if (auto err =
+                 get_number(e, 0, false, "a number of USD greater than 0, or null for none", v))
+           return err;
+         p.budget_ceiling = v;
          return {};
-       }
-       double v = 0;
-       if (auto err = get_number(e, 0, false, "a number of USD greater than 0, or null for none",
-                                 v))
-         return err;
-       p.budget_ceiling = v;
-       return {};
-     }},
-    {"merge_strategy",
-     [](const entry& e, preferences& p) {
-       return get_enum(e, {merge_strategy::per_slice, merge_strategy::per_milestone},
-                       p.strategy);
-     }},
-    {"auto_merge",
-     [](const entry& e, preferences& p) {
-       return get_enum(e,
-                       {auto_merge_mode::automatic, auto_merge_mode::confirm,
-                        auto_merge_mode::manual},
-                       p.auto_merge);
-     }},
-    {"merge_order",
-     [](const entry& e, preferences& p) {
-       return get_enum(e, {merge_order::sequential, merge_order::by_completion}, p.order);
-     }},
-    {"worker_command",
-     [](const entry& e, preferences& p) { return get_string(e, p.worker_command); }},
-    {"stale_timeout",
-     [](const entry& e, preferences& p) { return get_seconds(e, false, p.stale_timeout); }},
-    {"heartbeat_interval",
-     [](const entry& e, preferences& p) { return get_seconds(e, false, p.heartbeat_interval); }},
-    {"stop_grace",
-     [](const entry& e, preferences& p) { return get_seconds(e, true, p.stop_grace); }},
-    {"push_remote", [](const entry& e, preferences& p) { return get_string(e, p.push_remote); }},
-    {"delete_merged_branches",
-     [](const entry& e, preferences& p) { return get_bool(e, p.delete_merged_branches); }},
-    {"max_restarts",
-     [](const entry& e, preferences& p) { return get_int(e, 0, 100, p.max_restarts); }},
-    {"restart_window",
-     [](const entry& e, preferences& p) { return get_seconds(e, false, p.restart_window); }},
-    {"restart_backoff",
-     [](const entry& e, preferences& p) { return get_seconds(e, true, p.restart_backoff); }},
+       }},
+      {"merge_strategy",
+       [](const entry& e, preferences& p) {
+         return get_enum(e, {merge_strategy::per_slice, merge_strategy::per_milestone}, p.strategy);
+       }},
+      {"auto_merge",
+       [](const entry& e, preferences& p) {
+         return get_enum(
+             e, {auto_merge_mode::automatic, auto_merge_mode::confirm, auto_merge_mode::manual},
+             p.auto_merge);
+       }},
+      {"merge_order",
+       [](const entry& e, preferences& p) {
+         return get_enum(e, {merge_order::sequential, merge_order::by_completion}, p.order);
+       }},
+      {"worker_command",
+       [](const entry& e, preferences& p) { return get_string(e, p.worker_command); }},
+      {"stale_timeout",
+       [](const entry& e, preferences& p) { return get_seconds(e, false, p.stale_timeout); }},
+      {"heartbeat_interval",
+       [](const entry& e, preferences& p) { return get_seconds(e, false, p.heartbeat_interval); }},
+      {"stop_grace",
+       [](const entry& e, preferences& p) { return get_seconds(e, true, p.stop_grace); }},
+      {"push_remote", [](const entry& e, preferences& p) { return get_string(e, p.push_remote); }},
+      {"delete_merged_branches",
+       [](const entry& e, preferences& p) { return get_bool(e, p.delete_merged_branches); }},
+      {"max_restarts",
+       [](const entry& e, preferences& p) { return get_int(e, 0, 100, p.max_restarts); }},
+      {"restart_window",
+       [](const entry& e, preferences& p) { return get_seconds(e, false, p.restart_window); }},
+      {"restart_backoff",
+       [](const entry& e, preferences& p) { return get_seconds(e, true, p.restart_backoff); }},
   };
   return table;
 }
@@ -328,7 +336,8 @@ caf::error apply_impl(preferences& into, std::string_view text, const std::strin
       return make_error(ec::invalid_input,
                         src.at(*root, fm->first_line) +
                             ": the front matter must be a map of keys (such as \"parallel:\"), "
-                            "not " + describe_value(*root));
+                            "not " +
+                            describe_value(*root));
     YAML::Node block;
     bool seen = false;
     for (const auto& kv : *root) {
@@ -358,9 +367,8 @@ caf::error apply_impl(preferences& into, std::string_view text, const std::strin
                                                  ": parallel: a key must be a plain name");
       const auto& key = kv.first.Scalar();
       if (!keys_seen.insert(key).second)
-        return make_error(ec::invalid_input, path + ":" + std::to_string(key_line) +
-                                                 ": parallel." + escape_text(key) +
-                                                 " appears twice; keep one");
+        return make_error(ec::invalid_input, path + ":" + std::to_string(key_line) + ": parallel." +
+                                                 escape_text(key) + " appears twice; keep one");
       auto it = setters().find(key);
       if (it == setters().end()) {
         auto warning = path + ":" + std::to_string(key_line) + ": parallel." + escape_text(key) +
@@ -404,14 +412,13 @@ caf::error apply_preferences(preferences& into, std::string_view text, const std
 caf::error validate_preferences(const preferences& p) {
   if (p.heartbeat_interval < p.stale_timeout)
     return {};
-  return make_error(ec::invalid_input,
-                    "parallel.heartbeat_interval (" + format_seconds(p.heartbeat_interval) +
-                        ", from " + origin_of(p, "heartbeat_interval") +
-                        ") must be less than parallel.stale_timeout (" +
-                        format_seconds(p.stale_timeout) + ", from " +
-                        origin_of(p, "stale_timeout") +
-                        "), or every worker looks stale; lower heartbeat_interval or raise "
-                        "stale_timeout");
+  return make_error(
+      ec::invalid_input,
+      "parallel.heartbeat_interval (" + format_seconds(p.heartbeat_interval) + ", from " +
+          origin_of(p, "heartbeat_interval") + ") must be less than parallel.stale_timeout (" +
+          format_seconds(p.stale_timeout) + ", from " + origin_of(p, "stale_timeout") +
+          "), or every worker looks stale; lower heartbeat_interval or raise "
+          "stale_timeout");
 }
 
 caf::expected<preferences> load_preferences(const std::string& root, const std::string& home,

@@ -76,14 +76,14 @@ caf::expected<front_matter> split_front_matter(std::string_view text, const std:
     }
   }
   return make_error(ec::invalid_input,
-                    path + ":1: the front matter opened on line 1 is never closed; add a line "
-                           "\"---\" after the YAML (the file has " +
+                    path +
+                        ":1: the front matter opened on line 1 is never closed; add a line "
+                        "\"---\" after the YAML (the file has " +
                         std::to_string(line_no) + " lines)");
 }
 
 caf::expected<std::string> read_input_file_at(int dir_fd, const std::string& name,
-                                              const std::string& path,
-                                              const input_limits& limits) {
+                                              const std::string& path, const input_limits& limits) {
   // O_NONBLOCK keeps a FIFO planted under the expected name from hanging the open.
   int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
@@ -134,12 +134,12 @@ caf::expected<std::string> read_input_file(const std::string& path, const input_
   return read_input_file_at(AT_FDCWD, path, path, limits);
 }
 
-caf::error check_yaml_depth(std::string_view yaml, std::size_t first_line,
-                            const std::string& path, std::size_t max_depth) {
+caf::error check_yaml_depth(std::string_view yaml, std::size_t first_line, const std::string& path,
+                            std::size_t max_depth) {
   // A conservative scanner, not a parser: it may over-count in odd plain scalars, never under-count
   // flow brackets. The exact depth is checked again on the loaded tree.
-  std::vector<std::size_t> block;  // indentation columns of the open block levels
-  std::size_t flow = 0;            // open flow brackets
+  std::vector<std::size_t> block; // indentation columns of the open block levels
+  std::size_t flow = 0;           // open flow brackets
   bool in_single = false;
   bool in_double = false;
   bool in_block_scalar = false;
@@ -147,10 +147,9 @@ caf::error check_yaml_depth(std::string_view yaml, std::size_t first_line,
   std::size_t pos = 0;
   std::size_t line_no = first_line - 1;
   auto too_deep = [&] {
-    return make_error(ec::invalid_input, path + ":" + std::to_string(line_no) +
-                                             ": the YAML nests deeper than " +
-                                             std::to_string(max_depth) +
-                                             " levels; flatten the front matter");
+    return make_error(ec::invalid_input,
+                      path + ":" + std::to_string(line_no) + ": the YAML nests deeper than " +
+                          std::to_string(max_depth) + " levels; flatten the front matter");
   };
   while (pos < yaml.size()) {
     auto line = next_line(yaml, pos);

@@ -27,16 +27,15 @@ caf::expected<front_matter> split_front_matter(std::string_view text, const std:
 /// at the last component; refuses non-regular files and files over `limits.max_file_bytes`.
 /// A missing file gives `ec::not_found`. `path` is only used in messages.
 caf::expected<std::string> read_input_file_at(int dir_fd, const std::string& name,
-                                              const std::string& path,
-                                              const input_limits& limits);
+                                              const std::string& path, const input_limits& limits);
 
 /// `read_input_file_at(AT_FDCWD, path, path, limits)`.
 caf::expected<std::string> read_input_file(const std::string& path, const input_limits& limits);
 
 /// Refuses `yaml` when its flow (`[`, `{`) or block (indentation) nesting exceeds `max_depth`,
 /// judged from the raw text so that yaml-cpp's recursive parser never sees it.
-caf::error check_yaml_depth(std::string_view yaml, std::size_t first_line,
-                            const std::string& path, std::size_t max_depth);
+caf::error check_yaml_depth(std::string_view yaml, std::size_t first_line, const std::string& path,
+                            std::size_t max_depth);
 
 /// Parses `yaml` after `check_yaml_depth`, then refuses trees deeper than `limits.max_depth` or
 /// with more than `limits.max_nodes` nodes, counting every use of an alias. Empty text is null.

@@ -134,8 +134,7 @@ Free text for the agent.
   CHECK_FALSE(m->slices[0].units[1].cost);
   CHECK(m->slices[1].units.empty());
   CHECK(m->unit_count() == 2);
-  CHECK(m->files() ==
-        std::vector<std::string>{"src/auth.ts", "src/middleware.ts", "src/types.ts"});
+  CHECK(m->files() == std::vector<std::string>{"src/auth.ts", "src/middleware.ts", "src/types.ts"});
   CHECK(m->body == "# Auth\n\nFree text for the agent.\n");
   CHECK(m->path == "/r/M002.md");
 }
@@ -191,8 +190,7 @@ TEST_CASE("a unit without run names milestone, slice and unit", "[config][plan]"
 }
 
 TEST_CASE("duplicate slice and unit ids are refused", "[config][plan]") {
-  auto slices = sf::parse_milestone(
-      "---\ntitle: T\nslices:\n- id: S1\n- id: S1\n---\n", "M1", "p");
+  auto slices = sf::parse_milestone("---\ntitle: T\nslices:\n- id: S1\n- id: S1\n---\n", "M1", "p");
   REQUIRE_FALSE(slices);
   CHECK(contains(sf::describe(slices.error()), "slice id \"S1\" is used twice"));
   auto units = sf::parse_milestone("---\ntitle: T\nslices:\n- id: S1\n  units: [{id: U1, run: a}]\n"
@@ -203,10 +201,10 @@ TEST_CASE("duplicate slice and unit ids are refused", "[config][plan]") {
 }
 
 TEST_CASE("hostile ids in dependsOn are refused and shown escaped", "[config][plan]") {
-  for (std::string dep : {std::string("\"../x\""), std::string("\"-rf\""),
-                          std::string("\"M\\nX\""), std::string(300, 'M')}) {
-    auto m = sf::parse_milestone("---\ntitle: T\ndependsOn:\n  - " + dep + "\n---\n", "M001",
-                                 "/r/M.md");
+  for (std::string dep : {std::string("\"../x\""), std::string("\"-rf\""), std::string("\"M\\nX\""),
+                          std::string(300, 'M')}) {
+    auto m =
+        sf::parse_milestone("---\ntitle: T\ndependsOn:\n  - " + dep + "\n---\n", "M001", "/r/M.md");
     REQUIRE_FALSE(m);
     auto msg = sf::describe(m.error());
     CAPTURE(msg);
@@ -421,9 +419,10 @@ TEST_CASE("input limits protect the plan loader", "[config][plan]") {
   }
   SECTION("brackets inside quotes and block scalars do not count") {
     std::string many(200, '[');
-    auto m = sf::parse_milestone("---\ntitle: \"" + many + "\"\nslices:\n- id: S\n  units:\n"
-                                 "  - id: U\n    run: |\n      echo " + many +
-                                 "\n    files: ['" + many + "']\n---\n",
+    auto m = sf::parse_milestone("---\ntitle: \"" + many +
+                                     "\"\nslices:\n- id: S\n  units:\n"
+                                     "  - id: U\n    run: |\n      echo " +
+                                     many + "\n    files: ['" + many + "']\n---\n",
                                  "M001", "/r/M.md");
     REQUIRE(m);
     CHECK(m->title == many);

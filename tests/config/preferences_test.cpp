@@ -21,7 +21,8 @@ std::string prefs(const std::string& body) {
 }
 
 /// The one-line message of applying `text` to defaults; empty when it succeeded.
-std::string apply_error(const std::string& text, const std::string& path = "/p/.sf/PREFERENCES.md") {
+std::string apply_error(const std::string& text,
+                        const std::string& path = "/p/.sf/PREFERENCES.md") {
   sf::preferences p;
   return sf::describe(sf::apply_preferences(p, text, path));
 }
@@ -168,37 +169,37 @@ TEST_CASE("wrong types and out-of-range values name file, line, key, value and a
     std::string allowed;
   };
   std::vector<bad> cases = {
-    {"enabled: yes", "enabled", "yes", "true or false"},
-    {"enabled: 1", "enabled", "1", "true or false"},
-    {"enabled: \"true\"", "enabled", "\"true\"", "true or false"},
-    {"delete_merged_branches: on", "delete_merged_branches", "on", "true or false"},
-    {"max_workers: 99", "max_workers", "99", "an integer from 1 to 64"},
-    {"max_workers: 0", "max_workers", "0", "an integer from 1 to 64"},
-    {"max_workers: 2.5", "max_workers", "2.5", "an integer from 1 to 64"},
-    {"max_workers: \"2\"", "max_workers", "\"2\"", "an integer from 1 to 64"},
-    {"max_workers: 99999999999999999999999", "max_workers", "99999999999999999999999",
-     "an integer from 1 to 64"},
-    {"max_workers: [1]", "max_workers", "a list", "an integer from 1 to 64"},
-    {"max_restarts: 101", "max_restarts", "101", "an integer from 0 to 100"},
-    {"max_restarts: -1", "max_restarts", "-1", "an integer from 0 to 100"},
-    {"budget_ceiling: 0", "budget_ceiling", "0", "greater than 0"},
-    {"budget_ceiling: -3", "budget_ceiling", "-3", "greater than 0"},
-    {"budget_ceiling: lots", "budget_ceiling", "lots", "greater than 0"},
-    {"budget_ceiling: .inf", "budget_ceiling", ".inf", "greater than 0"},
-    {"merge_strategy: fast", "merge_strategy", "\"fast\"", "\"per-slice\", \"per-milestone\""},
-    {"auto_merge: yes", "auto_merge", "\"yes\"", "\"auto\", \"confirm\", \"manual\""},
-    {"merge_order: random", "merge_order", "\"random\"", "\"sequential\", \"by-completion\""},
-    {"merge_order: {a: 1}", "merge_order", "a map", "\"sequential\", \"by-completion\""},
-    {"worker_command: [a, b]", "worker_command", "a list", "a string"},
-    {"push_remote: {x: y}", "push_remote", "a map", "a string"},
-    {"stale_timeout: 0", "stale_timeout", "0", "greater than 0"},
-    {"stale_timeout: \"30\"", "stale_timeout", "\"30\"", "greater than 0"},
-    {"heartbeat_interval: -1", "heartbeat_interval", "-1", "greater than 0"},
-    {"stop_grace: -0.5", "stop_grace", "-0.5", "0 or more"},
-    {"stop_grace: null", "stop_grace", "null", "0 or more"},
-    {"restart_window: 0", "restart_window", "0", "greater than 0"},
-    {"restart_backoff: -2", "restart_backoff", "-2", "0 or more"},
-    {"restart_backoff: true", "restart_backoff", "true", "0 or more"},
+      {"enabled: yes", "enabled", "yes", "true or false"},
+      {"enabled: 1", "enabled", "1", "true or false"},
+      {"enabled: \"true\"", "enabled", "\"true\"", "true or false"},
+      {"delete_merged_branches: on", "delete_merged_branches", "on", "true or false"},
+      {"max_workers: 99", "max_workers", "99", "an integer from 1 to 64"},
+      {"max_workers: 0", "max_workers", "0", "an integer from 1 to 64"},
+      {"max_workers: 2.5", "max_workers", "2.5", "an integer from 1 to 64"},
+      {"max_workers: \"2\"", "max_workers", "\"2\"", "an integer from 1 to 64"},
+      {"max_workers: 99999999999999999999999", "max_workers", "99999999999999999999999",
+       "an integer from 1 to 64"},
+      {"max_workers: [1]", "max_workers", "a list", "an integer from 1 to 64"},
+      {"max_restarts: 101", "max_restarts", "101", "an integer from 0 to 100"},
+      {"max_restarts: -1", "max_restarts", "-1", "an integer from 0 to 100"},
+      {"budget_ceiling: 0", "budget_ceiling", "0", "greater than 0"},
+      {"budget_ceiling: -3", "budget_ceiling", "-3", "greater than 0"},
+      {"budget_ceiling: lots", "budget_ceiling", "lots", "greater than 0"},
+      {"budget_ceiling: .inf", "budget_ceiling", ".inf", "greater than 0"},
+      {"merge_strategy: fast", "merge_strategy", "\"fast\"", "\"per-slice\", \"per-milestone\""},
+      {"auto_merge: yes", "auto_merge", "\"yes\"", "\"auto\", \"confirm\", \"manual\""},
+      {"merge_order: random", "merge_order", "\"random\"", "\"sequential\", \"by-completion\""},
+      {"merge_order: {a: 1}", "merge_order", "a map", "\"sequential\", \"by-completion\""},
+      {"worker_command: [a, b]", "worker_command", "a list", "a string"},
+      {"push_remote: {x: y}", "push_remote", "a map", "a string"},
+      {"stale_timeout: 0", "stale_timeout", "0", "greater than 0"},
+      {"stale_timeout: \"30\"", "stale_timeout", "\"30\"", "greater than 0"},
+      {"heartbeat_interval: -1", "heartbeat_interval", "-1", "greater than 0"},
+      {"stop_grace: -0.5", "stop_grace", "-0.5", "0 or more"},
+      {"stop_grace: null", "stop_grace", "null", "0 or more"},
+      {"restart_window: 0", "restart_window", "0", "greater than 0"},
+      {"restart_backoff: -2", "restart_backoff", "-2", "0 or more"},
+      {"restart_backoff: true", "restart_backoff", "true", "0 or more"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.line);
