@@ -11,6 +11,8 @@
 
 namespace sf {
 
+struct input_limits; // config/plan.hpp
+
 /// When a milestone's branch merges back to main.
 enum class merge_strategy { per_milestone, per_slice };
 
@@ -64,7 +66,14 @@ caf::error apply_preferences(preferences& into, std::string_view text, const std
 /// Loads `<home>/.sf/PREFERENCES.md` then `<root>/.sf/PREFERENCES.md`; missing files are skipped.
 caf::expected<preferences> load_preferences(const std::string& root, const std::string& home);
 
-/// Loads with `home` taken from $HOME.
+/// Same, with explicit input limits (the other overloads use the defaults).
+caf::expected<preferences> load_preferences(const std::string& root, const std::string& home,
+                                            const input_limits& limits);
+
+/// Checks rules that span keys (heartbeat_interval below stale_timeout), naming each key's file.
+caf::error validate_preferences(const preferences& p);
+
+/// Loads with `home` taken from $HOME (an unset or empty HOME skips the global file).
 caf::expected<preferences> load_preferences(const std::string& root);
 
 } // namespace sf

@@ -1,0 +1,446 @@
+#include "config/preferences.hpp"
+
+#include "config/escape.hpp"
+#include "config/plan.hpp"
+#include "config/yaml_input.hpp"
+#include "messages/error.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <set>
+#include <sstream>
+
+namespace sf {
+
+const char* to_string(merge_strategy v) {
+  switch (v) {
+  case merge_strategy::per_milestone:
+    return "per-milestone";
+  case merge_strategy::per_slice:
+    return "per-slice";
+  }
+  return "?";
+}
+
+const char* to_string(auto_merge_mode v) {
+  switch (v) {
+  case auto_merge_mode::automatic:
+    return "auto";
+  case auto_merge_mode::confirm:
+    return "confirm";
+  case auto_merge_mode::manual:
+    return "manual";
+  }
+  return "?";
+}
+
+const char* to_string(merge_order v) {
+  switch (v) {
+  case merge_order::sequential:
+    return "sequential";
+  case merge_order::by_completion:
+    return "by-completion";
+  }
+  return "?";
+}
+
+const std::vector<preference_key>& preference_keys() {
+  static const std::vector<preference_key> keys = {
+      {"enabled", "boolean", "false",
+       "Turns parallel mode on; the commands refuse to run otherwise."},
+      {"max_workers", "integer (1-64)", "2", "How many workers may run at the same time."},
+      {"budget_ceiling", "number > 0, or null", "null",
+       "Total USD all workers may spend; no new unit starts once it is reached."},
+      {"merge_strategy", "\"per-slice\" or \"per-milestone\"", "\"per-milestone\"",
+       "Merge back after every slice, or only once the whole milestone is done."},
+      {"auto_merge", "\"auto\", \"confirm\" or \"manual\"", "\"confirm\"",
+       "Merge on its own, ask first, or wait for an explicit merge command."},
+      {"merge_order", "\"sequential\" or \"by-completion\"", "\"sequential\"",
+       "Merge completed milestones in id order, or in the order they finish."},
+      {"worker_command", "string", "\"\"",
+       "Shell command run (sh -c, in the worktree) instead of the built-in worker; empty = "
+       "built-in."},
+      {"stale_timeout", "seconds, number > 0", "30",
+       "A worker silent for this long is considered stale."},
+      {"heartbeat_interval", "seconds, number > 0", "5",
+       "How often a worker reports; must be below stale_timeout."},
+      {"stop_grace", "seconds, number >= 0", "10",
+       "Time a stopping worker gets between SIGTERM and SIGKILL."},
+      {"push_remote", "string", "\"\"",
+       "Remote that main is pushed to after a merge; empty = none."},
+      {"delete_merged_branches", "boolean", "false",
+       "Delete the milestone/<MID> branch once it is merged."},
+      {"max_restarts", "integer (0-100)", "3",
+       "Restarts allowed per milestone within restart_window before giving up."},
+      {"restart_window", "seconds, number > 0", "600", "Period over which restarts are counted."},
+      {"restart_backoff", "seconds, number >= 0", "1",
+       "Wait before the first restart; it doubles for each further one."},
+  };
+  return keys;
+}
+
+namespace {
+
+/// Where one file's values come from, for messages.
+struct source {
+  const std::string& path;
+  std::size_t first_line;
+
+  std::string at(const YAML::Node& node, std::size_t fallback) const {
+    return path + ":" + std::to_string(line_of(node, first_line, fallback));
+  }
+};
+
+/// Context for one key's value.
+struct entry {
+  const source& src;
+  const std::string& key;
+  const YAML::Node& value;
+  std::size_t line;
+
+  caf::error fail(const std::string& problem, const std::string& allowed) const {
+    return make_error(ec::invalid_input, src.path + ":" + std::to_string(line) + ": parallel." +
+                                             key + ": " + problem + "; allowed: " + allowed);
+  }
+};
+
+bool is_null(const YAML::Node& n) {
+  return !n.IsDefined() || n.IsNull();
+}
+
+bool matches_int(const std::string& s) {
+  std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  if (i == s.size())
+    return false;
+  return std::all_of(s.begin() + static_cast<std::ptrdiff_t>(i), s.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// YAML 1.2 core-schema decimal float (no .inf/.nan: none of our keys wants them).
+bool matches_number(const std::string& s) {
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+'))
+    ++i;
+  std::size_t digits = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+    ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+      ++i, ++digits;
+  }
+  if (digits == 0)
+    return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+'))
+      ++i;
+    std::size_t exp = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+      ++i, ++exp;
+    if (exp == 0)
+      return false;
+  }
+  return i == s.size();
+}
+
+caf::error get_bool(const entry& e, bool& out) {
+  static const char* allowed = "true or false";
+  if (is_plain_scalar(e.value)) {
+    const auto& s = e.value.Scalar();
+    if (s == "true" || s == "True" || s == "TRUE") {
+      out = true;
+      return {};
+    }
+    if (s == "false" || s == "False" || s == "FALSE") {
+      out = false;
+      return {};
+    }
+  }
+  return e.fail(describe_value(e.value) + " is not a boolean", allowed);
+}
+
+caf::error get_int(const entry& e, long lo, long hi, int& out) {
+  auto allowed = "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+  if (!is_plain_scalar(e.value) || !matches_int(e.value.Scalar()))
+    return e.fail(describe_value(e.value) + " is not an integer", allowed);
+  errno = 0;
+  long long v = std::strtoll(e.value.Scalar().c_str(), nullptr, 10);
+  if (errno == ERANGE || v < lo || v > hi)
+    return e.fail(describe_value(e.value) + " is out of range", allowed);
+  out = static_cast<int>(v);
+  return {};
+}
+
+/// A finite number with `v > lo` (or `v >= lo` when `inclusive`).
+caf::error get_number(const entry& e, double lo, bool inclusive, const std::string& allowed,
+                      double& out) {
+  if (!is_plain_scalar(e.value) || !matches_number(e.value.Scalar()))
+    return e.fail(describe_value(e.value) + " is not a number", allowed);
+  double v = std::strtod(e.value.Scalar().c_str(), nullptr);
+  if (!std::isfinite(v) || (inclusive ? v < lo : v <= lo))
+    return e.fail(describe_value(e.value) + " is out of range", allowed);
+  out = v;
+  return {};
+}
+
+caf::error get_seconds(const entry& e, bool zero_ok, double& out) {
+  return get_number(
+      e, 0, zero_ok,
+      zero_ok ? "a number of seconds, 0 or more" : "a number of seconds greater than 0", out);
+}
+
+/// Strings may be any scalar; null means empty (the documented "off" value).
+caf::error get_string(const entry& e, std::string& out) {
+  if (is_null(e.value)) {
+    out.clear();
+    return {};
+  }
+  if (!e.value.IsScalar())
+    return e.fail(describe_value(e.value) + " is not a string", "a string");
+  out = e.value.Scalar();
+  return {};
+}
+
+template <class Enum>
+caf::error get_enum(const entry& e, std::initializer_list<Enum> values, Enum& out) {
+  std::string allowed;
+  for (auto v : values)
+    allowed += (allowed.empty() ? "\"" : ", \"") + std::string{to_string(v)} + "\"";
+  if (e.value.IsScalar()) {
+    for (auto v : values)
+      if (e.value.Scalar() == to_string(v)) {
+        out = v;
+        return {};
+      }
+    return e.fail("\"" + escape_text(e.value.Scalar()) + "\" is not allowed", allowed);
+  }
+  return e.fail(describe_value(e.value) + " is not allowed", allowed);
+}
+
+using setter = std::function<caf::error(const entry&, preferences&)>;
+
+const std::map<std::string, setter>& setters() {
+  static const std::map<std::string, setter> table = {
+      {"enabled", [](const entry& e, preferences& p) { return get_bool(e, p.enabled); }},
+      {"max_workers",
+       [](const entry& e, preferences& p) { return get_int(e, 1, 64, p.max_workers); }},
+      {"budget_ceiling",
+       [](const entry& e, preferences& p) -> caf::error {
+         if (is_null(e.value)) {
+           p.budget_ceiling.reset();
+           return {};
+         }
+         double v = 0;
+         if (auto err =
+                 get_number(e, 0, false, "a number of USD greater than 0, or null for none", v))
+           return err;
+         p.budget_ceiling = v;
+         return {};
+       }},
+      {"merge_strategy",
+       [](const entry& e, preferences& p) {
+         return get_enum(e, {merge_strategy::per_slice, merge_strategy::per_milestone}, p.strategy);
+       }},
+      {"auto_merge",
+       [](const entry& e, preferences& p) {
+         return get_enum(
+             e, {auto_merge_mode::automatic, auto_merge_mode::confirm, auto_merge_mode::manual},
+             p.auto_merge);
+       }},
+      {"merge_order",
+       [](const entry& e, preferences& p) {
+         return get_enum(e, {merge_order::sequential, merge_order::by_completion}, p.order);
+       }},
+      {"worker_command",
+       [](const entry& e, preferences& p) { return get_string(e, p.worker_command); }},
+      {"stale_timeout",
+       [](const entry& e, preferences& p) { return get_seconds(e, false, p.stale_timeout); }},
+      {"heartbeat_interval",
+       [](const entry& e, preferences& p) { return get_seconds(e, false, p.heartbeat_interval); }},
+      {"stop_grace",
+       [](const entry& e, preferences& p) { return get_seconds(e, true, p.stop_grace); }},
+      {"push_remote", [](const entry& e, preferences& p) { return get_string(e, p.push_remote); }},
+      {"delete_merged_branches",
+       [](const entry& e, preferences& p) { return get_bool(e, p.delete_merged_branches); }},
+      {"max_restarts",
+       [](const entry& e, preferences& p) { return get_int(e, 0, 100, p.max_restarts); }},
+      {"restart_window",
+       [](const entry& e, preferences& p) { return get_seconds(e, false, p.restart_window); }},
+      {"restart_backoff",
+       [](const entry& e, preferences& p) { return get_seconds(e, true, p.restart_backoff); }},
+  };
+  return table;
+}
+
+/// Optimal string alignment distance: Levenshtein plus adjacent swaps ("cieling").
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i)
+    d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+/// The closest known key, when it is close enough to be a plausible typo.
+std::string suggest_key(const std::string& unknown) {
+  // Unknown keys are user text of any length; long ones are never near a key name.
+  if (unknown.size() > 64)
+    return {};
+  std::string best;
+  std::size_t best_dist = std::max<std::size_t>(1, unknown.size() / 3) + 1;
+  for (const auto& k : preference_keys()) {
+    auto d = edit_distance(unknown, k.name);
+    if (d < best_dist) {
+      best_dist = d;
+      best = k.name;
+    }
+  }
+  return best;
+}
+
+std::string format_seconds(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+caf::error apply_impl(preferences& into, std::string_view text, const std::string& path,
+                      const input_limits& limits) {
+  try {
+    if (text.size() > limits.max_file_bytes)
+      return make_error(ec::invalid_input, path + ": the text has " + std::to_string(text.size()) +
+                                               " bytes, more than the limit of " +
+                                               std::to_string(limits.max_file_bytes));
+    auto fm = split_front_matter(text, path);
+    if (!fm)
+      return fm.error();
+    auto root = load_yaml(fm->yaml, fm->first_line, path, limits);
+    if (!root)
+      return root.error();
+    source src{path, fm->first_line};
+    if (is_null(*root))
+      return {};
+    if (!root->IsMap())
+      return make_error(ec::invalid_input,
+                        src.at(*root, fm->first_line) +
+                            ": the front matter must be a map of keys (such as \"parallel:\"), "
+                            "not " +
+                            describe_value(*root));
+    YAML::Node block;
+    bool seen = false;
+    for (const auto& kv : *root) {
+      if (!kv.first.IsScalar() || kv.first.Scalar() != "parallel")
+        continue;
+      if (seen)
+        return make_error(ec::invalid_input, src.at(kv.first, fm->first_line) +
+                                                 ": \"parallel\" appears twice; keep one block");
+      seen = true;
+      block = kv.second;
+      if (!is_null(block) && !block.IsMap())
+        return make_error(ec::invalid_input,
+                          src.at(block, line_of(kv.first, fm->first_line, fm->first_line)) +
+                              ": parallel: " + describe_value(block) +
+                              " is not allowed; it must be a map of keys such as "
+                              "\"max_workers: 2\"");
+    }
+    if (!seen || is_null(block))
+      return {};
+    // Work on a copy so a file that fails half-way changes nothing.
+    auto next = into;
+    std::set<std::string> keys_seen;
+    for (const auto& kv : block) {
+      auto key_line = line_of(kv.first, fm->first_line, fm->first_line);
+      if (!kv.first.IsScalar())
+        return make_error(ec::invalid_input, path + ":" + std::to_string(key_line) +
+                                                 ": parallel: a key must be a plain name");
+      const auto& key = kv.first.Scalar();
+      if (!keys_seen.insert(key).second)
+        return make_error(ec::invalid_input, path + ":" + std::to_string(key_line) + ": parallel." +
+                                                 escape_text(key) + " appears twice; keep one");
+      auto it = setters().find(key);
+      if (it == setters().end()) {
+        auto warning = path + ":" + std::to_string(key_line) + ": parallel." + escape_text(key) +
+                       " is not a known key and is ignored";
+        auto hint = suggest_key(key);
+        if (!hint.empty())
+          warning += "; did you mean `" + hint + "`?";
+        next.warnings.push_back(std::move(warning));
+        continue;
+      }
+      entry e{src, key, kv.second, line_of(kv.second, fm->first_line, key_line)};
+      if (auto err = it->second(e, next))
+        return err;
+      next.origin[key] = path;
+    }
+    into = std::move(next);
+    return {};
+  } catch (const std::exception& e) {
+    return make_error(ec::invalid_input, path + ": cannot read the preferences: " + e.what());
+  }
+}
+
+caf::error apply_file(preferences& into, const std::string& path, const input_limits& limits) {
+  auto text = read_input_file(path, limits);
+  if (!text)
+    return code_of(text.error()) == ec::not_found ? caf::error{} : text.error();
+  return apply_impl(into, *text, path, limits);
+}
+
+std::string origin_of(const preferences& p, const std::string& key) {
+  auto it = p.origin.find(key);
+  return it == p.origin.end() ? "the default" : it->second;
+}
+
+} // namespace
+
+caf::error apply_preferences(preferences& into, std::string_view text, const std::string& path) {
+  return apply_impl(into, text, path, input_limits{});
+}
+
+caf::error validate_preferences(const preferences& p) {
+  if (p.heartbeat_interval < p.stale_timeout)
+    return {};
+  return make_error(
+      ec::invalid_input,
+      "parallel.heartbeat_interval (" + format_seconds(p.heartbeat_interval) + ", from " +
+          origin_of(p, "heartbeat_interval") + ") must be less than parallel.stale_timeout (" +
+          format_seconds(p.stale_timeout) + ", from " + origin_of(p, "stale_timeout") +
+          "), or every worker looks stale; lower heartbeat_interval or raise "
+          "stale_timeout");
+}
+
+caf::expected<preferences> load_preferences(const std::string& root, const std::string& home,
+                                            const input_limits& limits) {
+  preferences out;
+  if (!home.empty())
+    if (auto err = apply_file(out, home + "/.sf/PREFERENCES.md", limits))
+      return err;
+  if (auto err = apply_file(out, root + "/.sf/PREFERENCES.md", limits))
+    return err;
+  if (auto err = validate_preferences(out))
+    return err;
+  return out;
+}
+
+caf::expected<preferences> load_preferences(const std::string& root, const std::string& home) {
+  return load_preferences(root, home, input_limits{});
+}
+
+caf::expected<preferences> load_preferences(const std::string& root) {
+  const char* home = std::getenv("HOME");
+  return load_preferences(root, home ? std::string{home} : std::string{});
+}
+
+} // namespace sf
