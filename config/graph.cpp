@@ -157,8 +157,8 @@ std::string render_graph_dot(const plan& p) {
                     "  node [shape=box, style=\"rounded,filled\"];\n";
   for (const auto& [id, n] : g.nodes) {
     const auto& s = style_of(n.status);
-    out += "  " + dot_quote(id) + " [label=" + dot_quote(label_of(id, n)) + ", class=\"" + s.name
-           + "\", fillcolor=\"" + s.fill + "\", color=\"" + s.stroke + "\"";
+    out += "  " + dot_quote(id) + " [label=" + dot_quote(label_of(id, n)) + ", fillcolor=\""
+           + s.fill + "\", color=\"" + s.stroke + "\"";
     if (n.status.empty())
       out += ", style=\"dashed\"";
     out += "];\n";
