@@ -108,6 +108,8 @@ void find_overlaps(const std::vector<candidate>& cands,
   std::vector<std::uint64_t> partners(words);
   std::uint64_t total = 0;
   for (std::size_t i = 0; i + 1 < n; ++i) {
+    if (cands[i].files.empty())
+      continue;
     // Bits above i: the partners b > i, so every pair is seen once, from its smaller id.
     const std::size_t first = (i + 1) / 64;
     std::fill(partners.begin() + first, partners.end(), 0);

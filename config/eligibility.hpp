@@ -41,15 +41,17 @@ struct eligibility_report {
 /// `only`, when not empty, restricts the verdicts to those ids (dependencies are still looked up
 /// in the whole plan; an id absent from the plan is listed as ineligible). At most
 /// `max_overlaps` pairs are listed, the first ones in (a, b) order; the rest are counted in
-/// `overlaps_omitted`. Runs in time about linear in the number of (milestone, file) entries
-/// plus the listed pairs, even when one file is shared by every milestone.
+/// `overlaps_omitted`. Cost, with n eligible milestones: one hash lookup and at most n/64 words
+/// of bitset work per (milestone, file) entry, plus the listed pairs; never one step per
+/// overlapping pair, and memory linear in the entries, even if every milestone shares a file.
 eligibility_report analyze_eligibility(const plan& p, const std::vector<std::string>& only = {},
                                        std::size_t max_overlaps = default_max_overlaps);
 
 /// The report as Markdown, in the layout of the specification's example report.
 /// An empty eligible or ineligible section keeps its heading with "(0)" and one "- none" line;
-/// the overlap section is left out when there is no overlap. Its heading counts every
+/// the overlap section is left out when there is no overlap. The overlap heading counts every
 /// overlapping pair, and a last line says how many pairs are not listed when some were capped.
+/// An entry without a title (an id from `only` that is not in the plan) prints its id alone.
 /// Line breaks and other control characters in titles, reasons and paths become spaces.
 std::string render_eligibility_markdown(const eligibility_report& r);
 

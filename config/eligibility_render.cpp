@@ -38,7 +38,10 @@ void entry_section(std::string& out, std::string_view heading,
   if (entries.empty())
     out += "- none\n";
   for (const auto& e : entries) {
-    out += "- **" + detail::one_line(e.id) + "** — " + detail::one_line(e.title) + "\n";
+    out += "- **" + detail::one_line(e.id) + "**";
+    if (!e.title.empty())
+      out += " — " + detail::one_line(e.title);
+    out += "\n";
     out += "  " + detail::one_line(e.reason) + "\n";
   }
 }

@@ -192,6 +192,8 @@ TEST_CASE("only restricts the verdicts and the overlaps to the named ids", "[eli
   CHECK(ids_of(r.ineligible) == std::vector<std::string>{"M004", "M042"});
   CHECK(entry(r.ineligible, "M004")->reason == "Blocked by incomplete dependencies: M002.");
   CHECK(entry(r.ineligible, "M042")->reason.find("Not in the plan") == 0);
+  CHECK(sf::render_eligibility_markdown(r).find("- **M042**\n  Not in the plan")
+        != std::string::npos);
   // M003 overlaps M002 but was not asked for.
   CHECK(r.overlaps.empty());
   auto both = sf::analyze_eligibility(p, {"M003", "M002"});
