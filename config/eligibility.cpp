@@ -69,9 +69,8 @@ struct candidate {
 /// Files held by many milestones get a bitset instead of a posting walk, so a file shared by all
 /// n milestones costs n/64 words per milestone rather than n, and the pairs beyond the cap are
 /// counted with popcounts without ever being materialised.
-void find_overlaps(const std::vector<candidate>& cands,
-                   const std::vector<std::string_view>& names, std::size_t max_overlaps,
-                   eligibility_report& out) {
+void find_overlaps(const std::vector<candidate>& cands, const std::vector<std::string_view>& names,
+                   std::size_t max_overlaps, eligibility_report& out) {
   const std::size_t n = cands.size();
   const std::size_t n_files = names.size();
   if (n < 2 || n_files == 0)
@@ -167,7 +166,7 @@ eligibility_report analyze_eligibility(const plan& p, const std::vector<std::str
         chosen.push_back(it->second);
       else
         out.ineligible.push_back(
-          {id, "", "Not in the plan; check the id against the folders in .sf/milestones/."});
+            {id, "", "Not in the plan; check the id against the folders in .sf/milestones/."});
     }
   }
   std::vector<const milestone*> runnable;

@@ -65,14 +65,14 @@ std::string render_eligibility_markdown(const eligibility_report& r) {
     return out;
   out += "\n## File Overlap Warnings (" + std::to_string(total) + ")\n\n";
   for (const auto& o : r.overlaps) {
-    out += "- **" + detail::one_line(o.a) + "** <-> **" + detail::one_line(o.b) + "** — "
-           + std::to_string(o.files.size()) + " shared file(s):\n";
+    out += "- **" + detail::one_line(o.a) + "** <-> **" + detail::one_line(o.b) + "** — " +
+           std::to_string(o.files.size()) + " shared file(s):\n";
     for (const auto& f : o.files)
       out += "  - " + code_span(f) + "\n";
   }
   if (r.overlaps_omitted > 0)
-    out += "- ... and " + std::to_string(r.overlaps_omitted)
-           + " more overlapping pair(s), not listed.\n";
+    out += "- ... and " + std::to_string(r.overlaps_omitted) +
+           " more overlapping pair(s), not listed.\n";
   return out;
 }
 

@@ -34,11 +34,11 @@ struct palette_entry {
 };
 
 constexpr std::array<palette_entry, 5> palette{{
-  {"complete", "#d4edda", "#2e7d32"},
-  {"active", "#cce5ff", "#1565c0"},
-  {"pending", "#fff3cd", "#f9a825"},
-  {"parked", "#e2e3e5", "#616161"},
-  {"missing", "#ffffff", "#c62828"},
+    {"complete", "#d4edda", "#2e7d32"},
+    {"active", "#cce5ff", "#1565c0"},
+    {"pending", "#fff3cd", "#f9a825"},
+    {"parked", "#e2e3e5", "#616161"},
+    {"missing", "#ffffff", "#c62828"},
 }};
 
 const palette_entry& style_of(const std::string& status) {
@@ -71,8 +71,8 @@ std::string label_of(const std::string& id, const node& n) {
 /// Mermaid keywords that break a flowchart when used as a bare node id.
 bool mermaid_keyword(std::string_view id) {
   static constexpr std::array<std::string_view, 13> words{
-    "end",   "graph", "flowchart", "subgraph", "style", "class",    "classdef",
-    "click", "call",  "href",      "default",  "linkstyle", "direction"};
+      "end",   "graph", "flowchart", "subgraph", "style",     "class",    "classdef",
+      "click", "call",  "href",      "default",  "linkstyle", "direction"};
   std::string lower;
   for (char c : id)
     lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
@@ -82,8 +82,8 @@ bool mermaid_keyword(std::string_view id) {
 /// A Mermaid node id: the milestone id itself when it is a plain word, otherwise "sf_" and the
 /// id's bytes in hex. Plain ids never start with "sf_", so two milestones never share a node.
 std::string mermaid_id(const std::string& id) {
-  bool plain = !id.empty() && std::isalpha(static_cast<unsigned char>(id[0]))
-               && id.compare(0, 3, "sf_") != 0 && !mermaid_keyword(id);
+  bool plain = !id.empty() && std::isalpha(static_cast<unsigned char>(id[0])) &&
+               id.compare(0, 3, "sf_") != 0 && !mermaid_keyword(id);
   for (char c : id)
     plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
   if (plain)
@@ -103,13 +103,26 @@ std::string mermaid_text(std::string_view text) {
   std::string out;
   for (char c : detail::one_line(text)) {
     switch (c) {
-      case '"': out += "#quot;"; break;
-      case '#': out += "#35;"; break;
-      case '&': out += "#38;"; break;
-      case '<': out += "#60;"; break;
-      case '>': out += "#62;"; break;
-      case '`': out += "#96;"; break;
-      default: out.push_back(c);
+    case '"':
+      out += "#quot;";
+      break;
+    case '#':
+      out += "#35;";
+      break;
+    case '&':
+      out += "#38;";
+      break;
+    case '<':
+      out += "#60;";
+      break;
+    case '>':
+      out += "#62;";
+      break;
+    case '`':
+      out += "#96;";
+      break;
+    default:
+      out.push_back(c);
     }
   }
   return out;
@@ -141,8 +154,8 @@ std::string render_graph_mermaid(const plan& p) {
     out += "\n";
   }
   for (const auto& [id, n] : g.nodes)
-    out += "  " + mermaid_id(id) + "[\"" + mermaid_text(label_of(id, n)) + "\"]:::"
-           + style_of(n.status).name + "\n";
+    out += "  " + mermaid_id(id) + "[\"" + mermaid_text(label_of(id, n)) +
+           "\"]:::" + style_of(n.status).name + "\n";
   for (const auto& [from, to] : g.edges) {
     const bool missing = g.nodes.at(from).status.empty();
     out += "  " + mermaid_id(from) + (missing ? " -.-> " : " --> ") + mermaid_id(to) + "\n";
@@ -157,8 +170,8 @@ std::string render_graph_dot(const plan& p) {
                     "  node [shape=box, style=\"rounded,filled\"];\n";
   for (const auto& [id, n] : g.nodes) {
     const auto& s = style_of(n.status);
-    out += "  " + dot_quote(id) + " [label=" + dot_quote(label_of(id, n)) + ", fillcolor=\""
-           + s.fill + "\", color=\"" + s.stroke + "\"";
+    out += "  " + dot_quote(id) + " [label=" + dot_quote(label_of(id, n)) + ", fillcolor=\"" +
+           s.fill + "\", color=\"" + s.stroke + "\"";
     if (n.status.empty())
       out += ", style=\"dashed\"";
     out += "];\n";

@@ -6,10 +6,14 @@ namespace sf {
 
 const char* to_string(milestone_status s) {
   switch (s) {
-    case milestone_status::pending: return "pending";
-    case milestone_status::active: return "active";
-    case milestone_status::complete: return "complete";
-    case milestone_status::parked: return "parked";
+  case milestone_status::pending:
+    return "pending";
+  case milestone_status::active:
+    return "active";
+  case milestone_status::complete:
+    return "complete";
+  case milestone_status::parked:
+    return "parked";
   }
   return "pending";
 }

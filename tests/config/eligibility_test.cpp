@@ -154,21 +154,21 @@ TEST_CASE("eligibility rules are applied in order", "[eligibility]") {
   p.milestones.push_back(make_milestone("M002", "Waiting", milestone_status::pending));
   p.milestones.push_back(make_milestone("M003", "Shelved", milestone_status::parked, {"M001"}));
   p.milestones.push_back(
-    make_milestone("M004", "Unknown dep", milestone_status::pending, {"M002", "M009", "M008"}));
+      make_milestone("M004", "Unknown dep", milestone_status::pending, {"M002", "M009", "M008"}));
   p.milestones.push_back(
-    make_milestone("M005", "Two deps", milestone_status::pending, {"M006", "M002", "M006"}));
+      make_milestone("M005", "Two deps", milestone_status::pending, {"M006", "M002", "M006"}));
   p.milestones.push_back(make_milestone("M006", "Running", milestone_status::active));
   p.milestones.push_back(make_milestone("M007", "After done", milestone_status::pending, {"M001"}));
-  p.milestones.push_back(make_milestone("M008", "Complete, bad dep", milestone_status::complete,
-                                        {"M999"}));
+  p.milestones.push_back(
+      make_milestone("M008", "Complete, bad dep", milestone_status::complete, {"M999"}));
   auto r = sf::analyze_eligibility(p);
   CHECK(ids_of(r.eligible) == std::vector<std::string>{"M002", "M006", "M007"});
   CHECK(ids_of(r.ineligible) == std::vector<std::string>{"M001", "M003", "M004", "M005", "M008"});
   CHECK(entry(r.eligible, "M007")->reason == "All dependencies satisfied.");
   CHECK(entry(r.ineligible, "M001")->reason == "Already complete.");
   CHECK(entry(r.ineligible, "M008")->reason == "Already complete.");
-  CHECK(entry(r.ineligible, "M003")->reason
-        == "Parked (status: parked); set its status to pending to run it.");
+  CHECK(entry(r.ineligible, "M003")->reason ==
+        "Parked (status: parked); set its status to pending to run it.");
   CHECK(entry(r.ineligible, "M004")->reason == "Blocked by unknown dependencies: M009.");
   // dependsOn order, each id once.
   CHECK(entry(r.ineligible, "M005")->reason == "Blocked by incomplete dependencies: M006, M002.");
@@ -192,8 +192,8 @@ TEST_CASE("only restricts the verdicts and the overlaps to the named ids", "[eli
   CHECK(ids_of(r.ineligible) == std::vector<std::string>{"M004", "M042"});
   CHECK(entry(r.ineligible, "M004")->reason == "Blocked by incomplete dependencies: M002.");
   CHECK(entry(r.ineligible, "M042")->reason.find("Not in the plan") == 0);
-  CHECK(sf::render_eligibility_markdown(r).find("- **M042**\n  Not in the plan")
-        != std::string::npos);
+  CHECK(sf::render_eligibility_markdown(r).find("- **M042**\n  Not in the plan") !=
+        std::string::npos);
   // M003 overlaps M002 but was not asked for.
   CHECK(r.overlaps.empty());
   auto both = sf::analyze_eligibility(p, {"M003", "M002"});
@@ -206,8 +206,8 @@ TEST_CASE("shared files follow the first milestone's unit order", "[eligibility]
   sf::plan p;
   p.milestones.push_back(make_milestone("A1", "a", milestone_status::pending, {},
                                         {{"z.c", "m.c"}, {"b.c", "z.c"}, {"a.c"}}));
-  p.milestones.push_back(make_milestone("B1", "b", milestone_status::active, {},
-                                        {{"a.c", "b.c", "m.c", "z.c", ""}}));
+  p.milestones.push_back(
+      make_milestone("B1", "b", milestone_status::active, {}, {{"a.c", "b.c", "m.c", "z.c", ""}}));
   p.milestones.push_back(make_milestone("C1", "c", milestone_status::pending, {}, {{""}}));
   auto r = sf::analyze_eligibility(p);
   REQUIRE(r.overlaps.size() == 1); // Empty paths are not files.
@@ -232,8 +232,8 @@ TEST_CASE("a file in every milestone is capped, counted and fast", "[eligibility
   CHECK(r.overlaps.back().files == std::vector<std::string>{"src/hot.ts"});
   auto text = sf::render_eligibility_markdown(r);
   CHECK(text.find("## File Overlap Warnings (49995000)\n") != std::string::npos);
-  CHECK(text.find("- ... and 49994000 more overlapping pair(s), not listed.\n")
-        != std::string::npos);
+  CHECK(text.find("- ... and 49994000 more overlapping pair(s), not listed.\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("the index finds what a pairwise comparison finds", "[eligibility]") {
@@ -283,8 +283,8 @@ TEST_CASE("10,000 milestones of 20 files from 50,000 paths", "[eligibility]") {
         if (j > i)
           partners.push_back(j);
     std::sort(partners.begin(), partners.end());
-    total += static_cast<std::uint64_t>(
-      std::unique(partners.begin(), partners.end()) - partners.begin());
+    total += static_cast<std::uint64_t>(std::unique(partners.begin(), partners.end()) -
+                                        partners.begin());
   }
   CHECK(r.overlaps.size() + r.overlaps_omitted == total);
 }

@@ -13,9 +13,9 @@ sf::plan small_plan() {
   sf::plan p;
   p.milestones.push_back(make_milestone("M001", "Core Types", milestone_status::complete));
   p.milestones.push_back(
-    make_milestone("M002", "Auth System", milestone_status::pending, {"M001"}));
+      make_milestone("M002", "Auth System", milestone_status::pending, {"M001"}));
   p.milestones.push_back(
-    make_milestone("M003", "Dashboard UI", milestone_status::active, {"M002", "M001"}));
+      make_milestone("M003", "Dashboard UI", milestone_status::active, {"M002", "M001"}));
   p.milestones.push_back(make_milestone("M004", "Later", milestone_status::parked, {"M009"}));
   return p;
 }
@@ -71,19 +71,17 @@ TEST_CASE("graph output does not depend on the plan's order", "[eligibility]") {
 TEST_CASE("hostile titles are escaped in both graph formats", "[eligibility]") {
   sf::plan p;
   p.milestones.push_back(
-    make_milestone("M001", "A \"quoted\" <b>\nnew line \\ #1 & `x`", milestone_status::pending));
+      make_milestone("M001", "A \"quoted\" <b>\nnew line \\ #1 & `x`", milestone_status::pending));
   p.milestones.push_back(make_milestone("end", "Keyword id", milestone_status::pending, {"M001"}));
   auto mermaid = sf::render_graph_mermaid(p);
   CHECK(mermaid.find("  M001[\"M001 A #quot;quoted#quot; #60;b#62; new line \\ #35;1 #38; "
-                     "#96;x#96; (pending)\"]:::pending\n")
-        != std::string::npos);
+                     "#96;x#96; (pending)\"]:::pending\n") != std::string::npos);
   // "end" would close a Mermaid block; it gets a hex node id, and keeps its label.
   CHECK(mermaid.find("  sf_656e64[\"end Keyword id (pending)\"]:::pending\n") != std::string::npos);
   CHECK(mermaid.find("  M001 --> sf_656e64\n") != std::string::npos);
   auto dot = sf::render_graph_dot(p);
   CHECK(dot.find("  \"M001\" [label=\"M001 A \\\"quoted\\\" <b> new line \\\\ #1 & `x` "
-                 "(pending)\", fillcolor=\"#fff3cd\"")
-        != std::string::npos);
+                 "(pending)\", fillcolor=\"#fff3cd\"") != std::string::npos);
   CHECK(dot.find("  \"M001\" -> \"end\";\n") != std::string::npos);
   // The raw line break never reaches either output inside a label.
   CHECK(mermaid.find("<b>\n") == std::string::npos);
@@ -99,8 +97,8 @@ TEST_CASE("a missing dependency is drawn once as a dashed node", "[eligibility]"
   CHECK(mermaid.find("  sf_4d302239[\"M0#quot;9 (missing)\"]:::missing\n") != std::string::npos);
   CHECK(mermaid.find("  sf_4d302239 -.-> M001\n  sf_4d302239 -.-> M002\n") != std::string::npos);
   auto dot = sf::render_graph_dot(p);
-  CHECK(dot.find("  \"M0\\\"9\" [label=\"M0\\\"9 (missing)\", fillcolor=\"#ffffff\"")
-        != std::string::npos);
+  CHECK(dot.find("  \"M0\\\"9\" [label=\"M0\\\"9 (missing)\", fillcolor=\"#ffffff\"") !=
+        std::string::npos);
   CHECK(dot.find("  \"M0\\\"9\" -> \"M001\" [style=dashed];\n") != std::string::npos);
   CHECK(std::count(dot.begin(), dot.end(), '\n') == 9); // Header 3, nodes 3, edges 2, closing 1.
 }

@@ -38,13 +38,13 @@ inline milestone make_milestone(std::string id, std::string title,
 /// The four milestones of the specification's example report.
 inline plan spec_example_plan() {
   plan p;
-  p.milestones.push_back(make_milestone("M001", "Core Types", milestone_status::complete, {},
-                                        {{"src/types.ts"}}));
+  p.milestones.push_back(
+      make_milestone("M001", "Core Types", milestone_status::complete, {}, {{"src/types.ts"}}));
   p.milestones.push_back(make_milestone("M002", "Auth System", milestone_status::pending, {},
                                         {{"src/types.ts", "src/middleware.ts"}, {"src/auth.ts"}}));
-  p.milestones.push_back(make_milestone("M003", "Dashboard UI", milestone_status::pending, {},
-                                        {{"src/types.ts"},
-                                         {"src/middleware.ts", "src/dashboard.tsx"}}));
+  p.milestones.push_back(
+      make_milestone("M003", "Dashboard UI", milestone_status::pending, {},
+                     {{"src/types.ts"}, {"src/middleware.ts", "src/dashboard.tsx"}}));
   p.milestones.push_back(make_milestone("M004", "API Integration", milestone_status::pending,
                                         {"M002"}, {{"src/api.ts", "src/auth.ts"}}));
   return p;
