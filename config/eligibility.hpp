@@ -1,0 +1,63 @@
+#pragma once
+/// Which milestones may start now, and which of those touch the same files.
+
+#include "config/plan.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sf {
+
+/// Most overlapping pairs an eligibility report lists; the rest are only counted.
+constexpr std::size_t default_max_overlaps = 1000;
+
+/// One milestone's verdict and the human-readable reason for it.
+struct eligibility_entry {
+  std::string id;     ///< Milestone id (or the requested id when it is not in the plan).
+  std::string title;  ///< Milestone title, as written in the plan.
+  std::string reason; ///< One sentence: why it may or may not start.
+};
+
+/// Two eligible milestones that name at least one common file.
+struct overlap_warning {
+  std::string a;                  ///< The smaller id of the pair.
+  std::string b;                  ///< The larger id of the pair.
+  std::vector<std::string> files; ///< Shared files, in the order they first appear in `a`'s units.
+};
+
+/// Outcome of `analyze_eligibility`.
+struct eligibility_report {
+  std::vector<eligibility_entry> eligible;   ///< May start now; sorted by id.
+  std::vector<eligibility_entry> ineligible; ///< Must not start; sorted by id.
+  std::vector<overlap_warning> overlaps;     ///< Listed pairs, sorted by (a, b).
+  std::uint64_t overlaps_omitted = 0;        ///< Overlapping pairs beyond the cap, not listed.
+};
+
+/// Classifies milestones and finds file overlaps among the eligible ones.
+/// `only`, when not empty, restricts the verdicts to those ids (dependencies are still looked up
+/// in the whole plan; an id absent from the plan is listed as ineligible). At most
+/// `max_overlaps` pairs are listed, the first ones in (a, b) order; the rest are counted in
+/// `overlaps_omitted`. Cost, with n eligible milestones: one hash lookup and at most n/64 words
+/// of bitset work per (milestone, file) entry, plus the listed pairs; never one step per
+/// overlapping pair, and memory linear in the entries, even if every milestone shares a file.
+eligibility_report analyze_eligibility(const plan& p, const std::vector<std::string>& only = {},
+                                       std::size_t max_overlaps = default_max_overlaps);
+
+/// The report as Markdown, in the layout of the specification's example report.
+/// An empty eligible or ineligible section keeps its heading with "(0)" and one "- none" line;
+/// the overlap section is left out when there is no overlap. The overlap heading counts every
+/// overlapping pair, and a last line says how many pairs are not listed when some were capped.
+/// An entry without a title (an id from `only` that is not in the plan) prints its id alone.
+/// Line breaks and other control characters in titles, reasons and paths become spaces.
+std::string render_eligibility_markdown(const eligibility_report& r);
+
+/// The report as JSON: `eligible`, `ineligible` (arrays of {id, title, reason}), `overlaps`
+/// (arrays of {a, b, files}) and `overlapsOmitted`. Strings are copied as they are: dump with
+/// `nlohmann::json::error_handler_t::replace` when titles may hold invalid UTF-8.
+nlohmann::json eligibility_to_json(const eligibility_report& r);
+
+} // namespace sf
