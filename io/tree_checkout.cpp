@@ -238,9 +238,14 @@ caf::error write_index(git_repository* wt_repo, git_tree* tree, const std::vecto
 }
 
 caf::error libgit2_checkout(git_repository* wt_repo, git_tree* tree, const std::string& workdir) {
+  // libgit2 insists the tree object belong to the repository it checks out into.
+  git_tree* raw = nullptr;
+  if (git_tree_lookup(&raw, wt_repo, git_tree_id(tree)) != 0)
+    return git_fail("reading the tree to check out", workdir);
+  tree_ptr own{raw};
   git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
   opts.checkout_strategy = GIT_CHECKOUT_FORCE;
-  if (git_checkout_tree(wt_repo, reinterpret_cast<git_object*>(tree), &opts) != 0)
+  if (git_checkout_tree(wt_repo, reinterpret_cast<git_object*>(own.get()), &opts) != 0)
     return git_fail("checking out files", workdir);
   return {};
 }

@@ -4,6 +4,7 @@
 #include "io/tree_checkout.hpp"
 #include "messages/error.hpp"
 
+#include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,6 +113,11 @@ bool same_path(const std::string& a, const std::string& b) {
 
 std::string admin_dir(git_repository* repo, const std::string& mid) {
   return std::string{git_repository_commondir(repo)} + "worktrees/" + mid;
+}
+
+/// Present while our checkout into a freshly added worktree is unfinished.
+std::string marker_path(git_repository* repo, const std::string& mid) {
+  return admin_dir(repo, mid) + "/sf-checkout-incomplete";
 }
 
 std::string hex_of(const git_oid& id) {
@@ -238,11 +244,18 @@ caf::expected<existing> inspect_registered(git_repository* repo, const layout& l
       return make_error(ec::invalid_input,
                         "worktree " + l.wt_path + " is not on branch " + l.branch +
                           "; switch it back (git -C " + l.wt_path + " switch " + l.branch + ")");
-    // Our checkout writes the index last: without one, a creation was interrupted midway and
-    // no worker ever ran there.
+    // The marker lives from git_worktree_add until our index is written: if it is still there,
+    // a creation was interrupted and no worker ever got this folder. A folder with nothing but
+    // its .git link (a crash before the marker) holds nothing git could not restore either.
     struct stat st;
-    if (::lstat((admin_dir(repo, mid) + "/index").c_str(), &st) == 0)
-      return existing::reuse;
+    bool interrupted = ::lstat(marker_path(repo, mid).c_str(), &st) == 0;
+    if (!interrupted) {
+      auto kind = classify_folder(l.wt_path);
+      if (!kind)
+        return kind.error();
+      if (*kind != leftover::removable)
+        return existing::reuse;
+    }
     std::error_code ec_;
     fs::remove_all(l.wt_path, ec_);
     if (ec_)
@@ -319,6 +332,10 @@ caf::error create_worktree(git_repository* repo, const layout& l, const std::str
   if (git_worktree_add(&raw, repo, mid.c_str(), l.wt_path.c_str(), &opts) != 0)
     return git_fail("adding the worktree", l.wt_path);
   worktree_ptr wt{raw};
+  std::string marker = marker_path(repo, mid);
+  int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || ::close(fd) != 0)
+    return sys_fail("creating the marker", marker, std::strerror(errno));
   git_repository* wt_raw = nullptr;
   if (git_repository_open_from_worktree(&wt_raw, wt.get()) != 0)
     return git_fail("opening the new worktree", l.wt_path);
@@ -331,7 +348,11 @@ caf::error create_worktree(git_repository* repo, const layout& l, const std::str
   if (git_commit_tree(&tree_raw, commit.get()) != 0)
     return git_fail("reading the tree of", l.branch);
   tree_ptr tree{tree_raw};
-  return checkout_tree_fast(wt_repo.get(), tree.get(), l.wt_path);
+  if (auto err = checkout_tree_fast(wt_repo.get(), tree.get(), l.wt_path))
+    return err;
+  if (::unlink(marker.c_str()) != 0)
+    return sys_fail("removing the marker", marker, std::strerror(errno));
+  return {};
 }
 
 } // namespace
