@@ -226,11 +226,10 @@ caf::error write_index(git_repository* wt_repo, git_tree* tree, const std::vecto
     if (found == nullptr)
       return make_error(ec::git_error, "the index of " + workdir + " lacks " + jobs[i].path +
                                          " right after loading its tree; report this as a bug");
-    git_index_entry copy = *found;
-    copy.path = jobs[i].path.c_str();
-    fill_stat(copy, stats[i]);
-    if (git_index_add(idx.get(), &copy) != 0)
-      return git_fail("recording file status in the index", workdir + "/" + jobs[i].path);
+    // git_index_add would copy, re-validate and re-insert every entry (~10 us each, seconds
+    // at 50k files). The stat fields are plain data outside the sort key (path, stage), and the
+    // entry is heap memory the index owns, so updating it in place is sound.
+    fill_stat(const_cast<git_index_entry&>(*found), stats[i]);
   }
   if (git_index_write(idx.get()) != 0)
     return git_fail("writing the index", workdir);
