@@ -158,7 +158,8 @@ caf::expected<leftover> classify_folder(const std::string& path) {
     return leftover::foreign;
   std::error_code ec_;
   for (fs::directory_iterator it{path, ec_}, end; !ec_ && it != end; it.increment(ec_)) {
-    if (it->path().filename() != ".git" || !it->is_regular_file())
+    std::error_code type_ec;
+    if (it->path().filename() != ".git" || !it->is_regular_file(type_ec))
       return leftover::foreign;
   }
   if (ec_)
@@ -214,6 +215,12 @@ caf::expected<existing> inspect_registered(git_repository* repo, const layout& l
   int rc = git_worktree_lookup(&raw, repo, mid.c_str());
   if (rc != 0) {
     // A failed creation can leave an admin folder libgit2 does not recognize as a worktree.
+    // Drop it only when the worktree folder holds nothing of the user's either.
+    auto kind = classify_folder(l.wt_path);
+    if (!kind)
+      return kind.error();
+    if (*kind == leftover::foreign)
+      return refuse_foreign(l.wt_path);
     std::string admin = admin_dir(repo, mid);
     struct stat st;
     if (::lstat(admin.c_str(), &st) == 0) {
