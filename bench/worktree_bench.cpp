@@ -1,0 +1,164 @@
+// Times sf::io::ensure_worktree against `git worktree add` on a generated repository.
+//
+// Usage: worktree_bench [--files N] [--trials N] [--quick] [--keep]
+// Prints one `name min median p99 unit` line per contender, then the ratio of the medians.
+
+#include "io/worktree.hpp"
+#include "messages/error.hpp"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
+  return out + "'";
+}
+
+bool sh(const std::string& cmd) {
+  int rc = std::system(cmd.c_str());
+  if (rc != 0)
+    std::fprintf(stderr, "command failed (%d): %s\n", rc, cmd.c_str());
+  return rc == 0;
+}
+
+// fast-import writes all blobs and the tree in one pass: seconds for tens of thousands of files.
+bool make_repo(const std::string& root, int files) {
+  if (!sh("git init -q -b main " + quote(root)))
+    return false;
+  std::string cmd = "cd " + quote(root) + " && git fast-import --quiet";
+  FILE* pipe = ::popen(cmd.c_str(), "w");
+  if (pipe == nullptr)
+    return false;
+  std::fprintf(pipe, "commit refs/heads/main\ncommitter bench <b@example.com> 0 +0000\n"
+                     "data 5\nbench\n");
+  int dirs = std::max(1, std::min(100, files / 10));
+  for (int i = 0; i < files; ++i) {
+    char path[64];
+    std::snprintf(path, sizeof path, "d%03d/sub/f%06d.txt", i % dirs, i);
+    char body[128];
+    int n = std::snprintf(body, sizeof body, "file %d\nsome text to make it look real\n", i);
+    // Every 50th file is executable so modes are exercised too.
+    std::fprintf(pipe, "M %s inline %s\ndata %d\n%s\n", i % 50 == 0 ? "100755" : "100644", path,
+                 n, body);
+  }
+  return ::pclose(pipe) == 0 && sh("cd " + quote(root) + " && git checkout -q -f main");
+}
+
+// Removing is not what we measure, and deleting many files slows later creation on this disk:
+// move the folder out of the way and let git forget it.
+bool set_aside(const std::string& root, const std::string& wt, const std::string& trash) {
+  static int n = 0;
+  std::string dest = trash + "/" + std::to_string(n++);
+  if (::rename(wt.c_str(), dest.c_str()) != 0) {
+    std::perror(("rename " + wt).c_str());
+    return false;
+  }
+  return sh("git -C " + quote(root) + " worktree prune");
+}
+
+struct stats {
+  double min, median, p99;
+};
+
+stats summarize(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) {
+    auto i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(i, v.size() - 1)];
+  };
+  return {v.front(), at(0.5), at(0.99)};
+}
+
+double ms_since(clock_type::time_point t0) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int files = 1000;
+  int trials = 5;
+  bool keep = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--files" && i + 1 < argc)
+      files = std::atoi(argv[++i]);
+    else if (a == "--trials" && i + 1 < argc)
+      trials = std::atoi(argv[++i]);
+    else if (a == "--quick")
+      trials = 2;
+    else if (a == "--keep")
+      keep = true;
+    else {
+      std::fprintf(stderr, "usage: %s [--files N] [--trials N] [--quick] [--keep]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (files < 1 || trials < 1) {
+    std::fprintf(stderr, "--files and --trials must be positive\n");
+    return 2;
+  }
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sf-wt-bench-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  std::string dir = fs::canonical(tmpl).string();
+  std::string root = dir + "/repo";
+  std::string trash = dir + "/trash";
+  fs::create_directories(trash);
+  auto t0 = clock_type::now();
+  if (!make_repo(root, files))
+    return 1;
+  std::printf("# generated %d files in %.0f ms under %s\n", files, ms_since(t0), dir.c_str());
+  std::vector<double> ours, git;
+  for (int t = 0; t < trials; ++t) {
+    std::string mid = "B" + std::to_string(t);
+    t0 = clock_type::now();
+    auto info = sf::io::ensure_worktree(root, mid);
+    ours.push_back(ms_since(t0));
+    if (!info) {
+      std::fprintf(stderr, "ensure_worktree: %s\n", sf::describe(info.error()).c_str());
+      return 1;
+    }
+    if (!set_aside(root, info->path, trash))
+      return 1;
+    std::string gpath = root + "/.sf/worktrees/G" + std::to_string(t);
+    t0 = clock_type::now();
+    if (!sh("git -C " + quote(root) + " worktree add -q -b g" + std::to_string(t) + " " +
+            quote(gpath) + " main"))
+      return 1;
+    git.push_back(ms_since(t0));
+    if (!set_aside(root, gpath, trash))
+      return 1;
+  }
+  auto a = summarize(ours);
+  auto b = summarize(git);
+  std::printf("ensure_worktree %.1f %.1f %.1f ms\n", a.min, a.median, a.p99);
+  std::printf("git_worktree_add %.1f %.1f %.1f ms\n", b.min, b.median, b.p99);
+  std::printf("ratio_median %.2f x (ensure_worktree / git worktree add; files=%d trials=%d)\n",
+              a.median / b.median, files, trials);
+  if (!keep) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  return 0;
+}

@@ -1,0 +1,78 @@
+#include "io/git.hpp"
+
+#include "messages/error.hpp"
+
+#include <mutex>
+
+namespace sf::io {
+
+void git_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    git_libgit2_init();
+    // Off by default in libgit2: without it a crash can lose a ref update that we reported done.
+    git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+  });
+}
+
+caf::error git_fail(const char* what, const std::string& where) {
+  // libgit2 keeps the message per thread and overwrites it on the next failure: read it now.
+  const git_error* last = git_error_last();
+  std::string detail = last != nullptr && last->message != nullptr ? last->message
+                                                                   : "no detail from libgit2";
+  return make_error(ec::git_error, std::string{what} + " failed for " + where + ": " + detail +
+                                     "; check the repository with `git status` and `git fsck`");
+}
+
+caf::expected<repo_ptr> open_repo(const std::string& path) {
+  git_init_once();
+  git_repository* raw = nullptr;
+  // NO_SEARCH: a missing repository must not silently resolve to an enclosing one.
+  if (git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0)
+    return make_error(ec::git_error, "cannot open a git repository at " + path + ": " +
+                                       (git_error_last() != nullptr ? git_error_last()->message
+                                                                    : "unknown reason") +
+                                       "; run sf-actors from the repository's top folder");
+  return repo_ptr{raw};
+}
+
+namespace {
+
+bool local_branch_exists(git_repository* repo, const char* name) {
+  git_reference* raw = nullptr;
+  if (git_branch_lookup(&raw, repo, name, GIT_BRANCH_LOCAL) != 0)
+    return false;
+  git_reference_free(raw);
+  return true;
+}
+
+} // namespace
+
+caf::expected<std::string> resolve_main_branch(git_repository* repo) {
+  for (const char* name : {"main", "master"})
+    if (local_branch_exists(repo, name))
+      return std::string{name};
+  std::string where = git_repository_commondir(repo);
+  if (git_repository_head_detached(repo) == 1)
+    return make_error(ec::git_error, "HEAD is detached in " + where +
+                                       " and there is no main or master branch; check out the "
+                                       "integration branch (git switch <branch>)");
+  git_reference* raw = nullptr;
+  int rc = git_repository_head(&raw, repo);
+  if (rc == GIT_EUNBORNBRANCH || rc == GIT_ENOTFOUND)
+    return make_error(ec::git_error, "the branch HEAD names in " + where +
+                                       " has no commit yet; make a first commit "
+                                       "(git commit --allow-empty -m init)");
+  if (rc != 0)
+    return git_fail("reading HEAD", where);
+  reference_ptr head{raw};
+  if (git_reference_is_branch(head.get()) == 0)
+    return make_error(ec::git_error, "HEAD in " + where + " is not a local branch; check out the "
+                                                          "integration branch (git switch <branch>)");
+  const char* name = nullptr;
+  if (git_branch_name(&name, head.get()) != 0)
+    return git_fail("reading the current branch name", where);
+  return std::string{name};
+}
+
+} // namespace sf::io

@@ -1,0 +1,31 @@
+#pragma once
+/// One git worktree per milestone at `<root>/.sf/worktrees/<MID>` on branch `milestone/<MID>`.
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <string>
+
+namespace sf::io {
+
+/// Where a milestone's worktree is and what `ensure_worktree` had to do to get it there.
+struct worktree_info {
+  std::string path;              ///< Absolute path of the worktree folder.
+  std::string branch;            ///< Short branch name, `milestone/<MID>`.
+  std::string head;              ///< Hex id of the commit the branch points to.
+  bool created_branch = false;   ///< The branch was made by this call at the main branch's tip.
+  bool created_worktree = false; ///< The folder was (re)created by this call.
+};
+
+/// Folder that holds every milestone worktree of the repository at `root`.
+std::string worktrees_dir(const std::string& root);
+
+/// Returns the worktree of milestone `mid` in the repository at `root`, creating the branch
+/// and the worktree when missing and reusing them untouched when present.
+caf::expected<worktree_info> ensure_worktree(const std::string& root, const std::string& mid);
+
+/// Deletes milestone `mid`'s worktree folder and admin entry after a merge, keeping its branch;
+/// refuses when the worktree holds changes that are not committed.
+caf::error remove_worktree(const std::string& root, const std::string& mid);
+
+} // namespace sf::io
