@@ -386,6 +386,18 @@ caf::expected<milestone> parse_milestone(std::string_view text, const std::strin
   }
 }
 
+caf::expected<milestone> load_milestone_file(const std::string& path, const std::string& id,
+                                             const input_limits& limits) {
+  if (!valid_milestone_id(id))
+    return make_error(ec::invalid_input, "milestone id '" + escape_text(id) +
+                                           "' is invalid; ids must match "
+                                           "^[A-Za-z][A-Za-z0-9_-]{0,63}$");
+  auto text = read_input_file(path, limits);
+  if (!text)
+    return text.error();
+  return parse_milestone(*text, id, path, limits);
+}
+
 caf::expected<plan> load_plan(const std::string& root, const input_limits& limits) {
   auto dir_path = root + "/.sf/milestones";
   int fd = ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -76,6 +76,10 @@ caf::expected<milestone> parse_milestone(std::string_view text, const std::strin
                                          const std::string& path,
                                          const input_limits& limits = {});
 
+/// Reads and parses one MILESTONE.md at `path` (e.g. inside a worktree); `id` must be valid.
+caf::expected<milestone> load_milestone_file(const std::string& path, const std::string& id,
+                                             const input_limits& limits = {});
+
 /// Loads and validates every milestone under `<root>/.sf/milestones/`.
 /// Rejects bad ids, unknown dependencies, cycles, duplicates, units without `run`.
 caf::expected<plan> load_plan(const std::string& root, const input_limits& limits = {});

@@ -1,5 +1,8 @@
 #include "io/parallel_dir.hpp"
 
+#include "config/escape.hpp"
+#include "config/plan.hpp"
+
 #include "messages/error.hpp"
 
 #include <fcntl.h>
@@ -113,19 +116,11 @@ std::optional<parallel_name> parse_parallel_name(std::string_view name) {
 }
 
 bool valid_mid(std::string_view id) {
-  // Hand-written instead of std::regex: cheaper, and no locale surprises with [A-Za-z].
-  auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (id.empty() || id.size() > 64 || !alpha(id[0]))
-    return false;
-  for (char c : id.substr(1))
-    if (!alpha(c) && !digit(c) && c != '_' && c != '-')
-      return false;
-  return true;
+  return valid_milestone_id(id);
 }
 
 caf::error invalid_mid_error(std::string_view id) {
-  return make_error(ec::invalid_input, "milestone id '" + std::string(id) +
+  return make_error(ec::invalid_input, "milestone id '" + escape_text(id) +
                                            "' is invalid; ids must match "
                                            "^[A-Za-z][A-Za-z0-9_-]{0,63}$ (e.g. M001)");
 }

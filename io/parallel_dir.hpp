@@ -42,8 +42,7 @@ struct parallel_name {
 /// invalid ids, other suffixes).
 std::optional<parallel_name> parse_parallel_name(std::string_view name);
 
-/// Same rule as `sf::valid_milestone_id` (`^[A-Za-z][A-Za-z0-9_-]{0,63}$`), kept private to io
-/// until the config layer's definition is merged.
+/// `sf::valid_milestone_id`: `^[A-Za-z][A-Za-z0-9_-]{0,63}$`.
 bool valid_mid(std::string_view id);
 
 /// Error for a milestone id that is not safe to put in a path.

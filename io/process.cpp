@@ -211,7 +211,9 @@ caf::error child_process::signal_group(int sig) {
   return {};
 }
 
-caf::expected<child_process> spawn_process(const spawn_request& req) {
+namespace {
+
+caf::expected<child_process> spawn_impl(const spawn_request& req, bool new_session) {
   if (req.argv.empty())
     return make_error(ec::process_error, "cannot spawn: argv is empty; name a program to run");
   auto program = resolve_program(req.argv[0], req.env);
@@ -271,8 +273,10 @@ caf::expected<child_process> spawn_process(const spawn_request& req) {
   check(posix_spawnattr_setsigmask(&s.attr, &empty_mask));
   check(posix_spawnattr_setsigdefault(&s.attr, &all_default));
   check(posix_spawnattr_setpgroup(&s.attr, 0));
-  check(posix_spawnattr_setflags(
-    &s.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP));
+  // A new session also makes the child lead its own process group (pgid == pid).
+  short group_flag = new_session ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
+  check(posix_spawnattr_setflags(&s.attr,
+                                 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | group_flag));
   if (rc != 0)
     return make_error(ec::process_error, "cannot prepare posix_spawn: " + errno_text(rc));
 
@@ -309,6 +313,16 @@ caf::expected<child_process> spawn_process(const spawn_request& req) {
                                              std::to_string(pid) + ": " + describe(st.error()));
   }
   return child_process{pid, std::move(pidfd), st->start_time};
+}
+
+} // namespace
+
+caf::expected<child_process> spawn_process(const spawn_request& req) {
+  return spawn_impl(req, false);
+}
+
+caf::expected<child_process> spawn_session_leader(const spawn_request& req) {
+  return spawn_impl(req, true);
 }
 
 std::string describe_exit(int status) {

@@ -77,6 +77,9 @@ private:
 /// fds 0-2 open. Errors: missing/non-executable program, unusable cwd or log.
 caf::expected<child_process> spawn_process(const spawn_request& req);
 
+/// Same, but the child starts a new session (setsid) so it outlives our terminal.
+caf::expected<child_process> spawn_session_leader(const spawn_request& req);
+
 /// Human text for a waitpid-style status: "exited with code 3", "killed by SIGKILL".
 std::string describe_exit(int status);
 

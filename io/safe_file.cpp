@@ -39,25 +39,10 @@ caf::error link_error(const std::string& path) {
 
 } // namespace
 
-unique_fd::~unique_fd() {
-  // A close error in a destructor cannot be reported; callers that care use close().
-  if (fd_ >= 0)
-    ::close(fd_);
-}
-
-unique_fd& unique_fd::operator=(unique_fd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = other.release();
-  }
-  return *this;
-}
-
-caf::error unique_fd::close() {
-  if (fd_ < 0)
+caf::error close_checked(unique_fd& owned) {
+  if (!owned)
     return {};
-  int fd = release();
+  int fd = owned.release();
   // Linux releases the descriptor even when close fails, so it must not be retried.
   if (::close(fd) != 0)
     return make_error(ec::io_error, "close of descriptor " + std::to_string(fd) +
@@ -172,7 +157,7 @@ caf::error write_file_atomic(int dirfd, const std::string& dir_label, const std:
   // After a failed fsync the page cache state is unknown: report it, never retry.
   if (::fsync(fd.get()) != 0)
     return fail("fsync", errno);
-  if (auto err = fd.close()) {
+  if (auto err = close_checked(fd)) {
     ::unlinkat(dirfd, tmp.c_str(), 0);
     return make_error(ec::io_error, "closing " + tmp_path + " failed: " + describe(err));
   }

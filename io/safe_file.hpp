@@ -9,48 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include "io/unique_fd.hpp"
+
 namespace sf::io {
 
-/// Owns one file descriptor and closes it on destruction; move-only.
-class unique_fd {
-public:
-  /// An empty holder (`get()` is -1).
-  unique_fd() = default;
-
-  /// Takes ownership of `fd` (-1 means none).
-  explicit unique_fd(int fd) : fd_(fd) {}
-
-  /// Closes the descriptor, if any.
-  ~unique_fd();
-
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-
-  /// Takes the descriptor of `other`, leaving it empty.
-  unique_fd(unique_fd&& other) noexcept : fd_(other.release()) {}
-
-  /// Closes ours, then takes the descriptor of `other`.
-  unique_fd& operator=(unique_fd&& other) noexcept;
-
-  /// The descriptor, or -1.
-  int get() const { return fd_; }
-
-  /// True when a descriptor is held.
-  explicit operator bool() const { return fd_ >= 0; }
-
-  /// Gives up ownership without closing; returns the descriptor.
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
-  /// Closes the held descriptor now and reports a failing close.
-  caf::error close();
-
-private:
-  int fd_ = -1;
-};
+/// Closes `fd` now and reports a failing close (which can mean lost data on some filesystems).
+caf::error close_checked(unique_fd& fd);
 
 /// Text of `errno` value `err` ("No space left on device").
 std::string errno_text(int err);

@@ -1,5 +1,7 @@
 #include "io/worktree.hpp"
 
+#include "config/plan.hpp"
+
 #include "io/git.hpp"
 #include "io/tree_checkout.hpp"
 #include "messages/error.hpp"
@@ -24,18 +26,8 @@ namespace sf::io {
 
 namespace {
 
-// A private copy of the rule `sf::valid_milestone_id` (config/plan.hpp) will own; that function
-// is declared but not implemented on this branch yet.
 bool valid_id(const std::string& id) {
-  if (id.empty() || id.size() > 64)
-    return false;
-  auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
-  if (!alpha(id[0]))
-    return false;
-  for (char c : id)
-    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '_' && c != '-')
-      return false;
-  return true;
+  return valid_milestone_id(id);
 }
 
 caf::error bad_id(const std::string& mid) {

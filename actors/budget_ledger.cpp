@@ -1,0 +1,68 @@
+#include "actors/budget_ledger.hpp"
+
+#include "io/ledger_file.hpp"
+#include "messages/error.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace sf {
+
+double budget_ledger_state::total() const {
+  double sum = 0;
+  for (const auto& [mid, cost] : costs)
+    sum += cost;
+  return sum;
+}
+
+namespace {
+
+budget_update make_update(const budget_ledger_state& st, const std::string& mid) {
+  budget_update u;
+  u.milestone = mid;
+  if (auto it = st.costs.find(mid); it != st.costs.end())
+    u.milestone_cost = it->second;
+  u.total = st.total();
+  u.ceiling = st.ceiling;
+  // A tiny epsilon keeps 0.4+0.6 (0.9999999) from slipping under a 1.00 ceiling.
+  u.reached = st.ceiling > 0 && u.total + 1e-9 >= st.ceiling;
+  return u;
+}
+
+} // namespace
+
+budget_ledger_actor::behavior_type
+budget_ledger(budget_ledger_actor::stateful_pointer<budget_ledger_state> self, std::string root,
+              double ceiling, std::shared_ptr<spdlog::logger> log) {
+  auto& st = self->state;
+  st.root = std::move(root);
+  st.ceiling = ceiling;
+  st.log = std::move(log);
+  // Continue a run's ledger after a coordinator restart instead of forgetting money spent.
+  if (auto loaded = io::read_ledger(st.root)) {
+    st.costs = std::move(*loaded);
+  } else if (code_of(loaded.error()) != ec::not_found) {
+    st.log->warn("budget_ledger: {}; starting from zero", describe(loaded.error()));
+  }
+  return {
+    [self](atom::cost, const std::string& mid, double cost) -> budget_update {
+      auto& st = self->state;
+      auto& known = st.costs[mid];
+      if (cost + 1e-12 < known) {
+        st.log->warn("budget_ledger: {} reported cost {:.4f} below its earlier {:.4f}; ignored",
+                     mid, cost, known);
+        auto u = make_update(st, mid);
+        u.anomaly = true;
+        return u;
+      }
+      if (cost != known) {
+        known = cost;
+        if (auto err = io::write_ledger(st.root, st.costs))
+          st.log->error("budget_ledger: {}", describe(err));
+      }
+      return make_update(st, mid);
+    },
+    [self](atom::status) -> budget_update { return make_update(self->state, ""); },
+  };
+}
+
+} // namespace sf

@@ -1,0 +1,518 @@
+#include "actors/coordinator.hpp"
+
+#include "actors/budget_ledger.hpp"
+#include "actors/fs_watcher.hpp"
+#include "actors/worker_supervisor.hpp"
+#include "config/eligibility.hpp"
+#include "io/control_file.hpp"
+#include "io/coordinator_lock.hpp"
+#include "io/event_log.hpp"
+#include "io/fd_reactor.hpp"
+#include "io/parallel_dir.hpp"
+#include "io/run_file.hpp"
+#include "io/status_file.hpp"
+#include "messages/error.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace sf {
+
+namespace {
+
+using self_ptr = coordinator_actor::stateful_pointer<coordinator_state>;
+
+constexpr auto ledger_timeout = std::chrono::seconds(10);
+
+bool is_active(const milestone_entry& e) {
+  return e.state == "starting" || e.state == "running" || e.state == "paused" ||
+         e.state == "stale" || e.state == "stopping";
+}
+
+void publish(self_ptr self, run_event ev) {
+  auto& st = self->state;
+  if (auto err = io::append_event(st.cfg.root, ev))
+    st.log->warn("coordinator: {}", describe(err));
+  for (auto& sub : st.subscribers)
+    self->send(sub, atom::event_v, ev);
+}
+
+run_status make_status(const coordinator_state& st) {
+  run_status rs;
+  for (const auto& [id, e] : st.entries) {
+    if (!e.in_run && e.state == "idle")
+      continue;
+    worker_snapshot w;
+    w.milestone = id;
+    w.title = e.title;
+    w.state = e.state;
+    w.completed_units = e.progress.completed_units;
+    w.total_units = e.progress.total_units > 0 ? e.progress.total_units : e.total_units;
+    w.current_unit = e.progress.current_unit;
+    w.cost = e.progress.cost;
+    w.last_heartbeat = e.progress.last_heartbeat;
+    w.pid = e.supervisor ? e.progress.pid : 0;
+    w.note = e.note;
+    rs.workers.push_back(std::move(w));
+    if (is_active(e) || e.state == "queued")
+      rs.active = true;
+  }
+  rs.total_cost = st.total_cost;
+  rs.budget_ceiling = st.cfg.prefs.budget_ceiling.value_or(0);
+  rs.budget_reached = st.budget_reached;
+  rs.message = st.message;
+  return rs;
+}
+
+void save_run(self_ptr self) {
+  auto& st = self->state;
+  if (auto err = io::write_run_file(st.cfg.root, make_status(st), ::getpid()))
+    st.log->error("coordinator: {}", describe(err));
+}
+
+void set_state(self_ptr self, milestone_entry& e, std::string state, std::string note) {
+  if (e.state == state && e.note == note)
+    return;
+  e.state = std::move(state);
+  e.note = std::move(note);
+  self->state.log->info("coordinator: {} -> {}{}{}", e.id, e.state, e.note.empty() ? "" : ": ",
+                        e.note);
+  run_event ev;
+  ev.kind = e.state == "complete" ? event_kind::completed : event_kind::state_changed;
+  ev.milestone = e.id;
+  ev.state = e.state;
+  ev.text = e.note;
+  ev.cost = e.progress.cost;
+  ev.completed_units = e.progress.completed_units;
+  ev.total_units = e.total_units;
+  publish(self, std::move(ev));
+  save_run(self);
+}
+
+// The first dependency that is not complete on main, or empty when all are.
+std::string first_blocker(const coordinator_state& st, const milestone_entry& e) {
+  for (const auto& dep : e.depends_on)
+    if (st.complete_on_main.count(dep) == 0)
+      return dep;
+  return {};
+}
+
+std::size_t active_count(const coordinator_state& st) {
+  return static_cast<std::size_t>(std::count_if(
+    st.entries.begin(), st.entries.end(), [](const auto& kv) { return is_active(kv.second); }));
+}
+
+void start_worker(self_ptr self, milestone_entry& e) {
+  auto& st = self->state;
+  supervisor_config sc;
+  sc.root = st.cfg.root;
+  sc.milestone = e.id;
+  if (st.cfg.prefs.worker_command.empty())
+    sc.worker_argv = st.cfg.worker_argv;
+  else
+    sc.worker_argv = {"/bin/sh", "-c", st.cfg.prefs.worker_command};
+  sc.base_env = allowlisted_environment();
+  sc.stale_timeout = std::chrono::milliseconds(
+    static_cast<int64_t>(st.cfg.prefs.stale_timeout * 1000));
+  sc.stop_grace = std::chrono::milliseconds(static_cast<int64_t>(st.cfg.prefs.stop_grace * 1000));
+  sc.reactor = st.reactor;
+  sc.log = st.log;
+  sc.coordinator = caf::actor_cast<coordinator_actor>(self);
+  sc.watcher = st.watcher;
+  e.stop_requested = false;
+  e.progress = worker_progress{};
+  e.progress.milestone = e.id;
+  e.progress.total_units = e.total_units;
+  if (st.cfg.detached_supervisors)
+    e.supervisor = self->spawn<caf::detached>(worker_supervisor, std::move(sc));
+  else
+    e.supervisor = self->spawn(worker_supervisor, std::move(sc));
+  set_state(self, e, "starting", "");
+}
+
+void check_finished(self_ptr self) {
+  auto& st = self->state;
+  if (st.finished_published)
+    return;
+  for (const auto& [id, e] : st.entries)
+    if (is_active(e) || (e.in_run && e.state == "queued" && !st.budget_reached &&
+                         !st.shutting_down))
+      return;
+  st.finished_published = true;
+  std::size_t complete = 0, failed = 0, other = 0;
+  for (const auto& [id, e] : st.entries) {
+    if (!e.in_run)
+      continue;
+    if (e.state == "complete")
+      ++complete;
+    else if (e.state == "failed")
+      ++failed;
+    else
+      ++other;
+  }
+  run_event ev;
+  ev.kind = event_kind::finished;
+  ev.cost = st.total_cost;
+  ev.text = fmt::format("run finished: {} complete, {} failed, {} not finished", complete, failed,
+                        other);
+  if (!st.message.empty())
+    ev.text += "; " + st.message;
+  st.log->info("coordinator: {}", ev.text);
+  publish(self, std::move(ev));
+  save_run(self);
+}
+
+void fill_slots(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [id, e] : st.entries) {
+    if (!e.in_run || (e.state != "queued" && e.state != "waiting"))
+      continue;
+    auto blocker = first_blocker(st, e);
+    if (!blocker.empty()) {
+      auto it = st.entries.find(blocker);
+      std::string why = "waiting for " + blocker;
+      if (it != st.entries.end() && it->second.state == "complete")
+        why += " (complete, awaiting merge)";
+      set_state(self, e, "waiting", why);
+      continue;
+    }
+    if (st.budget_reached) {
+      set_state(self, e, "queued", st.message);
+      continue;
+    }
+    if (st.shutting_down)
+      continue;
+    if (active_count(st) >= static_cast<std::size_t>(st.cfg.prefs.max_workers)) {
+      set_state(self, e, "queued", "waiting for a free worker slot");
+      continue;
+    }
+    start_worker(self, e);
+  }
+  check_finished(self);
+}
+
+milestone_entry* find_entry(self_ptr self, const std::string& id) {
+  auto it = self->state.entries.find(id);
+  return it == self->state.entries.end() ? nullptr : &it->second;
+}
+
+// Applies `fn` to one milestone or, when `mid` is empty, to every active one.
+template <class Fn>
+command_reply for_targets(self_ptr self, const std::string& mid, Fn fn) {
+  command_reply reply;
+  if (!mid.empty()) {
+    auto* e = find_entry(self, mid);
+    if (e == nullptr) {
+      reply.lines.push_back("unknown milestone `" + mid + "`: it is not in .sf/milestones");
+      reply.exit_code = 1;
+      return reply;
+    }
+    reply.lines.push_back(fn(*e));
+    return reply;
+  }
+  for (auto& [id, e] : self->state.entries)
+    if (is_active(e) || (e.in_run && (e.state == "queued" || e.state == "waiting")))
+      reply.lines.push_back(fn(e));
+  if (reply.lines.empty())
+    reply.lines.push_back("no worker is running");
+  return reply;
+}
+
+command_reply do_stop(self_ptr self, const std::string& mid) {
+  if (mid.empty())
+    self->state.shutting_down = true;
+  auto reply = for_targets(self, mid, [self](milestone_entry& e) -> std::string {
+    e.stop_requested = true;
+    if (e.supervisor && is_active(e)) {
+      self->send(*e.supervisor, atom::stop_v);
+      set_state(self, e, "stopping", "stop requested");
+      return e.id + ": stopping (signal file + SIGTERM)";
+    }
+    if (e.state == "queued" || e.state == "waiting") {
+      e.in_run = false;
+      set_state(self, e, "stopped", "stopped before it started");
+      return e.id + ": removed from the queue";
+    }
+    return e.id + ": not running (" + e.state + ")";
+  });
+  check_finished(self);
+  return reply;
+}
+
+command_reply do_signal(self_ptr self, const std::string& mid, bool pause) {
+  return for_targets(self, mid, [self, pause](milestone_entry& e) -> std::string {
+    if (!e.supervisor || !is_active(e))
+      return e.id + ": not running (" + e.state + ")";
+    if (pause)
+      self->send(*e.supervisor, atom::pause_v);
+    else
+      self->send(*e.supervisor, atom::resume_v);
+    return e.id + (pause ? ": pause requested (takes effect after the current unit)"
+                         : ": resume requested");
+  });
+}
+
+command_reply do_start(self_ptr self, const std::vector<std::string>& ids) {
+  auto& st = self->state;
+  command_reply reply;
+  for (const auto& id : ids)
+    if (st.entries.count(id) == 0) {
+      reply.lines.push_back("unknown milestone `" + id + "`: it is not in .sf/milestones");
+      reply.exit_code = 1;
+      return reply;
+    }
+  auto report = analyze_eligibility(st.cfg.milestones, ids);
+  if (report.eligible.empty() && active_count(st) == 0) {
+    reply.lines.push_back("No milestones are eligible for parallel execution.");
+    for (const auto& e : report.ineligible)
+      reply.lines.push_back("  " + e.id + ": " + e.reason);
+    reply.exit_code = 4;
+    return reply;
+  }
+  st.shutting_down = false;
+  st.finished_published = false;
+  // Eligible milestones start now; blocked ones whose blockers are part of this run wait.
+  std::set<std::string> requested;
+  for (const auto& e : report.eligible)
+    requested.insert(e.id);
+  bool grew = true;
+  while (grew) {
+    grew = false;
+    for (const auto& e : report.ineligible) {
+      if (requested.count(e.id))
+        continue;
+      auto& entry = st.entries.at(e.id);
+      if (st.complete_on_main.count(e.id))
+        continue;
+      const auto* m = st.cfg.milestones.find(e.id);
+      if (m == nullptr || m->status == milestone_status::parked)
+        continue;
+      bool ok = !entry.depends_on.empty();
+      for (const auto& dep : entry.depends_on)
+        if (!st.complete_on_main.count(dep) && !requested.count(dep))
+          ok = false;
+      if (ok) {
+        requested.insert(e.id);
+        grew = true;
+      }
+    }
+  }
+  for (const auto& id : requested) {
+    auto& e = st.entries.at(id);
+    if (is_active(e)) {
+      reply.lines.push_back(id + ": already running");
+      continue;
+    }
+    e.in_run = true;
+    set_state(self, e, "queued", "");
+    reply.lines.push_back(id + ": queued");
+  }
+  fill_slots(self);
+  return reply;
+}
+
+void on_exit(self_ptr self, const worker_exit& x) {
+  auto& st = self->state;
+  auto* e = find_entry(self, x.milestone);
+  if (e == nullptr)
+    return;
+  e->supervisor.reset();
+  if (x.pid == 0) {
+    set_state(self, *e, "failed", x.text);
+  } else if (x.exit_code == 0) {
+    // The worker's own MILESTONE.md on its branch is the authority on completion.
+    auto wt_file = st.cfg.root + "/.sf/worktrees/" + e->id + "/.sf/milestones/" + e->id +
+                   "/MILESTONE.md";
+    bool complete = false;
+    if (auto m = load_milestone_file(wt_file, e->id))
+      complete = m->status == milestone_status::complete;
+    if (complete)
+      set_state(self, *e, "complete", "complete, awaiting merge");
+    else if (e->stop_requested || st.budget_reached)
+      set_state(self, *e, "stopped", st.budget_reached ? st.message : "stopped on request");
+    else
+      set_state(self, *e, "stopped", "exited with code 0 before its units were complete");
+  } else {
+    std::string why = e->progress.error.empty() ? x.text : e->progress.error + " (" + x.text + ")";
+    if (e->stop_requested || st.budget_reached)
+      set_state(self, *e, "stopped", "stopped: " + x.text);
+    else
+      set_state(self, *e, "failed", why);
+  }
+  fill_slots(self);
+}
+
+void on_progress(self_ptr self, worker_progress p) {
+  auto& st = self->state;
+  auto* e = find_entry(self, p.milestone);
+  if (e == nullptr || !e->supervisor)
+    return;
+  auto before = e->progress;
+  e->progress = p;
+  if (e->state != "stopping") {
+    std::string state = p.state == "paused" ? "paused" : p.state == "error" ? "running" : "running";
+    set_state(self, *e, state, p.state == "error" ? p.error : "");
+  }
+  if (before.completed_units != p.completed_units || before.current_unit != p.current_unit ||
+      before.cost != p.cost) {
+    run_event ev;
+    ev.kind = event_kind::progress;
+    ev.milestone = p.milestone;
+    ev.state = e->state;
+    ev.text = p.current_unit.empty() ? "" : "running " + p.current_unit;
+    ev.cost = p.cost;
+    ev.completed_units = p.completed_units;
+    ev.total_units = p.total_units > 0 ? p.total_units : e->total_units;
+    publish(self, std::move(ev));
+    save_run(self);
+  }
+  if (before.cost == p.cost)
+    return;
+  self->request(st.ledger, ledger_timeout, atom::cost_v, p.milestone, p.cost)
+    .then(
+      [self](const budget_update& u) {
+        auto& st = self->state;
+        st.total_cost = u.total;
+        run_event ev;
+        ev.kind = event_kind::budget;
+        ev.milestone = u.milestone;
+        ev.cost = u.total;
+        if (u.reached && !st.budget_reached) {
+          st.budget_reached = true;
+          st.message = fmt::format("budget ceiling reached (${:.2f} of ${:.2f})", u.total,
+                                   u.ceiling);
+          st.log->warn("coordinator: {}", st.message);
+          ev.text = st.message;
+          publish(self, std::move(ev));
+          for (auto& [id, e] : st.entries)
+            if (e.supervisor && is_active(e) && e.state != "stopping") {
+              self->send(*e.supervisor, atom::stop_v);
+              set_state(self, e, "stopping", st.message);
+            }
+          fill_slots(self);
+          return;
+        }
+        ev.text = fmt::format("total cost ${:.2f}", u.total);
+        publish(self, std::move(ev));
+        save_run(self);
+      },
+      [self](const caf::error& err) {
+        self->state.log->error("coordinator: budget ledger did not answer: {}",
+                               caf::to_string(err));
+      });
+}
+
+void on_control(self_ptr self, const std::vector<std::string>& names) {
+  auto& st = self->state;
+  for (const auto& name : names) {
+    auto req = io::read_control_request(st.cfg.root, name);
+    if (!req) {
+      if (code_of(req.error()) != ec::not_found)
+        st.log->warn("coordinator: {}", describe(req.error()));
+      continue;
+    }
+    command_reply reply;
+    if (req->command == "stop")
+      reply = do_stop(self, req->milestone);
+    else if (req->command == "pause")
+      reply = do_signal(self, req->milestone, true);
+    else if (req->command == "resume")
+      reply = do_signal(self, req->milestone, false);
+    else {
+      reply.lines.push_back("unknown control command `" + req->command + "`");
+      reply.exit_code = 2;
+    }
+    if (auto err = io::write_control_response(st.cfg.root, req->id, reply.lines, reply.exit_code))
+      st.log->error("coordinator: {}", describe(err));
+  }
+}
+
+} // namespace
+
+coordinator_state::~coordinator_state() {
+  // The reactor thread must stop before the actors it notifies are gone.
+  if (reactor)
+    reactor->stop();
+}
+
+coordinator_actor::behavior_type
+coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordinator_config cfg,
+            std::shared_ptr<io::coordinator_lock> lock, std::shared_ptr<io::fd_reactor> reactor) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.lock = std::move(lock);
+  st.reactor = std::move(reactor);
+  st.log = spdlog::basic_logger_mt("sf:" + st.cfg.root + ":" + std::to_string(self->id()),
+                                   st.cfg.root + "/.sf/parallel/coordinator.log");
+  spdlog::drop(st.log->name()); // Not global: two orchestrators must not share a registry slot.
+  st.log->flush_on(spdlog::level::info);
+  st.log->info("coordinator: pid {} for {}", ::getpid(), st.cfg.root);
+  for (const auto& m : st.cfg.milestones.milestones) {
+    milestone_entry e;
+    e.id = m.id;
+    e.title = m.title;
+    e.total_units = static_cast<int64_t>(m.unit_count());
+    e.depends_on = m.depends_on;
+    if (m.status == milestone_status::complete) {
+      st.complete_on_main.insert(m.id);
+      e.state = "complete";
+    }
+    st.entries.emplace(m.id, std::move(e));
+  }
+  auto handle = caf::actor_cast<coordinator_actor>(self);
+  st.ledger = self->spawn<caf::linked>(budget_ledger, st.cfg.root,
+                                       st.cfg.prefs.budget_ceiling.value_or(0), st.log);
+  st.watcher = self->spawn<caf::linked>(fs_watcher, st.cfg.root, st.reactor, st.log, handle);
+  self->request(st.ledger, ledger_timeout, atom::status_v)
+    .then([self](const budget_update& u) { self->state.total_cost = u.total; },
+          [self](const caf::error& err) {
+            self->state.log->error("coordinator: ledger: {}", caf::to_string(err));
+          });
+  return {
+    [self](atom::start, const std::vector<std::string>& ids) { return do_start(self, ids); },
+    [self](atom::stop, const std::string& mid) { return do_stop(self, mid); },
+    [self](atom::pause, const std::string& mid) { return do_signal(self, mid, true); },
+    [self](atom::resume, const std::string& mid) { return do_signal(self, mid, false); },
+    [self](atom::status) { return make_status(self->state); },
+    [self](atom::subscribe, const event_sink_actor& sink) {
+      self->state.subscribers.push_back(sink);
+    },
+    [self](atom::progress, worker_progress& p) { on_progress(self, std::move(p)); },
+    [self](atom::exited, const worker_exit& x) { on_exit(self, x); },
+    [self](atom::stale, const std::string& mid, const std::string& reason) {
+      if (auto* e = find_entry(self, mid); e != nullptr && is_active(*e) && e->state != "stopping")
+        set_state(self, *e, "stale", reason);
+    },
+    [self](atom::control, const std::vector<std::string>& names) { on_control(self, names); },
+    [self](atom::shutdown) {
+      do_stop(self, "");
+    },
+  };
+}
+
+caf::expected<coordinator_actor> spawn_coordinator(caf::actor_system& sys, coordinator_config cfg) {
+  auto dir = io::ensure_parallel_dir(cfg.root);
+  if (!dir)
+    return dir.error();
+  auto lock = io::coordinator_lock::acquire(cfg.root);
+  if (!lock)
+    return lock.error();
+  if (auto err = io::ensure_control_dir(cfg.root))
+    return err;
+  auto reactor = io::fd_reactor::create();
+  if (!reactor)
+    return reactor.error();
+  auto shared_lock = std::make_shared<io::coordinator_lock>(std::move(*lock));
+  return sys.spawn(coordinator, std::move(cfg), std::move(shared_lock),
+                   std::shared_ptr<io::fd_reactor>(std::move(*reactor)));
+}
+
+} // namespace sf

@@ -1,0 +1,86 @@
+#pragma once
+/// coordinator: owns a run. Decides which milestones start, keeps the worker slots full,
+/// serves commands, and publishes typed events to subscribers.
+
+#include "config/plan.hpp"
+#include "config/preferences.hpp"
+#include "messages/interfaces.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace sf::io {
+class fd_reactor;
+class coordinator_lock;
+}
+
+namespace sf {
+
+/// Settings of one run, validated before the coordinator is spawned.
+struct coordinator_config {
+  std::string root;                     ///< Absolute project root.
+  preferences prefs;                    ///< Validated preferences.
+  plan milestones;                      ///< Validated plan.
+  std::vector<std::string> worker_argv; ///< The reference worker's command line.
+  bool detached_supervisors = true;     ///< Supervisors on their own threads (blocking git I/O).
+};
+
+/// The coordinator's view of one milestone of the run.
+struct milestone_entry {
+  std::string id;                            ///< Milestone id.
+  std::string title;                         ///< Its title.
+  int64_t total_units = 0;                   ///< Units in the plan.
+  std::vector<std::string> depends_on;       ///< Its dependencies.
+  std::string state = "idle";                ///< idle, waiting, queued, starting, running, paused,
+                                             ///< stale, stopping, stopped, complete, failed.
+  std::string note;                          ///< Why it is in this state.
+  bool in_run = false;                       ///< Requested by `start`.
+  bool stop_requested = false;               ///< A stop was asked for.
+  std::optional<worker_supervisor_actor> supervisor; ///< Set while a worker runs.
+  worker_progress progress;                  ///< Last progress received.
+};
+
+/// State of the coordinator.
+struct coordinator_state {
+  static inline const char* name = "coordinator";    ///< Actor name for logs.
+  coordinator_config cfg;                            ///< Settings.
+  std::shared_ptr<io::fd_reactor> reactor;           ///< pidfd and inotify readiness.
+  std::shared_ptr<spdlog::logger> log;               ///< Coordinator log.
+  std::shared_ptr<io::coordinator_lock> lock;        ///< One coordinator per project root.
+  budget_ledger_actor ledger;                        ///< Costs.
+  fs_watcher_actor watcher;                          ///< File changes.
+  std::map<std::string, milestone_entry> entries;    ///< By id, sorted.
+  std::set<std::string> complete_on_main;            ///< Milestones complete in the root checkout.
+  std::vector<event_sink_actor> subscribers;         ///< Event receivers.
+  bool budget_reached = false;                       ///< No new worker or unit may start.
+  bool shutting_down = false;                        ///< Stop everything, start nothing.
+  bool finished_published = false;                   ///< `finished` sent for the current run.
+  double total_cost = 0;                             ///< From the ledger.
+  std::string message;                               ///< Run-level note for status.
+
+  ~coordinator_state();
+};
+
+/// Behavior of the coordinator (use `spawn_coordinator`).
+coordinator_actor::behavior_type
+coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordinator_config cfg,
+            std::shared_ptr<io::coordinator_lock> lock, std::shared_ptr<io::fd_reactor> reactor);
+
+/// Takes the project's coordinator lock, prepares `.sf/parallel/`, and spawns a coordinator.
+/// Fails with `ec::already_running` when another coordinator holds the lock.
+caf::expected<coordinator_actor> spawn_coordinator(caf::actor_system& sys, coordinator_config cfg);
+
+} // namespace sf

@@ -1,0 +1,275 @@
+#include "actors/worker_supervisor.hpp"
+
+#include "io/fd_reactor.hpp"
+#include "io/signal_file.hpp"
+#include "io/status_file.hpp"
+#include "io/worktree.hpp"
+#include "messages/error.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <random>
+
+namespace sf {
+
+namespace {
+
+constexpr std::size_t max_log_bytes = 8 << 20;
+
+std::string random_token() {
+  std::random_device rd;
+  std::uniform_int_distribution<uint64_t> dist;
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(dist(rd)),
+                static_cast<unsigned long long>(dist(rd)));
+  return buf;
+}
+
+worker_progress to_progress(const io::worker_status& s) {
+  worker_progress p;
+  p.milestone = s.milestone_id;
+  p.state = s.state;
+  p.completed_units = s.completed_units;
+  p.total_units = s.total_units.value_or(0);
+  if (s.unit)
+    p.current_unit = s.unit->id;
+  p.current_slice = s.current_slice.value_or("");
+  p.cost = s.cost;
+  p.last_heartbeat = s.last_heartbeat;
+  p.pid = s.pid;
+  p.error = s.error.value_or("");
+  return p;
+}
+
+bool same_progress(const worker_progress& a, const worker_progress& b) {
+  return a.state == b.state && a.completed_units == b.completed_units &&
+         a.total_units == b.total_units && a.current_unit == b.current_unit &&
+         a.current_slice == b.current_slice && a.cost == b.cost &&
+         a.last_heartbeat == b.last_heartbeat && a.error == b.error;
+}
+
+using self_ptr = worker_supervisor_actor::stateful_pointer<worker_supervisor_state>;
+
+void arm_heartbeat_deadline(self_ptr self) {
+  auto& st = self->state;
+  self->delayed_send(self, st.cfg.stale_timeout, atom::tick_v, ++st.heartbeat_gen);
+}
+
+// A worker started through /bin/sh -c may write the pid of the shell's child: accept any
+// process of the worker's own process group, never an unrelated pid.
+bool pid_belongs_to_worker(const io::child_process& child, int64_t pid) {
+  if (pid == child.pid())
+    return true;
+  if (pid <= 0)
+    return false;
+  return ::getpgid(static_cast<pid_t>(pid)) == child.pid();
+}
+
+void on_status_changed(self_ptr self) {
+  auto& st = self->state;
+  if (!st.child)
+    return;
+  auto status = io::read_status(st.cfg.root, st.cfg.milestone);
+  if (!status) {
+    if (code_of(status.error()) == ec::not_found)
+      return;
+    // Reported once per distinct reason; the file counts as "no fresh heartbeat".
+    auto text = describe(status.error());
+    if (text != st.last_read_error) {
+      st.cfg.log->warn("worker_supervisor {}: {}", st.cfg.milestone, text);
+      st.last_read_error = text;
+    }
+    return;
+  }
+  st.last_read_error.clear();
+  if (!pid_belongs_to_worker(*st.child, status->pid)) {
+    st.cfg.log->warn("worker_supervisor {}: status file names pid {} but our worker is pid {}; "
+                     "ignored",
+                     st.cfg.milestone, status->pid, st.child->pid());
+    return;
+  }
+  if (status->spawn_token && *status->spawn_token != st.spawn_token) {
+    st.cfg.log->warn("worker_supervisor {}: status file carries another spawn's token; ignored",
+                     st.cfg.milestone);
+    return;
+  }
+  if (status->last_heartbeat > st.last_heartbeat) {
+    st.last_heartbeat = status->last_heartbeat;
+    st.stale_reported = false;
+    arm_heartbeat_deadline(self);
+  }
+  auto p = to_progress(*status);
+  if (!same_progress(p, st.last)) {
+    st.last = p;
+    self->send(st.cfg.coordinator, atom::progress_v, std::move(p));
+  }
+  if (auto err = io::cap_log(st.cfg.root + "/.sf/parallel/" + st.cfg.milestone + ".log",
+                             max_log_bytes))
+    st.cfg.log->warn("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
+}
+
+caf::error spawn_worker(self_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.cfg;
+  auto wt = io::ensure_worktree(cfg.root, cfg.milestone);
+  if (!wt)
+    return wt.error();
+  // Leftovers of an earlier worker must not steer this one (a stale "stop" would end it).
+  ::unlink(io::signal_path(cfg.root, cfg.milestone).c_str());
+  ::unlink(io::status_path(cfg.root, cfg.milestone).c_str());
+  st.spawn_token = random_token();
+  io::spawn_request req;
+  req.argv = cfg.worker_argv;
+  req.cwd = wt->path;
+  req.env = cfg.base_env;
+  req.env.push_back("SF_MILESTONE_LOCK=" + cfg.milestone);
+  req.env.push_back("SF_PARALLEL_WORKER=1");
+  req.env.push_back("SF_PROJECT_ROOT=" + cfg.root);
+  req.env.push_back("SF_SPAWN_TOKEN=" + st.spawn_token);
+  req.log_path = cfg.root + "/.sf/parallel/" + cfg.milestone + ".log";
+  auto child = io::spawn_process(req);
+  if (!child)
+    return child.error();
+  st.child.emplace(std::move(*child));
+  auto handle = caf::actor_cast<worker_supervisor_actor>(self);
+  // One-shot: an exited process's pidfd stays readable, and one message is all we need.
+  auto id = cfg.reactor->watch_once(st.child->pidfd(),
+                                    [handle] { caf::anon_send(handle, atom::exited_v); });
+  if (!id) {
+    // Without exit notification we cannot supervise it: end it rather than lose track.
+    (void) st.child->signal_group(SIGKILL);
+    int status = 0;
+    while (!st.child->try_reap(status) && !st.child->reaped()) {
+    }
+    return id.error();
+  }
+  st.reactor_id = *id;
+  cfg.log->info("worker_supervisor {}: spawned pid {} in {}", cfg.milestone, st.child->pid(),
+                wt->path);
+  self->send(cfg.watcher, atom::watch_v, cfg.milestone, handle);
+  arm_heartbeat_deadline(self);
+  on_status_changed(self);
+  return {};
+}
+
+} // namespace
+
+worker_supervisor_state::~worker_supervisor_state() {
+  if (reactor_id != 0 && cfg.reactor)
+    cfg.reactor->unwatch(reactor_id);
+}
+
+const std::vector<std::string>& worker_env_allowlist() {
+  static const std::vector<std::string> keys = {
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES",
+    "TERM", "TZ", "TMPDIR", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL"};
+  return keys;
+}
+
+std::vector<std::string> allowlisted_environment() {
+  std::vector<std::string> env;
+  for (const auto& key : worker_env_allowlist())
+    if (const char* value = std::getenv(key.c_str()))
+      env.push_back(key + "=" + value);
+  return env;
+}
+
+worker_supervisor_actor::behavior_type
+worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_state> self,
+                  supervisor_config cfg) {
+  self->state.cfg = std::move(cfg);
+  if (auto err = spawn_worker(self)) {
+    auto& st = self->state;
+    worker_exit x;
+    x.milestone = st.cfg.milestone;
+    x.text = "cannot start worker: " + describe(err);
+    st.cfg.log->error("worker_supervisor {}: {}", st.cfg.milestone, x.text);
+    self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
+    self->quit();
+  }
+  return {
+    [self](atom::file) { on_status_changed(self); },
+    [self](atom::pause) {
+      auto& st = self->state;
+      if (auto err = io::send_signal(st.cfg.root, st.cfg.milestone, io::signal_kind::pause))
+        st.cfg.log->error("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
+    },
+    [self](atom::resume) {
+      auto& st = self->state;
+      if (auto err = io::send_signal(st.cfg.root, st.cfg.milestone, io::signal_kind::resume))
+        st.cfg.log->error("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
+    },
+    [self](atom::stop) {
+      auto& st = self->state;
+      if (!st.child || st.stopping)
+        return;
+      st.stopping = true;
+      if (auto err = io::send_signal(st.cfg.root, st.cfg.milestone, io::signal_kind::stop))
+        st.cfg.log->error("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
+      // SIGTERM gives an immediate answer; SIGKILL follows if the grace period passes.
+      if (auto err = st.child->signal_group(SIGTERM))
+        st.cfg.log->warn("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
+      self->delayed_send(self, st.cfg.stop_grace, atom::kill_v, ++st.stop_gen);
+    },
+    [self](atom::kill, uint64_t gen) {
+      auto& st = self->state;
+      if (gen != st.stop_gen || !st.child)
+        return;
+      st.cfg.log->warn("worker_supervisor {}: pid {} ignored SIGTERM for {} ms; sending SIGKILL",
+                       st.cfg.milestone, st.child->pid(), st.cfg.stop_grace.count());
+      if (auto err = st.child->signal_group(SIGKILL))
+        st.cfg.log->warn("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
+    },
+    [self](atom::tick, uint64_t gen) {
+      auto& st = self->state;
+      if (gen != st.heartbeat_gen || !st.child || st.stale_reported)
+        return;
+      st.stale_reported = true;
+      auto secs = std::chrono::duration<double>(st.cfg.stale_timeout).count();
+      auto reason = fmt::format("no heartbeat for {:.1f} s (stale_timeout)", secs);
+      st.cfg.log->warn("worker_supervisor {}: pid {} is stale: {}", st.cfg.milestone,
+                       st.child->pid(), reason);
+      self->send(st.cfg.coordinator, atom::stale_v, st.cfg.milestone, reason);
+    },
+    [self](atom::exited) {
+      auto& st = self->state;
+      if (!st.child)
+        return;
+      // Kill what the worker left in its group while its zombie still pins the group id.
+      (void) st.child->signal_group(SIGKILL);
+      int status = 0;
+      if (!st.child->try_reap(status))
+        return; // Spurious readiness; the reactor fires again when it really exits.
+      // Read the final status the worker wrote before it exited.
+      on_status_changed(self);
+      worker_exit x;
+      x.milestone = st.cfg.milestone;
+      x.pid = st.child->pid();
+      if (WIFEXITED(status))
+        x.exit_code = WEXITSTATUS(status);
+      else if (WIFSIGNALED(status))
+        x.term_signal = WTERMSIG(status);
+      x.text = io::describe_exit(status);
+      st.cfg.log->info("worker_supervisor {}: pid {} {}", st.cfg.milestone, x.pid, x.text);
+      if (st.reactor_id != 0) {
+        st.cfg.reactor->unwatch(st.reactor_id);
+        st.reactor_id = 0;
+      }
+      self->send(st.cfg.watcher, atom::unwatch_v, st.cfg.milestone);
+      self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
+      st.child.reset();
+      self->quit();
+    },
+  };
+}
+
+} // namespace sf

@@ -1,0 +1,71 @@
+#pragma once
+/// worker_supervisor: one per worker process. Turns typed commands into signal files and
+/// signals, and status files and pidfd events into typed messages for the coordinator.
+
+#include "io/process.hpp"
+#include "messages/interfaces.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace sf::io {
+class fd_reactor;
+}
+
+namespace sf {
+
+/// Everything a supervisor needs, validated by the coordinator.
+struct supervisor_config {
+  std::string root;                          ///< Absolute project root.
+  std::string milestone;                     ///< Validated milestone id.
+  std::vector<std::string> worker_argv;      ///< Command that runs the worker.
+  std::vector<std::string> base_env;         ///< Allowlisted "K=V" entries from our environment.
+  std::chrono::milliseconds stale_timeout{30000}; ///< Heartbeat deadline.
+  std::chrono::milliseconds stop_grace{10000};    ///< SIGTERM to SIGKILL.
+  std::shared_ptr<io::fd_reactor> reactor;   ///< Delivers pidfd readiness.
+  std::shared_ptr<spdlog::logger> log;       ///< The run's logger.
+  coordinator_actor coordinator;             ///< Receives progress, exits, staleness.
+  fs_watcher_actor watcher;                  ///< Routes status-file changes to us.
+};
+
+/// State of a supervisor; owns the child's pidfd and the reactor registration.
+struct worker_supervisor_state {
+  static inline const char* name = "worker_supervisor"; ///< Actor name for logs.
+  supervisor_config cfg;                       ///< Settings.
+  std::optional<io::child_process> child;      ///< The worker, once spawned.
+  uint64_t reactor_id = 0;                     ///< Registration of the pidfd, 0 when none.
+  std::string spawn_token;                     ///< Secret given to this spawn via the env.
+  uint64_t heartbeat_gen = 0;                  ///< Cancels older heartbeat deadlines.
+  uint64_t stop_gen = 0;                       ///< Cancels older stop-grace timers.
+  int64_t last_heartbeat = 0;                  ///< Newest heartbeat seen (ms).
+  bool stopping = false;                       ///< A stop was requested.
+  bool stale_reported = false;                 ///< Staleness already reported for this gap.
+  std::string last_read_error;                 ///< Last status read error, to report once.
+  worker_progress last;                        ///< Last progress sent.
+
+  ~worker_supervisor_state();
+};
+
+/// Behavior: creates the worktree, spawns the worker, then supervises it.
+worker_supervisor_actor::behavior_type
+worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_state> self,
+                  supervisor_config cfg);
+
+/// Environment variables passed through to workers (besides the SF_* ones we set).
+const std::vector<std::string>& worker_env_allowlist();
+
+/// "K=V" entries of the current environment whose keys are in the allowlist.
+std::vector<std::string> allowlisted_environment();
+
+} // namespace sf

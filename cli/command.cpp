@@ -1,0 +1,89 @@
+#include "cli/command.hpp"
+
+#include "messages/error.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+namespace fs = std::filesystem;
+
+namespace sf::cli {
+
+std::string project_root(const global_options& g) {
+  std::error_code err;
+  fs::path start = g.directory.empty() ? fs::current_path(err) : fs::absolute(g.directory, err);
+  start = fs::weakly_canonical(start, err);
+  // Like git, search upwards so the CLI works from any subfolder of the project.
+  for (auto dir = start; !dir.empty(); dir = dir.parent_path()) {
+    if (fs::is_directory(dir / ".sf", err) || fs::exists(dir / ".git", err))
+      return dir.string();
+    if (dir == dir.root_path())
+      break;
+  }
+  return start.string();
+}
+
+int exit_code_for(const caf::error& err) {
+  switch (code_of(err)) {
+    case ec::not_enabled: return exit_not_enabled;
+    case ec::nothing_eligible: return exit_nothing_eligible;
+    case ec::merge_conflict: return exit_merge_conflict;
+    case ec::budget_reached: return exit_budget_reached;
+    case ec::already_running: return exit_busy;
+    case ec::usage:
+    case ec::unavailable: return exit_usage;
+    default: return exit_failure;
+  }
+}
+
+int fail(const caf::error& err) {
+  std::cerr << "sf-actors: " << describe(err) << '\n';
+  return exit_code_for(err);
+}
+
+int fail(const std::string& text, int code) {
+  std::cerr << "sf-actors: " << text << '\n';
+  return code;
+}
+
+bool load_preferences_or_report(const std::string& root, preferences& out, int& code) {
+  auto prefs = load_preferences(root);
+  if (!prefs) {
+    code = fail(prefs.error());
+    return false;
+  }
+  for (const auto& w : prefs->warnings)
+    std::cerr << "sf-actors: warning: " << w << '\n';
+  out = std::move(*prefs);
+  return true;
+}
+
+bool load_plan_or_report(const std::string& root, plan& out, int& code) {
+  auto p = load_plan(root);
+  if (!p) {
+    code = fail(p.error());
+    return false;
+  }
+  out = std::move(*p);
+  return true;
+}
+
+bool require_enabled(const preferences& prefs, int& code) {
+  if (prefs.enabled)
+    return true;
+  code = fail("Parallel mode is not enabled. Fix: set `parallel.enabled: true` in "
+              ".sf/PREFERENCES.md (or ~/.sf/PREFERENCES.md), e.g. with `sf-actors init` and an edit.",
+              exit_not_enabled);
+  return false;
+}
+
+std::function<int()> setup_unavailable(CLI::App&, global_options&, const char* name) {
+  return [name]() -> int {
+    return fail(std::string("`") + name + "` is not available yet in this version of sf-actors",
+                exit_usage);
+  };
+}
+
+} // namespace sf::cli

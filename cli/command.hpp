@@ -1,0 +1,77 @@
+#pragma once
+/// What every `sf-actors` verb shares: the project root, output mode, exit codes, error printing.
+
+#include "config/plan.hpp"
+#include "config/preferences.hpp"
+
+#include <CLI/CLI.hpp>
+#include <caf/error.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace sf::cli {
+
+/// Documented exit codes (README, "Exit codes").
+enum exit_code : int {
+  exit_ok = 0,              ///< Success.
+  exit_failure = 1,         ///< Bad input or a failed operation (the message says which).
+  exit_usage = 2,           ///< Wrong command line, or a command not available yet.
+  exit_not_enabled = 3,     ///< `parallel.enabled` is false.
+  exit_nothing_eligible = 4,///< No milestone can start.
+  exit_merge_conflict = 5,  ///< A merge stopped on a conflict.
+  exit_budget_reached = 6,  ///< The budget ceiling is reached.
+  exit_busy = 7,            ///< Another coordinator already runs for this project.
+};
+
+/// Options every verb understands.
+struct global_options {
+  std::string directory; ///< `-C <dir>`: act as if started there.
+  bool json = false;     ///< `--json`: print data as JSON.
+};
+
+/// One verb: its name, its help line, how it declares options, and how it runs.
+struct command {
+  const char* name;                                          ///< Subcommand name.
+  const char* help;                                          ///< One-line description.
+  std::function<std::function<int()>(CLI::App&, global_options&)> setup; ///< Adds options, returns the runner.
+};
+
+/// Every verb, in help order.
+const std::vector<command>& commands();
+
+/// The project root: `-C` or the working directory, then the nearest ancestor holding `.sf` or `.git`.
+std::string project_root(const global_options& g);
+
+/// Prints `sf-actors: <describe(err)>` to stderr and returns the exit code for its category.
+int fail(const caf::error& err);
+
+/// Prints `sf-actors: <text>` to stderr and returns `code`.
+int fail(const std::string& text, int code);
+
+/// Exit code for an error category.
+int exit_code_for(const caf::error& err);
+
+/// Loads the preferences, printing warnings to stderr; on error prints it and sets `code`.
+bool load_preferences_or_report(const std::string& root, preferences& out, int& code);
+
+/// Loads the plan; on error prints it and sets `code`.
+bool load_plan_or_report(const std::string& root, plan& out, int& code);
+
+/// Fails with the spec's message and the fix when `parallel.enabled` is false.
+bool require_enabled(const preferences& prefs, int& code);
+
+// Verb factories, one per file.
+std::function<int()> setup_eligibility(CLI::App& app, global_options& g);
+std::function<int()> setup_graph(CLI::App& app, global_options& g);
+std::function<int()> setup_init(CLI::App& app, global_options& g);
+std::function<int()> setup_start(CLI::App& app, global_options& g);
+std::function<int()> setup_status(CLI::App& app, global_options& g);
+std::function<int()> setup_stop(CLI::App& app, global_options& g);
+std::function<int()> setup_pause(CLI::App& app, global_options& g);
+std::function<int()> setup_resume(CLI::App& app, global_options& g);
+std::function<int()> setup_worker(CLI::App& app, global_options& g);
+std::function<int()> setup_unavailable(CLI::App& app, global_options& g, const char* name);
+
+} // namespace sf::cli

@@ -1,0 +1,37 @@
+// The static table of verbs: name, help line, and the factory that adds options.
+#include "cli/command.hpp"
+
+namespace sf::cli {
+
+namespace {
+
+command unavailable(const char* name, const char* help) {
+  return {name, help, [name](CLI::App& app, global_options& g) {
+            return setup_unavailable(app, g, name);
+          }};
+}
+
+} // namespace
+
+const std::vector<command>& commands() {
+  static const std::vector<command> table = {
+    {"start", "Check eligibility, confirm, and run workers for the eligible milestones",
+     setup_start},
+    {"status", "Show every worker's state, progress and cost, and the budget", setup_status},
+    {"stop", "Stop all workers, or the worker of one milestone", setup_stop},
+    {"pause", "Pause all workers, or one (the current unit finishes first)", setup_pause},
+    {"resume", "Resume paused workers, or one", setup_resume},
+    unavailable("merge", "Merge completed milestones back to main"),
+    unavailable("doctor", "Find and fix what crashed workers and coordinators left behind"),
+    {"eligibility", "Print which milestones can run now, and why the others cannot",
+     setup_eligibility},
+    {"graph", "Print the milestone dependency graph (mermaid or dot)", setup_graph},
+    {"init", "Create .sf/PREFERENCES.md and an example milestone (never overwrites)", setup_init},
+    {"worker", "Run one milestone's units (the built-in reference worker; started by the "
+               "coordinator)",
+     setup_worker},
+  };
+  return table;
+}
+
+} // namespace sf::cli

@@ -1,0 +1,96 @@
+// `sf-actors stop|pause|resume [MID]`: through the coordinator when one runs, else on the files.
+#include "cli/command.hpp"
+#include "io/control_file.hpp"
+#include "io/coordinator_lock.hpp"
+#include "io/parallel_dir.hpp"
+#include "io/signal_file.hpp"
+#include "io/status_file.hpp"
+#include "messages/error.hpp"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+namespace sf::cli {
+
+namespace {
+
+std::vector<std::string> milestones_with_status(const std::string& root) {
+  std::vector<std::string> out;
+  auto dir = io::open_parallel_dir(root);
+  if (!dir)
+    return out;
+  if (DIR* d = ::opendir(dir->path.c_str())) {
+    while (auto* ent = ::readdir(d))
+      if (auto parsed = io::parse_parallel_name(ent->d_name);
+          parsed && parsed->kind == io::parallel_file_kind::status)
+        out.push_back(parsed->mid);
+    ::closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int run_control(const global_options& g, const std::string& verb, io::signal_kind kind,
+                const std::string& mid) {
+  int code = exit_ok;
+  auto root = project_root(g);
+  preferences prefs;
+  if (!load_preferences_or_report(root, prefs, code) || !require_enabled(prefs, code))
+    return code;
+  plan p;
+  if (!load_plan_or_report(root, p, code))
+    return code;
+  if (!mid.empty() && p.find(mid) == nullptr)
+    return fail("unknown milestone `" + mid + "`: not in " + root +
+                  "/.sf/milestones; run `sf-actors status` to list workers",
+                exit_failure);
+  if (io::coordinator_lock::is_held(root)) {
+    auto reply = io::send_control_request(root, verb, mid, std::chrono::seconds(15));
+    if (!reply)
+      return fail(reply.error());
+    for (const auto& line : reply->lines)
+      std::cout << line << '\n';
+    return reply->exit_code;
+  }
+  // No coordinator: leave the signal where the worker looks between units.
+  auto targets = mid.empty() ? milestones_with_status(root) : std::vector<std::string>{mid};
+  if (targets.empty()) {
+    std::cout << "no worker is running (no coordinator and no status files)\n";
+    return exit_ok;
+  }
+  for (const auto& target : targets) {
+    if (auto err = io::send_signal(root, target, kind))
+      return fail(err);
+    std::cout << target << ": " << verb
+              << " signal written (no coordinator is running; the worker reads it between "
+                 "units)\n";
+  }
+  return exit_ok;
+}
+
+std::function<int()> setup_control(CLI::App& app, global_options& g, const char* verb,
+                                   io::signal_kind kind) {
+  auto mid = std::make_shared<std::string>();
+  app.add_option("milestone", *mid, "Only this milestone (default: every worker)")
+    ->type_name("MID");
+  return [&g, verb, kind, mid] { return run_control(g, verb, kind, *mid); };
+}
+
+} // namespace
+
+std::function<int()> setup_stop(CLI::App& app, global_options& g) {
+  return setup_control(app, g, "stop", io::signal_kind::stop);
+}
+
+std::function<int()> setup_pause(CLI::App& app, global_options& g) {
+  return setup_control(app, g, "pause", io::signal_kind::pause);
+}
+
+std::function<int()> setup_resume(CLI::App& app, global_options& g) {
+  return setup_control(app, g, "resume", io::signal_kind::resume);
+}
+
+} // namespace sf::cli

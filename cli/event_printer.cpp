@@ -1,0 +1,63 @@
+#include "cli/event_printer.hpp"
+
+#include "cli/command.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <iomanip>
+
+namespace sf::cli {
+
+event_printer::event_printer(std::ostream& out)
+  : out_(out), done_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+}
+
+void event_printer::print(const run_event& ev) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto money = [](double v) {
+    std::ostringstream s;
+    s << '$' << std::fixed << std::setprecision(2) << v;
+    return s.str();
+  };
+  switch (ev.kind) {
+    case event_kind::progress:
+      out_ << "[" << ev.milestone << "] " << ev.completed_units << "/" << ev.total_units
+           << " units, " << money(ev.cost) << (ev.text.empty() ? "" : ", " + ev.text) << '\n';
+      break;
+    case event_kind::state_changed:
+    case event_kind::completed:
+      if (ev.state == "failed")
+        any_failed_ = true;
+      out_ << "[" << ev.milestone << "] " << ev.state << (ev.text.empty() ? "" : ": " + ev.text)
+           << '\n';
+      break;
+    case event_kind::budget:
+      if (ev.text.rfind("budget ceiling reached", 0) == 0) {
+        budget_ = true;
+        out_ << ev.text << '\n';
+      }
+      break;
+    case event_kind::message:
+      out_ << ev.text << '\n';
+      break;
+    case event_kind::finished:
+      out_ << ev.text << " (total " << money(ev.cost) << ")\n";
+      exit_code_ = budget_ ? exit_budget_reached : any_failed_ ? exit_failure : exit_ok;
+      finished_ = true;
+      uint64_t one = 1;
+      (void) ::write(done_.get(), &one, sizeof one);
+      break;
+  }
+  out_ << std::flush;
+}
+
+event_sink_actor::behavior_type event_sink(event_sink_actor::pointer,
+                                           std::shared_ptr<event_printer> printer) {
+  return {
+    [printer](atom::event, const run_event& ev) { printer->print(ev); },
+  };
+}
+
+} // namespace sf::cli

@@ -1,0 +1,46 @@
+#pragma once
+/// Prints run events as progress lines and tells the main thread when the run has finished.
+
+#include "io/safe_file.hpp"
+#include "messages/interfaces.hpp"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <ostream>
+
+namespace sf::cli {
+
+/// Shared between the sink actor (which prints) and the main thread (which waits).
+class event_printer {
+public:
+  /// Prints to `out`.
+  explicit event_printer(std::ostream& out);
+
+  /// Prints one event and records the outcome.
+  void print(const run_event& ev);
+
+  /// Readable once the run has finished (an eventfd).
+  int done_fd() const { return done_.get(); }
+
+  /// True once a `finished` event arrived.
+  bool finished() const { return finished_.load(); }
+
+  /// Exit code for the run's outcome (0, budget reached, or failure).
+  int exit_code() const { return exit_code_.load(); }
+
+private:
+  std::ostream& out_;
+  std::mutex mtx_;
+  io::unique_fd done_;
+  std::atomic<bool> finished_{false};
+  std::atomic<int> exit_code_{0};
+  bool any_failed_ = false;
+  bool budget_ = false;
+};
+
+/// Behavior of an event sink that forwards to `printer`.
+event_sink_actor::behavior_type event_sink(event_sink_actor::pointer self,
+                                           std::shared_ptr<event_printer> printer);
+
+} // namespace sf::cli

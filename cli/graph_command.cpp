@@ -1,0 +1,24 @@
+// `sf-actors graph [--format mermaid|dot]`
+#include "cli/command.hpp"
+#include "config/graph.hpp"
+
+#include <iostream>
+
+namespace sf::cli {
+
+std::function<int()> setup_graph(CLI::App& app, global_options& g) {
+  auto format = std::make_shared<std::string>("mermaid");
+  app.add_option("--format", *format, "Output format")
+    ->check(CLI::IsMember({"mermaid", "dot"}))
+    ->capture_default_str();
+  return [&g, format]() -> int {
+    int code = exit_ok;
+    plan p;
+    if (!load_plan_or_report(project_root(g), p, code))
+      return code;
+    std::cout << (*format == "dot" ? render_graph_dot(p) : render_graph_mermaid(p));
+    return exit_ok;
+  };
+}
+
+} // namespace sf::cli

@@ -1,0 +1,101 @@
+// `sf-actors init`: a commented preferences file and one example milestone, never overwriting.
+#include "cli/command.hpp"
+#include "io/gitignore.hpp"
+#include "messages/error.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace sf::cli {
+
+namespace {
+
+std::string preferences_template() {
+  std::ostringstream out;
+  out << "---\n"
+         "# sf-actors preferences for this project (the user file ~/.sf/PREFERENCES.md is read\n"
+         "# first; keys set here win). Uncomment a key to change it; values shown are defaults.\n"
+         "parallel:\n"
+         "  enabled: false\n";
+  for (const auto& key : preference_keys()) {
+    if (std::string_view{key.name} == "enabled")
+      continue;
+    out << "  # " << key.name << ": " << key.default_value << "    # " << key.type << ". "
+        << key.description << '\n';
+  }
+  out << "---\n\nNotes for humans may follow the front matter.\n";
+  return out.str();
+}
+
+const char* example_milestone =
+  "---\n"
+  "title: Example milestone\n"
+  "status: pending\n"
+  "dependsOn: []\n"
+  "slices:\n"
+  "  - id: S01\n"
+  "    title: First slice\n"
+  "    units:\n"
+  "      - id: U01\n"
+  "        title: Write a greeting\n"
+  "        run: echo hello > hello.txt\n"
+  "        files: [hello.txt]\n"
+  "---\n\n"
+  "Free text for whoever works on this milestone.\n";
+
+// Creates `path` with `text` unless something is already there; O_EXCL makes that race-free.
+caf::expected<bool> create_new(const fs::path& path, const std::string& text) {
+  std::error_code err;
+  fs::create_directories(path.parent_path(), err);
+  if (err)
+    return make_error(ec::io_error, "cannot create folder " + path.parent_path().string() + ": " +
+                                      err.message());
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == EEXIST)
+      return false;
+    return make_error(ec::io_error, "cannot create " + path.string() + ": " + std::strerror(errno));
+  }
+  ssize_t n = ::write(fd, text.data(), text.size());
+  int saved = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size()))
+    return make_error(ec::io_error, "cannot write " + path.string() + ": " + std::strerror(saved));
+  return true;
+}
+
+} // namespace
+
+std::function<int()> setup_init(CLI::App&, global_options& g) {
+  return [&g]() -> int {
+    fs::path root = g.directory.empty() ? fs::current_path() : fs::absolute(g.directory);
+    struct item {
+      fs::path path;
+      std::string text;
+    };
+    const item items[] = {{root / ".sf/PREFERENCES.md", preferences_template()},
+                          {root / ".sf/milestones/M001/MILESTONE.md", example_milestone}};
+    for (const auto& it : items) {
+      auto made = create_new(it.path, it.text);
+      if (!made)
+        return fail(made.error());
+      std::cout << (*made ? "created " : "kept existing ") << it.path.string() << '\n';
+    }
+    auto changed = io::ensure_runtime_ignored(root.string());
+    if (!changed)
+      return fail(changed.error());
+    std::cout << (*changed ? "added runtime paths to " : "runtime paths already ignored in ")
+              << (root / ".gitignore").string() << '\n';
+    return exit_ok;
+  };
+}
+
+} // namespace sf::cli

@@ -1,0 +1,219 @@
+// `sf-actors start [MID...] [--yes] [--max-workers N] [--detach]`
+#include "actors/coordinator.hpp"
+#include "actors/runtime.hpp"
+#include "cli/command.hpp"
+#include "cli/event_printer.hpp"
+#include "config/eligibility.hpp"
+#include "io/coordinator_lock.hpp"
+#include "io/gitignore.hpp"
+#include "io/process.hpp"
+#include "messages/error.hpp"
+
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+namespace sf::cli {
+
+namespace {
+
+struct start_options {
+  std::vector<std::string> ids;
+  bool yes = false;
+  int max_workers = 0;
+  bool detach = false;
+  bool detached_child = false; // Internal: we are the background coordinator of --detach.
+};
+
+std::string self_exe() {
+  char buf[4096];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("sf-actors");
+}
+
+bool confirm(std::size_t eligible) {
+  std::cout << "Start " << eligible << " milestone(s)? [y/N] " << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer))
+    return false;
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+// --detach: the same command runs again in its own session, output to a log file.
+int detach(const std::string& root, const start_options& o, const global_options& g) {
+  io::spawn_request req;
+  req.argv = {self_exe(), "-C", root, "start", "--yes", "--detached-child"};
+  if (o.max_workers > 0) {
+    req.argv.push_back("--max-workers");
+    req.argv.push_back(std::to_string(o.max_workers));
+  }
+  for (const auto& id : o.ids)
+    req.argv.push_back(id);
+  req.cwd = root;
+  for (char** e = environ; *e != nullptr; ++e)
+    req.env.emplace_back(*e);
+  req.log_path = root + "/.sf/parallel/coordinator.out";
+  auto child = io::spawn_session_leader(req);
+  if (!child)
+    return fail(child.error());
+  // Wait until it holds the lock (or died), so a following `status` sees it.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int64_t pid = 0;
+  while (!io::coordinator_lock::is_held(root, &pid) || pid != child->pid()) {
+    pollfd pfd{child->pidfd(), POLLIN, 0};
+    if (::poll(&pfd, 1, 20) > 0) {
+      int status = 0;
+      child->try_reap(status);
+      return fail("the background coordinator " + io::describe_exit(status) + "; see " +
+                    req.log_path,
+                  exit_failure);
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return fail("the background coordinator did not start within 30 s; see " + req.log_path,
+                  exit_failure);
+  }
+  (void) g;
+  std::cout << "coordinator running in the background (pid " << child->pid()
+            << "); follow it with `sf-actors status --watch`, end it with `sf-actors stop`\n";
+  return exit_ok;
+}
+
+int run_foreground(const std::string& root, preferences prefs, plan p, const start_options& o) {
+  // Block the signals we wait for before any thread starts, so only our signalfd sees them.
+  // Workers get an empty mask at spawn (posix_spawn SETSIGMASK), so they are unaffected.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  io::unique_fd sigfd{::signalfd(-1, &mask, SFD_CLOEXEC)};
+  auto printer = std::make_shared<event_printer>(std::cout);
+  int exit = exit_ok;
+  {
+    runtime rt;
+    coordinator_config cfg;
+    cfg.root = root;
+    cfg.prefs = std::move(prefs);
+    cfg.milestones = std::move(p);
+    cfg.worker_argv = {self_exe(), "worker"};
+    auto coord = spawn_coordinator(rt.system(), std::move(cfg));
+    if (!coord)
+      return fail(coord.error());
+    auto sink = rt.system().spawn(event_sink, printer);
+    caf::anon_send(*coord, atom::subscribe_v, sink);
+    command_reply reply;
+    {
+      caf::scoped_actor scoped{rt.system()};
+      scoped->request(*coord, std::chrono::seconds(30), atom::start_v, o.ids)
+        .receive([&](const command_reply& r) { reply = r; },
+                 [&](const caf::error& err) {
+                   reply.lines.push_back("coordinator did not answer start: " +
+                                         caf::to_string(err));
+                   reply.exit_code = exit_failure;
+                 });
+    }
+    for (const auto& line : reply.lines)
+      std::cout << line << '\n';
+    std::cout << std::flush;
+    if (reply.exit_code == 0) {
+      bool stopping = false;
+      while (!printer->finished()) {
+        pollfd fds[2] = {{sigfd.get(), POLLIN, 0}, {printer->done_fd(), POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0)
+          continue;
+        if (fds[0].revents & POLLIN) {
+          signalfd_siginfo info;
+          (void) ::read(sigfd.get(), &info, sizeof info);
+          if (!stopping) {
+            std::cout << "\nstopping every worker...\n" << std::flush;
+            stopping = true;
+          }
+          caf::anon_send(*coord, atom::shutdown_v);
+        }
+      }
+      exit = printer->exit_code();
+    } else {
+      exit = reply.exit_code;
+    }
+    caf::anon_send_exit(*coord, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+  }
+  return exit;
+}
+
+} // namespace
+
+std::function<int()> setup_start(CLI::App& app, global_options& g) {
+  auto o = std::make_shared<start_options>();
+  app.add_option("milestones", o->ids, "Only start these milestones (default: every eligible one)")
+    ->type_name("MID");
+  app.add_flag("-y,--yes", o->yes, "Do not ask for confirmation (required without a terminal)");
+  app.add_option("--max-workers", o->max_workers, "Override parallel.max_workers for this run")
+    ->check(CLI::Range(1, 64));
+  app.add_flag("--detach", o->detach, "Run the coordinator in the background and return");
+  app.add_flag("--detached-child", o->detached_child)->group(""); // internal
+  return [&g, o]() -> int {
+    if (const char* w = std::getenv("SF_PARALLEL_WORKER"); w != nullptr && *w != '\0')
+      return fail("refusing to start: SF_PARALLEL_WORKER is set, so this is a worker process and "
+                  "nested parallel sessions are not allowed",
+                  exit_usage);
+    int code = exit_ok;
+    auto root = project_root(g);
+    preferences prefs;
+    if (!load_preferences_or_report(root, prefs, code) || !require_enabled(prefs, code))
+      return code;
+    if (o->max_workers > 0)
+      prefs.max_workers = o->max_workers;
+    plan p;
+    if (!load_plan_or_report(root, p, code))
+      return code;
+    for (const auto& id : o->ids)
+      if (p.find(id) == nullptr)
+        return fail("unknown milestone `" + id + "`: not in " + root +
+                      "/.sf/milestones; run `sf-actors graph` to list milestones",
+                    exit_failure);
+    int64_t holder = 0;
+    if (!o->detached_child && io::coordinator_lock::is_held(root, &holder))
+      return fail("a coordinator (pid " + std::to_string(holder) + ") already runs for " + root +
+                    "; use `sf-actors status`, or `sf-actors stop` to end it",
+                  exit_busy);
+    auto report = analyze_eligibility(p, o->ids);
+    if (!o->detached_child)
+      std::cout << render_eligibility_markdown(report) << '\n';
+    if (report.eligible.empty()) {
+      std::string text = "No milestones are eligible for parallel execution.";
+      for (const auto& e : report.ineligible)
+        text += "\n  " + e.id + ": " + e.reason;
+      return fail(text + "\nFix: complete or unblock a dependency, or set a parked milestone's "
+                         "status to pending.",
+                  exit_nothing_eligible);
+    }
+    if (auto changed = io::ensure_runtime_ignored(root); !changed)
+      return fail(changed.error());
+    if (!o->yes && !o->detached_child) {
+      if (!::isatty(STDIN_FILENO))
+        return fail("standard input is not a terminal, so `start` cannot ask for confirmation; "
+                    "pass --yes",
+                    exit_usage);
+      if (!confirm(report.eligible.size())) {
+        std::cout << "not started\n";
+        return exit_ok;
+      }
+    }
+    if (o->detach)
+      return detach(root, *o, g);
+    return run_foreground(root, std::move(prefs), std::move(p), *o);
+  };
+}
+
+} // namespace sf::cli

@@ -1,0 +1,60 @@
+// `sf-actors status [--json] [--watch]`
+#include "cli/command.hpp"
+#include "cli/status_view.hpp"
+#include "io/dir_watcher.hpp"
+#include "io/parallel_dir.hpp"
+#include "io/status_file.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <iostream>
+
+namespace sf::cli {
+
+std::function<int()> setup_status(CLI::App& app, global_options& g) {
+  auto watch = std::make_shared<bool>(false);
+  app.add_flag("--json", g.json, "Print the status as JSON");
+  app.add_flag("--watch", *watch, "Redraw whenever a status or run file changes (Ctrl-C ends)");
+  return [&g, watch]() -> int {
+    int code = exit_ok;
+    auto root = project_root(g);
+    preferences prefs;
+    if (!load_preferences_or_report(root, prefs, code))
+      return code;
+    plan p;
+    if (!load_plan_or_report(root, p, code))
+      return code;
+    auto draw = [&] {
+      auto view = collect_status(root, p, prefs.budget_ceiling.value_or(0));
+      if (g.json)
+        std::cout << status_to_json(view).dump(2) << '\n';
+      else {
+        if (*watch && ::isatty(STDOUT_FILENO))
+          std::cout << "\x1b[H\x1b[2J";
+        std::cout << render_status(view, io::now_ms());
+      }
+      std::cout << std::flush;
+    };
+    draw();
+    if (!*watch)
+      return exit_ok;
+    auto dir = io::ensure_parallel_dir(root);
+    if (!dir)
+      return fail(dir.error());
+    auto watcher = io::dir_watcher::create(dir->path);
+    if (!watcher)
+      return fail(watcher.error());
+    // Event-driven: block until files change, never redraw on a timer.
+    for (;;) {
+      pollfd pfd{watcher->fd(), POLLIN, 0};
+      if (::poll(&pfd, 1, -1) < 0)
+        continue;
+      auto events = watcher->read_events();
+      if (!events.empty())
+        draw();
+    }
+  };
+}
+
+} // namespace sf::cli

@@ -1,0 +1,176 @@
+#include "cli/status_view.hpp"
+
+#include "io/coordinator_lock.hpp"
+#include "io/ledger_file.hpp"
+#include "io/parallel_dir.hpp"
+#include "io/run_file.hpp"
+#include "io/status_file.hpp"
+#include "messages/error.hpp"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+namespace sf::cli {
+
+namespace {
+
+std::string money(double v) {
+  std::ostringstream s;
+  s << '$' << std::fixed << std::setprecision(2) << v;
+  return s.str();
+}
+
+std::string bar(int64_t done, int64_t total) {
+  constexpr int width = 10;
+  int filled = total > 0 ? static_cast<int>(std::min<int64_t>(done, total) * width / total) : 0;
+  return "[" + std::string(static_cast<std::size_t>(filled), '#') +
+         std::string(static_cast<std::size_t>(width - filled), '-') + "]";
+}
+
+} // namespace
+
+status_view collect_status(const std::string& root, const plan& p, double budget_ceiling) {
+  status_view v;
+  v.coordinator_running = io::coordinator_lock::is_held(root, &v.coordinator_pid);
+  if (!v.coordinator_running)
+    v.coordinator_pid = 0;
+  std::map<std::string, worker_snapshot> rows;
+  if (auto rf = io::read_run_file(root)) {
+    v.run = rf->status;
+    for (auto& w : rf->status.workers)
+      rows[w.milestone] = w;
+  } else if (code_of(rf.error()) != ec::not_found) {
+    v.problems.push_back(describe(rf.error()));
+  }
+  if (!v.coordinator_running) {
+    // Nobody supervises these workers now: what a dead coordinator last wrote is history.
+    v.run.active = false;
+  }
+  // Status files are fresher than the run file for progress, cost and heartbeat.
+  if (auto dir = io::open_parallel_dir(root)) {
+    if (DIR* d = ::opendir(dir->path.c_str())) {
+      while (auto* ent = ::readdir(d)) {
+        auto parsed = io::parse_parallel_name(ent->d_name);
+        if (!parsed || parsed->kind != io::parallel_file_kind::status)
+          continue;
+        auto st = io::read_status(root, parsed->mid);
+        if (!st) {
+          v.problems.push_back(describe(st.error()));
+          continue;
+        }
+        auto& w = rows[parsed->mid];
+        w.milestone = parsed->mid;
+        if (w.state.empty() || w.state == "running" || w.state == "paused" ||
+            w.state == "starting" || !v.coordinator_running)
+          w.state = st->state;
+        w.completed_units = st->completed_units;
+        if (st->total_units)
+          w.total_units = *st->total_units;
+        w.current_unit = st->unit ? st->unit->id : "";
+        w.cost = std::max(w.cost, st->cost);
+        w.last_heartbeat = st->last_heartbeat;
+        w.pid = st->pid;
+        if (st->error && w.note.empty())
+          w.note = *st->error;
+      }
+      ::closedir(d);
+    }
+  }
+  v.run.workers.clear();
+  double total = 0;
+  for (auto& [mid, w] : rows) {
+    if (const auto* m = p.find(mid)) {
+      if (w.title.empty())
+        w.title = m->title;
+      if (w.total_units == 0)
+        w.total_units = static_cast<int64_t>(m->unit_count());
+    }
+    total += w.cost;
+    v.run.workers.push_back(w);
+  }
+  if (auto ledger = io::read_ledger(root)) {
+    double sum = 0;
+    for (const auto& [mid, c] : *ledger)
+      sum += c;
+    total = std::max(total, sum);
+  }
+  v.run.total_cost = std::max(v.run.total_cost, total);
+  v.run.budget_ceiling = budget_ceiling;
+  return v;
+}
+
+std::string render_status(const status_view& v, int64_t now_ms) {
+  std::ostringstream out;
+  out << "# Parallel Status\n\n";
+  if (v.run.workers.empty())
+    out << "No workers have run yet. Start some with `sf-actors start`.\n";
+  for (const auto& w : v.run.workers) {
+    out << "- **" << w.milestone << "** — " << w.title << ": " << w.state << "\n  "
+        << bar(w.completed_units, w.total_units) << ' ' << w.completed_units << '/'
+        << w.total_units << " units";
+    if (!w.current_unit.empty())
+      out << ", running " << w.current_unit;
+    out << ", " << money(w.cost);
+    if (w.last_heartbeat > 0) {
+      double age = static_cast<double>(std::max<int64_t>(0, now_ms - w.last_heartbeat)) / 1000.0;
+      out << ", heartbeat " << std::fixed << std::setprecision(1) << age << " s ago";
+    }
+    if (w.pid > 0)
+      out << ", pid " << w.pid;
+    out << '\n';
+    if (!w.note.empty())
+      out << "  " << w.note << '\n';
+  }
+  out << "\nTotal cost: " << money(v.run.total_cost);
+  if (v.run.budget_ceiling > 0)
+    out << " of " << money(v.run.budget_ceiling) << " ceiling";
+  else
+    out << " (no budget ceiling)";
+  out << '\n';
+  if (v.run.budget_reached || (v.run.budget_ceiling > 0 &&
+                               v.run.total_cost + 1e-9 >= v.run.budget_ceiling))
+    out << "budget ceiling reached (" << money(v.run.total_cost) << " of "
+        << money(v.run.budget_ceiling) << ")\n";
+  else if (!v.run.message.empty())
+    out << v.run.message << '\n';
+  out << "Coordinator: "
+      << (v.coordinator_running ? "running (pid " + std::to_string(v.coordinator_pid) + ")"
+                                : std::string("not running"))
+      << '\n';
+  for (const auto& problem : v.problems)
+    out << "warning: " << problem << '\n';
+  return out.str();
+}
+
+nlohmann::json status_to_json(const status_view& v) {
+  nlohmann::json workers = nlohmann::json::array();
+  for (const auto& w : v.run.workers)
+    workers.push_back({{"milestoneId", w.milestone},
+                       {"title", w.title},
+                       {"state", w.state},
+                       {"completedUnits", w.completed_units},
+                       {"totalUnits", w.total_units},
+                       {"currentUnit", w.current_unit.empty() ? nlohmann::json()
+                                                              : nlohmann::json(w.current_unit)},
+                       {"cost", w.cost},
+                       {"lastHeartbeat", w.last_heartbeat},
+                       {"pid", w.pid},
+                       {"note", w.note}});
+  return {{"workers", workers},
+          {"totalCost", v.run.total_cost},
+          {"budgetCeiling", v.run.budget_ceiling > 0 ? nlohmann::json(v.run.budget_ceiling)
+                                                     : nlohmann::json()},
+          {"budgetReached", v.run.budget_reached ||
+                              (v.run.budget_ceiling > 0 &&
+                               v.run.total_cost + 1e-9 >= v.run.budget_ceiling)},
+          {"coordinator",
+           {{"running", v.coordinator_running},
+            {"pid", v.coordinator_running ? nlohmann::json(v.coordinator_pid) : nlohmann::json()}}},
+          {"problems", v.problems}};
+}
+
+} // namespace sf::cli

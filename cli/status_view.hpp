@@ -1,0 +1,31 @@
+#pragma once
+/// The data behind `sf-actors status`: the run file, the status files and the plan, merged.
+
+#include "config/plan.hpp"
+#include "messages/types.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace sf::cli {
+
+/// Everything `status` shows.
+struct status_view {
+  run_status run;               ///< Workers and budget.
+  bool coordinator_running = false; ///< A coordinator holds the lock.
+  int64_t coordinator_pid = 0;  ///< Its pid, when running.
+  std::vector<std::string> problems; ///< Files that could not be read, one line each.
+};
+
+/// Collects the view from `<root>/.sf/parallel/` (works with or without a coordinator).
+status_view collect_status(const std::string& root, const plan& p, double budget_ceiling);
+
+/// Human-readable rendering; `now_ms` makes heartbeat ages testable.
+std::string render_status(const status_view& v, int64_t now_ms);
+
+/// The documented JSON shape.
+nlohmann::json status_to_json(const status_view& v);
+
+} // namespace sf::cli

@@ -1,0 +1,69 @@
+#include "io/coordinator_lock.hpp"
+
+#include "io/parallel_dir.hpp"
+#include "messages/error.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace sf::io {
+
+namespace {
+
+constexpr const char* lock_name = "coordinator.lock";
+
+int64_t recorded_pid(int fd) {
+  char buf[32] = {};
+  auto n = ::pread(fd, buf, sizeof buf - 1, 0);
+  return n > 0 ? std::strtoll(buf, nullptr, 10) : 0;
+}
+
+} // namespace
+
+std::string coordinator_lock::path(const std::string& root) {
+  return root + "/.sf/parallel/" + lock_name;
+}
+
+caf::expected<coordinator_lock> coordinator_lock::acquire(const std::string& root) {
+  auto dir = ensure_parallel_dir(root);
+  if (!dir)
+    return dir.error();
+  unique_fd fd{::openat(dir->fd.get(), lock_name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)};
+  if (!fd)
+    return make_error(ec::io_error, "cannot open " + path(root) + ": " + errno_text(errno));
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      return make_error(ec::already_running,
+                        "a coordinator (pid " + std::to_string(recorded_pid(fd.get())) +
+                          ") already runs for " + root +
+                          "; use `sf-actors status`, or `sf-actors stop` to end it");
+    return make_error(ec::io_error, "cannot lock " + path(root) + ": " + errno_text(errno));
+  }
+  auto text = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) != 0 ||
+      ::pwrite(fd.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+    return make_error(ec::io_error, "cannot write " + path(root) + ": " + errno_text(errno));
+  return coordinator_lock{std::move(fd)};
+}
+
+bool coordinator_lock::is_held(const std::string& root, int64_t* pid) {
+  auto dir = open_parallel_dir(root);
+  if (!dir)
+    return false;
+  unique_fd fd{::openat(dir->fd.get(), lock_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
+  if (!fd)
+    return false;
+  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) {
+    ::flock(fd.get(), LOCK_UN);
+    return false;
+  }
+  if (pid != nullptr)
+    *pid = recorded_pid(fd.get());
+  return true;
+}
+
+} // namespace sf::io

@@ -1,0 +1,47 @@
+#pragma once
+/// Atoms naming the requests and notifications between sf-actors' actors.
+
+#include <caf/atom.hpp>
+
+namespace sf::atom {
+
+using start = caf::atom_constant<caf::atom("sf_start")>;       ///< Start workers.
+constexpr start start_v{};  ///< Value of `start`.
+using stop = caf::atom_constant<caf::atom("sf_stop")>;         ///< Stop workers.
+constexpr stop stop_v{};  ///< Value of `stop`.
+using pause = caf::atom_constant<caf::atom("sf_pause")>;       ///< Pause between units.
+constexpr pause pause_v{};  ///< Value of `pause`.
+using resume = caf::atom_constant<caf::atom("sf_resume")>;     ///< Resume paused workers.
+constexpr resume resume_v{};  ///< Value of `resume`.
+using status = caf::atom_constant<caf::atom("sf_status")>;     ///< Ask for a snapshot.
+constexpr status status_v{};  ///< Value of `status`.
+using subscribe = caf::atom_constant<caf::atom("sf_sub")>;     ///< Subscribe to events.
+constexpr subscribe subscribe_v{};  ///< Value of `subscribe`.
+using event = caf::atom_constant<caf::atom("sf_event")>;       ///< An event for subscribers.
+constexpr event event_v{};  ///< Value of `event`.
+using progress = caf::atom_constant<caf::atom("sf_prog")>;     ///< A worker's new status.
+constexpr progress progress_v{};  ///< Value of `progress`.
+using exited = caf::atom_constant<caf::atom("sf_exited")>;     ///< A worker process ended.
+constexpr exited exited_v{};  ///< Value of `exited`.
+using stale = caf::atom_constant<caf::atom("sf_stale")>;       ///< A worker went quiet.
+constexpr stale stale_v{};  ///< Value of `stale`.
+using file = caf::atom_constant<caf::atom("sf_file")>;         ///< A watched file changed.
+constexpr file file_v{};  ///< Value of `file`.
+using watch = caf::atom_constant<caf::atom("sf_watch")>;       ///< Route a milestone's files.
+constexpr watch watch_v{};  ///< Value of `watch`.
+using unwatch = caf::atom_constant<caf::atom("sf_unwatch")>;   ///< Stop routing.
+constexpr unwatch unwatch_v{};  ///< Value of `unwatch`.
+using tick = caf::atom_constant<caf::atom("sf_tick")>;         ///< A timer fired.
+constexpr tick tick_v{};  ///< Value of `tick`.
+using kill = caf::atom_constant<caf::atom("sf_kill")>;         ///< Stop grace elapsed.
+constexpr kill kill_v{};  ///< Value of `kill`.
+using cost = caf::atom_constant<caf::atom("sf_cost")>;         ///< A worker's cumulative cost.
+constexpr cost cost_v{};  ///< Value of `cost`.
+using control = caf::atom_constant<caf::atom("sf_ctl")>;       ///< A control request arrived.
+constexpr control control_v{};  ///< Value of `control`.
+using spawn = caf::atom_constant<caf::atom("sf_spawn")>;       ///< Spawn the worker process.
+constexpr spawn spawn_v{};  ///< Value of `spawn`.
+using shutdown = caf::atom_constant<caf::atom("sf_shut")>;     ///< End the run.
+constexpr shutdown shutdown_v{};  ///< Value of `shutdown`.
+
+} // namespace sf::atom

@@ -1,0 +1,82 @@
+#pragma once
+/// Every typed actor interface of sf-actors, in one place, so an actor can name another's
+/// handle without seeing its implementation.
+
+#include "messages/atoms.hpp"
+#include "messages/types.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sf {
+
+/// Anything that wants run events: the CLI's progress view, an embedding host's actor.
+using event_sink_actor = caf::typed_actor<
+  /// Receives one event.
+  caf::reacts_to<atom::event, run_event>>;
+
+/// Sums the cost of every worker of a run and persists it.
+using budget_ledger_actor = caf::typed_actor<
+  /// Records a worker's cumulative cost; lower values are anomalies and ignored.
+  caf::replies_to<atom::cost, std::string, double>::with<budget_update>,
+  /// The current totals (milestone empty).
+  caf::replies_to<atom::status>::with<budget_update>>;
+
+/// Owns one worker process: its worktree, its pidfd, its heartbeat deadline, its signals.
+using worker_supervisor_actor = caf::typed_actor<
+  /// The worker's status file changed (from the fs_watcher).
+  caf::reacts_to<atom::file>,
+  /// Ask the worker to pause after its current unit.
+  caf::reacts_to<atom::pause>,
+  /// Ask a paused worker to continue.
+  caf::reacts_to<atom::resume>,
+  /// Stop the worker: signal file, SIGTERM, then SIGKILL after the grace period.
+  caf::reacts_to<atom::stop>,
+  /// The worker's pidfd became readable (from the reactor thread).
+  caf::reacts_to<atom::exited>,
+  /// Heartbeat deadline of the given generation elapsed.
+  caf::reacts_to<atom::tick, uint64_t>,
+  /// Stop grace of the given generation elapsed: SIGKILL the group.
+  caf::reacts_to<atom::kill, uint64_t>>;
+
+/// Watches `.sf/parallel/` and routes each change to the actor that owns it.
+using fs_watcher_actor = caf::typed_actor<
+  /// Route `<MID>.status.json` changes to this supervisor.
+  caf::reacts_to<atom::watch, std::string, worker_supervisor_actor>,
+  /// Stop routing a milestone's changes.
+  caf::reacts_to<atom::unwatch, std::string>,
+  /// Names that changed in `.sf/parallel/` (drained on the reactor thread); true = overflow.
+  caf::reacts_to<atom::file, std::vector<std::string>, bool>,
+  /// Names that changed in `.sf/parallel/control/`.
+  caf::reacts_to<atom::control, std::vector<std::string>>>;
+
+/// Owns a run: eligibility, slots, commands, events.
+using coordinator_actor = caf::typed_actor<
+  /// Start the run for these milestones (all eligible when empty).
+  caf::replies_to<atom::start, std::vector<std::string>>::with<command_reply>,
+  /// Stop one milestone's worker, or all when the id is empty.
+  caf::replies_to<atom::stop, std::string>::with<command_reply>,
+  /// Pause one worker, or all.
+  caf::replies_to<atom::pause, std::string>::with<command_reply>,
+  /// Resume one worker, or all.
+  caf::replies_to<atom::resume, std::string>::with<command_reply>,
+  /// A snapshot of every worker and the budget.
+  caf::replies_to<atom::status>::with<run_status>,
+  /// Add a subscriber for run events.
+  caf::reacts_to<atom::subscribe, event_sink_actor>,
+  /// A supervisor learned a new status.
+  caf::reacts_to<atom::progress, worker_progress>,
+  /// A supervisor's worker process ended.
+  caf::reacts_to<atom::exited, worker_exit>,
+  /// A supervisor's worker missed its heartbeat deadline (milestone, reason).
+  caf::reacts_to<atom::stale, std::string, std::string>,
+  /// Control request files arrived (names in `.sf/parallel/control/`, from the fs_watcher).
+  caf::reacts_to<atom::control, std::vector<std::string>>,
+  /// End the run: stop every worker, then quit when they are gone.
+  caf::reacts_to<atom::shutdown>>;
+
+} // namespace sf

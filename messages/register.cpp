@@ -1,0 +1,39 @@
+#include "messages/register.hpp"
+
+#include "messages/error.hpp"
+#include "messages/interfaces.hpp"
+
+namespace sf {
+
+const char* to_string(event_kind k) {
+  switch (k) {
+    case event_kind::progress: return "progress";
+    case event_kind::state_changed: return "state_changed";
+    case event_kind::completed: return "completed";
+    case event_kind::budget: return "budget";
+    case event_kind::message: return "message";
+    case event_kind::finished: return "finished";
+  }
+  return "unknown";
+}
+
+void add_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<worker_progress>("sf::worker_progress");
+  cfg.add_message_type<worker_exit>("sf::worker_exit");
+  cfg.add_message_type<worker_snapshot>("sf::worker_snapshot");
+  cfg.add_message_type<run_status>("sf::run_status");
+  cfg.add_message_type<budget_update>("sf::budget_update");
+  cfg.add_message_type<command_reply>("sf::command_reply");
+  cfg.add_message_type<run_event>("sf::run_event");
+  cfg.add_message_type<event_sink_actor>("sf::event_sink_actor");
+  cfg.add_message_type<worker_supervisor_actor>("sf::worker_supervisor_actor");
+  cfg.add_error_category(caf::atom("sf"),
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                           std::string text = std::string("sf::") + to_string(static_cast<ec>(code));
+                           if (ctx.match_elements<std::string>())
+                             text += ": " + ctx.get_as<std::string>(0);
+                           return text;
+                         });
+}
+
+} // namespace sf

@@ -1,0 +1,142 @@
+#pragma once
+/// Typed messages exchanged by sf-actors' actors (never JSON: that stays in io/).
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sf {
+
+/// A worker's status as the supervisor learned it from the status file.
+struct worker_progress {
+  std::string milestone;      ///< Milestone id.
+  std::string state;          ///< Protocol state: running, paused, stopped, error.
+  int64_t completed_units = 0;///< Units done.
+  int64_t total_units = 0;    ///< Units in the milestone (0 when unknown).
+  std::string current_unit;   ///< Unit id being run, empty when idle.
+  std::string current_slice;  ///< Slice id being run, empty when unknown.
+  double cost = 0;            ///< Cumulative USD reported by the worker.
+  int64_t last_heartbeat = 0; ///< ms since the Unix epoch.
+  int64_t pid = 0;            ///< Worker pid as it reported it.
+  std::string error;          ///< Reason, when state is error.
+};
+
+/// How a worker process ended.
+struct worker_exit {
+  std::string milestone; ///< Milestone id.
+  int64_t pid = 0;       ///< The process that ended.
+  int exit_code = -1;    ///< Exit status, -1 when killed by a signal.
+  int term_signal = 0;   ///< Signal that killed it, 0 when it exited.
+  std::string text;      ///< "exited with code 3", "killed by SIGKILL".
+};
+
+/// One row of `sf-actors status`.
+struct worker_snapshot {
+  std::string milestone;       ///< Milestone id.
+  std::string title;           ///< Milestone title.
+  std::string state;           ///< Coordinator's view (running, paused, complete, failed, ...).
+  int64_t completed_units = 0; ///< Units done.
+  int64_t total_units = 0;     ///< Units in total.
+  std::string current_unit;    ///< Unit being run.
+  double cost = 0;             ///< USD so far.
+  int64_t last_heartbeat = 0;  ///< ms since the Unix epoch, 0 when none yet.
+  int64_t pid = 0;             ///< Worker pid, 0 when none runs.
+  std::string note;            ///< Why it is in this state (error, stale reason, waiting for).
+};
+
+/// The whole run, as `status` reports it.
+struct run_status {
+  std::vector<worker_snapshot> workers; ///< Sorted by milestone id.
+  double total_cost = 0;                ///< Sum over workers.
+  double budget_ceiling = 0;            ///< 0 when there is none.
+  bool budget_reached = false;          ///< The ceiling stopped the run.
+  bool active = false;                  ///< Some worker still runs or is queued.
+  std::string message;                  ///< Run-level note, e.g. budget text.
+};
+
+/// The ledger's answer to a cost report.
+struct budget_update {
+  std::string milestone;     ///< Whose cost changed.
+  double milestone_cost = 0; ///< Its accepted cumulative cost.
+  double total = 0;          ///< Sum over the run.
+  double ceiling = 0;        ///< 0 when there is none.
+  bool reached = false;      ///< total >= ceiling.
+  bool anomaly = false;      ///< The report was lower than before and was ignored.
+};
+
+/// What a command did, one line per milestone.
+struct command_reply {
+  std::vector<std::string> lines; ///< Human-readable, e.g. "M002: paused".
+  int exit_code = 0;              ///< For the CLI (see cli/command.hpp).
+};
+
+/// Kinds of events published to subscribers.
+enum class event_kind : uint8_t {
+  progress,      ///< Units, cost or heartbeat changed.
+  state_changed, ///< A worker's state changed.
+  completed,     ///< A milestone finished all units.
+  budget,        ///< The total cost changed or reached the ceiling.
+  message,       ///< A notice for humans.
+  finished,      ///< The run has nothing left to do.
+};
+
+/// One event for subscribers (the CLI's progress view, embedding hosts).
+struct run_event {
+  event_kind kind = event_kind::message; ///< What happened.
+  std::string milestone;                 ///< Whose, empty for run-level events.
+  std::string state;                     ///< New state, when relevant.
+  std::string text;                      ///< Human-readable line.
+  double cost = 0;                       ///< Milestone cost, or total for budget events.
+  int64_t completed_units = 0;           ///< Progress.
+  int64_t total_units = 0;               ///< Progress.
+};
+
+/// Name of an event kind.
+const char* to_string(event_kind k);
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_progress& x) {
+  return f(caf::meta::type_name("sf::worker_progress"), x.milestone, x.state, x.completed_units,
+           x.total_units, x.current_unit, x.current_slice, x.cost, x.last_heartbeat, x.pid,
+           x.error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_exit& x) {
+  return f(caf::meta::type_name("sf::worker_exit"), x.milestone, x.pid, x.exit_code,
+           x.term_signal, x.text);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_snapshot& x) {
+  return f(caf::meta::type_name("sf::worker_snapshot"), x.milestone, x.title, x.state,
+           x.completed_units, x.total_units, x.current_unit, x.cost, x.last_heartbeat, x.pid,
+           x.note);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_status& x) {
+  return f(caf::meta::type_name("sf::run_status"), x.workers, x.total_cost, x.budget_ceiling,
+           x.budget_reached, x.active, x.message);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, budget_update& x) {
+  return f(caf::meta::type_name("sf::budget_update"), x.milestone, x.milestone_cost, x.total,
+           x.ceiling, x.reached, x.anomaly);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, command_reply& x) {
+  return f(caf::meta::type_name("sf::command_reply"), x.lines, x.exit_code);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_event& x) {
+  return f(caf::meta::type_name("sf::run_event"), x.kind, x.milestone, x.state, x.text, x.cost,
+           x.completed_units, x.total_units);
+}
+
+} // namespace sf
