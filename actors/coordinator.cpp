@@ -138,15 +138,8 @@ void start_worker(self_ptr self, milestone_entry& e) {
   set_state(self, e, "starting", "");
 }
 
-void check_finished(self_ptr self) {
+void publish_finished(self_ptr self) {
   auto& st = self->state;
-  if (st.finished_published)
-    return;
-  for (const auto& [id, e] : st.entries)
-    if (is_active(e) || (e.in_run && e.state == "queued" && !st.budget_reached &&
-                         !st.shutting_down))
-      return;
-  st.finished_published = true;
   std::size_t complete = 0, failed = 0, other = 0;
   for (const auto& [id, e] : st.entries) {
     if (!e.in_run)
@@ -168,6 +161,28 @@ void check_finished(self_ptr self) {
   st.log->info("coordinator: {}", ev.text);
   publish(self, std::move(ev));
   save_run(self);
+}
+
+void check_finished(self_ptr self) {
+  auto& st = self->state;
+  if (st.finished_published)
+    return;
+  for (const auto& [id, e] : st.entries)
+    if (is_active(e) || (e.in_run && e.state == "queued" && !st.budget_reached &&
+                         !st.shutting_down))
+      return;
+  st.finished_published = true;
+  // The ledger answers in order, so this total includes every cost reported before.
+  self->request(st.ledger, ledger_timeout, atom::status_v)
+    .then(
+      [self](const budget_update& u) {
+        self->state.total_cost = u.total;
+        publish_finished(self);
+      },
+      [self](const caf::error& err) {
+        self->state.log->error("coordinator: ledger: {}", caf::to_string(err));
+        publish_finished(self);
+      });
 }
 
 void fill_slots(self_ptr self) {
@@ -334,6 +349,9 @@ void on_exit(self_ptr self, const worker_exit& x) {
     bool complete = false;
     if (auto m = load_milestone_file(wt_file, e->id))
       complete = m->status == milestone_status::complete;
+    // Workers of the original system do not edit the plan; all units reported done is enough.
+    if (e->total_units > 0 && e->progress.completed_units >= e->total_units)
+      complete = true;
     if (complete)
       set_state(self, *e, "complete", "complete, awaiting merge");
     else if (e->stop_requested || st.budget_reached)

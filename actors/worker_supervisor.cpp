@@ -90,11 +90,16 @@ void on_status_changed(self_ptr self) {
     return;
   }
   st.last_read_error.clear();
-  if (!pid_belongs_to_worker(*st.child, status->pid)) {
-    st.cfg.log->warn("worker_supervisor {}: status file names pid {} but our worker is pid {}; "
-                     "ignored",
-                     st.cfg.milestone, status->pid, st.child->pid());
-    return;
+  if (st.accepted_pids.count(status->pid) == 0) {
+    if (!pid_belongs_to_worker(*st.child, status->pid)) {
+      st.cfg.log->warn("worker_supervisor {}: status file names pid {} but our worker is pid {}; "
+                       "ignored",
+                       st.cfg.milestone, status->pid, st.child->pid());
+      return;
+    }
+    // Remembered, so the final status written just before exit is still accepted after the
+    // writing process is gone.
+    st.accepted_pids.insert(status->pid);
   }
   if (status->spawn_token && *status->spawn_token != st.spawn_token) {
     st.cfg.log->warn("worker_supervisor {}: status file carries another spawn's token; ignored",

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,7 @@ struct worker_supervisor_state {
   bool stale_reported = false;                 ///< Staleness already reported for this gap.
   std::string last_read_error;                 ///< Last status read error, to report once.
   worker_progress last;                        ///< Last progress sent.
+  std::set<int64_t> accepted_pids;             ///< Pids verified as this worker's processes.
 
   ~worker_supervisor_state();
 };

@@ -122,9 +122,10 @@ int run_foreground(const std::string& root, preferences prefs, plan p, const sta
                    reply.exit_code = exit_failure;
                  });
     }
-    for (const auto& line : reply.lines)
-      std::cout << line << '\n';
-    std::cout << std::flush;
+    // On success the events already told the story; only a refusal needs its lines.
+    if (reply.exit_code != 0)
+      for (const auto& line : reply.lines)
+        std::cerr << line << '\n';
     if (reply.exit_code == 0) {
       bool stopping = false;
       while (!printer->finished()) {

@@ -64,8 +64,11 @@ status_view collect_status(const std::string& root, const plan& p, double budget
         }
         auto& w = rows[parsed->mid];
         w.milestone = parsed->mid;
-        if (w.state.empty() || w.state == "running" || w.state == "paused" ||
-            w.state == "starting" || !v.coordinator_running)
+        // The coordinator's verdict (complete, failed, waiting...) outlives the worker's last
+        // word; while a worker is active its own file is fresher.
+        bool active = w.state.empty() || w.state == "running" || w.state == "paused" ||
+                      w.state == "starting" || w.state == "stale" || w.state == "stopping";
+        if (active)
           w.state = st->state;
         w.completed_units = st->completed_units;
         if (st->total_units)

@@ -1,0 +1,224 @@
+// The actor runtime end to end: the real CLI, real worker processes, real signals.
+#include "io/process.hpp"
+#include "io/run_file.hpp"
+#include "io/status_file.hpp"
+#include "support/project.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+
+using namespace std::chrono_literals;
+using namespace sf::test;
+
+namespace {
+
+std::string shell_worker(int units, double seconds, double cost) {
+  return "  worker_command: \"exec sh " + original_worker_script() + " " + std::to_string(units) + " " +
+         std::to_string(seconds) + " " + std::to_string(cost) + "\"\n";
+}
+
+std::vector<unit_spec> units(int n) {
+  std::vector<unit_spec> out;
+  for (int i = 1; i <= n; ++i)
+    out.push_back({"U0" + std::to_string(i), "true", {}, -1});
+  return out;
+}
+
+// A zombie is not alive (kill(pid, 0) would still succeed for it).
+bool alive(int64_t pid) {
+  auto st = sf::io::read_proc_stat(pid);
+  return st && st->state != 'Z';
+}
+
+std::string state_of(const std::string& root, const std::string& mid) {
+  auto rf = sf::io::read_run_file(root);
+  if (!rf)
+    return "";
+  for (const auto& w : rf->status.workers)
+    if (w.milestone == mid)
+      return w.state;
+  return "";
+}
+
+std::optional<sf::io::worker_status> status_of(const std::string& root, const std::string& mid) {
+  auto st = sf::io::read_status(root, mid);
+  if (!st)
+    return std::nullopt;
+  return *st;
+}
+
+} // namespace
+
+TEST_CASE("independent milestones run at once; a dependent waits", "[runtime]") {
+  test_project p({ms("M001", {}, units(3)),
+                  ms("M002", {}, units(3)),
+                  ms("M003", {"M001"}, units(3))},
+                 "  enabled: true\n  max_workers: 2\n" + shell_worker(3, 0.3, 0.1));
+  auto cli = p.spawn_cli({"start", "--yes"});
+  auto status = wait_exit(cli, 60s);
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 0);
+  // Each ran in its own worktree on its own branch.
+  for (std::string mid : {"M001", "M002"}) {
+    CHECK(std::filesystem::exists(p.path(".sf/worktrees/" + mid + "/original-worker-units.log")));
+    auto head = run("git rev-parse --abbrev-ref HEAD", p.path(".sf/worktrees/" + mid));
+    CHECK(head.out == "milestone/" + mid + "\n");
+    CHECK(state_of(p.root(), mid) == "complete");
+  }
+  // Their running windows overlap: both started before either completed.
+  auto s1 = event_time(p.root(), "M001", "running");
+  auto s2 = event_time(p.root(), "M002", "running");
+  auto c1 = event_time(p.root(), "M001", "complete");
+  auto c2 = event_time(p.root(), "M002", "complete");
+  REQUIRE(s1 > 0);
+  REQUIRE(s2 > 0);
+  REQUIRE(c1 > 0);
+  REQUIRE(c2 > 0);
+  CHECK(std::max(s1, s2) < std::min(c1, c2));
+  // M003 depends on M001, which is complete but not on main: it never started.
+  CHECK(state_of(p.root(), "M003") == "waiting");
+  CHECK(event_time(p.root(), "M003", "starting") == -1);
+  CHECK_FALSE(std::filesystem::exists(p.path(".sf/worktrees/M003")));
+  auto shown = p.cli("status");
+  CHECK(shown.exit_code == 0);
+  CHECK(shown.out.find("waiting for M001 (complete, awaiting merge)") != std::string::npos);
+}
+
+TEST_CASE("pause holds the next unit, resume continues, stop of one leaves the other",
+          "[runtime]") {
+  test_project p({ms("M001", {}, units(6)), ms("M002", {}, units(6))},
+                 "  enabled: true\n  max_workers: 2\n  stop_grace: 5\n" +
+                   shell_worker(6, 0.25, 0.1));
+  auto cli = p.spawn_cli({"start", "--yes"});
+  REQUIRE(wait_for(p.root(), [&] {
+    auto s = status_of(p.root(), "M001");
+    return s && s->unit.has_value();
+  }, 20s));
+  auto paused = p.cli("pause M001");
+  CHECK(paused.exit_code == 0);
+  CHECK(paused.out.find("M001: pause requested") != std::string::npos);
+  // The running unit finishes, then the worker holds.
+  REQUIRE(wait_for(p.root(), [&] {
+    auto s = status_of(p.root(), "M001");
+    return s && s->state == "paused";
+  }, 20s));
+  auto at_pause = status_of(p.root(), "M001");
+  REQUIRE(at_pause);
+  CHECK_FALSE(at_pause->unit.has_value());
+  CHECK(at_pause->completed_units >= 1);
+  CHECK(at_pause->completed_units < 6);
+  // Stopping M002 leaves M001 (paused) alive.
+  auto stopped = p.cli("stop M002");
+  CHECK(stopped.exit_code == 0);
+  REQUIRE(wait_for(p.root(), [&] { return state_of(p.root(), "M002") == "stopped"; }, 20s));
+  auto still = status_of(p.root(), "M001");
+  REQUIRE(still);
+  CHECK(still->state == "paused");
+  CHECK(still->completed_units == at_pause->completed_units);
+  CHECK(p.cli("resume M001").exit_code == 0);
+  auto status = wait_exit(cli, 60s);
+  REQUIRE(status);
+  CHECK(state_of(p.root(), "M001") == "complete");
+  auto final_status = status_of(p.root(), "M001");
+  REQUIRE(final_status);
+  CHECK(final_status->completed_units == 6);
+  auto m2 = status_of(p.root(), "M002");
+  REQUIRE(m2);
+  CHECK(m2->completed_units < 6);
+}
+
+TEST_CASE("stop of all ends every worker and the run", "[runtime]") {
+  test_project p({ms("M001", {}, units(50)), ms("M002", {}, units(50))},
+                 "  enabled: true\n  max_workers: 2\n  stop_grace: 5\n" +
+                   shell_worker(50, 0.2, 0.0));
+  auto cli = p.spawn_cli({"start", "--yes"});
+  REQUIRE(wait_for(p.root(), [&] {
+    auto a = status_of(p.root(), "M001");
+    auto b = status_of(p.root(), "M002");
+    return a && b && a->unit && b->unit;
+  }, 20s));
+  auto pid1 = status_of(p.root(), "M001")->pid;
+  auto pid2 = status_of(p.root(), "M002")->pid;
+  auto r = p.cli("stop");
+  CHECK(r.exit_code == 0);
+  auto status = wait_exit(cli, 30s);
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK(state_of(p.root(), "M001") == "stopped");
+  CHECK(state_of(p.root(), "M002") == "stopped");
+  // The processes are gone (their group was signalled; the shell's sleep child too).
+  CHECK_FALSE(alive(pid1));
+  CHECK_FALSE(alive(pid2));
+  auto sleepers = run("pgrep -f '[s]leep 0.200000' | wc -l");
+  CHECK(sleepers.out == "0\n");
+}
+
+TEST_CASE("a killed worker is reported at once, a frozen one after stale_timeout", "[runtime]") {
+  test_project p({ms("M001", {}, units(100)), ms("M002", {}, units(100))},
+                 "  enabled: true\n  max_workers: 2\n  stale_timeout: 1.5\n  heartbeat_interval: "
+                 "0.2\n  stop_grace: 1\n" +
+                   shell_worker(100, 0.1, 0.0));
+  auto cli = p.spawn_cli({"start", "--yes"});
+  REQUIRE(wait_for(p.root(), [&] {
+    auto a = status_of(p.root(), "M001");
+    auto b = status_of(p.root(), "M002");
+    return a && b && a->unit && b->unit;
+  }, 20s));
+  auto victim = status_of(p.root(), "M001")->pid;
+  auto killed_at = sf::io::now_ms();
+  REQUIRE(::kill(static_cast<pid_t>(victim), SIGKILL) == 0);
+  REQUIRE(wait_for(p.root(), [&] { return event_time(p.root(), "M001", "failed") > 0; }, 10s));
+  CHECK(event_time(p.root(), "M001", "failed") - killed_at < 1000);
+  CHECK(event_lines(p.root(), "killed by SIGKILL").size() >= 1);
+  auto frozen = status_of(p.root(), "M002")->pid;
+  auto frozen_at = sf::io::now_ms();
+  REQUIRE(::kill(static_cast<pid_t>(frozen), SIGSTOP) == 0);
+  REQUIRE(wait_for(p.root(), [&] { return event_time(p.root(), "M002", "stale") > 0; }, 20s));
+  auto stale_at = event_time(p.root(), "M002", "stale");
+  CHECK(stale_at - frozen_at >= 1000); // Not before the heartbeat could have been missed.
+  CHECK(event_lines(p.root(), "no heartbeat for 1.5 s").size() >= 1);
+  ::kill(static_cast<pid_t>(frozen), SIGCONT);
+  CHECK(p.cli("stop").exit_code == 0);
+  REQUIRE(wait_exit(cli, 30s));
+}
+
+TEST_CASE("the budget ceiling stops the run and status says so", "[runtime]") {
+  test_project p({ms("M001", {}, units(6)), ms("M002", {}, units(6))},
+                 "  enabled: true\n  max_workers: 2\n  budget_ceiling: 1.00\n  stop_grace: 2\n" +
+                   shell_worker(6, 0.2, 0.4));
+  auto cli = p.spawn_cli({"start", "--yes"});
+  auto status = wait_exit(cli, 60s);
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 6); // exit_budget_reached
+  auto rf = sf::io::read_run_file(p.root());
+  REQUIRE(rf);
+  CHECK(rf->status.budget_reached);
+  // At most the ceiling plus the units that were already running (one per worker).
+  CHECK(rf->status.total_cost <= 1.00 + 2 * 0.4 + 1e-9);
+  auto shown = p.cli("status");
+  CHECK(shown.out.find("budget ceiling reached ($") != std::string::npos);
+  auto json = p.cli("status --json");
+  CHECK(json.out.find("\"budgetReached\": true") != std::string::npos);
+}
+
+TEST_CASE("start refuses nested sessions and a second coordinator", "[runtime]") {
+  test_project p({ms("M001", {}, units(40))},
+                 "  enabled: true\n" + shell_worker(40, 0.2, 0.0));
+  auto r = run("SF_PARALLEL_WORKER=1 HOME=" + sh_quote(p.root()) + " " + sh_quote(SF_CLI_PATH) +
+                 " start --yes",
+               p.root());
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("SF_PARALLEL_WORKER") != std::string::npos);
+  auto cli = p.spawn_cli({"start", "--yes"});
+  REQUIRE(wait_for(p.root(), [&] { return status_of(p.root(), "M001").has_value(); }, 20s));
+  auto second = p.cli("start --yes");
+  CHECK(second.exit_code == 7);
+  CHECK(second.err.find("already runs") != std::string::npos);
+  CHECK(p.cli("stop").exit_code == 0);
+  REQUIRE(wait_exit(cli, 30s));
+}

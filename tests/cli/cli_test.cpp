@@ -1,0 +1,192 @@
+// The CLI's conventions: verbs, exit codes, -C, --json, init, eligibility and graph output.
+#include "support/project.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+using namespace sf::test;
+
+namespace {
+
+// The spec's example plan: M001 complete, M002 and M003 sharing two files, M004 after M002.
+std::vector<milestone_spec> spec_example() {
+  auto m1 = ms("M001", {}, {{"U01", "true", {"src/core.ts"}, -1}});
+  m1.title = "Core Types";
+  m1.status = "complete";
+  auto m2 = ms("M002", {}, {{"U01", "true", {"src/types.ts", "src/middleware.ts", "src/auth.ts"}, -1}});
+  m2.title = "Auth System";
+  auto m3 =
+    ms("M003", {}, {{"U01", "true", {"src/types.ts", "src/middleware.ts", "src/dash.tsx"}, -1}});
+  m3.title = "Dashboard UI";
+  auto m4 = ms("M004", {"M002"}, {{"U01", "true", {"src/api.ts"}, -1}});
+  m4.title = "API Integration";
+  return {m1, m2, m3, m4};
+}
+
+const char* spec_report = R"(# Parallel Eligibility Report
+
+## Eligible for Parallel Execution (2)
+
+- **M002** — Auth System
+  All dependencies satisfied.
+- **M003** — Dashboard UI
+  All dependencies satisfied.
+
+## Ineligible (2)
+
+- **M001** — Core Types
+  Already complete.
+- **M004** — API Integration
+  Blocked by incomplete dependencies: M002.
+
+## File Overlap Warnings (1)
+
+- **M002** <-> **M003** — 2 shared file(s):
+  - `src/types.ts`
+  - `src/middleware.ts`
+)";
+
+} // namespace
+
+TEST_CASE("eligibility on the spec's example prints the spec's report", "[cli]") {
+  test_project p(spec_example(), "  enabled: true\n");
+  auto r = p.cli("eligibility");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == spec_report);
+  auto j = p.cli("eligibility --json");
+  REQUIRE(j.exit_code == 0);
+  auto data = nlohmann::json::parse(j.out);
+  CHECK(data["eligible"].size() == 2);
+  CHECK(data["ineligible"][1]["reason"] == "Blocked by incomplete dependencies: M002.");
+  CHECK(data["overlaps"][0]["files"] == nlohmann::json({"src/types.ts", "src/middleware.ts"}));
+}
+
+TEST_CASE("-C acts on another root, from a subfolder too", "[cli]") {
+  test_project p(spec_example(), "  enabled: true\n");
+  auto r = run(sh_quote(SF_CLI_PATH) + " -C " + sh_quote(p.root()) + " eligibility", "/");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == spec_report);
+  std::filesystem::create_directories(p.path("src/deep"));
+  auto sub = run(sh_quote(SF_CLI_PATH) + " eligibility", p.path("src/deep"));
+  CHECK(sub.out == spec_report);
+}
+
+TEST_CASE("graph prints mermaid and dot with statuses", "[cli]") {
+  test_project p(spec_example(), "  enabled: true\n");
+  auto m = p.cli("graph");
+  CHECK(m.exit_code == 0);
+  CHECK(m.out.find("M002 --> M004") != std::string::npos);
+  CHECK(m.out.find("M001 Core Types (complete)") != std::string::npos);
+  auto d = p.cli("graph --format dot");
+  CHECK(d.exit_code == 0);
+  CHECK(d.out.find("\"M002\" -> \"M004\"") != std::string::npos);
+  CHECK(p.cli("graph --format svg").exit_code == 2);
+}
+
+TEST_CASE("not enabled: commands that need it exit 3 with the fix", "[cli]") {
+  test_project p(spec_example(), "  enabled: false\n");
+  for (std::string verb : {"start --yes", "stop", "pause", "resume"}) {
+    auto r = p.cli(verb);
+    INFO(verb);
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find("Parallel mode is not enabled") != std::string::npos);
+    CHECK(r.err.find("parallel.enabled: true") != std::string::npos);
+  }
+}
+
+TEST_CASE("nothing eligible: exit 4 with each milestone's reason", "[cli]") {
+  auto plan = spec_example();
+  plan.resize(1); // only M001, which is complete
+  auto parked = ms("M005", {}, {{"U01", "true", {}, -1}});
+  parked.status = "parked";
+  plan.push_back(parked);
+  test_project p(plan, "  enabled: true\n");
+  auto r = p.cli("start --yes");
+  CHECK(r.exit_code == 4);
+  CHECK(r.err.find("No milestones are eligible for parallel execution") != std::string::npos);
+  CHECK(r.err.find("M001: Already complete.") != std::string::npos);
+  CHECK(r.err.find("M005: Parked") != std::string::npos);
+}
+
+TEST_CASE("usage errors exit 2; --version and --help work", "[cli]") {
+  test_project p(spec_example(), "  enabled: true\n");
+  CHECK(p.cli("").exit_code == 2);
+  CHECK(p.cli("frobnicate").exit_code == 2);
+  CHECK(p.cli("start --max-workers 0 --yes").exit_code == 2);
+  auto v = p.cli("--version");
+  CHECK(v.exit_code == 0);
+  CHECK(v.out.find("sf-actors " SF_VERSION) != std::string::npos);
+  for (std::string verb : {"start", "status", "stop", "pause", "resume", "merge", "doctor",
+                           "eligibility", "graph", "init", "worker"}) {
+    auto h = p.cli(verb + " --help");
+    INFO(verb);
+    CHECK(h.exit_code == 0);
+    CHECK(h.out.find(verb) != std::string::npos);
+  }
+  auto start_without_tty = p.cli("start");
+  CHECK(start_without_tty.exit_code == 2);
+  CHECK(start_without_tty.err.find("pass --yes") != std::string::npos);
+}
+
+TEST_CASE("bad input: one line naming the file, exit 1", "[cli]") {
+  test_project p(spec_example(), "  enabled: true\n");
+  write_file(p.path(".sf/milestones/M004/MILESTONE.md"),
+             "---\ntitle: X\nstatus: finished\nslices: []\n---\n");
+  auto r = p.cli("eligibility");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(".sf/milestones/M004/MILESTONE.md") != std::string::npos);
+  CHECK(r.err.find("finished") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  write_file(p.path(".sf/PREFERENCES.md"), "---\nparallel:\n  max_workers: 99\n---\n");
+  auto prefs = p.cli("start --yes");
+  CHECK(prefs.exit_code == 1);
+  CHECK(prefs.err.find("PREFERENCES.md:3") != std::string::npos);
+  CHECK(prefs.err.find("max_workers") != std::string::npos);
+}
+
+TEST_CASE("unknown milestone is an error", "[cli]") {
+  test_project p(spec_example(), "  enabled: true\n");
+  CHECK(p.cli("eligibility M999").exit_code == 1);
+  auto r = p.cli("pause M999");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("unknown milestone `M999`") != std::string::npos);
+}
+
+TEST_CASE("init creates a disabled preferences file and an example, never overwriting",
+          "[cli]") {
+  temp_dir d;
+  init_git_repo(d.path());
+  auto r = run(sh_quote(SF_CLI_PATH) + " init", d.path());
+  CHECK(r.exit_code == 0);
+  auto prefs = read_file(d / ".sf/PREFERENCES.md");
+  CHECK(prefs.find("enabled: false") != std::string::npos);
+  for (std::string key : {"max_workers", "budget_ceiling", "merge_strategy", "auto_merge",
+                          "merge_order", "worker_command", "stale_timeout", "heartbeat_interval",
+                          "stop_grace"})
+    CHECK(prefs.find("# " + key + ":") != std::string::npos);
+  CHECK(read_file(d / ".gitignore").find(".sf/parallel/") != std::string::npos);
+  // The example plan is valid and eligible.
+  auto e = run(sh_quote(SF_CLI_PATH) + " eligibility", d.path());
+  CHECK(e.exit_code == 0);
+  CHECK(e.out.find("**M001**") != std::string::npos);
+  // A second run keeps the user's edits.
+  write_file(d / ".sf/PREFERENCES.md", "---\nparallel:\n  enabled: true\n---\n");
+  auto again = run(sh_quote(SF_CLI_PATH) + " init", d.path());
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.find("kept existing") != std::string::npos);
+  CHECK(read_file(d / ".sf/PREFERENCES.md") == "---\nparallel:\n  enabled: true\n---\n");
+}
+
+TEST_CASE("status works without a coordinator and without any run", "[cli]") {
+  test_project p(spec_example(), "  enabled: true\n  budget_ceiling: 5\n");
+  auto r = p.cli("status");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("Coordinator: not running") != std::string::npos);
+  auto j = p.cli("status --json");
+  auto data = nlohmann::json::parse(j.out);
+  CHECK(data["workers"].empty());
+  CHECK(data["coordinator"]["running"] == false);
+  CHECK(data["budgetCeiling"] == 5.0);
+}
