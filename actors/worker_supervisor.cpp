@@ -270,6 +270,10 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
         st.reactor_id = 0;
       }
       self->send(st.cfg.watcher, atom::unwatch_v, st.cfg.milestone);
+      // The worker is gone and its last word is in `last`: a clean exit leaves no runtime
+      // files behind (the coordinator's run file keeps the history).
+      ::unlink(io::status_path(st.cfg.root, st.cfg.milestone).c_str());
+      ::unlink(io::signal_path(st.cfg.root, st.cfg.milestone).c_str());
       self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
       st.child.reset();
       self->quit();

@@ -6,6 +6,7 @@
 #include "config/eligibility.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/gitignore.hpp"
+#include "io/parallel_dir.hpp"
 #include "io/process.hpp"
 #include "messages/error.hpp"
 
@@ -50,6 +51,8 @@ bool confirm(std::size_t eligible) {
 
 // --detach: the same command runs again in its own session, output to a log file.
 int detach(const std::string& root, const start_options& o, const global_options& g) {
+  if (auto dir = io::ensure_parallel_dir(root); !dir)
+    return fail(dir.error());
   io::spawn_request req;
   req.argv = {self_exe(), "-C", root, "start", "--yes", "--detached-child"};
   if (o.max_workers > 0) {

@@ -35,14 +35,17 @@ bool alive(int64_t pid) {
   return st && st->state != 'Z';
 }
 
-std::string state_of(const std::string& root, const std::string& mid) {
+sf::worker_snapshot row_of(const std::string& root, const std::string& mid) {
   auto rf = sf::io::read_run_file(root);
-  if (!rf)
-    return "";
-  for (const auto& w : rf->status.workers)
-    if (w.milestone == mid)
-      return w.state;
-  return "";
+  if (rf)
+    for (const auto& w : rf->status.workers)
+      if (w.milestone == mid)
+        return w;
+  return {};
+}
+
+std::string state_of(const std::string& root, const std::string& mid) {
+  return row_of(root, mid).state;
 }
 
 std::optional<sf::io::worker_status> status_of(const std::string& root, const std::string& mid) {
@@ -124,12 +127,11 @@ TEST_CASE("pause holds the next unit, resume continues, stop of one leaves the o
   auto status = wait_exit(cli, 60s);
   REQUIRE(status);
   CHECK(state_of(p.root(), "M001") == "complete");
-  auto final_status = status_of(p.root(), "M001");
-  REQUIRE(final_status);
-  CHECK(final_status->completed_units == 6);
-  auto m2 = status_of(p.root(), "M002");
-  REQUIRE(m2);
-  CHECK(m2->completed_units < 6);
+  CHECK(row_of(p.root(), "M001").completed_units == 6);
+  CHECK(row_of(p.root(), "M002").completed_units < 6);
+  // A clean end leaves no status or signal file behind.
+  CHECK_FALSE(status_of(p.root(), "M001"));
+  CHECK_FALSE(std::filesystem::exists(p.path(".sf/parallel/M001.signal.json")));
 }
 
 TEST_CASE("stop of all ends every worker and the run", "[runtime]") {
@@ -221,4 +223,23 @@ TEST_CASE("start refuses nested sessions and a second coordinator", "[runtime]")
   CHECK(second.err.find("already runs") != std::string::npos);
   CHECK(p.cli("stop").exit_code == 0);
   REQUIRE(wait_exit(cli, 30s));
+}
+
+TEST_CASE("start --detach returns, and stop from another terminal ends the run", "[runtime]") {
+  test_project p({ms("M001", {}, units(40))}, "  enabled: true\n" + shell_worker(40, 0.2, 0.0));
+  auto r = p.cli("start --yes --detach");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("coordinator running in the background") != std::string::npos);
+  auto shown = p.cli("status --json");
+  CHECK(shown.out.find("\"running\": true") != std::string::npos);
+  REQUIRE(wait_for(p.root(), [&] { return status_of(p.root(), "M001").has_value(); }, 20s));
+  auto stopped = p.cli("stop");
+  CHECK(stopped.exit_code == 0);
+  CHECK(stopped.out.find("M001: stopping") != std::string::npos);
+  // The background coordinator ends once its worker is gone and releases the lock.
+  REQUIRE(wait_for(p.root(), [&] {
+    auto j = p.cli("status --json");
+    return j.out.find("\"running\": false") != std::string::npos;
+  }, 30s));
+  CHECK(state_of(p.root(), "M001") == "stopped");
 }
