@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -140,6 +141,7 @@ next_step session::between_units() {
   bool paused = false;
   std::optional<io::dir_watcher> watcher;
   bool watch_failed = false;
+  auto next_beat = std::chrono::steady_clock::now() + heartbeat_;
   for (;;) {
     if (sigterm_pending())
       return next_step::stop;
@@ -178,6 +180,7 @@ next_step session::between_units() {
     if (status_.state != "paused") {
       status_.state = "paused";
       publish();
+      next_beat = std::chrono::steady_clock::now() + heartbeat_;
     }
     if (!watcher && !watch_failed) {
       auto w = io::dir_watcher::create(opts_.root + "/.sf/parallel");
@@ -195,16 +198,23 @@ next_step session::between_units() {
     pfds[n++] = {sigfd_.get(), POLLIN, 0};
     if (watcher)
       pfds[n++] = {watcher->fd(), POLLIN, 0};
-    auto deadline = std::chrono::steady_clock::now() + heartbeat_;
-    int rc = ::poll(pfds, n, static_cast<int>(heartbeat_.count()));
+    // The deadline persists across wakeups: other workers' status writes in the same folder
+    // wake us often, and must not postpone our own heartbeat forever.
+    auto now = std::chrono::steady_clock::now();
+    if (next_beat <= now)
+      next_beat = now;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(next_beat - now).count();
+    int rc = ::poll(pfds, n, static_cast<int>(std::min<long long>(left, 1000000)));
     if (rc < 0 && errno != EINTR) {
       report(std::string("poll failed while paused: ") + std::strerror(errno));
       return next_step::stop;
     }
     if (watcher && n > 1 && (pfds[1].revents & POLLIN) != 0)
       (void) watcher->read_events(); // Which file changed does not matter: we re-check.
-    if (std::chrono::steady_clock::now() >= deadline)
+    if (std::chrono::steady_clock::now() >= next_beat) {
       publish();
+      next_beat = std::chrono::steady_clock::now() + heartbeat_;
+    }
   }
 }
 
