@@ -233,7 +233,14 @@ caf::expected<child_process> spawn_impl(const spawn_request& req, bool new_sessi
   if (!null_moved)
     return null_moved.error();
   unique_fd log_fd;
-  if (req.log_path.empty()) {
+  if (req.output_fd >= 0) {
+    // A private duplicate, so the caller's descriptor is neither moved nor closed here.
+    log_fd.reset(::fcntl(req.output_fd, F_DUPFD_CLOEXEC, 3));
+    if (!log_fd)
+      return make_error(ec::process_error, "cannot duplicate the output fd " +
+                                               std::to_string(req.output_fd) + ": " +
+                                               errno_text(errno));
+  } else if (req.log_path.empty()) {
     log_fd.reset(::fcntl(null_moved->get(), F_DUPFD_CLOEXEC, 3));
   } else {
     // O_NOFOLLOW: the log folder may be writable by workers; never follow a planted link.

@@ -22,6 +22,8 @@ struct spawn_request {
   std::string cwd;               ///< Working folder of the child; empty keeps the parent's.
   std::vector<std::string> env;  ///< The child's whole environment, "KEY=VALUE" each.
   std::string log_path;          ///< stdout+stderr appended here; empty means /dev/null.
+  int output_fd = -1;            ///< When >= 0, stdout+stderr go to this fd (e.g. a pipe)
+                                 ///< instead of `log_path`; the caller keeps ownership.
 };
 
 /// A spawned child: owns its pidfd; never kills on destruction (workers outlive restarts).

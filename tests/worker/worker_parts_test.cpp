@@ -1,0 +1,115 @@
+// Pure parts of the reference worker: cost lines, front-matter edit, metrics document.
+#include "messages/error.hpp"
+#include "worker/cost_scanner.hpp"
+#include "worker/metrics.hpp"
+#include "worker/milestone_edit.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using sf::worker::cost_scanner;
+using sf::worker::parse_cost_line;
+
+TEST_CASE("SF_COST lines are parsed strictly", "[worker][cost]") {
+  CHECK(parse_cost_line("SF_COST 0.42") == 0.42);
+  CHECK(parse_cost_line("SF_COST 3") == 3.0);
+  CHECK(parse_cost_line("SF_COST 0.5 \r") == 0.5);
+  CHECK(parse_cost_line("SF_COST 0") == 0.0);
+  CHECK_FALSE(parse_cost_line("SF_COST -1"));
+  CHECK_FALSE(parse_cost_line("SF_COST"));
+  CHECK_FALSE(parse_cost_line("SF_COST abc"));
+  CHECK_FALSE(parse_cost_line("SF_COST 1.5x"));
+  CHECK_FALSE(parse_cost_line("SF_COST inf"));
+  CHECK_FALSE(parse_cost_line("SF_COST nan"));
+  CHECK_FALSE(parse_cost_line(" SF_COST 1"));
+  CHECK_FALSE(parse_cost_line("cost: SF_COST 1"));
+}
+
+TEST_CASE("the cost scanner sums lines split across chunks", "[worker][cost]") {
+  cost_scanner s;
+  s.feed("hello\nSF_CO");
+  s.feed("ST 0.25\nSF_COST 0.5\nnoise SF_COST 9\n");
+  s.feed("SF_COST 1");
+  CHECK(s.reports() == 2);
+  s.finish();
+  CHECK(s.reports() == 3);
+  CHECK(s.total() == Approx(1.75));
+}
+
+TEST_CASE("the cost scanner skips an overlong line whole", "[worker][cost]") {
+  cost_scanner s;
+  // The overlong line starts like a cost line; its tail must not be taken as a new line.
+  s.feed("SF_COST 5" + std::string(sf::worker::max_line_bytes, '0'));
+  s.feed(std::string(1000, '1') + "\nSF_COST 2\n");
+  s.finish();
+  CHECK(s.reports() == 1);
+  CHECK(s.total() == Approx(2.0));
+}
+
+TEST_CASE("the front-matter status line is replaced or added", "[worker][milestone_edit]") {
+  using sf::worker::set_front_matter_status;
+  std::string text = "---\ntitle: T\nstatus: active\nslices:\n  - id: S1\n    status: x\n---\n"
+                     "status: body line\n";
+  auto out = set_front_matter_status(text, "complete", "M.md");
+  REQUIRE(out);
+  CHECK(*out == "---\ntitle: T\nstatus: complete\nslices:\n  - id: S1\n    status: x\n---\n"
+                "status: body line\n");
+
+  auto added = set_front_matter_status("---\ntitle: T\n---\n# Body\n", "complete", "M.md");
+  REQUIRE(added);
+  CHECK(*added == "---\ntitle: T\nstatus: complete\n---\n# Body\n");
+
+  auto crlf = set_front_matter_status("---\r\ntitle: T\r\nstatus: pending\r\n---\r\nB\r\n",
+                                      "complete", "M.md");
+  REQUIRE(crlf);
+  CHECK(*crlf == "---\r\ntitle: T\r\nstatus: complete\r\n---\r\nB\r\n");
+
+  auto none = set_front_matter_status("# no front matter\n", "complete", "/x/M.md");
+  REQUIRE_FALSE(none);
+  CHECK(sf::describe(none.error()).find("/x/M.md") != std::string::npos);
+  auto open = set_front_matter_status("---\ntitle: T\n", "complete", "/x/M.md");
+  REQUIRE_FALSE(open);
+  CHECK(sf::describe(open.error()).find("closing") != std::string::npos);
+}
+
+TEST_CASE("metrics keep other milestones and sum costs", "[worker][metrics]") {
+  sf::test::temp_dir dir;
+  sf::test::write_file(dir / ".sf/metrics.json",
+                       R"({"version":1,"milestones":{"M002":{"units":[{"id":"U9","cost":2,)"
+                       R"("extra":"kept"}],"cost":2}},"other":true})");
+  auto m = sf::worker::metrics_file::load(dir.path());
+  REQUIRE(m);
+  CHECK(m->units("M001").empty());
+  CHECK(m->cost("M002") == Approx(2.0));
+  m->record("M001", {"U1", "S1", "First", 0.25, 10, 20});
+  m->record("M001", {"U2", "S1", "Second", 0.5, 30, 40});
+  REQUIRE_FALSE(m->save(dir.path()));
+  auto again = sf::worker::metrics_file::load(dir.path());
+  REQUIRE(again);
+  auto units = again->units("M001");
+  REQUIRE(units.size() == 2);
+  CHECK(units[0].id == "U1");
+  CHECK(units[1].slice == "S1");
+  CHECK(units[1].finished_at == 40);
+  CHECK(again->cost("M001") == Approx(0.75));
+  auto text = sf::test::read_file(dir / ".sf/metrics.json");
+  CHECK(text.find("\"extra\": \"kept\"") != std::string::npos);
+  CHECK(text.find("\"other\": true") != std::string::npos);
+  CHECK(text.find("\"cost\": 0.75") != std::string::npos);
+}
+
+TEST_CASE("malformed metrics are refused with the path", "[worker][metrics]") {
+  sf::test::temp_dir dir;
+  sf::test::write_file(dir / ".sf/metrics.json", R"({"milestones":{"M1":{"units":[{"x":1}]}}})");
+  auto m = sf::worker::metrics_file::load(dir.path());
+  REQUIRE_FALSE(m);
+  auto msg = sf::describe(m.error());
+  CHECK(msg.find("metrics.json") != std::string::npos);
+  CHECK(msg.find("units[0]") != std::string::npos);
+  auto absent = sf::worker::metrics_file::load(dir / "nowhere");
+  REQUIRE(absent);
+  CHECK(absent->units("M1").empty());
+}

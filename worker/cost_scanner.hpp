@@ -1,0 +1,47 @@
+#pragma once
+/// Finds cost reports in a unit's output.
+///
+/// A unit reports what it spent by printing a line `SF_COST <number>` (for example
+/// `SF_COST 0.42`): the number is in USD, must be finite and >= 0, and may be followed only by
+/// spaces, tabs or a carriage return. Every such line adds to the unit's cost; any other line,
+/// including a malformed cost line, adds nothing. Lines longer than `max_line_bytes` are
+/// skipped whole, so a unit cannot make the worker buffer without bound.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sf::worker {
+
+/// Longest output line kept for scanning; a longer line cannot be a cost report.
+constexpr std::size_t max_line_bytes = 64 * 1024;
+
+/// The cost a single line reports, or empty when it is not a valid `SF_COST` line.
+std::optional<double> parse_cost_line(std::string_view line);
+
+/// Splits a byte stream into lines and sums the cost lines among them.
+class cost_scanner {
+public:
+  /// Scans the next chunk of output (chunks may split lines anywhere).
+  void feed(std::string_view chunk);
+
+  /// Scans a last line that had no trailing newline; call once at end of output.
+  void finish();
+
+  /// Sum of the costs seen so far, in USD.
+  double total() const noexcept { return total_; }
+
+  /// Number of valid cost lines seen so far.
+  std::size_t reports() const noexcept { return reports_; }
+
+private:
+  void end_line();
+
+  std::string line_;
+  bool overlong_ = false;
+  double total_ = 0;
+  std::size_t reports_ = 0;
+};
+
+} // namespace sf::worker

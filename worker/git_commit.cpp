@@ -1,0 +1,108 @@
+#include "worker/git_commit.hpp"
+
+#include "io/git.hpp"
+#include "io/safe_file.hpp"
+#include "messages/error.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <sstream>
+
+namespace sf::worker {
+
+namespace {
+
+/// The repository's identity, or the fallback when its config does not name one.
+caf::expected<io::signature_ptr> make_signature(git_repository* repo) {
+  git_signature* raw = nullptr;
+  if (git_signature_default(&raw, repo) == 0)
+    return io::signature_ptr{raw};
+  if (git_signature_now(&raw, fallback_author_name, fallback_author_email) != 0)
+    return io::git_fail("creating the fallback commit signature", git_repository_workdir(repo));
+  return io::signature_ptr{raw};
+}
+
+} // namespace
+
+caf::expected<std::string> commit_all(const std::string& worktree, const std::string& message) {
+  auto repo = io::open_repo(worktree);
+  if (!repo)
+    return repo.error();
+  git_repository* r = repo->get();
+  git_index* raw_index = nullptr;
+  if (git_repository_index(&raw_index, r) != 0)
+    return io::git_fail("opening the index", worktree);
+  io::index_ptr index{raw_index};
+  // Another process (a user's git) may have touched the index since libgit2 cached it.
+  if (git_index_read(index.get(), 1) != 0)
+    return io::git_fail("reading the index", worktree);
+  // add_all picks up new and modified files (ignored ones stay out); update_all also drops
+  // entries whose files were deleted.
+  if (git_index_add_all(index.get(), nullptr, GIT_INDEX_ADD_DEFAULT, nullptr, nullptr) != 0)
+    return io::git_fail("staging the worktree's files", worktree);
+  if (git_index_update_all(index.get(), nullptr, nullptr, nullptr) != 0)
+    return io::git_fail("staging deleted files", worktree);
+  if (git_index_write(index.get()) != 0)
+    return io::git_fail("writing the index", worktree);
+  git_oid tree_id;
+  if (git_index_write_tree(&tree_id, index.get()) != 0)
+    return io::git_fail("writing the tree", worktree);
+  git_tree* raw_tree = nullptr;
+  if (git_tree_lookup(&raw_tree, r, &tree_id) != 0)
+    return io::git_fail("looking up the new tree", worktree);
+  io::tree_ptr tree{raw_tree};
+
+  io::commit_ptr parent;
+  git_oid head_id;
+  int rc = git_reference_name_to_id(&head_id, r, "HEAD");
+  if (rc == 0) {
+    git_commit* raw_parent = nullptr;
+    if (git_commit_lookup(&raw_parent, r, &head_id) != 0)
+      return io::git_fail("looking up the HEAD commit", worktree);
+    parent.reset(raw_parent);
+  } else if (rc != GIT_ENOTFOUND) {
+    return io::git_fail("resolving HEAD", worktree);
+  }
+  auto sig = make_signature(r);
+  if (!sig)
+    return sig.error();
+  const git_commit* parents[1] = {parent.get()};
+  git_oid commit_id;
+  if (git_commit_create(&commit_id, r, "HEAD", sig->get(), sig->get(), nullptr, message.c_str(),
+                        tree.get(), parent ? 1 : 0, parents) != 0)
+    return io::git_fail("committing", worktree);
+  char hex[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(hex, sizeof(hex), &commit_id);
+  return std::string(hex);
+}
+
+caf::error ensure_excluded(const std::string& worktree, const std::string& pattern) {
+  auto repo = io::open_repo(worktree);
+  if (!repo)
+    return repo.error();
+  std::string common = git_repository_commondir(repo->get());
+  if (!common.empty() && common.back() == '/')
+    common.pop_back();
+  std::string info = common + "/info";
+  if (::mkdir(info.c_str(), 0755) != 0 && errno != EEXIST)
+    return make_error(ec::io_error, "cannot create " + info + ": " + io::errno_text(errno) +
+                                        "; check the repository's permissions");
+  std::string text;
+  auto current = io::read_file_capped(info + "/exclude", 1 << 20);
+  if (current) {
+    text = std::move(*current);
+  } else if (code_of(current.error()) != ec::not_found) {
+    return current.error();
+  }
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (line == pattern)
+      return {};
+  if (!text.empty() && text.back() != '\n')
+    text += '\n';
+  text += pattern + "\n";
+  return io::write_file_atomic(info, "exclude", text, 0644);
+}
+
+} // namespace sf::worker

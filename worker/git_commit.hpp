@@ -1,0 +1,25 @@
+#pragma once
+/// Commits everything in a worktree on its current branch with libgit2.
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <string>
+
+namespace sf::worker {
+
+/// Author and committer used when the repository config has no `user.name`/`user.email`.
+constexpr const char* fallback_author_name = "sf-actors worker";
+/// Email of the fallback author.
+constexpr const char* fallback_author_email = "worker@sf-actors.invalid";
+
+/// Stages every change in `worktree` (new, modified and deleted files, honouring ignore
+/// rules), writes the tree and commits it on HEAD with `message`, even when nothing changed.
+/// Returns the new commit's hex id.
+caf::expected<std::string> commit_all(const std::string& worktree, const std::string& message);
+
+/// Adds `pattern` as a line of `info/exclude` in the repository's common git folder unless a
+/// line already equals it, so runtime files stay out of commits on every branch.
+caf::error ensure_excluded(const std::string& worktree, const std::string& pattern);
+
+} // namespace sf::worker

@@ -1,0 +1,139 @@
+#include "worker/metrics.hpp"
+
+#include "io/safe_file.hpp"
+#include "messages/error.hpp"
+
+namespace sf::worker {
+
+namespace {
+
+using nlohmann::json;
+
+caf::error shape_error(const std::string& path, const std::string& what) {
+  return make_error(ec::invalid_input, path + ": " + what +
+                                           "; fix or remove the file (it is rebuilt from "
+                                           "the units that complete next)");
+}
+
+/// A unit entry with the fields we need, or an error naming the entry.
+caf::expected<unit_record> to_record(const json& u, const std::string& path,
+                                     const std::string& where) {
+  if (!u.is_object())
+    return shape_error(path, where + " is not an object");
+  unit_record r;
+  auto id = u.find("id");
+  if (id == u.end() || !id->is_string() || id->get<std::string>().empty())
+    return shape_error(path, where + " has no string `id`");
+  r.id = id->get<std::string>();
+  if (auto s = u.find("slice"); s != u.end() && s->is_string())
+    r.slice = s->get<std::string>();
+  if (auto t = u.find("title"); t != u.end() && t->is_string())
+    r.title = t->get<std::string>();
+  if (auto c = u.find("cost"); c != u.end()) {
+    if (!c->is_number() || c->get<double>() < 0)
+      return shape_error(path, where + " has a `cost` that is not a number >= 0");
+    r.cost = c->get<double>();
+  }
+  if (auto v = u.find("startedAt"); v != u.end() && v->is_number_integer())
+    r.started_at = v->get<int64_t>();
+  if (auto v = u.find("finishedAt"); v != u.end() && v->is_number_integer())
+    r.finished_at = v->get<int64_t>();
+  return r;
+}
+
+} // namespace
+
+std::string metrics_file::path_in(const std::string& worktree) {
+  return worktree + "/.sf/metrics.json";
+}
+
+caf::expected<metrics_file> metrics_file::parse(const std::string& text,
+                                                const std::string& path) {
+  auto doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded())
+    return shape_error(path, "is not valid JSON");
+  if (!doc.is_object())
+    return shape_error(path, "is not a JSON object");
+  auto ms = doc.find("milestones");
+  if (ms == doc.end()) {
+    doc["milestones"] = json::object();
+  } else if (!ms->is_object()) {
+    return shape_error(path, "`milestones` is not an object");
+  }
+  // Validate every milestone's unit list now, so later reads cannot meet a bad shape.
+  for (auto& [mid, m] : doc["milestones"].items()) {
+    if (!m.is_object())
+      return shape_error(path, "milestones." + mid + " is not an object");
+    auto units = m.find("units");
+    if (units == m.end())
+      continue;
+    if (!units->is_array())
+      return shape_error(path, "milestones." + mid + ".units is not an array");
+    std::size_t i = 0;
+    for (const auto& u : *units) {
+      auto rec = to_record(u, path, "milestones." + mid + ".units[" + std::to_string(i++) + "]");
+      if (!rec)
+        return rec.error();
+    }
+  }
+  if (!doc.contains("version"))
+    doc["version"] = 1;
+  metrics_file out;
+  out.doc_ = std::move(doc);
+  return out;
+}
+
+caf::expected<metrics_file> metrics_file::load(const std::string& worktree) {
+  auto path = path_in(worktree);
+  auto text = io::read_file_capped(path, max_metrics_bytes);
+  if (!text) {
+    if (code_of(text.error()) == ec::not_found)
+      return metrics_file{};
+    return text.error();
+  }
+  return parse(*text, path);
+}
+
+std::vector<unit_record> metrics_file::units(const std::string& mid) const {
+  std::vector<unit_record> out;
+  const auto& ms = doc_["milestones"];
+  auto m = ms.find(mid);
+  if (m == ms.end() || !m->contains("units"))
+    return out;
+  for (const auto& u : (*m)["units"])
+    if (auto rec = to_record(u, "", ""))
+      out.push_back(std::move(*rec));
+  return out;
+}
+
+double metrics_file::cost(const std::string& mid) const {
+  double sum = 0;
+  for (const auto& u : units(mid))
+    sum += u.cost;
+  return sum;
+}
+
+void metrics_file::record(const std::string& mid, const unit_record& rec) {
+  auto& m = doc_["milestones"][mid];
+  if (!m.is_object())
+    m = json::object();
+  if (!m.contains("units") || !m["units"].is_array())
+    m["units"] = json::array();
+  m["units"].push_back({{"id", rec.id},
+                        {"slice", rec.slice},
+                        {"title", rec.title},
+                        {"cost", rec.cost},
+                        {"startedAt", rec.started_at},
+                        {"finishedAt", rec.finished_at}});
+  m["cost"] = cost(mid);
+}
+
+std::string metrics_file::dump() const {
+  return doc_.dump(2) + "\n";
+}
+
+caf::error metrics_file::save(const std::string& worktree) const {
+  return io::write_file_atomic(worktree + "/.sf", "metrics.json", dump(), 0644);
+}
+
+} // namespace sf::worker

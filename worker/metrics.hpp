@@ -1,0 +1,63 @@
+#pragma once
+/// `.sf/metrics.json` in a worktree: the units each milestone completed and what they cost.
+///
+/// Shape: `{"version":1,"milestones":{"<MID>":{"units":[{"id","slice","title","cost",
+/// "startedAt","finishedAt"}...],"cost":<sum>}}}`. The file travels with the branch and is
+/// shared by every milestone after merges, so entries of other milestones (and fields we do
+/// not know) are kept exactly as read.
+
+#include <caf/expected.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sf::worker {
+
+/// One completed unit.
+struct unit_record {
+  std::string id;          ///< Unit id.
+  std::string slice;       ///< Id of its slice.
+  std::string title;       ///< Unit title.
+  double cost = 0;         ///< USD it cost.
+  int64_t started_at = 0;  ///< ms since the Unix epoch.
+  int64_t finished_at = 0; ///< ms since the Unix epoch.
+};
+
+/// Largest metrics file read.
+constexpr std::size_t max_metrics_bytes = 16 * 1024 * 1024;
+
+/// The parsed metrics document.
+class metrics_file {
+public:
+  /// Path of the metrics file in `worktree`.
+  static std::string path_in(const std::string& worktree);
+
+  /// Parses metrics text; `path` is for messages. Rejects a wrong shape with the reason.
+  static caf::expected<metrics_file> parse(const std::string& text, const std::string& path);
+
+  /// Reads `<worktree>/.sf/metrics.json`; an absent file is an empty document.
+  static caf::expected<metrics_file> load(const std::string& worktree);
+
+  /// Completed units of milestone `mid`, in the order they were recorded.
+  std::vector<unit_record> units(const std::string& mid) const;
+
+  /// Recorded total cost of milestone `mid` (sum of its units), 0 when none.
+  double cost(const std::string& mid) const;
+
+  /// Appends a completed unit to `mid` and updates its `cost` sum.
+  void record(const std::string& mid, const unit_record& rec);
+
+  /// Serialised document (indented, newline-terminated, stable for diffs).
+  std::string dump() const;
+
+  /// Writes the document durably and atomically to `<worktree>/.sf/metrics.json`.
+  caf::error save(const std::string& worktree) const;
+
+private:
+  nlohmann::json doc_ = {{"version", 1}, {"milestones", nlohmann::json::object()}};
+};
+
+} // namespace sf::worker

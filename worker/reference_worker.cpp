@@ -1,0 +1,404 @@
+#include "worker/reference_worker.hpp"
+
+#include "config/plan.hpp"
+#include "config/preferences.hpp"
+#include "io/dir_watcher.hpp"
+#include "io/ledger_file.hpp"
+#include "io/process.hpp"
+#include "io/signal_file.hpp"
+#include "io/status_file.hpp"
+#include "messages/error.hpp"
+#include "worker/auto_lock.hpp"
+#include "worker/git_commit.hpp"
+#include "worker/metrics.hpp"
+#include "worker/milestone_edit.hpp"
+#include "worker/unit_runner.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <set>
+
+extern char** environ;
+
+namespace sf::worker {
+
+namespace {
+
+/// Prints one line on stderr with the worker's prefix.
+void report(const std::string& line) {
+  std::cerr << "sf-actors worker: " << line << std::endl;
+}
+
+std::string usd(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "$%.2f", v);
+  return buf;
+}
+
+/// What the signal files (or SIGTERM) asked for between units.
+enum class next_step { proceed, stop };
+
+/// One run of the worker: its plan, progress and status file.
+class session {
+public:
+  explicit session(const worker_options& opts) : opts_(opts) {}
+
+  int run();
+
+private:
+  int fail(const caf::error& err);
+  int fail(const std::string& line) { return fail(make_error(ec::invalid_input, line)); }
+  int stop(std::optional<std::string> reason = std::nullopt);
+  void publish();
+  bool sigterm_pending();
+  next_step between_units();
+  std::optional<std::string> budget_reached();
+  std::vector<std::string> unit_env() const;
+
+  worker_options opts_;
+  io::unique_fd sigfd_;
+  preferences prefs_;
+  milestone plan_;
+  metrics_file metrics_;
+  io::worker_status status_;
+  std::chrono::milliseconds heartbeat_{5000};
+};
+
+void session::publish() {
+  status_.last_heartbeat = io::now_ms();
+  if (auto err = io::write_status(opts_.root, status_))
+    report("cannot write the status file: " + describe(err) +
+           " (the coordinator may take this worker for stale)");
+}
+
+int session::fail(const caf::error& err) {
+  auto line = describe(err);
+  report(line);
+  status_.state = "error";
+  status_.error = line;
+  status_.unit.reset();
+  publish();
+  return worker_exit_failure;
+}
+
+int session::stop(std::optional<std::string> reason) {
+  status_.state = "stopped";
+  status_.unit.reset();
+  status_.error = std::move(reason);
+  publish();
+  return worker_exit_ok;
+}
+
+bool session::sigterm_pending() {
+  signalfd_siginfo info;
+  for (;;) {
+    ssize_t n = ::read(sigfd_.get(), &info, sizeof(info));
+    if (n == static_cast<ssize_t>(sizeof(info)))
+      return true;
+    if (n < 0 && errno == EINTR)
+      continue;
+    return false;
+  }
+}
+
+std::optional<std::string> session::budget_reached() {
+  if (!prefs_.budget_ceiling)
+    return std::nullopt;
+  double ceiling = *prefs_.budget_ceiling;
+  double own = status_.cost;
+  if (own >= ceiling)
+    return "budget ceiling reached (" + usd(own) + " of " + usd(ceiling) + ")";
+  auto ledger = io::read_ledger(opts_.root);
+  if (!ledger) {
+    if (code_of(ledger.error()) != ec::not_found)
+      report("cannot read the budget ledger, checking our own cost only: " +
+             describe(ledger.error()));
+    return std::nullopt;
+  }
+  // The ledger's entry for us may lag behind; our own cost is the fresher figure.
+  double total = own;
+  for (const auto& [mid, cost] : *ledger)
+    if (mid != opts_.milestone)
+      total += cost;
+  if (total >= ceiling)
+    return "budget ceiling reached (" + usd(total) + " of " + usd(ceiling) + ")";
+  return std::nullopt;
+}
+
+next_step session::between_units() {
+  bool paused = false;
+  std::optional<io::dir_watcher> watcher;
+  bool watch_failed = false;
+  auto next_beat = std::chrono::steady_clock::now() + heartbeat_;
+  for (;;) {
+    if (sigterm_pending())
+      return next_step::stop;
+    // Drain every pending signal: one may have been written while we handled the last.
+    for (;;) {
+      auto sig = io::consume_signal(opts_.root, opts_.milestone);
+      if (!sig) {
+        report("skipping a signal file: " + describe(sig.error()));
+        break;
+      }
+      if (!*sig)
+        break;
+      switch ((*sig)->kind) {
+        case io::signal_kind::stop:
+          return next_step::stop;
+        case io::signal_kind::pause:
+          paused = true;
+          break;
+        case io::signal_kind::resume:
+          if (!paused && status_.state != "paused")
+            report("ignoring `resume`: not paused");
+          paused = false;
+          break;
+        case io::signal_kind::rebase:
+          report("ignoring `rebase`: the reference worker does not rebase its branch");
+          break;
+      }
+    }
+    if (!paused) {
+      if (status_.state != "running") {
+        status_.state = "running";
+        publish();
+      }
+      return next_step::proceed;
+    }
+    if (status_.state != "paused") {
+      status_.state = "paused";
+      publish();
+      next_beat = std::chrono::steady_clock::now() + heartbeat_;
+    }
+    if (!watcher && !watch_failed) {
+      auto w = io::dir_watcher::create(opts_.root + "/.sf/parallel");
+      if (w) {
+        watcher.emplace(std::move(*w));
+        // A resume may have landed before the watch existed: look again first.
+        continue;
+      }
+      watch_failed = true;
+      report("cannot watch for signals, checking at each heartbeat instead: " +
+             describe(w.error()));
+    }
+    pollfd pfds[2];
+    nfds_t n = 0;
+    pfds[n++] = {sigfd_.get(), POLLIN, 0};
+    if (watcher)
+      pfds[n++] = {watcher->fd(), POLLIN, 0};
+    // The deadline persists across wakeups: other workers' status writes in the same folder
+    // wake us often, and must not postpone our own heartbeat forever.
+    auto now = std::chrono::steady_clock::now();
+    if (next_beat <= now)
+      next_beat = now;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(next_beat - now).count();
+    int rc = ::poll(pfds, n, static_cast<int>(std::min<long long>(left, 1000000)));
+    if (rc < 0 && errno != EINTR) {
+      report(std::string("poll failed while paused: ") + std::strerror(errno));
+      return next_step::stop;
+    }
+    if (watcher && n > 1 && (pfds[1].revents & POLLIN) != 0)
+      (void) watcher->read_events(); // Which file changed does not matter: we re-check.
+    if (std::chrono::steady_clock::now() >= next_beat) {
+      publish();
+      next_beat = std::chrono::steady_clock::now() + heartbeat_;
+    }
+  }
+}
+
+std::vector<std::string> session::unit_env() const {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+    env.emplace_back(*e);
+  return env;
+}
+
+int session::run() {
+  // A log reader that goes away must not kill us with SIGPIPE; the write error is reported.
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  if (::sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) {
+    report(std::string("cannot block SIGTERM: ") + std::strerror(errno));
+    return worker_exit_failure;
+  }
+  sigfd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigfd_) {
+    report(std::string("cannot create a signalfd: ") + std::strerror(errno));
+    return worker_exit_failure;
+  }
+
+  auto lock = auto_lock::acquire(opts_.worktree, opts_.milestone);
+  if (!lock) {
+    report(describe(lock.error()));
+    return code_of(lock.error()) == ec::already_running ? worker_exit_busy : worker_exit_failure;
+  }
+
+  status_.milestone_id = opts_.milestone;
+  status_.pid = ::getpid();
+  status_.state = "running";
+  status_.started_at = io::now_ms();
+  status_.worktree_path = opts_.worktree;
+  status_.spawn_token = opts_.spawn_token;
+  status_.protocol = 1;
+
+  // The lock file lives in the worktree; the branch's .gitignore may not list it yet.
+  if (auto err = ensure_excluded(opts_.worktree, ".sf/auto.lock"))
+    return fail(err);
+  auto prefs = load_preferences(opts_.root);
+  if (!prefs)
+    return fail(prefs.error());
+  prefs_ = std::move(*prefs);
+  heartbeat_ = std::chrono::milliseconds(
+      std::max<long long>(1, std::llround(prefs_.heartbeat_interval * 1000)));
+  auto plan_path = opts_.worktree + "/.sf/milestones/" + opts_.milestone + "/MILESTONE.md";
+  auto m = load_milestone_file(plan_path, opts_.milestone);
+  if (!m)
+    return fail(m.error());
+  plan_ = std::move(*m);
+  auto metrics = metrics_file::load(opts_.worktree);
+  if (!metrics)
+    return fail(metrics.error());
+  metrics_ = std::move(*metrics);
+
+  std::set<std::string> done;
+  for (const auto& rec : metrics_.units(opts_.milestone))
+    done.insert(rec.id);
+  status_.total_units = static_cast<int64_t>(plan_.unit_count());
+  for (const auto& s : plan_.slices)
+    for (const auto& u : s.units)
+      if (done.count(u.id) != 0)
+        ++status_.completed_units;
+  // Starting from the recorded sum keeps the reported cost from dropping across restarts.
+  status_.cost = metrics_.cost(opts_.milestone);
+  publish();
+
+  auto env = unit_env();
+  for (const auto& s : plan_.slices) {
+    for (const auto& u : s.units) {
+      if (done.count(u.id) != 0)
+        continue;
+      if (between_units() == next_step::stop)
+        return stop();
+      if (auto reason = budget_reached()) {
+        report(*reason + "; stopping before unit " + u.id);
+        return stop(*reason);
+      }
+      auto started = io::now_ms();
+      status_.unit = io::current_unit{"unit", u.id, started};
+      status_.current_slice = s.id;
+      publish();
+      std::cout << "=== " << opts_.milestone << "/" << u.id << ": " << u.title << std::endl;
+      unit_request req;
+      req.command = u.run;
+      req.cwd = opts_.worktree;
+      req.env = env;
+      req.copy_fd = STDOUT_FILENO;
+      req.stop_fd = sigfd_.get();
+      req.heartbeat = heartbeat_;
+      req.on_heartbeat = [this] { publish(); };
+      auto result = run_unit(req);
+      if (!result)
+        return fail(result.error());
+      if (result->interrupted) {
+        (void) sigterm_pending(); // Consume it; we are stopping anyway.
+        report("stopped during unit " + u.id + "; its changes stay uncommitted in " +
+               opts_.worktree);
+        return stop();
+      }
+      if (!result->succeeded())
+        return fail(make_error(ec::process_error, "unit " + u.id + " failed: " +
+                                                      io::describe_exit(result->exit_status)));
+      unit_record rec;
+      rec.id = u.id;
+      rec.slice = s.id;
+      rec.title = u.title;
+      rec.cost = u.cost ? *u.cost : result->reported_cost;
+      rec.started_at = started;
+      rec.finished_at = io::now_ms();
+      metrics_.record(opts_.milestone, rec);
+      if (auto err = metrics_.save(opts_.worktree))
+        return fail(err);
+      auto commit = commit_all(opts_.worktree, opts_.milestone + "/" + u.id + ": " + u.title);
+      if (!commit)
+        return fail(commit.error());
+      ++status_.completed_units;
+      status_.cost += rec.cost;
+      status_.unit.reset();
+      publish();
+    }
+  }
+
+  if (plan_.status != milestone_status::complete) {
+    if (auto err = mark_milestone_complete(plan_path))
+      return fail(err);
+    auto commit = commit_all(opts_.worktree, opts_.milestone + ": complete");
+    if (!commit)
+      return fail(commit.error());
+  }
+  status_.current_slice.reset();
+  return stop();
+}
+
+caf::error usage_error(const std::string& line) {
+  return make_error(ec::usage, line);
+}
+
+} // namespace
+
+caf::expected<worker_options> options_from_env() {
+  worker_options opts;
+  const char* mid = std::getenv("SF_MILESTONE_LOCK");
+  if (mid == nullptr || *mid == '\0')
+    return usage_error("SF_MILESTONE_LOCK is not set; the coordinator sets it to the milestone "
+                       "id (e.g. M001) when it starts a worker");
+  if (!valid_milestone_id(mid))
+    return usage_error(std::string("SF_MILESTONE_LOCK=\"") + mid +
+                       "\" is not a valid milestone id; use letters, digits, '_' or '-', "
+                       "starting with a letter (e.g. M001)");
+  opts.milestone = mid;
+  const char* root = std::getenv("SF_PROJECT_ROOT");
+  if (root == nullptr || *root == '\0')
+    return usage_error("SF_PROJECT_ROOT is not set; set it to the project's absolute root "
+                       "folder (the one holding .sf/parallel)");
+  if (root[0] != '/')
+    return usage_error(std::string("SF_PROJECT_ROOT=\"") + root +
+                       "\" is not an absolute path; give the project root as an absolute path");
+  struct stat st;
+  if (::stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
+    return usage_error(std::string("SF_PROJECT_ROOT=\"") + root +
+                       "\" is not an existing folder; point it at the project root");
+  opts.root = root;
+  while (opts.root.size() > 1 && opts.root.back() == '/')
+    opts.root.pop_back();
+  char* cwd = ::getcwd(nullptr, 0);
+  if (cwd == nullptr)
+    return usage_error(std::string("cannot read the working directory: ") +
+                       std::strerror(errno) + "; start the worker inside its worktree");
+  opts.worktree = cwd;
+  std::free(cwd);
+  if (const char* token = std::getenv("SF_SPAWN_TOKEN"); token != nullptr && *token != '\0')
+    opts.spawn_token = token;
+  return opts;
+}
+
+int run_reference_worker(const worker_options& opts) {
+  session s{opts};
+  return s.run();
+}
+
+} // namespace sf::worker
