@@ -10,12 +10,18 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <unordered_set>
 
 namespace sf::io {
 
 namespace {
 
 using remote_ptr = std::unique_ptr<git_remote, git_deleter<git_remote, git_remote_free>>;
+
+// libgit2 matches a path list linearly against every file it visits; past this many paths a
+// full status filtered through a hash set, and a checkout bounded by baseline and target alone
+// (which then touch exactly the same files), are far cheaper.
+constexpr size_t max_pathspec = 256;
 
 // A few rounds are plenty: each round only loses to a commit that landed in a window of
 // milliseconds; a main that keeps moving that fast needs a human anyway.
@@ -74,7 +80,12 @@ caf::expected<std::vector<std::string>> dirty_paths(git_repository* repo,
   std::vector<std::string> out;
   if (paths.empty())
     return out;
-  strarray spec{paths};
+  bool narrow = paths.size() <= max_pathspec;
+  static const std::vector<std::string> no_paths;
+  strarray spec{narrow ? paths : no_paths};
+  std::unordered_set<std::string> wanted;
+  if (!narrow)
+    wanted.insert(paths.begin(), paths.end());
   git_status_options opts = GIT_STATUS_OPTIONS_INIT;
   opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
   opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
@@ -92,8 +103,11 @@ caf::expected<std::vector<std::string>> dirty_paths(git_repository* repo,
       continue;
     const git_diff_delta* d = e->index_to_workdir != nullptr ? e->index_to_workdir
                                                              : e->head_to_index;
-    if (d != nullptr)
-      out.emplace_back(d->new_file.path != nullptr ? d->new_file.path : d->old_file.path);
+    if (d == nullptr)
+      continue;
+    std::string path = d->new_file.path != nullptr ? d->new_file.path : d->old_file.path;
+    if (narrow || wanted.count(path) != 0)
+      out.push_back(std::move(path));
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -106,7 +120,9 @@ caf::error update_checkout(git_repository* repo, git_tree* from, git_tree* to,
                            const std::vector<std::string>& paths) {
   if (paths.empty())
     return caf::none;
-  strarray spec{paths};
+  bool narrow = paths.size() <= max_pathspec;
+  static const std::vector<std::string> no_paths;
+  strarray spec{narrow ? paths : no_paths};
   git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
   opts.checkout_strategy = GIT_CHECKOUT_SAFE | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH |
                            GIT_CHECKOUT_DONT_OVERWRITE_IGNORED;

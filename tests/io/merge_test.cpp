@@ -46,15 +46,15 @@ void make_base(const std::string& root) {
 /// Commits `ours` (shell) on main and `theirs` on milestone/M001 (both from the current main);
 /// gives the branch tip and leaves main checked out.
 std::string diverge(const std::string& root, const std::string& ours, const std::string& theirs) {
-  sh("git branch milestone/M001", root);
+  // One shell for all steps: every command the test process spawns costs a fork of it.
+  std::string script = "git branch milestone/M001";
   if (!ours.empty())
-    sh(ours + " && git add -A && git commit -qm ours", root);
-  sh("git switch -q milestone/M001", root);
+    script += " && " + ours + " && git add -A && git commit -qm ours";
+  script += " && git switch -q milestone/M001";
   if (!theirs.empty())
-    sh(theirs + " && git add -A && git commit -qm theirs", root);
-  auto tip = rev(root, "HEAD");
-  sh("git switch -q main", root);
-  return tip;
+    script += " && " + theirs + " && git add -A && git commit -qm theirs";
+  script += " && git rev-parse HEAD && git switch -q main";
+  return sh(script, root);
 }
 
 merge_result merge(const std::string& root, const std::string& mid, const std::string& tip,
@@ -135,28 +135,32 @@ TEST_CASE("merge_milestone stops on a code conflict and merges once it is resolv
   sf::test::temp_dir tmp;
   auto root = tmp.path();
   make_base(root);
-  auto tip = diverge(root, "sed -i 's/^5$/main-five/' lines.txt && echo m > src/a/top.txt",
-                     "sed -i 's/^5$/branch-five/' lines.txt && echo keep2 > src/b/keep.txt");
+  auto tip = diverge(root,
+                     "sed -i 's/^5$/main-five/' lines.txt && echo m > src/a/top.txt && "
+                     "git rm -q old/x.txt",
+                     "sed -i 's/^5$/branch-five/' lines.txt && echo keep2 > src/b/keep.txt && "
+                     "echo x2 > old/x.txt");
   auto before = rev(root, "main");
   auto predicted = sf::io::predict_conflicts(root, "main", "milestone/M001");
   REQUIRE(predicted);
-  CHECK(*predicted == std::vector<std::string>{"lines.txt"});
+  CHECK(*predicted == std::vector<std::string>{"lines.txt", "old/x.txt"});
   auto r = merge(root, "M001", tip);
   REQUIRE(r.kind == merge_result::conflict);
-  CHECK(r.files == std::vector<std::string>{"lines.txt"});
+  CHECK(r.files == std::vector<std::string>{"lines.txt", "old/x.txt"});
   CHECK(r.text.find("lines.txt") != std::string::npos);
   CHECK(r.commit.empty());
   CHECK(rev(root, "main") == before);
   CHECK(sh("git status --porcelain", root).empty());
   // Resolve on the branch with a new commit, then merge the new tip.
   sh("git switch -q milestone/M001 && sed -i 's/^branch-five$/main-five/' lines.txt && "
-     "git commit -qam resolve && git switch -q main",
+     "git rm -q old/x.txt && git commit -qam resolve && git switch -q main",
      root);
   auto r2 = merge(root, "M001", rev(root, "milestone/M001"));
   REQUIRE(r2.kind == merge_result::merged);
   CHECK(sh("git show main:lines.txt", root).find("main-five") != std::string::npos);
   CHECK(sh("git show main:src/b/keep.txt", root) == "keep2");
   CHECK(sh("git show main:src/a/top.txt", root) == "m");
+  CHECK(sh("git ls-tree -r --name-only main old", root) == "old/y.txt");
 }
 
 TEST_CASE("merge_milestone resolves .sf/ state so that two milestones both land", "[merge]") {
@@ -169,6 +173,7 @@ TEST_CASE("merge_milestone resolves .sf/ state so that two milestones both land"
   };
   write_file(root + "/.sf/STATE.md", "# State\nactive: none\nnotes: base\n");
   write_file(root + "/.sf/metrics.json", "{\"version\":1,\"milestones\":{}}\n");
+  write_file(root + "/.sf/notes.md", "shared notes\n");
   write_file(root + "/.sf/milestones/M002/MILESTONE.md", milestone_md("M002", "pending", ""));
   write_file(root + "/.sf/milestones/M003/MILESTONE.md", milestone_md("M003", "pending", ""));
   sh("git add -A && git commit -qm plan && git branch milestone/M002 && "
@@ -182,7 +187,10 @@ TEST_CASE("merge_milestone resolves .sf/ state so that two milestones both land"
                  std::to_string(cost) + "}}}\n");
     write_file(root + "/.sf/milestones/" + mid + "/MILESTONE.md",
                milestone_md(mid, "complete", "- U1 done\n- U2 done\n"));
-    sh("git add -A && git commit -qm work-" + mid, root);
+    // M002 drops the shared notes, M003 edits them: the branch merged last decides.
+    sh(std::string{mid == "M002" ? "git rm -q .sf/notes.md" : "echo more >> .sf/notes.md"} +
+         " && git add -A && git commit -qm work-" + mid,
+       root);
     auto tip = rev(root, "HEAD");
     sh("git switch -q main", root);
     return tip;
@@ -206,6 +214,7 @@ TEST_CASE("merge_milestone resolves .sf/ state so that two milestones both land"
   }
   // The conflicting line of STATE.md takes the branch merged last.
   CHECK(sh("git show main:.sf/STATE.md", root).find("active: M003") != std::string::npos);
+  CHECK(sh("git show main:.sf/notes.md", root) == "shared notes\nmore");
   CHECK(sh("git status --porcelain", root).empty());
 }
 
@@ -346,6 +355,30 @@ TEST_CASE("merge_milestone protects uncommitted changes in the root checkout", "
     CHECK(read_file(root + "/src/a/new.txt") == "new\n");
     CHECK(sh("git status --porcelain", root) == " M README\nM  src/b/keep.txt");
   }
+}
+
+TEST_CASE("merge_milestone updates the root checkout for many changed files", "[merge]") {
+  sf::test::temp_dir tmp;
+  auto root = tmp.path();
+  make_base(root);
+  // More files than the engine passes to libgit2 as a path list.
+  auto tip = diverge(root, "echo m > main.txt",
+                     "mkdir -p many && for i in $(seq 1 300); do echo $i > many/f$i.txt; done && "
+                     "sed -i 's/^3$/three/' lines.txt");
+  auto before = rev(root, "main");
+  write_file(root + "/lines.txt", "my own edit\n");
+  write_file(root + "/README", "edited by the user\n");
+  auto dirty = merge(root, "M001", tip);
+  CHECK(dirty.kind == merge_result::dirty_checkout);
+  CHECK(dirty.files == std::vector<std::string>{"lines.txt"});
+  CHECK(rev(root, "main") == before);
+  sh("git checkout -q -- lines.txt", root);
+  auto r = merge(root, "M001", tip);
+  REQUIRE(r.kind == merge_result::merged);
+  CHECK(r.files.size() == 301);
+  CHECK(read_file(root + "/many/f300.txt") == "300\n");
+  CHECK(read_file(root + "/README") == "edited by the user\n");
+  CHECK(sh("git status --porcelain", root) == " M README");
 }
 
 TEST_CASE("merge_milestone only moves the ref when the root has another branch", "[merge]") {
