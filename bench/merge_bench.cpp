@@ -1,0 +1,258 @@
+// Times merging milestone branches into main three ways on a generated repository:
+// sf::io::merge_milestone, the git CLI (merge-tree + commit-tree + update-ref) and libgit2's
+// git_merge_commits path. Every contender merges the same K branches in order, from the same
+// starting main, so each sample is one real merge into a main that already has earlier merges.
+//
+// Usage: merge_bench [--files N] [--branches K] [--quick]
+// Prints one `name min median p99 unit` line per contender.
+
+#include "io/git.hpp"
+#include "io/merge.hpp"
+#include "messages/error.hpp"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
+  return out + "'";
+}
+
+bool sh(const std::string& cmd) {
+  int rc = std::system(cmd.c_str());
+  if (rc != 0)
+    std::fprintf(stderr, "command failed (%d): %s\n", rc, cmd.c_str());
+  return rc == 0;
+}
+
+/// Output of `cmd` without the trailing newline; empty on failure.
+std::string capture(const std::string& cmd) {
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr)
+    return {};
+  std::string out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p) != nullptr)
+    out += buf;
+  if (::pclose(p) != 0)
+    return {};
+  while (!out.empty() && out.back() == '\n')
+    out.pop_back();
+  return out;
+}
+
+std::string file_path(int i, int dirs) {
+  char path[64];
+  std::snprintf(path, sizeof path, "d%03d/sub/f%06d.txt", i % dirs, i);
+  return path;
+}
+
+// fast-import writes every blob and tree in one pass; the branches are commits on top of main
+// that each rewrite a few files spread over several folders (distinct per branch: clean merges).
+bool make_repo(const std::string& root, int files, int branches) {
+  if (!sh("git init -q -b main " + quote(root)))
+    return false;
+  std::string cmd = "cd " + quote(root) + " && git fast-import --quiet";
+  FILE* pipe = ::popen(cmd.c_str(), "w");
+  if (pipe == nullptr)
+    return false;
+  int dirs = std::max(1, std::min(100, files / 10));
+  std::fprintf(pipe, "commit refs/heads/main\nmark :1\ncommitter bench <b@example.com> 0 +0000\n"
+                     "data 5\nbench\n");
+  for (int i = 0; i < files; ++i) {
+    char body[128];
+    int n = std::snprintf(body, sizeof body, "file %d\nsome text to make it look real\n", i);
+    std::fprintf(pipe, "M %s inline %s\ndata %d\n%s\n", i % 50 == 0 ? "100755" : "100644",
+                 file_path(i, dirs).c_str(), n, body);
+  }
+  for (int b = 0; b < branches; ++b) {
+    std::fprintf(pipe, "commit refs/heads/milestone/B%d\ncommitter bench <b@example.com> 0 +0000\n"
+                       "data 7\nbranch\nfrom :1\n",
+                 b);
+    for (int k = 0; k < 3; ++k) {
+      int i = (b * 3 + k) * 7919 % files;
+      char body[128];
+      int n = std::snprintf(body, sizeof body, "file %d\nchanged by branch %d\n", i, b);
+      std::fprintf(pipe, "M 100644 inline %s\ndata %d\n%s\n", file_path(i, dirs).c_str(), n, body);
+    }
+    std::fprintf(pipe, "M 100644 inline added/B%d.txt\ndata 4\nnew\n\n", b);
+  }
+  // Nobody has main checked out: every contender only moves the ref.
+  return ::pclose(pipe) == 0 && sh("git -C " + quote(root) + " symbolic-ref HEAD refs/heads/idle");
+}
+
+struct stats {
+  double min, median, p99;
+};
+
+stats summarize(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) {
+    auto i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(i, v.size() - 1)];
+  };
+  return {v.front(), at(0.5), at(0.99)};
+}
+
+double ms_since(clock_type::time_point t0) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+}
+
+bool merge_ours(const std::string& root, const std::string& mid, const std::string& tip) {
+  sf::io::merge_request req;
+  req.root = root;
+  req.mid = mid;
+  req.tip = tip;
+  req.message = "Merge " + mid;
+  auto r = sf::io::merge_milestone(req);
+  if (!r || r->kind != sf::io::merge_result::merged) {
+    std::fprintf(stderr, "merge_milestone %s: %s\n", mid.c_str(),
+                 r ? r->text.c_str() : sf::describe(r.error()).c_str());
+    return false;
+  }
+  return true;
+}
+
+bool merge_git_cli(const std::string& root, const std::string& tip) {
+  std::string g = "git -C " + quote(root) + " ";
+  std::string old = capture(g + "rev-parse main");
+  std::string tree = capture(g + "merge-tree --write-tree main " + tip);
+  if (old.empty() || tree.empty())
+    return false;
+  std::string commit = capture(g + "commit-tree " + tree + " -p " + old + " -p " + tip +
+                               " -m merge");
+  return !commit.empty() && sh(g + "update-ref refs/heads/main " + commit + " " + old);
+}
+
+bool merge_libgit2(const std::string& root, const std::string& tip_hex) {
+  auto repo = sf::io::open_repo(root);
+  if (!repo)
+    return false;
+  git_repository* r = repo->get();
+  git_oid main_id, tip_id, tree_id, commit_id;
+  if (git_reference_name_to_id(&main_id, r, "refs/heads/main") != 0 ||
+      git_oid_fromstr(&tip_id, tip_hex.c_str()) != 0)
+    return false;
+  git_commit *ours = nullptr, *theirs = nullptr;
+  if (git_commit_lookup(&ours, r, &main_id) != 0)
+    return false;
+  sf::io::commit_ptr ours_ptr{ours};
+  if (git_commit_lookup(&theirs, r, &tip_id) != 0)
+    return false;
+  sf::io::commit_ptr theirs_ptr{theirs};
+  git_index* idx = nullptr;
+  if (git_merge_commits(&idx, r, ours, theirs, nullptr) != 0)
+    return false;
+  sf::io::index_ptr index{idx};
+  if (git_index_has_conflicts(idx) != 0 || git_index_write_tree_to(&tree_id, idx, r) != 0)
+    return false;
+  git_tree* tree = nullptr;
+  if (git_tree_lookup(&tree, r, &tree_id) != 0)
+    return false;
+  sf::io::tree_ptr tree_ptr{tree};
+  git_signature* sig = nullptr;
+  if (git_signature_now(&sig, "bench", "b@example.com") != 0)
+    return false;
+  sf::io::signature_ptr sig_ptr{sig};
+  const git_commit* parents[] = {ours, theirs};
+  if (git_commit_create(&commit_id, r, nullptr, sig, sig, nullptr, "merge", tree, 2, parents) != 0)
+    return false;
+  git_reference* ref = nullptr;
+  int rc = git_reference_create_matching(&ref, r, "refs/heads/main", &commit_id, 1, &main_id,
+                                         "bench");
+  git_reference_free(ref);
+  return rc == 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int files = 1000;
+  int branches = 8;
+  int rounds = 3;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--files" && i + 1 < argc)
+      files = std::atoi(argv[++i]);
+    else if (a == "--branches" && i + 1 < argc)
+      branches = std::atoi(argv[++i]);
+    else if (a == "--quick")
+      rounds = 1;
+    else {
+      std::fprintf(stderr, "usage: %s [--files N] [--branches K] [--quick]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (files < 100 || branches < 1) {
+    std::fprintf(stderr, "--files must be at least 100 and --branches positive\n");
+    return 2;
+  }
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sf-merge-bench-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  std::string dir = fs::canonical(tmpl).string();
+  std::string root = dir + "/repo";
+  auto t0 = clock_type::now();
+  if (!make_repo(root, files, branches))
+    return 1;
+  std::printf("# generated %d files and %d branches in %.0f ms under %s\n", files, branches,
+              ms_since(t0), dir.c_str());
+  std::string start = capture("git -C " + quote(root) + " rev-parse main");
+  std::vector<std::string> tips;
+  for (int b = 0; b < branches; ++b)
+    tips.push_back(capture("git -C " + quote(root) + " rev-parse milestone/B" +
+                           std::to_string(b)));
+  std::vector<double> ours, cli, lg2;
+  bool ok = true;
+  auto reset = [&] { return sh("git -C " + quote(root) + " update-ref refs/heads/main " + start); };
+  std::vector<double> warmup;
+  std::vector<std::vector<double>*> order{&ours, &cli, &lg2};
+  // Round 0 warms the page cache and the disk (the first fsyncs cost ~10 ms) and is dropped;
+  // the order rotates so no contender always runs right after another's writes.
+  for (int round = 0; round <= rounds && ok; ++round) {
+    std::rotate(order.begin(), order.begin() + 1, order.end());
+    for (auto* counted : order) {
+      auto* v = round == 0 ? &warmup : counted;
+      ok = ok && reset();
+      for (int b = 0; b < branches && ok; ++b) {
+        t0 = clock_type::now();
+        if (counted == &ours)
+          ok = merge_ours(root, "B" + std::to_string(b), tips[b]);
+        else if (counted == &cli)
+          ok = merge_git_cli(root, tips[b]);
+        else
+          ok = merge_libgit2(root, tips[b]);
+        v->push_back(ms_since(t0));
+      }
+    }
+  }
+  if (ok) {
+    for (auto [name, v] : {std::pair{"merge_milestone", &ours}, std::pair{"git_cli", &cli},
+                           std::pair{"git_merge_commits", &lg2}}) {
+      auto s = summarize(*v);
+      std::printf("%s %.2f %.2f %.2f ms\n", name, s.min, s.median, s.p99);
+    }
+    std::printf("# files=%d branches=%d rounds=%d\n", files, branches, rounds);
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return ok ? 0 : 1;
+}

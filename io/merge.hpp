@@ -1,0 +1,59 @@
+#pragma once
+/// Merging a completed milestone's recorded tip into the main branch, conflict prediction, push.
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace sf::io {
+
+/// What to merge into the main branch of a repository.
+struct merge_request {
+  std::string root;    ///< Repository top folder (the root checkout).
+  std::string mid;     ///< Milestone id; the branch is `milestone/<mid>`.
+  std::string tip;     ///< Hex id of the milestone commit recorded at completion; merged as is.
+  std::string message; ///< Merge commit message; empty gives `Merge milestone/<mid>`.
+  bool dry_run = false; ///< Compute and report only; nothing is written to refs or files.
+  /// Test hook run after the merge commit is made and before main is moved.
+  std::function<void()> before_cas;
+};
+
+/// Outcome of `merge_milestone`.
+struct merge_result {
+  /// What happened to the main branch.
+  enum kind_type {
+    merged,         ///< Main now points at a new merge commit (or would, on a dry run).
+    already_merged, ///< The tip is already part of main; nothing changed.
+    conflict,       ///< Code conflicts; main unchanged; `files` lists them.
+    dirty_checkout, ///< The root checkout has local changes the merge would overwrite.
+    locked,         ///< The main ref's `.lock` file exists; main unchanged.
+    failed,         ///< Main kept moving under us; main unchanged.
+  } kind = failed;
+  std::string commit;             ///< Hex id of the merge commit (empty unless merged for real).
+  std::vector<std::string> files; ///< Sorted conflicting or dirty files; changed files if merged.
+  std::string text;               ///< One line for humans: what happened and what to do.
+};
+
+/// Short name of a result kind, for logs and tests.
+const char* to_string(merge_result::kind_type k);
+
+/// Merges `req.tip` into the main branch with a two-parent commit and a compare-and-swap on the
+/// ref, updating the root checkout when it has main checked out. Errors are for broken
+/// repositories and bad input; expected outcomes are `merge_result` kinds.
+caf::expected<merge_result> merge_milestone(const merge_request& req);
+
+/// Files that would conflict when merging revision `theirs_rev` into `ours_rev` (any revision
+/// syntax git understands), with the `.sf/` rules of `merge_milestone` applied.
+caf::expected<std::vector<std::string>> predict_conflicts(const std::string& root,
+                                                          const std::string& ours_rev,
+                                                          const std::string& theirs_rev);
+
+/// Pushes local branch `branch` to `remote` (a configured remote name, a path or a URL) under
+/// the same name; fails with the remote's reason when the update is rejected.
+caf::error push_branch(const std::string& root, const std::string& remote,
+                       const std::string& branch);
+
+} // namespace sf::io
