@@ -2,12 +2,15 @@
 
 #include "actors/budget_ledger.hpp"
 #include "actors/fs_watcher.hpp"
+#include "actors/merge_queue.hpp"
 #include "actors/worker_supervisor.hpp"
 #include "config/eligibility.hpp"
 #include "io/control_file.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/event_log.hpp"
 #include "io/fd_reactor.hpp"
+#include "io/merge_step.hpp"
+#include "io/milestone_branch.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/run_file.hpp"
 #include "io/status_file.hpp"
@@ -23,6 +26,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
 
 namespace sf {
 
@@ -78,6 +82,19 @@ void save_run(self_ptr self) {
     st.log->error("coordinator: {}", describe(err));
 }
 
+// The merge queue's sequential order waits for lower ids that are still running or queued.
+void notify_running(self_ptr self) {
+  auto& st = self->state;
+  std::vector<std::string> ids;
+  for (const auto& [id, e] : st.entries)
+    if (is_active(e) || (e.in_run && e.state == "queued"))
+      ids.push_back(id);
+  if (ids == st.last_running)
+    return;
+  st.last_running = ids;
+  self->send(st.merger, atom::running_v, std::move(ids));
+}
+
 void set_state(self_ptr self, milestone_entry& e, std::string state, std::string note) {
   if (e.state == state && e.note == note)
     return;
@@ -95,6 +112,7 @@ void set_state(self_ptr self, milestone_entry& e, std::string state, std::string
   ev.total_units = e.total_units;
   publish(self, std::move(ev));
   save_run(self);
+  notify_running(self);
 }
 
 // The first dependency that is not complete on main, or empty when all are.
@@ -144,7 +162,7 @@ void publish_finished(self_ptr self) {
   for (const auto& [id, e] : st.entries) {
     if (!e.in_run)
       continue;
-    if (e.state == "complete")
+    if (e.state == "complete" || e.state == "merged")
       ++complete;
     else if (e.state == "failed")
       ++failed;
@@ -165,7 +183,7 @@ void publish_finished(self_ptr self) {
 
 void check_finished(self_ptr self) {
   auto& st = self->state;
-  if (st.finished_published)
+  if (st.finished_published || !st.pending_merges.empty())
     return;
   for (const auto& [id, e] : st.entries)
     if (is_active(e) || (e.in_run && e.state == "queued" && !st.budget_reached &&
@@ -195,7 +213,7 @@ void fill_slots(self_ptr self) {
       auto it = st.entries.find(blocker);
       std::string why = "waiting for " + blocker;
       if (it != st.entries.end() && it->second.state == "complete")
-        why += " (complete, awaiting merge)";
+        why += " (complete, not yet on main)";
       set_state(self, e, "waiting", why);
       continue;
     }
@@ -334,6 +352,32 @@ command_reply do_start(self_ptr self, const std::vector<std::string>& ids) {
   return reply;
 }
 
+// Records the branch tip now (the merge takes exactly this commit) and hands it to the queue.
+void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
+  auto& st = self->state;
+  auto tip = io::milestone_tip(st.cfg.root, e.id);
+  if (!tip) {
+    if (slice.empty())
+      set_state(self, e, "complete", "complete, but its branch cannot be read: " +
+                                       describe(tip.error()));
+    return;
+  }
+  merge_item item;
+  item.milestone = e.id;
+  item.title = e.title;
+  item.slice = slice;
+  item.tip = *tip;
+  item.units = e.unit_lines;
+  if (slice.empty()) {
+    bool automatic = st.cfg.prefs.auto_merge == auto_merge_mode::automatic;
+    set_state(self, e, "complete",
+              automatic ? "complete, queued for merge" : "complete, awaiting merge");
+    if (automatic)
+      st.pending_merges.insert(e.id);
+  }
+  self->send(st.merger, atom::enqueue_v, std::move(item));
+}
+
 void on_exit(self_ptr self, const worker_exit& x) {
   auto& st = self->state;
   auto* e = find_entry(self, x.milestone);
@@ -353,7 +397,7 @@ void on_exit(self_ptr self, const worker_exit& x) {
     if (e->total_units > 0 && e->progress.completed_units >= e->total_units)
       complete = true;
     if (complete)
-      set_state(self, *e, "complete", "complete, awaiting merge");
+      queue_merge(self, *e, "");
     else if (e->stop_requested || st.budget_reached)
       set_state(self, *e, "stopped", st.budget_reached ? st.message : "stopped on request");
     else
@@ -375,6 +419,15 @@ void on_progress(self_ptr self, worker_progress p) {
     return;
   auto before = e->progress;
   e->progress = p;
+  // per-slice: each finished slice (but the last, which the milestone merge carries) merges
+  // as soon as the worker reports it, so other milestones see the progress early.
+  if (st.cfg.prefs.strategy == merge_strategy::per_slice) {
+    while (e->slices_queued + 1 < e->slice_ends.size() &&
+           p.completed_units >= e->slice_ends[e->slices_queued]) {
+      auto slice = e->slice_ids[e->slices_queued++];
+      queue_merge(self, *e, slice);
+    }
+  }
   if (e->state != "stopping") {
     std::string state = p.state == "paused" ? "paused" : p.state == "error" ? "running" : "running";
     set_state(self, *e, state, p.state == "error" ? p.error : "");
@@ -438,6 +491,28 @@ void on_control(self_ptr self, const std::vector<std::string>& names) {
       continue;
     }
     command_reply reply;
+    if (req->command == "merge") {
+      auto id = req->id;
+      auto root = st.cfg.root;
+      auto log = st.log;
+      self->request(st.merger, std::chrono::minutes(10), atom::merge_v, req->milestone,
+                    req->dry_run)
+        .then(
+          [id, root, log](const merge_report& r) {
+            std::vector<std::string> lines;
+            std::istringstream in(io::render_merge_report(r));
+            for (std::string line; std::getline(in, line);)
+              lines.push_back(line);
+            if (auto err = io::write_control_response(root, id, lines, r.exit_code))
+              log->error("coordinator: {}", describe(err));
+          },
+          [id, root, log](const caf::error& err) {
+            if (auto e2 = io::write_control_response(
+                  root, id, {"merge queue did not answer: " + caf::to_string(err)}, 1))
+              log->error("coordinator: {}", describe(e2));
+          });
+      continue;
+    }
     if (req->command == "stop")
       reply = do_stop(self, req->milestone);
     else if (req->command == "pause")
@@ -451,6 +526,55 @@ void on_control(self_ptr self, const std::vector<std::string>& names) {
     if (auto err = io::write_control_response(st.cfg.root, req->id, reply.lines, reply.exit_code))
       st.log->error("coordinator: {}", describe(err));
   }
+}
+
+void on_merged(self_ptr self, const merge_outcome& x) {
+  auto& st = self->state;
+  auto* e = find_entry(self, x.milestone);
+  run_event ev;
+  ev.kind = x.kind == "confirm" ? event_kind::merge_ready : event_kind::merge;
+  ev.milestone = x.milestone;
+  ev.state = x.kind;
+  merge_report one;
+  one.results.push_back(x);
+  ev.text = x.slice.empty() ? "" : "slice " + x.slice + ": ";
+  ev.text += x.kind == "merged"           ? "merged into main" + std::string(x.pushed ? " (pushed)" : "")
+             : x.kind == "already_merged" ? "already on main"
+             : x.kind == "conflict"       ? "CONFLICT in " + std::to_string(x.files.size()) +
+                                        " file(s); resolve in .sf/worktrees/" + x.milestone +
+                                        " and run `sf-actors merge " + x.milestone + "`"
+                                  : x.text;
+  if (!x.push_error.empty())
+    ev.text += "; push failed: " + x.push_error;
+  publish(self, ev);
+  bool final_kind = x.kind != "waiting" && x.kind != "confirm";
+  if (x.slice.empty() && final_kind)
+    st.pending_merges.erase(x.milestone);
+  if (e != nullptr && x.slice.empty()) {
+    if (x.kind == "merged" || x.kind == "already_merged") {
+      st.complete_on_main.insert(x.milestone);
+      set_state(self, *e, "merged", ev.text);
+    } else if (x.kind == "conflict") {
+      std::string files;
+      for (const auto& f : x.files)
+        files += (files.empty() ? "" : ", ") + f;
+      set_state(self, *e, "conflict", "merge conflict in " + files);
+    } else if (x.kind != "waiting" && x.kind != "confirm") {
+      set_state(self, *e, "complete", "not merged: " + x.text);
+    } else if (x.kind == "waiting") {
+      set_state(self, *e, "complete", "complete, " + x.text);
+    }
+  }
+  fill_slots(self);
+  check_finished(self);
+}
+
+caf::result<merge_report> do_merge(self_ptr self, const std::string& mid, bool dry_run) {
+  auto rp = self->make_response_promise<merge_report>();
+  self->request(self->state.merger, std::chrono::minutes(10), atom::merge_v, mid, dry_run)
+    .then([rp](merge_report& r) mutable { rp.deliver(std::move(r)); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
 }
 
 } // namespace
@@ -479,7 +603,16 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     e.title = m.title;
     e.total_units = static_cast<int64_t>(m.unit_count());
     e.depends_on = m.depends_on;
+    int64_t cumulative = 0;
+    for (const auto& sl : m.slices) {
+      cumulative += static_cast<int64_t>(sl.units.size());
+      e.slice_ends.push_back(cumulative);
+      e.slice_ids.push_back(sl.id);
+      for (const auto& u : sl.units)
+        e.unit_lines.push_back(u.id + " " + u.title);
+    }
     if (m.status == milestone_status::complete) {
+      e.progress.completed_units = e.total_units;
       st.complete_on_main.insert(m.id);
       e.state = "complete";
     }
@@ -489,6 +622,14 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   st.ledger = self->spawn<caf::linked>(budget_ledger, st.cfg.root,
                                        st.cfg.prefs.budget_ceiling.value_or(0), st.log);
   st.watcher = self->spawn<caf::linked>(fs_watcher, st.cfg.root, st.reactor, st.log, handle);
+  merge_queue_config mq;
+  mq.root = st.cfg.root;
+  mq.prefs = st.cfg.prefs;
+  mq.can_confirm = st.cfg.can_confirm;
+  mq.log = st.log;
+  mq.coordinator = handle;
+  // Merges block on git I/O: the queue gets its own thread.
+  st.merger = self->spawn<caf::linked + caf::detached>(merge_queue, std::move(mq));
   self->request(st.ledger, ledger_timeout, atom::status_v)
     .then([self](const budget_update& u) { self->state.total_cost = u.total; },
           [self](const caf::error& err) {
@@ -510,6 +651,10 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
         set_state(self, *e, "stale", reason);
     },
     [self](atom::control, const std::vector<std::string>& names) { on_control(self, names); },
+    [self](atom::merged, const merge_outcome& x) { on_merged(self, x); },
+    [self](atom::merge, const std::string& mid, bool dry_run) {
+      return do_merge(self, mid, dry_run);
+    },
     [self](atom::shutdown) {
       do_stop(self, "");
     },

@@ -36,6 +36,7 @@ struct coordinator_config {
   plan milestones;                      ///< Validated plan.
   std::vector<std::string> worker_argv; ///< The reference worker's command line.
   bool detached_supervisors = true;     ///< Supervisors on their own threads (blocking git I/O).
+  bool can_confirm = false;             ///< A terminal answers `auto_merge: confirm` questions.
 };
 
 /// The coordinator's view of one milestone of the run.
@@ -51,6 +52,10 @@ struct milestone_entry {
   bool stop_requested = false;               ///< A stop was asked for.
   std::optional<worker_supervisor_actor> supervisor; ///< Set while a worker runs.
   worker_progress progress;                  ///< Last progress received.
+  std::vector<int64_t> slice_ends;           ///< Cumulative unit count at the end of each slice.
+  std::vector<std::string> slice_ids;        ///< Slice ids, in order.
+  std::vector<std::string> unit_lines;       ///< "U01 title" per unit, for merge messages.
+  std::size_t slices_queued = 0;             ///< Slices already queued for a per-slice merge.
 };
 
 /// State of the coordinator.
@@ -62,6 +67,9 @@ struct coordinator_state {
   std::shared_ptr<io::coordinator_lock> lock;        ///< One coordinator per project root.
   budget_ledger_actor ledger;                        ///< Costs.
   fs_watcher_actor watcher;                          ///< File changes.
+  merge_queue_actor merger;                          ///< Merges completed milestones.
+  std::set<std::string> pending_merges;              ///< Queued automatic merges not yet done.
+  std::vector<std::string> last_running;             ///< Last running set sent to the queue.
   std::map<std::string, milestone_entry> entries;    ///< By id, sorted.
   std::set<std::string> complete_on_main;            ///< Milestones complete in the root checkout.
   std::vector<event_sink_actor> subscribers;         ///< Event receivers.

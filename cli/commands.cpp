@@ -21,7 +21,7 @@ const std::vector<command>& commands() {
     {"stop", "Stop all workers, or the worker of one milestone", setup_stop},
     {"pause", "Pause all workers, or one (the current unit finishes first)", setup_pause},
     {"resume", "Resume paused workers, or one", setup_resume},
-    unavailable("merge", "Merge completed milestones back to main"),
+    {"merge", "Merge completed milestones back to main (all, or one)", setup_merge},
     unavailable("doctor", "Find and fix what crashed workers and coordinators left behind"),
     {"eligibility", "Print which milestones can run now, and why the others cannot",
      setup_eligibility},

@@ -7,11 +7,21 @@
 
 #include <cstdint>
 #include <iomanip>
+#include <utility>
 
 namespace sf::cli {
 
 event_printer::event_printer(std::ostream& out)
-  : out_(out), done_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  : out_(out),
+    done_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+    confirm_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+}
+
+std::vector<std::string> event_printer::take_confirmations() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  uint64_t count = 0;
+  (void) ::read(confirm_.get(), &count, sizeof count);
+  return std::exchange(to_confirm_, {});
 }
 
 void event_printer::print(const run_event& ev) {
@@ -39,12 +49,30 @@ void event_printer::print(const run_event& ev) {
         out_ << ev.text << '\n';
       }
       break;
+    case event_kind::merge:
+      // A whole milestone's success also arrives as its state change to "merged".
+      if (ev.state != "merged" || ev.text.rfind("slice ", 0) == 0)
+        out_ << "[" << ev.milestone << "] " << ev.text << '\n';
+      if (ev.state == "conflict" || ev.state == "failed" || ev.state == "locked" ||
+          ev.state == "dirty_checkout")
+        merge_problem_ = true;
+      break;
+    case event_kind::merge_ready: {
+      out_ << "[" << ev.milestone << "] complete and ready to merge\n";
+      to_confirm_.push_back(ev.milestone);
+      uint64_t one = 1;
+      (void) ::write(confirm_.get(), &one, sizeof one);
+      break;
+    }
     case event_kind::message:
       out_ << ev.text << '\n';
       break;
     case event_kind::finished:
       out_ << ev.text << " (total " << money(ev.cost) << ")\n";
-      exit_code_ = budget_ ? exit_budget_reached : any_failed_ ? exit_failure : exit_ok;
+      exit_code_ = budget_         ? exit_budget_reached
+                   : any_failed_   ? exit_failure
+                   : merge_problem_ ? exit_merge_conflict
+                                    : exit_ok;
       finished_ = true;
       uint64_t one = 1;
       (void) ::write(done_.get(), &one, sizeof one);

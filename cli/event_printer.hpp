@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>
 #include <ostream>
+#include <string>
+#include <vector>
 
 namespace sf::cli {
 
@@ -29,14 +31,23 @@ public:
   /// Exit code for the run's outcome (0, budget reached, or failure).
   int exit_code() const { return exit_code_.load(); }
 
+  /// Readable while milestones wait for a merge confirmation (an eventfd).
+  int confirm_fd() const { return confirm_.get(); }
+
+  /// Takes the milestones waiting for a confirmation.
+  std::vector<std::string> take_confirmations();
+
 private:
   std::ostream& out_;
   std::mutex mtx_;
   io::unique_fd done_;
+  io::unique_fd confirm_;
+  std::vector<std::string> to_confirm_;
   std::atomic<bool> finished_{false};
   std::atomic<int> exit_code_{0};
   bool any_failed_ = false;
   bool budget_ = false;
+  bool merge_problem_ = false;
 };
 
 /// Behavior of an event sink that forwards to `printer`.

@@ -6,6 +6,7 @@
 #include "config/eligibility.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/gitignore.hpp"
+#include "io/merge_step.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/process.hpp"
 #include "messages/error.hpp"
@@ -90,6 +91,22 @@ int detach(const std::string& root, const start_options& o, const global_options
   return exit_ok;
 }
 
+// auto_merge: confirm on a terminal: ask, and merge through the coordinator's queue on yes.
+void confirm_merge(caf::actor_system& sys, const coordinator_actor& coord, const std::string& mid) {
+  std::cout << "Merge " << mid << " into main? [y/N] " << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) {
+    std::cout << mid << " left unmerged; run `sf-actors merge " << mid << "` when ready\n";
+    return;
+  }
+  caf::scoped_actor scoped{sys};
+  scoped->request(coord, std::chrono::minutes(10), atom::merge_v, mid, false)
+    .receive([](const merge_report& r) { std::cout << io::render_merge_report(r) << std::flush; },
+             [](const caf::error& err) {
+               std::cout << "merge failed: " << caf::to_string(err) << '\n';
+             });
+}
+
 int run_foreground(const std::string& root, preferences prefs, plan p, const start_options& o) {
   // Block the signals we wait for before any thread starts, so only our signalfd sees them.
   // Workers get an empty mask at spawn (posix_spawn SETSIGMASK), so they are unaffected.
@@ -109,6 +126,7 @@ int run_foreground(const std::string& root, preferences prefs, plan p, const sta
     cfg.prefs = std::move(prefs);
     cfg.milestones = std::move(p);
     cfg.worker_argv = {self_exe(), "worker"};
+    cfg.can_confirm = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
     auto coord = spawn_coordinator(rt.system(), std::move(cfg));
     if (!coord)
       return fail(coord.error());
@@ -132,9 +150,14 @@ int run_foreground(const std::string& root, preferences prefs, plan p, const sta
     if (reply.exit_code == 0) {
       bool stopping = false;
       while (!printer->finished()) {
-        pollfd fds[2] = {{sigfd.get(), POLLIN, 0}, {printer->done_fd(), POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0)
+        pollfd fds[3] = {{sigfd.get(), POLLIN, 0},
+                         {printer->done_fd(), POLLIN, 0},
+                         {printer->confirm_fd(), POLLIN, 0}};
+        if (::poll(fds, 3, -1) < 0)
           continue;
+        if (fds[2].revents & POLLIN)
+          for (const auto& mid : printer->take_confirmations())
+            confirm_merge(rt.system(), *coord, mid);
         if (fds[0].revents & POLLIN) {
           signalfd_siginfo info;
           (void) ::read(sigfd.get(), &info, sizeof info);

@@ -118,7 +118,9 @@ std::string render_status(const status_view& v, int64_t now_ms) {
     if (!w.current_unit.empty())
       out << ", running " << w.current_unit;
     out << ", " << money(w.cost);
-    if (w.last_heartbeat > 0) {
+    bool active = w.state == "running" || w.state == "paused" || w.state == "stale" ||
+                  w.state == "starting" || w.state == "stopping";
+    if (active && w.last_heartbeat > 0) {
       double age = static_cast<double>(std::max<int64_t>(0, now_ms - w.last_heartbeat)) / 1000.0;
       out << ", heartbeat " << std::fixed << std::setprecision(1) << age << " s ago";
     }

@@ -96,6 +96,11 @@ caf::expected<control_request> read_control_request(const std::string& root,
       return make_error(ec::invalid_input, where + ": field `milestone` must be a string");
     req.milestone = j["milestone"].get<std::string>();
   }
+  if (j.contains("dryRun")) {
+    if (!j["dryRun"].is_boolean())
+      return make_error(ec::invalid_input, where + ": field `dryRun` must be a boolean");
+    req.dry_run = j["dryRun"].get<bool>();
+  }
   return req;
 }
 
@@ -110,7 +115,8 @@ caf::error write_control_response(const std::string& root, const std::string& id
 caf::expected<control_response> send_control_request(const std::string& root,
                                                      const std::string& command,
                                                      const std::string& milestone,
-                                                     std::chrono::milliseconds timeout) {
+                                                     std::chrono::milliseconds timeout,
+                                                     bool dry_run) {
   if (auto err = ensure_control_dir(root))
     return err;
   // Watch before writing the request, so the response cannot slip past us.
@@ -118,7 +124,7 @@ caf::expected<control_response> send_control_request(const std::string& root,
   if (!watcher)
     return watcher.error();
   auto id = random_hex(8);
-  nlohmann::json j = {{"command", command}, {"milestone", milestone}};
+  nlohmann::json j = {{"command", command}, {"milestone", milestone}, {"dryRun", dry_run}};
   auto response_name = id + std::string(response_suffix);
   if (auto err = write_file_atomic(control_path(root), id + std::string(request_suffix), j.dump(),
                                    0600))

@@ -15,6 +15,7 @@ struct control_request {
   std::string id;        ///< Random id; the response file carries it.
   std::string command;   ///< stop | pause | resume.
   std::string milestone; ///< Empty = all.
+  bool dry_run = false;  ///< For `merge`: predict only.
 };
 
 /// The coordinator's answer.
@@ -39,6 +40,7 @@ caf::error write_control_response(const std::string& root, const std::string& id
 caf::expected<control_response> send_control_request(const std::string& root,
                                                      const std::string& command,
                                                      const std::string& milestone,
-                                                     std::chrono::milliseconds timeout);
+                                                     std::chrono::milliseconds timeout,
+                                                     bool dry_run = false);
 
 } // namespace sf::io

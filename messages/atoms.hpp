@@ -44,4 +44,13 @@ constexpr spawn spawn_v{};  ///< Value of `spawn`.
 using shutdown = caf::atom_constant<caf::atom("sf_shut")>;     ///< End the run.
 constexpr shutdown shutdown_v{};  ///< Value of `shutdown`.
 
+using merge = caf::atom_constant<caf::atom("sf_merge")>;       ///< Merge completed milestones.
+constexpr merge merge_v{};  ///< Value of `merge`.
+using enqueue = caf::atom_constant<caf::atom("sf_enq")>;       ///< Queue a milestone for merging.
+constexpr enqueue enqueue_v{};  ///< Value of `enqueue`.
+using merged = caf::atom_constant<caf::atom("sf_merged")>;     ///< A merge attempt ended.
+constexpr merged merged_v{};  ///< Value of `merged`.
+using running = caf::atom_constant<caf::atom("sf_running")>;   ///< Milestones still running.
+constexpr running running_v{};  ///< Value of `running`.
+
 } // namespace sf::atom

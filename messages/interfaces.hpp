@@ -54,6 +54,17 @@ using fs_watcher_actor = caf::typed_actor<
   /// Names that changed in `.sf/parallel/control/`.
   caf::reacts_to<atom::control, std::vector<std::string>>>;
 
+/// Merges completed milestones into main, one at a time, in the configured order.
+using merge_queue_actor = caf::typed_actor<
+  /// A milestone (or slice) completed: queue it with the tip recorded now.
+  caf::reacts_to<atom::enqueue, merge_item>,
+  /// The milestones of the run that are still running (sequential order waits for them).
+  caf::reacts_to<atom::running, std::vector<std::string>>,
+  /// Merge now: one milestone or all queued (empty id); true = dry run.
+  caf::replies_to<atom::merge, std::string, bool>::with<merge_report>,
+  /// What is queued and why it waits.
+  caf::replies_to<atom::status>::with<std::vector<merge_outcome>>>;
+
 /// Owns a run: eligibility, slots, commands, events.
 using coordinator_actor = caf::typed_actor<
   /// Start the run for these milestones (all eligible when empty).
@@ -76,6 +87,10 @@ using coordinator_actor = caf::typed_actor<
   caf::reacts_to<atom::stale, std::string, std::string>,
   /// Control request files arrived (names in `.sf/parallel/control/`, from the fs_watcher).
   caf::reacts_to<atom::control, std::vector<std::string>>,
+  /// A merge attempt ended (from the merge queue).
+  caf::reacts_to<atom::merged, merge_outcome>,
+  /// Merge now (from `sf-actors merge` through the control channel).
+  caf::replies_to<atom::merge, std::string, bool>::with<merge_report>,
   /// End the run: stop every worker, then quit when they are gone.
   caf::reacts_to<atom::shutdown>>;
 

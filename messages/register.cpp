@@ -13,6 +13,8 @@ const char* to_string(event_kind k) {
     case event_kind::budget: return "budget";
     case event_kind::message: return "message";
     case event_kind::finished: return "finished";
+    case event_kind::merge: return "merge";
+    case event_kind::merge_ready: return "merge_ready";
   }
   return "unknown";
 }
@@ -25,6 +27,9 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<budget_update>("sf::budget_update");
   cfg.add_message_type<command_reply>("sf::command_reply");
   cfg.add_message_type<run_event>("sf::run_event");
+  cfg.add_message_type<merge_item>("sf::merge_item");
+  cfg.add_message_type<merge_outcome>("sf::merge_outcome");
+  cfg.add_message_type<merge_report>("sf::merge_report");
   cfg.add_message_type<event_sink_actor>("sf::event_sink_actor");
   cfg.add_message_type<worker_supervisor_actor>("sf::worker_supervisor_actor");
   cfg.add_error_category(caf::atom("sf"),

@@ -72,6 +72,35 @@ struct command_reply {
   int exit_code = 0;              ///< For the CLI (see cli/command.hpp).
 };
 
+/// A milestone (or one of its slices) ready to merge, with the tip recorded at that moment.
+struct merge_item {
+  std::string milestone;          ///< Milestone id.
+  std::string title;              ///< Its title, for the commit message.
+  std::string slice;              ///< Slice id for a per-slice merge, empty for the milestone.
+  std::string tip;                ///< Hex oid of the branch tip when it completed.
+  std::vector<std::string> units; ///< "U01 title" lines, for the commit message.
+  int64_t sequence = 0;           ///< Completion order (by-completion merges in this order).
+};
+
+/// The result of one merge attempt.
+struct merge_outcome {
+  std::string milestone;          ///< Milestone id.
+  std::string slice;              ///< Slice id, empty for the whole milestone.
+  std::string kind;               ///< merged, already_merged, conflict, dirty_checkout, locked,
+                                  ///< failed, waiting, would_merge.
+  std::string commit;             ///< Merge commit (hex) when merged.
+  std::vector<std::string> files; ///< Conflicting or dirty files.
+  std::string text;               ///< One human-readable line.
+  bool pushed = false;            ///< Main was pushed after the merge.
+  std::string push_error;         ///< Why the push failed, if it did.
+};
+
+/// Everything one `merge` request did.
+struct merge_report {
+  std::vector<merge_outcome> results; ///< In merge order.
+  int exit_code = 0;                  ///< For the CLI.
+};
+
 /// Kinds of events published to subscribers.
 enum class event_kind : uint8_t {
   progress,      ///< Units, cost or heartbeat changed.
@@ -80,6 +109,8 @@ enum class event_kind : uint8_t {
   budget,        ///< The total cost changed or reached the ceiling.
   message,       ///< A notice for humans.
   finished,      ///< The run has nothing left to do.
+  merge,         ///< A merge attempt ended (text has the result).
+  merge_ready,   ///< A milestone waits for a merge confirmation (auto_merge: confirm).
 };
 
 /// One event for subscribers (the CLI's progress view, embedding hosts).
@@ -131,6 +162,23 @@ typename Inspector::result_type inspect(Inspector& f, budget_update& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, command_reply& x) {
   return f(caf::meta::type_name("sf::command_reply"), x.lines, x.exit_code);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, merge_item& x) {
+  return f(caf::meta::type_name("sf::merge_item"), x.milestone, x.title, x.slice, x.tip, x.units,
+           x.sequence);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, merge_outcome& x) {
+  return f(caf::meta::type_name("sf::merge_outcome"), x.milestone, x.slice, x.kind, x.commit,
+           x.files, x.text, x.pushed, x.push_error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, merge_report& x) {
+  return f(caf::meta::type_name("sf::merge_report"), x.results, x.exit_code);
 }
 
 template <class Inspector>

@@ -57,7 +57,7 @@ std::optional<sf::io::worker_status> status_of(const std::string& root, const st
 
 } // namespace
 
-TEST_CASE("independent milestones run at once; a dependent waits", "[runtime]") {
+TEST_CASE("independent milestones run at once and a dependent waits", "[runtime]") {
   test_project p({ms("M001", {}, units(3)),
                   ms("M002", {}, units(3)),
                   ms("M003", {"M001"}, units(3))},
@@ -89,7 +89,7 @@ TEST_CASE("independent milestones run at once; a dependent waits", "[runtime]") 
   CHECK_FALSE(std::filesystem::exists(p.path(".sf/worktrees/M003")));
   auto shown = p.cli("status");
   CHECK(shown.exit_code == 0);
-  CHECK(shown.out.find("waiting for M001 (complete, awaiting merge)") != std::string::npos);
+  CHECK(shown.out.find("waiting for M001 (complete, not yet on main)") != std::string::npos);
 }
 
 TEST_CASE("pause holds the next unit, resume continues, stop of one leaves the other",

@@ -63,7 +63,7 @@ TEST_CASE("eligibility on the spec's example prints the spec's report", "[cli]")
   CHECK(data["overlaps"][0]["files"] == nlohmann::json({"src/types.ts", "src/middleware.ts"}));
 }
 
-TEST_CASE("-C acts on another root, from a subfolder too", "[cli]") {
+TEST_CASE("option -C acts on another root, and a subfolder finds its root", "[cli]") {
   test_project p(spec_example(), "  enabled: true\n");
   auto r = run(sh_quote(SF_CLI_PATH) + " -C " + sh_quote(p.root()) + " eligibility", "/");
   CHECK(r.exit_code == 0);
@@ -110,7 +110,7 @@ TEST_CASE("nothing eligible: exit 4 with each milestone's reason", "[cli]") {
   CHECK(r.err.find("M005: Parked") != std::string::npos);
 }
 
-TEST_CASE("usage errors exit 2; --version and --help work", "[cli]") {
+TEST_CASE("usage errors exit 2, and the version and help flags work", "[cli]") {
   test_project p(spec_example(), "  enabled: true\n");
   CHECK(p.cli("").exit_code == 2);
   CHECK(p.cli("frobnicate").exit_code == 2);

@@ -174,7 +174,7 @@ TEST_CASE("blocked or ignored SIGTERM in the parent is not inherited", "[proc]")
   }
 }
 
-TEST_CASE("SIGKILL makes the pidfd readable; signals are refused after reaping", "[proc]") {
+TEST_CASE("SIGKILL makes the pidfd readable and signals are refused after reaping", "[proc]") {
   temp_dir d;
   auto c = spawn_ok({{"sleep", "100"}, d.path(), base_env, d / "log"});
   CHECK_FALSE(readable_within(c.pidfd(), 0));

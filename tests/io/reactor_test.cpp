@@ -189,7 +189,7 @@ TEST_CASE("stop is idempotent, concurrent-safe, and refuses new watches", "[proc
   CHECK(fired.value() == 0);
 }
 
-TEST_CASE("stop from inside a callback ends the thread; destructor joins", "[proc]") {
+TEST_CASE("stop from inside a callback ends the thread and the destructor joins", "[proc]") {
   auto r = make_reactor();
   unique_fd efd{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
   waitable_count fired;

@@ -56,7 +56,7 @@ TEST_CASE("signal codec round trip and validation", "[io][signal]") {
   CHECK_FALSE(decode_signal(std::string(max_signal_bytes + 1, ' ')));
 }
 
-TEST_CASE("send then consume; a newer unclaimed signal replaces an older one", "[io][signal]") {
+TEST_CASE("send then consume, and a newer unclaimed signal replaces an older one", "[io][signal]") {
   temp_dir root;
   auto none = consume_signal(root.path(), "M001");
   REQUIRE(none);

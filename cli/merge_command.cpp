@@ -1,0 +1,172 @@
+// `sf-actors merge [MID] [--dry-run] [--json]`: through the coordinator's merge queue when one
+// runs, otherwise directly, in the configured order, stopping at the first conflict.
+#include "cli/command.hpp"
+#include "io/control_file.hpp"
+#include "io/coordinator_lock.hpp"
+#include "io/git.hpp"
+#include "io/merge.hpp"
+#include "io/merge_step.hpp"
+#include "io/milestone_branch.hpp"
+#include "messages/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+namespace sf::cli {
+
+namespace {
+
+nlohmann::json report_to_json(const merge_report& r) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& x : r.results)
+    out.push_back({{"milestoneId", x.milestone},
+                   {"slice", x.slice},
+                   {"result", x.kind},
+                   {"commit", x.commit},
+                   {"files", x.files},
+                   {"text", x.text},
+                   {"pushed", x.pushed},
+                   {"pushError", x.push_error}});
+  return {{"results", out}, {"exitCode", r.exit_code}};
+}
+
+// Dry run without a coordinator: every unmerged branch against main and against each other.
+merge_report predict_all(const std::string& root, const plan& p, const std::string& only) {
+  merge_report r;
+  std::string main_branch = "main";
+  if (auto repo = io::open_repo(root))
+    if (auto name = io::resolve_main_branch(repo->get()))
+      main_branch = *name;
+  std::vector<std::pair<std::string, std::string>> branches; // id, tip
+  for (const auto& m : p.milestones) {
+    if (!only.empty() && m.id != only)
+      continue;
+    auto state = io::read_milestone_branch(root, m.id);
+    if (!state || !*state || (*state)->merged)
+      continue;
+    branches.emplace_back(m.id, (*state)->tip);
+  }
+  for (const auto& [id, tip] : branches) {
+    merge_outcome x;
+    x.milestone = id;
+    auto files = io::predict_conflicts(root, main_branch, tip);
+    if (!files) {
+      x.kind = "failed";
+      x.text = describe(files.error());
+    } else if (files->empty()) {
+      x.kind = "would_merge";
+    } else {
+      x.kind = "conflict";
+      x.files = *files;
+    }
+    r.results.push_back(x);
+  }
+  // Pairs of branches that would conflict with each other once both are on main.
+  for (std::size_t i = 0; i < branches.size(); ++i)
+    for (std::size_t j = i + 1; j < branches.size(); ++j) {
+      auto files = io::predict_conflicts(root, branches[i].second, branches[j].second);
+      if (files && !files->empty()) {
+        merge_outcome x;
+        x.milestone = branches[i].first;
+        x.kind = "failed";
+        x.text = "would conflict with " + branches[j].first + " in " +
+                 std::to_string(files->size()) + " file(s): ";
+        for (std::size_t k = 0; k < files->size(); ++k)
+          x.text += (k ? ", " : "") + (*files)[k];
+        r.results.push_back(x);
+      }
+    }
+  return r;
+}
+
+merge_report merge_directly(const std::string& root, const preferences& prefs, const plan& p,
+                            const std::string& only) {
+  merge_report r;
+  auto items = io::find_mergeable(root, p);
+  if (!items) {
+    merge_outcome x;
+    x.milestone = only.empty() ? "-" : only;
+    x.kind = "failed";
+    x.text = describe(items.error());
+    r.results.push_back(x);
+    r.exit_code = exit_failure;
+    return r;
+  }
+  if (prefs.order == merge_order::by_completion)
+    std::stable_sort(items->begin(), items->end(),
+                     [](const auto& a, const auto& b) { return a.sequence < b.sequence; });
+  io::merge_options o;
+  o.push_remote = prefs.push_remote;
+  o.delete_merged_branch = prefs.delete_merged_branches;
+  for (const auto& item : *items) {
+    if (!only.empty() && item.milestone != only)
+      continue;
+    auto x = io::merge_one(root, item, o);
+    r.results.push_back(x);
+    if (x.kind == "conflict" || x.kind == "dirty_checkout" || x.kind == "locked" ||
+        x.kind == "failed") {
+      r.exit_code = x.kind == "conflict" ? exit_merge_conflict : exit_failure;
+      break; // Later milestones wait behind a halted queue.
+    }
+  }
+  if (!only.empty() && r.results.empty()) {
+    auto state = io::read_milestone_branch(root, only);
+    merge_outcome x;
+    x.milestone = only;
+    if (state && *state && (*state)->merged) {
+      x.kind = "already_merged";
+    } else {
+      x.kind = "failed";
+      x.text = state && *state ? "the milestone is not complete on its branch yet"
+                               : "there is no branch milestone/" + only;
+      r.exit_code = exit_failure;
+    }
+    r.results.push_back(x);
+  }
+  return r;
+}
+
+} // namespace
+
+std::function<int()> setup_merge(CLI::App& app, global_options& g) {
+  auto mid = std::make_shared<std::string>();
+  auto dry = std::make_shared<bool>(false);
+  app.add_option("milestone", *mid, "Only this milestone (default: every completed one)")
+    ->type_name("MID");
+  app.add_flag("--dry-run", *dry,
+               "Predict conflicts of every completed or running branch, changing nothing");
+  app.add_flag("--json", g.json, "Print the results as JSON");
+  return [&g, mid, dry]() -> int {
+    int code = exit_ok;
+    auto root = project_root(g);
+    preferences prefs;
+    if (!load_preferences_or_report(root, prefs, code) || !require_enabled(prefs, code))
+      return code;
+    plan p;
+    if (!load_plan_or_report(root, p, code))
+      return code;
+    if (!mid->empty() && p.find(*mid) == nullptr)
+      return fail("unknown milestone `" + *mid + "`: not in " + root +
+                    "/.sf/milestones; run `sf-actors graph` to list milestones",
+                  exit_failure);
+    if (io::coordinator_lock::is_held(root)) {
+      auto reply = io::send_control_request(root, "merge", *mid, std::chrono::minutes(10), *dry);
+      if (!reply)
+        return fail(reply.error());
+      for (const auto& line : reply->lines)
+        std::cout << line << '\n';
+      return reply->exit_code;
+    }
+    auto report = *dry ? predict_all(root, p, *mid) : merge_directly(root, prefs, p, *mid);
+    if (g.json)
+      std::cout << report_to_json(report).dump(2) << '\n';
+    else
+      std::cout << io::render_merge_report(report);
+    return report.exit_code;
+  };
+}
+
+} // namespace sf::cli

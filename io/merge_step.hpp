@@ -1,0 +1,35 @@
+#pragma once
+/// One step of the merge queue, shared by the merge_queue actor and `sf-actors merge` without a
+/// coordinator: merge one milestone's recorded tip, then push and clean up.
+
+#include "config/plan.hpp"
+#include "messages/types.hpp"
+
+#include <caf/expected.hpp>
+
+#include <string>
+#include <vector>
+
+namespace sf::io {
+
+/// What to do around the merge itself.
+struct merge_options {
+  std::string push_remote;           ///< Push main there after a merge; empty = no push.
+  bool delete_merged_branch = false; ///< Delete `milestone/<MID>` once it is merged.
+  bool dry_run = false;              ///< Predict only; change nothing.
+};
+
+/// The merge commit message: the milestone, its units, and trailers naming the tip.
+std::string merge_message(const merge_item& item);
+
+/// Merges `item` into main; for a whole milestone also removes its worktree and status file
+/// (never one with uncommitted work) and, if asked, its branch.
+merge_outcome merge_one(const std::string& root, const merge_item& item, const merge_options& o);
+
+/// Milestones whose branch says complete but whose tip is not on main yet, with their units.
+caf::expected<std::vector<merge_item>> find_mergeable(const std::string& root, const plan& p);
+
+/// The spec's "Merge Results" report.
+std::string render_merge_report(const merge_report& r);
+
+} // namespace sf::io

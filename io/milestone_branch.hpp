@@ -1,0 +1,29 @@
+#pragma once
+/// What a milestone's branch `milestone/<MID>` says: its tip, and whether it is complete.
+
+#include "config/plan.hpp"
+
+#include <caf/expected.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace sf::io {
+
+/// A milestone branch as seen from the repository.
+struct branch_state {
+  std::string tip;          ///< Hex oid of `milestone/<MID>`.
+  int64_t tip_time = 0;     ///< Commit time of the tip (seconds since the epoch).
+  bool complete = false;    ///< Its MILESTONE.md says `status: complete`.
+  bool merged = false;      ///< The tip is reachable from the main branch.
+};
+
+/// The branch of `mid` in the repository at `root`; empty when there is no such branch.
+caf::expected<std::optional<branch_state>> read_milestone_branch(const std::string& root,
+                                                                 const std::string& mid);
+
+/// Hex oid of the tip of `milestone/<mid>`.
+caf::expected<std::string> milestone_tip(const std::string& root, const std::string& mid);
+
+} // namespace sf::io
