@@ -16,11 +16,21 @@ double budget_ledger_state::total() const {
 
 namespace {
 
+// Ledger keys are "<MID>" or "<MID>/<session>"; a milestone's cost is the sum of its keys.
+double milestone_cost(const budget_ledger_state& st, const std::string& mid) {
+  double sum = 0;
+  for (auto it = st.costs.lower_bound(mid);
+       it != st.costs.end() && it->first.compare(0, mid.size(), mid) == 0; ++it)
+    if (it->first.size() == mid.size() || it->first[mid.size()] == '/')
+      sum += it->second;
+  return sum;
+}
+
 budget_update make_update(const budget_ledger_state& st, const std::string& mid) {
   budget_update u;
   u.milestone = mid;
-  if (auto it = st.costs.find(mid); it != st.costs.end())
-    u.milestone_cost = it->second;
+  if (!mid.empty())
+    u.milestone_cost = milestone_cost(st, mid);
   u.total = st.total();
   u.ceiling = st.ceiling;
   // A tiny epsilon keeps 0.4+0.6 (0.9999999) from slipping under a 1.00 ceiling.
@@ -44,9 +54,10 @@ budget_ledger(budget_ledger_actor::stateful_pointer<budget_ledger_state> self, s
     st.log->warn("budget_ledger: {}; starting from zero", describe(loaded.error()));
   }
   return {
-    [self](atom::cost, const std::string& mid, double cost) -> budget_update {
+    [self](atom::cost, const std::string& mid, const std::string& session,
+           double cost) -> budget_update {
       auto& st = self->state;
-      auto& known = st.costs[mid];
+      auto& known = st.costs[session.empty() ? mid : mid + "/" + session];
       if (cost + 1e-12 < known) {
         st.log->warn("budget_ledger: {} reported cost {:.4f} below its earlier {:.4f}; ignored",
                      mid, cost, known);

@@ -9,6 +9,8 @@
 #include "io/coordinator_lock.hpp"
 #include "io/event_log.hpp"
 #include "io/fd_reactor.hpp"
+#include "io/process.hpp"
+#include "io/worker_registry.hpp"
 #include "io/merge_step.hpp"
 #include "io/milestone_branch.hpp"
 #include "io/parallel_dir.hpp"
@@ -38,7 +40,7 @@ constexpr auto ledger_timeout = std::chrono::seconds(10);
 
 bool is_active(const milestone_entry& e) {
   return e.state == "starting" || e.state == "running" || e.state == "paused" ||
-         e.state == "stale" || e.state == "stopping";
+         e.state == "stale" || e.state == "stopping" || e.state == "restarting";
 }
 
 void publish(self_ptr self, run_event ev) {
@@ -61,7 +63,7 @@ run_status make_status(const coordinator_state& st) {
     w.completed_units = e.progress.completed_units;
     w.total_units = e.progress.total_units > 0 ? e.progress.total_units : e.total_units;
     w.current_unit = e.progress.current_unit;
-    w.cost = e.progress.cost;
+    w.cost = std::max(e.cost, e.progress.cost);
     w.last_heartbeat = e.progress.last_heartbeat;
     w.pid = e.supervisor ? e.progress.pid : 0;
     w.note = e.note;
@@ -128,7 +130,18 @@ std::size_t active_count(const coordinator_state& st) {
     st.entries.begin(), st.entries.end(), [](const auto& kv) { return is_active(kv.second); }));
 }
 
-void start_worker(self_ptr self, milestone_entry& e) {
+void save_registry(self_ptr self) {
+  auto& st = self->state;
+  std::vector<worker_identity> workers;
+  for (const auto& [id, e] : st.entries)
+    if (e.identity)
+      workers.push_back(*e.identity);
+  if (auto err = io::write_worker_registry(st.cfg.root, workers))
+    st.log->error("coordinator: {}", describe(err));
+}
+
+void start_worker(self_ptr self, milestone_entry& e,
+                  std::optional<worker_identity> adopt = std::nullopt) {
   auto& st = self->state;
   supervisor_config sc;
   sc.root = st.cfg.root;
@@ -145,7 +158,9 @@ void start_worker(self_ptr self, milestone_entry& e) {
   sc.log = st.log;
   sc.coordinator = caf::actor_cast<coordinator_actor>(self);
   sc.watcher = st.watcher;
+  sc.adopt = adopt;
   e.stop_requested = false;
+  e.stale_stop = false;
   e.progress = worker_progress{};
   e.progress.milestone = e.id;
   e.progress.total_units = e.total_units;
@@ -153,7 +168,11 @@ void start_worker(self_ptr self, milestone_entry& e) {
     e.supervisor = self->spawn<caf::detached>(worker_supervisor, std::move(sc));
   else
     e.supervisor = self->spawn(worker_supervisor, std::move(sc));
-  set_state(self, e, "starting", "");
+  if (adopt)
+    set_state(self, e, "running", "adopted after a coordinator restart (pid " +
+                                    std::to_string(adopt->pid) + ")");
+  else
+    set_state(self, e, "starting", "");
 }
 
 void publish_finished(self_ptr self) {
@@ -274,6 +293,11 @@ command_reply do_stop(self_ptr self, const std::string& mid) {
       set_state(self, e, "stopped", "stopped before it started");
       return e.id + ": removed from the queue";
     }
+    if (e.state == "restarting") {
+      ++e.restart_gen; // Cancels the scheduled restart.
+      set_state(self, e, "stopped", "stopped before its restart");
+      return e.id + ": restart cancelled";
+    }
     return e.id + ": not running (" + e.state + ")";
   });
   check_finished(self);
@@ -378,36 +402,86 @@ void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
   self->send(st.merger, atom::enqueue_v, std::move(item));
 }
 
+// Crashed or hung: restart under the policy (at most max_restarts within restart_window,
+// with doubling backoff), or give up with the reason and the end of the worker's log.
+void crashed(self_ptr self, milestone_entry& e, const std::string& why) {
+  auto& st = self->state;
+  const auto& prefs = st.cfg.prefs;
+  auto now = std::chrono::steady_clock::now();
+  auto window = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+    std::chrono::duration<double>(prefs.restart_window));
+  e.restarts.erase(std::remove_if(e.restarts.begin(), e.restarts.end(),
+                                  [&](auto t) { return now - t > window; }),
+                   e.restarts.end());
+  if (st.shutting_down || st.budget_reached || e.stop_requested) {
+    set_state(self, e, "stopped", why);
+    return;
+  }
+  if (static_cast<int>(e.restarts.size()) >= prefs.max_restarts) {
+    auto tail = io::tail_lines(st.cfg.root + "/.sf/parallel/" + e.id + ".log", 5);
+    std::string note = why + "; gave up after " + std::to_string(e.restarts.size()) +
+                       " restart(s) within " + fmt::format("{:g}", prefs.restart_window) + " s";
+    if (!tail.empty()) {
+      std::string flat;
+      for (char c : tail)
+        flat += c == '\n' ? std::string(" | ") : std::string(1, c);
+      note += "; last log lines: " + flat;
+    }
+    set_state(self, e, "failed", note);
+    return;
+  }
+  auto delay = prefs.restart_backoff * static_cast<double>(1u << std::min<std::size_t>(
+                                                                e.restarts.size(), 10));
+  e.restarts.push_back(now);
+  set_state(self, e, "restarting",
+            fmt::format("{}; restart {} of {} in {:g} s", why, e.restarts.size(),
+                        prefs.max_restarts, delay));
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::duration<double>(delay)),
+                     atom::tick_v, e.id, ++e.restart_gen);
+}
+
 void on_exit(self_ptr self, const worker_exit& x) {
   auto& st = self->state;
   auto* e = find_entry(self, x.milestone);
   if (e == nullptr)
     return;
   e->supervisor.reset();
-  if (x.pid == 0) {
-    set_state(self, *e, "failed", x.text);
-  } else if (x.exit_code == 0) {
-    // The worker's own MILESTONE.md on its branch is the authority on completion.
-    auto wt_file = st.cfg.root + "/.sf/worktrees/" + e->id + "/.sf/milestones/" + e->id +
-                   "/MILESTONE.md";
-    bool complete = false;
+  e->identity.reset();
+  save_registry(self);
+  // The worker's own MILESTONE.md on its branch is the authority on completion.
+  auto wt_file = st.cfg.root + "/.sf/worktrees/" + e->id + "/.sf/milestones/" + e->id +
+                 "/MILESTONE.md";
+  bool complete = false;
+  if (x.pid != 0) {
     if (auto m = load_milestone_file(wt_file, e->id))
       complete = m->status == milestone_status::complete;
     // Workers of the original system do not edit the plan; all units reported done is enough.
     if (e->total_units > 0 && e->progress.completed_units >= e->total_units)
       complete = true;
-    if (complete)
-      queue_merge(self, *e, "");
-    else if (e->stop_requested || st.budget_reached)
-      set_state(self, *e, "stopped", st.budget_reached ? st.message : "stopped on request");
-    else
-      set_state(self, *e, "stopped", "exited with code 0 before its units were complete");
+  }
+  bool exec_failure = x.exit_code == 126 || x.exit_code == 127;
+  if (x.pid == 0 || (exec_failure && e->progress.last_heartbeat == 0)) {
+    // The worker could not run at all: a configuration error, reported once, never retried.
+    set_state(self, *e, "failed",
+              "the worker command cannot be executed (" + x.text +
+                "); check parallel.worker_command and .sf/parallel/" + e->id + ".log");
+  } else if (e->stale_stop) {
+    crashed(self, *e, "hung (no heartbeat within stale_timeout), " + x.text);
+  } else if (complete && (x.exit_code == 0 || (x.exit_code == -1 && x.term_signal == 0))) {
+    // Exit 0, or an adopted worker whose exit status nobody can know.
+    queue_merge(self, *e, "");
+  } else if (e->stop_requested || st.budget_reached || st.shutting_down) {
+    set_state(self, *e, "stopped",
+              st.budget_reached ? st.message
+                                : x.exit_code == 0 ? "stopped on request" : "stopped: " + x.text);
+  } else if (x.exit_code == 0) {
+    set_state(self, *e, "stopped", "exited with code 0 before its units were complete");
+  } else if (!e->progress.error.empty() && e->progress.state == "error") {
+    // The worker itself reported a failure (e.g. a unit failed): restarting repeats it.
+    set_state(self, *e, "failed", e->progress.error + " (" + x.text + ")");
   } else {
-    std::string why = e->progress.error.empty() ? x.text : e->progress.error + " (" + x.text + ")";
-    if (e->stop_requested || st.budget_reached)
-      set_state(self, *e, "stopped", "stopped: " + x.text);
-    else
-      set_state(self, *e, "failed", why);
+    crashed(self, *e, "worker " + x.text);
   }
   fill_slots(self);
 }
@@ -447,11 +521,13 @@ void on_progress(self_ptr self, worker_progress p) {
   }
   if (before.cost == p.cost)
     return;
-  self->request(st.ledger, ledger_timeout, atom::cost_v, p.milestone, p.cost)
+  self->request(st.ledger, ledger_timeout, atom::cost_v, p.milestone, p.session, p.cost)
     .then(
       [self](const budget_update& u) {
         auto& st = self->state;
         st.total_cost = u.total;
+        if (auto* e = find_entry(self, u.milestone))
+          e->cost = u.milestone_cost;
         run_event ev;
         ev.kind = event_kind::budget;
         ev.milestone = u.milestone;
@@ -531,6 +607,18 @@ void on_control(self_ptr self, const std::vector<std::string>& names) {
 void on_merged(self_ptr self, const merge_outcome& x) {
   auto& st = self->state;
   auto* e = find_entry(self, x.milestone);
+  if (x.kind == "queued") {
+    // Left in the queue by an earlier coordinator: finish it before declaring the run done.
+    if (x.slice.empty() && st.cfg.prefs.auto_merge == auto_merge_mode::automatic) {
+      st.pending_merges.insert(x.milestone);
+      st.finished_published = false;
+    }
+    if (e != nullptr && x.slice.empty()) {
+      e->in_run = true;
+      set_state(self, *e, "complete", "complete, queued for merge");
+    }
+    return;
+  }
   run_event ev;
   ev.kind = x.kind == "confirm" ? event_kind::merge_ready : event_kind::merge;
   ev.milestone = x.milestone;
@@ -630,6 +718,27 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   mq.coordinator = handle;
   // Merges block on git I/O: the queue gets its own thread.
   st.merger = self->spawn<caf::linked + caf::detached>(merge_queue, std::move(mq));
+  // Workers of a coordinator that died are adopted, never spawned twice: only after proving
+  // each is the very process that was spawned (pid, start time, boot, token, root, milestone).
+  if (auto known = io::read_worker_registry(st.cfg.root)) {
+    for (const auto& who : *known) {
+      auto it = st.entries.find(who.milestone);
+      if (it == st.entries.end())
+        continue;
+      if (!io::verify_worker(st.cfg.root, who)) {
+        st.log->info("coordinator: {} pid {} from the registry is gone or not ours; not adopted",
+                     who.milestone, who.pid);
+        continue;
+      }
+      it->second.in_run = true;
+      start_worker(self, it->second, who);
+    }
+  } else if (code_of(known.error()) != ec::not_found) {
+    st.log->warn("coordinator: {}", describe(known.error()));
+  }
+  save_registry(self);
+  st.last_running = {std::string(1, '\x01')}; // Forces the first running-set message.
+  notify_running(self);
   self->request(st.ledger, ledger_timeout, atom::status_v)
     .then([self](const budget_update& u) { self->state.total_cost = u.total; },
           [self](const caf::error& err) {
@@ -647,8 +756,31 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     [self](atom::progress, worker_progress& p) { on_progress(self, std::move(p)); },
     [self](atom::exited, const worker_exit& x) { on_exit(self, x); },
     [self](atom::stale, const std::string& mid, const std::string& reason) {
-      if (auto* e = find_entry(self, mid); e != nullptr && is_active(*e) && e->state != "stopping")
-        set_state(self, *e, "stale", reason);
+      auto* e = find_entry(self, mid);
+      if (e == nullptr || !e->supervisor || !is_active(*e) || e->state == "stopping")
+        return;
+      // A hung worker is stopped (SIGTERM, then SIGKILL) and then handled by the restart policy.
+      e->stale_stop = true;
+      set_state(self, *e, "stale", reason + "; stopping it");
+      self->send(*e->supervisor, atom::stop_v);
+    },
+    [self](atom::spawn, const worker_identity& who) {
+      if (auto* e = find_entry(self, who.milestone); e != nullptr && e->supervisor) {
+        e->identity = who;
+        save_registry(self);
+      }
+    },
+    [self](atom::tick, const std::string& mid, uint64_t gen) {
+      auto* e = find_entry(self, mid);
+      if (e == nullptr || e->state != "restarting" || gen != e->restart_gen)
+        return;
+      auto& st = self->state;
+      if (st.shutting_down || st.budget_reached) {
+        set_state(self, *e, "stopped", st.budget_reached ? st.message : "stopped on request");
+        check_finished(self);
+        return;
+      }
+      start_worker(self, *e);
     },
     [self](atom::control, const std::vector<std::string>& names) { on_control(self, names); },
     [self](atom::merged, const merge_outcome& x) { on_merged(self, x); },

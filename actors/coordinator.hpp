@@ -11,6 +11,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,11 @@ struct milestone_entry {
   std::vector<std::string> slice_ids;        ///< Slice ids, in order.
   std::vector<std::string> unit_lines;       ///< "U01 title" per unit, for merge messages.
   std::size_t slices_queued = 0;             ///< Slices already queued for a per-slice merge.
+  std::optional<worker_identity> identity;   ///< The running worker, as its supervisor told.
+  std::vector<std::chrono::steady_clock::time_point> restarts; ///< Restart times (policy).
+  uint64_t restart_gen = 0;                  ///< Cancels an older scheduled restart.
+  bool stale_stop = false;                   ///< Being stopped because it hung.
+  double cost = 0;                           ///< Ledger's cost of the milestone (all sessions).
 };
 
 /// State of the coordinator.

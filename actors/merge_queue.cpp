@@ -162,6 +162,13 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
   } else if (code_of(loaded.error()) != ec::not_found) {
     st.cfg.log->warn("merge_queue: {}", describe(loaded.error()));
   }
+  for (const auto& it : st.items) {
+    merge_outcome q;
+    q.milestone = it.milestone;
+    q.slice = it.slice;
+    q.kind = "queued";
+    tell(self, q);
+  }
   return {
     [self](atom::enqueue, merge_item& item) {
       auto& st = self->state;

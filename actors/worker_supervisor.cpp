@@ -10,6 +10,7 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,7 +34,7 @@ std::string random_token() {
   return buf;
 }
 
-worker_progress to_progress(const io::worker_status& s) {
+worker_progress to_progress(const io::worker_status& s, const std::string& token) {
   worker_progress p;
   p.milestone = s.milestone_id;
   p.state = s.state;
@@ -46,6 +47,10 @@ worker_progress to_progress(const io::worker_status& s) {
   p.last_heartbeat = s.last_heartbeat;
   p.pid = s.pid;
   p.error = s.error.value_or("");
+  // Our protocol's workers report the milestone's cost across restarts; others start each
+  // session at zero, so their sessions add up in the ledger.
+  if (!s.protocol)
+    p.session = token;
   return p;
 }
 
@@ -111,7 +116,7 @@ void on_status_changed(self_ptr self) {
     st.stale_reported = false;
     arm_heartbeat_deadline(self);
   }
-  auto p = to_progress(*status);
+  auto p = to_progress(*status, st.spawn_token);
   if (!same_progress(p, st.last)) {
     st.last = p;
     self->send(st.cfg.coordinator, atom::progress_v, std::move(p));
@@ -121,9 +126,58 @@ void on_status_changed(self_ptr self) {
     st.cfg.log->warn("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
 }
 
+// Registers the pidfd with the reactor and the status file with the watcher, and tells the
+// coordinator who the worker is.
+caf::error watch_child(self_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.cfg;
+  auto handle = caf::actor_cast<worker_supervisor_actor>(self);
+  // One-shot: an exited process's pidfd stays readable, and one message is all we need.
+  auto id = cfg.reactor->watch_once(st.child->pidfd(),
+                                    [handle] { caf::anon_send(handle, atom::exited_v); });
+  if (!id)
+    return id.error();
+  st.reactor_id = *id;
+  worker_identity who;
+  who.milestone = cfg.milestone;
+  who.pid = st.child->pid();
+  who.start_time = st.child->start_time();
+  if (auto boot = io::read_boot_id())
+    who.boot_id = *boot;
+  who.token = st.spawn_token;
+  self->send(cfg.coordinator, atom::spawn_v, std::move(who));
+  self->send(cfg.watcher, atom::watch_v, cfg.milestone, handle);
+  arm_heartbeat_deadline(self);
+  on_status_changed(self);
+  return {};
+}
+
+caf::error adopt_worker(self_ptr self) {
+  auto& st = self->state;
+  const auto& who = *st.cfg.adopt;
+  io::process_identity id;
+  id.pid = who.pid;
+  id.start_time = who.start_time;
+  id.boot_id = who.boot_id;
+  auto child = io::adopt_process(id);
+  if (!child)
+    return child.error();
+  // The pid and start time match; the token proves it is the very spawn we recorded.
+  auto token = io::read_environ_value(who.pid, "SF_SPAWN_TOKEN");
+  if (!token || *token != who.token)
+    return make_error(ec::process_error, "pid " + std::to_string(who.pid) +
+                                           " does not carry the recorded spawn token");
+  st.spawn_token = who.token;
+  st.child.emplace(std::move(*child));
+  st.cfg.log->info("worker_supervisor {}: adopted pid {}", st.cfg.milestone, who.pid);
+  return watch_child(self);
+}
+
 caf::error spawn_worker(self_ptr self) {
   auto& st = self->state;
   auto& cfg = st.cfg;
+  if (cfg.adopt)
+    return adopt_worker(self);
   auto wt = io::ensure_worktree(cfg.root, cfg.milestone);
   if (!wt)
     return wt.error();
@@ -144,24 +198,18 @@ caf::error spawn_worker(self_ptr self) {
   if (!child)
     return child.error();
   st.child.emplace(std::move(*child));
-  auto handle = caf::actor_cast<worker_supervisor_actor>(self);
-  // One-shot: an exited process's pidfd stays readable, and one message is all we need.
-  auto id = cfg.reactor->watch_once(st.child->pidfd(),
-                                    [handle] { caf::anon_send(handle, atom::exited_v); });
-  if (!id) {
-    // Without exit notification we cannot supervise it: end it rather than lose track.
-    (void) st.child->signal_group(SIGKILL);
-    int status = 0;
-    while (!st.child->try_reap(status) && !st.child->reaped()) {
-    }
-    return id.error();
-  }
-  st.reactor_id = *id;
   cfg.log->info("worker_supervisor {}: spawned pid {} in {}", cfg.milestone, st.child->pid(),
                 wt->path);
-  self->send(cfg.watcher, atom::watch_v, cfg.milestone, handle);
-  arm_heartbeat_deadline(self);
-  on_status_changed(self);
+  if (auto err = watch_child(self)) {
+    // Without exit notification we cannot supervise it: end it rather than lose track.
+    (void) st.child->signal_group(SIGKILL);
+    pollfd pfd{st.child->pidfd(), POLLIN, 0};
+    ::poll(&pfd, 1, 5000);
+    int status = 0;
+    st.child->try_reap(status);
+    st.child.reset();
+    return err;
+  }
   return {};
 }
 
@@ -259,7 +307,9 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       worker_exit x;
       x.milestone = st.cfg.milestone;
       x.pid = st.child->pid();
-      if (WIFEXITED(status))
+      if (status == -1)
+        x.exit_code = -1; // An adopted worker: not our child, so its status is unknown.
+      else if (WIFEXITED(status))
         x.exit_code = WEXITSTATUS(status);
       else if (WIFSIGNALED(status))
         x.term_signal = WTERMSIG(status);

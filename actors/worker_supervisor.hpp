@@ -38,6 +38,8 @@ struct supervisor_config {
   std::shared_ptr<spdlog::logger> log;       ///< The run's logger.
   coordinator_actor coordinator;             ///< Receives progress, exits, staleness.
   fs_watcher_actor watcher;                  ///< Routes status-file changes to us.
+  std::optional<worker_identity> adopt;      ///< Take over this verified live worker instead
+                                             ///< of spawning one (coordinator restart).
 };
 
 /// State of a supervisor; owns the child's pidfd and the reactor registration.

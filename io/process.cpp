@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -201,6 +202,15 @@ caf::error child_process::signal_group(int sig) {
     return make_error(ec::process_error,
                       "cannot signal process group " + std::to_string(pid_) +
                           ": its leader was already reaped and the id may be reused");
+  if (adopted_) {
+    // Not our child, so no zombie pins the group id: signal only while the pidfd says the
+    // leader still runs.
+    pollfd pfd{pidfd_.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, 0) != 0)
+      return make_error(ec::process_error, "cannot signal process group " +
+                                               std::to_string(pid_) +
+                                               ": its leader (an adopted worker) has exited");
+  }
   if (::kill(-pid_, sig) != 0) {
     if (errno == ESRCH)
       return {};
@@ -547,6 +557,27 @@ std::string tail_lines(const std::string& path, std::size_t n) {
       break;
   }
   return text.substr(pos);
+}
+
+} // namespace sf::io
+
+namespace sf::io {
+
+caf::expected<child_process> adopt_process(const process_identity& id) {
+  if (id.pid <= 1)
+    return make_error(ec::process_error, "refusing to adopt pid " + std::to_string(id.pid));
+  unique_fd pidfd{static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(id.pid), 0))};
+  if (!pidfd)
+    return make_error(ec::process_error, "cannot adopt pid " + std::to_string(id.pid) + ": " +
+                                             errno_text(errno));
+  // Checked after the pidfd exists: a pid reused before it fails the check, and an exit after
+  // it shows up on the pidfd.
+  if (!identity_matches(id))
+    return make_error(ec::process_error, "pid " + std::to_string(id.pid) +
+                                             " is no longer the worker that was spawned");
+  child_process out{static_cast<pid_t>(id.pid), std::move(pidfd), id.start_time};
+  out.adopted_ = true;
+  return out;
 }
 
 } // namespace sf::io

@@ -56,6 +56,9 @@ public:
   /// True once `try_reap` has collected the exit status.
   bool reaped() const noexcept { return reaped_; }
 
+  /// True for a process taken over with `adopt_process` (not our child: no exit status).
+  bool adopted() const noexcept { return adopted_; }
+
   /// Collects the exit without blocking; true and a waitpid-style `status` once it exited.
   /// Returns true again (same status) if already reaped.
   bool try_reap(int& status);
@@ -67,10 +70,12 @@ public:
   caf::error signal_group(int sig);
 
 private:
+  friend caf::expected<child_process> adopt_process(const struct process_identity& id);
   pid_t pid_ = -1;
   unique_fd pidfd_;
   uint64_t start_time_ = 0;
   bool reaped_ = false;
+  bool adopted_ = false;
   int status_ = 0;
 };
 
@@ -91,6 +96,11 @@ struct process_identity {
   uint64_t start_time = 0; ///< Clock ticks since boot at process start.
   std::string boot_id;     ///< /proc/sys/kernel/random/boot_id of the boot it ran in.
 };
+
+/// Takes a pidfd on a live process that is not our child (a worker left by a coordinator that
+/// died), then checks it is still the process `id` describes, so a reused pid is never taken.
+/// Its exit is seen through the pidfd; its exit status is unknown (reported as -1).
+caf::expected<child_process> adopt_process(const process_identity& id);
 
 /// The parts of /proc/<pid>/stat we use.
 struct proc_stat {

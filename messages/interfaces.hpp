@@ -21,8 +21,9 @@ using event_sink_actor = caf::typed_actor<
 
 /// Sums the cost of every worker of a run and persists it.
 using budget_ledger_actor = caf::typed_actor<
-  /// Records a worker's cumulative cost; lower values are anomalies and ignored.
-  caf::replies_to<atom::cost, std::string, double>::with<budget_update>,
+  /// Records a worker's cumulative cost for (milestone, session); lower values are anomalies
+  /// and ignored. Sessions of one milestone add up; an empty session is the whole milestone.
+  caf::replies_to<atom::cost, std::string, std::string, double>::with<budget_update>,
   /// The current totals (milestone empty).
   caf::replies_to<atom::status>::with<budget_update>>;
 
@@ -83,6 +84,10 @@ using coordinator_actor = caf::typed_actor<
   caf::reacts_to<atom::progress, worker_progress>,
   /// A supervisor's worker process ended.
   caf::reacts_to<atom::exited, worker_exit>,
+  /// A supervisor spawned (or adopted) its worker: who it is.
+  caf::reacts_to<atom::spawn, worker_identity>,
+  /// Restart a crashed milestone's worker now (after its backoff; the number is a generation).
+  caf::reacts_to<atom::tick, std::string, uint64_t>,
   /// A supervisor's worker missed its heartbeat deadline (milestone, reason).
   caf::reacts_to<atom::stale, std::string, std::string>,
   /// Control request files arrived (names in `.sf/parallel/control/`, from the fs_watcher).

@@ -21,6 +21,17 @@ struct worker_progress {
   int64_t last_heartbeat = 0; ///< ms since the Unix epoch.
   int64_t pid = 0;            ///< Worker pid as it reported it.
   std::string error;          ///< Reason, when state is error.
+  std::string session;        ///< Empty when `cost` covers the whole milestone (our protocol);
+                              ///< else the spawn it belongs to (costs of sessions add up).
+};
+
+/// Who a spawned worker is, so a restarted coordinator can verify it before adopting it.
+struct worker_identity {
+  std::string milestone;   ///< Milestone id.
+  int64_t pid = 0;         ///< Process id (also its process group id).
+  uint64_t start_time = 0; ///< Clock ticks since boot at its start.
+  std::string boot_id;     ///< Boot it started in.
+  std::string token;       ///< Per-spawn secret in its environment (SF_SPAWN_TOKEN).
 };
 
 /// How a worker process ended.
@@ -131,7 +142,13 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_progress& x) {
   return f(caf::meta::type_name("sf::worker_progress"), x.milestone, x.state, x.completed_units,
            x.total_units, x.current_unit, x.current_slice, x.cost, x.last_heartbeat, x.pid,
-           x.error);
+           x.error, x.session);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_identity& x) {
+  return f(caf::meta::type_name("sf::worker_identity"), x.milestone, x.pid, x.start_time,
+           x.boot_id, x.token);
 }
 
 template <class Inspector>

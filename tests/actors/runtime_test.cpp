@@ -163,7 +163,7 @@ TEST_CASE("stop of all ends every worker and the run", "[runtime]") {
 TEST_CASE("a killed worker is reported at once, a frozen one after stale_timeout", "[runtime]") {
   test_project p({ms("M001", {}, units(100)), ms("M002", {}, units(100))},
                  "  enabled: true\n  max_workers: 2\n  stale_timeout: 1.5\n  heartbeat_interval: "
-                 "0.2\n  stop_grace: 1\n" +
+                 "0.2\n  stop_grace: 1\n  max_restarts: 0\n" +
                    shell_worker(100, 0.1, 0.0));
   auto cli = p.spawn_cli({"start", "--yes"});
   REQUIRE(wait_for(p.root(), [&] {
