@@ -243,3 +243,58 @@ TEST_CASE("start --detach returns, and stop from another terminal ends the run",
   }, 30s));
   CHECK(state_of(p.root(), "M001") == "stopped");
 }
+
+TEST_CASE("with the reference worker no unit starts once the ceiling is reached", "[runtime]") {
+  auto unit = [](const std::string& name) {
+    return unit_spec{name,
+                     "echo " + name + " >> \"$SF_PROJECT_ROOT/started\"; sleep 0.2; "
+                     "echo SF_COST 0.40",
+                     {}, -1};
+  };
+  test_project p({ms("M001", {}, {unit("A1"), unit("A2"), unit("A3"), unit("A4")}),
+                  ms("M002", {}, {unit("B1"), unit("B2"), unit("B3"), unit("B4")})},
+                 "  enabled: true\n  max_workers: 2\n  budget_ceiling: 1.00\n  auto_merge: manual\n"
+                 "  stop_grace: 2\n");
+  auto cli = p.spawn_cli({"start", "--yes"});
+  auto status = wait_exit(cli, 60s);
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 6);
+  auto started = read_file(p.path("started"));
+  auto count = std::count(started.begin(), started.end(), '\n');
+  // 1.00 is crossed by the third unit; at most one more was already running on the other
+  // worker. Nothing starts after that.
+  CHECK(count >= 3);
+  CHECK(count <= 4);
+  auto rf = sf::io::read_run_file(p.root());
+  REQUIRE(rf);
+  CHECK(rf->status.budget_reached);
+  CHECK(rf->status.total_cost >= 1.00);
+  // The ceiling plus the units that were running when it was crossed (one per worker).
+  CHECK(rf->status.total_cost <= 1.00 + 2 * 0.40 + 1e-9);
+  CHECK(p.cli("status").out.find("budget ceiling reached ($1.") != std::string::npos);
+}
+
+TEST_CASE("a worker speaking only the original protocol is paused and resumed between units",
+          "[runtime]") {
+  test_project p({ms("M001", {}, units(8))},
+                 "  enabled: true\n" + shell_worker(8, 0.15, 0.05));
+  auto cli = p.spawn_cli({"start", "--yes"});
+  REQUIRE(wait_for(p.root(), [&] {
+    auto s = status_of(p.root(), "M001");
+    return s && s->completed_units >= 1;
+  }, 20s));
+  CHECK(p.cli("pause").exit_code == 0);
+  REQUIRE(wait_for(p.root(), [&] {
+    auto s = status_of(p.root(), "M001");
+    return s && s->state == "paused";
+  }, 20s));
+  auto held = status_of(p.root(), "M001");
+  REQUIRE(held);
+  CHECK_FALSE(held->unit.has_value());
+  CHECK(p.cli("resume").exit_code == 0);
+  auto status = wait_exit(cli, 60s);
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK(state_of(p.root(), "M001") == "complete");
+  CHECK(row_of(p.root(), "M001").completed_units == 8);
+}
