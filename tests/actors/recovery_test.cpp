@@ -18,27 +18,6 @@ using namespace sf::test;
 
 namespace {
 
-bool alive(int64_t pid) {
-  auto st = sf::io::read_proc_stat(pid);
-  return st && st->state != 'Z';
-}
-
-std::string state_of(const std::string& root, const std::string& mid) {
-  auto rf = sf::io::read_run_file(root);
-  if (rf)
-    for (const auto& w : rf->status.workers)
-      if (w.milestone == mid)
-        return w.state;
-  return "";
-}
-
-std::optional<sf::io::worker_status> status_of(const std::string& root, const std::string& mid) {
-  auto st = sf::io::read_status(root, mid);
-  if (!st)
-    return std::nullopt;
-  return *st;
-}
-
 // Each unit appends its name to <root>/runs when it starts.
 std::string trace(const std::string& name) {
   return "echo " + name + " >> \"$SF_PROJECT_ROOT/runs\"";

@@ -29,31 +29,9 @@ std::vector<unit_spec> units(int n) {
   return out;
 }
 
-// A zombie is not alive (kill(pid, 0) would still succeed for it).
-bool alive(int64_t pid) {
-  auto st = sf::io::read_proc_stat(pid);
-  return st && st->state != 'Z';
-}
 
-sf::worker_snapshot row_of(const std::string& root, const std::string& mid) {
-  auto rf = sf::io::read_run_file(root);
-  if (rf)
-    for (const auto& w : rf->status.workers)
-      if (w.milestone == mid)
-        return w;
-  return {};
-}
 
-std::string state_of(const std::string& root, const std::string& mid) {
-  return row_of(root, mid).state;
-}
 
-std::optional<sf::io::worker_status> status_of(const std::string& root, const std::string& mid) {
-  auto st = sf::io::read_status(root, mid);
-  if (!st)
-    return std::nullopt;
-  return *st;
-}
 
 } // namespace
 

@@ -2,6 +2,7 @@
 
 #include "io/dir_watcher.hpp"
 #include "io/parallel_dir.hpp"
+#include "io/run_file.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -150,6 +151,30 @@ int64_t event_time(const std::string& root, const std::string& mid, const std::s
       return j.value("at", int64_t{-1});
   }
   return -1;
+}
+
+bool alive(int64_t pid) {
+  auto st = io::read_proc_stat(pid);
+  return st && st->state != 'Z';
+}
+
+worker_snapshot row_of(const std::string& root, const std::string& mid) {
+  if (auto rf = io::read_run_file(root))
+    for (const auto& w : rf->status.workers)
+      if (w.milestone == mid)
+        return w;
+  return {};
+}
+
+std::string state_of(const std::string& root, const std::string& mid) {
+  return row_of(root, mid).state;
+}
+
+std::optional<io::worker_status> status_of(const std::string& root, const std::string& mid) {
+  auto st = io::read_status(root, mid);
+  if (!st)
+    return std::nullopt;
+  return *st;
 }
 
 std::string original_worker_script() {

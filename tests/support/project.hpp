@@ -3,6 +3,8 @@
 /// CLI run as a real child process, and event-driven waits on `.sf/parallel/`.
 
 #include "io/process.hpp"
+#include "io/status_file.hpp"
+#include "messages/types.hpp"
 #include "support/temp_dir.hpp"
 
 #include <chrono>
@@ -79,6 +81,18 @@ std::vector<std::string> event_lines(const std::string& root, const std::string&
 
 /// Timestamp (`at`) of the first event of `mid` in `state`, or -1.
 int64_t event_time(const std::string& root, const std::string& mid, const std::string& state);
+
+/// True when `pid` runs and is not a zombie (kill(pid, 0) succeeds for zombies too).
+bool alive(int64_t pid);
+
+/// The run file's row for `mid` (empty when there is none).
+worker_snapshot row_of(const std::string& root, const std::string& mid);
+
+/// The coordinator's state of `mid` from the run file, or "".
+std::string state_of(const std::string& root, const std::string& mid);
+
+/// The status file of `mid`, when it exists and parses.
+std::optional<io::worker_status> status_of(const std::string& root, const std::string& mid);
 
 /// Path of the shell worker that speaks only the original protocol.
 std::string original_worker_script();
