@@ -1,5 +1,7 @@
 #include "cli/command.hpp"
 
+#include "io/control_file.hpp"
+#include "io/coordinator_lock.hpp"
 #include "messages/error.hpp"
 
 #include <unistd.h>
@@ -77,6 +79,38 @@ bool require_enabled(const preferences& prefs, int& code) {
               ".sf/PREFERENCES.md (or ~/.sf/PREFERENCES.md), e.g. with `sf-actors init` and an edit.",
               exit_not_enabled);
   return false;
+}
+
+bool load_enabled_project(const global_options& g, const std::string& mid, project_context& out,
+                          int& code) {
+  out.root = project_root(g);
+  if (!load_preferences_or_report(out.root, out.prefs, code) || !require_enabled(out.prefs, code))
+    return false;
+  if (!load_plan_or_report(out.root, out.milestones, code))
+    return false;
+  if (!mid.empty() && out.milestones.find(mid) == nullptr) {
+    code = fail("unknown milestone `" + mid + "`: not in " + out.root +
+                  "/.sf/milestones; run `sf-actors graph` to list milestones",
+                exit_failure);
+    return false;
+  }
+  return true;
+}
+
+bool forward_to_coordinator(const std::string& root, const std::string& verb,
+                            const std::string& mid, bool dry_run,
+                            std::chrono::milliseconds timeout, int& code) {
+  if (!io::coordinator_lock::is_held(root))
+    return false;
+  auto reply = io::send_control_request(root, verb, mid, timeout, dry_run);
+  if (!reply) {
+    code = fail(reply.error());
+    return true;
+  }
+  for (const auto& line : reply->lines)
+    std::cout << line << '\n';
+  code = reply->exit_code;
+  return true;
 }
 
 std::function<int()> setup_unavailable(CLI::App&, global_options&, const char* name) {

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <caf/error.hpp>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -61,6 +62,24 @@ bool load_plan_or_report(const std::string& root, plan& out, int& code);
 
 /// Fails with the spec's message and the fix when `parallel.enabled` is false.
 bool require_enabled(const preferences& prefs, int& code);
+
+/// What the verbs acting on a project share: its root, preferences and plan.
+struct project_context {
+  std::string root;   ///< Project root.
+  preferences prefs;  ///< Validated preferences (parallel enabled).
+  plan milestones;    ///< Validated plan.
+};
+
+/// Loads the root, the preferences (requiring `parallel.enabled`) and the plan, and checks that
+/// `mid` (when not empty) is in the plan; on failure prints why and sets `code`.
+bool load_enabled_project(const global_options& g, const std::string& mid, project_context& out,
+                          int& code);
+
+/// When a coordinator runs for `root`: sends it `verb` through the control channel, prints its
+/// answer, sets `code` and returns true. Returns false when no coordinator runs.
+bool forward_to_coordinator(const std::string& root, const std::string& verb,
+                            const std::string& mid, bool dry_run,
+                            std::chrono::milliseconds timeout, int& code);
 
 // Verb factories, one per file.
 std::function<int()> setup_eligibility(CLI::App& app, global_options& g);

@@ -36,25 +36,12 @@ std::vector<std::string> milestones_with_status(const std::string& root) {
 int run_control(const global_options& g, const std::string& verb, io::signal_kind kind,
                 const std::string& mid) {
   int code = exit_ok;
-  auto root = project_root(g);
-  preferences prefs;
-  if (!load_preferences_or_report(root, prefs, code) || !require_enabled(prefs, code))
+  project_context ctx;
+  if (!load_enabled_project(g, mid, ctx, code))
     return code;
-  plan p;
-  if (!load_plan_or_report(root, p, code))
+  const auto& root = ctx.root;
+  if (forward_to_coordinator(root, verb, mid, false, std::chrono::seconds(15), code))
     return code;
-  if (!mid.empty() && p.find(mid) == nullptr)
-    return fail("unknown milestone `" + mid + "`: not in " + root +
-                  "/.sf/milestones; run `sf-actors status` to list workers",
-                exit_failure);
-  if (io::coordinator_lock::is_held(root)) {
-    auto reply = io::send_control_request(root, verb, mid, std::chrono::seconds(15));
-    if (!reply)
-      return fail(reply.error());
-    for (const auto& line : reply->lines)
-      std::cout << line << '\n';
-    return reply->exit_code;
-  }
   // No coordinator: leave the signal where the worker looks between units.
   auto targets = mid.empty() ? milestones_with_status(root) : std::vector<std::string>{mid};
   if (targets.empty()) {

@@ -141,25 +141,14 @@ std::function<int()> setup_merge(CLI::App& app, global_options& g) {
   app.add_flag("--json", g.json, "Print the results as JSON");
   return [&g, mid, dry]() -> int {
     int code = exit_ok;
-    auto root = project_root(g);
-    preferences prefs;
-    if (!load_preferences_or_report(root, prefs, code) || !require_enabled(prefs, code))
+    project_context ctx;
+    if (!load_enabled_project(g, *mid, ctx, code))
       return code;
-    plan p;
-    if (!load_plan_or_report(root, p, code))
+    const auto& root = ctx.root;
+    const auto& prefs = ctx.prefs;
+    const auto& p = ctx.milestones;
+    if (forward_to_coordinator(root, "merge", *mid, *dry, std::chrono::minutes(10), code))
       return code;
-    if (!mid->empty() && p.find(*mid) == nullptr)
-      return fail("unknown milestone `" + *mid + "`: not in " + root +
-                    "/.sf/milestones; run `sf-actors graph` to list milestones",
-                  exit_failure);
-    if (io::coordinator_lock::is_held(root)) {
-      auto reply = io::send_control_request(root, "merge", *mid, std::chrono::minutes(10), *dry);
-      if (!reply)
-        return fail(reply.error());
-      for (const auto& line : reply->lines)
-        std::cout << line << '\n';
-      return reply->exit_code;
-    }
     auto report = *dry ? predict_all(root, p, *mid) : merge_directly(root, prefs, p, *mid);
     if (g.json)
       std::cout << report_to_json(report).dump(2) << '\n';
