@@ -24,10 +24,10 @@ struct doctor_context {
   const project_process* live_worker(const std::string& mid) const;
 };
 
-/// Seconds a leftover must be old before doctor assumes nothing is still writing it.
+/// Age (ms) a leftover must reach before doctor assumes nothing is still writing it.
 constexpr int64_t temp_age_ms = 60'000;
 
-/// Seconds a git lock must be old before doctor assumes no git command is still running.
+/// Age (ms) a git lock must reach before doctor assumes no git command is still running.
 constexpr int64_t git_lock_age_ms = 10'000;
 
 /// Canonical root and the processes, lock and clock every check uses.
