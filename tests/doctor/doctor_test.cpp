@@ -1,0 +1,410 @@
+// `sf-actors doctor`: planted leftovers in real repositories, real processes, the real CLI.
+#include "io/coordinator_lock.hpp"
+#include "io/doctor.hpp"
+#include "io/proc_scan.hpp"
+#include "io/process.hpp"
+#include "io/status_file.hpp"
+#include "io/worktree.hpp"
+#include "support/project.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+using namespace std::chrono_literals;
+using namespace sf::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool alive(int64_t pid) {
+  auto st = sf::io::read_proc_stat(pid);
+  return st && st->state != 'Z';
+}
+
+std::string base_env_path() {
+  const char* path = std::getenv("PATH");
+  return std::string("PATH=") + (path ? path : "/usr/bin:/bin");
+}
+
+/// A `sleep` child in its own process group, with extra environment entries.
+sf::io::child_process spawn_sleep(std::vector<std::string> env = {}) {
+  sf::io::spawn_request req;
+  req.argv = {"sleep", "600"};
+  req.env = std::move(env);
+  req.env.push_back(base_env_path());
+  auto child = sf::io::spawn_process(req);
+  REQUIRE(child);
+  return std::move(*child);
+}
+
+void end(sf::io::child_process& c) {
+  if (c.pid() > 0 && !c.reaped()) {
+    (void) c.signal(SIGKILL);
+    (void) wait_exit(c, 10s);
+  }
+}
+
+/// Pid of a process that has exited and been reaped.
+int64_t dead_pid() {
+  sf::io::spawn_request req;
+  req.argv = {"true"};
+  req.env = {base_env_path()};
+  auto child = sf::io::spawn_process(req);
+  REQUIRE(child);
+  REQUIRE(wait_exit(*child, 10s));
+  return child->pid();
+}
+
+void plant_status(const test_project& p, const std::string& mid, int64_t pid,
+                  int64_t heartbeat = sf::io::now_ms()) {
+  sf::io::worker_status s;
+  s.milestone_id = mid;
+  s.pid = pid;
+  s.state = "running";
+  s.last_heartbeat = heartbeat;
+  s.started_at = heartbeat;
+  s.worktree_path = p.path(".sf/worktrees/" + mid);
+  REQUIRE_FALSE(sf::io::write_status(p.root(), s));
+}
+
+/// Sets a file's modification time `seconds` into the past.
+void age(const std::string& path, int seconds) {
+  timespec times[2];
+  times[0].tv_sec = times[1].tv_sec = ::time(nullptr) - seconds;
+  times[0].tv_nsec = times[1].tv_nsec = 0;
+  REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
+}
+
+nlohmann::json doctor_json(const test_project& p, const std::string& args = "") {
+  auto r = p.cli("doctor --json " + args);
+  INFO(r.err);
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  REQUIRE(j.is_object());
+  j["exit"] = r.exit_code;
+  return j;
+}
+
+/// The finding for `path`, or null.
+nlohmann::json finding_at(const nlohmann::json& j, const std::string& path) {
+  for (const auto& f : j["findings"])
+    if (f["path"] == path)
+      return f;
+  return nullptr;
+}
+
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(fs::symlink_status(path, ec));
+}
+
+/// Waits (bounded) until the process's environment is readable and names the project.
+bool wait_visible(const std::string& root, int64_t pid) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const auto& p : sf::io::find_project_processes(root))
+      if (p.pid == pid)
+        return true;
+    std::this_thread::yield();
+  }
+  return false;
+}
+
+void check_clean(const test_project& p) {
+  auto again = p.cli("doctor");
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(again.out == "No problems found.\n");
+}
+
+} // namespace
+
+TEST_CASE("stale status files are removed and no pid from a file is ever signalled",
+          "[doctor]") {
+  test_project p({ms("M001", {}, {})}, "  enabled: true\n  stale_timeout: 30\n");
+  auto sleeper = spawn_sleep();
+  auto gone = dead_pid();
+  plant_status(p, "M001", 1);
+  plant_status(p, "M002", ::getpid());
+  plant_status(p, "M003", sleeper.pid());
+  plant_status(p, "M004", gone);
+  plant_status(p, "M005", sleeper.pid(), sf::io::now_ms() - 120'000);
+  write_file(p.path(".sf/parallel/M006.status.json"), "{\"milestoneId\": \"M006\", \"pid\": ");
+
+  auto before = doctor_json(p);
+  CHECK(before["exit"] == 1);
+  CHECK(before["findings"].size() == 6);
+  for (std::string mid : {"M001", "M002", "M003", "M004", "M005"}) {
+    auto f = finding_at(before, ".sf/parallel/" + mid + ".status.json");
+    INFO(mid);
+    REQUIRE(f.is_object());
+    CHECK(f["kind"] == "stale status");
+    CHECK(f["safe"] == true);
+    CHECK(f["result"] == "open");
+  }
+  CHECK(finding_at(before, ".sf/parallel/M004.status.json")["description"].get<std::string>().find(
+          "is not running") != std::string::npos);
+  CHECK(finding_at(before, ".sf/parallel/M005.status.json")["description"].get<std::string>().find(
+          "last heartbeat") != std::string::npos);
+  CHECK(finding_at(before, ".sf/parallel/M006.status.json")["kind"] == "malformed status");
+
+  auto text = p.cli("doctor");
+  CHECK(text.out.find("- [stale status] .sf/parallel/M004.status.json — worker pid " +
+                      std::to_string(gone) + " is not running") != std::string::npos);
+  CHECK(text.out.find("  fix: remove the file\n") != std::string::npos);
+  CHECK(text.out.find("6 problem(s) found, 0 fixed, 6 kept") != std::string::npos);
+
+  auto fixed = p.cli("doctor --fix");
+  INFO(fixed.out);
+  CHECK(fixed.exit_code == 0);
+  CHECK(fixed.out.find("6 problem(s) found, 6 fixed, 0 kept") != std::string::npos);
+  for (std::string mid : {"M001", "M002", "M003", "M004", "M005", "M006"})
+    CHECK_FALSE(exists(p.path(".sf/parallel/" + mid + ".status.json")));
+  // Nothing was signalled: every process named in a file still runs.
+  CHECK(alive(1));
+  CHECK(alive(sleeper.pid()));
+  check_clean(p);
+  end(sleeper);
+}
+
+TEST_CASE("a verified live worker that went silent is reported and never touched", "[doctor]") {
+  test_project p({ms("M001", {}, {})}, "  enabled: true\n  stale_timeout: 30\n");
+  // Registered as a worker of M007 by its environment, but not as a parallel worker (no orphan).
+  auto worker = spawn_sleep({"SF_PROJECT_ROOT=" + p.root(), "SF_MILESTONE_LOCK=M007"});
+  REQUIRE(wait_visible(p.root(), worker.pid()));
+  plant_status(p, "M007", worker.pid(), sf::io::now_ms() - 120'000);
+  write_file(p.path(".sf/parallel/M007.signal.json"), "{\"signal\":\"pause\"}");
+  auto j = doctor_json(p, "--fix");
+  CHECK(j["exit"] == 1);
+  REQUIRE(j["findings"].size() == 1); // The signal file belongs to the live worker.
+  auto f = j["findings"][0];
+  CHECK(f["kind"] == "silent worker");
+  CHECK(f["safe"] == false);
+  CHECK(f["result"] == "kept");
+  CHECK(exists(p.path(".sf/parallel/M007.status.json")));
+  CHECK(exists(p.path(".sf/parallel/M007.signal.json")));
+  CHECK(alive(worker.pid()));
+  end(worker);
+  // Once it is gone, the same files are leftovers.
+  auto after = doctor_json(p, "--fix");
+  CHECK(after["exit"] == 0);
+  CHECK(after["fixed"] == 2);
+  check_clean(p);
+}
+
+TEST_CASE("leftover signal and temp files are removed", "[doctor]") {
+  test_project p({ms("M001", {}, {})}, "  enabled: true\n");
+  write_file(p.path(".sf/parallel/M001.signal.json"), "{\"signal\":\"stop\",\"sentAt\":1}");
+  write_file(p.path(".sf/parallel/M001.status.json.tmp.0a1b"), "{\"milestoneId\":");
+  write_file(p.path(".sf/parallel/run.json.tmp.ffee"), "{");
+  auto j = doctor_json(p);
+  CHECK(j["exit"] == 1);
+  CHECK(finding_at(j, ".sf/parallel/M001.signal.json")["kind"] == "leftover signal");
+  CHECK(finding_at(j, ".sf/parallel/M001.status.json.tmp.0a1b")["kind"] == "temp file");
+  CHECK(finding_at(j, ".sf/parallel/run.json.tmp.ffee")["kind"] == "temp file");
+  auto fixed = doctor_json(p, "--fix");
+  CHECK(fixed["exit"] == 0);
+  CHECK(fixed["fixed"] == 3);
+  CHECK_FALSE(exists(p.path(".sf/parallel/M001.signal.json")));
+  CHECK_FALSE(exists(p.path(".sf/parallel/M001.status.json.tmp.0a1b")));
+  CHECK_FALSE(exists(p.path(".sf/parallel/run.json.tmp.ffee")));
+  check_clean(p);
+}
+
+TEST_CASE("finished worktrees are removed unless they hold unmerged or uncommitted work",
+          "[doctor]") {
+  // The plan on main knows M001 only: M002 and M003 are no longer planned.
+  test_project p({ms("M001", {}, {})}, "  enabled: true\n");
+  for (std::string mid : {"M001", "M002", "M003"})
+    REQUIRE(sf::io::ensure_worktree(p.root(), mid));
+  auto wt = [&](const std::string& mid) { return p.path(".sf/worktrees/" + mid); };
+  // M001 completes on its branch and is merged into main.
+  auto md = wt("M001") + "/.sf/milestones/M001/MILESTONE.md";
+  auto text = read_file(md);
+  text.replace(text.find("status: pending"), 15, "status: complete");
+  write_file(md, text);
+  REQUIRE(run("git add -A && git commit -q -m done", wt("M001")).exit_code == 0);
+  p.git("merge -q --ff-only milestone/M001");
+  // M002 has a commit main does not have; M003 has an uncommitted file.
+  write_file(wt("M002") + "/work.txt", "work\n");
+  REQUIRE(run("git add -A && git commit -q -m work", wt("M002")).exit_code == 0);
+  write_file(wt("M003") + "/draft.txt", "draft\n");
+
+  auto j = doctor_json(p);
+  CHECK(j["exit"] == 1);
+  CHECK(finding_at(j, ".sf/worktrees/M001")["safe"] == true);
+  CHECK(finding_at(j, ".sf/worktrees/M002")["safe"] == false);
+  CHECK(finding_at(j, ".sf/worktrees/M003")["safe"] == false);
+
+  auto fixed = p.cli("doctor --fix");
+  INFO(fixed.out);
+  CHECK(fixed.exit_code == 1);
+  CHECK(fixed.out.find("kept: 1 unmerged commit(s) on milestone/M002") != std::string::npos);
+  CHECK(fixed.out.find("kept: uncommitted changes (1 file(s), first: draft.txt)") !=
+        std::string::npos);
+  CHECK_FALSE(exists(wt("M001")));
+  CHECK(exists(wt("M002") + "/work.txt"));
+  CHECK(exists(wt("M003") + "/draft.txt"));
+  CHECK(p.git("worktree list").find("M001") == std::string::npos);
+  // The branch itself stays.
+  CHECK_FALSE(p.git("branch --list milestone/M001").empty());
+  // Only the two kept ones remain.
+  auto after = doctor_json(p);
+  CHECK(after["findings"].size() == 2);
+}
+
+TEST_CASE("half-created worktrees and prunable admin entries", "[doctor]") {
+  test_project p({ms("M004", {}, {}), ms("M005", {}, {}), ms("M006", {}, {})},
+                 "  enabled: true\n");
+  fs::create_directories(p.path(".sf/worktrees/M004"));
+  write_file(p.path(".sf/worktrees/M005/notes.txt"), "mine\n");
+  REQUIRE(sf::io::ensure_worktree(p.root(), "M006"));
+  fs::remove_all(p.path(".sf/worktrees/M006"));
+
+  auto j = doctor_json(p);
+  CHECK(j["exit"] == 1);
+  CHECK(finding_at(j, ".sf/worktrees/M004")["kind"] == "half-created worktree");
+  CHECK(finding_at(j, ".sf/worktrees/M004")["safe"] == true);
+  CHECK(finding_at(j, ".sf/worktrees/M005")["safe"] == false);
+  CHECK(finding_at(j, ".git/worktrees/M006")["kind"] == "prunable worktree entry");
+
+  auto fixed = p.cli("doctor --fix");
+  INFO(fixed.out);
+  CHECK(fixed.exit_code == 1);
+  CHECK(fixed.out.find("kept: it holds files (first: notes.txt)") != std::string::npos);
+  CHECK_FALSE(exists(p.path(".sf/worktrees/M004")));
+  CHECK(exists(p.path(".sf/worktrees/M005/notes.txt")));
+  CHECK_FALSE(exists(p.path(".git/worktrees/M006")));
+  fs::remove_all(p.path(".sf/worktrees/M005"));
+  check_clean(p);
+}
+
+TEST_CASE("stale git lock files are removed, fresh ones are only reported", "[doctor]") {
+  test_project p({ms("M001", {}, {})}, "  enabled: true\n");
+  write_file(p.path(".git/index.lock"), "");
+  write_file(p.path(".git/refs/heads/main.lock"), "");
+  age(p.path(".git/index.lock"), 60);
+  age(p.path(".git/refs/heads/main.lock"), 60);
+  write_file(p.path(".git/HEAD.lock"), ""); // Fresh: a git command may be writing it.
+  auto j = doctor_json(p, "--fix");
+  CHECK(j["exit"] == 1);
+  CHECK(finding_at(j, ".git/index.lock")["result"] == "fixed");
+  CHECK(finding_at(j, ".git/refs/heads/main.lock")["result"] == "fixed");
+  CHECK(finding_at(j, ".git/HEAD.lock")["result"] == "kept");
+  CHECK_FALSE(exists(p.path(".git/index.lock")));
+  CHECK_FALSE(exists(p.path(".git/refs/heads/main.lock")));
+  CHECK(exists(p.path(".git/HEAD.lock")));
+  age(p.path(".git/HEAD.lock"), 60);
+  CHECK(doctor_json(p, "--fix")["exit"] == 0);
+  check_clean(p);
+  // Git works again.
+  write_file(p.path("x.txt"), "x\n");
+  CHECK(run("git add x.txt && git commit -q -m x", p.root()).exit_code == 0);
+}
+
+TEST_CASE("an orphan worker is reported with its pid and never killed", "[doctor]") {
+  test_project p({ms("M001", {}, {})}, "  enabled: true\n");
+  auto orphan = spawn_sleep(
+    {"SF_PROJECT_ROOT=" + p.root(), "SF_PARALLEL_WORKER=1", "SF_MILESTONE_LOCK=M001"});
+  REQUIRE(wait_visible(p.root(), orphan.pid()));
+  auto fixed = p.cli("doctor --fix");
+  INFO(fixed.out);
+  CHECK(fixed.exit_code == 1);
+  CHECK(fixed.out.find("[orphan worker]") != std::string::npos);
+  CHECK(fixed.out.find("worker pid " + std::to_string(orphan.pid()) + " of M001") !=
+        std::string::npos);
+  CHECK(fixed.out.find("kill " + std::to_string(orphan.pid())) != std::string::npos);
+  CHECK(fixed.out.find("kept: doctor never signals processes") != std::string::npos);
+  CHECK(alive(orphan.pid()));
+  end(orphan);
+  check_clean(p);
+}
+
+TEST_CASE("a dead coordinator's lock file is removed, a held one is left alone", "[doctor]") {
+  test_project p({ms("M001", {}, {})}, "  enabled: true\n");
+  {
+    auto held = sf::io::coordinator_lock::acquire(p.root());
+    REQUIRE(held);
+    CHECK(p.cli("doctor").out == "No problems found.\n");
+  }
+  // The lock was released, but the file still records our pid: pretend it was a dead one.
+  write_file(p.path(".sf/parallel/coordinator.lock"), std::to_string(dead_pid()) + "\n");
+  auto j = doctor_json(p, "--fix");
+  CHECK(j["exit"] == 0);
+  CHECK(finding_at(j, ".sf/parallel/coordinator.lock")["result"] == "fixed");
+  CHECK_FALSE(exists(p.path(".sf/parallel/coordinator.lock")));
+  check_clean(p);
+}
+
+TEST_CASE("troubleshooting: after a worker crash, doctor --fix, status and start resume it",
+          "[doctor]") {
+  temp_dir trace;
+  auto t = [&](const std::string& name) { return sh_quote(trace / name); };
+  test_project p({ms("M001", {},
+                     {{"U1", "echo x >> " + t("u1"), {}, -1},
+                      {"U2", "echo $$ > " + t("u2pid") + "; echo x >> " + t("u2") + "; [ -e " +
+                               t("release") + " ] || exec sleep 600",
+                       {}, -1}})},
+                 "  enabled: true\n  heartbeat_interval: 0.2\n  stale_timeout: 5\n");
+  auto info = sf::io::ensure_worktree(p.root(), "M001");
+  REQUIRE(info);
+  // The worker started by hand, the way a coordinator would, then killed with its unit.
+  sf::io::spawn_request req;
+  req.argv = {SF_CLI_PATH, "worker"};
+  req.cwd = info->path;
+  req.env = {base_env_path(), "HOME=" + p.root(), "SF_MILESTONE_LOCK=M001",
+             "SF_PARALLEL_WORKER=1", "SF_PROJECT_ROOT=" + p.root(), "SF_SPAWN_TOKEN=tok-9"};
+  req.log_path = trace / "worker.log";
+  auto worker = sf::io::spawn_process(req);
+  REQUIRE(worker);
+  REQUIRE(wait_for(p.root(), [&] {
+    auto s = sf::io::read_status(p.root(), "M001");
+    return s && s->unit && s->unit->id == "U2" && exists(trace / "u2pid");
+  }, 20s));
+  int64_t unit_pid = std::stoll(read_file(trace / "u2pid"));
+  REQUIRE(worker->signal(SIGKILL) == caf::error{});
+  REQUIRE(wait_exit(*worker, 10s));
+  // The unit outlives its worker: doctor reports it as an orphan, the test ends it.
+  REQUIRE(wait_visible(p.root(), unit_pid));
+  auto orphan = p.cli("doctor");
+  CHECK(orphan.out.find("[orphan worker]") != std::string::npos);
+  REQUIRE(::kill(static_cast<pid_t>(unit_pid), SIGKILL) == 0);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (alive(unit_pid) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  REQUIRE_FALSE(alive(unit_pid));
+
+  auto found = p.cli("doctor");
+  INFO(found.out);
+  CHECK(found.exit_code == 1);
+  CHECK(found.out.find("[stale status] .sf/parallel/M001.status.json — worker pid " +
+                       std::to_string(worker->pid()) + " is not running") != std::string::npos);
+  auto fixed = p.cli("doctor --fix");
+  INFO(fixed.out);
+  CHECK(fixed.exit_code == 0);
+  check_clean(p);
+  auto status = p.cli("status");
+  CHECK(status.exit_code == 0);
+  INFO(status.out);
+  CHECK(status.out.find("Coordinator: not running") != std::string::npos);
+
+  write_file(trace / "release", "");
+  auto start = p.cli("start --yes");
+  INFO(start.out << start.err);
+  CHECK(start.exit_code == 0);
+  // U1 was recorded before the crash and is not run again; U2 ran once more and finished.
+  CHECK(read_file(trace / "u1") == "x\n");
+  CHECK(read_file(trace / "u2") == "x\nx\n");
+  auto subjects = p.git("log --format=%s milestone/M001");
+  CHECK(subjects.find("U2") != std::string::npos);
+}
