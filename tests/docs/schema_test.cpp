@@ -75,7 +75,7 @@ TEST_CASE("the schema checker rejects what the schemas forbid", "[docs]") {
   auto ledger = load_schema("ledger");
   CHECK(schema_errors(ledger, {{"costs", {{"M001", 1.0}}}, {"total", 1.0}}).empty());
   CHECK(schema_errors(ledger, {{"costs", {{"M001", "x"}}}, {"total", 1.0}}).size() == 1);
-  CHECK(schema_errors(ledger, {{"costs", {}}, {"total", 0}, {"extra", 1}}).size() == 1);
+  CHECK(schema_errors(ledger, {{"costs", nlohmann::json::object()}, {"total", 0}, {"extra", 1}}).size() == 1);
 }
 
 TEST_CASE("files of a real run match the documented schemas", "[docs]") {
