@@ -1,6 +1,5 @@
 // `sf-actors start [MID...] [--yes] [--max-workers N] [--detach]`
-#include "actors/coordinator.hpp"
-#include "actors/runtime.hpp"
+#include "actors/orchestrator.hpp"
 #include "cli/command.hpp"
 #include "cli/event_printer.hpp"
 #include "config/eligibility.hpp"
@@ -11,7 +10,6 @@
 #include "io/process.hpp"
 #include "messages/error.hpp"
 
-#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include <poll.h>
@@ -92,22 +90,21 @@ int detach(const std::string& root, const start_options& o, const global_options
 }
 
 // auto_merge: confirm on a terminal: ask, and merge through the coordinator's queue on yes.
-void confirm_merge(caf::actor_system& sys, const coordinator_actor& coord, const std::string& mid) {
+void confirm_merge(orchestrator_runtime& rt, const std::string& mid) {
   std::cout << "Merge " << mid << " into main? [y/N] " << std::flush;
   std::string answer;
   if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) {
     std::cout << mid << " left unmerged; run `sf-actors merge " << mid << "` when ready\n";
     return;
   }
-  caf::scoped_actor scoped{sys};
-  scoped->request(coord, std::chrono::minutes(10), atom::merge_v, mid, false)
-    .receive([](const merge_report& r) { std::cout << io::render_merge_report(r) << std::flush; },
-             [](const caf::error& err) {
-               std::cout << "merge failed: " << caf::to_string(err) << '\n';
-             });
+  auto report = rt.merge(mid, false);
+  if (report)
+    std::cout << io::render_merge_report(*report) << std::flush;
+  else
+    std::cout << "merge failed: " << describe(report.error()) << '\n';
 }
 
-int run_foreground(const std::string& root, preferences prefs, plan p, const start_options& o) {
+int run_foreground(const std::string& root, preferences prefs, const start_options& o) {
   // Block the signals we wait for before any thread starts, so only our signalfd sees them.
   // Workers get an empty mask at spawn (posix_spawn SETSIGMASK), so they are unaffected.
   sigset_t mask;
@@ -118,64 +115,49 @@ int run_foreground(const std::string& root, preferences prefs, plan p, const sta
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   io::unique_fd sigfd{::signalfd(-1, &mask, SFD_CLOEXEC)};
   auto printer = std::make_shared<event_printer>(std::cout);
-  int exit = exit_ok;
-  {
-    runtime rt;
-    coordinator_config cfg;
-    cfg.root = root;
-    cfg.prefs = std::move(prefs);
-    cfg.milestones = std::move(p);
-    cfg.worker_argv = {self_exe(), "worker"};
-    cfg.can_confirm = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
-    auto coord = spawn_coordinator(rt.system(), std::move(cfg));
-    if (!coord)
-      return fail(coord.error());
-    auto sink = rt.system().spawn(event_sink, printer);
-    caf::anon_send(*coord, atom::subscribe_v, sink);
-    command_reply reply;
-    {
-      caf::scoped_actor scoped{rt.system()};
-      scoped->request(*coord, std::chrono::seconds(30), atom::start_v, o.ids)
-        .receive([&](const command_reply& r) { reply = r; },
-                 [&](const caf::error& err) {
-                   reply.lines.push_back("coordinator did not answer start: " +
-                                         caf::to_string(err));
-                   reply.exit_code = exit_failure;
-                 });
-    }
-    // On success the events already told the story; only a refusal needs its lines.
-    if (reply.exit_code != 0)
-      for (const auto& line : reply.lines)
-        std::cerr << line << '\n';
-    if (reply.exit_code == 0) {
-      bool stopping = false;
-      while (!printer->finished()) {
-        pollfd fds[3] = {{sigfd.get(), POLLIN, 0},
-                         {printer->done_fd(), POLLIN, 0},
-                         {printer->confirm_fd(), POLLIN, 0}};
-        if (::poll(fds, 3, -1) < 0)
-          continue;
-        if (fds[2].revents & POLLIN)
-          for (const auto& mid : printer->take_confirmations())
-            confirm_merge(rt.system(), *coord, mid);
-        if (fds[0].revents & POLLIN) {
-          signalfd_siginfo info;
-          (void) ::read(sigfd.get(), &info, sizeof info);
-          if (!stopping) {
-            std::cout << "\nstopping every worker...\n" << std::flush;
-            stopping = true;
-          }
-          caf::anon_send(*coord, atom::shutdown_v);
-        }
-      }
-      exit = printer->exit_code();
-    } else {
-      exit = reply.exit_code;
-    }
-    caf::anon_send_exit(*coord, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+  orchestrator_options opts;
+  opts.prefs = std::move(prefs);
+  opts.worker_argv = {self_exe(), "worker"};
+  opts.can_confirm = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+  orchestrator_runtime rt{root, std::move(opts)};
+  if (rt.error())
+    return fail(rt.error());
+  if (auto err = rt.subscribe([printer](const run_event& ev) { printer->print(ev); }))
+    return fail(err);
+  command_reply reply;
+  if (auto r = rt.start(o.ids)) {
+    reply = std::move(*r);
+  } else {
+    reply.lines.push_back("coordinator did not answer start: " + describe(r.error()));
+    reply.exit_code = exit_failure;
   }
-  return exit;
+  // On success the events already told the story; only a refusal needs its lines.
+  if (reply.exit_code != 0) {
+    for (const auto& line : reply.lines)
+      std::cerr << line << '\n';
+    return reply.exit_code;
+  }
+  bool stopping = false;
+  while (!printer->finished()) {
+    pollfd fds[3] = {{sigfd.get(), POLLIN, 0},
+                     {printer->done_fd(), POLLIN, 0},
+                     {printer->confirm_fd(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0)
+      continue;
+    if (fds[2].revents & POLLIN)
+      for (const auto& mid : printer->take_confirmations())
+        confirm_merge(rt, mid);
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info;
+      (void) ::read(sigfd.get(), &info, sizeof info);
+      if (!stopping) {
+        std::cout << "\nstopping every worker...\n" << std::flush;
+        stopping = true;
+      }
+      caf::anon_send(rt.coordinator(), atom::shutdown_v);
+    }
+  }
+  return printer->exit_code();
 }
 
 } // namespace
@@ -239,7 +221,7 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
     }
     if (o->detach)
       return detach(root, *o, g);
-    return run_foreground(root, std::move(prefs), std::move(p), *o);
+    return run_foreground(root, std::move(prefs), *o);
   };
 }
 

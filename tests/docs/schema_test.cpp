@@ -1,0 +1,170 @@
+// docs/schemas/*.schema.json describe the files sf-actors really writes: validate real files
+// from a real run and from the io functions, and check the validator rejects wrong ones.
+#include "actors/orchestrator.hpp"
+#include "docs/json_schema.hpp"
+#include "io/control_file.hpp"
+#include "io/ledger_file.hpp"
+#include "io/merge_queue_file.hpp"
+#include "io/signal_file.hpp"
+#include "support/project.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <dirent.h>
+
+#include <chrono>
+#include <future>
+#include <sstream>
+
+using namespace std::chrono_literals;
+using namespace sf::test;
+
+namespace {
+
+void check_valid(const std::string& schema, const nlohmann::json& doc) {
+  auto errors = schema_errors(load_schema(schema), doc);
+  INFO(schema << ": " << doc.dump());
+  for (const auto& e : errors)
+    UNSCOPED_INFO(e);
+  CHECK(errors.empty());
+}
+
+nlohmann::json parse_file(const std::string& path) {
+  return nlohmann::json::parse(read_file(path));
+}
+
+// Names in `dir` that end with `suffix`.
+std::vector<std::string> names_ending(const std::string& dir, const std::string& suffix) {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (auto* ent = ::readdir(d)) {
+      std::string name = ent->d_name;
+      if (name.size() > suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+        out.push_back(name);
+    }
+    ::closedir(d);
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("the schema checker rejects what the schemas forbid", "[docs]") {
+  auto status = load_schema("status");
+  nlohmann::json good = {{"milestoneId", "M001"},  {"pid", 42},         {"state", "running"},
+                         {"currentUnit", nullptr}, {"completedUnits", 0}, {"cost", 0.5},
+                         {"lastHeartbeat", 1},     {"startedAt", 1},    {"worktreePath", "/x"},
+                         {"somethingNew", true}};
+  CHECK(schema_errors(status, good).empty());
+  auto bad = good;
+  bad["state"] = "sleeping";
+  CHECK(schema_errors(status, bad).size() == 1);
+  bad = good;
+  bad.erase("pid");
+  CHECK(schema_errors(status, bad).size() == 1);
+  bad = good;
+  bad["cost"] = -1;
+  CHECK(schema_errors(status, bad).size() == 1);
+  bad = good;
+  bad["currentUnit"] = {{"type", "unit"}};
+  CHECK_FALSE(schema_errors(status, bad).empty());
+  bad = good;
+  bad["completedUnits"] = 1.5;
+  CHECK(schema_errors(status, bad).size() == 1);
+  auto ledger = load_schema("ledger");
+  CHECK(schema_errors(ledger, {{"costs", {{"M001", 1.0}}}, {"total", 1.0}}).empty());
+  CHECK(schema_errors(ledger, {{"costs", {{"M001", "x"}}}, {"total", 1.0}}).size() == 1);
+  CHECK(schema_errors(ledger, {{"costs", nlohmann::json::object()}, {"total", 0}, {"extra", 1}}).size() == 1);
+}
+
+TEST_CASE("files of a real run match the documented schemas", "[docs]") {
+  // Each unit copies its own status file while it runs, since a clean exit removes it.
+  auto copy = [](const std::string& to) {
+    return "cp \"$SF_PROJECT_ROOT/.sf/parallel/$SF_MILESTONE_LOCK.status.json\" " + to +
+           " && echo SF_COST 0.25";
+  };
+  test_project p({ms("M001", {}, {{"U01", copy("s1.json"), {"s1.json"}, -1},
+                                  {"U02", copy("s2.json"), {"s2.json"}, -1}}),
+                  ms("M002", {}, {{"U01", copy("s3.json"), {"s3.json"}, -1}})},
+                 "  enabled: true\n  max_workers: 2\n  auto_merge: manual\n"
+                 "  budget_ceiling: 100\n");
+  sf::orchestrator_options opts;
+  auto prefs = sf::load_preferences(p.root(), p.root());
+  REQUIRE(prefs);
+  opts.prefs = *prefs;
+  opts.worker_argv = {SF_CLI_PATH, "worker"};
+  {
+    sf::orchestrator_runtime rt{p.root(), opts};
+    REQUIRE_FALSE(rt.error());
+    auto reply = rt.start();
+    REQUIRE(reply);
+    REQUIRE(rt.wait_finished(120s));
+  }
+  std::vector<nlohmann::json> statuses;
+  for (std::string f : {".sf/worktrees/M001/s1.json", ".sf/worktrees/M001/s2.json",
+                        ".sf/worktrees/M002/s3.json"})
+    statuses.push_back(parse_file(p.path(f)));
+  for (const auto& s : statuses)
+    check_valid("status", s);
+  CHECK(statuses[1]["completedUnits"] == 1);
+  CHECK(statuses[1]["currentUnit"]["id"] == "U02");
+
+  check_valid("run", parse_file(p.path(".sf/parallel/run.json")));
+  auto ledger = parse_file(p.path(".sf/parallel/ledger.json"));
+  check_valid("ledger", ledger);
+  CHECK(ledger["total"].get<double>() == Approx(0.75));
+
+  std::istringstream events(read_file(p.path(".sf/parallel/events.jsonl")));
+  std::string line;
+  int count = 0;
+  while (std::getline(events, line)) {
+    check_valid("event", nlohmann::json::parse(line));
+    ++count;
+  }
+  CHECK(count > 5);
+}
+
+TEST_CASE("files written by the io functions match the documented schemas", "[docs]") {
+  test_project p({ms("M001", {}, {{"U01", "true", {}, -1}})}, "  enabled: true\n");
+  REQUIRE_FALSE(sf::io::send_signal(p.root(), "M001", sf::io::signal_kind::pause));
+  check_valid("signal", parse_file(sf::io::signal_path(p.root(), "M001")));
+
+  REQUIRE_FALSE(sf::io::write_ledger(p.root(), {{"M001", 1.5}, {"M002", 0}}));
+  check_valid("ledger", parse_file(sf::io::ledger_path(p.root())));
+
+  sf::merge_item item;
+  item.milestone = "M001";
+  item.title = "First";
+  item.tip = std::string(40, 'a');
+  item.units = {"U01 one"};
+  item.sequence = 3;
+  REQUIRE_FALSE(sf::io::write_merge_queue(p.root(), {item}));
+  check_valid("merge-queue", parse_file(p.path(".sf/parallel/merge-queue.json")));
+
+  REQUIRE_FALSE(sf::io::ensure_control_dir(p.root()));
+  auto control = p.path(".sf/parallel/control");
+  REQUIRE_FALSE(sf::io::write_control_response(p.root(), "feed", {"M001: paused"}, 0));
+  check_valid("control-response", parse_file(control + "/feed.response.json"));
+
+  // A real request: the sender waits for an answer that we give once we have checked it.
+  auto reply = std::async(std::launch::async, [&] {
+    return sf::io::send_control_request(p.root(), "merge", "M001", 20s, true);
+  });
+  std::vector<std::string> requests;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (requests.empty() && std::chrono::steady_clock::now() < deadline) {
+    requests = names_ending(control, ".request.json");
+    if (requests.empty())
+      reply.wait_for(2ms); // Poll with a deadline; the sender writes within microseconds.
+  }
+  REQUIRE(requests.size() == 1);
+  auto request = parse_file(control + "/" + requests[0]);
+  check_valid("control-request", request);
+  CHECK(request["dryRun"] == true);
+  auto id = requests[0].substr(0, requests[0].size() - std::string(".request.json").size());
+  REQUIRE_FALSE(sf::io::write_control_response(p.root(), id, {"M001: would merge"}, 0));
+  auto answer = reply.get();
+  REQUIRE(answer);
+  CHECK(answer->lines == std::vector<std::string>{"M001: would merge"});
+}
