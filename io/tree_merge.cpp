@@ -240,7 +240,11 @@ private:
     bool same_content = git_oid_equal(&o.id, &t.id) != 0;
     if (same_content)
       return take(path, o, r);
-    if (have_base && git_oid_equal(&b.id, &o.id) != 0) {
+    // A branch that merged main in and then resolved metrics.json by its own side would, as a
+    // plain fast-forward of the file, erase records of milestones already on main: metrics
+    // always go through the per-milestone merge, which never drops an entry main has.
+    bool metrics = state && path == ".sf/metrics.json";
+    if (have_base && git_oid_equal(&b.id, &o.id) != 0 && !metrics) {
       git_oid_cpy(&r.id, &t.id);
       return take(path, o, r);
     }
