@@ -374,8 +374,8 @@ void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
   self->send(st.merger, atom::enqueue_v, std::move(item));
   if (slice.empty()) {
     bool automatic = st.cfg.prefs.auto_merge == auto_merge_mode::automatic;
-    if (automatic)
-      st.pending_merges.insert(e.id);
+    // The run is not over until the queue answers, even if that answer is "run merge yourself".
+    st.pending_merges.insert(e.id);
     set_state(self, e, "complete",
               automatic ? "complete, queued for merge" : "complete, awaiting merge");
   }
@@ -559,7 +559,9 @@ void on_merged(self_ptr self, const merge_outcome& x) {
     ev.text += "; push failed: " + x.push_error;
   publish(self, ev);
   bool final_kind = x.kind != "waiting" && x.kind != "confirm";
-  if (x.slice.empty() && final_kind)
+  // Under auto_merge: auto a "waiting" is a pause in the queue; otherwise it is the answer.
+  bool automatic = st.cfg.prefs.auto_merge == auto_merge_mode::automatic;
+  if (x.slice.empty() && (final_kind || !automatic))
     st.pending_merges.erase(x.milestone);
   if (e != nullptr && x.slice.empty()) {
     if (x.kind == "merged" || x.kind == "already_merged") {

@@ -195,9 +195,13 @@ private:
                                    const entry& t) {
     if (same(o, t) || same(b, t))
       return o;
-    if (same(b, o))
-      return take(path, o, t);
     bool state = rules_.resolve_state && is_state_path(path);
+    // Taking theirs wholesale would let a branch that merged main in erase records of other
+    // milestones from metrics.json: descend to that file whenever main still has it.
+    bool guards_metrics = state && o.present && t.present &&
+                          (path == ".sf" || path == ".sf/metrics.json");
+    if (same(b, o) && !guards_metrics)
+      return take(path, o, t);
     bool ot = is_tree(o);
     bool tt = is_tree(t);
     // Folders on both sides, or a folder against nothing: descend so that only the files both
