@@ -392,14 +392,17 @@ void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
   item.slice = slice;
   item.tip = *tip;
   item.units = e.unit_lines;
+  // The item goes out before the state change: set_state tells the queue this milestone no
+  // longer runs, and under sequential order a higher id waiting in the queue would take that
+  // as leave to merge first.
+  self->send(st.merger, atom::enqueue_v, std::move(item));
   if (slice.empty()) {
     bool automatic = st.cfg.prefs.auto_merge == auto_merge_mode::automatic;
+    // The run is not over until the queue answers, even if that answer is "run merge yourself".
+    st.pending_merges.insert(e.id);
     set_state(self, e, "complete",
               automatic ? "complete, queued for merge" : "complete, awaiting merge");
-    if (automatic)
-      st.pending_merges.insert(e.id);
   }
-  self->send(st.merger, atom::enqueue_v, std::move(item));
 }
 
 // Crashed or hung: restart under the policy (at most max_restarts within restart_window,
@@ -626,17 +629,27 @@ void on_merged(self_ptr self, const merge_outcome& x) {
   merge_report one;
   one.results.push_back(x);
   ev.text = x.slice.empty() ? "" : "slice " + x.slice + ": ";
-  ev.text += x.kind == "merged"           ? "merged into main" + std::string(x.pushed ? " (pushed)" : "")
-             : x.kind == "already_merged" ? "already on main"
-             : x.kind == "conflict"       ? "CONFLICT in " + std::to_string(x.files.size()) +
-                                        " file(s); resolve in .sf/worktrees/" + x.milestone +
-                                        " and run `sf-actors merge " + x.milestone + "`"
-                                  : x.text;
+  if (x.kind == "merged") {
+    ev.text += "merged into main" + std::string(x.pushed ? " (pushed)" : "");
+  } else if (x.kind == "already_merged") {
+    ev.text += "already on main";
+  } else if (x.kind == "conflict") {
+    // The same words as the merge report, so the user recognises the retry line.
+    ev.text += "CONFLICT (" + std::to_string(x.files.size()) + " file(s)): ";
+    for (std::size_t i = 0; i < x.files.size(); ++i)
+      ev.text += (i ? ", " : "") + x.files[i];
+    ev.text += "; resolve them in .sf/worktrees/" + x.milestone +
+               " and run `sf-actors merge " + x.milestone + "` to retry";
+  } else {
+    ev.text += x.text;
+  }
   if (!x.push_error.empty())
     ev.text += "; push failed: " + x.push_error;
   publish(self, ev);
   bool final_kind = x.kind != "waiting" && x.kind != "confirm";
-  if (x.slice.empty() && final_kind)
+  // Under auto_merge: auto a "waiting" is a pause in the queue; otherwise it is the answer.
+  bool automatic = st.cfg.prefs.auto_merge == auto_merge_mode::automatic;
+  if (x.slice.empty() && (final_kind || !automatic))
     st.pending_merges.erase(x.milestone);
   if (e != nullptr && x.slice.empty()) {
     if (x.kind == "merged" || x.kind == "already_merged") {

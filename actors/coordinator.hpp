@@ -74,7 +74,7 @@ struct coordinator_state {
   budget_ledger_actor ledger;                        ///< Costs.
   fs_watcher_actor watcher;                          ///< File changes.
   merge_queue_actor merger;                          ///< Merges completed milestones.
-  std::set<std::string> pending_merges;              ///< Queued automatic merges not yet done.
+  std::set<std::string> pending_merges;              ///< Completions the queue has not answered.
   std::vector<std::string> last_running;             ///< Last running set sent to the queue.
   std::map<std::string, milestone_entry> entries;    ///< By id, sorted.
   std::set<std::string> complete_on_main;            ///< Milestones complete in the root checkout.

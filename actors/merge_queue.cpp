@@ -14,7 +14,7 @@ std::string sequential_blocker(const merge_item& item, const std::set<std::strin
   // Ids sort in merge order: any lower id still running must merge first.
   for (const auto& id : running)
     if (id < item.milestone)
-      return id + " has a lower id and is still running (merge_order: sequential)";
+      return id + ", which has a lower id and is still running (merge_order: sequential)";
   return {};
 }
 

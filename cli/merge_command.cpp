@@ -71,11 +71,9 @@ merge_report predict_all(const std::string& root, const plan& p, const std::stri
       if (files && !files->empty()) {
         merge_outcome x;
         x.milestone = branches[i].first;
-        x.kind = "failed";
-        x.text = "would conflict with " + branches[j].first + " in " +
-                 std::to_string(files->size()) + " file(s): ";
-        for (std::size_t k = 0; k < files->size(); ++k)
-          x.text += (k ? ", " : "") + (*files)[k];
+        x.kind = "would_conflict";
+        x.text = branches[j].first;
+        x.files = *files;
         r.results.push_back(x);
       }
     }

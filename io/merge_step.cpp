@@ -173,6 +173,13 @@ std::string render_merge_report(const merge_report& r) {
       out << "  Commit or stash them, then run `sf-actors merge " << x.milestone << "`.\n";
     } else if (x.kind == "waiting") {
       out << "- " << who << " — waiting: " << x.text << '\n';
+    } else if (x.kind == "locked") {
+      out << "- " << who << " — not merged: " << x.text << '\n';
+    } else if (x.kind == "would_conflict") {
+      out << "- " << who << " — would conflict with " << x.text << " in " << x.files.size()
+          << " file(s):\n";
+      for (const auto& f : x.files)
+        out << "  - `" << f << "`\n";
     } else {
       out << "- " << who << " — failed: " << x.text << '\n';
     }

@@ -195,9 +195,13 @@ private:
                                    const entry& t) {
     if (same(o, t) || same(b, t))
       return o;
-    if (same(b, o))
-      return take(path, o, t);
     bool state = rules_.resolve_state && is_state_path(path);
+    // Taking theirs wholesale would let a branch that merged main in erase records of other
+    // milestones from metrics.json: descend to that file whenever main still has it.
+    bool guards_metrics = state && o.present && t.present &&
+                          (path == ".sf" || path == ".sf/metrics.json");
+    if (same(b, o) && !guards_metrics)
+      return take(path, o, t);
     bool ot = is_tree(o);
     bool tt = is_tree(t);
     // Folders on both sides, or a folder against nothing: descend so that only the files both
@@ -240,7 +244,11 @@ private:
     bool same_content = git_oid_equal(&o.id, &t.id) != 0;
     if (same_content)
       return take(path, o, r);
-    if (have_base && git_oid_equal(&b.id, &o.id) != 0) {
+    // A branch that merged main in and then resolved metrics.json by its own side would, as a
+    // plain fast-forward of the file, erase records of milestones already on main: metrics
+    // always go through the per-milestone merge, which never drops an entry main has.
+    bool metrics = state && path == ".sf/metrics.json";
+    if (have_base && git_oid_equal(&b.id, &o.id) != 0 && !metrics) {
       git_oid_cpy(&r.id, &t.id);
       return take(path, o, r);
     }

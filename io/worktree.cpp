@@ -327,6 +327,11 @@ caf::error create_worktree(git_repository* repo, const layout& l, const std::str
   opts.ref = branch;
   // libgit2's checkout costs ~19 readlinks per file; we write the files ourselves below.
   opts.checkout_options.checkout_strategy = GIT_CHECKOUT_NONE;
+  // libgit2 creates <commondir>/worktrees with a check-then-mkdir that fails with "directory
+  // exists" when two supervisors add their first worktrees at the same moment: make it first.
+  std::string admin_parent = std::string{git_repository_commondir(repo)} + "worktrees";
+  if (::mkdir(admin_parent.c_str(), 0755) != 0 && errno != EEXIST)
+    return sys_fail("creating", admin_parent, std::strerror(errno));
   git_worktree* raw = nullptr;
   if (git_worktree_add(&raw, repo, mid.c_str(), l.wt_path.c_str(), &opts) != 0)
     return git_fail("adding the worktree", l.wt_path);

@@ -98,7 +98,8 @@ struct merge_outcome {
   std::string milestone;          ///< Milestone id.
   std::string slice;              ///< Slice id, empty for the whole milestone.
   std::string kind;               ///< merged, already_merged, conflict, dirty_checkout, locked,
-                                  ///< failed, waiting, would_merge.
+                                  ///< failed, waiting, would_merge, would_conflict (dry run:
+                                  ///< `text` names the other milestone).
   std::string commit;             ///< Merge commit (hex) when merged.
   std::vector<std::string> files; ///< Conflicting or dirty files.
   std::string text;               ///< One human-readable line.

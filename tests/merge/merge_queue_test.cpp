@@ -1,0 +1,593 @@
+// The merge queue end to end: real repositories, the real CLI and the reference worker; git
+// state is checked with the git CLI, never through our own libgit2 code.
+#include "io/merge_step.hpp"
+#include "support/project.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+
+using namespace std::chrono_literals;
+using namespace sf::test;
+
+namespace {
+
+constexpr auto run_timeout = 60s;
+
+// Twenty numbered lines: edits two or more lines apart merge cleanly, the same line conflicts.
+std::string numbered_lines() {
+  std::string out;
+  for (int i = 1; i <= 20; ++i)
+    out += "line " + std::string(i < 10 ? "0" : "") + std::to_string(i) + "\n";
+  return out;
+}
+
+std::string line_name(int n) {
+  return "line " + std::string(n < 10 ? "0" : "") + std::to_string(n);
+}
+
+// A unit command that rewrites line `n` of shared.txt to say who changed it.
+std::string edit_line(int n, const std::string& who) {
+  return "sed -i 's/^" + line_name(n) + "$/" + line_name(n) + " by " + who + "/' shared.txt";
+}
+
+// A unit command that holds until the test creates `<root>/go-<name>`.
+std::string hold(const std::string& name) {
+  return "while [ ! -e \"$SF_PROJECT_ROOT/go-" + name + "\" ]; do sleep 0.05; done";
+}
+
+void release(const test_project& p, const std::string& name) {
+  write_file(p.path("go-" + name), "go\n");
+}
+
+unit_spec unit(const std::string& id, const std::string& cmd) {
+  return {id, cmd, {}, -1};
+}
+
+// Adds a file to main in the root checkout.
+void commit_file(const test_project& p, const std::string& rel, const std::string& text) {
+  write_file(p.path(rel), text);
+  p.git("add -- " + sh_quote(rel));
+  p.git("commit -q -m " + sh_quote("add " + rel));
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty())
+      out.push_back(line);
+  return out;
+}
+
+// Subjects of the merge commits on main's first-parent history, oldest first.
+std::vector<std::string> merges_on_main(const test_project& p) {
+  return split_lines(p.git("log --first-parent --merges --reverse --format=%s main"));
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+bool contains(const std::string& s, const std::string& needle) {
+  return s.find(needle) != std::string::npos;
+}
+
+std::string main_oid(const test_project& p) {
+  auto out = p.git("rev-parse main");
+  return out.substr(0, out.find('\n'));
+}
+
+std::string show(const test_project& p, const std::string& rev_path) {
+  return p.git("show " + sh_quote(rev_path));
+}
+
+// Position of the first event of `mid` in `state` in events.jsonl (the log is strictly
+// ordered, unlike millisecond times), or -1.
+long event_index(const std::string& root, const std::string& mid, const std::string& state) {
+  auto lines = event_lines(root, "");
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    auto j = nlohmann::json::parse(lines[i], nullptr, false);
+    if (j.is_object() && j.value("milestone", "") == mid && j.value("state", "") == state)
+      return static_cast<long>(i);
+  }
+  return -1;
+}
+
+bool any_event(const std::string& root, const std::string& needle) {
+  return !event_lines(root, needle).empty();
+}
+
+// The row of `mid` in `status --json`, or null.
+nlohmann::json status_row(const test_project& p, const std::string& mid) {
+  auto j = nlohmann::json::parse(p.cli("status --json").out, nullptr, false);
+  if (j.is_object() && j.contains("workers"))
+    for (const auto& w : j["workers"])
+      if (w.value("milestoneId", "") == mid)
+        return w;
+  return nullptr;
+}
+
+struct finished_run {
+  int exit_code = -1;
+  std::string output;
+};
+
+// Waits for a spawned CLI to end; its output is the n-th log.
+finished_run finish(test_project& p, sf::io::child_process& child, int n) {
+  finished_run r;
+  auto status = wait_exit(child, run_timeout);
+  REQUIRE(status);
+  r.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
+  r.output = read_file(p.cli_log(n));
+  return r;
+}
+
+// Runs `start --yes` in the foreground to its end.
+finished_run start_to_end(test_project& p, int n = 1) {
+  auto child = p.spawn_cli({"start", "--yes"});
+  return finish(p, child, n);
+}
+
+std::string prefs(const std::string& extra) {
+  return "  enabled: true\n  max_workers: 2\n" + extra;
+}
+
+// Units recorded for `mid` in a metrics.json text.
+std::size_t recorded_units(const std::string& metrics, const std::string& mid) {
+  auto j = nlohmann::json::parse(metrics, nullptr, false);
+  if (!j.is_object() || !j.contains("milestones") || !j["milestones"].contains(mid))
+    return 0;
+  return j["milestones"][mid].value("units", nlohmann::json::array()).size();
+}
+
+// Tracked files modified in the root checkout (runtime files are ignored or untracked).
+std::string tracked_changes(const test_project& p) {
+  return p.git("status --porcelain --untracked-files=no");
+}
+
+} // namespace
+
+TEST_CASE("merge queue: a five-milestone plan runs to the end with every merge on main",
+          "[mergequeue]") {
+  auto m1 = ms("M001", {}, {unit("U01", "true")});
+  m1.status = "complete";
+  test_project p({m1,
+                  ms("M002", {}, {unit("U01", edit_line(3, "M002"))}),
+                  ms("M003", {}, {unit("U01", edit_line(17, "M003"))}),
+                  // Fails unless M002's merged work is in the worktree it starts from.
+                  ms("M004", {"M002"},
+                     {unit("U01", "grep -q 'line 03 by M002' shared.txt && echo four > m4.txt")}),
+                  ms("M005", {"M004"},
+                     {unit("U01", "test -f m4.txt && echo five > m5.txt"),
+                      unit("U02", "echo more >> m5.txt")})},
+                 prefs("  auto_merge: auto\n"));
+  commit_file(p, "shared.txt", numbered_lines());
+  auto r = start_to_end(p);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  auto shared = show(p, "main:shared.txt");
+  CHECK(contains(shared, "line 03 by M002\n"));
+  CHECK(contains(shared, "line 17 by M003\n"));
+  CHECK(show(p, "main:m4.txt") == "four\n");
+  CHECK(show(p, "main:m5.txt") == "five\nmore\n");
+  // The root checkout follows main.
+  CHECK(read_file(p.path("shared.txt")) == shared);
+  CHECK(read_file(p.path("m5.txt")) == "five\nmore\n");
+  // Dependents start only once their dependency's merge is on main.
+  auto m2_merged = event_index(p.root(), "M002", "merged");
+  auto m4_start = event_index(p.root(), "M004", "starting");
+  auto m4_merged = event_index(p.root(), "M004", "merged");
+  auto m5_start = event_index(p.root(), "M005", "starting");
+  REQUIRE(m2_merged >= 0);
+  REQUIRE(m4_merged >= 0);
+  CHECK(m4_start > m2_merged);
+  CHECK(m5_start > m4_merged);
+  CHECK(event_time(p.root(), "M004", "starting") >= event_time(p.root(), "M002", "merged"));
+  CHECK(event_time(p.root(), "M005", "starting") >= event_time(p.root(), "M004", "merged"));
+  for (std::string mid : {"M001", "M002", "M003", "M004", "M005"})
+    CHECK(contains(show(p, "main:.sf/milestones/" + mid + "/MILESTONE.md"), "status: complete"));
+  auto metrics = show(p, "main:.sf/metrics.json");
+  CHECK(recorded_units(metrics, "M002") == 1);
+  CHECK(recorded_units(metrics, "M003") == 1);
+  CHECK(recorded_units(metrics, "M004") == 1);
+  CHECK(recorded_units(metrics, "M005") == 2);
+  auto merges = merges_on_main(p);
+  CHECK(merges.size() == 4);
+  CHECK(tracked_changes(p).empty());
+}
+
+TEST_CASE("merge queue: a code conflict halts, the user resolves it and merges again",
+          "[mergequeue]") {
+  test_project p({ms("M002", {}, {unit("U01", edit_line(10, "M002"))}),
+                  ms("M003", {}, {unit("U01", edit_line(10, "M003"))})},
+                 prefs("  auto_merge: auto\n"));
+  commit_file(p, "shared.txt", numbered_lines());
+  auto r = start_to_end(p);
+  INFO(r.output);
+  CHECK(r.exit_code == 5);
+  CHECK(contains(r.output, "CONFLICT (1 file(s))"));
+  auto conflict = event_lines(p.root(), "CONFLICT (1 file(s))");
+  REQUIRE(conflict.size() == 1);
+  CHECK(contains(conflict[0], "shared.txt"));
+  CHECK(contains(conflict[0], "sf-actors merge M003"));
+  // Sequential order: M002 merged, M003 halted; main has one merge and no markers.
+  auto merges = merges_on_main(p);
+  REQUIRE(merges.size() == 1);
+  CHECK(starts_with(merges[0], "Merge milestone M002"));
+  auto shared = show(p, "main:shared.txt");
+  CHECK(contains(shared, "line 10 by M002\n"));
+  CHECK_FALSE(contains(shared, "<<<<<<<"));
+  CHECK_FALSE(contains(read_file(p.path("shared.txt")), "<<<<<<<"));
+  CHECK_FALSE(p.git("branch --list milestone/M003").empty());
+  auto wt = p.path(".sf/worktrees/M003");
+  REQUIRE(std::filesystem::is_directory(wt));
+  // What `merge` without a coordinator says before the fix.
+  auto before = p.cli("merge M003");
+  CHECK(before.exit_code == 5);
+  CHECK(contains(before.out, "- **M003** — CONFLICT (1 file(s)):\n  - `shared.txt`\n"));
+  CHECK(contains(before.out, "Resolve conflicts manually and run `sf-actors merge M003`"));
+  // The user resolves in the milestone's worktree.
+  auto merged_main = run("git merge -q main", wt);
+  CHECK(merged_main.exit_code != 0);
+  auto resolved = numbered_lines();
+  resolved.replace(resolved.find("line 10\n"), 8, "line 10 by M002 and M003\n");
+  write_file(wt + "/shared.txt", resolved);
+  // Where git also stopped on a state file, the branch's own side is the resolution.
+  auto fix = run("for f in $(git diff --name-only --diff-filter=U); do case $f in .sf/*) git "
+                 "checkout --ours -- \"$f\";; esac; done; git add -A && git commit -q --no-edit",
+                 wt);
+  REQUIRE(fix.exit_code == 0);
+  auto again = p.cli("merge M003");
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(contains(again.out, "# Merge Results"));
+  CHECK(contains(again.out, "- **M003** — merged successfully"));
+  CHECK(show(p, "main:shared.txt") == resolved);
+  CHECK(read_file(p.path("shared.txt")) == resolved);
+  auto metrics = show(p, "main:.sf/metrics.json");
+  CHECK(recorded_units(metrics, "M002") == 1);
+  CHECK(recorded_units(metrics, "M003") == 1);
+  auto twice = p.cli("merge M003");
+  CHECK(twice.exit_code == 0);
+  CHECK(contains(twice.out, "- **M003** — already merged"));
+  CHECK(merges_on_main(p).size() == 2);
+}
+
+TEST_CASE("merge queue: .sf/ state edited on both branches merges without conflict",
+          "[mergequeue]") {
+  test_project p(
+    {ms("M002", {}, {unit("U01", "sed -i 's/^M002: pending$/M002: done/; s/^current: none$/"
+                                 "current: M002/' .sf/STATE.md"),
+                     unit("U02", "echo two > m2.txt")}),
+     ms("M003", {}, {unit("U01", "sed -i 's/^M003: pending$/M003: done/; s/^current: none$/"
+                                 "current: M003/' .sf/STATE.md")})},
+    prefs("  auto_merge: auto\n"));
+  commit_file(p, ".sf/STATE.md",
+              "# State\n\ncurrent: none\n\nM002: pending\n\n\nM003: pending\n");
+  auto r = start_to_end(p);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  auto merges = merges_on_main(p);
+  REQUIRE(merges.size() == 2);
+  CHECK_FALSE(any_event(p.root(), "CONFLICT"));
+  auto state = show(p, "main:.sf/STATE.md");
+  // Separate lines from both milestones survive; the line both changed takes the side of the
+  // branch merged last (state files follow the milestone branch).
+  CHECK(contains(state, "M002: done\n"));
+  CHECK(contains(state, "M003: done\n"));
+  CHECK(contains(state, "current: M003\n"));
+  auto metrics = show(p, "main:.sf/metrics.json");
+  CHECK(recorded_units(metrics, "M002") == 2);
+  CHECK(recorded_units(metrics, "M003") == 1);
+  CHECK(contains(show(p, "main:.sf/milestones/M002/MILESTONE.md"), "status: complete"));
+  CHECK(contains(show(p, "main:.sf/milestones/M003/MILESTONE.md"), "status: complete"));
+}
+
+TEST_CASE("merge queue: sequential order waits for a lower id, by-completion does not",
+          "[mergequeue]") {
+  SECTION("sequential") {
+    test_project p({ms("M002", {}, {unit("U01", hold("M002") + " && echo two > m2.txt")}),
+                    ms("M003", {}, {unit("U01", "echo three > m3.txt")})},
+                   prefs("  auto_merge: auto\n  merge_order: sequential\n"));
+    auto child = p.spawn_cli({"start", "--yes"});
+    // M003 is done first and waits in the queue behind the still running M002.
+    REQUIRE(wait_for(p.root(), [&] {
+      auto row = status_row(p, "M003");
+      return row.is_object() && row.value("state", "") == "complete" &&
+             contains(row.value("note", ""), "waits for M002");
+    }, 20s));
+    CHECK(merges_on_main(p).empty());
+    release(p, "M002");
+    auto r = finish(p, child, 1);
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    auto merges = merges_on_main(p);
+    REQUIRE(merges.size() == 2);
+    CHECK(starts_with(merges[0], "Merge milestone M002"));
+    CHECK(starts_with(merges[1], "Merge milestone M003"));
+    CHECK(event_index(p.root(), "M003", "complete") < event_index(p.root(), "M002", "complete"));
+  }
+  SECTION("by-completion") {
+    test_project p({ms("M002", {}, {unit("U01", hold("M002") + " && echo two > m2.txt")}),
+                    ms("M003", {}, {unit("U01", "echo three > m3.txt")})},
+                   prefs("  auto_merge: auto\n  merge_order: by-completion\n"));
+    auto child = p.spawn_cli({"start", "--yes"});
+    REQUIRE(wait_for(p.root(), [&] { return event_index(p.root(), "M003", "merged") >= 0; },
+                     20s));
+    release(p, "M002");
+    auto r = finish(p, child, 1);
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    auto merges = merges_on_main(p);
+    REQUIRE(merges.size() == 2);
+    CHECK(starts_with(merges[0], "Merge milestone M003"));
+    CHECK(starts_with(merges[1], "Merge milestone M002"));
+  }
+}
+
+TEST_CASE("merge queue: per-slice merges a finished slice while the milestone still runs",
+          "[mergequeue]") {
+  test_project p({}, prefs("  auto_merge: auto\n  merge_strategy: per-slice\n"));
+  commit_file(p, ".sf/milestones/M002/MILESTONE.md",
+              "---\ntitle: Two slices\nstatus: pending\ndependsOn: []\nslices:\n"
+              "  - id: S01\n    title: First\n    units:\n"
+              "      - id: U01\n        title: One\n        run: 'echo one > s1.txt'\n"
+              "  - id: S02\n    title: Second\n    units:\n"
+              "      - id: U02\n        title: Two\n        run: '" +
+                hold("S02") + " && echo two > s2.txt'\n---\n\nTwo slices.\n");
+  auto child = p.spawn_cli({"start", "--yes"});
+  // Slice one reaches main while slice two's unit is still held.
+  REQUIRE(wait_for(p.root(), [&] {
+    auto merges = merges_on_main(p);
+    return !merges.empty() && starts_with(merges[0], "Merge slice S01");
+  }, 20s));
+  CHECK(show(p, "main:s1.txt") == "one\n");
+  CHECK(p.git("ls-tree --name-only main s2.txt").empty());
+  CHECK(contains(show(p, "main:.sf/milestones/M002/MILESTONE.md"), "status: pending"));
+  CHECK(event_index(p.root(), "M002", "complete") == -1);
+  release(p, "S02");
+  auto r = finish(p, child, 1);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  auto merges = merges_on_main(p);
+  REQUIRE(merges.size() == 2);
+  CHECK(starts_with(merges[1], "Merge milestone M002"));
+  CHECK(show(p, "main:s2.txt") == "two\n");
+  CHECK(contains(show(p, "main:.sf/milestones/M002/MILESTONE.md"), "status: complete"));
+}
+
+TEST_CASE("merge queue: confirm without a terminal and manual leave main alone until merge",
+          "[mergequeue]") {
+  auto mode = GENERATE(std::string("confirm"), std::string("manual"));
+  INFO("auto_merge: " << mode);
+  test_project p({ms("M002", {}, {unit("U01", "echo two > m2.txt")})},
+                 prefs("  auto_merge: " + mode + "\n"));
+  auto before = main_oid(p);
+  auto r = start_to_end(p);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(main_oid(p) == before);
+  CHECK(contains(r.output, "sf-actors merge M002"));
+  auto told = event_lines(p.root(), "sf-actors merge M002");
+  REQUIRE_FALSE(told.empty());
+  CHECK(contains(told[0], "manual"));
+  auto row = status_row(p, "M002");
+  REQUIRE(row.is_object());
+  CHECK(row.value("state", "") == "complete");
+  auto m = p.cli("merge");
+  INFO(m.out << m.err);
+  CHECK(m.exit_code == 0);
+  CHECK(contains(m.out, "- **M002** — merged successfully"));
+  CHECK(main_oid(p) != before);
+  CHECK(show(p, "main:m2.txt") == "two\n");
+  CHECK(read_file(p.path("m2.txt")) == "two\n");
+}
+
+TEST_CASE("merge queue: uncommitted changes in the root checkout are never overwritten",
+          "[mergequeue]") {
+  test_project p({ms("M002", {}, {unit("U01", edit_line(3, "M002"))})},
+                 prefs("  auto_merge: auto\n"));
+  commit_file(p, "shared.txt", numbered_lines());
+  commit_file(p, "notes.txt", "notes\n");
+  // The user edits the file M002 changes, far from M002's line, and leaves it uncommitted.
+  auto mine = numbered_lines();
+  mine.replace(mine.find("line 18\n"), 8, "line 18 by the user\n");
+  write_file(p.path("shared.txt"), mine);
+  auto before = main_oid(p);
+  auto r = start_to_end(p);
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  CHECK(main_oid(p) == before);
+  CHECK(read_file(p.path("shared.txt")) == mine);
+  auto refused = event_lines(p.root(), "uncommitted changes");
+  REQUIRE_FALSE(refused.empty());
+  CHECK(contains(refused[0], "shared.txt"));
+  auto direct = p.cli("merge M002");
+  CHECK(direct.exit_code != 0);
+  CHECK(contains(direct.out, "uncommitted changes"));
+  CHECK(contains(direct.out, "- `shared.txt`"));
+  CHECK(read_file(p.path("shared.txt")) == mine);
+  // Committed, the user's line merges with M002's; an unrelated edit stays as it was.
+  p.git("commit -q -am 'my edit'");
+  write_file(p.path("notes.txt"), "notes\nnot committed\n");
+  auto m = p.cli("merge M002");
+  INFO(m.out << m.err);
+  CHECK(m.exit_code == 0);
+  CHECK(contains(m.out, "- **M002** — merged successfully"));
+  auto shared = read_file(p.path("shared.txt"));
+  CHECK(contains(shared, "line 03 by M002\n"));
+  CHECK(contains(shared, "line 18 by the user\n"));
+  CHECK(show(p, "main:shared.txt") == shared);
+  CHECK(read_file(p.path("notes.txt")) == "notes\nnot committed\n");
+  CHECK(tracked_changes(p) == " M notes.txt\n");
+}
+
+TEST_CASE("merge queue: a commit the user makes on main during the run is kept",
+          "[mergequeue]") {
+  test_project p({ms("M002", {}, {unit("U01", "echo two > m2.txt"),
+                                  unit("U02", hold("M002") + " && echo more >> m2.txt")})},
+                 prefs("  auto_merge: auto\n"));
+  auto child = p.spawn_cli({"start", "--yes"});
+  REQUIRE(wait_for(p.root(), [&] {
+    auto row = status_row(p, "M002");
+    return row.is_object() && row.value("currentUnit", nlohmann::json()).is_string() &&
+           row.value("completedUnits", 0) == 1;
+  }, 20s));
+  commit_file(p, "user.txt", "mine\n");
+  auto user_commit = main_oid(p);
+  release(p, "M002");
+  auto r = finish(p, child, 1);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(run("git merge-base --is-ancestor " + user_commit + " main", p.root()).exit_code == 0);
+  auto merges = merges_on_main(p);
+  REQUIRE(merges.size() == 1);
+  CHECK(starts_with(merges[0], "Merge milestone M002"));
+  CHECK(show(p, "main:user.txt") == "mine\n");
+  CHECK(show(p, "main:m2.txt") == "two\nmore\n");
+  // The merge's first parent is the user's commit.
+  CHECK(p.git("rev-parse main^1") == user_commit + "\n");
+}
+
+TEST_CASE("merge queue: push_remote receives main after the merge", "[mergequeue]") {
+  temp_dir bare;
+  REQUIRE(run("git init -q --bare .", bare.path()).exit_code == 0);
+  test_project p({ms("M002", {}, {unit("U01", "echo two > m2.txt")})},
+                 prefs("  auto_merge: auto\n  push_remote: " + bare.path() + "\n"));
+  auto r = start_to_end(p);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.output, "(pushed)"));
+  CHECK(any_event(p.root(), "(pushed)"));
+  auto remote = run("git rev-parse main", bare.path());
+  REQUIRE(remote.exit_code == 0);
+  CHECK(remote.out == main_oid(p) + "\n");
+  CHECK(merges_on_main(p).size() == 1);
+}
+
+TEST_CASE("merge queue: merge --dry-run predicts a conflict between two branches",
+          "[mergequeue]") {
+  test_project p({ms("M002", {}, {unit("U01", edit_line(10, "M002"))}),
+                  ms("M003", {}, {unit("U01", edit_line(10, "M003"))})},
+                 prefs("  auto_merge: manual\n"));
+  commit_file(p, "shared.txt", numbered_lines());
+  auto r = start_to_end(p);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto before = main_oid(p);
+  auto shared_before = read_file(p.path("shared.txt"));
+  auto dry = p.cli("merge --dry-run");
+  INFO(dry.out << dry.err);
+  CHECK(dry.exit_code == 0);
+  CHECK(contains(dry.out, "# Merge Results"));
+  CHECK(contains(dry.out, "- **M002** — would merge cleanly"));
+  CHECK(contains(dry.out, "- **M003** — would merge cleanly"));
+  CHECK(contains(dry.out, "would conflict with M003"));
+  CHECK(contains(dry.out, "`shared.txt`"));
+  CHECK(main_oid(p) == before);
+  CHECK(read_file(p.path("shared.txt")) == shared_before);
+  CHECK(std::filesystem::is_directory(p.path(".sf/worktrees/M002")));
+  CHECK(std::filesystem::is_directory(p.path(".sf/worktrees/M003")));
+  CHECK(tracked_changes(p).empty());
+}
+
+TEST_CASE("merge queue: merge while a coordinator runs goes through its queue",
+          "[mergequeue]") {
+  test_project p({ms("M002", {}, {unit("U01", "echo two > m2.txt")}),
+                  ms("M003", {}, {unit("U01", hold("M003") + " && echo three > m3.txt")})},
+                 prefs("  auto_merge: manual\n"));
+  auto started = p.cli("start --yes --detach");
+  REQUIRE(started.exit_code == 0);
+  REQUIRE(wait_for(p.root(), [&] {
+    auto row = status_row(p, "M002");
+    return row.is_object() && row.value("state", "") == "complete";
+  }, 20s));
+  auto before = main_oid(p);
+  auto m = p.cli("merge M002");
+  INFO(m.out << m.err);
+  CHECK(m.exit_code == 0);
+  CHECK(contains(m.out, "- **M002** — merged successfully"));
+  CHECK(main_oid(p) != before);
+  CHECK(show(p, "main:m2.txt") == "two\n");
+  // Only the coordinator writes events: the merge went through its queue.
+  CHECK(event_index(p.root(), "M002", "merged") >= 0);
+  release(p, "M003");
+  REQUIRE(wait_for(p.root(), [&] {
+    auto j = p.cli("status --json");
+    return contains(j.out, "\"running\": false");
+  }, 30s));
+  CHECK(status_row(p, "M003").value("state", "") == "complete");
+  CHECK(merges_on_main(p).size() == 1);
+}
+
+TEST_CASE("merge queue: render_merge_report shows every kind of result", "[mergequeue]") {
+  auto outcome = [](std::string mid, std::string kind) {
+    sf::merge_outcome x;
+    x.milestone = std::move(mid);
+    x.kind = std::move(kind);
+    return x;
+  };
+  sf::merge_report r;
+  auto merged = outcome("M002", "merged");
+  r.results.push_back(merged);
+  auto pushed = outcome("M003", "merged");
+  pushed.pushed = true;
+  r.results.push_back(pushed);
+  auto push_failed = outcome("M004", "merged");
+  push_failed.push_error = "remote rejected";
+  r.results.push_back(push_failed);
+  auto slice = outcome("M005", "merged");
+  slice.slice = "S01";
+  r.results.push_back(slice);
+  r.results.push_back(outcome("M006", "would_merge"));
+  r.results.push_back(outcome("M007", "already_merged"));
+  auto conflict = outcome("M008", "conflict");
+  conflict.files = {"src/types.ts", "src/middleware.ts"};
+  r.results.push_back(conflict);
+  auto dirty = outcome("M009", "dirty_checkout");
+  dirty.files = {"shared.txt"};
+  r.results.push_back(dirty);
+  auto waiting = outcome("M010", "waiting");
+  waiting.text = "waits for M002";
+  r.results.push_back(waiting);
+  auto locked = outcome("M011", "locked");
+  locked.text = "main.lock exists";
+  r.results.push_back(locked);
+  auto failed = outcome("M012", "failed");
+  failed.text = "cannot read main";
+  r.results.push_back(failed);
+  auto predicted = outcome("M013", "would_conflict");
+  predicted.text = "M014";
+  predicted.files = {"a.txt"};
+  r.results.push_back(predicted);
+  CHECK(sf::io::render_merge_report(r) ==
+        "# Merge Results\n\n"
+        "- **M002** — merged successfully\n"
+        "- **M003** — merged successfully (pushed)\n"
+        "- **M004** — merged successfully\n"
+        "  push failed: remote rejected (the local merge stays)\n"
+        "- **M005** (S01) — merged successfully\n"
+        "- **M006** — would merge cleanly\n"
+        "- **M007** — already merged (nothing to do)\n"
+        "- **M008** — CONFLICT (2 file(s)):\n"
+        "  - `src/types.ts`\n"
+        "  - `src/middleware.ts`\n"
+        "  Resolve conflicts manually and run `sf-actors merge M008` to retry.\n"
+        "- **M009** — not merged: uncommitted changes in the root checkout would be "
+        "overwritten:\n"
+        "  - `shared.txt`\n"
+        "  Commit or stash them, then run `sf-actors merge M009`.\n"
+        "- **M010** — waiting: waits for M002\n"
+        "- **M011** — not merged: main.lock exists\n"
+        "- **M012** — failed: cannot read main\n"
+        "- **M013** — would conflict with M014 in 1 file(s):\n"
+        "  - `a.txt`\n");
+  CHECK(sf::io::render_merge_report({}) ==
+        "# Merge Results\n\n- nothing to merge: no completed milestone is waiting\n");
+}
