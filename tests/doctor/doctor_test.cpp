@@ -27,11 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool alive(int64_t pid) {
-  auto st = sf::io::read_proc_stat(pid);
-  return st && st->state != 'Z';
-}
-
 std::string base_env_path() {
   const char* path = std::getenv("PATH");
   return std::string("PATH=") + (path ? path : "/usr/bin:/bin");
