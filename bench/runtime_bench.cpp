@@ -25,6 +25,7 @@
 #include "io/dir_watcher.hpp"
 #include "io/gitignore.hpp"
 #include "io/status_file.hpp"
+#include "io/worktree.hpp"
 #include "messages/error.hpp"
 #include "messages/interfaces.hpp"
 
@@ -450,6 +451,18 @@ std::vector<std::string> fake_ids(int n) {
   return ids;
 }
 
+/// Creates the worktrees one after another before anything is timed: supervisors that create
+/// worktrees of one repository at the same moment can fail (libgit2 reports the branch as
+/// already checked out), which would turn a benchmark into a lottery.
+bool precreate_worktrees(const std::string& root, const std::vector<std::string>& ids) {
+  for (const auto& id : ids)
+    if (auto wt = sf::io::ensure_worktree(root, id); !wt) {
+      std::fprintf(stderr, "runtime_bench: %s\n", sf::describe(wt.error()).c_str());
+      return false;
+    }
+  return true;
+}
+
 std::optional<int64_t> worker_pid(const std::string& root, const std::string& mid) {
   auto st = sf::io::read_status(root, mid);
   if (!st || st->pid <= 0)
@@ -684,9 +697,13 @@ bool bench_sched(const std::string& dir, int count, int units, double unit_secon
     plan.push_back(std::move(m));
   }
   const int slots = 4;
+  std::vector<std::string> ids;
+  for (const auto& n : dag)
+    ids.push_back(n.id);
   if (!make_project(root, plan,
                     "  enabled: true\n  max_workers: 4\n  auto_merge: auto\n"
-                    "  merge_order: by-completion\n"))
+                    "  merge_order: by-completion\n") ||
+      !precreate_worktrees(root, ids))
     return false;
   auto prefs = sf::load_preferences(root, root);
   if (!prefs) {
@@ -698,6 +715,7 @@ bool bench_sched(const std::string& dir, int count, int units, double unit_secon
   if (!s.open(root, *prefs, {cli.string(), "worker"}))
     return false;
   auto from = s.rec->size();
+  const auto first = from;
   auto t0 = clock_type::now();
   if (!s.start({}))
     return false;
@@ -710,7 +728,7 @@ bool bench_sched(const std::string& dir, int count, int units, double unit_secon
     return false;
   }
   double makespan = ms_between(t0, fin->at) / 1000.0;
-  std::size_t merged = 0, idx = from;
+  std::size_t merged = 0, idx = first;
   while (s.rec->wait(idx, [](const sf::run_event& e) {
     return e.kind == sf::event_kind::state_changed && e.state == "merged";
   }, 0s))
@@ -861,7 +879,8 @@ int main(int argc, char** argv) {
     std::vector<milestone_def> plan;
     for (const auto& id : fake_ids(load_workers))
       plan.push_back({id, {}, 1, "true"});
-    ok = make_project(root, plan, "  enabled: true\n") && set_mode(root, 0, false);
+    ok = make_project(root, plan, "  enabled: true\n") && set_mode(root, 0, false) &&
+         precreate_worktrees(root, fake_ids(load_workers));
     if (ok) {
       session s;
       ok = s.open(root, fake_prefs(root, 10), {});
@@ -892,8 +911,9 @@ int main(int argc, char** argv) {
   if (ok && o.wants("pause"))
     ok = bench_pause(dir, o.quick ? 5 : 50, o.quick ? 300 : 1500);
   std::error_code ec;
-  fs::remove_all(dir, ec);
-  if (!ok)
-    std::fprintf(stderr, "runtime_bench: failed\n");
+  if (ok)
+    fs::remove_all(dir, ec);
+  else // Kept: the logs and events under .sf/parallel/ tell what went wrong.
+    std::fprintf(stderr, "runtime_bench: failed; files kept in %s\n", dir.c_str());
   return ok ? 0 : 1;
 }
