@@ -70,7 +70,8 @@ TEST_CASE("exit_latency_bench quick run prints its metrics", "[bench]") {
 }
 
 TEST_CASE("merge_bench quick run prints every contender", "[bench]") {
-  check_quick_run("merge_bench", {"merge_milestone", "git_cli", "git_merge_commits"});
+  check_quick_run("merge_bench",
+                  {"merge_milestone", "git_cli", "git_merge_commits", "git_merge_no_ff"});
 }
 
 TEST_CASE("worktree_bench quick run prints both contenders and the ratio", "[bench]") {
