@@ -1,8 +1,9 @@
 // Times merging milestone branches into main four ways on a generated repository:
 // sf::io::merge_milestone, the git CLI (merge-tree + commit-tree + update-ref), libgit2's
 // git_merge_commits path, and `git merge --no-ff` in a checkout of main (a clone, so the
-// other contenders keep moving a ref nobody has checked out). Every contender merges the same K branches in order, from the same
-// starting main, so each sample is one real merge into a main that already has earlier merges.
+// other contenders keep moving a ref nobody has checked out). Every contender merges the same
+// K branches in order, from the same starting main, so each sample is one real merge into a
+// main that already has earlier merges.
 //
 // Usage: merge_bench [--files N] [--branches K] [--quick]
 // Prints one `name min median p99 unit` line per contender.

@@ -237,7 +237,8 @@ public:
   }
 
   /// First event at index >= `from` matching `pred`; advances `from` past it.
-  std::optional<stamped> wait(std::size_t& from, const std::function<bool(const sf::run_event&)>& pred,
+  std::optional<stamped> wait(std::size_t& from,
+                              const std::function<bool(const sf::run_event&)>& pred,
                               clock_type::duration timeout) {
     auto deadline = clock_type::now() + timeout;
     std::unique_lock<std::mutex> lock{mtx_};
