@@ -1,7 +1,9 @@
-// Times merging milestone branches into main three ways on a generated repository:
-// sf::io::merge_milestone, the git CLI (merge-tree + commit-tree + update-ref) and libgit2's
-// git_merge_commits path. Every contender merges the same K branches in order, from the same
-// starting main, so each sample is one real merge into a main that already has earlier merges.
+// Times merging milestone branches into main four ways on a generated repository:
+// sf::io::merge_milestone, the git CLI (merge-tree + commit-tree + update-ref), libgit2's
+// git_merge_commits path, and `git merge --no-ff` in a checkout of main (a clone, so the
+// other contenders keep moving a ref nobody has checked out). Every contender merges the same
+// K branches in order, from the same starting main, so each sample is one real merge into a
+// main that already has earlier merges.
 //
 // Usage: merge_bench [--files N] [--branches K] [--quick]
 // Prints one `name min median p99 unit` line per contender.
@@ -139,6 +141,10 @@ bool merge_git_cli(const std::string& root, const std::string& tip) {
   return !commit.empty() && sh(g + "update-ref refs/heads/main " + commit + " " + old);
 }
 
+bool merge_no_ff(const std::string& checkout, const std::string& tip) {
+  return sh("git -C " + quote(checkout) + " merge --no-ff -q -m merge " + tip + " >/dev/null");
+}
+
 bool merge_libgit2(const std::string& root, const std::string& tip_hex) {
   auto repo = sf::io::open_repo(root);
   if (!repo)
@@ -220,24 +226,37 @@ int main(int argc, char** argv) {
   for (int b = 0; b < branches; ++b)
     tips.push_back(capture("git -C " + quote(root) + " rev-parse milestone/B" +
                            std::to_string(b)));
-  std::vector<double> ours, cli, lg2;
+  // The checkout for `git merge --no-ff`: a local clone with main checked out.
+  std::string checkout = dir + "/checkout";
+  t0 = clock_type::now();
+  if (!sh("git clone -q -b main " + quote(root) + " " + quote(checkout) + " && git -C " +
+          quote(checkout) + " config user.email b@example.com && git -C " + quote(checkout) +
+          " config user.name bench"))
+    return 1;
+  std::printf("# cloned a checkout for git merge --no-ff in %.0f ms\n", ms_since(t0));
+  std::vector<double> ours, cli, lg2, noff;
   bool ok = true;
   auto reset = [&] { return sh("git -C " + quote(root) + " update-ref refs/heads/main " + start); };
+  auto reset_checkout = [&] {
+    return sh("git -C " + quote(checkout) + " reset -q --hard " + start);
+  };
   std::vector<double> warmup;
-  std::vector<std::vector<double>*> order{&ours, &cli, &lg2};
+  std::vector<std::vector<double>*> order{&ours, &cli, &lg2, &noff};
   // Round 0 warms the page cache and the disk (the first fsyncs cost ~10 ms) and is dropped;
   // the order rotates so no contender always runs right after another's writes.
   for (int round = 0; round <= rounds && ok; ++round) {
     std::rotate(order.begin(), order.begin() + 1, order.end());
     for (auto* counted : order) {
       auto* v = round == 0 ? &warmup : counted;
-      ok = ok && reset();
+      ok = ok && (counted == &noff ? reset_checkout() : reset());
       for (int b = 0; b < branches && ok; ++b) {
         t0 = clock_type::now();
         if (counted == &ours)
           ok = merge_ours(root, "B" + std::to_string(b), tips[b]);
         else if (counted == &cli)
           ok = merge_git_cli(root, tips[b]);
+        else if (counted == &noff)
+          ok = merge_no_ff(checkout, tips[b]);
         else
           ok = merge_libgit2(root, tips[b]);
         v->push_back(ms_since(t0));
@@ -246,7 +265,8 @@ int main(int argc, char** argv) {
   }
   if (ok) {
     for (auto [name, v] : {std::pair{"merge_milestone", &ours}, std::pair{"git_cli", &cli},
-                           std::pair{"git_merge_commits", &lg2}}) {
+                           std::pair{"git_merge_commits", &lg2},
+                           std::pair{"git_merge_no_ff", &noff}}) {
       auto s = summarize(*v);
       std::printf("%s %.2f %.2f %.2f ms\n", name, s.min, s.median, s.p99);
     }

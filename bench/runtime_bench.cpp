@@ -1,0 +1,920 @@
+// Measures the running runtime in-process: a coordinator inside an sf::runtime, with an event
+// sink that stamps every run event on arrival (steady_clock).
+//
+//   exit    SIGKILL a worker, time from kill() to the coordinator's state event
+//   status  rename a new status file into .sf/parallel/, time to the progress event
+//   load    N fake workers heartbeating every 100 ms: our CPU share and peak RSS
+//   idle    8 quiet workers: our CPU share
+//   stop    16 workers stopped at once, time until every process has exited (workers that
+//           obey SIGTERM, and workers that ignore it, which need the SIGKILL after stop_grace)
+//   sched   a 24-milestone DAG run by the reference worker with auto merge, against the
+//           zero-overhead list schedule of the same DAG
+//   pause   `sf-actors pause M` against a detached coordinator, until the status says paused
+//
+// Fake workers are this program run as `runtime_bench --fake-worker MODE_FILE`: separate
+// processes, so their CPU never counts in our getrusage(RUSAGE_SELF).
+//
+// Usage: runtime_bench [--quick] [--only name,name...]
+// Prints "name value unit" lines; lines starting with '#' are notes.
+
+#include "actors/coordinator.hpp"
+#include "actors/runtime.hpp"
+#include "config/plan.hpp"
+#include "config/preferences.hpp"
+#include "io/coordinator_lock.hpp"
+#include "io/dir_watcher.hpp"
+#include "io/gitignore.hpp"
+#include "io/status_file.hpp"
+#include "io/worktree.hpp"
+#include "messages/error.hpp"
+#include "messages/interfaces.hpp"
+
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
+  return out + "'";
+}
+
+bool sh(const std::string& cmd) {
+  int rc = std::system(cmd.c_str());
+  if (rc != 0)
+    std::fprintf(stderr, "runtime_bench: command failed (%d): %s\n", rc, cmd.c_str());
+  return rc == 0;
+}
+
+bool write_text(const std::string& path, const std::string& text) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+double ms_between(clock_type::time_point a, clock_type::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+struct stats {
+  double min = 0, median = 0, p99 = 0, max = 0;
+};
+
+stats summarize(std::vector<double> v) {
+  stats s;
+  if (v.empty())
+    return s;
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) {
+    auto i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(i, v.size() - 1)];
+  };
+  s.min = v.front();
+  s.median = at(0.5);
+  s.p99 = at(0.99);
+  s.max = v.back();
+  return s;
+}
+
+void print_stats(const std::string& name, const std::vector<double>& v) {
+  auto s = summarize(v);
+  std::printf("%s_trials %zu count\n", name.c_str(), v.size());
+  std::printf("%s_min %.3f ms\n", name.c_str(), s.min);
+  std::printf("%s_median %.3f ms\n", name.c_str(), s.median);
+  std::printf("%s_p99 %.3f ms\n", name.c_str(), s.p99);
+  std::printf("%s_max %.3f ms\n", name.c_str(), s.max);
+  std::fflush(stdout);
+}
+
+std::string self_exe() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string{} : p.string();
+}
+
+/// CPU seconds (user + system) of every thread of this process.
+double cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
+}
+
+/// A field of /proc/self/status in kB (VmHWM, VmRSS), or -1.
+long proc_status_kb(const std::string& key) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key + ":", 0) == 0)
+      return std::atol(line.c_str() + key.size() + 1);
+  return -1;
+}
+
+/// Resets VmHWM to the current RSS, so a phase's peak is its own (Linux >= 4.0).
+void reset_peak_rss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+}
+
+int pidfd_open(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fake worker: writes its status (original protocol fields) and then heartbeats or waits.
+
+void write_status_file(const std::string& root, const sf::io::worker_status& s,
+                       const std::string& tmp_suffix) {
+  auto path = sf::io::status_path(root, s.milestone_id);
+  auto tmp = path + ".tmp." + tmp_suffix;
+  if (write_text(tmp, sf::io::encode_status(s)))
+    ::rename(tmp.c_str(), path.c_str());
+}
+
+int fake_worker(const std::string& mode_file) {
+  const char* mid = std::getenv("SF_MILESTONE_LOCK");
+  const char* root = std::getenv("SF_PROJECT_ROOT");
+  if (mid == nullptr || root == nullptr) {
+    std::fprintf(stderr, "fake worker: SF_MILESTONE_LOCK and SF_PROJECT_ROOT must be set\n");
+    return 2;
+  }
+  long interval_ms = 0;
+  int ignore_term = 0;
+  {
+    std::ifstream in(mode_file);
+    in >> interval_ms >> ignore_term;
+  }
+  if (ignore_term != 0)
+    ::signal(SIGTERM, SIG_IGN);
+  sf::io::worker_status s;
+  s.milestone_id = mid;
+  s.pid = ::getpid();
+  s.state = "running";
+  s.started_at = sf::io::now_ms();
+  s.last_heartbeat = s.started_at;
+  s.worktree_path = fs::current_path().string();
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, "%x", static_cast<unsigned>(::getpid()));
+  write_status_file(root, s, suffix);
+  if (interval_ms <= 0) {
+    for (;;)
+      ::pause(); // Quiet: no heartbeat at all; SIGTERM (unless ignored) or SIGKILL ends us.
+  }
+  timespec next{};
+  ::clock_gettime(CLOCK_MONOTONIC, &next);
+  for (;;) {
+    next.tv_nsec += interval_ms * 1000000L;
+    while (next.tv_nsec >= 1000000000L) {
+      next.tv_nsec -= 1000000000L;
+      ++next.tv_sec;
+    }
+    // Absolute deadlines keep the period exact however long a write takes.
+    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr) == EINTR) {
+    }
+    s.last_heartbeat = sf::io::now_ms();
+    write_status_file(root, s, suffix);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event recording
+
+struct stamped {
+  sf::run_event ev;
+  clock_type::time_point at;
+};
+
+/// Shared by the sink actor (which appends) and the main thread (which waits).
+class recorder {
+public:
+  void push(const sf::run_event& ev) {
+    auto now = clock_type::now(); // First thing: the stamp is the receive time.
+    std::lock_guard<std::mutex> guard{mtx_};
+    events_.push_back({ev, now});
+    cv_.notify_all();
+  }
+
+  std::size_t size() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return events_.size();
+  }
+
+  /// First event at index >= `from` matching `pred`; advances `from` past it.
+  std::optional<stamped> wait(std::size_t& from,
+                              const std::function<bool(const sf::run_event&)>& pred,
+                              clock_type::duration timeout) {
+    auto deadline = clock_type::now() + timeout;
+    std::unique_lock<std::mutex> lock{mtx_};
+    for (;;) {
+      for (; from < events_.size(); ++from)
+        if (pred(events_[from].ev))
+          return events_[from++];
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && from >= events_.size())
+        return std::nullopt;
+    }
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::vector<stamped> events_;
+};
+
+sf::event_sink_actor::behavior_type recording_sink(sf::event_sink_actor::pointer,
+                                                   std::shared_ptr<recorder> rec) {
+  return {[rec](sf::atom::event, const sf::run_event& ev) { rec->push(ev); }};
+}
+
+auto state_of(const std::string& mid, const std::string& state) {
+  return [mid, state](const sf::run_event& ev) {
+    return ev.milestone == mid && ev.kind == sf::event_kind::state_changed && ev.state == state;
+  };
+}
+
+auto finished_event() {
+  return [](const sf::run_event& ev) { return ev.kind == sf::event_kind::finished; };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projects on disk
+
+struct milestone_def {
+  std::string id;
+  std::vector<std::string> deps;
+  int units = 1;
+  std::string run = "true";
+};
+
+std::string milestone_md(const milestone_def& m) {
+  std::ostringstream out;
+  out << "---\ntitle: Bench " << m.id << "\nstatus: pending\ndependsOn: [";
+  for (std::size_t i = 0; i < m.deps.size(); ++i)
+    out << (i ? ", " : "") << m.deps[i];
+  out << "]\nslices:\n  - id: S01\n    title: Work\n    units:\n";
+  for (int u = 1; u <= m.units; ++u) {
+    char id[16];
+    std::snprintf(id, sizeof id, "U%04d", u);
+    out << "      - id: " << id << "\n        title: Unit " << id << "\n        run: '" << m.run
+        << "'\n        files: [" << m.id << "/f" << u << ".txt]\n";
+  }
+  out << "---\n\nBenchmark milestone.\n";
+  return out.str();
+}
+
+/// A git repository with main checked out, the plan, preferences and the runtime ignore rules.
+bool make_project(const std::string& root, const std::vector<milestone_def>& plan,
+                  const std::string& parallel_yaml) {
+  if (!sh("git init -q -b main " + quote(root)))
+    return false;
+  for (const auto& m : plan)
+    if (!write_text(root + "/.sf/milestones/" + m.id + "/MILESTONE.md", milestone_md(m)))
+      return false;
+  if (!write_text(root + "/.sf/PREFERENCES.md", "---\nparallel:\n" + parallel_yaml + "---\n"))
+    return false;
+  if (auto changed = sf::io::ensure_runtime_ignored(root); !changed) {
+    std::fprintf(stderr, "runtime_bench: %s\n", sf::describe(changed.error()).c_str());
+    return false;
+  }
+  return sh("cd " + quote(root) +
+            " && git config user.email bench@example.com && git config user.name bench"
+            " && git config commit.gpgsign false && git add -A && git commit -q -m plan");
+}
+
+// ---------------------------------------------------------------------------------------------
+// One coordinator in its own runtime
+
+class session {
+public:
+  bool open(const std::string& root, sf::preferences prefs, std::vector<std::string> worker_argv) {
+    auto p = sf::load_plan(root);
+    if (!p) {
+      std::fprintf(stderr, "runtime_bench: %s\n", sf::describe(p.error()).c_str());
+      return false;
+    }
+    rt_ = std::make_unique<sf::runtime>();
+    sf::coordinator_config cfg;
+    cfg.root = root;
+    cfg.prefs = std::move(prefs);
+    cfg.milestones = std::move(*p);
+    cfg.worker_argv = std::move(worker_argv);
+    auto coord = sf::spawn_coordinator(rt_->system(), std::move(cfg));
+    if (!coord) {
+      std::fprintf(stderr, "runtime_bench: %s\n", sf::describe(coord.error()).c_str());
+      rt_.reset();
+      return false;
+    }
+    coord_ = *coord;
+    sink_ = rt_->system().spawn(recording_sink, rec);
+    caf::anon_send(coord_, sf::atom::subscribe_v, sink_);
+    return true;
+  }
+
+  /// Stops every worker, waits for the run to finish, ends the actors and the runtime.
+  void close() {
+    if (!rt_)
+      return;
+    stop_all(30s);
+    caf::anon_send_exit(coord_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(sink_, caf::exit_reason::user_shutdown);
+    rt_.reset();
+  }
+
+  ~session() { close(); }
+
+  /// Sends `start` for `ids` (all eligible when empty); false when the coordinator refused.
+  bool start(const std::vector<std::string>& ids) {
+    sf::command_reply reply;
+    reply.exit_code = -1;
+    caf::scoped_actor self{rt_->system()};
+    self->request(coord_, 30s, sf::atom::start_v, ids)
+      .receive([&](const sf::command_reply& r) { reply = r; },
+               [&](const caf::error& err) {
+                 reply.lines.push_back("no answer: " + caf::to_string(err));
+               });
+    if (reply.exit_code != 0)
+      for (const auto& line : reply.lines)
+        std::fprintf(stderr, "runtime_bench: start: %s\n", line.c_str());
+    return reply.exit_code == 0;
+  }
+
+  /// Asks the coordinator to stop every worker (no wait).
+  bool request_stop() {
+    bool any = false;
+    caf::scoped_actor self{rt_->system()};
+    self->request(coord_, 30s, sf::atom::stop_v, std::string{})
+      .receive(
+        [&](const sf::command_reply& r) {
+          any = !(r.lines.size() == 1 && r.lines[0] == "no worker is running");
+        },
+        [&](const caf::error& err) {
+          std::fprintf(stderr, "runtime_bench: stop: %s\n", caf::to_string(err).c_str());
+        });
+    return any;
+  }
+
+  /// Stops every worker and waits for the `finished` event.
+  bool stop_all(clock_type::duration timeout) {
+    auto from = rec->size();
+    if (!request_stop())
+      return true;
+    return rec->wait(from, finished_event(), timeout).has_value();
+  }
+
+  /// Starts `ids` and waits until each reported `running`; false on refusal or timeout.
+  bool start_and_wait_running(const std::vector<std::string>& ids,
+                              clock_type::duration timeout) {
+    auto from = rec->size();
+    if (!start(ids))
+      return false;
+    for (const auto& id : ids) {
+      auto idx = from;
+      if (!rec->wait(idx, state_of(id, "running"), timeout)) {
+        std::fprintf(stderr, "runtime_bench: %s did not report running in time\n", id.c_str());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::shared_ptr<recorder> rec = std::make_shared<recorder>();
+
+private:
+  std::unique_ptr<sf::runtime> rt_;
+  sf::coordinator_actor coord_;
+  sf::event_sink_actor sink_;
+};
+
+sf::preferences fake_prefs(const std::string& root, double stop_grace) {
+  sf::preferences p;
+  p.enabled = true;
+  p.max_workers = 64;
+  p.auto_merge = sf::auto_merge_mode::manual;
+  p.stale_timeout = 3600; // Quiet fake workers never heartbeat; they must not go stale.
+  p.heartbeat_interval = 1800;
+  p.stop_grace = stop_grace;
+  p.max_restarts = 0; // A killed worker fails at once: one state event per kill.
+  p.worker_command = "exec " + quote(self_exe()) + " --fake-worker " + quote(root + "/fake.mode");
+  return p;
+}
+
+bool set_mode(const std::string& root, int interval_ms, bool ignore_term) {
+  return write_text(root + "/fake.mode",
+                    std::to_string(interval_ms) + " " + (ignore_term ? "1" : "0") + "\n");
+}
+
+std::string fake_id(int i) {
+  char id[16];
+  std::snprintf(id, sizeof id, "F%02d", i);
+  return id;
+}
+
+std::vector<std::string> fake_ids(int n) {
+  std::vector<std::string> ids;
+  for (int i = 1; i <= n; ++i)
+    ids.push_back(fake_id(i));
+  return ids;
+}
+
+/// Creates the worktrees one after another before anything is timed: supervisors that create
+/// worktrees of one repository at the same moment can fail (libgit2 reports the branch as
+/// already checked out), which would turn a benchmark into a lottery.
+bool precreate_worktrees(const std::string& root, const std::vector<std::string>& ids) {
+  for (const auto& id : ids)
+    if (auto wt = sf::io::ensure_worktree(root, id); !wt) {
+      std::fprintf(stderr, "runtime_bench: %s\n", sf::describe(wt.error()).c_str());
+      return false;
+    }
+  return true;
+}
+
+std::optional<int64_t> worker_pid(const std::string& root, const std::string& mid) {
+  auto st = sf::io::read_status(root, mid);
+  if (!st || st->pid <= 0)
+    return std::nullopt;
+  return st->pid;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phases on fake workers
+
+bool bench_exit(session& s, const std::string& root, int trials) {
+  std::vector<double> ms;
+  const std::string mid = "F01";
+  for (int t = 0; t < trials; ++t) {
+    if (!s.start_and_wait_running({mid}, 10s))
+      return false;
+    auto pid = worker_pid(root, mid);
+    if (!pid) {
+      std::fprintf(stderr, "runtime_bench: no pid in %s's status\n", mid.c_str());
+      return false;
+    }
+    auto from = s.rec->size();
+    auto t0 = clock_type::now();
+    ::kill(static_cast<pid_t>(*pid), SIGKILL);
+    // max_restarts is 0, so the next state of the milestone is `failed`.
+    auto ev = s.rec->wait(from, [&](const sf::run_event& e) {
+      return e.milestone == mid && e.kind == sf::event_kind::state_changed;
+    }, 10s);
+    if (!ev) {
+      std::fprintf(stderr, "runtime_bench: no state event within 10 s of SIGKILL\n");
+      return false;
+    }
+    ms.push_back(ms_between(t0, ev->at));
+  }
+  print_stats("runtime_exit_latency", ms);
+  return true;
+}
+
+bool bench_status(session& s, const std::string& root, int trials) {
+  const std::string mid = "F01";
+  if (!s.start_and_wait_running({mid}, 10s))
+    return false;
+  auto pid = worker_pid(root, mid);
+  if (!pid)
+    return false;
+  sf::io::worker_status st;
+  st.milestone_id = mid;
+  st.pid = *pid;
+  st.state = "running";
+  st.started_at = sf::io::now_ms();
+  st.worktree_path = root + "/.sf/worktrees/" + mid;
+  auto path = sf::io::status_path(root, mid);
+  auto tmp = path + ".tmp.bench";
+  std::vector<double> ms;
+  for (int t = 0; t < trials; ++t) {
+    // A new current unit each time, so every file is a progress change the coordinator reports.
+    auto unit = "T" + std::to_string(t);
+    st.unit = sf::io::current_unit{"task", unit, sf::io::now_ms()};
+    st.last_heartbeat = sf::io::now_ms();
+    if (!write_text(tmp, sf::io::encode_status(st)))
+      return false;
+    auto from = s.rec->size();
+    auto t0 = clock_type::now();
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      std::perror("rename");
+      return false;
+    }
+    auto ev = s.rec->wait(from, [&](const sf::run_event& e) {
+      return e.milestone == mid && e.kind == sf::event_kind::progress &&
+             e.text == "running " + unit;
+    }, 10s);
+    if (!ev) {
+      std::fprintf(stderr, "runtime_bench: no progress event within 10 s of a status rename\n");
+      return false;
+    }
+    ms.push_back(ms_between(t0, ev->at));
+  }
+  print_stats("runtime_status_latency", ms);
+  return s.stop_all(30s);
+}
+
+/// CPU share of this process over `window` while `workers` fake workers run in `mode`.
+bool bench_cpu(session& s, const std::string& root, const std::string& name, int workers,
+               int interval_ms, std::chrono::seconds window) {
+  if (!set_mode(root, interval_ms, false))
+    return false;
+  reset_peak_rss();
+  if (!s.start_and_wait_running(fake_ids(workers), 60s))
+    return false;
+  auto c0 = cpu_seconds();
+  auto w0 = clock_type::now();
+  // The measurement window is wall time by definition; nothing to wait on but the clock.
+  std::this_thread::sleep_for(window);
+  auto c1 = cpu_seconds();
+  auto wall = std::chrono::duration<double>(clock_type::now() - w0).count();
+  long hwm = proc_status_kb("VmHWM");
+  std::printf("%s_workers %d count\n", name.c_str(), workers);
+  std::printf("%s_seconds %.1f s\n", name.c_str(), wall);
+  std::printf("%s_cpu %.3f %%\n", name.c_str(), 100.0 * (c1 - c0) / wall);
+  std::printf("%s_peak_rss %.1f MB\n", name.c_str(), static_cast<double>(hwm) / 1024.0);
+  std::fflush(stdout);
+  return s.stop_all(60s);
+}
+
+/// Time from the stop request until every worker process has exited, per trial.
+bool bench_stop(session& s, const std::string& root, const std::string& name, int workers,
+                bool ignore_term, int trials) {
+  if (!set_mode(root, 0, ignore_term))
+    return false;
+  std::vector<double> ms;
+  for (int t = 0; t < trials; ++t) {
+    auto ids = fake_ids(workers);
+    if (!s.start_and_wait_running(ids, 60s))
+      return false;
+    std::vector<int> fds;
+    for (const auto& id : ids) {
+      auto pid = worker_pid(root, id);
+      int fd = pid ? pidfd_open(static_cast<pid_t>(*pid)) : -1;
+      if (fd < 0) {
+        std::fprintf(stderr, "runtime_bench: cannot watch %s's worker\n", id.c_str());
+        for (int f : fds)
+          ::close(f);
+        return false;
+      }
+      fds.push_back(fd);
+    }
+    auto from = s.rec->size();
+    auto t0 = clock_type::now();
+    s.request_stop();
+    std::size_t gone = 0;
+    std::vector<pollfd> pfds;
+    for (int fd : fds)
+      pfds.push_back({fd, POLLIN, 0});
+    auto deadline = t0 + 60s;
+    while (gone < pfds.size() && clock_type::now() < deadline) {
+      if (::poll(pfds.data(), pfds.size(), 1000) <= 0)
+        continue;
+      for (auto& p : pfds)
+        if (p.fd >= 0 && (p.revents & POLLIN) != 0) {
+          p.fd = -1; // Negative fds are skipped by poll.
+          ++gone;
+        }
+    }
+    auto t1 = clock_type::now();
+    for (int fd : fds)
+      ::close(fd);
+    if (gone < pfds.size()) {
+      std::fprintf(stderr, "runtime_bench: %zu worker(s) still alive 60 s after stop\n",
+                   pfds.size() - gone);
+      return false;
+    }
+    ms.push_back(ms_between(t0, t1));
+    if (!s.rec->wait(from, finished_event(), 30s))
+      return false;
+  }
+  auto st = summarize(ms);
+  std::printf("%s_trials %zu count\n", name.c_str(), ms.size());
+  std::printf("%s_min %.1f ms\n", name.c_str(), st.min);
+  std::printf("%s_median %.1f ms\n", name.c_str(), st.median);
+  std::printf("%s_max %.1f ms\n", name.c_str(), st.max);
+  std::fflush(stdout);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduling efficiency
+
+struct dag_node {
+  std::string id;
+  std::vector<int> deps;
+};
+
+/// The benchmark DAG: four layers of six; each milestone after the first layer waits for two
+/// of the layer before it.
+std::vector<dag_node> make_dag(int count) {
+  std::vector<dag_node> nodes;
+  const int width = 6;
+  for (int i = 0; i < count; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "M%02d", i + 1);
+    dag_node n{id, {}};
+    if (i >= width) {
+      int base = (i / width - 1) * width;
+      n.deps.push_back(base + i % width);
+      n.deps.push_back(base + (i + 1) % width);
+    }
+    nodes.push_back(std::move(n));
+  }
+  return nodes;
+}
+
+/// Makespan of greedy list scheduling with zero overhead: whenever a slot is free, the lowest
+/// id whose dependencies have finished starts (the coordinator's own order).
+double list_schedule(const std::vector<dag_node>& dag, int slots, double duration) {
+  std::vector<double> finish(dag.size(), -1);
+  std::vector<bool> started(dag.size(), false);
+  std::vector<double> running; // Finish times of busy slots.
+  double now = 0;
+  std::size_t done = 0;
+  while (done < dag.size()) {
+    for (std::size_t i = 0; i < dag.size() && static_cast<int>(running.size()) < slots; ++i) {
+      if (started[i])
+        continue;
+      bool ready = std::all_of(dag[i].deps.begin(), dag[i].deps.end(),
+                               [&](int d) { return finish[d] >= 0 && finish[d] <= now; });
+      if (!ready)
+        continue;
+      started[i] = true;
+      finish[i] = now + duration;
+      running.push_back(finish[i]);
+    }
+    if (running.empty())
+      return -1; // A cycle: cannot happen with make_dag.
+    now = *std::min_element(running.begin(), running.end());
+    auto before = running.size();
+    running.erase(std::remove(running.begin(), running.end(), now), running.end());
+    done += before - running.size();
+  }
+  return now;
+}
+
+bool bench_sched(const std::string& dir, int count, int units, double unit_seconds) {
+  auto root = dir + "/sched";
+  auto dag = make_dag(count);
+  std::vector<milestone_def> plan;
+  char run[64];
+  std::snprintf(run, sizeof run, "sleep %g", unit_seconds);
+  for (const auto& n : dag) {
+    milestone_def m{n.id, {}, units, run};
+    for (int d : n.deps)
+      m.deps.push_back(dag[static_cast<std::size_t>(d)].id);
+    plan.push_back(std::move(m));
+  }
+  const int slots = 4;
+  std::vector<std::string> ids;
+  for (const auto& n : dag)
+    ids.push_back(n.id);
+  if (!make_project(root, plan,
+                    "  enabled: true\n  max_workers: 4\n  auto_merge: auto\n"
+                    "  merge_order: by-completion\n") ||
+      !precreate_worktrees(root, ids))
+    return false;
+  auto prefs = sf::load_preferences(root, root);
+  if (!prefs) {
+    std::fprintf(stderr, "runtime_bench: %s\n", sf::describe(prefs.error()).c_str());
+    return false;
+  }
+  auto cli = fs::path(self_exe()).parent_path() / "sf-actors";
+  session s;
+  if (!s.open(root, *prefs, {cli.string(), "worker"}))
+    return false;
+  auto from = s.rec->size();
+  const auto first = from;
+  auto t0 = clock_type::now();
+  if (!s.start({}))
+    return false;
+  double ideal = list_schedule(dag, slots, units * unit_seconds);
+  auto limit = std::chrono::duration_cast<clock_type::duration>(
+    std::chrono::duration<double>(ideal * 4 + 120));
+  auto fin = s.rec->wait(from, finished_event(), limit);
+  if (!fin) {
+    std::fprintf(stderr, "runtime_bench: the scheduling run did not finish in time\n");
+    return false;
+  }
+  double makespan = ms_between(t0, fin->at) / 1000.0;
+  std::size_t merged = 0, idx = first;
+  while (s.rec->wait(idx, [](const sf::run_event& e) {
+    return e.kind == sf::event_kind::state_changed && e.state == "merged";
+  }, 0s))
+    ++merged;
+  std::printf("runtime_sched_milestones %d count\n", count);
+  std::printf("runtime_sched_units_per_milestone %d count\n", units);
+  std::printf("runtime_sched_unit_seconds %g s\n", unit_seconds);
+  std::printf("runtime_sched_merged %zu count\n", merged);
+  std::printf("runtime_sched_makespan %.3f s\n", makespan);
+  std::printf("runtime_sched_ideal %.3f s\n", ideal);
+  std::printf("runtime_sched_ratio %.4f x\n", makespan / ideal);
+  std::fflush(stdout);
+  if (merged != dag.size()) {
+    std::fprintf(stderr, "runtime_bench: only %zu of %zu milestones merged\n", merged, dag.size());
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pause round trip through the CLI
+
+/// Waits until `pred` holds for the milestone's status, re-reading whenever `.sf/parallel/`
+/// changes; false on timeout.
+bool wait_status(const std::string& root, const std::string& mid,
+                 const std::function<bool(const sf::io::worker_status&)>& pred,
+                 clock_type::duration timeout) {
+  auto deadline = clock_type::now() + timeout;
+  auto watcher = sf::io::dir_watcher::create(root + "/.sf/parallel");
+  for (;;) {
+    auto st = sf::io::read_status(root, mid);
+    if (st && pred(*st))
+      return true;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    if (left.count() <= 0)
+      return false;
+    if (!watcher) {
+      watcher = sf::io::dir_watcher::create(root + "/.sf/parallel");
+      if (!watcher) {
+        // The folder does not exist yet: look again shortly.
+        std::this_thread::sleep_for(5ms);
+        continue;
+      }
+      continue;
+    }
+    pollfd pfd{watcher->fd(), POLLIN, 0};
+    ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 200)));
+    (void) watcher->read_events();
+  }
+}
+
+bool bench_pause(const std::string& dir, int trials, int units) {
+  auto root = dir + "/pause";
+  if (!make_project(root, {{"P01", {}, units, "true"}},
+                    "  enabled: true\n  max_workers: 1\n  auto_merge: manual\n"))
+    return false;
+  auto cli = (fs::path(self_exe()).parent_path() / "sf-actors").string();
+  auto run_cli = [&](const std::string& args) {
+    return sh("cd " + quote(root) + " && HOME=" + quote(root) + " " + quote(cli) + " " + args +
+              " >/dev/null");
+  };
+  if (!run_cli("start --yes --detach P01"))
+    return false;
+  int64_t coordinator_pid = 0;
+  sf::io::coordinator_lock::is_held(root, &coordinator_pid);
+  auto running = [](const sf::io::worker_status& s) { return s.state == "running"; };
+  auto paused = [](const sf::io::worker_status& s) { return s.state == "paused"; };
+  bool ok = wait_status(root, "P01", running, 30s);
+  std::vector<double> ms;
+  for (int t = 0; ok && t < trials; ++t) {
+    auto st = sf::io::read_status(root, "P01");
+    if (st && st->completed_units + 5 >= units) {
+      std::printf("# pause: the worker ran out of units after %d trials\n", t);
+      break;
+    }
+    auto t0 = clock_type::now();
+    ok = run_cli("pause P01") && wait_status(root, "P01", paused, 30s);
+    ms.push_back(ms_between(t0, clock_type::now()));
+    ok = ok && run_cli("resume P01") && wait_status(root, "P01", running, 30s);
+  }
+  if (!ok)
+    std::fprintf(stderr, "runtime_bench: pause round trip failed (see %s/.sf/parallel)\n",
+                 root.c_str());
+  run_cli("stop");
+  // The detached coordinator exits once its worker is gone.
+  if (coordinator_pid > 0) {
+    int fd = pidfd_open(static_cast<pid_t>(coordinator_pid));
+    if (fd >= 0) {
+      pollfd pfd{fd, POLLIN, 0};
+      ::poll(&pfd, 1, 30000);
+      ::close(fd);
+    }
+  }
+  if (ok)
+    print_stats("runtime_pause_rtt", ms);
+  return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct options {
+  bool quick = false;
+  std::set<std::string> only;
+  bool wants(const std::string& name) const { return only.empty() || only.count(name) != 0; }
+};
+
+int usage() {
+  std::fprintf(stderr, "usage: runtime_bench [--quick] [--only exit,status,load,idle,stop,sched,"
+                       "pause]\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--fake-worker")
+    return fake_worker(argv[2]);
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--quick") {
+      o.quick = true;
+    } else if (a == "--only" && i + 1 < argc) {
+      std::stringstream in(argv[++i]);
+      for (std::string name; std::getline(in, name, ',');)
+        o.only.insert(name);
+    } else {
+      return usage();
+    }
+  }
+  // Children we spawn must not inherit a blocked or ignored SIGTERM from a caller.
+  ::signal(SIGPIPE, SIG_IGN);
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sf-runtime-bench-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  std::string dir = fs::canonical(tmpl).string();
+  std::printf("# runtime_bench %s under %s\n", o.quick ? "quick" : "full", dir.c_str());
+  bool ok = true;
+  const int latency_trials = o.quick ? 10 : 60;
+  bool fake = o.wants("exit") || o.wants("status") || o.wants("load") || o.wants("idle") ||
+              o.wants("stop");
+  if (fake) {
+    auto root = dir + "/fake";
+    int load_workers = o.quick ? 16 : 64;
+    std::vector<milestone_def> plan;
+    for (const auto& id : fake_ids(load_workers))
+      plan.push_back({id, {}, 1, "true"});
+    ok = make_project(root, plan, "  enabled: true\n") && set_mode(root, 0, false) &&
+         precreate_worktrees(root, fake_ids(load_workers));
+    if (ok) {
+      session s;
+      ok = s.open(root, fake_prefs(root, 10), {});
+      if (ok && o.wants("exit"))
+        ok = bench_exit(s, root, latency_trials);
+      if (ok && o.wants("status"))
+        ok = bench_status(s, root, latency_trials);
+      if (ok && o.wants("load"))
+        ok = bench_cpu(s, root, "runtime_load", load_workers, 100, o.quick ? 3s : 60s);
+      if (ok && o.wants("idle"))
+        ok = bench_cpu(s, root, "runtime_idle", 8, 0, o.quick ? 3s : 60s);
+      if (ok && o.wants("stop"))
+        ok = bench_stop(s, root, "runtime_stop16_term", 16, false, o.quick ? 1 : 5);
+      s.close();
+    }
+    if (ok && o.wants("stop")) {
+      const double grace = 1.0;
+      session s;
+      ok = s.open(root, fake_prefs(root, grace), {});
+      std::printf("runtime_stop_grace %.1f s\n", grace);
+      if (ok)
+        ok = bench_stop(s, root, "runtime_stop16_kill", 16, true, o.quick ? 1 : 3);
+      s.close();
+    }
+  }
+  if (ok && o.wants("sched"))
+    ok = o.quick ? bench_sched(dir, 8, 3, 0.1) : bench_sched(dir, 24, 6, 1.0);
+  if (ok && o.wants("pause"))
+    ok = bench_pause(dir, o.quick ? 5 : 50, o.quick ? 300 : 1500);
+  std::error_code ec;
+  if (ok)
+    fs::remove_all(dir, ec);
+  else // Kept: the logs and events under .sf/parallel/ tell what went wrong.
+    std::fprintf(stderr, "runtime_bench: failed; files kept in %s\n", dir.c_str());
+  return ok ? 0 : 1;
+}
