@@ -45,10 +45,11 @@ bool is_active(const milestone_entry& e) {
 
 void publish(self_ptr self, run_event ev) {
   auto& st = self->state;
-  if (auto err = io::append_event(st.cfg.root, ev))
-    st.log->warn("coordinator: {}", describe(err));
+  // Subscribers first: the disk write must not sit between an event and those waiting for it.
   for (auto& sub : st.subscribers)
     self->send(sub, atom::event_v, ev);
+  if (auto err = io::append_event(st.cfg.root, ev))
+    st.log->warn("coordinator: {}", describe(err));
 }
 
 run_status make_status(const coordinator_state& st) {
@@ -451,7 +452,6 @@ void on_exit(self_ptr self, const worker_exit& x) {
     return;
   e->supervisor.reset();
   e->identity.reset();
-  save_registry(self);
   // The worker's own MILESTONE.md on its branch is the authority on completion.
   auto wt_file = st.cfg.root + "/.sf/worktrees/" + e->id + "/.sf/milestones/" + e->id +
                  "/MILESTONE.md";
@@ -486,6 +486,7 @@ void on_exit(self_ptr self, const worker_exit& x) {
   } else {
     crashed(self, *e, "worker " + x.text);
   }
+  save_registry(self);
   fill_slots(self);
 }
 

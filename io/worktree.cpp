@@ -1,4 +1,5 @@
 #include "io/worktree.hpp"
+#include "io/safe_file.hpp"
 
 #include "config/plan.hpp"
 
@@ -7,6 +8,7 @@
 #include "messages/error.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -365,6 +367,22 @@ std::string worktrees_dir(const std::string& root) {
   return root + "/.sf/worktrees";
 }
 
+namespace {
+
+caf::expected<unique_fd> lock_worktrees(const std::string& wt_dir) {
+  auto path = wt_dir + "/.lock";
+  unique_fd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)};
+  if (!fd)
+    return make_error(ec::io_error, "cannot open " + path + ": " + errno_text(errno) +
+                                      "; check that .sf/worktrees is writable");
+  while (::flock(fd.get(), LOCK_EX) != 0)
+    if (errno != EINTR)
+      return make_error(ec::io_error, "cannot lock " + path + ": " + errno_text(errno));
+  return fd;
+}
+
+} // namespace
+
 caf::expected<worktree_info> ensure_worktree(const std::string& root, const std::string& mid) {
   if (!valid_id(mid))
     return bad_id(mid);
@@ -378,6 +396,12 @@ caf::expected<worktree_info> ensure_worktree(const std::string& root, const std:
     return err;
   if (auto err = ensure_real_dir(l->wt_dir))
     return err;
+  // libgit2's worktree creation is not safe against a concurrent one in the same repository
+  // ("already checked out", half-made admin folders): one creation at a time per project,
+  // across threads and processes alike (each call opens its own file description).
+  auto guard = lock_worktrees(l->wt_dir);
+  if (!guard)
+    return guard.error();
   worktree_info info;
   info.path = l->wt_path;
   info.branch = l->branch;
@@ -447,18 +471,6 @@ caf::expected<std::vector<std::string>> uncommitted_changes(git_worktree* wt,
   return changed;
 }
 
-std::string random_hex() {
-  unsigned char bytes[8] = {};
-  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
-    // Uniqueness, not secrecy, is what matters here: fall back to the clock and pid.
-    auto v = static_cast<unsigned long long>(::time(nullptr)) ^ static_cast<unsigned>(::getpid());
-    std::memcpy(bytes, &v, sizeof bytes);
-  }
-  char out[17];
-  for (int i = 0; i < 8; ++i)
-    std::snprintf(out + 2 * i, 3, "%02x", bytes[i]);
-  return out;
-}
 
 } // namespace
 

@@ -51,7 +51,8 @@ std::vector<std::string> entries(const std::string& dir) {
   std::vector<std::string> out;
   std::error_code ec;
   for (fs::directory_iterator it{dir, ec}, end; !ec && it != end; it.increment(ec))
-    out.push_back(it->path().filename().string());
+    if (it->path().filename() != ".lock") // The creation lock stays; it holds nothing.
+      out.push_back(it->path().filename().string());
   return out;
 }
 
