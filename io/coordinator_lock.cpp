@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,16 +33,31 @@ caf::expected<coordinator_lock> coordinator_lock::acquire(const std::string& roo
   auto dir = ensure_parallel_dir(root);
   if (!dir)
     return dir.error();
-  unique_fd fd{::openat(dir->fd.get(), lock_name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)};
-  if (!fd)
-    return make_error(ec::io_error, "cannot open " + path(root) + ": " + errno_text(errno));
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK)
-      return make_error(ec::already_running,
-                        "a coordinator (pid " + std::to_string(recorded_pid(fd.get())) +
-                          ") already runs for " + root +
-                          "; use `sf-actors status`, or `sf-actors stop` to end it");
-    return make_error(ec::io_error, "cannot lock " + path(root) + ": " + errno_text(errno));
+  unique_fd fd;
+  // `doctor --fix` may unlink a dead coordinator's lock file while we open it: a lock on an
+  // unlinked file protects nothing, so retry until the locked file is the one at the path.
+  for (int attempt = 0;; ++attempt) {
+    fd = unique_fd{::openat(dir->fd.get(), lock_name,
+                            O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)};
+    if (!fd)
+      return make_error(ec::io_error, "cannot open " + path(root) + ": " + errno_text(errno));
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK)
+        return make_error(ec::already_running,
+                          "a coordinator (pid " + std::to_string(recorded_pid(fd.get())) +
+                            ") already runs for " + root +
+                            "; use `sf-actors status`, or `sf-actors stop` to end it");
+      return make_error(ec::io_error, "cannot lock " + path(root) + ": " + errno_text(errno));
+    }
+    struct stat held, named;
+    if (::fstat(fd.get(), &held) == 0 &&
+        ::fstatat(dir->fd.get(), lock_name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+        held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+      break;
+    if (attempt >= 10)
+      return make_error(ec::io_error, "the lock file " + path(root) +
+                                        " keeps being replaced; is `sf-actors doctor --fix` "
+                                        "running in a loop?");
   }
   auto text = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd.get(), 0) != 0 ||
