@@ -8,6 +8,7 @@
 // Usage: merge_bench [--files N] [--branches K] [--quick]
 // Prints one `name min median p99 unit` line per contender.
 
+#include "bench/bench_util.hpp"
 #include "io/git.hpp"
 #include "io/merge.hpp"
 #include "messages/error.hpp"
@@ -26,21 +27,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using sf::bench::ms_since;
+using sf::bench::quote;
+using sf::bench::stats;
+using sf::bench::summarize;
+bool sh(const std::string& cmd) { return sf::bench::sh(cmd, "merge_bench"); }
+
 using clock_type = std::chrono::steady_clock;
 
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s)
-    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
-  return out + "'";
-}
 
-bool sh(const std::string& cmd) {
-  int rc = std::system(cmd.c_str());
-  if (rc != 0)
-    std::fprintf(stderr, "command failed (%d): %s\n", rc, cmd.c_str());
-  return rc == 0;
-}
 
 /// Output of `cmd` without the trailing newline; empty on failure.
 std::string capture(const std::string& cmd) {
@@ -98,22 +93,8 @@ bool make_repo(const std::string& root, int files, int branches) {
   return ::pclose(pipe) == 0 && sh("git -C " + quote(root) + " symbolic-ref HEAD refs/heads/idle");
 }
 
-struct stats {
-  double min, median, p99;
-};
 
-stats summarize(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) {
-    auto i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-    return v[std::min(i, v.size() - 1)];
-  };
-  return {v.front(), at(0.5), at(0.99)};
-}
 
-double ms_since(clock_type::time_point t0) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
 
 bool merge_ours(const std::string& root, const std::string& mid, const std::string& tip) {
   sf::io::merge_request req;

@@ -17,6 +17,7 @@
 // Usage: runtime_bench [--quick] [--only name,name...]
 // Prints "name value unit" lines; lines starting with '#' are notes.
 
+#include "bench/bench_util.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/runtime.hpp"
 #include "config/plan.hpp"
@@ -62,25 +63,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using sf::bench::ms_since;
+using sf::bench::quote;
+using sf::bench::stats;
+using sf::bench::summarize;
+bool sh(const std::string& cmd) { return sf::bench::sh(cmd, "runtime_bench"); }
+
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s)
-    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
-  return out + "'";
-}
 
-bool sh(const std::string& cmd) {
-  int rc = std::system(cmd.c_str());
-  if (rc != 0)
-    std::fprintf(stderr, "runtime_bench: command failed (%d): %s\n", rc, cmd.c_str());
-  return rc == 0;
-}
 
 bool write_text(const std::string& path, const std::string& text) {
   std::error_code ec;
@@ -94,25 +89,7 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-struct stats {
-  double min = 0, median = 0, p99 = 0, max = 0;
-};
 
-stats summarize(std::vector<double> v) {
-  stats s;
-  if (v.empty())
-    return s;
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) {
-    auto i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-    return v[std::min(i, v.size() - 1)];
-  };
-  s.min = v.front();
-  s.median = at(0.5);
-  s.p99 = at(0.99);
-  s.max = v.back();
-  return s;
-}
 
 void print_stats(const std::string& name, const std::vector<double>& v) {
   auto s = summarize(v);

@@ -3,6 +3,7 @@
 // Usage: worktree_bench [--files N] [--trials N] [--quick] [--keep]
 // Prints one `name min median p99 unit` line per contender, then the ratio of the medians.
 
+#include "bench/bench_util.hpp"
 #include "io/worktree.hpp"
 #include "messages/error.hpp"
 
@@ -22,21 +23,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using sf::bench::ms_since;
+using sf::bench::quote;
+using sf::bench::stats;
+using sf::bench::summarize;
+bool sh(const std::string& cmd) { return sf::bench::sh(cmd, "worktree_bench"); }
+
 using clock_type = std::chrono::steady_clock;
 
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s)
-    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
-  return out + "'";
-}
 
-bool sh(const std::string& cmd) {
-  int rc = std::system(cmd.c_str());
-  if (rc != 0)
-    std::fprintf(stderr, "command failed (%d): %s\n", rc, cmd.c_str());
-  return rc == 0;
-}
 
 // fast-import writes all blobs and the tree in one pass: seconds for tens of thousands of files.
 bool make_repo(const std::string& root, int files) {
@@ -73,22 +68,8 @@ bool set_aside(const std::string& root, const std::string& wt, const std::string
   return sh("git -C " + quote(root) + " worktree prune");
 }
 
-struct stats {
-  double min, median, p99;
-};
 
-stats summarize(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) {
-    auto i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-    return v[std::min(i, v.size() - 1)];
-  };
-  return {v.front(), at(0.5), at(0.99)};
-}
 
-double ms_since(clock_type::time_point t0) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
 
 } // namespace
 

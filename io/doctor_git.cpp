@@ -92,31 +92,6 @@ bool direct_child(const std::string& path, const std::string& dir) {
   return same_folder(norm.parent_path().string(), dir) && valid_mid(norm.filename().string());
 }
 
-/// Changed or untracked files a removal would lose (the runtime `.sf/auto.lock` excepted).
-caf::expected<std::vector<std::string>> uncommitted(git_worktree* wt, const std::string& where) {
-  git_repository* raw = nullptr;
-  if (git_repository_open_from_worktree(&raw, wt) != 0)
-    return git_fail("opening the worktree", where);
-  repo_ptr repo{raw};
-  git_status_options opts = GIT_STATUS_OPTIONS_INIT;
-  opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-  opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
-               GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
-  git_status_list* list_raw = nullptr;
-  if (git_status_list_new(&list_raw, repo.get(), &opts) != 0)
-    return git_fail("listing changes in the worktree", where);
-  status_list_ptr list{list_raw};
-  std::vector<std::string> changed;
-  for (size_t i = 0, n = git_status_list_entrycount(list.get()); i < n; ++i) {
-    const git_status_entry* e = git_status_byindex(list.get(), i);
-    const git_diff_delta* d = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
-    std::string path = d && d->new_file.path ? d->new_file.path : "?";
-    if (e->status == GIT_STATUS_WT_NEW && path == ".sf/auto.lock")
-      continue;
-    changed.push_back(std::move(path));
-  }
-  return changed;
-}
 
 /// Commits on `milestone/<mid>` that the main branch does not have.
 caf::expected<size_t> unmerged_commits(git_repository* repo, const std::string& mid) {
@@ -173,7 +148,7 @@ void check_finished(const doctor_context& ctx, git_repository* repo, git_worktre
   auto ahead = unmerged_commits(repo, mid);
   if (!ahead)
     return failed(ctx, path, ahead.error(), out);
-  auto changed = uncommitted(wt, path);
+  auto changed = uncommitted_changes(wt, path);
   if (!changed)
     return failed(ctx, path, changed.error(), out);
   if (*ahead > 0) {

@@ -442,7 +442,10 @@ caf::expected<worktree_info> ensure_worktree(const std::string& root, const std:
 
 namespace {
 
-/// Lists the changes a removal would lose; empty when the worktree is clean.
+
+
+} // namespace
+
 caf::expected<std::vector<std::string>> uncommitted_changes(git_worktree* wt,
                                                             const std::string& where) {
   git_repository* raw = nullptr;
@@ -470,9 +473,6 @@ caf::expected<std::vector<std::string>> uncommitted_changes(git_worktree* wt,
   }
   return changed;
 }
-
-
-} // namespace
 
 caf::error remove_worktree(const std::string& root, const std::string& mid) {
   if (!valid_id(mid))

@@ -5,6 +5,9 @@
 #include <caf/expected.hpp>
 
 #include <string>
+#include <vector>
+
+struct git_worktree;
 
 namespace sf::io {
 
@@ -27,5 +30,10 @@ caf::expected<worktree_info> ensure_worktree(const std::string& root, const std:
 /// Deletes milestone `mid`'s worktree folder and admin entry after a merge, keeping its branch;
 /// refuses when the worktree holds changes that are not committed.
 caf::error remove_worktree(const std::string& root, const std::string& mid);
+
+/// Changed or untracked files of a worktree that removing it would lose (the runtime
+/// `.sf/auto.lock` excepted); empty when it is clean. `where` names it in errors.
+caf::expected<std::vector<std::string>> uncommitted_changes(git_worktree* wt,
+                                                            const std::string& where);
 
 } // namespace sf::io

@@ -1,0 +1,57 @@
+#pragma once
+/// Small helpers shared by the benchmark programs: shell quoting, running a command, and
+/// summarising samples as min / median / p99 / max.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace sf::bench {
+
+/// Quotes `s` for /bin/sh.
+inline std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
+  return out + "'";
+}
+
+/// Runs `cmd` with /bin/sh; reports a failure on stderr, prefixed with `who`.
+inline bool sh(const std::string& cmd, const char* who = "bench") {
+  int rc = std::system(cmd.c_str());
+  if (rc != 0)
+    std::fprintf(stderr, "%s: command failed (%d): %s\n", who, rc, cmd.c_str());
+  return rc == 0;
+}
+
+/// Summary of a sample set.
+struct stats {
+  double min = 0, median = 0, p99 = 0, max = 0;
+};
+
+/// Nearest-rank summary of `v` (all zero when empty).
+inline stats summarize(std::vector<double> v) {
+  stats s;
+  if (v.empty())
+    return s;
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) {
+    auto i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(i, v.size() - 1)];
+  };
+  s.min = v.front();
+  s.median = at(0.5);
+  s.p99 = at(0.99);
+  s.max = v.back();
+  return s;
+}
+
+/// Milliseconds since `t0` on the steady clock.
+inline double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+} // namespace sf::bench
