@@ -103,6 +103,8 @@ bool forward_to_coordinator(const std::string& root, const std::string& verb,
   if (!io::coordinator_lock::is_held(root))
     return false;
   auto reply = io::send_control_request(root, verb, mid, timeout, dry_run);
+  if (!reply && code_of(reply.error()) == ec::not_found)
+    return false; // It ended meanwhile: act on the files as without a coordinator.
   if (!reply) {
     code = fail(reply.error());
     return true;

@@ -1,5 +1,6 @@
 #include "io/control_file.hpp"
 
+#include "io/coordinator_lock.hpp"
 #include "io/dir_watcher.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace sf::io {
@@ -159,8 +161,15 @@ caf::expected<control_response> send_control_request(const std::string& root,
                                         "` within " + std::to_string(timeout.count()) +
                                         " ms; check .sf/parallel/coordinator.log");
     }
+    // A coordinator that ends its run between our check and our request never answers: notice
+    // its lock going away (checked at least every 200 ms) instead of waiting for the timeout.
+    if (!coordinator_lock::is_held(root)) {
+      ::unlinkat(dir->get(), (id + std::string(request_suffix)).c_str(), 0);
+      return make_error(ec::not_found, "the coordinator ended before it answered `" + command +
+                                         "`");
+    }
     pollfd pfd{watcher->fd(), POLLIN, 0};
-    ::poll(&pfd, 1, static_cast<int>(left.count()));
+    ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 200)));
     (void) watcher->read_events();
   }
 }
