@@ -3,6 +3,7 @@
 #include "actors/orchestrator.hpp"
 #include "docs/json_schema.hpp"
 #include "io/control_file.hpp"
+#include "io/coordinator_lock.hpp"
 #include "io/ledger_file.hpp"
 #include "io/merge_queue_file.hpp"
 #include "io/signal_file.hpp"
@@ -147,7 +148,10 @@ TEST_CASE("files written by the io functions match the documented schemas", "[do
   REQUIRE_FALSE(sf::io::write_control_response(p.root(), "feed", {"M001: paused"}, 0));
   check_valid("control-response", parse_file(control + "/feed.response.json"));
 
-  // A real request: the sender waits for an answer that we give once we have checked it.
+  // A real request: the sender waits for an answer that we give once we have checked it. We
+  // play the coordinator, so we hold its lock (the sender gives up when nobody holds it).
+  auto lock = sf::io::coordinator_lock::acquire(p.root());
+  REQUIRE(lock);
   auto reply = std::async(std::launch::async, [&] {
     return sf::io::send_control_request(p.root(), "merge", "M001", 20s, true);
   });
