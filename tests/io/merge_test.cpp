@@ -2,6 +2,7 @@
 #include "io/merge.hpp"
 #include "io/tree_merge.hpp"
 #include "messages/error.hpp"
+#include "support/run_ok.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -19,14 +20,8 @@ using sf::test::write_file;
 
 namespace {
 
-/// Runs `cmd` in `cwd`, fails the test if it fails, and returns stdout without a trailing newline.
 std::string sh(const std::string& cmd, const std::string& cwd) {
-  auto r = run(cmd, cwd);
-  INFO(cmd << " in " << cwd << ": " << r.err);
-  REQUIRE(r.exit_code == 0);
-  while (!r.out.empty() && r.out.back() == '\n')
-    r.out.pop_back();
-  return r.out;
+  return sf::test::run_ok(cmd, cwd);
 }
 
 std::string rev(const std::string& root, const std::string& what) {

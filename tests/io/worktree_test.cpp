@@ -1,6 +1,7 @@
 #include "io/git.hpp"
 #include "io/worktree.hpp"
 #include "messages/error.hpp"
+#include "support/run_ok.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -17,14 +18,8 @@ using sf::test::sh_quote;
 
 namespace {
 
-/// Runs `cmd` in `cwd`, fails the test if it fails, and returns stdout without a trailing newline.
 std::string sh(const std::string& cmd, const std::string& cwd) {
-  auto r = run(cmd, cwd);
-  INFO(cmd << " in " << cwd << ": " << r.err);
-  REQUIRE(r.exit_code == 0);
-  while (!r.out.empty() && r.out.back() == '\n')
-    r.out.pop_back();
-  return r.out;
+  return sf::test::run_ok(cmd, cwd);
 }
 
 /// A repository on `main` with nested folders, an executable, a symlink and an empty file.
