@@ -1,5 +1,6 @@
 #include "actors/merge_queue.hpp"
 
+#include "io/fault_point.hpp"
 #include "io/merge_queue_file.hpp"
 #include "io/merge_step.hpp"
 #include "messages/error.hpp"
@@ -74,6 +75,7 @@ merge_outcome merge_item_now(self_ptr self, std::size_t index, bool dry_run) {
   } else if (x.kind == "conflict") {
     st.halted_by = item.milestone;
   }
+  io::fault_point("merge.before_queue_save");
   persist(self);
   tell(self, x);
   return x;

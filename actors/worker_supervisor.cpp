@@ -1,5 +1,6 @@
 #include "actors/worker_supervisor.hpp"
 
+#include "io/fault_point.hpp"
 #include "io/fd_reactor.hpp"
 #include "io/signal_file.hpp"
 #include "io/status_file.hpp"
@@ -145,6 +146,7 @@ caf::error watch_child(self_ptr self) {
   if (auto boot = io::read_boot_id())
     who.boot_id = *boot;
   who.token = st.spawn_token;
+  io::fault_point("worker.after_spawn");
   self->send(cfg.coordinator, atom::spawn_v, std::move(who));
   self->send(cfg.watcher, atom::watch_v, cfg.milestone, handle);
   arm_heartbeat_deadline(self);

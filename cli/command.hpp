@@ -37,6 +37,7 @@ struct command {
   const char* name;                                          ///< Subcommand name.
   const char* help;                                          ///< One-line description.
   std::function<std::function<int()>(CLI::App&, global_options&)> setup; ///< Adds options, returns the runner.
+  bool hidden = false; ///< Left out of the help (helper processes of other verbs).
 };
 
 /// Every verb, in help order.
@@ -93,6 +94,9 @@ std::function<int()> setup_resume(CLI::App& app, global_options& g);
 std::function<int()> setup_merge(CLI::App& app, global_options& g);
 std::function<int()> setup_worker(CLI::App& app, global_options& g);
 std::function<int()> setup_doctor(CLI::App& app, global_options& g);
+std::function<int()> setup_chaos(CLI::App& app, global_options& g);
+std::function<int()> setup_chaos_worker(CLI::App& app, global_options& g);
+std::function<int()> setup_chaos_bystander(CLI::App& app, global_options& g);
 std::function<int()> setup_unavailable(CLI::App& app, global_options& g, const char* name);
 
 } // namespace sf::cli

@@ -32,6 +32,11 @@ const std::vector<command>& commands() {
     {"worker", "Run one milestone's units (the built-in reference worker; started by the "
                "coordinator)",
      setup_worker},
+    {"chaos", "Run fault-injection scenarios and check the invariants after each",
+     setup_chaos},
+    {"chaos-worker", "The chaos harness's fault worker", setup_chaos_worker, true},
+    {"chaos-bystander", "A process outside the run that records signals", setup_chaos_bystander,
+     true},
   };
   return table;
 }

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   std::function<int()> runner;
   for (const auto& cmd : commands()) {
     auto* sub = app.add_subcommand(cmd.name, cmd.help);
+    if (cmd.hidden)
+      sub->group("");
     auto run = cmd.setup(*sub, g);
     sub->callback([&runner, run] { runner = run; });
   }

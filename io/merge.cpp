@@ -1,4 +1,5 @@
 #include "io/merge.hpp"
+#include "io/fault_point.hpp"
 
 #include "config/plan.hpp"
 #include "io/git.hpp"
@@ -262,6 +263,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
   if (git_commit_create(&commit_oid, repo, nullptr, sig->get(), sig->get(), nullptr,
                         message.c_str(), merged_tree.get(), 2, parents) != 0)
     return git_fail("creating the merge commit", cx.branch + " into " + cx.main);
+  fault_point("merge.before_update_ref");
   if (cx.req.before_cas)
     cx.req.before_cas();
   git_reference* raw_ref = nullptr;
@@ -279,6 +281,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
                      cx.req.mid + " again");
   if (rc != 0)
     return git_fail("moving the main branch to the merge commit", cx.main_ref + " in " + cx.req.root);
+  fault_point("merge.after_update_ref");
   std::string text = "merged " + cx.branch + " into " + cx.main + " as " +
                      hex(commit_oid).substr(0, 12);
   if (on_main) {

@@ -1,4 +1,5 @@
 #include "io/merge_step.hpp"
+#include "io/fault_point.hpp"
 
 #include "io/git.hpp"
 #include "io/merge.hpp"
@@ -111,6 +112,7 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
     else
       out.pushed = true;
   }
+  fault_point("merge.before_cleanup");
   if (item.slice.empty()) {
     // The milestone is on main: its worktree and status file have served their purpose.
     if (auto err = remove_worktree(root, item.milestone))

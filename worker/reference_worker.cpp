@@ -59,6 +59,10 @@ public:
 
 private:
   int fail(const caf::error& err);
+  const fault_knobs* knobs() const {
+    return opts_.faults != nullptr && opts_.faults->knobs ? &*opts_.faults->knobs : nullptr;
+  }
+  void after_unit(const std::string& unit, const std::string& commit);
   int fail(const std::string& line) { return fail(make_error(ec::invalid_input, line)); }
   int stop(std::optional<std::string> reason = std::nullopt);
   void publish();
@@ -74,13 +78,45 @@ private:
   metrics_file metrics_;
   io::worker_status status_;
   std::chrono::milliseconds heartbeat_{5000};
+  int units_this_session_ = 0;
 };
 
 void session::publish() {
   status_.last_heartbeat = io::now_ms();
-  if (auto err = io::write_status(opts_.root, status_))
+  auto shown = status_;
+  if (const auto* k = knobs(); k != nullptr && k->forge_pid != 0)
+    shown.pid = k->forge_pid;
+  if (auto err = io::write_status(opts_.root, shown))
     report("cannot write the status file: " + describe(err) +
            " (the coordinator may take this worker for stale)");
+  if (const auto* k = knobs(); k != nullptr && !k->forge_milestone.empty()) {
+    shown.milestone_id = k->forge_milestone;
+    (void) io::write_status(opts_.root, shown);
+  }
+}
+
+// The chaos harness's misbehaviour after a committed unit; nothing without knobs.
+void session::after_unit(const std::string& unit, const std::string& commit) {
+  if (opts_.faults == nullptr)
+    return;
+  journal_unit(*opts_.faults, opts_.milestone, unit, commit);
+  ++units_this_session_;
+  const auto* k = knobs();
+  if (k == nullptr)
+    return;
+  if (units_this_session_ == 1 && !k->bad_status.empty())
+    write_bad_status(opts_.root, opts_.milestone, k->bad_status);
+  if (units_this_session_ == 1 && k->cost_drop > 0)
+    status_.cost = std::max(0.0, status_.cost - k->cost_drop);
+  if (units_this_session_ == k->crash_after)
+    ::raise(SIGKILL);
+  if (units_this_session_ == k->hang_after)
+    ::raise(SIGSTOP);
+  if (units_this_session_ == k->silent_after) {
+    // Alive but mute: SIGTERM stays blocked and unread, so only SIGKILL ends it.
+    for (;;)
+      ::pause();
+  }
 }
 
 int session::fail(const caf::error& err) {
@@ -230,7 +266,10 @@ int session::run() {
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t mask;
   sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
+  if (const auto* k = knobs(); k != nullptr && k->ignore_sigterm)
+    ::signal(SIGTERM, SIG_IGN);
+  else
+    sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   if (::sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) {
     report(std::string("cannot block SIGTERM: ") + std::strerror(errno));
@@ -248,6 +287,8 @@ int session::run() {
     return code_of(lock.error()) == ec::already_running ? worker_exit_busy : worker_exit_failure;
   }
 
+  if (const auto* k = knobs(); k != nullptr && k->leave_child)
+    leave_child_behind();
   status_.milestone_id = opts_.milestone;
   status_.pid = ::getpid();
   status_.state = "running";
@@ -265,6 +306,9 @@ int session::run() {
   prefs_ = std::move(*prefs);
   heartbeat_ = std::chrono::milliseconds(
       std::max<long long>(1, std::llround(prefs_.heartbeat_interval * 1000)));
+  if (const auto* k = knobs(); k != nullptr && k->heartbeat_scale > 0)
+    heartbeat_ = std::chrono::milliseconds(
+        std::max<long long>(1, std::llround(heartbeat_.count() * k->heartbeat_scale)));
   auto plan_path = opts_.worktree + "/.sf/milestones/" + opts_.milestone + "/MILESTONE.md";
   auto m = load_milestone_file(plan_path, opts_.milestone);
   if (!m)
@@ -294,7 +338,8 @@ int session::run() {
         continue;
       if (between_units() == next_step::stop)
         return stop();
-      if (auto reason = budget_reached()) {
+      const auto* k = knobs();
+      if (auto reason = k != nullptr && k->overspend ? std::nullopt : budget_reached()) {
         report(*reason + "; stopping before unit " + u.id);
         return stop(*reason);
       }
@@ -340,6 +385,7 @@ int session::run() {
       status_.cost += rec.cost;
       status_.unit.reset();
       publish();
+      after_unit(u.id, *commit);
     }
   }
 

@@ -6,6 +6,8 @@
 /// the worker failed (the status file says why); 2 the environment is missing or invalid;
 /// 3 another worker holds the milestone's `.sf/auto.lock`.
 
+#include "worker/fault_knobs.hpp"
+
 #include <caf/expected.hpp>
 
 #include <optional>
@@ -27,6 +29,7 @@ struct worker_options {
   std::string root;                       ///< `SF_PROJECT_ROOT`, absolute, holds `.sf/parallel`.
   std::string worktree;                   ///< Absolute working directory (the worktree).
   std::optional<std::string> spawn_token; ///< `SF_SPAWN_TOKEN`, echoed in the status file.
+  const fault_plan* faults = nullptr;     ///< Chaos harness only: how to misbehave.
 };
 
 /// Reads the options from the environment and the working directory; `ec::usage` naming the

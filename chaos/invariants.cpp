@@ -1,0 +1,396 @@
+#include "chaos/invariants.hpp"
+
+#include "chaos/command_runner.hpp"
+#include "io/ledger_file.hpp"
+#include "io/parallel_dir.hpp"
+#include "io/process.hpp"
+#include "messages/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <dirent.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace sf::chaos {
+
+namespace {
+
+using verdict = check_result::verdict_type;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+command_output git(const run_record& r, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"git", "-C", r.root};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, r.root, {"PATH=/usr/bin:/bin", "HOME=" + r.workdir});
+}
+
+/// One commit on main's first-parent line.
+struct main_commit {
+  std::string id;
+  int parents = 0;
+  std::string milestone; ///< SF-Milestone trailer, or empty.
+  std::string slice;     ///< SF-Slice trailer, or empty.
+};
+
+std::string trailer(const std::string& body, const std::string& key) {
+  auto pos = body.find("\n" + key + ": ");
+  if (pos == std::string::npos)
+    return {};
+  pos += key.size() + 3;
+  return body.substr(pos, body.find('\n', pos) - pos);
+}
+
+std::vector<main_commit> main_line(const run_record& r) {
+  std::vector<main_commit> out;
+  auto res = git(r, {"log", "--first-parent", "--format=%H%x1f%P%x1f%n%B%x1e", "main"});
+  std::istringstream in{res.out};
+  std::string rec;
+  while (std::getline(in, rec, '\x1e')) {
+    while (!rec.empty() && rec.front() == '\n')
+      rec.erase(0, 1);
+    if (rec.empty())
+      continue;
+    auto f1 = rec.find('\x1f');
+    auto f2 = rec.find('\x1f', f1 + 1);
+    if (f1 == std::string::npos || f2 == std::string::npos)
+      continue;
+    main_commit c;
+    c.id = rec.substr(0, f1);
+    std::istringstream parents{rec.substr(f1 + 1, f2 - f1 - 1)};
+    for (std::string p; parents >> p;)
+      ++c.parents;
+    auto body = "\n" + rec.substr(f2 + 1);
+    c.milestone = trailer(body, "SF-Milestone");
+    c.slice = trailer(body, "SF-Slice");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<nlohmann::json> events(const run_record& r) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in{slurp(r.root + "/.sf/parallel/events.jsonl")};
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object())
+      out.push_back(std::move(j));
+  }
+  return out;
+}
+
+check_result units_reachable(const run_record& r) {
+  check_result c{"completed units reachable", verdict::pass, ""};
+  std::istringstream in{slurp(r.workdir + "/journal")};
+  int n = 0;
+  for (std::string mid, unit, commit; in >> mid >> unit >> commit;) {
+    ++n;
+    bool ok = git(r, {"merge-base", "--is-ancestor", commit, "milestone/" + mid}).exit_code == 0 ||
+              git(r, {"merge-base", "--is-ancestor", commit, "main"}).exit_code == 0;
+    if (!ok) {
+      c.verdict = verdict::fail;
+      c.detail = mid + "/" + unit + " commit " + commit.substr(0, 12) +
+                 " is on neither milestone/" + mid + " nor main";
+      return c;
+    }
+  }
+  if (n == 0) {
+    c.verdict = verdict::not_applicable;
+    c.detail = "no unit was committed";
+  } else {
+    c.detail = std::to_string(n) + " unit commit(s) all reachable";
+  }
+  return c;
+}
+
+check_result merged_once(const std::vector<main_commit>& line) {
+  check_result c{"no milestone merged twice", verdict::pass, ""};
+  std::map<std::string, int> seen;
+  for (const auto& m : line)
+    if (!m.milestone.empty() && ++seen[m.milestone + (m.slice.empty() ? "" : "/" + m.slice)] > 1) {
+      c.verdict = verdict::fail;
+      c.detail = m.milestone + (m.slice.empty() ? "" : "/" + m.slice) + " merged more than once";
+      return c;
+    }
+  c.detail = std::to_string(seen.size()) + " merge(s), each once";
+  return c;
+}
+
+check_result main_moved_by_us(const run_record& r, const std::vector<main_commit>& line) {
+  check_result c{"main moved only by our merges or the user", verdict::pass, ""};
+  int ours = 0;
+  int users = 0;
+  for (const auto& m : line) {
+    if (r.harness_commits.count(m.id) != 0)
+      continue;
+    if (r.user_commits.count(m.id) != 0) {
+      ++users;
+      continue;
+    }
+    if (!m.milestone.empty() && m.parents == 2) {
+      ++ours;
+      continue;
+    }
+    c.verdict = verdict::fail;
+    c.detail = "commit " + m.id.substr(0, 12) + " on main is neither a merge of ours nor the user's";
+    return c;
+  }
+  c.detail = std::to_string(ours) + " merge(s), " + std::to_string(users) + " user commit(s)";
+  return c;
+}
+
+check_result nothing_alive(const run_record& r) {
+  check_result c{"no process of the run alive after stop", verdict::pass, ""};
+  auto left = run_processes(r.root);
+  if (!left.empty()) {
+    c.verdict = verdict::fail;
+    c.detail = std::to_string(left.size()) + " process(es) left, e.g. pid " +
+               std::to_string(left.front()) + ": " + io::tail_lines("/proc/" + std::to_string(left.front()) + "/cmdline", 1);
+  } else {
+    c.detail = "none left";
+  }
+  return c;
+}
+
+check_result bystander_untouched(const run_record& r) {
+  check_result c{"no process outside the run signalled", verdict::pass, ""};
+  auto stat = io::read_proc_stat(r.bystander);
+  auto got = slurp(r.bystander_log);
+  auto signals = got.substr(std::min(got.size(), got.find('\n') + 1));
+  if (!stat || stat->state == 'Z') {
+    c.verdict = verdict::fail;
+    c.detail = "the bystander process " + std::to_string(r.bystander) + " is dead";
+  } else if (stat->state == 'T' || stat->state == 't') {
+    c.verdict = verdict::fail;
+    c.detail = "the bystander process was stopped";
+  } else if (!signals.empty()) {
+    c.verdict = verdict::fail;
+    c.detail = "the bystander received: " + signals.substr(0, signals.find('\n'));
+  } else if (!r.victim.empty() && slurp(r.victim) != r.victim_text) {
+    c.verdict = verdict::fail;
+    c.detail = "the file behind the planted symlink was changed";
+  } else {
+    c.detail = "bystander alive and unsignalled" +
+               std::string(r.victim.empty() ? "" : ", symlink target unchanged");
+  }
+  return c;
+}
+
+check_result cost_bounded(const scenario& s, const run_record& r,
+                          const std::vector<nlohmann::json>& evs) {
+  check_result c{"cost <= ceiling + units in flight", verdict::pass, ""};
+  auto it = s.preferences.find("budget_ceiling");
+  if (it == s.preferences.end() || it->second == "null") {
+    c.verdict = verdict::not_applicable;
+    c.detail = "no budget_ceiling";
+    return c;
+  }
+  double ceiling = std::stod(it->second);
+  int workers = 2;
+  if (auto w = s.preferences.find("max_workers"); w != s.preferences.end())
+    workers = std::stoi(w->second);
+  std::vector<double> unit_costs;
+  for (const auto& m : s.milestones)
+    unit_costs.push_back(m.unit_cost);
+  std::sort(unit_costs.rbegin(), unit_costs.rend());
+  double in_flight = 0;
+  for (int i = 0; i < workers && i < static_cast<int>(unit_costs.size()); ++i)
+    in_flight += unit_costs[static_cast<std::size_t>(i)];
+  double seen = 0;
+  for (const auto& e : evs)
+    if (e.value("kind", "") == "budget")
+      seen = std::max(seen, e.value("cost", 0.0));
+  if (auto ledger = io::read_ledger(r.root)) {
+    double sum = 0;
+    for (const auto& [mid, cost] : *ledger)
+      sum += cost;
+    seen = std::max(seen, sum);
+  }
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "max total $%.2f, ceiling $%.2f + in flight $%.2f", seen, ceiling,
+                in_flight);
+  c.detail = buf;
+  if (seen > ceiling + in_flight + 1e-9)
+    c.verdict = verdict::fail;
+  return c;
+}
+
+check_result failures_explained(const std::vector<nlohmann::json>& evs) {
+  check_result c{"every failure left a message", verdict::pass, ""};
+  std::map<std::string, std::pair<std::string, std::string>> last; // mid -> state, text
+  for (const auto& e : evs)
+    if (e.value("kind", "") == "state_changed" && e.contains("milestone"))
+      last[e.value("milestone", "")] = {e.value("state", ""), e.value("text", "")};
+  int failed = 0;
+  for (const auto& [mid, st] : last) {
+    if (st.first != "failed" && st.first != "error" && st.first != "stale")
+      continue;
+    ++failed;
+    if (st.second.size() < 8) {
+      c.verdict = verdict::fail;
+      c.detail = mid + " ended " + st.first + " without a reason";
+      return c;
+    }
+  }
+  c.detail = failed == 0 ? "no milestone failed" : std::to_string(failed) + " failure(s), each with a reason";
+  return c;
+}
+
+check_result clean_after_stop(const run_record& r) {
+  check_result c{"no status/signal/temp file after a clean stop", verdict::pass, ""};
+  if (!r.clean_stop) {
+    c.verdict = verdict::not_applicable;
+    c.detail = "the last coordinator did not stop by itself";
+    return c;
+  }
+  DIR* d = ::opendir((r.root + "/.sf/parallel").c_str());
+  if (d == nullptr) {
+    c.detail = "no .sf/parallel";
+    return c;
+  }
+  std::vector<std::string> left;
+  while (auto* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (io::is_temp_name(name) || name.find(".status.json") != std::string::npos ||
+        name.find(".signal.json") != std::string::npos)
+      left.push_back(name);
+  }
+  ::closedir(d);
+  if (!left.empty()) {
+    c.verdict = verdict::fail;
+    c.detail = "left behind: " + left.front() + (left.size() > 1 ? " and more" : "");
+  } else {
+    c.detail = "none left";
+  }
+  return c;
+}
+
+void expected_outcome(const scenario& s, const run_record& r, const std::vector<main_commit>& line,
+                      const std::vector<nlohmann::json>& evs, std::vector<check_result>& out) {
+  check_result c{"outcome as expected", verdict::pass, ""};
+  auto fail = [&](const std::string& why) {
+    if (c.verdict == verdict::pass) {
+      c.verdict = verdict::fail;
+      c.detail = why;
+    }
+  };
+  if (r.timed_out)
+    fail("the scenario timed out after " + std::to_string(static_cast<int>(s.timeout)) + " s");
+  if (r.last_exit != s.expect.exit)
+    fail("the last coordinator exited " + std::to_string(r.last_exit) + ", expected " +
+         std::to_string(s.expect.exit));
+  std::set<std::string> merged;
+  for (const auto& m : line)
+    if (!m.milestone.empty() && m.slice.empty())
+      merged.insert(m.milestone);
+  // Per-slice merges count as merged once the milestone's last slice is on main.
+  for (const auto& m : s.milestones)
+    if (m.slices > 1) {
+      int slices = 0;
+      for (const auto& c2 : line)
+        slices += c2.milestone == m.id && !c2.slice.empty() ? 1 : 0;
+      if (slices == m.slices)
+        merged.insert(m.id);
+    }
+  for (const auto& mid : s.expect.merged)
+    if (merged.count(mid) == 0)
+      fail(mid + " is not merged on main");
+  for (const auto& mid : s.expect.not_merged)
+    if (merged.count(mid) != 0)
+      fail(mid + " was merged but should not be");
+  std::map<std::string, std::string> last;
+  for (const auto& e : evs)
+    if (e.value("kind", "") == "state_changed" && e.contains("milestone"))
+      last[e.value("milestone", "")] = e.value("state", "");
+  for (const auto& [mid, state] : s.expect.states)
+    if (last[mid] != state)
+      fail(mid + " ended " + (last[mid].empty() ? "without a state" : last[mid]) + ", expected " +
+           state);
+  auto logs = all_logs(r);
+  for (const auto& m : s.expect.messages)
+    if (logs.find(m) == std::string::npos)
+      fail("no log line says \"" + m + "\"");
+  if (c.verdict == verdict::pass)
+    c.detail = "exit " + std::to_string(r.last_exit) + ", " + std::to_string(merged.size()) +
+               " merged" + (s.expect.messages.empty() ? "" : ", messages found");
+  out.push_back(std::move(c));
+}
+
+} // namespace
+
+const std::vector<std::string>& invariant_names() {
+  static const std::vector<std::string> names = {
+    "completed units reachable",     "no milestone merged twice",
+    "main moved only by our merges or the user",
+    "no process of the run alive after stop", "no process outside the run signalled",
+    "cost <= ceiling + units in flight", "every failure left a message",
+    "no status/signal/temp file after a clean stop", "outcome as expected"};
+  return names;
+}
+
+std::vector<pid_t> run_processes(const std::string& root) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr)
+    return out;
+  while (auto* e = ::readdir(d)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || pid <= 0)
+      continue;
+    auto stat = io::read_proc_stat(pid);
+    if (!stat || stat->state == 'Z' || stat->state == 'X')
+      continue;
+    auto a = io::read_environ_value(pid, "SF_PROJECT_ROOT");
+    auto b = io::read_environ_value(pid, "SF_CHAOS_ROOT");
+    if ((a && *a == root) || (b && *b == root))
+      out.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(d);
+  return out;
+}
+
+std::string all_logs(const run_record& r) {
+  std::string text;
+  for (const auto& log : r.logs)
+    text += slurp(log);
+  text += slurp(r.root + "/.sf/parallel/events.jsonl");
+  if (DIR* d = ::opendir((r.root + "/.sf/parallel").c_str())) {
+    while (auto* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0)
+        text += slurp(r.root + "/.sf/parallel/" + name);
+    }
+    ::closedir(d);
+  }
+  return text;
+}
+
+std::vector<check_result> check_all(const scenario& s, const run_record& r) {
+  auto line = main_line(r);
+  auto evs = events(r);
+  std::vector<check_result> out;
+  out.push_back(units_reachable(r));
+  out.push_back(merged_once(line));
+  out.push_back(main_moved_by_us(r, line));
+  out.push_back(nothing_alive(r));
+  out.push_back(bystander_untouched(r));
+  out.push_back(cost_bounded(s, r, evs));
+  out.push_back(failures_explained(evs));
+  out.push_back(clean_after_stop(r));
+  expected_outcome(s, r, line, evs, out);
+  return out;
+}
+
+} // namespace sf::chaos

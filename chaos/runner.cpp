@@ -1,0 +1,610 @@
+#include "chaos/runner.hpp"
+
+#include "chaos/command_runner.hpp"
+#include "io/process.hpp"
+#include "io/safe_file.hpp"
+#include "messages/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+namespace sf::chaos {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+bool scenario_result::passed() const {
+  if (skipped)
+    return true;
+  for (const auto& c : checks)
+    if (c.verdict == check_result::fail)
+      return false;
+  return true;
+}
+
+namespace {
+
+void write_text(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream out{path, std::ios::binary | std::ios::trunc};
+  out << text;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string read_text_trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  return s;
+}
+
+std::string yaml_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string sh_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+/// MILESTONE.md for one scenario milestone: each unit sleeps, then appends to its files.
+std::string milestone_text(const scenario_milestone& m) {
+  std::ostringstream out;
+  out << "---\ntitle: Chaos " << m.id << "\nstatus: " << m.status << "\ndependsOn: [";
+  for (std::size_t i = 0; i < m.deps.size(); ++i)
+    out << (i ? ", " : "") << m.deps[i];
+  out << "]\nslices:\n";
+  int per_slice = (m.units + m.slices - 1) / m.slices;
+  int unit = 1;
+  for (int s = 1; s <= m.slices && unit <= m.units; ++s) {
+    char sid[16];
+    std::snprintf(sid, sizeof sid, "S%02d", s);
+    out << "  - id: " << sid << "\n    title: Slice " << s << "\n    units:\n";
+    for (int k = 0; k < per_slice && unit <= m.units; ++k, ++unit) {
+      char uid[16];
+      std::snprintf(uid, sizeof uid, "U%02d", unit);
+      std::string run = "sleep " + std::to_string(m.unit_seconds);
+      for (const auto& f : m.files)
+        run += "; echo " + m.id + "-" + uid + " >> " + sh_quote(f);
+      out << "      - id: " << uid << "\n        title: Unit " << uid
+          << "\n        run: " << yaml_quote(run) << "\n        files: [";
+      for (std::size_t i = 0; i < m.files.size(); ++i)
+        out << (i ? ", " : "") << m.files[i];
+      out << "]\n        cost: " << m.unit_cost << "\n";
+    }
+  }
+  out << "---\n\nA milestone of a chaos scenario.\n";
+  return out.str();
+}
+
+/// Everything one run holds while it goes.
+class scenario_run {
+public:
+  scenario_run(const scenario& s, const run_options& o) : s_(s), o_(o) {}
+  ~scenario_run();
+
+  scenario_result run();
+
+private:
+  caf::error setup();
+  caf::error start_coordinator(bool with_fault_points);
+  caf::error act(const action& a);
+  bool matches(const trigger& t);
+  void read_new_events();
+  void finish_coordinator();
+  caf::error worker_pid(const std::string& mid, pid_t& out);
+  command_output git(const std::vector<std::string>& args);
+  std::vector<std::string> base_env() const;
+  std::string log_path(const std::string& what);
+
+  const scenario& s_;
+  const run_options& o_;
+  run_record rec_;
+  std::string dir_;
+  std::optional<io::child_process> coordinator_;
+  std::optional<io::child_process> bystander_;
+  std::vector<nlohmann::json> events_;
+  std::size_t events_offset_ = 0;
+  int coordinators_ = 0;
+  int user_commits_ = 0;
+  int logs_ = 0;
+  std::string mounted_;
+  std::string skip_;
+  bool remove_dir_ = false;
+};
+
+scenario_run::~scenario_run() {
+  if (coordinator_ && !coordinator_->reaped()) {
+    (void) coordinator_->signal(SIGKILL);
+    int st = 0;
+    pollfd pfd{coordinator_->pidfd(), POLLIN, 0};
+    ::poll(&pfd, 1, 5000);
+    coordinator_->try_reap(st);
+  }
+  if (bystander_ && !bystander_->reaped()) {
+    (void) bystander_->signal(SIGKILL);
+    int st = 0;
+    pollfd pfd{bystander_->pidfd(), POLLIN, 0};
+    ::poll(&pfd, 1, 5000);
+    bystander_->try_reap(st);
+  }
+  if (!mounted_.empty())
+    ::umount2(mounted_.c_str(), MNT_DETACH);
+  if (remove_dir_ && !dir_.empty()) {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+}
+
+std::vector<std::string> scenario_run::base_env() const {
+  std::vector<std::string> env = {"HOME=" + dir_ + "/home", "SF_CHAOS_ROOT=" + rec_.root,
+                                  "GIT_AUTHOR_NAME=sf-actors", "GIT_AUTHOR_EMAIL=sf@example.invalid",
+                                  "GIT_COMMITTER_NAME=sf-actors",
+                                  "GIT_COMMITTER_EMAIL=sf@example.invalid"};
+  const char* path = std::getenv("PATH");
+  env.push_back(std::string("PATH=") + (path != nullptr ? path : "/usr/bin:/bin"));
+  return env;
+}
+
+std::string scenario_run::log_path(const std::string& what) {
+  auto p = dir_ + "/" + what + "-" + std::to_string(++logs_) + ".log";
+  rec_.logs.push_back(p);
+  return p;
+}
+
+command_output scenario_run::git(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"git", "-C", rec_.root};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto env = base_env();
+  env.push_back("GIT_AUTHOR_NAME=Chaos User");
+  env.push_back("GIT_COMMITTER_NAME=Chaos User");
+  return run_command(argv, rec_.root, env);
+}
+
+caf::error scenario_run::setup() {
+  std::string tmpl = o_.work_base + "/sf-chaos-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    return make_error(ec::io_error, "cannot create a folder under " + o_.work_base +
+                                      ": " + io::errno_text(errno));
+  dir_ = tmpl;
+  rec_.workdir = dir_;
+  rec_.root = dir_ + "/repo";
+  fs::create_directories(dir_ + "/home");
+  fs::create_directories(dir_ + "/counters");
+  fs::create_directories(rec_.root);
+  if (auto r = git({"init", "-q", "-b", "main"}); r.exit_code != 0)
+    return make_error(ec::process_error, "git init failed: " + r.out);
+  write_text(rec_.root + "/README.md", "A chaos scenario: " + s_.name + "\n");
+  write_text(rec_.root + "/.gitignore", ".sf/parallel/\n.sf/worktrees/\n");
+  for (const auto& m : s_.milestones)
+    write_text(rec_.root + "/.sf/milestones/" + m.id + "/MILESTONE.md", milestone_text(m));
+  // Harness defaults make faults show up in seconds; the scenario's keys win.
+  std::map<std::string, std::string> prefs = {
+    {"enabled", "true"},       {"max_workers", "2"},       {"auto_merge", "auto"},
+    {"heartbeat_interval", "0.2"}, {"stale_timeout", "2"}, {"stop_grace", "1"},
+    {"restart_backoff", "0"},  {"max_restarts", "3"}};
+  for (const auto& [k, v] : s_.preferences)
+    prefs[k] = v;
+  std::string cmd;
+  if (s_.worker == "original") {
+    const auto& m = s_.milestones.front();
+    cmd = "sh " + sh_quote(o_.original_worker) + " " + std::to_string(m.units) + " " +
+          std::to_string(m.unit_seconds) + " " + std::to_string(m.unit_cost);
+  } else {
+    cmd = sh_quote(o_.sf_binary) + " chaos-worker --knobs " + sh_quote(dir_ + "/knobs.json");
+  }
+  if (prefs.count("worker_command") == 0)
+    prefs["worker_command"] = yaml_quote(cmd);
+  std::string text = "---\nparallel:\n";
+  for (const auto& [k, v] : prefs)
+    text += "  " + k + ": " + v + "\n";
+  write_text(rec_.root + "/.sf/PREFERENCES.md", text + "---\n");
+  if (auto r = git({"add", "-A"}); r.exit_code != 0)
+    return make_error(ec::process_error, "git add failed: " + r.out);
+  if (auto r = git({"commit", "-q", "-m", "chaos: plan for " + s_.name}); r.exit_code != 0)
+    return make_error(ec::process_error, "git commit failed: " + r.out);
+  rec_.harness_commits.insert(read_text_trim(git({"rev-parse", "HEAD"}).out));
+
+  // The bystander: a process outside the run that records any signal it gets.
+  rec_.bystander_log = dir_ + "/bystander.log";
+  io::spawn_request by;
+  by.argv = {o_.sf_binary, "chaos-bystander", rec_.bystander_log};
+  by.env = {"PATH=/usr/bin:/bin"};
+  auto b = io::spawn_process(by);
+  if (!b)
+    return b.error();
+  bystander_.emplace(std::move(*b));
+  rec_.bystander = bystander_->pid();
+  auto ready_by = clock_type::now() + std::chrono::seconds(10);
+  while (read_text(rec_.bystander_log).find("ready\n") == std::string::npos) {
+    if (clock_type::now() > ready_by)
+      return make_error(ec::process_error, "the bystander process did not start within 10 s");
+    pollfd pfd{bystander_->pidfd(), POLLIN, 0};
+    ::poll(&pfd, 1, 5);
+  }
+
+  nlohmann::json knobs = {{"journal", dir_ + "/journal"}, {"counters", dir_ + "/counters"},
+                          {"milestones", nlohmann::json::object()}};
+  for (const auto& [mid, k] : s_.knobs) {
+    auto pid = k.forge_pid == -1 ? static_cast<int64_t>(rec_.bystander) : k.forge_pid;
+    knobs["milestones"][mid] = {
+      {"sessions", k.sessions},       {"crash_after", k.crash_after},
+      {"hang_after", k.hang_after},   {"silent_after", k.silent_after},
+      {"ignore_sigterm", k.ignore_sigterm}, {"leave_child", k.leave_child},
+      {"bad_status", k.bad_status},   {"cost_drop", k.cost_drop},
+      {"forge_milestone", k.forge_milestone}, {"forge_pid", pid},
+      {"overspend", k.overspend},     {"heartbeat_scale", k.heartbeat_scale}};
+  }
+  write_text(dir_ + "/knobs.json", knobs.dump(2));
+  rec_.victim = dir_ + "/victim.txt";
+  rec_.victim_text = "a file outside the project that nothing may write\n";
+  write_text(rec_.victim, rec_.victim_text);
+  return {};
+}
+
+caf::error scenario_run::start_coordinator(bool with_fault_points) {
+  io::spawn_request req;
+  req.argv = {o_.sf_binary, "-C", rec_.root, "start", "--yes"};
+  req.cwd = rec_.root;
+  req.env = base_env();
+  if (with_fault_points) {
+    std::string points;
+    for (const auto& x : s_.inject)
+      if (x.when.kind == trigger::fault_point)
+        points += (points.empty() ? "" : ",") + x.when.point + "=stop";
+    if (!points.empty())
+      req.env.push_back("SF_FAULT_POINTS=" + points);
+  }
+  req.log_path = log_path("coordinator");
+  auto child = io::spawn_process(req);
+  if (!child)
+    return child.error();
+  coordinator_.emplace(std::move(*child));
+  ++coordinators_;
+  return {};
+}
+
+// The worker of `mid`: a process of this run whose environment names the milestone and whose
+// parent is not one (units and their children inherit the same environment).
+caf::error scenario_run::worker_pid(const std::string& mid, pid_t& out) {
+  for (pid_t pid : run_processes(rec_.root)) {
+    auto m = io::read_environ_value(pid, "SF_MILESTONE_LOCK");
+    if (!m || *m != mid)
+      continue;
+    auto stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos)
+      continue;
+    std::istringstream rest{stat.substr(close + 2)};
+    char state = 0;
+    long ppid = 0;
+    rest >> state >> ppid;
+    auto parent = io::read_environ_value(ppid, "SF_MILESTONE_LOCK");
+    if (parent && *parent == mid)
+      continue;
+    out = pid;
+    return {};
+  }
+  return make_error(ec::not_found, "no worker process of " + mid + " is running");
+}
+
+caf::error scenario_run::act(const action& a) {
+  auto signal_worker = [&](int sig) -> caf::error {
+    pid_t pid = -1;
+    if (auto err = worker_pid(a.args[0], pid))
+      return err;
+    if (::kill(pid, sig) != 0)
+      return make_error(ec::process_error, "kill " + std::to_string(pid) + ": " +
+                                             io::errno_text(errno));
+    return {};
+  };
+  auto signal_coordinator = [&](int sig) -> caf::error {
+    if (!coordinator_ || coordinator_->reaped())
+      return make_error(ec::not_found, "no coordinator is running");
+    return coordinator_->signal(sig);
+  };
+  const auto& v = a.verb;
+  if (v == "kill-worker")
+    return signal_worker(SIGKILL);
+  if (v == "stop-worker")
+    return signal_worker(SIGSTOP);
+  if (v == "continue-worker")
+    return signal_worker(SIGCONT);
+  if (v == "kill-coordinator") {
+    if (auto err = signal_coordinator(SIGKILL))
+      return err;
+    finish_coordinator();
+    return {};
+  }
+  if (v == "stop-coordinator")
+    return signal_coordinator(SIGSTOP);
+  if (v == "continue-coordinator")
+    return signal_coordinator(SIGCONT);
+  if (v == "start-coordinator")
+    return start_coordinator(false);
+  if (v == "cli") {
+    std::vector<std::string> argv = {o_.sf_binary, "-C", rec_.root};
+    argv.insert(argv.end(), a.args.begin(), a.args.end());
+    auto r = run_command(argv, rec_.root, base_env());
+    std::ofstream{log_path("cli"), std::ios::binary} << "$ sf-actors " << a.text.substr(4)
+                                                     << "\n" << r.out << "(exit " << r.exit_code
+                                                     << ")\n";
+    return {};
+  }
+  auto lock = [&](const std::string& rel, bool create) -> caf::error {
+    auto path = rec_.root + "/.git/" + rel;
+    if (create) {
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd < 0)
+        return make_error(ec::io_error, "cannot create " + path + ": " + io::errno_text(errno));
+      ::close(fd);
+    } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return make_error(ec::io_error, "cannot remove " + path + ": " + io::errno_text(errno));
+    }
+    return {};
+  };
+  if (v == "lock-main")
+    return lock("refs/heads/main.lock", true);
+  if (v == "unlock-main")
+    return lock("refs/heads/main.lock", false);
+  if (v == "lock-index")
+    return lock("index.lock", true);
+  if (v == "unlock-index")
+    return lock("index.lock", false);
+  if (v == "user-commit") {
+    auto name = "user-" + std::to_string(++user_commits_) + ".txt";
+    write_text(rec_.root + "/" + name, "the user's own work\n");
+    auto add = git({"add", "--", name});
+    auto commit = git({"commit", "-q", "-m", "user: " + name, "--", name});
+    if (add.exit_code != 0 || commit.exit_code != 0)
+      return make_error(ec::process_error, "the user's commit failed: " + add.out + commit.out);
+    rec_.user_commits.insert(read_text_trim(git({"rev-parse", "HEAD"}).out));
+    return {};
+  }
+  if (v == "user-edit") {
+    std::ofstream{rec_.root + "/" + a.args[0], std::ios::app} << "the user's uncommitted edit\n";
+    return {};
+  }
+  if (v == "user-discard") {
+    auto r = git({"checkout", "-q", "--", a.args[0]});
+    if (r.exit_code != 0)
+      ::unlink((rec_.root + "/" + a.args[0]).c_str());
+    return {};
+  }
+  if (v == "plant-symlink") {
+    fs::create_directories(rec_.root + "/.sf/parallel");
+    auto link = rec_.root + "/.sf/parallel/" + a.args[0];
+    if (::symlink(rec_.victim.c_str(), link.c_str()) != 0)
+      return make_error(ec::io_error, "cannot plant " + link + ": " + io::errno_text(errno));
+    return {};
+  }
+  if (v == "delete-worktree") {
+    std::error_code ec_ignored;
+    fs::remove_all(rec_.root + "/.sf/worktrees/" + a.args[0], ec_ignored);
+    return {};
+  }
+  if (v == "mount-tmpfs") {
+    // A private mount namespace keeps the small filesystem to this process and its children.
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      skip_ = "cannot create a mount namespace here (" + io::errno_text(errno) +
+              "); run as root or with unprivileged user namespaces";
+      return {};
+    }
+    auto path = rec_.root + "/.sf/parallel";
+    fs::create_directories(path);
+    auto opts = "size=" + a.args[0] + ",mode=0700";
+    if (::mount("tmpfs", path.c_str(), "tmpfs", 0, opts.c_str()) != 0) {
+      skip_ = "cannot mount a tmpfs (" + io::errno_text(errno) + ")";
+      return {};
+    }
+    mounted_ = path;
+    return {};
+  }
+  if (v == "fill-disk") {
+    auto path = rec_.root + "/.sf/parallel/chaos-filler";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return make_error(ec::io_error, "cannot create " + path + ": " + io::errno_text(errno));
+    std::string block(4096, 'x');
+    while (::write(fd, block.data(), block.size()) > 0) {
+    }
+    ::close(fd);
+    return {};
+  }
+  if (v == "free-disk") {
+    ::unlink((rec_.root + "/.sf/parallel/chaos-filler").c_str());
+    return {};
+  }
+  return make_error(ec::invalid_input, "unknown action " + v);
+}
+
+void scenario_run::read_new_events() {
+  auto text = read_text(rec_.root + "/.sf/parallel/events.jsonl");
+  if (text.size() < events_offset_)
+    events_offset_ = 0;
+  // Only whole lines: the last one may still be being written.
+  auto end = text.rfind('\n');
+  if (end == std::string::npos || end + 1 <= events_offset_)
+    return;
+  std::istringstream in{text.substr(events_offset_, end + 1 - events_offset_)};
+  events_offset_ = end + 1;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object())
+      events_.push_back(std::move(j));
+  }
+}
+
+bool scenario_run::matches(const trigger& t) {
+  switch (t.kind) {
+    case trigger::coordinator_exit:
+      return coordinator_ && coordinator_->reaped();
+    case trigger::fault_point: {
+      if (!coordinator_ || coordinator_->reaped())
+        return false;
+      auto st = io::read_proc_stat(coordinator_->pid());
+      return st && st->state == 'T';
+    }
+    case trigger::event:
+      for (const auto& e : events_) {
+        if (e.value("kind", "") != t.event_kind)
+          continue;
+        if (!t.milestone.empty() && e.value("milestone", "") != t.milestone)
+          continue;
+        if (!t.state.empty() && e.value("state", "") != t.state)
+          continue;
+        if (!t.text.empty() && e.value("text", "").find(t.text) == std::string::npos)
+          continue;
+        if (t.units >= 0 && e.value("completedUnits", -1) != t.units)
+          continue;
+        return true;
+      }
+      return false;
+  }
+  return false;
+}
+
+void scenario_run::finish_coordinator() {
+  if (!coordinator_)
+    return;
+  int status = 0;
+  pollfd pfd{coordinator_->pidfd(), POLLIN, 0};
+  ::poll(&pfd, 1, 10000);
+  if (!coordinator_->try_reap(status))
+    return;
+  rec_.last_exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  rec_.clean_stop = WIFEXITED(status);
+}
+
+scenario_result scenario_run::run() {
+  scenario_result res;
+  res.name = s_.name;
+  res.fault = s_.fault;
+  auto started = clock_type::now();
+  auto harness_error = [&](const std::string& what) {
+    res.checks.push_back({"harness", check_result::fail, what});
+  };
+  if (auto err = setup()) {
+    harness_error("setup: " + describe(err));
+    res.workdir = dir_;
+    return res;
+  }
+  for (const auto& a : s_.before_start)
+    if (auto err = act(a)) {
+      harness_error(a.text + ": " + describe(err));
+      res.workdir = dir_;
+      return res;
+    }
+  if (!skip_.empty()) {
+    res.skipped = true;
+    res.skip_reason = skip_;
+    remove_dir_ = !o_.keep;
+    return res;
+  }
+  if (auto err = start_coordinator(true)) {
+    harness_error("starting the coordinator: " + describe(err));
+    return res;
+  }
+  // Wake on any change in .sf/parallel (events, status files) or when the coordinator exits;
+  // a short poll also catches a coordinator that stopped itself at a fault point.
+  int in = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  io::unique_fd inotify{in};
+  auto deadline = started + std::chrono::milliseconds(static_cast<int64_t>(s_.timeout * 1000));
+  std::vector<bool> fired(s_.inject.size(), false);
+  int watch = -1;
+  for (;;) {
+    if (watch < 0 && inotify)
+      watch = ::inotify_add_watch(inotify.get(), (rec_.root + "/.sf/parallel").c_str(),
+                                  IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+    read_new_events();
+    if (coordinator_ && !coordinator_->reaped()) {
+      int status = 0;
+      if (coordinator_->try_reap(status)) {
+        rec_.last_exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        rec_.clean_stop = WIFEXITED(status);
+      }
+    }
+    for (std::size_t i = 0; i < s_.inject.size(); ++i) {
+      if (fired[i] || !matches(s_.inject[i].when))
+        continue;
+      fired[i] = true;
+      for (const auto& a : s_.inject[i].then)
+        if (auto err = act(a))
+          harness_error(a.text + ": " + describe(err));
+    }
+    bool exit_pending = false;
+    for (std::size_t i = 0; i < s_.inject.size(); ++i)
+      exit_pending = exit_pending || (!fired[i] && s_.inject[i].when.kind == trigger::coordinator_exit);
+    if (coordinator_ && coordinator_->reaped() && !exit_pending)
+      break;
+    if (clock_type::now() > deadline) {
+      rec_.timed_out = true;
+      if (coordinator_ && !coordinator_->reaped())
+        (void) coordinator_->signal(SIGCONT);
+      auto r = run_command({o_.sf_binary, "-C", rec_.root, "stop"}, rec_.root, base_env());
+      std::ofstream{log_path("cli"), std::ios::binary} << "$ sf-actors stop (timeout)\n" << r.out;
+      if (coordinator_ && !coordinator_->reaped()) {
+        finish_coordinator();
+        if (!coordinator_->reaped()) {
+          (void) coordinator_->signal(SIGKILL);
+          finish_coordinator();
+        }
+      }
+      break;
+    }
+    pollfd pfds[2] = {{inotify.get(), POLLIN, 0},
+                      {coordinator_ && !coordinator_->reaped() ? coordinator_->pidfd() : -1, POLLIN, 0}};
+    ::poll(pfds, 2, 50);
+    if ((pfds[0].revents & POLLIN) != 0) {
+      char buf[4096];
+      while (::read(inotify.get(), buf, sizeof buf) > 0) {
+      }
+    }
+  }
+  // Workers of a coordinator that died unreplaced are the run's too: the checks see them, then
+  // the harness ends them so nothing outlives the scenario.
+  res.checks = check_all(s_, rec_);
+  for (pid_t pid : run_processes(rec_.root))
+    ::kill(pid, SIGKILL);
+  res.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+  if (!res.passed() || o_.keep)
+    res.workdir = dir_;
+  else
+    remove_dir_ = true;
+  return res;
+}
+
+} // namespace
+
+scenario_result run_scenario(const scenario& s, const run_options& o) {
+  scenario_run run{s, o};
+  return run.run();
+}
+
+} // namespace sf::chaos

@@ -1,0 +1,313 @@
+#include "chaos/scenario.hpp"
+
+#include "config/plan.hpp"
+#include "config/yaml_input.hpp"
+#include "io/fault_point.hpp"
+#include "messages/error.hpp"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+namespace sf::chaos {
+
+namespace {
+
+/// Parsing context: the file and where its YAML starts, for messages.
+struct reader {
+  std::string path;
+
+  caf::error bad(const YAML::Node& at, const std::string& what, const std::string& fix) const {
+    return make_error(ec::invalid_input, path + ":" + std::to_string(line_of(at, 1, 1)) + ": " +
+                                           what + "; " + fix);
+  }
+
+  caf::error only_keys(const YAML::Node& map, const std::string& where,
+                       const std::set<std::string>& allowed) const {
+    if (!map.IsMap())
+      return bad(map, where + " must be a map", "write `key: value` lines under it");
+    for (const auto& kv : map) {
+      auto key = kv.first.as<std::string>();
+      if (allowed.count(key) == 0) {
+        std::string list;
+        for (const auto& a : allowed)
+          list += (list.empty() ? "" : ", ") + a;
+        return bad(kv.first, "unknown key `" + key + "` in " + where, "use one of: " + list);
+      }
+    }
+    return {};
+  }
+
+  template <class T>
+  caf::error get(const YAML::Node& map, const char* key, const std::string& where, T& out) const {
+    auto n = map[key];
+    if (!n)
+      return {};
+    try {
+      out = n.as<T>();
+    } catch (const YAML::Exception&) {
+      return bad(n, where + "." + key + " has the wrong type (" + describe_value(n) + ")",
+                 "see the scenario format in docs/RELIABILITY.md");
+    }
+    return {};
+  }
+};
+
+caf::expected<action> parse_action(const reader& r, const YAML::Node& n) {
+  if (!n.IsScalar())
+    return r.bad(n, "an action must be one line such as `kill-worker M001`",
+                 "write the verb and its arguments as one string");
+  action a;
+  a.text = n.as<std::string>();
+  std::istringstream words{a.text};
+  words >> a.verb;
+  for (std::string w; words >> w;)
+    a.args.push_back(w);
+  auto it = action_verbs().find(a.verb);
+  if (it == action_verbs().end()) {
+    std::string list;
+    for (const auto& [verb, argc] : action_verbs())
+      list += (list.empty() ? "" : ", ") + verb;
+    return r.bad(n, "unknown action `" + a.verb + "`", "use one of: " + list);
+  }
+  // -1: any number of arguments (the `cli` verb passes them on).
+  if (it->second >= 0 && static_cast<int>(a.args.size()) != it->second)
+    return r.bad(n, "action `" + a.verb + "` takes " + std::to_string(it->second) + " argument(s)",
+                 "write it as in docs/RELIABILITY.md");
+  return a;
+}
+
+caf::expected<std::vector<action>> parse_actions(const reader& r, const YAML::Node& n) {
+  std::vector<action> out;
+  if (!n)
+    return out;
+  if (n.IsScalar()) {
+    auto a = parse_action(r, n);
+    if (!a)
+      return a.error();
+    out.push_back(std::move(*a));
+    return out;
+  }
+  if (!n.IsSequence())
+    return r.bad(n, "actions must be a string or a list of strings", "write `- verb args`");
+  for (const auto& item : n) {
+    auto a = parse_action(r, item);
+    if (!a)
+      return a.error();
+    out.push_back(std::move(*a));
+  }
+  return out;
+}
+
+caf::error parse_trigger(const reader& r, const YAML::Node& n, trigger& t) {
+  if (auto err = r.only_keys(n, "when", {"event", "milestone", "state", "text", "units",
+                                         "fault_point", "coordinator_exit"}))
+    return err;
+  if (n["fault_point"]) {
+    t.kind = trigger::fault_point;
+    t.point = n["fault_point"].as<std::string>();
+    bool known = false;
+    for (int i = 0; i < io::fault_point_count; ++i)
+      known = known || t.point == io::fault_point_names[i];
+    if (!known) {
+      std::string list;
+      for (int i = 0; i < io::fault_point_count; ++i)
+        list += (i == 0 ? "" : ", ") + std::string(io::fault_point_names[i]);
+      return r.bad(n["fault_point"], "unknown fault point `" + t.point + "`", "use one of: " + list);
+    }
+    return {};
+  }
+  if (n["coordinator_exit"]) {
+    t.kind = trigger::coordinator_exit;
+    return {};
+  }
+  if (!n["event"])
+    return r.bad(n, "`when` needs `event`, `fault_point` or `coordinator_exit`",
+                 "e.g. `when: {event: progress, milestone: M001, units: 1}`");
+  t.kind = trigger::event;
+  if (auto err = r.get(n, "event", "when", t.event_kind))
+    return err;
+  if (auto err = r.get(n, "milestone", "when", t.milestone))
+    return err;
+  if (auto err = r.get(n, "state", "when", t.state))
+    return err;
+  if (auto err = r.get(n, "text", "when", t.text))
+    return err;
+  return r.get(n, "units", "when", t.units);
+}
+
+caf::error parse_knobs(const reader& r, const YAML::Node& n, const std::string& mid,
+                       worker::fault_knobs& k) {
+  auto where = "worker." + mid;
+  if (auto err = r.only_keys(n, where,
+                             {"sessions", "crash_after", "hang_after", "silent_after",
+                              "ignore_sigterm", "leave_child", "bad_status", "cost_drop",
+                              "forge_milestone", "forge_pid", "overspend", "heartbeat_scale"}))
+    return err;
+  caf::error err;
+  if ((err = r.get(n, "sessions", where, k.sessions)) || (err = r.get(n, "crash_after", where, k.crash_after)) ||
+      (err = r.get(n, "hang_after", where, k.hang_after)) ||
+      (err = r.get(n, "silent_after", where, k.silent_after)) ||
+      (err = r.get(n, "ignore_sigterm", where, k.ignore_sigterm)) ||
+      (err = r.get(n, "leave_child", where, k.leave_child)) ||
+      (err = r.get(n, "bad_status", where, k.bad_status)) ||
+      (err = r.get(n, "cost_drop", where, k.cost_drop)) ||
+      (err = r.get(n, "forge_milestone", where, k.forge_milestone)) ||
+      (err = r.get(n, "overspend", where, k.overspend)) ||
+      (err = r.get(n, "heartbeat_scale", where, k.heartbeat_scale)))
+    return err;
+  if (auto pid = n["forge_pid"]) {
+    // "bystander" names the harness's bystander process, whose pid is known only at run time.
+    if (pid.IsScalar() && pid.as<std::string>() == "bystander")
+      k.forge_pid = -1;
+    else if (auto e = r.get(n, "forge_pid", where, k.forge_pid))
+      return e;
+  }
+  static const std::set<std::string> bad = {"", "corrupt", "truncated", "huge"};
+  if (bad.count(k.bad_status) == 0)
+    return r.bad(n["bad_status"], where + ".bad_status is `" + k.bad_status + "`",
+                 "use corrupt, truncated or huge");
+  return {};
+}
+
+caf::error parse_milestone(const reader& r, const YAML::Node& n, scenario_milestone& m) {
+  if (auto err = r.only_keys(n, "milestones[]", {"id", "status", "depends", "units", "slices",
+                                                 "unit_seconds", "unit_cost", "files"}))
+    return err;
+  caf::error err;
+  if ((err = r.get(n, "id", "milestones[]", m.id)) ||
+      (err = r.get(n, "status", "milestones[]", m.status)) ||
+      (err = r.get(n, "depends", "milestones[]", m.deps)) ||
+      (err = r.get(n, "units", "milestones[]", m.units)) ||
+      (err = r.get(n, "slices", "milestones[]", m.slices)) ||
+      (err = r.get(n, "unit_seconds", "milestones[]", m.unit_seconds)) ||
+      (err = r.get(n, "unit_cost", "milestones[]", m.unit_cost)) ||
+      (err = r.get(n, "files", "milestones[]", m.files)))
+    return err;
+  if (!valid_milestone_id(m.id))
+    return r.bad(n, "milestone id `" + m.id + "` is not valid", "use e.g. M001");
+  if (m.units < 1 || m.slices < 1 || m.slices > m.units)
+    return r.bad(n, m.id + ": units must be >= 1 and slices between 1 and units",
+                 "fix `units`/`slices`");
+  if (m.files.empty())
+    m.files.push_back(m.id + ".txt");
+  return {};
+}
+
+} // namespace
+
+const std::map<std::string, int>& action_verbs() {
+  static const std::map<std::string, int> verbs = {
+    {"kill-worker", 1},        {"stop-worker", 1},      {"continue-worker", 1},
+    {"kill-coordinator", 0},   {"stop-coordinator", 0}, {"continue-coordinator", 0},
+    {"start-coordinator", 0},  {"cli", -1},             {"lock-main", 0},
+    {"unlock-main", 0},        {"lock-index", 0},       {"unlock-index", 0},
+    {"user-commit", 0},        {"user-edit", 1},        {"user-discard", 1},
+    {"plant-symlink", 1},      {"delete-worktree", 1},  {"mount-tmpfs", 1},
+    {"fill-disk", 0},          {"free-disk", 0},
+  };
+  return verbs;
+}
+
+caf::expected<scenario> load_scenario(const std::string& path) {
+  input_limits limits;
+  auto text = read_input_file(path, limits);
+  if (!text)
+    return text.error();
+  auto doc = load_yaml(*text, 1, path, limits);
+  if (!doc)
+    return doc.error();
+  reader r{path};
+  const YAML::Node& n = *doc;
+  if (auto err = r.only_keys(n, "the scenario",
+                             {"name", "fault", "slow", "timeout", "worker", "preferences",
+                              "milestones", "knobs", "before_start", "inject", "expect"}))
+    return err;
+  scenario s;
+  s.file = path;
+  auto slash = path.find_last_of('/');
+  s.name = path.substr(slash == std::string::npos ? 0 : slash + 1);
+  if (auto dot = s.name.rfind(".yaml"); dot != std::string::npos)
+    s.name.erase(dot);
+  caf::error err;
+  if ((err = r.get(n, "name", "scenario", s.name)) || (err = r.get(n, "fault", "scenario", s.fault)) ||
+      (err = r.get(n, "slow", "scenario", s.slow)) ||
+      (err = r.get(n, "timeout", "scenario", s.timeout)) ||
+      (err = r.get(n, "worker", "scenario", s.worker)))
+    return err;
+  if (s.fault.empty())
+    return r.bad(n, "`fault` is missing", "add one line saying which fault the scenario injects");
+  if (s.worker != "fault" && s.worker != "original")
+    return r.bad(n["worker"], "worker is `" + s.worker + "`", "use fault or original");
+  if (auto p = n["preferences"]) {
+    if (!p.IsMap())
+      return r.bad(p, "preferences must be a map of `parallel:` keys", "e.g. `max_workers: 2`");
+    for (const auto& kv : p) {
+      if (!kv.second.IsScalar() && !kv.second.IsNull())
+        return r.bad(kv.second, "preferences." + kv.first.as<std::string>() + " is not a scalar",
+                     "give a single value");
+      s.preferences[kv.first.as<std::string>()] =
+        kv.second.IsNull() ? "null" : kv.second.as<std::string>();
+    }
+  }
+  auto ms = n["milestones"];
+  if (!ms || !ms.IsSequence() || ms.size() == 0)
+    return r.bad(n, "`milestones` must be a non-empty list", "add `- id: M001`");
+  for (const auto& item : ms) {
+    scenario_milestone m;
+    if (auto e = parse_milestone(r, item, m))
+      return e;
+    s.milestones.push_back(std::move(m));
+  }
+  std::set<std::string> ids;
+  for (const auto& m : s.milestones)
+    ids.insert(m.id);
+  if (auto k = n["knobs"]) {
+    if (!k.IsMap())
+      return r.bad(k, "knobs must map milestone ids to knobs", "e.g. `M001: {crash_after: 1}`");
+    for (const auto& kv : k) {
+      auto mid = kv.first.as<std::string>();
+      if (ids.count(mid) == 0)
+        return r.bad(kv.first, "knobs for unknown milestone `" + mid + "`", "name one in milestones");
+      if (auto e = parse_knobs(r, kv.second, mid, s.knobs[mid]))
+        return e;
+    }
+  }
+  auto before = parse_actions(r, n["before_start"]);
+  if (!before)
+    return before.error();
+  s.before_start = std::move(*before);
+  if (auto inj = n["inject"]) {
+    if (!inj.IsSequence())
+      return r.bad(inj, "inject must be a list", "write `- when: {...}` then `do: ...`");
+    for (const auto& item : inj) {
+      if (auto e = r.only_keys(item, "inject[]", {"when", "do"}))
+        return e;
+      injection x;
+      if (!item["when"])
+        return r.bad(item, "an injection needs `when`", "e.g. `when: {event: completed}`");
+      if (auto e = parse_trigger(r, item["when"], x.when))
+        return e;
+      auto then = parse_actions(r, item["do"]);
+      if (!then)
+        return then.error();
+      if (then->empty())
+        return r.bad(item, "an injection needs `do`", "name at least one action");
+      x.then = std::move(*then);
+      s.inject.push_back(std::move(x));
+    }
+  }
+  if (auto ex = n["expect"]) {
+    if (auto e = r.only_keys(ex, "expect", {"exit", "merged", "not_merged", "states", "messages"}))
+      return e;
+    if ((err = r.get(ex, "exit", "expect", s.expect.exit)) ||
+        (err = r.get(ex, "merged", "expect", s.expect.merged)) ||
+        (err = r.get(ex, "not_merged", "expect", s.expect.not_merged)) ||
+        (err = r.get(ex, "states", "expect", s.expect.states)) ||
+        (err = r.get(ex, "messages", "expect", s.expect.messages)))
+      return err;
+  }
+  return s;
+}
+
+} // namespace sf::chaos

@@ -1,0 +1,82 @@
+#pragma once
+/// A chaos scenario: the plan, how the workers misbehave, which faults to inject when, and
+/// what must come out. Scenarios are YAML files (see docs/RELIABILITY.md for the format).
+
+#include "worker/fault_knobs.hpp"
+
+#include <caf/expected.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sf::chaos {
+
+/// One milestone of a scenario's plan: `units` units that each append a line to `files`.
+struct scenario_milestone {
+  std::string id;                 ///< Milestone id.
+  std::string status = "pending"; ///< Front-matter status.
+  std::vector<std::string> deps;  ///< dependsOn.
+  int units = 2;                  ///< Number of units.
+  int slices = 1;                 ///< Units are spread over this many slices.
+  double unit_seconds = 0.05;     ///< Simulated work per unit.
+  double unit_cost = 0.01;        ///< Fixed cost per unit (USD).
+  std::vector<std::string> files; ///< Files each unit appends to (default `<id>.txt`).
+};
+
+/// One action the harness takes: a verb and its arguments, e.g. {"kill-worker", {"M001"}}.
+struct action {
+  std::string verb;              ///< See `action_verbs()`.
+  std::vector<std::string> args; ///< Words after the verb.
+  std::string text;              ///< As written, for reports.
+};
+
+/// When an injection fires.
+struct trigger {
+  enum kind_type { event, fault_point, coordinator_exit } kind = event;
+  std::string event_kind;    ///< event: events.jsonl `kind` (progress, state_changed, ...).
+  std::string milestone;     ///< event: the milestone it names (empty = any).
+  std::string state;         ///< event: required `state` (empty = any).
+  std::string text;          ///< event: substring of `text` (empty = any).
+  int units = -1;            ///< event: required completedUnits (-1 = any).
+  std::string point;         ///< fault_point: the named point the coordinator stops at.
+};
+
+/// A fault: when, and what to do then.
+struct injection {
+  trigger when;              ///< Condition.
+  std::vector<action> then;  ///< Actions, in order.
+};
+
+/// What must be true after the run.
+struct expectation {
+  int exit = 0;                               ///< Exit code of the last coordinator.
+  std::vector<std::string> merged;            ///< Milestones merged on main.
+  std::vector<std::string> not_merged;        ///< Milestones not merged on main.
+  std::map<std::string, std::string> states;  ///< Last state in events.jsonl per milestone.
+  std::vector<std::string> messages;          ///< Substrings of the logs or events.
+};
+
+/// A whole scenario file.
+struct scenario {
+  std::string file;                           ///< Path it was read from.
+  std::string name;                           ///< Defaults to the file's stem.
+  std::string fault;                          ///< One line: the fault it injects.
+  bool slow = false;                          ///< Left out of the default test run.
+  double timeout = 60;                        ///< Seconds for the whole run.
+  std::string worker = "fault";               ///< "fault" (built-in) or "original" (sh script).
+  std::map<std::string, std::string> preferences; ///< `parallel:` keys over the harness's.
+  std::vector<scenario_milestone> milestones; ///< The plan.
+  std::map<std::string, worker::fault_knobs> knobs; ///< Per milestone (forge_pid -1: bystander).
+  std::vector<action> before_start;           ///< Done before the first coordinator starts.
+  std::vector<injection> inject;              ///< Faults.
+  expectation expect;                         ///< Outcome.
+};
+
+/// Every action verb and its argument count, for validation and docs.
+const std::map<std::string, int>& action_verbs();
+
+/// Reads and validates a scenario; errors name the file, line, key and the fix.
+caf::expected<scenario> load_scenario(const std::string& path);
+
+} // namespace sf::chaos
