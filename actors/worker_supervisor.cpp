@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <random>
@@ -112,12 +113,19 @@ void on_status_changed(self_ptr self) {
                      st.cfg.milestone);
     return;
   }
+  // An older snapshot than one already seen is old news: it must not move progress back.
+  if (status->last_heartbeat < st.last_heartbeat)
+    return;
   if (status->last_heartbeat > st.last_heartbeat) {
     st.last_heartbeat = status->last_heartbeat;
     st.stale_reported = false;
     arm_heartbeat_deadline(self);
   }
   auto p = to_progress(*status, st.spawn_token);
+  // Units and cost are cumulative within one spawn: a fresh heartbeat with lower counters
+  // keeps the worker alive but is not allowed to undo progress already reported.
+  p.completed_units = std::max(p.completed_units, st.last.completed_units);
+  p.cost = std::max(p.cost, st.last.cost);
   if (!same_progress(p, st.last)) {
     st.last = p;
     self->send(st.cfg.coordinator, atom::progress_v, std::move(p));
@@ -287,6 +295,11 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
     [self](atom::tick, uint64_t gen) {
       auto& st = self->state;
       if (gen != st.heartbeat_gen || !st.child || st.stale_reported)
+        return;
+      // A lost inotify event must not make a live worker look hung: read the file once more,
+      // which re-arms the deadline (a new generation) if the heartbeat moved on.
+      on_status_changed(self);
+      if (gen != st.heartbeat_gen)
         return;
       st.stale_reported = true;
       auto secs = std::chrono::duration<double>(st.cfg.stale_timeout).count();

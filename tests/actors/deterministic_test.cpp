@@ -1,0 +1,524 @@
+// Timing-sensitive actor logic on CAF's deterministic scheduler: every message is delivered
+// when the test says so and time moves only when the test advances the virtual clock, so
+// deadlines, lost or late updates and message interleavings are exact, with no sleeps.
+#include "actors/budget_ledger.hpp"
+#include "actors/merge_queue.hpp"
+#include "actors/worker_supervisor.hpp"
+#include "io/fd_reactor.hpp"
+#include "io/parallel_dir.hpp"
+#include "io/process.hpp"
+#include "io/status_file.hpp"
+#include "messages/register.hpp"
+#include "support/run_ok.hpp"
+#include "support/temp_dir.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/send.hpp>
+#include <catch2/catch.hpp>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+using namespace std::chrono_literals;
+using namespace sf;
+using namespace sf::test;
+
+namespace {
+
+// An actor system on the test coordinator: nothing runs until the test says so.
+struct det_system {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  caf::timespan origin{0}; ///< Virtual time at the start (the test clock does not start at 0).
+
+  det_system() {
+    add_message_types(cfg);
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    // Whatever a failed REQUIRE leaves alive must not hang the destructor.
+    sys->await_actors_before_shutdown(false);
+    origin = sched->clock().now().time_since_epoch();
+  }
+
+  ~det_system() { sched->run(); }
+
+  // Runs every queued message, then moves virtual time on and runs what became due.
+  void advance(caf::timespan d) {
+    sched->run();
+    sched->advance_time(d);
+    sched->run();
+  }
+
+  // Virtual time elapsed between the start and `t` (a time since the clock's epoch).
+  caf::timespan since_start(caf::timespan t) const { return t - origin; }
+};
+
+std::shared_ptr<spdlog::logger> quiet_log() {
+  return std::make_shared<spdlog::logger>("det", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+// What the stand-in coordinator received, with the virtual time of staleness reports.
+struct coordinator_record {
+  std::vector<worker_progress> progress;
+  std::vector<std::pair<caf::timespan, std::string>> stale;
+  std::vector<worker_identity> spawned;
+  std::vector<worker_exit> exits;
+  std::vector<merge_outcome> merged;
+};
+
+// Implements the whole coordinator interface and only records what the actors under test say.
+coordinator_actor::behavior_type fake_coordinator(coordinator_actor::pointer self,
+                                                  std::shared_ptr<coordinator_record> rec) {
+  return {
+    [](atom::start, const std::vector<std::string>&) { return command_reply{}; },
+    [](atom::stop, const std::string&) { return command_reply{}; },
+    [](atom::pause, const std::string&) { return command_reply{}; },
+    [](atom::resume, const std::string&) { return command_reply{}; },
+    [](atom::status) { return run_status{}; },
+    [](atom::subscribe, const event_sink_actor&) {},
+    [rec](atom::progress, const worker_progress& p) { rec->progress.push_back(p); },
+    [rec](atom::exited, const worker_exit& x) { rec->exits.push_back(x); },
+    [rec](atom::spawn, const worker_identity& w) { rec->spawned.push_back(w); },
+    [](atom::tick, const std::string&, uint64_t) {},
+    [self, rec](atom::stale, const std::string&, const std::string& reason) {
+      rec->stale.emplace_back(self->clock().now().time_since_epoch(), reason);
+    },
+    [](atom::control, const std::vector<std::string>&) {},
+    [rec](atom::merged, const merge_outcome& x) { rec->merged.push_back(x); },
+    [](atom::merge, const std::string&, bool) { return merge_report{}; },
+    [](atom::shutdown) {},
+  };
+}
+
+// Implements the watcher interface; routing is the test's job (it sends `file` itself).
+fs_watcher_actor::behavior_type fake_watcher(fs_watcher_actor::pointer) {
+  return {
+    [](atom::watch, const std::string&, const worker_supervisor_actor&) {},
+    [](atom::unwatch, const std::string&) {},
+    [](atom::file, const std::vector<std::string>&, bool) {},
+    [](atom::control, const std::vector<std::string>&) {},
+  };
+}
+
+// A supervisor of a real idle process, adopted (no worktree needed), whose status file the
+// test writes and whose inotify notifications the test delivers, or loses, by hand.
+struct supervised_worker {
+  det_system det;
+  temp_dir dir;
+  std::shared_ptr<coordinator_record> rec = std::make_shared<coordinator_record>();
+  io::child_process child;
+  std::shared_ptr<io::fd_reactor> reactor;
+  coordinator_actor coord;
+  fs_watcher_actor watcher;
+  worker_supervisor_actor sup;
+
+  explicit supervised_worker(std::chrono::milliseconds stale_timeout) {
+    REQUIRE(io::ensure_parallel_dir(dir.path()));
+    io::spawn_request req;
+    req.argv = {"/bin/sleep", "600"};
+    req.env = {"SF_SPAWN_TOKEN=det-token"};
+    auto spawned = io::spawn_process(req);
+    REQUIRE(spawned);
+    child = std::move(*spawned);
+    auto r = io::fd_reactor::create();
+    REQUIRE(r);
+    reactor = std::move(*r);
+    coord = det.sys->spawn(fake_coordinator, rec);
+    watcher = det.sys->spawn(fake_watcher);
+    supervisor_config sc;
+    sc.root = dir.path();
+    sc.milestone = "M001";
+    sc.stale_timeout = stale_timeout;
+    sc.reactor = reactor;
+    sc.log = quiet_log();
+    sc.coordinator = coord;
+    sc.watcher = watcher;
+    worker_identity who;
+    who.milestone = "M001";
+    who.pid = child.pid();
+    who.start_time = child.start_time();
+    auto boot = io::read_boot_id();
+    REQUIRE(boot);
+    who.boot_id = *boot;
+    who.token = "det-token";
+    sc.adopt = who;
+    write_status(1000, 0, 0.0);
+    sup = det.sys->spawn(worker_supervisor, std::move(sc));
+    det.sched->run();
+    // The pidfd is registered now; stopping the reactor keeps its thread from ever sending
+    // into the single-threaded test scheduler (the process does not exit during the test).
+    reactor->stop();
+    REQUIRE(rec->spawned.size() == 1);
+  }
+
+  ~supervised_worker() {
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+    det.sched->run();
+    (void) child.signal(SIGKILL);
+    ::waitpid(child.pid(), nullptr, 0);
+  }
+
+  // Writes the worker's status file as the worker would (atomically).
+  void write_status(int64_t heartbeat, int64_t units, double cost) {
+    io::worker_status s;
+    s.milestone_id = "M001";
+    s.pid = child.pid();
+    s.state = "running";
+    s.completed_units = units;
+    s.total_units = 10;
+    s.cost = cost;
+    s.last_heartbeat = heartbeat;
+    s.started_at = 1;
+    s.worktree_path = dir.path();
+    REQUIRE_FALSE(io::write_status(dir.path(), s));
+  }
+
+  // The watcher's notification that the status file changed.
+  void notify() {
+    caf::anon_send(sup, atom::file_v);
+    det.sched->run();
+  }
+};
+
+} // namespace
+
+TEST_CASE("a silent worker is stale exactly at stale_timeout, not a tick before",
+          "[deterministic]") {
+  supervised_worker w(30s);
+  REQUIRE(w.rec->progress.size() == 1);
+  CHECK(w.rec->progress.back().last_heartbeat == 1000);
+  w.det.advance(30s - 1ms);
+  CHECK(w.rec->stale.empty());
+  w.det.advance(1ms);
+  REQUIRE(w.rec->stale.size() == 1);
+  CHECK(w.det.since_start(w.rec->stale[0].first) == 30s);
+  CHECK(w.rec->stale[0].second == "no heartbeat for 30.0 s (stale_timeout)");
+  // Reported once per silence, however long it lasts.
+  w.det.advance(10min);
+  CHECK(w.rec->stale.size() == 1);
+}
+
+TEST_CASE("a heartbeat just before the deadline re-arms it and the old timer is ignored",
+          "[deterministic]") {
+  supervised_worker w(30s);
+  w.det.advance(30s - 1ms);
+  w.write_status(2000, 1, 0.1);
+  w.notify();
+  // The first deadline fires now and must be recognised as cancelled.
+  w.det.advance(1ms);
+  CHECK(w.rec->stale.empty());
+  w.det.advance(30s - 2ms);
+  CHECK(w.rec->stale.empty());
+  w.det.advance(1ms);
+  REQUIRE(w.rec->stale.size() == 1);
+  CHECK(w.det.since_start(w.rec->stale[0].first) == 60s - 1ms);
+  // A heartbeat after staleness starts a new deadline, and a new report after it.
+  w.write_status(3000, 2, 0.2);
+  w.notify();
+  w.det.advance(30s);
+  CHECK(w.rec->stale.size() == 2);
+}
+
+TEST_CASE("a lost status notification is recovered by the next one and by the deadline read",
+          "[deterministic]") {
+  supervised_worker w(30s);
+  // The notification of this write is lost...
+  w.det.advance(10s);
+  w.write_status(2000, 1, 0.1);
+  // ...the next one reports the newest file; the lost state is skipped, not replayed late.
+  w.det.advance(10s);
+  w.write_status(3000, 2, 0.2);
+  w.notify();
+  REQUIRE(w.rec->progress.size() == 2);
+  CHECK(w.rec->progress.back().completed_units == 2);
+  CHECK(w.rec->progress.back().last_heartbeat == 3000);
+  // Every notification of a live worker is lost: the deadline reads the file itself before
+  // calling the worker hung, and finds the fresh heartbeat.
+  w.det.advance(10s);
+  w.write_status(4000, 3, 0.3);
+  w.det.advance(20s);
+  CHECK(w.rec->stale.empty());
+  REQUIRE(w.rec->progress.size() == 3);
+  CHECK(w.rec->progress.back().completed_units == 3);
+  // A full timeout after that read, with nothing new in the file, it is stale.
+  w.det.advance(30s - 1ms);
+  CHECK(w.rec->stale.empty());
+  w.det.advance(1ms);
+  REQUIRE(w.rec->stale.size() == 1);
+  CHECK(w.det.since_start(w.rec->stale[0].first) == 80s);
+}
+
+TEST_CASE("an older status after a newer one moves neither progress nor cost back",
+          "[deterministic]") {
+  supervised_worker w(30s);
+  w.write_status(3000, 4, 0.40);
+  w.notify();
+  REQUIRE(w.rec->progress.size() == 2);
+  // An older snapshot (lower heartbeat) is old news: nothing is reported and it does not count
+  // as a heartbeat.
+  w.det.advance(10s);
+  w.write_status(2000, 2, 0.20);
+  w.notify();
+  CHECK(w.rec->progress.size() == 2);
+  // A fresh heartbeat with lower counters keeps the worker alive but not the regression.
+  w.det.advance(10s);
+  w.write_status(4000, 3, 0.30);
+  w.notify();
+  REQUIRE(w.rec->progress.size() == 3);
+  CHECK(w.rec->progress.back().last_heartbeat == 4000);
+  CHECK(w.rec->progress.back().completed_units == 4);
+  CHECK(w.rec->progress.back().cost == Approx(0.40));
+  for (std::size_t i = 1; i < w.rec->progress.size(); ++i) {
+    CHECK(w.rec->progress[i].completed_units >= w.rec->progress[i - 1].completed_units);
+    CHECK(w.rec->progress[i].cost >= w.rec->progress[i - 1].cost);
+  }
+  // The deadline counts from the newest heartbeat (t=20 s), not from the older snapshot.
+  w.det.advance(30s - 1ms);
+  CHECK(w.rec->stale.empty());
+  w.det.advance(1ms);
+  CHECK(w.rec->stale.size() == 1);
+}
+
+namespace {
+
+// One cost report as a worker's supervisor would pass it on.
+struct cost_report {
+  std::string mid;
+  std::string session;
+  double usd;
+};
+
+// Sends one cost request to the ledger from an actor of its own, so the test scheduler can
+// deliver the reports in any order; the answer lands in `*out`.
+caf::actor cost_client(caf::actor_system& sys, budget_ledger_actor ledger, cost_report r,
+                       std::shared_ptr<std::vector<budget_update>> out, std::size_t slot) {
+  return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+    self->request(ledger, 10s, atom::cost_v, r.mid, r.session, r.usd)
+      .then([self, out, slot](const budget_update& u) {
+        (*out)[slot] = u;
+        self->quit();
+      });
+    return {[](int) {}};
+  });
+}
+
+} // namespace
+
+TEST_CASE("interleaved cost reports always add up to the latest per session",
+          "[deterministic]") {
+  // Two reports of M001 that may arrive in either order, and two sessions of M002.
+  const std::vector<cost_report> reports = {{"M001", "", 0.30},
+                                            {"M001", "", 0.50},
+                                            {"M002", "s1", 0.20},
+                                            {"M002", "s2", 0.25},
+                                            {"M001", "", 0.40}};
+  const double ceiling = 0.90;
+  std::vector<std::size_t> order(reports.size());
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  det_system det;
+  std::size_t permutations = 0;
+  do {
+    ++permutations;
+    temp_dir dir;
+    REQUIRE(io::ensure_parallel_dir(dir.path()));
+    auto ledger = det.sys->spawn(budget_ledger, dir.path(), ceiling, quiet_log());
+    det.sched->run();
+    auto answers = std::make_shared<std::vector<budget_update>>(reports.size());
+    std::vector<caf::actor> clients;
+    for (std::size_t i = 0; i < reports.size(); ++i)
+      clients.push_back(cost_client(*det.sys, ledger, reports[i], answers, i));
+    // The scheduler lets each client send in the chosen order, one message at a time.
+    for (auto i : order) {
+      REQUIRE(det.sched->prioritize(clients[i]));
+      det.sched->run_once();
+    }
+    det.sched->run();
+    // What the ledger must have said: the highest value per key so far, lower ones ignored.
+    std::map<std::string, double> latest;
+    std::size_t reached_count = 0;
+    for (auto i : order) {
+      const auto& r = reports[i];
+      const auto& u = (*answers)[i];
+      auto key = r.session.empty() ? r.mid : r.mid + "/" + r.session;
+      bool backwards = latest.count(key) != 0 && r.usd < latest[key];
+      if (!backwards)
+        latest[key] = r.usd;
+      double total = 0, mid_cost = 0;
+      for (const auto& [k, v] : latest) {
+        total += v;
+        if (k == r.mid || k.rfind(r.mid + "/", 0) == 0)
+          mid_cost += v;
+      }
+      INFO("permutation " << permutations << ", report " << i);
+      CHECK(u.milestone == r.mid);
+      CHECK(u.anomaly == backwards);
+      CHECK(u.total == Approx(total));
+      CHECK(u.milestone_cost == Approx(mid_cost));
+      CHECK(u.reached == (total + 1e-9 >= ceiling));
+      reached_count += u.reached ? 1 : 0;
+    }
+    // The final total never depends on the order.
+    CHECK(latest.size() == 3);
+    auto last_total = 0.0;
+    for (const auto& kv : latest)
+      last_total += kv.second;
+    CHECK(last_total == Approx(0.95));
+    CHECK(reached_count >= 1);
+    caf::anon_send_exit(ledger, caf::exit_reason::user_shutdown);
+    det.sched->run();
+  } while (std::next_permutation(order.begin(), order.end()));
+  CHECK(permutations == 120);
+}
+
+namespace {
+
+// A repository whose milestone branches each add their own file, merged by a queue that runs
+// on the test scheduler (spawned without `detached`).
+struct merge_fixture {
+  det_system det;
+  temp_dir dir;
+  std::shared_ptr<coordinator_record> rec = std::make_shared<coordinator_record>();
+  coordinator_actor coord;
+  merge_queue_actor queue;
+  std::map<std::string, std::string> tips;
+
+  explicit merge_fixture(merge_order order) {
+    const auto& root = dir.path();
+    init_git_repo(root);
+    write_file(root + "/.git/info/exclude", ".sf/\n");
+    for (std::string mid : {"M001", "M002", "M003"}) {
+      run_ok("git checkout -q -b milestone/" + mid + " main && echo " + mid + " > " + mid +
+               ".txt && git add " + mid + ".txt && git commit -q -m " + mid +
+               " && git checkout -q main",
+             root);
+      tips[mid] = run_ok("git rev-parse milestone/" + mid, root);
+    }
+    REQUIRE(io::ensure_parallel_dir(root));
+    coord = det.sys->spawn(fake_coordinator, rec);
+    merge_queue_config mq;
+    mq.root = root;
+    mq.prefs.auto_merge = auto_merge_mode::automatic;
+    mq.prefs.order = order;
+    mq.log = quiet_log();
+    mq.coordinator = coord;
+    queue = det.sys->spawn(merge_queue, std::move(mq));
+    det.sched->run();
+  }
+
+  ~merge_fixture() {
+    caf::anon_send_exit(queue, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+    det.sched->run();
+  }
+
+  void running(std::vector<std::string> ids) {
+    caf::anon_send(queue, atom::running_v, std::move(ids));
+    det.sched->run();
+  }
+
+  // The milestone completed: the coordinator queues it and then sends the new running set.
+  void complete(const std::string& mid, std::vector<std::string> still_running) {
+    merge_item item;
+    item.milestone = mid;
+    item.title = "Milestone " + mid;
+    item.tip = tips[mid];
+    caf::anon_send(queue, atom::enqueue_v, item);
+    det.sched->run();
+    running(std::move(still_running));
+  }
+
+  // Milestones merged so far, in the order the queue reported them.
+  std::vector<std::string> merged() const {
+    std::vector<std::string> out;
+    for (const auto& x : rec->merged)
+      if (x.kind == "merged")
+        out.push_back(x.milestone);
+    return out;
+  }
+
+  // Milestones in main's first-parent merge commits, oldest first (read with the git CLI).
+  std::vector<std::string> on_main() const {
+    std::vector<std::string> out;
+    auto log = run_ok("git log --first-parent --merges --reverse --format=%H main", dir.path());
+    std::size_t pos = 0;
+    while (pos < log.size()) {
+      auto end = log.find('\n', pos);
+      auto commit = log.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      auto second_parent = run_ok("git rev-parse " + commit + "^2", dir.path());
+      for (const auto& [mid, tip] : tips)
+        if (tip == second_parent)
+          out.push_back(mid);
+      if (end == std::string::npos)
+        break;
+      pos = end + 1;
+    }
+    return out;
+  }
+};
+
+} // namespace
+
+TEST_CASE("sequential order merges by id when completions arrive out of order",
+          "[deterministic]") {
+  merge_fixture f(merge_order::sequential);
+  f.running({"M001", "M002", "M003"});
+  f.complete("M003", {"M001", "M002"});
+  CHECK(f.merged().empty());
+  REQUIRE_FALSE(f.rec->merged.empty());
+  CHECK(f.rec->merged.back().kind == "waiting");
+  CHECK(f.rec->merged.back().text.find("M001") != std::string::npos);
+  f.complete("M001", {"M002"});
+  CHECK(f.merged() == std::vector<std::string>{"M001"});
+  f.complete("M002", {});
+  CHECK(f.merged() == std::vector<std::string>{"M001", "M002", "M003"});
+  CHECK(f.on_main() == std::vector<std::string>{"M001", "M002", "M003"});
+}
+
+TEST_CASE("by-completion order merges in completion order when ids arrive out of order",
+          "[deterministic]") {
+  merge_fixture f(merge_order::by_completion);
+  f.running({"M001", "M002", "M003"});
+  f.complete("M003", {"M001", "M002"});
+  CHECK(f.merged() == std::vector<std::string>{"M003"});
+  f.complete("M001", {"M002"});
+  f.complete("M002", {});
+  CHECK(f.merged() == std::vector<std::string>{"M003", "M001", "M002"});
+  CHECK(f.on_main() == std::vector<std::string>{"M003", "M001", "M002"});
+  for (const auto& x : f.rec->merged)
+    CHECK(x.kind != "waiting");
+}
+
+TEST_CASE("by-completion order follows arrival even when completions race in one batch",
+          "[deterministic]") {
+  merge_fixture f(merge_order::by_completion);
+  f.running({"M001", "M002", "M003"});
+  // Three completions sit in the queue's mailbox before it runs once: it must take them in
+  // arrival order and merge each as it comes.
+  for (std::string mid : {"M002", "M003", "M001"}) {
+    merge_item item;
+    item.milestone = mid;
+    item.tip = f.tips[mid];
+    caf::anon_send(f.queue, atom::enqueue_v, item);
+  }
+  f.det.sched->run();
+  CHECK(f.merged() == std::vector<std::string>{"M002", "M003", "M001"});
+  CHECK(f.on_main() == std::vector<std::string>{"M002", "M003", "M001"});
+}
