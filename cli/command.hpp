@@ -93,6 +93,7 @@ std::function<int()> setup_resume(CLI::App& app, global_options& g);
 std::function<int()> setup_merge(CLI::App& app, global_options& g);
 std::function<int()> setup_worker(CLI::App& app, global_options& g);
 std::function<int()> setup_doctor(CLI::App& app, global_options& g);
+std::function<int()> setup_check_worker(CLI::App& app, global_options& g);
 std::function<int()> setup_unavailable(CLI::App& app, global_options& g, const char* name);
 
 } // namespace sf::cli
