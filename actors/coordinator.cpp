@@ -10,6 +10,7 @@
 #include "io/event_log.hpp"
 #include "io/fd_reactor.hpp"
 #include "io/process.hpp"
+#include "io/worker_launch.hpp"
 #include "io/worker_registry.hpp"
 #include "io/merge_step.hpp"
 #include "io/milestone_branch.hpp"
@@ -151,7 +152,7 @@ void start_worker(self_ptr self, milestone_entry& e,
     sc.worker_argv = st.cfg.worker_argv;
   else
     sc.worker_argv = {"/bin/sh", "-c", st.cfg.prefs.worker_command};
-  sc.base_env = allowlisted_environment();
+  sc.base_env = io::allowlisted_environment();
   sc.stale_timeout = std::chrono::milliseconds(
     static_cast<int64_t>(st.cfg.prefs.stale_timeout * 1000));
   sc.stop_grace = std::chrono::milliseconds(static_cast<int64_t>(st.cfg.prefs.stop_grace * 1000));

@@ -4,6 +4,7 @@
 #include "io/fd_reactor.hpp"
 #include "io/signal_file.hpp"
 #include "io/status_file.hpp"
+#include "io/worker_launch.hpp"
 #include "io/worktree.hpp"
 #include "messages/error.hpp"
 
@@ -18,23 +19,12 @@
 
 #include <algorithm>
 #include <csignal>
-#include <cstdlib>
-#include <random>
 
 namespace sf {
 
 namespace {
 
 constexpr std::size_t max_log_bytes = 8 << 20;
-
-std::string random_token() {
-  std::random_device rd;
-  std::uniform_int_distribution<uint64_t> dist;
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(dist(rd)),
-                static_cast<unsigned long long>(dist(rd)));
-  return buf;
-}
 
 worker_progress to_progress(const io::worker_status& s, const std::string& token) {
   worker_progress p;
@@ -70,16 +60,6 @@ void arm_heartbeat_deadline(self_ptr self) {
   self->delayed_send(self, st.cfg.stale_timeout, atom::tick_v, ++st.heartbeat_gen);
 }
 
-// A worker started through /bin/sh -c may write the pid of the shell's child: accept any
-// process of the worker's own process group, never an unrelated pid.
-bool pid_belongs_to_worker(const io::child_process& child, int64_t pid) {
-  if (pid == child.pid())
-    return true;
-  if (pid <= 0)
-    return false;
-  return ::getpgid(static_cast<pid_t>(pid)) == child.pid();
-}
-
 void on_status_changed(self_ptr self) {
   auto& st = self->state;
   if (!st.child)
@@ -98,7 +78,8 @@ void on_status_changed(self_ptr self) {
   }
   st.last_read_error.clear();
   if (st.accepted_pids.count(status->pid) == 0) {
-    if (!pid_belongs_to_worker(*st.child, status->pid)) {
+    // A worker started through /bin/sh -c may write the pid of the shell's child.
+    if (!io::pid_belongs_to_worker(st.child->pid(), status->pid)) {
       st.cfg.log->warn("worker_supervisor {}: status file names pid {} but our worker is pid {}; "
                        "ignored",
                        st.cfg.milestone, status->pid, st.child->pid());
@@ -130,8 +111,7 @@ void on_status_changed(self_ptr self) {
     st.last = p;
     self->send(st.cfg.coordinator, atom::progress_v, std::move(p));
   }
-  if (auto err = io::cap_log(st.cfg.root + "/.sf/parallel/" + st.cfg.milestone + ".log",
-                             max_log_bytes))
+  if (auto err = io::cap_log(io::worker_log_path(st.cfg.root, st.cfg.milestone), max_log_bytes))
     st.cfg.log->warn("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
 }
 
@@ -194,17 +174,10 @@ caf::error spawn_worker(self_ptr self) {
   // Leftovers of an earlier worker must not steer this one (a stale "stop" would end it).
   ::unlink(io::signal_path(cfg.root, cfg.milestone).c_str());
   ::unlink(io::status_path(cfg.root, cfg.milestone).c_str());
-  st.spawn_token = random_token();
-  io::spawn_request req;
-  req.argv = cfg.worker_argv;
-  req.cwd = wt->path;
-  req.env = cfg.base_env;
-  req.env.push_back("SF_MILESTONE_LOCK=" + cfg.milestone);
-  req.env.push_back("SF_PARALLEL_WORKER=1");
-  req.env.push_back("SF_PROJECT_ROOT=" + cfg.root);
-  req.env.push_back("SF_SPAWN_TOKEN=" + st.spawn_token);
-  req.log_path = cfg.root + "/.sf/parallel/" + cfg.milestone + ".log";
-  auto child = io::spawn_process(req);
+  st.spawn_token = io::new_spawn_token();
+  io::worker_launch launch{cfg.root, cfg.milestone, wt->path, cfg.worker_argv, cfg.base_env,
+                           st.spawn_token};
+  auto child = io::spawn_process(io::worker_spawn_request(launch));
   if (!child)
     return child.error();
   st.child.emplace(std::move(*child));
@@ -228,22 +201,6 @@ caf::error spawn_worker(self_ptr self) {
 worker_supervisor_state::~worker_supervisor_state() {
   if (reactor_id != 0 && cfg.reactor)
     cfg.reactor->unwatch(reactor_id);
-}
-
-const std::vector<std::string>& worker_env_allowlist() {
-  static const std::vector<std::string> keys = {
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES",
-    "TERM", "TZ", "TMPDIR", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-    "GIT_COMMITTER_EMAIL"};
-  return keys;
-}
-
-std::vector<std::string> allowlisted_environment() {
-  std::vector<std::string> env;
-  for (const auto& key : worker_env_allowlist())
-    if (const char* value = std::getenv(key.c_str()))
-      env.push_back(key + "=" + value);
-  return env;
 }
 
 worker_supervisor_actor::behavior_type

@@ -66,10 +66,4 @@ worker_supervisor_actor::behavior_type
 worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_state> self,
                   supervisor_config cfg);
 
-/// Environment variables passed through to workers (besides the SF_* ones we set).
-const std::vector<std::string>& worker_env_allowlist();
-
-/// "K=V" entries of the current environment whose keys are in the allowlist.
-std::vector<std::string> allowlisted_environment();
-
 } // namespace sf

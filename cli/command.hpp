@@ -94,6 +94,7 @@ std::function<int()> setup_resume(CLI::App& app, global_options& g);
 std::function<int()> setup_merge(CLI::App& app, global_options& g);
 std::function<int()> setup_worker(CLI::App& app, global_options& g);
 std::function<int()> setup_doctor(CLI::App& app, global_options& g);
+std::function<int()> setup_check_worker(CLI::App& app, global_options& g);
 std::function<int()> setup_chaos(CLI::App& app, global_options& g);
 std::function<int()> setup_chaos_worker(CLI::App& app, global_options& g);
 std::function<int()> setup_chaos_bystander(CLI::App& app, global_options& g);

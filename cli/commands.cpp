@@ -32,6 +32,9 @@ const std::vector<command>& commands() {
     {"worker", "Run one milestone's units (the built-in reference worker; started by the "
                "coordinator)",
      setup_worker},
+    {"check-worker", "Check that a worker program speaks the file protocol, in a throwaway "
+                     "project",
+     setup_check_worker},
     {"chaos", "Run fault-injection scenarios and check the invariants after each",
      setup_chaos},
     {"chaos-worker", "The chaos harness's fault worker", setup_chaos_worker, true},
