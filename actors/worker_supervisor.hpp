@@ -40,6 +40,7 @@ struct supervisor_config {
   fs_watcher_actor watcher;                  ///< Routes status-file changes to us.
   std::optional<worker_identity> adopt;      ///< Take over this verified live worker instead
                                              ///< of spawning one (coordinator restart).
+  std::string spawn_token;                   ///< Token for the new worker; empty: make one.
 };
 
 /// State of a supervisor; owns the child's pidfd and the reactor registration.

@@ -38,7 +38,7 @@ std::string cell(std::string s) {
 
 } // namespace
 
-std::string render_table(const std::vector<scenario_result>& results) {
+std::string render_table(const std::vector<scenario_result>& results, bool summary) {
   std::ostringstream out;
   int passed = 0;
   int skipped = 0;
@@ -60,6 +60,8 @@ std::string render_table(const std::vector<scenario_result>& results) {
     out << "\n";
     passed += r.passed() ? 1 : 0;
   }
+  if (!summary)
+    return out.str();
   auto ran = static_cast<int>(results.size()) - skipped;
   out << passed << " of " << ran << " scenario(s) kept every invariant";
   if (skipped > 0)
@@ -107,6 +109,7 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
     "the ledger's total never exceeds budget_ceiling plus one unit per worker slot",
     "each milestone that ended failed has a reason in the event log",
     "after the coordinator ended by itself, .sf/parallel holds no status, signal or temp file",
+    "`git status` in the project root is clean apart from edits the user made on purpose",
     "the exit code, merged milestones, final states and log lines the scenario expects"};
   const auto& names = invariant_names();
   for (std::size_t i = 0; i < names.size(); ++i)

@@ -1,6 +1,7 @@
 #include "chaos/runner.hpp"
 
 #include "chaos/command_runner.hpp"
+#include "io/gitignore.hpp"
 #include "io/process.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -201,7 +202,9 @@ caf::error scenario_run::setup() {
   if (auto r = git({"init", "-q", "-b", "main"}); r.exit_code != 0)
     return make_error(ec::process_error, "git init failed: " + r.out);
   write_text(rec_.root + "/README.md", "A chaos scenario: " + s_.name + "\n");
-  write_text(rec_.root + "/.gitignore", ".sf/parallel/\n.sf/worktrees/\n");
+  // The same rules `sf-actors start` would add, committed, so the root starts clean.
+  if (auto ignored = io::ensure_runtime_ignored(rec_.root); !ignored)
+    return ignored.error();
   for (const auto& m : s_.milestones)
     write_text(rec_.root + "/.sf/milestones/" + m.id + "/MILESTONE.md", milestone_text(m));
   // Harness defaults make faults show up in seconds; the scenario's keys win.
@@ -344,6 +347,8 @@ caf::error scenario_run::act(const action& a) {
   }
   if (v == "stop-coordinator")
     return signal_coordinator(SIGSTOP);
+  if (v == "term-coordinator")
+    return signal_coordinator(SIGTERM);
   if (v == "continue-coordinator")
     return signal_coordinator(SIGCONT);
   if (v == "start-coordinator")
@@ -389,12 +394,14 @@ caf::error scenario_run::act(const action& a) {
   }
   if (v == "user-edit") {
     std::ofstream{rec_.root + "/" + a.args[0], std::ios::app} << "the user's uncommitted edit\n";
+    rec_.user_files.insert(a.args[0]);
     return {};
   }
   if (v == "user-discard") {
     auto r = git({"checkout", "-q", "--", a.args[0]});
     if (r.exit_code != 0)
       ::unlink((rec_.root + "/" + a.args[0]).c_str());
+    rec_.user_files.erase(a.args[0]);
     return {};
   }
   if (v == "plant-symlink") {
