@@ -3,7 +3,6 @@
 
 #include "config/plan.hpp"
 #include "io/git.hpp"
-#include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "io/tree_merge.hpp"
 #include "messages/error.hpp"
@@ -143,20 +142,20 @@ caf::error update_checkout(git_repository* repo, git_tree* from, git_tree* to,
 // Between moving main and updating the root checkout a crash would leave the checkout on the
 // old tree while HEAD names the merge: every merged file would look like an uncommitted revert.
 // The journal names both trees, so the next merge finishes the checkout first.
-std::string checkout_journal_path(const std::string& root) {
-  return root + "/.sf/parallel/merge-checkout.json";
+// The journal lives in the git folder: it describes this checkout, and nothing there can be
+// committed by a user's `git add -A`.
+std::string checkout_journal_path(git_repository* repo) {
+  return std::string{git_repository_path(repo)} + "sf-merge-checkout.json";
 }
 
-caf::error write_checkout_journal(const std::string& root, const git_oid& commit,
-                                  const git_oid& from, const git_oid& to,
-                                  const std::vector<std::string>& paths) {
-  auto dir = ensure_parallel_dir(root);
-  if (!dir)
-    return dir.error();
+caf::error write_checkout_journal(git_repository* repo, const git_oid& commit, const git_oid& from,
+                                  const git_oid& to, const std::vector<std::string>& paths) {
   nlohmann::json j = {{"commit", hex(commit)}, {"from", hex(from)}, {"to", hex(to)},
                       {"paths", paths}};
-  return write_file_atomic(dir->fd.get(), root + "/.sf/parallel", "merge-checkout.json", j.dump(),
-                           0600);
+  std::string dir = git_repository_path(repo);
+  if (!dir.empty() && dir.back() == '/')
+    dir.pop_back();
+  return write_file_atomic(dir, "sf-merge-checkout.json", j.dump(), 0600);
 }
 
 // The blob id of `path` in `tree`, or nothing when the tree has no such file.
@@ -205,9 +204,8 @@ caf::error finish_checkout(git_repository* repo, git_tree* from, git_tree* to,
 
 // Finishes a checkout update that a crash or a lock interrupted, if main still names that
 // merge; an error while it cannot be finished (the next merge must not pile on top of it).
-caf::error finish_interrupted_checkout(const std::string& root, git_repository* repo,
-                                       const std::string& main_ref) {
-  auto path = checkout_journal_path(root);
+caf::error finish_interrupted_checkout(git_repository* repo, const std::string& main_ref) {
+  auto path = checkout_journal_path(repo);
   auto text = read_file_capped(path, 64u << 20);
   if (!text)
     return caf::none;
@@ -371,7 +369,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
                         message.c_str(), merged_tree.get(), 2, parents) != 0)
     return git_fail("creating the merge commit", cx.branch + " into " + cx.main);
   if (on_main)
-    if (auto err = write_checkout_journal(cx.req.root, commit_oid, *git_tree_id(ours_tree->get()),
+    if (auto err = write_checkout_journal(repo, commit_oid, *git_tree_id(ours_tree->get()),
                                           tm->tree, tm->changed_paths))
       return err;
   fault_point("merge.before_update_ref");
@@ -383,7 +381,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
                                          &main_oid, log.c_str());
   reference_ptr ref{raw_ref};
   if (rc != 0 && on_main)
-    ::unlink(checkout_journal_path(cx.req.root).c_str()); // main did not move: nothing to finish
+    ::unlink(checkout_journal_path(repo).c_str()); // main did not move: nothing to finish
   if (rc == GIT_EMODIFIED)
     return std::optional<merge_result>{};
   if (rc == GIT_ELOCKED)
@@ -404,7 +402,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
       text += "; the root checkout was not updated yet (" + describe(err) +
               "): the next merge retries it, or restore the listed files from HEAD";
     else
-      ::unlink(checkout_journal_path(cx.req.root).c_str());
+      ::unlink(checkout_journal_path(repo).c_str());
   }
   return outcome(merge_result::merged, std::move(text), std::move(tm->changed_paths),
                  hex(commit_oid));
@@ -474,7 +472,7 @@ caf::expected<merge_result> merge_milestone(const merge_request& req) {
   git_commit_free(raw);
   cx.lock_path = std::string{git_repository_commondir(cx.repo)} + cx.main_ref + ".lock";
   if (!req.dry_run)
-    if (auto err = finish_interrupted_checkout(req.root, cx.repo, cx.main_ref))
+    if (auto err = finish_interrupted_checkout(cx.repo, cx.main_ref))
       return outcome(merge_result::locked,
                      "the checkout at " + req.root + " has not caught up with the previous merge (" +
                        describe(err) + "); remove a stale .git/index.lock if no git process " +
