@@ -1,6 +1,7 @@
 #include "chaos/runner.hpp"
 
 #include "chaos/command_runner.hpp"
+#include "config/escape.hpp"
 #include "io/gitignore.hpp"
 #include "io/process.hpp"
 #include "io/safe_file.hpp"
@@ -58,20 +59,6 @@ std::string read_text_trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
     s.pop_back();
   return s;
-}
-
-std::string yaml_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s)
-    out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s)
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 /// MILESTONE.md for one scenario milestone: each unit sleeps, then appends to its files.
