@@ -122,6 +122,7 @@ private:
   int coordinators_ = 0;
   int user_commits_ = 0;
   int logs_ = 0;
+  std::string coordinator_log_;
   std::string mounted_;
   std::string skip_;
   bool remove_dir_ = false;
@@ -272,6 +273,7 @@ caf::error scenario_run::start_coordinator(bool with_fault_points) {
       req.env.push_back("SF_FAULT_POINTS=" + points);
   }
   req.log_path = log_path("coordinator");
+  coordinator_log_ = req.log_path;
   auto child = io::spawn_process(req);
   if (!child)
     return child.error();
@@ -459,6 +461,9 @@ bool scenario_run::matches(const trigger& t) {
   switch (t.kind) {
     case trigger::coordinator_exit:
       return coordinator_ && coordinator_->reaped();
+    case trigger::printed:
+      return !coordinator_log_.empty() &&
+             read_text(coordinator_log_).find(t.output) != std::string::npos;
     case trigger::fault_point: {
       if (!coordinator_ || coordinator_->reaped())
         return false;
@@ -548,9 +553,16 @@ scenario_result scenario_run::run() {
       if (fired[i] || !matches(s_.inject[i].when))
         continue;
       fired[i] = true;
-      for (const auto& a : s_.inject[i].then)
-        if (auto err = act(a))
+      for (const auto& a : s_.inject[i].then) {
+        auto err = act(a);
+        char when[32];
+        std::snprintf(when, sizeof when, "%.3f s: ",
+                      std::chrono::duration<double>(clock_type::now() - started).count());
+        std::ofstream{dir_ + "/harness.log", std::ios::app}
+          << when << a.text << (err ? " failed: " + describe(err) : std::string(" done")) << "\n";
+        if (err)
           harness_error(a.text + ": " + describe(err));
+      }
     }
     bool exit_pending = false;
     for (std::size_t i = 0; i < s_.inject.size(); ++i)
