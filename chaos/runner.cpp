@@ -103,6 +103,7 @@ private:
   caf::error setup();
   caf::error start_coordinator(bool with_fault_points);
   caf::error act(const action& a);
+  caf::error top_up_filler();
   bool matches(const trigger& t);
   void read_new_events();
   void finish_coordinator();
@@ -123,6 +124,7 @@ private:
   int user_commits_ = 0;
   int logs_ = 0;
   std::string coordinator_log_;
+  bool keep_full_ = false;
   std::string mounted_;
   std::string skip_;
   bool remove_dir_ = false;
@@ -423,21 +425,31 @@ caf::error scenario_run::act(const action& a) {
     return {};
   }
   if (v == "fill-disk") {
-    auto path = rec_.root + "/.sf/parallel/chaos-filler";
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-      return make_error(ec::io_error, "cannot create " + path + ": " + io::errno_text(errno));
-    std::string block(4096, 'x');
-    while (::write(fd, block.data(), block.size()) > 0) {
-    }
-    ::close(fd);
-    return {};
+    keep_full_ = true;
+    return top_up_filler();
   }
   if (v == "free-disk") {
+    keep_full_ = false;
     ::unlink((rec_.root + "/.sf/parallel/chaos-filler").c_str());
     return {};
   }
   return make_error(ec::invalid_input, "unknown action " + v);
+}
+
+// Fills the disk to ENOSPC. Called again whenever .sf/parallel changes while the disk is to
+// stay full: a file removed or replaced frees a block that the run would otherwise reuse.
+caf::error scenario_run::top_up_filler() {
+  auto path = rec_.root + "/.sf/parallel/chaos-filler";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return errno == ENOSPC ? caf::error{}
+                           : make_error(ec::io_error, "cannot create " + path + ": " +
+                                                        io::errno_text(errno));
+  std::string block(4096, 'x');
+  while (::write(fd, block.data(), block.size()) > 0) {
+  }
+  ::close(fd);
+  return {};
 }
 
 void scenario_run::read_new_events() {
@@ -541,6 +553,8 @@ scenario_result scenario_run::run() {
     if (watch < 0 && inotify)
       watch = ::inotify_add_watch(inotify.get(), (rec_.root + "/.sf/parallel").c_str(),
                                   IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+    if (keep_full_)
+      (void) top_up_filler();
     read_new_events();
     if (coordinator_ && !coordinator_->reaped()) {
       int status = 0;
