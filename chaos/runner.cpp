@@ -160,6 +160,10 @@ std::vector<std::string> scenario_run::base_env() const {
                                   "GIT_COMMITTER_EMAIL=sf@example.invalid"};
   const char* path = std::getenv("PATH");
   env.push_back(std::string("PATH=") + (path != nullptr ? path : "/usr/bin:/bin"));
+  // Sanitizer builds of the harness pass their settings (suppressions) on to the coordinator.
+  for (const char* key : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"})
+    if (const char* v = std::getenv(key))
+      env.push_back(std::string(key) + "=" + v);
   return env;
 }
 

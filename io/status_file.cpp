@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <dirent.h>
+
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -241,6 +243,18 @@ caf::error write_status(const std::string& root, const worker_status& s) {
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::vector<std::string> status_file_milestones(const std::string& root) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir((root + "/.sf/parallel").c_str());
+  if (d == nullptr)
+    return out;
+  while (auto* e = ::readdir(d))
+    if (auto n = parse_parallel_name(e->d_name); n && n->kind == parallel_file_kind::status)
+      out.push_back(n->mid);
+  ::closedir(d);
+  return out;
 }
 
 } // namespace sf::io

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace sf::io {
@@ -59,6 +60,9 @@ caf::expected<worker_status> read_status(const std::string& root, const std::str
 
 /// Writes a status file durably and atomically (creates `.sf/parallel` 0700 if needed).
 caf::error write_status(const std::string& root, const worker_status& s);
+
+/// Milestones that have a status file in `<root>/.sf/parallel` now (names checked, not contents).
+std::vector<std::string> status_file_milestones(const std::string& root);
 
 /// Milliseconds since the Unix epoch (wall clock, as the protocol uses).
 int64_t now_ms();

@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <set>
 
 extern char** environ;
@@ -156,16 +157,22 @@ std::optional<std::string> session::budget_reached() {
   double own = status_.cost;
   if (own >= ceiling)
     return "budget ceiling reached (" + usd(own) + " of " + usd(ceiling) + ")";
+  // Others' costs: the ledger lags behind by the coordinator's processing, while each worker's
+  // status file is written the moment a unit ends, so take the larger of the two per milestone.
+  std::map<std::string, double> others;
   auto ledger = io::read_ledger(opts_.root);
-  if (!ledger) {
-    if (code_of(ledger.error()) != ec::not_found)
-      report("cannot read the budget ledger, checking our own cost only: " +
-             describe(ledger.error()));
-    return std::nullopt;
+  if (ledger) {
+    others = std::move(*ledger);
+  } else if (code_of(ledger.error()) != ec::not_found) {
+    report("cannot read the budget ledger, using the other workers' status files only: " +
+           describe(ledger.error()));
   }
-  // The ledger's entry for us may lag behind; our own cost is the fresher figure.
+  for (const auto& mid : io::status_file_milestones(opts_.root))
+    if (auto st = io::read_status(opts_.root, mid); st && st->cost > others[mid])
+      others[mid] = st->cost;
+  // Our own entry may lag behind too; our own cost is the fresher figure.
   double total = own;
-  for (const auto& [mid, cost] : *ledger)
+  for (const auto& [mid, cost] : others)
     if (mid != opts_.milestone)
       total += cost;
   if (total >= ceiling)
