@@ -16,6 +16,7 @@
 #include "io/milestone_branch.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/run_file.hpp"
+#include "io/state_writer.hpp"
 #include "io/status_file.hpp"
 #include "messages/error.hpp"
 
@@ -46,11 +47,10 @@ bool is_active(const milestone_entry& e) {
 
 void publish(self_ptr self, run_event ev) {
   auto& st = self->state;
-  // Subscribers first: the disk write must not sit between an event and those waiting for it.
+  // Subscribers first; the log line is written by the writer thread, never on this path.
   for (auto& sub : st.subscribers)
     self->send(sub, atom::event_v, ev);
-  if (auto err = io::append_event(st.cfg.root, ev))
-    st.log->warn("coordinator: {}", describe(err));
+  st.writer->event(ev);
 }
 
 run_status make_status(const coordinator_state& st) {
@@ -80,10 +80,10 @@ run_status make_status(const coordinator_state& st) {
   return rs;
 }
 
+// Hands a snapshot to the writer thread; snapshots it has not written yet are replaced.
 void save_run(self_ptr self) {
   auto& st = self->state;
-  if (auto err = io::write_run_file(st.cfg.root, make_status(st), ::getpid()))
-    st.log->error("coordinator: {}", describe(err));
+  st.writer->run(make_status(st), ::getpid());
 }
 
 // The merge queue's sequential order waits for lower ids that are still running or queued.
@@ -104,8 +104,6 @@ void set_state(self_ptr self, milestone_entry& e, std::string state, std::string
     return;
   e.state = std::move(state);
   e.note = std::move(note);
-  self->state.log->info("coordinator: {} -> {}{}{}", e.id, e.state, e.note.empty() ? "" : ": ",
-                        e.note);
   run_event ev;
   ev.kind = e.state == "complete" ? event_kind::completed : event_kind::state_changed;
   ev.milestone = e.id;
@@ -115,6 +113,9 @@ void set_state(self_ptr self, milestone_entry& e, std::string state, std::string
   ev.completed_units = e.progress.completed_units;
   ev.total_units = e.total_units;
   publish(self, std::move(ev));
+  // After the event: the log is flushed on every line, a write this path need not wait for.
+  self->state.log->info("coordinator: {} -> {}{}{}", e.id, e.state, e.note.empty() ? "" : ": ",
+                        e.note);
   save_run(self);
   notify_running(self);
 }
@@ -138,8 +139,8 @@ void save_registry(self_ptr self) {
   for (const auto& [id, e] : st.entries)
     if (e.identity)
       workers.push_back(*e.identity);
-  if (auto err = io::write_worker_registry(st.cfg.root, workers))
-    st.log->error("coordinator: {}", describe(err));
+  // Written (durably) before any run file or event line handed over after this call.
+  st.writer->registry(std::move(workers));
 }
 
 void start_worker(self_ptr self, milestone_entry& e,
@@ -198,8 +199,13 @@ void publish_finished(self_ptr self) {
   if (!st.message.empty())
     ev.text += "; " + st.message;
   st.log->info("coordinator: {}", ev.text);
-  publish(self, std::move(ev));
   save_run(self);
+  // Whoever sees `finished` may read the files at once (tests, `status`): they must be final.
+  // This is the one place the coordinator waits for the disk.
+  st.writer->event(ev);
+  st.writer->flush();
+  for (auto& sub : st.subscribers)
+    self->send(sub, atom::event_v, ev);
 }
 
 void check_finished(self_ptr self) {
@@ -453,16 +459,19 @@ void on_exit(self_ptr self, const worker_exit& x) {
     return;
   e->supervisor.reset();
   e->identity.reset();
-  // The worker's own MILESTONE.md on its branch is the authority on completion.
-  auto wt_file = st.cfg.root + "/.sf/worktrees/" + e->id + "/.sf/milestones/" + e->id +
-                 "/MILESTONE.md";
+  // Exit 0, or an adopted worker whose exit status nobody can know: only then can it be
+  // complete, and only then is its plan worth parsing (a crash is reported without it).
+  bool clean = x.exit_code == 0 || (x.exit_code == -1 && x.term_signal == 0);
   bool complete = false;
-  if (x.pid != 0) {
-    if (auto m = load_milestone_file(wt_file, e->id))
-      complete = m->status == milestone_status::complete;
+  if (x.pid != 0 && clean) {
     // Workers of the original system do not edit the plan; all units reported done is enough.
-    if (e->total_units > 0 && e->progress.completed_units >= e->total_units)
-      complete = true;
+    complete = e->total_units > 0 && e->progress.completed_units >= e->total_units;
+    // Otherwise the worker's own MILESTONE.md on its branch is the authority on completion.
+    auto wt_file = st.cfg.root + "/.sf/worktrees/" + e->id + "/.sf/milestones/" + e->id +
+                   "/MILESTONE.md";
+    if (!complete)
+      if (auto m = load_milestone_file(wt_file, e->id))
+        complete = m->status == milestone_status::complete;
   }
   bool exec_failure = x.exit_code == 126 || x.exit_code == 127;
   if (x.pid == 0 || (exec_failure && e->progress.last_heartbeat == 0)) {
@@ -472,8 +481,7 @@ void on_exit(self_ptr self, const worker_exit& x) {
                 "); check parallel.worker_command and .sf/parallel/" + e->id + ".log");
   } else if (e->stale_stop) {
     crashed(self, *e, "hung (no heartbeat within stale_timeout), " + x.text);
-  } else if (complete && (x.exit_code == 0 || (x.exit_code == -1 && x.term_signal == 0))) {
-    // Exit 0, or an adopted worker whose exit status nobody can know.
+  } else if (complete) {
     queue_merge(self, *e, "");
   } else if (e->stop_requested || st.budget_reached || st.shutting_down) {
     set_state(self, *e, "stopped",
@@ -686,6 +694,8 @@ coordinator_state::~coordinator_state() {
   // The reactor thread must stop before the actors it notifies are gone.
   if (reactor)
     reactor->stop();
+  // Joins the writer after it wrote what was handed over: the last state reaches the disk.
+  writer.reset();
 }
 
 coordinator_actor::behavior_type
@@ -700,6 +710,10 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   spdlog::drop(st.log->name()); // Not global: two orchestrators must not share a registry slot.
   st.log->flush_on(spdlog::level::info);
   st.log->info("coordinator: pid {} for {}", ::getpid(), st.cfg.root);
+  st.writer = std::make_unique<io::state_writer>(
+    st.cfg.root, [log = st.log](const caf::error& err) {
+      log->error("coordinator: {}", describe(err));
+    });
   for (const auto& m : st.cfg.milestones.milestones) {
     milestone_entry e;
     e.id = m.id;
@@ -722,7 +736,9 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     st.entries.emplace(m.id, std::move(e));
   }
   auto handle = caf::actor_cast<coordinator_actor>(self);
-  st.ledger = self->spawn<caf::linked>(budget_ledger, st.cfg.root,
+  // The ledger fsyncs each new cost (money must survive a crash): on a thread of its own, so
+  // the wait never holds one of the two scheduler threads the coordinator needs.
+  st.ledger = self->spawn<caf::linked + caf::detached>(budget_ledger, st.cfg.root,
                                        st.cfg.prefs.budget_ceiling.value_or(0), st.log);
   st.watcher = self->spawn<caf::linked>(fs_watcher, st.cfg.root, st.reactor, st.log, handle);
   merge_queue_config mq;

@@ -286,7 +286,6 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       else if (WIFSIGNALED(status))
         x.term_signal = WTERMSIG(status);
       x.text = io::describe_exit(status);
-      st.cfg.log->info("worker_supervisor {}: pid {} {}", st.cfg.milestone, x.pid, x.text);
       if (st.reactor_id != 0) {
         st.cfg.reactor->unwatch(st.reactor_id);
         st.reactor_id = 0;
@@ -296,7 +295,12 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       // files behind (the coordinator's run file keeps the history).
       ::unlink(io::status_path(st.cfg.root, st.cfg.milestone).c_str());
       ::unlink(io::signal_path(st.cfg.root, st.cfg.milestone).c_str());
+      // The files go first: once told, the coordinator may start the milestone again, and
+      // the new worker's files must not be removed by us. The log line can wait.
+      auto pid = x.pid;
+      auto text = x.text;
       self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
+      st.cfg.log->info("worker_supervisor {}: pid {} {}", st.cfg.milestone, pid, text);
       st.child.reset();
       self->quit();
     },
