@@ -14,6 +14,7 @@
 #include "io/worker_registry.hpp"
 #include "io/merge_step.hpp"
 #include "io/milestone_branch.hpp"
+#include "io/merge_queue_file.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/run_file.hpp"
 #include "io/state_writer.hpp"
@@ -143,6 +144,21 @@ void save_registry(self_ptr self) {
   st.writer->registry(std::move(workers));
 }
 
+// A simple command runs through `exec`, so the worker itself (not a shell around it) is the
+// process we watch and signal: a shell would die on SIGTERM at once and leave the worker to the
+// group SIGKILL, without its grace period. Anything with shell syntax runs as written.
+std::string shell_line_for(const std::string& command) {
+  if (command.find_first_of(";&|<>()`$\\\n*?[]{}#~=!") != std::string::npos)
+    return command;
+  auto first = command.substr(0, command.find(' '));
+  static const char* builtins[] = {"cd", "exec", "export", "set", "ulimit", "umask", "trap",
+                                   "eval", ".", "source", "if", "while", "for", "case"};
+  for (const char* b : builtins)
+    if (first == b)
+      return command;
+  return "exec " + command;
+}
+
 void start_worker(self_ptr self, milestone_entry& e,
                   std::optional<worker_identity> adopt = std::nullopt) {
   auto& st = self->state;
@@ -152,7 +168,7 @@ void start_worker(self_ptr self, milestone_entry& e,
   if (st.cfg.prefs.worker_command.empty())
     sc.worker_argv = st.cfg.worker_argv;
   else
-    sc.worker_argv = {"/bin/sh", "-c", st.cfg.prefs.worker_command};
+    sc.worker_argv = {"/bin/sh", "-c", shell_line_for(st.cfg.prefs.worker_command)};
   sc.base_env = io::allowlisted_environment();
   sc.stale_timeout = std::chrono::milliseconds(
     static_cast<int64_t>(st.cfg.prefs.stale_timeout * 1000));
@@ -162,6 +178,19 @@ void start_worker(self_ptr self, milestone_entry& e,
   sc.coordinator = caf::actor_cast<coordinator_actor>(self);
   sc.watcher = st.watcher;
   sc.adopt = adopt;
+  if (!adopt) {
+    // Write-ahead: the token is on disk before the process exists, so a coordinator killed
+    // right after the spawn leaves a successor what it needs to find and adopt the worker.
+    sc.spawn_token = io::new_spawn_token();
+    worker_identity intent;
+    intent.milestone = e.id;
+    intent.token = sc.spawn_token;
+    e.identity = intent;
+    save_registry(self);
+    // The writer thread makes it durable; the supervisor (on its own thread) waits for that
+    // before it spawns, so this thread never waits for the disk.
+    sc.before_spawn = [writer = st.writer] { writer->wait_registry(); };
+  }
   e.stop_requested = false;
   e.stale_stop = false;
   e.progress = worker_progress{};
@@ -230,6 +259,9 @@ void check_finished(self_ptr self) {
       });
 }
 
+// Declared ahead: filling slots may queue a merge instead of starting a worker.
+void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice);
+
 void fill_slots(self_ptr self) {
   auto& st = self->state;
   for (auto& [id, e] : st.entries) {
@@ -252,6 +284,20 @@ void fill_slots(self_ptr self) {
       continue;
     if (active_count(st) >= static_cast<std::size_t>(st.cfg.prefs.max_workers)) {
       set_state(self, e, "queued", "waiting for a free worker slot");
+      continue;
+    }
+    // A branch that already says complete (its worker finished, then the coordinator died
+    // before queueing the merge) is merged, not run again: the merge removes the worktree a
+    // new worker would be using.
+    if (auto b = io::read_milestone_branch(st.cfg.root, e.id); b && *b && (*b)->complete) {
+      e.progress.completed_units = e.total_units;
+      if (!(*b)->merged) {
+        queue_merge(self, e, "");
+        continue;
+      }
+      // Already on main (the checkout we read the plan from may lag behind a crash).
+      st.complete_on_main.insert(e.id);
+      set_state(self, e, "merged", "already on main");
       continue;
     }
     start_worker(self, e);
@@ -694,7 +740,8 @@ coordinator_state::~coordinator_state() {
   // The reactor thread must stop before the actors it notifies are gone.
   if (reactor)
     reactor->stop();
-  // Joins the writer after it wrote what was handed over: the last state reaches the disk.
+  // Joins the writer after it wrote what was handed over (unless a supervisor still holds it,
+  // which then does): the last state reaches the disk.
   writer.reset();
 }
 
@@ -710,7 +757,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   spdlog::drop(st.log->name()); // Not global: two orchestrators must not share a registry slot.
   st.log->flush_on(spdlog::level::info);
   st.log->info("coordinator: pid {} for {}", ::getpid(), st.cfg.root);
-  st.writer = std::make_unique<io::state_writer>(
+  st.writer = std::make_shared<io::state_writer>(
     st.cfg.root, [log = st.log](const caf::error& err) {
       log->error("coordinator: {}", describe(err));
     });
@@ -735,6 +782,18 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     }
     st.entries.emplace(m.id, std::move(e));
   }
+  // A milestone left in the merge queue by a coordinator that died is complete: it must not
+  // be started again while the queue merges it (the merge removes its worktree).
+  if (auto queued = io::read_merge_queue(st.cfg.root)) {
+    for (const auto& item : *queued) {
+      auto it = st.entries.find(item.milestone);
+      if (!item.slice.empty() || it == st.entries.end() || it->second.state == "complete")
+        continue;
+      it->second.state = "complete";
+      it->second.progress.completed_units = it->second.total_units;
+      it->second.in_run = true;
+    }
+  }
   auto handle = caf::actor_cast<coordinator_actor>(self);
   // The ledger fsyncs each new cost (money must survive a crash): on a thread of its own, so
   // the wait never holds one of the two scheduler threads the coordinator needs.
@@ -756,13 +815,16 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
       auto it = st.entries.find(who.milestone);
       if (it == st.entries.end())
         continue;
-      if (!io::verify_worker(st.cfg.root, who)) {
+      auto found = who.pid == 0 ? io::find_announced_worker(st.cfg.root, who)
+                                : std::optional<worker_identity>{who};
+      if (!found || !io::verify_worker(st.cfg.root, *found)) {
         st.log->info("coordinator: {} pid {} from the registry is gone or not ours; not adopted",
                      who.milestone, who.pid);
         continue;
       }
       it->second.in_run = true;
-      start_worker(self, it->second, who);
+      it->second.identity = *found;
+      start_worker(self, it->second, *found);
     }
   } else if (code_of(known.error()) != ec::not_found) {
     st.log->warn("coordinator: {}", describe(known.error()));
@@ -833,6 +895,11 @@ caf::expected<coordinator_actor> spawn_coordinator(caf::actor_system& sys, coord
     return lock.error();
   if (auto err = io::ensure_control_dir(cfg.root))
     return err;
+  // Holding the lock, no one else writes our own files: temp files of them are leftovers of
+  // a coordinator that was killed mid-write.
+  for (const char* own : {"run.json.", "workers.json.", "ledger.json.", "merge-queue.json.",
+                          "events.jsonl."})
+    io::remove_temp_files(cfg.root, own);
   auto reactor = io::fd_reactor::create();
   if (!reactor)
     return reactor.error();

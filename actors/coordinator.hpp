@@ -72,7 +72,7 @@ struct coordinator_state {
   std::shared_ptr<io::fd_reactor> reactor;           ///< pidfd and inotify readiness.
   std::shared_ptr<spdlog::logger> log;               ///< Coordinator log.
   std::shared_ptr<io::coordinator_lock> lock;        ///< One coordinator per project root.
-  std::unique_ptr<io::state_writer> writer;          ///< Writes run.json, workers.json, events.
+  std::shared_ptr<io::state_writer> writer;          ///< Writes run.json, workers.json, events.
   budget_ledger_actor ledger;                        ///< Costs.
   fs_watcher_actor watcher;                          ///< File changes.
   merge_queue_actor merger;                          ///< Merges completed milestones.

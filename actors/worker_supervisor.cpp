@@ -2,6 +2,8 @@
 
 #include "io/fault_point.hpp"
 #include "io/fd_reactor.hpp"
+#include "io/parallel_dir.hpp"
+#include "io/proc_scan.hpp"
 #include "io/signal_file.hpp"
 #include "io/status_file.hpp"
 #include "io/worker_launch.hpp"
@@ -174,9 +176,13 @@ caf::error spawn_worker(self_ptr self) {
   // Leftovers of an earlier worker must not steer this one (a stale "stop" would end it).
   ::unlink(io::signal_path(cfg.root, cfg.milestone).c_str());
   ::unlink(io::status_path(cfg.root, cfg.milestone).c_str());
-  st.spawn_token = io::new_spawn_token();
+  io::remove_temp_files(cfg.root, cfg.milestone + ".");
+  st.spawn_token = cfg.spawn_token.empty() ? io::new_spawn_token() : cfg.spawn_token;
   io::worker_launch launch{cfg.root, cfg.milestone, wt->path, cfg.worker_argv, cfg.base_env,
                            st.spawn_token};
+  // Write-ahead: no process carries the token before the registry on disk names it.
+  if (cfg.before_spawn)
+    cfg.before_spawn();
   auto child = io::spawn_process(io::worker_spawn_request(launch));
   if (!child)
     return child.error();
@@ -274,6 +280,7 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       int status = 0;
       if (!st.child->try_reap(status))
         return; // Spurious readiness; the reactor fires again when it really exits.
+      bool clean = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
       // Read the final status the worker wrote before it exited.
       on_status_changed(self);
       worker_exit x;
@@ -295,12 +302,22 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       // files behind (the coordinator's run file keeps the history).
       ::unlink(io::status_path(st.cfg.root, st.cfg.milestone).c_str());
       ::unlink(io::signal_path(st.cfg.root, st.cfg.milestone).c_str());
+      // A worker killed between writing its temp file and renaming it leaves the temp behind.
+      io::remove_temp_files(st.cfg.root, st.cfg.milestone + ".");
       // The files go first: once told, the coordinator may start the milestone again, and
       // the new worker's files must not be removed by us. The log line can wait.
       auto pid = x.pid;
       auto text = x.text;
       self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
       st.cfg.log->info("worker_supervisor {}: pid {} {}", st.cfg.milestone, pid, text);
+      // Units run in their own groups, so a worker killed mid-unit can leave one running;
+      // anything still carrying this spawn's token is ours. A clean exit has ended its units.
+      // This scans every process's environment (~1-1.5 ms measured), so it runs after the
+      // report: a restart of this milestone spawns only after preparing the worktree and a
+      // durable registry write, later than this, and it carries a new token.
+      if (int n = clean ? 0 : io::kill_token_holders(st.cfg.root, st.spawn_token); n > 0)
+        st.cfg.log->warn("worker_supervisor {}: killed {} process(es) the worker left behind",
+                         st.cfg.milestone, n);
       st.child.reset();
       self->quit();
     },

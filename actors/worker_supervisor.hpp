@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -40,6 +41,9 @@ struct supervisor_config {
   fs_watcher_actor watcher;                  ///< Routes status-file changes to us.
   std::optional<worker_identity> adopt;      ///< Take over this verified live worker instead
                                              ///< of spawning one (coordinator restart).
+  std::string spawn_token;                   ///< Token for the new worker; empty: make one.
+  std::function<void()> before_spawn;        ///< Runs right before the spawn (waits until
+                                             ///< workers.json holds the token); may be empty.
 };
 
 /// State of a supervisor; owns the child's pidfd and the reactor registration.

@@ -276,6 +276,22 @@ check_result clean_after_stop(const run_record& r) {
   return c;
 }
 
+check_result checkout_matches_main(const run_record& r) {
+  check_result c{"root checkout matches main", verdict::pass, ""};
+  auto st = git(r, {"status", "--porcelain"});
+  std::istringstream in{st.out};
+  for (std::string line; std::getline(in, line);) {
+    auto path = line.size() > 3 ? line.substr(3) : line;
+    if (r.user_files.count(path) != 0)
+      continue; // The user's own uncommitted edit, which must survive.
+    c.verdict = verdict::fail;
+    c.detail = "`git status` in the root shows: " + line;
+    return c;
+  }
+  c.detail = "clean apart from the user's own edits";
+  return c;
+}
+
 void expected_outcome(const scenario& s, const run_record& r, const std::vector<main_commit>& line,
                       const std::vector<nlohmann::json>& evs, std::vector<check_result>& out) {
   check_result c{"outcome as expected", verdict::pass, ""};
@@ -335,7 +351,8 @@ const std::vector<std::string>& invariant_names() {
     "main moved only by our merges or the user",
     "no process of the run alive after stop", "no process outside the run signalled",
     "cost <= ceiling + units in flight", "every failure left a message",
-    "no status/signal/temp file after a clean stop", "outcome as expected"};
+    "no status/signal/temp file after a clean stop", "root checkout matches main",
+    "outcome as expected"};
   return names;
 }
 
@@ -389,6 +406,7 @@ std::vector<check_result> check_all(const scenario& s, const run_record& r) {
   out.push_back(cost_bounded(s, r, evs));
   out.push_back(failures_explained(evs));
   out.push_back(clean_after_stop(r));
+  out.push_back(checkout_matches_main(r));
   expected_outcome(s, r, line, evs, out);
   return out;
 }

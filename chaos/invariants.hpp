@@ -28,6 +28,7 @@ struct run_record {
   std::string workdir;                     ///< Harness folder (journal, logs, victim).
   std::set<std::string> harness_commits;   ///< Commits the harness made on main (the plan).
   std::set<std::string> user_commits;      ///< Commits made as "the user" on main.
+  std::set<std::string> user_files;        ///< Files the user left with uncommitted edits.
   pid_t bystander = -1;                    ///< The process outside the run.
   std::string bystander_log;               ///< Signals it received.
   bool clean_stop = false;                 ///< The last coordinator exited by itself.

@@ -38,7 +38,7 @@ std::string cell(std::string s) {
 
 } // namespace
 
-std::string render_table(const std::vector<scenario_result>& results) {
+std::string render_table(const std::vector<scenario_result>& results, bool summary) {
   std::ostringstream out;
   int passed = 0;
   int skipped = 0;
@@ -60,6 +60,8 @@ std::string render_table(const std::vector<scenario_result>& results) {
     out << "\n";
     passed += r.passed() ? 1 : 0;
   }
+  if (!summary)
+    return out.str();
   auto ran = static_cast<int>(results.size()) - skipped;
   out << passed << " of " << ran << " scenario(s) kept every invariant";
   if (skipped > 0)
@@ -107,6 +109,7 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
     "the ledger's total never exceeds budget_ceiling plus one unit per worker slot",
     "each milestone that ended failed has a reason in the event log",
     "after the coordinator ended by itself, .sf/parallel holds no status, signal or temp file",
+    "`git status` in the project root is clean apart from edits the user made on purpose",
     "the exit code, merged milestones, final states and log lines the scenario expects"};
   const auto& names = invariant_names();
   for (std::size_t i = 0; i < names.size(); ++i)
@@ -114,6 +117,50 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
   out << "\nFault points (set by the harness through `SF_FAULT_POINTS`):";
   for (int i = 0; i < io::fault_point_count; ++i)
     out << (i == 0 ? " " : ", ") << "`" << io::fault_point_names[i] << "`";
+  out << ".\n\n## Scenario format\n\n"
+      << "A scenario is a YAML file:\n\n"
+      << "```yaml\n"
+      << "fault: one line for the table            # required\n"
+      << "slow: false                              # true: only with --slow\n"
+      << "timeout: 60                              # seconds for the whole run\n"
+      << "worker: fault                            # or `original` (examples/workers/original-protocol-worker.sh)\n"
+      << "preferences: {max_workers: 2}            # parallel: keys over the harness's defaults\n"
+      << "milestones:\n"
+      << "  - {id: M001, units: 3, slices: 1, unit_seconds: 0.05, unit_cost: 0.01,\n"
+      << "     depends: [], files: [M001.txt], status: pending}\n"
+      << "knobs:                                   # how the fault worker misbehaves, per milestone\n"
+      << "  M001: {crash_after: 1, sessions: 1}\n"
+      << "before_start: [lock-main]                # actions before the first coordinator\n"
+      << "inject:\n"
+      << "  - when: {event: progress, milestone: M001, units: 1}   # an events.jsonl line\n"
+      << "    do: [kill-coordinator, start-coordinator]\n"
+      << "  - when: {fault_point: merge.before_update_ref}       # the coordinator stops there\n"
+      << "    do: [user-commit, continue-coordinator]\n"
+      << "  - when: {coordinator_exit: true}\n"
+      << "    do: [unlock-main, cli merge]\n"
+      << "expect: {exit: 0, merged: [M001], not_merged: [], states: {M001: merged}, messages: []}\n"
+      << "```\n\n"
+      << "The harness's defaults: `enabled: true`, `max_workers: 2`, `auto_merge: auto`, "
+         "`heartbeat_interval: 0.2`, `stale_timeout: 2`, `stop_grace: 1`, `restart_backoff: 0`, "
+         "`max_restarts: 3`, and the fault worker as `worker_command`.\n\n"
+      << "Knobs (each counts units finished in the current session; `sessions: N` limits the "
+         "misbehaviour to the first N spawns of the milestone, 0 = all): `crash_after`, "
+         "`hang_after` (SIGSTOP itself), `silent_after` (no more heartbeats, signals ignored), "
+         "`ignore_sigterm`, `leave_child`, `bad_status` (corrupt, truncated, huge), `cost_drop`, "
+         "`forge_milestone`, `forge_pid` (a number, or `bystander`), `overspend`, "
+         "`heartbeat_scale`.\n\nActions:";
+  bool first = true;
+  for (const auto& [verb, argc] : action_verbs()) {
+    out << (first ? " " : ", ") << "`" << verb;
+    first = false;
+    if (argc < 0)
+      out << " ARGS...";
+    for (int i = 0; i < argc; ++i)
+      out << (verb.find("worker") != std::string::npos || verb.find("worktree") != std::string::npos
+                ? " MID"
+                : verb == "mount-tmpfs" ? " SIZE" : " FILE");
+    out << "`";
+  }
   out << ".\n\n## Results\n\n| scenario | fault | ";
   for (std::size_t i = 0; i < names.size(); ++i)
     out << "I" << i + 1 << " | ";

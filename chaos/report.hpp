@@ -8,8 +8,8 @@
 
 namespace sf::chaos {
 
-/// One table per scenario (invariant, result, detail) and a summary line.
-std::string render_table(const std::vector<scenario_result>& results);
+/// One table per scenario (invariant, result, detail), then a summary line if asked.
+std::string render_table(const std::vector<scenario_result>& results, bool summary = true);
 
 /// The same as JSON.
 std::string render_json(const std::vector<scenario_result>& results);

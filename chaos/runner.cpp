@@ -1,6 +1,8 @@
 #include "chaos/runner.hpp"
 
 #include "chaos/command_runner.hpp"
+#include "config/escape.hpp"
+#include "io/gitignore.hpp"
 #include "io/process.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -57,20 +59,6 @@ std::string read_text_trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
     s.pop_back();
   return s;
-}
-
-std::string yaml_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s)
-    out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s)
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 /// MILESTONE.md for one scenario milestone: each unit sleeps, then appends to its files.
@@ -201,7 +189,9 @@ caf::error scenario_run::setup() {
   if (auto r = git({"init", "-q", "-b", "main"}); r.exit_code != 0)
     return make_error(ec::process_error, "git init failed: " + r.out);
   write_text(rec_.root + "/README.md", "A chaos scenario: " + s_.name + "\n");
-  write_text(rec_.root + "/.gitignore", ".sf/parallel/\n.sf/worktrees/\n");
+  // The same rules `sf-actors start` would add, committed, so the root starts clean.
+  if (auto ignored = io::ensure_runtime_ignored(rec_.root); !ignored)
+    return ignored.error();
   for (const auto& m : s_.milestones)
     write_text(rec_.root + "/.sf/milestones/" + m.id + "/MILESTONE.md", milestone_text(m));
   // Harness defaults make faults show up in seconds; the scenario's keys win.
@@ -344,6 +334,8 @@ caf::error scenario_run::act(const action& a) {
   }
   if (v == "stop-coordinator")
     return signal_coordinator(SIGSTOP);
+  if (v == "term-coordinator")
+    return signal_coordinator(SIGTERM);
   if (v == "continue-coordinator")
     return signal_coordinator(SIGCONT);
   if (v == "start-coordinator")
@@ -389,12 +381,14 @@ caf::error scenario_run::act(const action& a) {
   }
   if (v == "user-edit") {
     std::ofstream{rec_.root + "/" + a.args[0], std::ios::app} << "the user's uncommitted edit\n";
+    rec_.user_files.insert(a.args[0]);
     return {};
   }
   if (v == "user-discard") {
     auto r = git({"checkout", "-q", "--", a.args[0]});
     if (r.exit_code != 0)
       ::unlink((rec_.root + "/" + a.args[0]).c_str());
+    rec_.user_files.erase(a.args[0]);
     return {};
   }
   if (v == "plant-symlink") {

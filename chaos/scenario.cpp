@@ -200,6 +200,7 @@ const std::map<std::string, int>& action_verbs() {
   static const std::map<std::string, int> verbs = {
     {"kill-worker", 1},        {"stop-worker", 1},      {"continue-worker", 1},
     {"kill-coordinator", 0},   {"stop-coordinator", 0}, {"continue-coordinator", 0},
+    {"term-coordinator", 0},
     {"start-coordinator", 0},  {"cli", -1},             {"lock-main", 0},
     {"unlock-main", 0},        {"lock-index", 0},       {"unlock-index", 0},
     {"user-commit", 0},        {"user-edit", 1},        {"user-discard", 1},

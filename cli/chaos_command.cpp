@@ -93,15 +93,14 @@ int run_chaos(const chaos_options& o, const global_options& g) {
   for (const auto& s : scenarios) {
     results.push_back(chaos::run_scenario(s, ro));
     if (!g.json)
-      std::cout << chaos::render_table({results.back()}).substr(0) << std::flush;
+      std::cout << chaos::render_table({results.back()}, false) << std::flush;
   }
-  if (g.json)
+  if (g.json) {
     std::cout << chaos::render_json(results);
-  else if (results.size() > 1)
-    std::cout << chaos::render_table({}).substr(0, 0) << "\n"
-              << std::count_if(results.begin(), results.end(),
-                               [](const auto& r) { return r.passed(); })
-              << " of " << results.size() << " scenario(s) passed\n";
+  } else {
+    auto table = chaos::render_table(results);
+    std::cout << table.substr(table.rfind('\n', table.size() - 2) + 1);
+  }
   if (!o.report.empty()) {
     std::string cmd = "sf-actors chaos";
     if (o.slow)

@@ -39,4 +39,18 @@ std::string escape_text(std::string_view text, std::size_t max) {
   return out;
 }
 
+std::string sh_quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string yaml_quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text)
+    out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
 } // namespace sf

@@ -3,10 +3,14 @@
 
 #include "config/plan.hpp"
 #include "io/git.hpp"
+#include "io/safe_file.hpp"
 #include "io/tree_merge.hpp"
 #include "messages/error.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -132,6 +136,107 @@ caf::error update_checkout(git_repository* repo, git_tree* from, git_tree* to,
   opts.baseline = from;
   if (git_checkout_tree(repo, reinterpret_cast<git_object*>(to), &opts) != 0)
     return git_fail("updating the root checkout", git_repository_workdir(repo));
+  return caf::none;
+}
+
+// Between moving main and updating the root checkout a crash would leave the checkout on the
+// old tree while HEAD names the merge: every merged file would look like an uncommitted revert.
+// The journal names both trees, so the next merge finishes the checkout first.
+// The journal lives in the git folder: it describes this checkout, and nothing there can be
+// committed by a user's `git add -A`.
+std::string checkout_journal_path(git_repository* repo) {
+  return std::string{git_repository_path(repo)} + "sf-merge-checkout.json";
+}
+
+caf::error write_checkout_journal(git_repository* repo, const git_oid& commit, const git_oid& from,
+                                  const git_oid& to, const std::vector<std::string>& paths) {
+  nlohmann::json j = {{"commit", hex(commit)}, {"from", hex(from)}, {"to", hex(to)},
+                      {"paths", paths}};
+  std::string dir = git_repository_path(repo);
+  if (!dir.empty() && dir.back() == '/')
+    dir.pop_back();
+  return write_file_atomic(dir, "sf-merge-checkout.json", j.dump(), 0600);
+}
+
+// The blob id of `path` in `tree`, or nothing when the tree has no such file.
+std::optional<git_oid> blob_in(git_tree* tree, const std::string& path) {
+  git_tree_entry* e = nullptr;
+  if (git_tree_entry_bypath(&e, tree, path.c_str()) != 0)
+    return std::nullopt;
+  git_oid id = *git_tree_entry_id(e);
+  git_tree_entry_free(e);
+  return id;
+}
+
+// An interrupted update may have written some files and not the index, so the old tree is no
+// longer a true baseline. A path whose file holds the old or the new content (or is absent) was
+// not touched by the user and is forced to the new content; any other path stops the recovery.
+caf::error finish_checkout(git_repository* repo, git_tree* from, git_tree* to,
+                           const std::vector<std::string>& paths) {
+  std::string workdir = git_repository_workdir(repo);
+  for (const auto& path : paths) {
+    struct stat st;
+    auto full = workdir + path;
+    if (::lstat(full.c_str(), &st) != 0)
+      continue;
+    git_oid on_disk;
+    if (!S_ISREG(st.st_mode) || git_odb_hashfile(&on_disk, full.c_str(), GIT_OBJECT_BLOB) != 0)
+      return make_error(ec::git_error, full + " is not a plain file the merge wrote");
+    auto before = blob_in(from, path);
+    auto after = blob_in(to, path);
+    if (!(before && git_oid_equal(&*before, &on_disk) != 0) &&
+        !(after && git_oid_equal(&*after, &on_disk) != 0))
+      return make_error(ec::git_error, full + " was changed after the interrupted merge");
+  }
+  if (paths.empty())
+    return caf::none;
+  // Always exactly these paths: a forced checkout must never reach the user's other files.
+  strarray spec{paths};
+  git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+  opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH;
+  opts.paths = spec.arr;
+  // HEAD already is the merge: compare against the old tree, or there is nothing to do.
+  opts.baseline = from;
+  if (git_checkout_tree(repo, reinterpret_cast<git_object*>(to), &opts) != 0)
+    return git_fail("finishing the root checkout", git_repository_workdir(repo));
+  return caf::none;
+}
+
+// Finishes a checkout update that a crash or a lock interrupted, if main still names that
+// merge; an error while it cannot be finished (the next merge must not pile on top of it).
+caf::error finish_interrupted_checkout(git_repository* repo, const std::string& main_ref) {
+  auto path = checkout_journal_path(repo);
+  auto text = read_file_capped(path, 64u << 20);
+  if (!text)
+    return caf::none;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  git_oid commit, from, to, main_oid;
+  bool ok = j.is_object() && git_oid_fromstr(&commit, j.value("commit", "").c_str()) == 0 &&
+            git_oid_fromstr(&from, j.value("from", "").c_str()) == 0 &&
+            git_oid_fromstr(&to, j.value("to", "").c_str()) == 0 &&
+            git_reference_name_to_id(&main_oid, repo, main_ref.c_str()) == 0;
+  // Only while main still is that merge and the root has it checked out; otherwise the user has
+  // moved on and their checkout is theirs.
+  if (ok && git_oid_equal(&main_oid, &commit) != 0 && head_names(repo, main_ref)) {
+    git_tree* f = nullptr;
+    git_tree* t = nullptr;
+    if (git_tree_lookup(&f, repo, &from) == 0 && git_tree_lookup(&t, repo, &to) == 0) {
+      tree_ptr from_tree{f};
+      tree_ptr to_tree{t};
+      std::vector<std::string> paths;
+      if (j.contains("paths") && j["paths"].is_array())
+        for (const auto& p : j["paths"])
+          if (p.is_string())
+            paths.push_back(p.get<std::string>());
+      // Still blocked (a lock, or files the user changed): kept for next time.
+      if (auto err = finish_checkout(repo, from_tree.get(), to_tree.get(), paths))
+        return err;
+    } else {
+      git_tree_free(f);
+      git_tree_free(t);
+    }
+  }
+  ::unlink(path.c_str());
   return caf::none;
 }
 
@@ -263,6 +368,10 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
   if (git_commit_create(&commit_oid, repo, nullptr, sig->get(), sig->get(), nullptr,
                         message.c_str(), merged_tree.get(), 2, parents) != 0)
     return git_fail("creating the merge commit", cx.branch + " into " + cx.main);
+  if (on_main)
+    if (auto err = write_checkout_journal(repo, commit_oid, *git_tree_id(ours_tree->get()),
+                                          tm->tree, tm->changed_paths))
+      return err;
   fault_point("merge.before_update_ref");
   if (cx.req.before_cas)
     cx.req.before_cas();
@@ -271,6 +380,8 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
   int rc = git_reference_create_matching(&raw_ref, repo, cx.main_ref.c_str(), &commit_oid, 1,
                                          &main_oid, log.c_str());
   reference_ptr ref{raw_ref};
+  if (rc != 0 && on_main)
+    ::unlink(checkout_journal_path(repo).c_str()); // main did not move: nothing to finish
   if (rc == GIT_EMODIFIED)
     return std::optional<merge_result>{};
   if (rc == GIT_ELOCKED)
@@ -286,9 +397,12 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
                      hex(commit_oid).substr(0, 12);
   if (on_main) {
     // The merge is committed and main has moved; a checkout refusal only leaves files behind.
+    // On failure (e.g. a stale index.lock) the journal stays: the next merge finishes it.
     if (auto err = update_checkout(repo, ours_tree->get(), merged_tree.get(), tm->changed_paths))
-      text += "; the root checkout was not updated (" + describe(err) +
-              "): run `git status` there and restore the listed files from HEAD";
+      text += "; the root checkout was not updated yet (" + describe(err) +
+              "): the next merge retries it, or restore the listed files from HEAD";
+    else
+      ::unlink(checkout_journal_path(repo).c_str());
   }
   return outcome(merge_result::merged, std::move(text), std::move(tm->changed_paths),
                  hex(commit_oid));
@@ -357,6 +471,12 @@ caf::expected<merge_result> merge_milestone(const merge_request& req) {
                                        "; check the id with `git cat-file -t " + req.tip + "`");
   git_commit_free(raw);
   cx.lock_path = std::string{git_repository_commondir(cx.repo)} + cx.main_ref + ".lock";
+  if (!req.dry_run)
+    if (auto err = finish_interrupted_checkout(cx.repo, cx.main_ref))
+      return outcome(merge_result::locked,
+                     "the checkout at " + req.root + " has not caught up with the previous merge (" +
+                       describe(err) + "); remove a stale .git/index.lock if no git process " +
+                       "runs, or restore your changes, then merge " + req.mid + " again");
   for (int i = 0; i < max_attempts; ++i) {
     auto r = attempt(cx);
     if (!r)

@@ -5,11 +5,13 @@
 
 #include "messages/error.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 namespace sf::io {
 
@@ -93,6 +95,30 @@ caf::expected<parallel_dir> open_parallel_dir(const std::string& root) {
 
 bool is_temp_name(std::string_view name) {
   return name.find(".tmp") != std::string_view::npos;
+}
+
+void remove_temp_files(const std::string& root, std::string_view prefix) {
+  auto dir = open_parallel_dir(root);
+  if (!dir)
+    return;
+  int fd = ::dup(dir->fd.get());
+  if (fd < 0)
+    return;
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return;
+  }
+  std::vector<std::string> doomed;
+  while (auto* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name.substr(0, prefix.size()) == prefix && is_temp_name(name))
+      doomed.emplace_back(name);
+  }
+  ::closedir(d);
+  // unlinkat removes a planted symbolic link itself, never what it points at.
+  for (const auto& name : doomed)
+    ::unlinkat(dir->fd.get(), name.c_str(), 0);
 }
 
 std::optional<parallel_name> parse_parallel_name(std::string_view name) {

@@ -29,6 +29,11 @@ caf::expected<parallel_dir> open_parallel_dir(const std::string& root);
 /// True for any name containing ".tmp": temp or claim files, never a status or signal file.
 bool is_temp_name(std::string_view name);
 
+/// Removes the temp files in `<root>/.sf/parallel` whose name starts with `prefix` (e.g.
+/// "M001." or "ledger.json."): what a writer killed between writing and renaming left. Only
+/// call it when no live process can still be writing under that prefix.
+void remove_temp_files(const std::string& root, std::string_view prefix);
+
 /// The two kinds of protocol files in `.sf/parallel`.
 enum class parallel_file_kind { status, signal };
 

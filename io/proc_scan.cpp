@@ -3,6 +3,8 @@
 #include "io/process.hpp"
 
 #include <dirent.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -210,6 +212,26 @@ worker_check verify_worker(const std::string& root, const std::string& mid, int6
   if (!st || st->state == 'Z' || st->state == 'X')
     return {worker_verdict::dead, "worker pid " + p + " is not running"};
   return {worker_verdict::verified, {}};
+}
+
+int kill_token_holders(const std::string& root, const std::string& token) {
+  if (token.empty())
+    return 0;
+  int killed = 0;
+  for (const auto& p : find_project_processes(root)) {
+    if (p.spawn_token != token)
+      continue;
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(p.pid), 0));
+    if (fd < 0)
+      continue;
+    // The pidfd pins this incarnation: if the environment still says ours, the signal is.
+    auto again = read_environ_value(p.pid, "SF_SPAWN_TOKEN");
+    if (again && *again == token &&
+        ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0) == 0)
+      ++killed;
+    ::close(fd);
+  }
+  return killed;
 }
 
 } // namespace sf::io

@@ -22,6 +22,12 @@ struct project_process {
 /// Processes whose environment cannot be read (other users, still starting) are skipped.
 std::vector<project_process> find_project_processes(const std::string& root);
 
+/// SIGKILLs every live process that carries `token` as its `SF_SPAWN_TOKEN` for `root`: what
+/// a worker left running outside its process group (units in their own group, setsid
+/// escapes). Each is re-checked through a pidfd before the signal, so a reused pid is never
+/// hit. Returns how many were killed.
+int kill_token_holders(const std::string& root, const std::string& token);
+
 /// Pids of live processes that may write git files under `dir`: `git`, `git-*` and `sf-actors`
 /// (which uses libgit2), whose working folder is `dir` or below it; this process excluded.
 std::vector<int64_t> find_git_writers(const std::string& dir);

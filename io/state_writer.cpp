@@ -27,6 +27,7 @@ void state_writer::registry(std::vector<worker_identity> workers) {
     std::lock_guard<std::mutex> guard{mtx_};
     registry_ = std::move(workers);
     ++handed_;
+    ++registry_handed_;
   }
   work_.notify_one();
 }
@@ -47,6 +48,12 @@ void state_writer::run(run_status status, int64_t pid) {
     ++handed_;
   }
   work_.notify_one();
+}
+
+void state_writer::wait_registry() {
+  std::unique_lock<std::mutex> lock{mtx_};
+  auto target = registry_handed_;
+  done_.wait(lock, [&] { return registry_written_ >= target; });
 }
 
 void state_writer::flush() {
@@ -74,6 +81,7 @@ void state_writer::loop() {
     auto run = std::move(run_);
     run_.reset();
     auto target = handed_;
+    auto registry_target = registry_handed_;
     lock.unlock();
     // The registry goes first: a file that shows a worker never precedes its identity.
     if (registry)
@@ -91,6 +99,7 @@ void state_writer::loop() {
         on_error_(err);
     lock.lock();
     written_ = target;
+    registry_written_ = registry_target;
     ++rounds_;
     done_.notify_all();
   }

@@ -51,6 +51,9 @@ public:
   /// Blocks until everything handed over before the call is on disk (or failed).
   void flush();
 
+  /// Blocks until the registry handed over last (before the call) is on disk (or failed).
+  void wait_registry();
+
   /// Rounds written so far (for tests and benchmarks).
   uint64_t rounds() const;
 
@@ -67,6 +70,8 @@ private:
   std::vector<std::pair<run_event, int64_t>> events_; ///< With their time (ms since epoch).
   std::optional<std::pair<run_status, int64_t>> run_;
   uint64_t handed_ = 0;  ///< Hand-overs so far.
+  uint64_t registry_handed_ = 0;  ///< Registry snapshots handed over so far.
+  uint64_t registry_written_ = 0; ///< Registry snapshots whose write has finished.
   uint64_t written_ = 0; ///< Hand-overs whose round has finished.
   uint64_t rounds_ = 0;
   bool stopping_ = false;

@@ -2,6 +2,7 @@
 
 #include "config/plan.hpp"
 #include "io/parallel_dir.hpp"
+#include "io/proc_scan.hpp"
 #include "io/process.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -58,11 +59,39 @@ caf::expected<std::vector<worker_identity>> read_worker_registry(const std::stri
     w.start_time = x["startTime"].get<uint64_t>();
     w.boot_id = x["bootId"].get<std::string>();
     w.token = x["token"].get<std::string>();
-    if (!valid_milestone_id(w.milestone) || w.pid <= 1)
+    // pid 0: a spawn announced before it happened (see find_announced_worker).
+    if (!valid_milestone_id(w.milestone) || (w.pid <= 1 && w.pid != 0))
       return bad;
     out.push_back(std::move(w));
   }
   return out;
+}
+
+std::optional<worker_identity> find_announced_worker(const std::string& root,
+                                                    const worker_identity& intent) {
+  if (intent.token.empty())
+    return std::nullopt;
+  auto procs = find_project_processes(root);
+  for (const auto& p : procs) {
+    if (p.spawn_token != intent.token || p.mid != intent.milestone)
+      continue;
+    // Units and their children inherit the token: the worker is the one whose parent lacks it.
+    bool parent_has_it = false;
+    for (const auto& q : procs)
+      parent_has_it = parent_has_it || (q.pid == p.ppid && q.spawn_token == intent.token);
+    if (parent_has_it)
+      continue;
+    auto id = read_identity(p.pid);
+    if (!id)
+      continue;
+    worker_identity who = intent;
+    who.pid = id->pid;
+    who.start_time = id->start_time;
+    who.boot_id = id->boot_id;
+    if (verify_worker(root, who))
+      return who;
+  }
+  return std::nullopt;
 }
 
 bool verify_worker(const std::string& root, const worker_identity& who) {

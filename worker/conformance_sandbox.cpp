@@ -1,5 +1,6 @@
 #include "worker/conformance_sandbox.hpp"
 
+#include "config/escape.hpp"
 #include "io/git.hpp"
 #include "io/gitignore.hpp"
 #include "io/parallel_dir.hpp"
@@ -25,20 +26,6 @@ namespace fs = std::filesystem;
 namespace sf::worker {
 
 namespace {
-
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s)
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string yaml_single_quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s)
-    out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
 
 std::string seconds(std::chrono::milliseconds d) {
   std::ostringstream out;
@@ -66,7 +53,7 @@ std::string milestone_text(const std::string& gates) {
     auto gate = sh_quote(gates + "/" + name);
     auto run = "while [ ! -e " + gate + " ]; do sleep 0.05; done; echo " + name + " >> units.txt";
     out << "      - id: " << name << "\n        title: Gated unit " << name
-        << "\n        run: " << yaml_single_quoted(run) << "\n        files: [units.txt]\n";
+        << "\n        run: " << yaml_quote(run) << "\n        files: [units.txt]\n";
   }
   out << "---\n\nCreated by `sf-actors check-worker`; removed when the check ends.\n";
   return out.str();
