@@ -177,6 +177,7 @@ void start_worker(self_ptr self, milestone_entry& e,
   sc.log = st.log;
   sc.coordinator = caf::actor_cast<coordinator_actor>(self);
   sc.watcher = st.watcher;
+  sc.routes = st.routes;
   sc.adopt = adopt;
   if (!adopt) {
     // Write-ahead: the token is on disk before the process exists, so a coordinator killed
@@ -799,7 +800,9 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   // the wait never holds one of the two scheduler threads the coordinator needs.
   st.ledger = self->spawn<caf::linked + caf::detached>(budget_ledger, st.cfg.root,
                                        st.cfg.prefs.budget_ceiling.value_or(0), st.log);
-  st.watcher = self->spawn<caf::linked>(fs_watcher, st.cfg.root, st.reactor, st.log, handle);
+  st.routes = std::make_shared<watch_routes>();
+  st.watcher =
+    self->spawn<caf::linked>(fs_watcher, st.cfg.root, st.reactor, st.log, handle, st.routes);
   merge_queue_config mq;
   mq.root = st.cfg.root;
   mq.prefs = st.cfg.prefs;

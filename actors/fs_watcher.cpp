@@ -88,12 +88,15 @@ fs_watcher_actor::behavior_type fs_watcher(fs_watcher_actor::stateful_pointer<fs
                                            std::string root,
                                            std::shared_ptr<io::fd_reactor> reactor,
                                            std::shared_ptr<spdlog::logger> log,
-                                           coordinator_actor coordinator) {
+                                           coordinator_actor coordinator,
+                                           std::shared_ptr<watch_routes> routes) {
   auto& st = self->state;
   st.root = std::move(root);
   st.reactor = std::move(reactor);
   st.log = std::move(log);
   st.coordinator = std::move(coordinator);
+  if (routes) // Shared with the supervisors, which enter themselves before their first read.
+    st.routes = std::move(routes);
   auto handle = caf::actor_cast<fs_watcher_actor>(self);
   auto par = io::dir_watcher::create(st.root + "/.sf/parallel");
   auto ctl = io::dir_watcher::create(st.root + "/.sf/parallel/control");
@@ -126,8 +129,13 @@ fs_watcher_actor::behavior_type fs_watcher(fs_watcher_actor::stateful_pointer<fs
       self->state.routes->to[mid] = sup;
     },
     [self](atom::unwatch, const std::string& mid) {
+      // Only the sender's own entry: a newer supervisor of the milestone may have replaced it.
       std::lock_guard<std::mutex> guard{self->state.routes->mtx};
-      self->state.routes->to.erase(mid);
+      auto& to = self->state.routes->to;
+      if (auto it = to.find(mid); it != to.end() &&
+                                  caf::actor_cast<caf::strong_actor_ptr>(it->second) ==
+                                    self->current_sender())
+        to.erase(it);
     },
     // The reactor routes status changes itself; this entry stays for hosts and tests that
     // hand the watcher file names.

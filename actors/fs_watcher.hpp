@@ -52,6 +52,7 @@ fs_watcher_actor::behavior_type fs_watcher(fs_watcher_actor::stateful_pointer<fs
                                            std::string root,
                                            std::shared_ptr<io::fd_reactor> reactor,
                                            std::shared_ptr<spdlog::logger> log,
-                                           coordinator_actor coordinator);
+                                           coordinator_actor coordinator,
+                                           std::shared_ptr<watch_routes> routes = nullptr);
 
 } // namespace sf

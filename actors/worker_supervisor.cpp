@@ -1,5 +1,6 @@
 #include "actors/worker_supervisor.hpp"
 
+#include "actors/fs_watcher.hpp"
 #include "io/fault_point.hpp"
 #include "io/fd_reactor.hpp"
 #include "io/parallel_dir.hpp"
@@ -138,6 +139,12 @@ caf::error watch_child(self_ptr self) {
   who.token = st.spawn_token;
   io::fault_point("worker.after_spawn");
   self->send(cfg.coordinator, atom::spawn_v, std::move(who));
+  // The reactor routes status changes by this table: we must be in it before the first read,
+  // or a status written between that read and the watcher's `watch` would go unnoticed.
+  if (cfg.routes) {
+    std::lock_guard<std::mutex> guard{cfg.routes->mtx};
+    cfg.routes->to[cfg.milestone] = handle;
+  }
   self->send(cfg.watcher, atom::watch_v, cfg.milestone, handle);
   arm_heartbeat_deadline(self);
   on_status_changed(self);
@@ -296,6 +303,14 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       if (st.reactor_id != 0) {
         st.cfg.reactor->unwatch(st.reactor_id);
         st.reactor_id = 0;
+      }
+      if (st.cfg.routes) {
+        // Only our own entry: a restarted supervisor of this milestone may be there already.
+        auto me = caf::actor_cast<worker_supervisor_actor>(self);
+        std::lock_guard<std::mutex> guard{st.cfg.routes->mtx};
+        if (auto it = st.cfg.routes->to.find(st.cfg.milestone);
+            it != st.cfg.routes->to.end() && it->second == me)
+          st.cfg.routes->to.erase(it);
       }
       self->send(st.cfg.watcher, atom::unwatch_v, st.cfg.milestone);
       // The worker is gone and its last word is in `last`: a clean exit leaves no runtime
