@@ -111,11 +111,20 @@ caf::expected<coordinator_actor> spawn_orchestrator(caf::actor_system& sys,
   return spawn_coordinator(sys, std::move(cfg));
 }
 
+namespace {
+
+// The callback travels as a spawn argument, not a capture: CAF 0.17 binds a reference through
+// a null pointer when a function actor is spawned without arguments (UBSan reports it).
+event_sink_actor::behavior_type callback_sink(event_sink_actor::pointer,
+                                              std::function<void(const run_event&)> fn) {
+  return {[fn = std::move(fn)](atom::event, const run_event& ev) { fn(ev); }};
+}
+
+} // namespace
+
 event_sink_actor spawn_callback_sink(caf::actor_system& sys,
                                      std::function<void(const run_event&)> fn) {
-  return sys.spawn([fn = std::move(fn)](event_sink_actor::pointer) -> event_sink_actor::behavior_type {
-    return {[fn](atom::event, const run_event& ev) { fn(ev); }};
-  });
+  return sys.spawn(callback_sink, std::move(fn));
 }
 
 orchestrator_runtime::orchestrator_runtime(std::string root, orchestrator_options opts,

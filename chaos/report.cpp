@@ -136,6 +136,8 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
       << "    do: [kill-coordinator, start-coordinator]\n"
       << "  - when: {fault_point: merge.before_update_ref}       # the coordinator stops there\n"
       << "    do: [user-commit, continue-coordinator]\n"
+      << "  - when: {output: \"is stale\"}                         # the coordinator printed it\n"
+      << "    do: free-disk\n"
       << "  - when: {coordinator_exit: true}\n"
       << "    do: [unlock-main, cli merge]\n"
       << "expect: {exit: 0, merged: [M001], not_merged: [], states: {M001: merged}, messages: []}\n"

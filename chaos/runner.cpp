@@ -103,6 +103,7 @@ private:
   caf::error setup();
   caf::error start_coordinator(bool with_fault_points);
   caf::error act(const action& a);
+  caf::error top_up_filler();
   bool matches(const trigger& t);
   void read_new_events();
   void finish_coordinator();
@@ -122,6 +123,8 @@ private:
   int coordinators_ = 0;
   int user_commits_ = 0;
   int logs_ = 0;
+  std::string coordinator_log_;
+  bool keep_full_ = false;
   std::string mounted_;
   std::string skip_;
   bool remove_dir_ = false;
@@ -272,6 +275,7 @@ caf::error scenario_run::start_coordinator(bool with_fault_points) {
       req.env.push_back("SF_FAULT_POINTS=" + points);
   }
   req.log_path = log_path("coordinator");
+  coordinator_log_ = req.log_path;
   auto child = io::spawn_process(req);
   if (!child)
     return child.error();
@@ -421,21 +425,31 @@ caf::error scenario_run::act(const action& a) {
     return {};
   }
   if (v == "fill-disk") {
-    auto path = rec_.root + "/.sf/parallel/chaos-filler";
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-      return make_error(ec::io_error, "cannot create " + path + ": " + io::errno_text(errno));
-    std::string block(4096, 'x');
-    while (::write(fd, block.data(), block.size()) > 0) {
-    }
-    ::close(fd);
-    return {};
+    keep_full_ = true;
+    return top_up_filler();
   }
   if (v == "free-disk") {
+    keep_full_ = false;
     ::unlink((rec_.root + "/.sf/parallel/chaos-filler").c_str());
     return {};
   }
   return make_error(ec::invalid_input, "unknown action " + v);
+}
+
+// Fills the disk to ENOSPC. Called again whenever .sf/parallel changes while the disk is to
+// stay full: a file removed or replaced frees a block that the run would otherwise reuse.
+caf::error scenario_run::top_up_filler() {
+  auto path = rec_.root + "/.sf/parallel/chaos-filler";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return errno == ENOSPC ? caf::error{}
+                           : make_error(ec::io_error, "cannot create " + path + ": " +
+                                                        io::errno_text(errno));
+  std::string block(4096, 'x');
+  while (::write(fd, block.data(), block.size()) > 0) {
+  }
+  ::close(fd);
+  return {};
 }
 
 void scenario_run::read_new_events() {
@@ -459,6 +473,9 @@ bool scenario_run::matches(const trigger& t) {
   switch (t.kind) {
     case trigger::coordinator_exit:
       return coordinator_ && coordinator_->reaped();
+    case trigger::printed:
+      return !coordinator_log_.empty() &&
+             read_text(coordinator_log_).find(t.output) != std::string::npos;
     case trigger::fault_point: {
       if (!coordinator_ || coordinator_->reaped())
         return false;
@@ -536,6 +553,8 @@ scenario_result scenario_run::run() {
     if (watch < 0 && inotify)
       watch = ::inotify_add_watch(inotify.get(), (rec_.root + "/.sf/parallel").c_str(),
                                   IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+    if (keep_full_)
+      (void) top_up_filler();
     read_new_events();
     if (coordinator_ && !coordinator_->reaped()) {
       int status = 0;
@@ -548,9 +567,16 @@ scenario_result scenario_run::run() {
       if (fired[i] || !matches(s_.inject[i].when))
         continue;
       fired[i] = true;
-      for (const auto& a : s_.inject[i].then)
-        if (auto err = act(a))
+      for (const auto& a : s_.inject[i].then) {
+        auto err = act(a);
+        char when[32];
+        std::snprintf(when, sizeof when, "%.3f s: ",
+                      std::chrono::duration<double>(clock_type::now() - started).count());
+        std::ofstream{dir_ + "/harness.log", std::ios::app}
+          << when << a.text << (err ? " failed: " + describe(err) : std::string(" done")) << "\n";
+        if (err)
           harness_error(a.text + ": " + describe(err));
+      }
     }
     bool exit_pending = false;
     for (std::size_t i = 0; i < s_.inject.size(); ++i)

@@ -101,7 +101,7 @@ caf::expected<std::vector<action>> parse_actions(const reader& r, const YAML::No
 
 caf::error parse_trigger(const reader& r, const YAML::Node& n, trigger& t) {
   if (auto err = r.only_keys(n, "when", {"event", "milestone", "state", "text", "units",
-                                         "fault_point", "coordinator_exit"}))
+                                         "fault_point", "coordinator_exit", "output"}))
     return err;
   if (n["fault_point"]) {
     t.kind = trigger::fault_point;
@@ -117,12 +117,16 @@ caf::error parse_trigger(const reader& r, const YAML::Node& n, trigger& t) {
     }
     return {};
   }
+  if (n["output"]) {
+    t.kind = trigger::printed;
+    return r.get(n, "output", "when", t.output);
+  }
   if (n["coordinator_exit"]) {
     t.kind = trigger::coordinator_exit;
     return {};
   }
   if (!n["event"])
-    return r.bad(n, "`when` needs `event`, `fault_point` or `coordinator_exit`",
+    return r.bad(n, "`when` needs `event`, `fault_point`, `output` or `coordinator_exit`",
                  "e.g. `when: {event: progress, milestone: M001, units: 1}`");
   t.kind = trigger::event;
   if (auto err = r.get(n, "event", "when", t.event_kind))

@@ -33,13 +33,15 @@ struct action {
 
 /// When an injection fires.
 struct trigger {
-  enum kind_type { event, fault_point, coordinator_exit } kind = event;
+  enum kind_type { event, fault_point, coordinator_exit, printed } kind = event;
   std::string event_kind;    ///< event: events.jsonl `kind` (progress, state_changed, ...).
   std::string milestone;     ///< event: the milestone it names (empty = any).
   std::string state;         ///< event: required `state` (empty = any).
   std::string text;          ///< event: substring of `text` (empty = any).
   int units = -1;            ///< event: required completedUnits (-1 = any).
   std::string point;         ///< fault_point: the named point the coordinator stops at.
+  std::string output;        ///< output: text the current coordinator printed (when the
+                             ///< event log itself cannot be written).
 };
 
 /// A fault: when, and what to do then.

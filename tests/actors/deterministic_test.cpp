@@ -107,7 +107,9 @@ coordinator_actor::behavior_type fake_coordinator(coordinator_actor::pointer sel
 }
 
 // Implements the watcher interface; routing is the test's job (it sends `file` itself).
-fs_watcher_actor::behavior_type fake_watcher(fs_watcher_actor::pointer) {
+// The unused argument keeps CAF 0.17 from binding a reference through a null pointer, which it
+// does for function actors spawned without arguments (UBSan reports it).
+fs_watcher_actor::behavior_type fake_watcher(fs_watcher_actor::pointer, int) {
   return {
     [](atom::watch, const std::string&, const worker_supervisor_actor&) {},
     [](atom::unwatch, const std::string&) {},
@@ -150,7 +152,7 @@ struct supervised_worker {
     REQUIRE(r);
     reactor = std::move(*r);
     coord = det.sys->spawn(fake_coordinator, rec);
-    watcher = det.sys->spawn(fake_watcher);
+    watcher = det.sys->spawn(fake_watcher, 0);
     supervisor_config sc;
     sc.root = dir.path();
     sc.milestone = "M001";
@@ -320,14 +322,18 @@ struct cost_report {
 // deliver the reports in any order; the answer lands in `*out`.
 caf::actor cost_client(caf::actor_system& sys, budget_ledger_actor ledger, cost_report r,
                        std::shared_ptr<std::vector<budget_update>> out, std::size_t slot) {
-  return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+  // Arguments, not captures: see fake_watcher.
+  auto behavior = [](caf::event_based_actor* self, budget_ledger_actor ledger, cost_report r,
+                     std::shared_ptr<std::vector<budget_update>> out,
+                     std::size_t slot) -> caf::behavior {
     self->request(ledger, 10s, atom::cost_v, r.mid, r.session, r.usd)
       .then([self, out, slot](const budget_update& u) {
         (*out)[slot] = u;
         self->quit();
       });
     return {[](int) {}};
-  });
+  };
+  return sys.spawn(behavior, std::move(ledger), std::move(r), std::move(out), slot);
 }
 
 } // namespace
