@@ -17,6 +17,7 @@
 #include "io/merge_queue_file.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/run_file.hpp"
+#include "io/state_writer.hpp"
 #include "io/status_file.hpp"
 #include "messages/error.hpp"
 
@@ -47,11 +48,10 @@ bool is_active(const milestone_entry& e) {
 
 void publish(self_ptr self, run_event ev) {
   auto& st = self->state;
-  // Subscribers first: the disk write must not sit between an event and those waiting for it.
+  // Subscribers first; the log line is written by the writer thread, never on this path.
   for (auto& sub : st.subscribers)
     self->send(sub, atom::event_v, ev);
-  if (auto err = io::append_event(st.cfg.root, ev))
-    st.log->warn("coordinator: {}", describe(err));
+  st.writer->event(ev);
 }
 
 run_status make_status(const coordinator_state& st) {
@@ -81,10 +81,10 @@ run_status make_status(const coordinator_state& st) {
   return rs;
 }
 
+// Hands a snapshot to the writer thread; snapshots it has not written yet are replaced.
 void save_run(self_ptr self) {
   auto& st = self->state;
-  if (auto err = io::write_run_file(st.cfg.root, make_status(st), ::getpid()))
-    st.log->error("coordinator: {}", describe(err));
+  st.writer->run(make_status(st), ::getpid());
 }
 
 // The merge queue's sequential order waits for lower ids that are still running or queued.
@@ -105,8 +105,6 @@ void set_state(self_ptr self, milestone_entry& e, std::string state, std::string
     return;
   e.state = std::move(state);
   e.note = std::move(note);
-  self->state.log->info("coordinator: {} -> {}{}{}", e.id, e.state, e.note.empty() ? "" : ": ",
-                        e.note);
   run_event ev;
   ev.kind = e.state == "complete" ? event_kind::completed : event_kind::state_changed;
   ev.milestone = e.id;
@@ -116,6 +114,9 @@ void set_state(self_ptr self, milestone_entry& e, std::string state, std::string
   ev.completed_units = e.progress.completed_units;
   ev.total_units = e.total_units;
   publish(self, std::move(ev));
+  // After the event: the log is flushed on every line, a write this path need not wait for.
+  self->state.log->info("coordinator: {} -> {}{}{}", e.id, e.state, e.note.empty() ? "" : ": ",
+                        e.note);
   save_run(self);
   notify_running(self);
 }
@@ -139,8 +140,8 @@ void save_registry(self_ptr self) {
   for (const auto& [id, e] : st.entries)
     if (e.identity)
       workers.push_back(*e.identity);
-  if (auto err = io::write_worker_registry(st.cfg.root, workers))
-    st.log->error("coordinator: {}", describe(err));
+  // Written (durably) before any run file or event line handed over after this call.
+  st.writer->registry(std::move(workers));
 }
 
 // A simple command runs through `exec`, so the worker itself (not a shell around it) is the
@@ -176,6 +177,7 @@ void start_worker(self_ptr self, milestone_entry& e,
   sc.log = st.log;
   sc.coordinator = caf::actor_cast<coordinator_actor>(self);
   sc.watcher = st.watcher;
+  sc.routes = st.routes;
   sc.adopt = adopt;
   if (!adopt) {
     // Write-ahead: the token is on disk before the process exists, so a coordinator killed
@@ -186,6 +188,9 @@ void start_worker(self_ptr self, milestone_entry& e,
     intent.token = sc.spawn_token;
     e.identity = intent;
     save_registry(self);
+    // The writer thread makes it durable; the supervisor (on its own thread) waits for that
+    // before it spawns, so this thread never waits for the disk.
+    sc.before_spawn = [writer = st.writer] { writer->wait_registry(); };
   }
   e.stop_requested = false;
   e.stale_stop = false;
@@ -224,8 +229,13 @@ void publish_finished(self_ptr self) {
   if (!st.message.empty())
     ev.text += "; " + st.message;
   st.log->info("coordinator: {}", ev.text);
-  publish(self, std::move(ev));
   save_run(self);
+  // Whoever sees `finished` may read the files at once (tests, `status`): they must be final.
+  // This is the one place the coordinator waits for the disk.
+  st.writer->event(ev);
+  st.writer->flush();
+  for (auto& sub : st.subscribers)
+    self->send(sub, atom::event_v, ev);
 }
 
 void check_finished(self_ptr self) {
@@ -496,16 +506,19 @@ void on_exit(self_ptr self, const worker_exit& x) {
     return;
   e->supervisor.reset();
   e->identity.reset();
-  // The worker's own MILESTONE.md on its branch is the authority on completion.
-  auto wt_file = st.cfg.root + "/.sf/worktrees/" + e->id + "/.sf/milestones/" + e->id +
-                 "/MILESTONE.md";
+  // Exit 0, or an adopted worker whose exit status nobody can know: only then can it be
+  // complete, and only then is its plan worth parsing (a crash is reported without it).
+  bool clean = x.exit_code == 0 || (x.exit_code == -1 && x.term_signal == 0);
   bool complete = false;
-  if (x.pid != 0) {
-    if (auto m = load_milestone_file(wt_file, e->id))
-      complete = m->status == milestone_status::complete;
+  if (x.pid != 0 && clean) {
     // Workers of the original system do not edit the plan; all units reported done is enough.
-    if (e->total_units > 0 && e->progress.completed_units >= e->total_units)
-      complete = true;
+    complete = e->total_units > 0 && e->progress.completed_units >= e->total_units;
+    // Otherwise the worker's own MILESTONE.md on its branch is the authority on completion.
+    auto wt_file = st.cfg.root + "/.sf/worktrees/" + e->id + "/.sf/milestones/" + e->id +
+                   "/MILESTONE.md";
+    if (!complete)
+      if (auto m = load_milestone_file(wt_file, e->id))
+        complete = m->status == milestone_status::complete;
   }
   bool exec_failure = x.exit_code == 126 || x.exit_code == 127;
   if (x.pid == 0 || (exec_failure && e->progress.last_heartbeat == 0)) {
@@ -515,8 +528,7 @@ void on_exit(self_ptr self, const worker_exit& x) {
                 "); check parallel.worker_command and .sf/parallel/" + e->id + ".log");
   } else if (e->stale_stop) {
     crashed(self, *e, "hung (no heartbeat within stale_timeout), " + x.text);
-  } else if (complete && (x.exit_code == 0 || (x.exit_code == -1 && x.term_signal == 0))) {
-    // Exit 0, or an adopted worker whose exit status nobody can know.
+  } else if (complete) {
     queue_merge(self, *e, "");
   } else if (e->stop_requested || st.budget_reached || st.shutting_down) {
     set_state(self, *e, "stopped",
@@ -729,6 +741,9 @@ coordinator_state::~coordinator_state() {
   // The reactor thread must stop before the actors it notifies are gone.
   if (reactor)
     reactor->stop();
+  // Joins the writer after it wrote what was handed over (unless a supervisor still holds it,
+  // which then does): the last state reaches the disk.
+  writer.reset();
 }
 
 coordinator_actor::behavior_type
@@ -743,6 +758,10 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   spdlog::drop(st.log->name()); // Not global: two orchestrators must not share a registry slot.
   st.log->flush_on(spdlog::level::info);
   st.log->info("coordinator: pid {} for {}", ::getpid(), st.cfg.root);
+  st.writer = std::make_shared<io::state_writer>(
+    st.cfg.root, [log = st.log](const caf::error& err) {
+      log->error("coordinator: {}", describe(err));
+    });
   for (const auto& m : st.cfg.milestones.milestones) {
     milestone_entry e;
     e.id = m.id;
@@ -777,9 +796,13 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     }
   }
   auto handle = caf::actor_cast<coordinator_actor>(self);
-  st.ledger = self->spawn<caf::linked>(budget_ledger, st.cfg.root,
+  // The ledger fsyncs each new cost (money must survive a crash): on a thread of its own, so
+  // the wait never holds one of the two scheduler threads the coordinator needs.
+  st.ledger = self->spawn<caf::linked + caf::detached>(budget_ledger, st.cfg.root,
                                        st.cfg.prefs.budget_ceiling.value_or(0), st.log);
-  st.watcher = self->spawn<caf::linked>(fs_watcher, st.cfg.root, st.reactor, st.log, handle);
+  st.routes = std::make_shared<watch_routes>();
+  st.watcher =
+    self->spawn<caf::linked>(fs_watcher, st.cfg.root, st.reactor, st.log, handle, st.routes);
   merge_queue_config mq;
   mq.root = st.cfg.root;
   mq.prefs = st.cfg.prefs;

@@ -26,9 +26,12 @@ class logger;
 namespace sf::io {
 class fd_reactor;
 class coordinator_lock;
+class state_writer;
 }
 
 namespace sf {
+
+struct watch_routes; // actors/fs_watcher.hpp
 
 /// Settings of one run, validated before the coordinator is spawned.
 struct coordinator_config {
@@ -71,8 +74,10 @@ struct coordinator_state {
   std::shared_ptr<io::fd_reactor> reactor;           ///< pidfd and inotify readiness.
   std::shared_ptr<spdlog::logger> log;               ///< Coordinator log.
   std::shared_ptr<io::coordinator_lock> lock;        ///< One coordinator per project root.
+  std::shared_ptr<io::state_writer> writer;          ///< Writes run.json, workers.json, events.
   budget_ledger_actor ledger;                        ///< Costs.
   fs_watcher_actor watcher;                          ///< File changes.
+  std::shared_ptr<watch_routes> routes;              ///< Watcher's routing table (shared).
   merge_queue_actor merger;                          ///< Merges completed milestones.
   std::set<std::string> pending_merges;              ///< Completions the queue has not answered.
   std::vector<std::string> last_running;             ///< Last running set sent to the queue.

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,13 @@ class fd_reactor;
 
 namespace sf {
 
+/// Milestone -> supervisor, shared with the reactor thread, which routes status-file changes
+/// straight to the supervisor (one hop fewer than through this actor).
+struct watch_routes {
+  std::mutex mtx;                                        ///< Guards `to`.
+  std::map<std::string, worker_supervisor_actor> to;     ///< Milestone -> its supervisor.
+};
+
 /// State of the watcher; owns the inotify fds and their reactor registrations.
 struct fs_watcher_state {
   static inline const char* name = "fs_watcher";        ///< Actor name for logs.
@@ -33,7 +41,7 @@ struct fs_watcher_state {
   std::shared_ptr<io::dir_watcher> control_dir;         ///< Watches `.sf/parallel/control/`.
   uint64_t parallel_id = 0;                             ///< Reactor registration.
   uint64_t control_id = 0;                              ///< Reactor registration.
-  std::map<std::string, worker_supervisor_actor> routes;///< Milestone -> its supervisor.
+  std::shared_ptr<watch_routes> routes = std::make_shared<watch_routes>(); ///< Routing.
   coordinator_actor coordinator;                        ///< Receives control requests.
 
   ~fs_watcher_state();
@@ -44,6 +52,7 @@ fs_watcher_actor::behavior_type fs_watcher(fs_watcher_actor::stateful_pointer<fs
                                            std::string root,
                                            std::shared_ptr<io::fd_reactor> reactor,
                                            std::shared_ptr<spdlog::logger> log,
-                                           coordinator_actor coordinator);
+                                           coordinator_actor coordinator,
+                                           std::shared_ptr<watch_routes> routes = nullptr);
 
 } // namespace sf

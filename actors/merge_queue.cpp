@@ -46,6 +46,8 @@ io::merge_options options(const merge_queue_state& st, bool dry_run) {
   o.push_remote = st.cfg.prefs.push_remote;
   o.delete_merged_branch = st.cfg.prefs.delete_merged_branches;
   o.dry_run = dry_run;
+  // The worktree goes after the coordinator has heard of the merge (see merge_item_now).
+  o.cleanup = false;
   return o;
 }
 
@@ -75,10 +77,32 @@ merge_outcome merge_item_now(self_ptr self, std::size_t index, bool dry_run) {
   } else if (x.kind == "conflict") {
     st.halted_by = item.milestone;
   }
-  io::fault_point("merge.before_queue_save");
-  persist(self);
+  // Main has the merge: the coordinator hears of it first, so milestones waiting for this one
+  // start now, and the queue saves and removes worktrees once nothing is left to merge
+  // (`settle`). A crash before that save repeats nothing: an item whose tip is on main comes
+  // back as `already_merged`.
   tell(self, x);
+  st.unsaved = true;
+  if (x.kind == "merged" || x.kind == "already_merged")
+    st.to_clean.push_back(item);
   return x;
+}
+
+// After a round of merges: save the queue once, then remove the merged worktrees.
+void settle(self_ptr self) {
+  auto& st = self->state;
+  if (st.unsaved) {
+    io::fault_point("merge.before_queue_save");
+    persist(self);
+    st.unsaved = false;
+  }
+  auto done = std::move(st.to_clean);
+  st.to_clean.clear();
+  for (const auto& item : done) {
+    auto notes = io::cleanup_merged(st.cfg.root, item, options(st, false));
+    if (!notes.empty())
+      st.cfg.log->warn("merge_queue: {}: {}", item.milestone, notes);
+  }
 }
 
 bool auto_mode(const merge_queue_state& st) {
@@ -186,6 +210,7 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
       persist(self);
       if (auto_mode(st)) {
         drain(self);
+        settle(self);
         return;
       }
       merge_outcome w;
@@ -206,9 +231,12 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
     [self](atom::running, std::vector<std::string>& ids) {
       self->state.running = std::set<std::string>(ids.begin(), ids.end());
       drain(self);
+      settle(self);
     },
     [self](atom::merge, const std::string& mid, bool dry_run) {
-      return explicit_merge(self, mid, dry_run);
+      auto report = explicit_merge(self, mid, dry_run);
+      settle(self);
+      return report;
     },
     [self](atom::status) {
       std::vector<merge_outcome> out;

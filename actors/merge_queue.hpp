@@ -37,6 +37,8 @@ struct merge_queue_state {
   std::string halted_by;                          ///< Milestone whose conflict halted the queue.
   int64_t next_sequence = 1;                      ///< Completion order counter.
   std::set<std::string> told_waiting;             ///< "waiting" already reported (id + reason).
+  bool unsaved = false;                           ///< Items changed since the last save.
+  std::vector<merge_item> to_clean;               ///< Merged; worktree not removed yet.
 };
 
 /// Behavior of the queue; reloads a persisted queue of `cfg.root` if one exists.

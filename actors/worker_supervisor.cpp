@@ -1,5 +1,6 @@
 #include "actors/worker_supervisor.hpp"
 
+#include "actors/fs_watcher.hpp"
 #include "io/fault_point.hpp"
 #include "io/fd_reactor.hpp"
 #include "io/parallel_dir.hpp"
@@ -138,6 +139,12 @@ caf::error watch_child(self_ptr self) {
   who.token = st.spawn_token;
   io::fault_point("worker.after_spawn");
   self->send(cfg.coordinator, atom::spawn_v, std::move(who));
+  // The reactor routes status changes by this table: we must be in it before the first read,
+  // or a status written between that read and the watcher's `watch` would go unnoticed.
+  if (cfg.routes) {
+    std::lock_guard<std::mutex> guard{cfg.routes->mtx};
+    cfg.routes->to[cfg.milestone] = handle;
+  }
   self->send(cfg.watcher, atom::watch_v, cfg.milestone, handle);
   arm_heartbeat_deadline(self);
   on_status_changed(self);
@@ -180,6 +187,9 @@ caf::error spawn_worker(self_ptr self) {
   st.spawn_token = cfg.spawn_token.empty() ? io::new_spawn_token() : cfg.spawn_token;
   io::worker_launch launch{cfg.root, cfg.milestone, wt->path, cfg.worker_argv, cfg.base_env,
                            st.spawn_token};
+  // Write-ahead: no process carries the token before the registry on disk names it.
+  if (cfg.before_spawn)
+    cfg.before_spawn();
   auto child = io::spawn_process(io::worker_spawn_request(launch));
   if (!child)
     return child.error();
@@ -277,12 +287,7 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       int status = 0;
       if (!st.child->try_reap(status))
         return; // Spurious readiness; the reactor fires again when it really exits.
-      // Units run in their own groups, so a worker killed mid-unit can leave one running;
-      // anything still carrying this spawn's token is ours. A clean exit has ended its units.
       bool clean = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      if (int n = clean ? 0 : io::kill_token_holders(st.cfg.root, st.spawn_token); n > 0)
-        st.cfg.log->warn("worker_supervisor {}: killed {} process(es) the worker left behind",
-                         st.cfg.milestone, n);
       // Read the final status the worker wrote before it exited.
       on_status_changed(self);
       worker_exit x;
@@ -295,10 +300,17 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       else if (WIFSIGNALED(status))
         x.term_signal = WTERMSIG(status);
       x.text = io::describe_exit(status);
-      st.cfg.log->info("worker_supervisor {}: pid {} {}", st.cfg.milestone, x.pid, x.text);
       if (st.reactor_id != 0) {
         st.cfg.reactor->unwatch(st.reactor_id);
         st.reactor_id = 0;
+      }
+      if (st.cfg.routes) {
+        // Only our own entry: a restarted supervisor of this milestone may be there already.
+        auto me = caf::actor_cast<worker_supervisor_actor>(self);
+        std::lock_guard<std::mutex> guard{st.cfg.routes->mtx};
+        if (auto it = st.cfg.routes->to.find(st.cfg.milestone);
+            it != st.cfg.routes->to.end() && it->second == me)
+          st.cfg.routes->to.erase(it);
       }
       self->send(st.cfg.watcher, atom::unwatch_v, st.cfg.milestone);
       // The worker is gone and its last word is in `last`: a clean exit leaves no runtime
@@ -307,7 +319,20 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       ::unlink(io::signal_path(st.cfg.root, st.cfg.milestone).c_str());
       // A worker killed between writing its temp file and renaming it leaves the temp behind.
       io::remove_temp_files(st.cfg.root, st.cfg.milestone + ".");
+      // The files go first: once told, the coordinator may start the milestone again, and
+      // the new worker's files must not be removed by us. The log line can wait.
+      auto pid = x.pid;
+      auto text = x.text;
       self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
+      st.cfg.log->info("worker_supervisor {}: pid {} {}", st.cfg.milestone, pid, text);
+      // Units run in their own groups, so a worker killed mid-unit can leave one running;
+      // anything still carrying this spawn's token is ours. A clean exit has ended its units.
+      // This scans every process's environment (~1-1.5 ms measured), so it runs after the
+      // report: a restart of this milestone spawns only after preparing the worktree and a
+      // durable registry write, later than this, and it carries a new token.
+      if (int n = clean ? 0 : io::kill_token_holders(st.cfg.root, st.spawn_token); n > 0)
+        st.cfg.log->warn("worker_supervisor {}: killed {} process(es) the worker left behind",
+                         st.cfg.milestone, n);
       st.child.reset();
       self->quit();
     },

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -26,6 +27,8 @@ class fd_reactor;
 
 namespace sf {
 
+struct watch_routes; // actors/fs_watcher.hpp
+
 /// Everything a supervisor needs, validated by the coordinator.
 struct supervisor_config {
   std::string root;                          ///< Absolute project root.
@@ -41,6 +44,10 @@ struct supervisor_config {
   std::optional<worker_identity> adopt;      ///< Take over this verified live worker instead
                                              ///< of spawning one (coordinator restart).
   std::string spawn_token;                   ///< Token for the new worker; empty: make one.
+  std::shared_ptr<watch_routes> routes;      ///< The watcher's routing table, to enter
+                                             ///< before the first read; may be empty.
+  std::function<void()> before_spawn;        ///< Runs right before the spawn (waits until
+                                             ///< workers.json holds the token); may be empty.
 };
 
 /// State of a supervisor; owns the child's pidfd and the reactor registration.

@@ -662,6 +662,46 @@ double list_schedule(const std::vector<dag_node>& dag, int slots, double duratio
   return now;
 }
 
+/// Where a milestone's time goes, averaged over the run (ms, from the sink's stamps):
+/// slot given -> worker running, running -> complete minus the units' own work, complete ->
+/// merged, and merged -> the next dependent starting.
+void print_sched_phases(recorder& rec, std::size_t first, const std::vector<std::string>& ids,
+                        double work_seconds) {
+  struct times {
+    std::optional<clock_type::time_point> starting, running, complete, merged;
+  };
+  std::map<std::string, times> t;
+  std::size_t idx = first;
+  while (auto ev = rec.wait(idx, [](const sf::run_event&) { return true; }, 0s)) {
+    auto& m = t[ev->ev.milestone];
+    const auto& st = ev->ev.state;
+    if (st == "starting" && !m.starting)
+      m.starting = ev->at;
+    else if (st == "running" && !m.running)
+      m.running = ev->at;
+    else if (st == "complete" && !m.complete)
+      m.complete = ev->at;
+    else if (st == "merged" && !m.merged)
+      m.merged = ev->at;
+  }
+  double start = 0, work = 0, merge = 0;
+  int n = 0;
+  for (const auto& id : ids) {
+    const auto& m = t[id];
+    if (!m.starting || !m.running || !m.complete || !m.merged)
+      continue;
+    start += ms_between(*m.starting, *m.running);
+    work += ms_between(*m.running, *m.complete) - work_seconds * 1000;
+    merge += ms_between(*m.complete, *m.merged);
+    ++n;
+  }
+  if (n == 0)
+    return;
+  std::printf("runtime_sched_phase_start %.1f ms\n", start / n);
+  std::printf("runtime_sched_phase_worker_overhead %.1f ms\n", work / n);
+  std::printf("runtime_sched_phase_merge %.1f ms\n", merge / n);
+}
+
 bool bench_sched(const std::string& dir, int count, int units, double unit_seconds) {
   auto root = dir + "/sched";
   auto dag = make_dag(count);
@@ -718,6 +758,7 @@ bool bench_sched(const std::string& dir, int count, int units, double unit_secon
   std::printf("runtime_sched_makespan %.3f s\n", makespan);
   std::printf("runtime_sched_ideal %.3f s\n", ideal);
   std::printf("runtime_sched_ratio %.4f x\n", makespan / ideal);
+  print_sched_phases(*s.rec, first, ids, units * unit_seconds);
   std::fflush(stdout);
   if (merged != dag.size()) {
     std::fprintf(stderr, "runtime_bench: only %zu of %zu milestones merged\n", merged, dag.size());
@@ -889,9 +930,13 @@ int main(int argc, char** argv) {
   if (ok && o.wants("pause"))
     ok = bench_pause(dir, o.quick ? 5 : 50, o.quick ? 300 : 1500);
   std::error_code ec;
-  if (ok)
+  // SF_BENCH_KEEP=1 keeps the projects (events.jsonl, logs) to see where the time went.
+  const char* keep = std::getenv("SF_BENCH_KEEP");
+  bool keep_files = keep != nullptr && std::string(keep) == "1";
+  if (ok && !keep_files)
     fs::remove_all(dir, ec);
-  else // Kept: the logs and events under .sf/parallel/ tell what went wrong.
-    std::fprintf(stderr, "runtime_bench: failed; files kept in %s\n", dir.c_str());
+  else // Kept: the logs and events under .sf/parallel/ tell what went wrong (or where to look).
+    std::fprintf(stderr, "runtime_bench: %s; files kept in %s\n", ok ? "done" : "failed",
+                 dir.c_str());
   return ok ? 0 : 1;
 }

@@ -111,7 +111,9 @@ caf::error write_control_response(const std::string& root, const std::string& id
   if (!valid_id(id))
     return make_error(ec::invalid_input, "invalid control request id `" + id + "`");
   nlohmann::json j = {{"id", id}, {"lines", lines}, {"exitCode", exit_code}};
-  return write_file_atomic(control_path(root), id + std::string(response_suffix), j.dump(), 0600);
+  // Atomic, not durable: the asking CLI waits for it now or never (as for the request).
+  return write_file_replace(control_path(root), id + std::string(response_suffix), j.dump(),
+                            0600);
 }
 
 caf::expected<control_response> send_control_request(const std::string& root,
@@ -128,8 +130,8 @@ caf::expected<control_response> send_control_request(const std::string& root,
   auto id = random_hex(8);
   nlohmann::json j = {{"command", command}, {"milestone", milestone}, {"dryRun", dry_run}};
   auto response_name = id + std::string(response_suffix);
-  if (auto err = write_file_atomic(control_path(root), id + std::string(request_suffix), j.dump(),
-                                   0600))
+  if (auto err = write_file_replace(control_path(root), id + std::string(request_suffix),
+                                    j.dump(), 0600))
     return err;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

@@ -16,11 +16,8 @@ namespace sf::io {
 
 std::string event_log_path(const std::string& root) { return root + "/.sf/parallel/events.jsonl"; }
 
-caf::error append_event(const std::string& root, const run_event& ev) {
-  auto dir = open_parallel_dir(root);
-  if (!dir)
-    return dir.error();
-  nlohmann::json j = {{"at", now_ms()}, {"kind", to_string(ev.kind)}};
+std::string format_event_line(const run_event& ev, int64_t at_ms) {
+  nlohmann::json j = {{"at", at_ms}, {"kind", to_string(ev.kind)}};
   if (!ev.milestone.empty())
     j["milestone"] = ev.milestone;
   if (!ev.state.empty())
@@ -32,16 +29,29 @@ caf::error append_event(const std::string& root, const run_event& ev) {
     j["completedUnits"] = ev.completed_units;
     j["totalUnits"] = ev.total_units;
   }
-  auto line = j.dump() + "\n";
+  return j.dump() + "\n";
+}
+
+caf::error append_event_lines(const std::string& root, const std::string& lines) {
+  if (lines.empty())
+    return {};
+  auto dir = open_parallel_dir(root);
+  if (!dir)
+    return dir.error();
   unique_fd fd{::openat(dir->fd.get(), "events.jsonl",
                         O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600)};
   if (!fd)
     return make_error(ec::io_error, "cannot open " + event_log_path(root) + ": " + errno_text(errno));
-  auto n = ::write(fd.get(), line.data(), line.size());
-  if (n != static_cast<ssize_t>(line.size()))
+  // O_APPEND and one write: concurrent appenders never interleave inside a line.
+  auto n = ::write(fd.get(), lines.data(), lines.size());
+  if (n != static_cast<ssize_t>(lines.size()))
     return make_error(ec::io_error, "cannot append to " + event_log_path(root) + ": " +
                                       errno_text(n < 0 ? errno : ENOSPC));
   return {};
+}
+
+caf::error append_event(const std::string& root, const run_event& ev) {
+  return append_event_lines(root, format_event_line(ev, now_ms()));
 }
 
 } // namespace sf::io

@@ -13,8 +13,8 @@ namespace sf::io {
 const char* const fault_point_names[] = {
   "merge.before_update_ref", // merge commit written, main not moved yet
   "merge.after_update_ref",  // main moved, root checkout not updated yet
-  "merge.before_cleanup",    // merge done, worktree and status file not removed yet
-  "merge.before_queue_save", // merge done and cleaned up, queue file not rewritten yet
+  "merge.before_cleanup",    // merge done (queue: reported, saved), worktree not removed yet
+  "merge.before_queue_save", // merge done and reported, queue file not rewritten yet
   "worker.after_spawn",      // worker process started, workers.json not written yet
 };
 

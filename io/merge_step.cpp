@@ -112,17 +112,28 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
     else
       out.pushed = true;
   }
+  if (!o.cleanup)
+    return out;
+  auto notes = cleanup_merged(root, item, o);
+  if (!notes.empty())
+    out.text += (out.text.empty() ? "" : "; ") + notes;
+  return out;
+}
+
+std::string cleanup_merged(const std::string& root, const merge_item& item,
+                           const merge_options& o) {
   fault_point("merge.before_cleanup");
+  std::string notes;
   if (item.slice.empty()) {
     // The milestone is on main: its worktree and status file have served their purpose.
     if (auto err = remove_worktree(root, item.milestone))
-      out.text += (out.text.empty() ? "" : "; ") + std::string("worktree kept: ") + describe(err);
+      notes += std::string("worktree kept: ") + describe(err);
     ::unlink(status_path(root, item.milestone).c_str());
     if (o.delete_merged_branch)
       if (auto err = delete_branch_if_merged(root, item.milestone))
-        out.text += (out.text.empty() ? "" : "; ") + std::string("branch kept: ") + describe(err);
+        notes += (notes.empty() ? "" : "; ") + std::string("branch kept: ") + describe(err);
   }
-  return out;
+  return notes;
 }
 
 caf::expected<std::vector<merge_item>> find_mergeable(const std::string& root, const plan& p) {

@@ -17,6 +17,7 @@ struct merge_options {
   std::string push_remote;           ///< Push main there after a merge; empty = no push.
   bool delete_merged_branch = false; ///< Delete `milestone/<MID>` once it is merged.
   bool dry_run = false;              ///< Predict only; change nothing.
+  bool cleanup = true;               ///< Clean up at once; false leaves it to `cleanup_merged`.
 };
 
 /// The merge commit message: the milestone, its units, and trailers naming the tip.
@@ -25,6 +26,11 @@ std::string merge_message(const merge_item& item);
 /// Merges `item` into main; for a whole milestone also removes its worktree and status file
 /// (never one with uncommitted work) and, if asked, its branch.
 merge_outcome merge_one(const std::string& root, const merge_item& item, const merge_options& o);
+
+/// The clean-up `merge_one` skips when `o.cleanup` is false, for an item whose outcome was
+/// `merged` or `already_merged`; returns notes on what was kept (empty when all went).
+std::string cleanup_merged(const std::string& root, const merge_item& item,
+                           const merge_options& o);
 
 /// Milestones whose branch says complete but whose tip is not on main yet, with their units.
 caf::expected<std::vector<merge_item>> find_mergeable(const std::string& root, const plan& p);

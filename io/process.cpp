@@ -453,6 +453,12 @@ caf::expected<std::string> read_environ_value(int64_t pid, const std::string& ke
 }
 
 caf::error cap_log(const std::string& path, std::size_t max_bytes) {
+  // A look first: opening the log for writing would make inotify report a change of the
+  // parallel folder on every status read, waking the reactor for nothing.
+  struct stat pre;
+  if (::lstat(path.c_str(), &pre) == 0 && S_ISREG(pre.st_mode) &&
+      static_cast<std::size_t>(pre.st_size) <= max_bytes)
+    return {};
   unique_fd fd{::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW)};
   if (!fd) {
     if (errno == ENOENT)

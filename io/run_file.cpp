@@ -41,7 +41,9 @@ caf::error write_run_file(const std::string& root, const run_status& st, int64_t
                       {"budgetReached", st.budget_reached},
                       {"active", st.active},
                       {"message", st.message}};
-  return write_file_atomic(dir->fd.get(), dir->path, "run.json", j.dump(1), 0600);
+  // Atomic, not durable: run.json is a view for `status`, rewritten on every change and by
+  // the next coordinator; nothing is recovered from it (workers.json and the ledger are).
+  return write_file_replace(dir->fd.get(), dir->path, "run.json", j.dump(1), 0600);
 }
 
 caf::expected<run_file> read_run_file(const std::string& root) {

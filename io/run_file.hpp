@@ -20,7 +20,7 @@ struct run_file {
 /// Path of the run file of `root`.
 std::string run_file_path(const std::string& root);
 
-/// Writes the run file durably and atomically.
+/// Writes the run file atomically (rename, no fsync: it is a view, not a record).
 caf::error write_run_file(const std::string& root, const run_status& status, int64_t pid);
 
 /// Reads the run file; `ec::not_found` when there is none.

@@ -116,8 +116,11 @@ caf::expected<unique_fd> open_dir_nofollow_at(int dirfd, const std::string& name
   return sys_error("opening folder", label, err);
 }
 
-caf::error write_file_atomic(int dirfd, const std::string& dir_label, const std::string& name,
-                             std::string_view data, mode_t mode) {
+namespace {
+
+// Both kinds of write: temp file, rename over the name; `durable` adds the two fsyncs.
+caf::error write_replacing(int dirfd, const std::string& dir_label, const std::string& name,
+                           std::string_view data, mode_t mode, bool durable) {
   const auto final_path = join(dir_label, name);
   if (!valid_file_name(name))
     return make_error(ec::invalid_input, "cannot write '" + name + "' in " + dir_label +
@@ -155,7 +158,7 @@ caf::error write_file_atomic(int dirfd, const std::string& dir_label, const std:
     done += static_cast<std::size_t>(n);
   }
   // After a failed fsync the page cache state is unknown: report it, never retry.
-  if (::fsync(fd.get()) != 0)
+  if (durable && ::fsync(fd.get()) != 0)
     return fail("fsync", errno);
   if (auto err = close_checked(fd)) {
     ::unlinkat(dirfd, tmp.c_str(), 0);
@@ -167,9 +170,21 @@ caf::error write_file_atomic(int dirfd, const std::string& dir_label, const std:
     return sys_error(("renaming temp file over " + final_path).c_str(), tmp_path, err);
   }
   // The rename is only durable once the folder entry is on disk.
-  if (::fsync(dirfd) != 0)
+  if (durable && ::fsync(dirfd) != 0)
     return sys_error("fsync of folder", dir_label, errno);
   return {};
+}
+
+} // namespace
+
+caf::error write_file_atomic(int dirfd, const std::string& dir_label, const std::string& name,
+                             std::string_view data, mode_t mode) {
+  return write_replacing(dirfd, dir_label, name, data, mode, true);
+}
+
+caf::error write_file_replace(int dirfd, const std::string& dir_label, const std::string& name,
+                              std::string_view data, mode_t mode) {
+  return write_replacing(dirfd, dir_label, name, data, mode, false);
 }
 
 caf::error write_file_atomic(const std::string& dir_path, const std::string& name,
@@ -178,6 +193,14 @@ caf::error write_file_atomic(const std::string& dir_path, const std::string& nam
   if (!dir)
     return dir.error();
   return write_file_atomic(dir->get(), dir_path, name, data, mode);
+}
+
+caf::error write_file_replace(const std::string& dir_path, const std::string& name,
+                              std::string_view data, mode_t mode) {
+  auto dir = open_dir_nofollow(dir_path);
+  if (!dir)
+    return dir.error();
+  return write_file_replace(dir->get(), dir_path, name, data, mode);
 }
 
 caf::expected<std::string> read_file_capped(int dirfd, const std::string& dir_label,

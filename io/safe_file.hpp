@@ -42,6 +42,17 @@ caf::error write_file_atomic(int dirfd, const std::string& dir_label, const std:
 caf::error write_file_atomic(const std::string& dir_path, const std::string& name,
                              std::string_view data, mode_t mode);
 
+/// Writes `data` to `dir/name` atomically but not durably: the same temp file and rename
+/// without the fsyncs. A reader (or a process crash) sees the old or the new content, never
+/// a mix; a power loss may leave the old, an empty or no file. For runtime files that only
+/// matter while their writer lives (status, signal, control, run.json).
+caf::error write_file_replace(int dirfd, const std::string& dir_label, const std::string& name,
+                              std::string_view data, mode_t mode);
+
+/// Same, opening `dir_path` with `open_dir_nofollow` first.
+caf::error write_file_replace(const std::string& dir_path, const std::string& name,
+                              std::string_view data, mode_t mode);
+
 /// Reads the regular file `dir/name` of at most `cap` bytes, refusing links and other types.
 /// `ec::not_found` when absent, `ec::unsafe_path` for a link, `ec::invalid_input` when too big.
 caf::expected<std::string> read_file_capped(int dirfd, const std::string& dir_label,

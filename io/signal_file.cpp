@@ -116,9 +116,10 @@ caf::error send_signal(const std::string& root, const std::string& mid, const si
   auto dir = ensure_parallel_dir(root);
   if (!dir)
     return dir.error();
-  // Rename over the final name: a reader sees the old or the new signal, never a mix.
-  return write_file_atomic(dir->fd.get(), dir->path, mid + ".signal.json", encode_signal(msg),
-                           0600);
+  // Rename over the final name: a reader sees the old or the new signal, never a mix. No
+  // fsync: a signal only means something to a live worker, which a power loss ends.
+  return write_file_replace(dir->fd.get(), dir->path, mid + ".signal.json", encode_signal(msg),
+                            0600);
 }
 
 caf::expected<std::optional<signal_claim>> claim_signal(const std::string& root,

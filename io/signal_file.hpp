@@ -38,7 +38,7 @@ std::string encode_signal(const signal_message& s);
 /// Path `<root>/.sf/parallel/<mid>.signal.json`.
 std::string signal_path(const std::string& root, const std::string& mid);
 
-/// Writes a signal durably and atomically, replacing an unclaimed older one.
+/// Writes a signal atomically (no fsync), replacing an unclaimed older one.
 caf::error send_signal(const std::string& root, const std::string& mid, signal_kind kind);
 
 /// Claims the pending signal by renaming it to a unique name, then reads and removes the claim.
@@ -49,7 +49,7 @@ caf::expected<std::optional<signal_message>> consume_signal(const std::string& r
 /// Largest signal file read; larger ones are refused unread (and removed when claimed).
 constexpr std::size_t max_signal_bytes = 4096;
 
-/// Writes the given signal (any `sentAt`) durably and atomically, replacing an unclaimed one.
+/// Writes the given signal (any `sentAt`) atomically (no fsync), replacing an unclaimed one.
 caf::error send_signal(const std::string& root, const std::string& mid, const signal_message& msg);
 
 /// A pending signal renamed to a private claim name, not yet read.

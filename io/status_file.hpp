@@ -58,7 +58,7 @@ std::string status_path(const std::string& root, const std::string& mid);
 /// Reads and decodes a status file, refusing symbolic links; not_found when absent.
 caf::expected<worker_status> read_status(const std::string& root, const std::string& mid);
 
-/// Writes a status file durably and atomically (creates `.sf/parallel` 0700 if needed).
+/// Writes a status file atomically, without fsync (creates `.sf/parallel` 0700 if needed).
 caf::error write_status(const std::string& root, const worker_status& s);
 
 /// Milestones that have a status file in `<root>/.sf/parallel` now (names checked, not contents).

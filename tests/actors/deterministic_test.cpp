@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <map>
 #include <memory>
 #include <string>
@@ -137,6 +138,16 @@ struct supervised_worker {
     auto spawned = io::spawn_process(req);
     REQUIRE(spawned);
     child = std::move(*spawned);
+    // The kernel fills a new process's environment late in exec, after posix_spawn returned;
+    // adopting before that fails the token check, so wait until the token is readable.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      auto token = io::read_environ_value(child.pid(), "SF_SPAWN_TOKEN");
+      if (token && *token == "det-token")
+        break;
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::yield();
+    }
     auto r = io::fd_reactor::create();
     REQUIRE(r);
     reactor = std::move(*r);

@@ -76,6 +76,18 @@ TEST_CASE("write_file_atomic writes content with the asked mode and no temp left
   CHECK(sf::test::list_dir(dir.path()) == std::vector<std::string>{"a.json", "big"});
 }
 
+TEST_CASE("write_file_replace replaces content atomically with the asked mode",
+          "[io][safe_file]") {
+  temp_dir dir;
+  REQUIRE_FALSE(write_file_replace(dir.path(), "s.json", "one", 0600));
+  REQUIRE_FALSE(write_file_replace(dir.path(), "s.json", "two", 0640));
+  CHECK(sf::test::read_file(dir / "s.json") == "two");
+  CHECK(sf::test::mode_of(dir / "s.json") == 0640);
+  CHECK(sf::test::list_dir(dir.path()) == std::vector<std::string>{"s.json"});
+  // The same refusals as the durable write: one plain name only.
+  CHECK(write_file_replace(dir.path(), "../x", "no", 0600));
+}
+
 TEST_CASE("write_file_atomic reports a failed rename and removes its temp file",
           "[io][safe_file]") {
   temp_dir dir;
