@@ -27,9 +27,11 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <sstream>
 
@@ -521,11 +523,22 @@ void on_exit(self_ptr self, const worker_exit& x) {
         complete = m->status == milestone_status::complete;
   }
   bool exec_failure = x.exit_code == 126 || x.exit_code == 127;
+  // A worktree deleted under its worker makes the worker fail in whatever step it was in;
+  // name the cause instead, and do not restart into a folder that is gone.
+  struct stat wt_stat;
+  auto wt_dir = st.cfg.root + "/.sf/worktrees/" + e->id;
+  bool worktree_gone = !complete && x.pid != 0 && ::stat(wt_dir.c_str(), &wt_stat) != 0 &&
+                       errno == ENOENT;
   if (x.pid == 0 || (exec_failure && e->progress.last_heartbeat == 0)) {
     // The worker could not run at all: a configuration error, reported once, never retried.
     set_state(self, *e, "failed",
               "the worker command cannot be executed (" + x.text +
                 "); check parallel.worker_command and .sf/parallel/" + e->id + ".log");
+  } else if (worktree_gone && !e->stop_requested && !st.shutting_down && !st.budget_reached) {
+    set_state(self, *e, "failed",
+              "its worktree .sf/worktrees/" + e->id + " was deleted while the worker ran (" +
+                x.text + "); the commits on milestone/" + e->id +
+                " are kept; run 'sf-actors start' again to recreate the worktree from them");
   } else if (e->stale_stop) {
     crashed(self, *e, "hung (no heartbeat within stale_timeout), " + x.text);
   } else if (complete) {

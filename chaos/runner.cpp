@@ -407,8 +407,16 @@ caf::error scenario_run::act(const action& a) {
     return {};
   }
   if (v == "delete-worktree") {
-    std::error_code ec_ignored;
-    fs::remove_all(rec_.root + "/.sf/worktrees/" + a.args[0], ec_ignored);
+    // The worker may create files while the tree is removed (remove_all then fails with
+    // ENOTEMPTY), so repeat until the folder is gone.
+    auto dir = rec_.root + "/.sf/worktrees/" + a.args[0];
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::error_code err;
+    while (fs::exists(dir, err) || err) {
+      fs::remove_all(dir, err);
+      if (std::chrono::steady_clock::now() > deadline)
+        return make_error(ec::io_error, "cannot delete " + dir + ": " + err.message());
+    }
     return {};
   }
   if (v == "mount-tmpfs") {
