@@ -194,15 +194,16 @@ void start_worker(self_ptr self, milestone_entry& e,
     // before it spawns, so this thread never waits for the disk.
     sc.before_spawn = [writer = st.writer] { writer->wait_registry(); };
   }
+  if (auto it = st.retiring.find(e.id); it != st.retiring.end())
+    sc.predecessor = it->second;
   e.stop_requested = false;
   e.stale_stop = false;
   e.progress = worker_progress{};
   e.progress.milestone = e.id;
   e.progress.total_units = e.total_units;
-  if (st.cfg.detached_supervisors)
-    e.supervisor = self->spawn<caf::detached>(worker_supervisor, std::move(sc));
-  else
-    e.supervisor = self->spawn(worker_supervisor, std::move(sc));
+  // On the shared scheduler: a supervisor's blocking work (worktree creation, the durable
+  // registry write) runs on a helper thread of its own.
+  e.supervisor = self->spawn(worker_supervisor, std::move(sc));
   if (adopt)
     set_state(self, e, "running", "adopted after a coordinator restart (pid " +
                                     std::to_string(adopt->pid) + ")");
@@ -242,7 +243,7 @@ void publish_finished(self_ptr self) {
 
 void check_finished(self_ptr self) {
   auto& st = self->state;
-  if (st.finished_published || !st.pending_merges.empty())
+  if (st.finished_published || !st.pending_merges.empty() || !st.retiring.empty())
     return;
   for (const auto& [id, e] : st.entries)
     if (is_active(e) || (e.in_run && e.state == "queued" && !st.budget_reached &&
@@ -506,6 +507,11 @@ void on_exit(self_ptr self, const worker_exit& x) {
   auto* e = find_entry(self, x.milestone);
   if (e == nullptr)
     return;
+  if (e->supervisor) {
+    // It still cleans up after its worker; tracked until it is gone.
+    self->monitor(*e->supervisor);
+    st.retiring[e->id] = *e->supervisor;
+  }
   e->supervisor.reset();
   e->identity.reset();
   // Exit 0, or an adopted worker whose exit status nobody can know: only then can it be
@@ -529,7 +535,9 @@ void on_exit(self_ptr self, const worker_exit& x) {
   auto wt_dir = st.cfg.root + "/.sf/worktrees/" + e->id;
   bool worktree_gone = !complete && x.pid != 0 && ::stat(wt_dir.c_str(), &wt_stat) != 0 &&
                        errno == ENOENT;
-  if (x.pid == 0 || (exec_failure && e->progress.last_heartbeat == 0)) {
+  if (x.pid == 0 && (e->stop_requested || st.budget_reached || st.shutting_down)) {
+    set_state(self, *e, "stopped", x.text);
+  } else if (x.pid == 0 || (exec_failure && e->progress.last_heartbeat == 0)) {
     // The worker could not run at all: a configuration error, reported once, never retried.
     set_state(self, *e, "failed",
               "the worker command cannot be executed (" + x.text +
@@ -809,6 +817,17 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     }
   }
   auto handle = caf::actor_cast<coordinator_actor>(self);
+  // Only supervisors are monitored: a retiring one is gone, so its milestone may start again
+  // and the run may end.
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& retiring = self->state.retiring;
+    for (auto it = retiring.begin(); it != retiring.end(); ++it)
+      if (it->second.address() == dm.source) {
+        retiring.erase(it);
+        check_finished(self);
+        return;
+      }
+  });
   // The ledger fsyncs each new cost (money must survive a crash): on a thread of its own, so
   // the wait never holds one of the two scheduler threads the coordinator needs.
   st.ledger = self->spawn<caf::linked + caf::detached>(budget_ledger, st.cfg.root,

@@ -39,7 +39,6 @@ struct coordinator_config {
   preferences prefs;                    ///< Validated preferences.
   plan milestones;                      ///< Validated plan.
   std::vector<std::string> worker_argv; ///< The reference worker's command line.
-  bool detached_supervisors = true;     ///< Supervisors on their own threads (blocking git I/O).
   bool can_confirm = false;             ///< A terminal answers `auto_merge: confirm` questions.
 };
 
@@ -84,6 +83,10 @@ struct coordinator_state {
   std::map<std::string, milestone_entry> entries;    ///< By id, sorted.
   std::set<std::string> complete_on_main;            ///< Milestones complete in the root checkout.
   std::vector<event_sink_actor> subscribers;         ///< Event receivers.
+  /// Supervisors that reported their worker's exit and are still cleaning up after it (its
+  /// files, leftover unit processes). A new supervisor of the milestone waits for the old one;
+  /// `finished` waits for all of them.
+  std::map<std::string, worker_supervisor_actor> retiring;
   bool budget_reached = false;                       ///< No new worker or unit may start.
   bool shutting_down = false;                        ///< Stop everything, start nothing.
   bool finished_published = false;                   ///< `finished` sent for the current run.

@@ -12,6 +12,7 @@
 #include "messages/error.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
@@ -49,17 +50,28 @@ worker_progress to_progress(const io::worker_status& s, const std::string& token
   return p;
 }
 
+// A heartbeat alone is news for the coordinator only once a second: the deadline is kept
+// here, and 64 workers beating every 100 ms would otherwise send it 640 messages a second.
+constexpr int64_t heartbeat_forward_ms = 1000;
+
 bool same_progress(const worker_progress& a, const worker_progress& b) {
   return a.state == b.state && a.completed_units == b.completed_units &&
          a.total_units == b.total_units && a.current_unit == b.current_unit &&
          a.current_slice == b.current_slice && a.cost == b.cost &&
-         a.last_heartbeat == b.last_heartbeat && a.error == b.error;
+         a.last_heartbeat - b.last_heartbeat < heartbeat_forward_ms && a.error == b.error;
 }
 
 using self_ptr = worker_supervisor_actor::stateful_pointer<worker_supervisor_state>;
 
-void arm_heartbeat_deadline(self_ptr self) {
+// A fresh heartbeat moves the deadline but sets no new timer: the one pending timer, when it
+// fires, re-arms itself for the rest of the time. One timer per stale_timeout instead of one
+// per heartbeat (each timer wakes the clock thread).
+void note_heartbeat(self_ptr self) {
   auto& st = self->state;
+  st.heartbeat_seen_at = self->clock().now();
+  if (st.deadline_armed)
+    return;
+  st.deadline_armed = true;
   self->delayed_send(self, st.cfg.stale_timeout, atom::tick_v, ++st.heartbeat_gen);
 }
 
@@ -103,7 +115,7 @@ void on_status_changed(self_ptr self) {
   if (status->last_heartbeat > st.last_heartbeat) {
     st.last_heartbeat = status->last_heartbeat;
     st.stale_reported = false;
-    arm_heartbeat_deadline(self);
+    note_heartbeat(self);
   }
   auto p = to_progress(*status, st.spawn_token);
   // Units and cost are cumulative within one spawn: a fresh heartbeat with lower counters
@@ -146,7 +158,7 @@ caf::error watch_child(self_ptr self) {
     cfg.routes->to[cfg.milestone] = handle;
   }
   self->send(cfg.watcher, atom::watch_v, cfg.milestone, handle);
-  arm_heartbeat_deadline(self);
+  note_heartbeat(self);
   on_status_changed(self);
   return {};
 }
@@ -172,30 +184,52 @@ caf::error adopt_worker(self_ptr self) {
   return watch_child(self);
 }
 
-caf::error spawn_worker(self_ptr self) {
+// Runs on a thread of its own: creating the worktree checks out the whole tree (seconds for a
+// large repository) and the registry write waits for the disk; the scheduler must not.
+caf::behavior worktree_helper(caf::event_based_actor* self, std::string root, std::string mid,
+                              std::function<void()> before_spawn) {
+  return {
+    [=](atom::spawn) -> caf::result<std::string> {
+      self->quit();
+      auto wt = io::ensure_worktree(root, mid);
+      if (!wt)
+        return wt.error();
+      if (before_spawn)
+        before_spawn();
+      return wt->path;
+    },
+  };
+}
+
+// Tells the coordinator that no worker was started (pid 0), and ends this supervisor.
+void report_unstarted(self_ptr self, const std::string& text) {
+  auto& st = self->state;
+  worker_exit x;
+  x.milestone = st.cfg.milestone;
+  x.text = text;
+  if (st.stopping)
+    st.cfg.log->info("worker_supervisor {}: {}", st.cfg.milestone, text);
+  else
+    st.cfg.log->error("worker_supervisor {}: {}", st.cfg.milestone, text);
+  self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
+  self->quit();
+}
+
+caf::error launch_worker(self_ptr self, const std::string& wt_path) {
   auto& st = self->state;
   auto& cfg = st.cfg;
-  if (cfg.adopt)
-    return adopt_worker(self);
-  auto wt = io::ensure_worktree(cfg.root, cfg.milestone);
-  if (!wt)
-    return wt.error();
   // Leftovers of an earlier worker must not steer this one (a stale "stop" would end it).
   ::unlink(io::signal_path(cfg.root, cfg.milestone).c_str());
   ::unlink(io::status_path(cfg.root, cfg.milestone).c_str());
   io::remove_temp_files(cfg.root, cfg.milestone + ".");
-  st.spawn_token = cfg.spawn_token.empty() ? io::new_spawn_token() : cfg.spawn_token;
-  io::worker_launch launch{cfg.root, cfg.milestone, wt->path, cfg.worker_argv, cfg.base_env,
+  io::worker_launch launch{cfg.root, cfg.milestone, wt_path, cfg.worker_argv, cfg.base_env,
                            st.spawn_token};
-  // Write-ahead: no process carries the token before the registry on disk names it.
-  if (cfg.before_spawn)
-    cfg.before_spawn();
   auto child = io::spawn_process(io::worker_spawn_request(launch));
   if (!child)
     return child.error();
   st.child.emplace(std::move(*child));
   cfg.log->info("worker_supervisor {}: spawned pid {} in {}", cfg.milestone, st.child->pid(),
-                wt->path);
+                wt_path);
   if (auto err = watch_child(self)) {
     // Without exit notification we cannot supervise it: end it rather than lose track.
     (void) st.child->signal_group(SIGKILL);
@@ -209,6 +243,33 @@ caf::error spawn_worker(self_ptr self) {
   return {};
 }
 
+// The worktree and the durable registry entry come from the helper; then the spawn.
+void prepare_and_launch(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopping) {
+    report_unstarted(self, "stopped before its worker was spawned");
+    return;
+  }
+  st.spawn_token = st.cfg.spawn_token.empty() ? io::new_spawn_token() : st.cfg.spawn_token;
+  st.preparing = true;
+  auto helper = self->spawn<caf::detached>(worktree_helper, st.cfg.root, st.cfg.milestone,
+                                           st.cfg.before_spawn);
+  self->request(helper, caf::infinite, atom::spawn_v)
+    .then(
+      [self](const std::string& wt_path) {
+        auto& st = self->state;
+        st.preparing = false;
+        if (st.stopping)
+          report_unstarted(self, "stopped before its worker was spawned");
+        else if (auto err = launch_worker(self, wt_path))
+          report_unstarted(self, "cannot start worker: " + describe(err));
+      },
+      [self](const caf::error& err) {
+        self->state.preparing = false;
+        report_unstarted(self, "cannot start worker: " + describe(err));
+      });
+}
+
 } // namespace
 
 worker_supervisor_state::~worker_supervisor_state() {
@@ -220,14 +281,18 @@ worker_supervisor_actor::behavior_type
 worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_state> self,
                   supervisor_config cfg) {
   self->state.cfg = std::move(cfg);
-  if (auto err = spawn_worker(self)) {
-    auto& st = self->state;
-    worker_exit x;
-    x.milestone = st.cfg.milestone;
-    x.text = "cannot start worker: " + describe(err);
-    st.cfg.log->error("worker_supervisor {}: {}", st.cfg.milestone, x.text);
-    self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
-    self->quit();
+  auto& cf = self->state.cfg;
+  if (cf.adopt) {
+    if (auto err = adopt_worker(self))
+      report_unstarted(self, "cannot start worker: " + describe(err));
+  } else if (cf.predecessor) {
+    // The previous supervisor of this milestone still removes its worker's files: the new
+    // worker's must not be among them.
+    self->set_down_handler([self](caf::down_msg&) { prepare_and_launch(self); });
+    self->monitor(*cf.predecessor);
+    cf.predecessor.reset();
+  } else {
+    prepare_and_launch(self);
   }
   return {
     [self](atom::file) { on_status_changed(self); },
@@ -243,9 +308,11 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
     },
     [self](atom::stop) {
       auto& st = self->state;
-      if (!st.child || st.stopping)
+      if (st.stopping)
         return;
       st.stopping = true;
+      if (!st.child)
+        return; // Not spawned yet: checked before the spawn.
       if (auto err = io::send_signal(st.cfg.root, st.cfg.milestone, io::signal_kind::stop))
         st.cfg.log->error("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
       // SIGTERM gives an immediate answer; SIGKILL follows if the grace period passes.
@@ -264,12 +331,21 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
     },
     [self](atom::tick, uint64_t gen) {
       auto& st = self->state;
-      if (gen != st.heartbeat_gen || !st.child || st.stale_reported)
-        return;
-      // A lost inotify event must not make a live worker look hung: read the file once more,
-      // which re-arms the deadline (a new generation) if the heartbeat moved on.
-      on_status_changed(self);
       if (gen != st.heartbeat_gen)
+        return;
+      st.deadline_armed = false;
+      if (!st.child || st.stale_reported)
+        return;
+      auto due = st.heartbeat_seen_at + st.cfg.stale_timeout;
+      if (auto now = self->clock().now(); now < due) {
+        st.deadline_armed = true;
+        self->delayed_send(self, due - now, atom::tick_v, ++st.heartbeat_gen);
+        return;
+      }
+      // A lost inotify event must not make a live worker look hung: read the file once more,
+      // which re-arms the deadline if the heartbeat moved on.
+      on_status_changed(self);
+      if (st.deadline_armed)
         return;
       st.stale_reported = true;
       auto secs = std::chrono::duration<double>(st.cfg.stale_timeout).count();
@@ -313,23 +389,22 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
           st.cfg.routes->to.erase(it);
       }
       self->send(st.cfg.watcher, atom::unwatch_v, st.cfg.milestone);
-      // The worker is gone and its last word is in `last`: a clean exit leaves no runtime
-      // files behind (the coordinator's run file keeps the history).
+      auto pid = x.pid;
+      auto text = x.text;
+      // The report goes first: what follows touches the disk (ext4 unlinks took 0.4-4 ms when
+      // measured). The coordinator starts this milestone's next supervisor only once this one
+      // is gone, so the files removed below cannot be the next worker's.
+      self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
+      // The worker is gone and its last word was read: a clean exit leaves no runtime files
+      // behind (the coordinator's run file keeps the history).
       ::unlink(io::status_path(st.cfg.root, st.cfg.milestone).c_str());
       ::unlink(io::signal_path(st.cfg.root, st.cfg.milestone).c_str());
       // A worker killed between writing its temp file and renaming it leaves the temp behind.
       io::remove_temp_files(st.cfg.root, st.cfg.milestone + ".");
-      // The files go first: once told, the coordinator may start the milestone again, and
-      // the new worker's files must not be removed by us. The log line can wait.
-      auto pid = x.pid;
-      auto text = x.text;
-      self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
       st.cfg.log->info("worker_supervisor {}: pid {} {}", st.cfg.milestone, pid, text);
       // Units run in their own groups, so a worker killed mid-unit can leave one running;
       // anything still carrying this spawn's token is ours. A clean exit has ended its units.
-      // This scans every process's environment (~1-1.5 ms measured), so it runs after the
-      // report: a restart of this milestone spawns only after preparing the worktree and a
-      // durable registry write, later than this, and it carries a new token.
+      // This scans every process's environment (~1-1.5 ms measured).
       if (int n = clean ? 0 : io::kill_token_holders(st.cfg.root, st.spawn_token); n > 0)
         st.cfg.log->warn("worker_supervisor {}: killed {} process(es) the worker left behind",
                          st.cfg.milestone, n);

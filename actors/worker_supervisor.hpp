@@ -5,6 +5,7 @@
 #include "io/process.hpp"
 #include "messages/interfaces.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -48,6 +49,8 @@ struct supervisor_config {
                                              ///< before the first read; may be empty.
   std::function<void()> before_spawn;        ///< Runs right before the spawn (waits until
                                              ///< workers.json holds the token); may be empty.
+  std::optional<worker_supervisor_actor> predecessor; ///< The milestone's previous supervisor,
+                                             ///< still cleaning up: wait until it is gone.
 };
 
 /// State of a supervisor; owns the child's pidfd and the reactor registration.
@@ -58,9 +61,12 @@ struct worker_supervisor_state {
   uint64_t reactor_id = 0;                     ///< Registration of the pidfd, 0 when none.
   std::string spawn_token;                     ///< Secret given to this spawn via the env.
   uint64_t heartbeat_gen = 0;                  ///< Cancels older heartbeat deadlines.
+  bool deadline_armed = false;                 ///< A heartbeat deadline timer is pending.
+  caf::actor_clock::time_point heartbeat_seen_at; ///< When the newest heartbeat was read.
   uint64_t stop_gen = 0;                       ///< Cancels older stop-grace timers.
   int64_t last_heartbeat = 0;                  ///< Newest heartbeat seen (ms).
   bool stopping = false;                       ///< A stop was requested.
+  bool preparing = false;                      ///< The worktree is being prepared.
   bool stale_reported = false;                 ///< Staleness already reported for this gap.
   std::string last_read_error;                 ///< Last status read error, to report once.
   worker_progress last;                        ///< Last progress sent.
@@ -69,7 +75,8 @@ struct worker_supervisor_state {
   ~worker_supervisor_state();
 };
 
-/// Behavior: creates the worktree, spawns the worker, then supervises it.
+/// Behavior: waits for its predecessor, has the worktree prepared on a helper thread, spawns
+/// the worker, then supervises it. Runs on the shared scheduler: nothing in it blocks for long.
 worker_supervisor_actor::behavior_type
 worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_state> self,
                   supervisor_config cfg);

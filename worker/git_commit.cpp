@@ -29,7 +29,11 @@ caf::expected<std::string> commit_all(const std::string& worktree, const std::st
   auto repo = io::open_repo(worktree);
   if (!repo)
     return repo.error();
-  git_repository* r = repo->get();
+  return commit_all(repo->get(), worktree, message);
+}
+
+caf::expected<std::string> commit_all(git_repository* r, const std::string& worktree,
+                                      const std::string& message) {
   git_index* raw_index = nullptr;
   if (git_repository_index(&raw_index, r) != 0)
     return io::git_fail("opening the index", worktree);
@@ -77,14 +81,54 @@ caf::expected<std::string> commit_all(const std::string& worktree, const std::st
   return std::string(hex);
 }
 
+namespace {
+
+std::string trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+    text.pop_back();
+  return text;
+}
+
+std::string resolved(const std::string& base, const std::string& path) {
+  return !path.empty() && path[0] == '/' ? path : base + "/" + path;
+}
+
+} // namespace
+
+caf::expected<std::string> common_git_dir(const std::string& worktree) {
+  // Read by hand, like git does: opening the repository with libgit2 would start libgit2,
+  // which the worker does on another thread while its first unit runs.
+  auto dot_git = worktree + "/.git";
+  struct stat st;
+  if (::stat(dot_git.c_str(), &st) != 0)
+    return make_error(ec::invalid_input, worktree + " is not a git checkout (" + dot_git + ": " +
+                                           io::errno_text(errno) + "); start the worker in its "
+                                           "worktree");
+  if (S_ISDIR(st.st_mode))
+    return dot_git;
+  auto link = io::read_file_capped(dot_git, 4096);
+  if (!link)
+    return link.error();
+  auto text = trimmed(*link);
+  const std::string prefix = "gitdir: ";
+  if (text.compare(0, prefix.size(), prefix) != 0)
+    return make_error(ec::invalid_input, dot_git + " does not start with \"gitdir: \"; repair "
+                                           "the worktree with `git worktree repair`");
+  auto gitdir = resolved(worktree, text.substr(prefix.size()));
+  auto common = io::read_file_capped(gitdir + "/commondir", 4096);
+  if (!common) {
+    if (code_of(common.error()) == ec::not_found)
+      return gitdir;
+    return common.error();
+  }
+  return resolved(gitdir, trimmed(*common));
+}
+
 caf::error ensure_excluded(const std::string& worktree, const std::string& pattern) {
-  auto repo = io::open_repo(worktree);
-  if (!repo)
-    return repo.error();
-  std::string common = git_repository_commondir(repo->get());
-  if (!common.empty() && common.back() == '/')
-    common.pop_back();
-  std::string info = common + "/info";
+  auto common = common_git_dir(worktree);
+  if (!common)
+    return common.error();
+  std::string info = *common + "/info";
   if (::mkdir(info.c_str(), 0755) != 0 && errno != EEXIST)
     return make_error(ec::io_error, "cannot create " + info + ": " + io::errno_text(errno) +
                                         "; check the repository's permissions");

@@ -3,6 +3,7 @@
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+#include <git2.h>
 
 #include <string>
 
@@ -17,6 +18,14 @@ constexpr const char* fallback_author_email = "worker@sf-actors.invalid";
 /// rules), writes the tree and commits it on HEAD with `message`, even when nothing changed.
 /// Returns the new commit's hex id.
 caf::expected<std::string> commit_all(const std::string& worktree, const std::string& message);
+
+/// The same on a repository the caller keeps open across commits (`worktree` names it in
+/// errors).
+caf::expected<std::string> commit_all(git_repository* repo, const std::string& worktree,
+                                      const std::string& message);
+
+/// The repository's common git folder for a checkout or a linked worktree (without libgit2).
+caf::expected<std::string> common_git_dir(const std::string& worktree);
 
 /// Adds `pattern` as a line of `info/exclude` in the repository's common git folder unless a
 /// line already equals it, so runtime files stay out of commits on every branch.

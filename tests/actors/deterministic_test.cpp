@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 #include <map>
 #include <memory>
@@ -307,6 +308,89 @@ TEST_CASE("an older status after a newer one moves neither progress nor cost bac
   CHECK(w.rec->stale.empty());
   w.det.advance(1ms);
   CHECK(w.rec->stale.size() == 1);
+}
+
+TEST_CASE("a heartbeat alone reaches the coordinator at most once a second and still counts",
+          "[deterministic]") {
+  supervised_worker w(30s);
+  REQUIRE(w.rec->progress.size() == 1);
+  // 0.5 s after the last forwarded heartbeat, nothing else new: not sent on...
+  w.det.advance(20s);
+  w.write_status(1500, 0, 0.0);
+  w.notify();
+  CHECK(w.rec->progress.size() == 1);
+  // ...but it moved the deadline to t=50 s.
+  w.det.advance(30s - 1ms);
+  CHECK(w.rec->stale.empty());
+  // A second later than the last one sent, it is sent.
+  w.write_status(2000, 0, 0.0);
+  w.notify();
+  REQUIRE(w.rec->progress.size() == 2);
+  CHECK(w.rec->progress.back().last_heartbeat == 2000);
+  // Anything else new goes at once, whatever the heartbeat.
+  w.write_status(2001, 1, 0.0);
+  w.notify();
+  REQUIRE(w.rec->progress.size() == 3);
+  CHECK(w.rec->progress.back().completed_units == 1);
+  // The last heartbeat was read at t=50 s - 1 ms: stale exactly 30 s later.
+  w.det.advance(30s - 1ms);
+  CHECK(w.rec->stale.empty());
+  w.det.advance(1ms);
+  REQUIRE(w.rec->stale.size() == 1);
+  CHECK(w.det.since_start(w.rec->stale[0].first) == 80s - 1ms);
+}
+
+namespace {
+
+// Stands in for a supervisor that is still cleaning up after its worker.
+worker_supervisor_actor::behavior_type idle_supervisor(worker_supervisor_actor::pointer, int) {
+  return {
+    [](atom::file) {},         [](atom::pause) {},          [](atom::resume) {},
+    [](atom::stop) {},         [](atom::exited) {},         [](atom::tick, uint64_t) {},
+    [](atom::kill, uint64_t) {},
+  };
+}
+
+} // namespace
+
+TEST_CASE("a new supervisor waits for its predecessor, and a stop meanwhile spawns nothing",
+          "[deterministic]") {
+  det_system det;
+  temp_dir dir;
+  init_git_repo(dir.path());
+  REQUIRE(io::ensure_parallel_dir(dir.path()));
+  auto rec = std::make_shared<coordinator_record>();
+  auto coord = det.sys->spawn(fake_coordinator, rec);
+  auto watcher = det.sys->spawn(fake_watcher, 0);
+  auto old_sup = det.sys->spawn(idle_supervisor, 0);
+  supervisor_config sc;
+  sc.root = dir.path();
+  sc.milestone = "M001";
+  sc.worker_argv = {"/bin/sleep", "600"};
+  sc.log = quiet_log();
+  sc.coordinator = coord;
+  sc.watcher = watcher;
+  sc.predecessor = old_sup;
+  auto sup = det.sys->spawn(worker_supervisor, std::move(sc));
+  det.sched->run();
+  // The old supervisor lives: no worktree, no worker, no report.
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/.sf/worktrees/M001"));
+  CHECK(rec->spawned.empty());
+  CHECK(rec->exits.empty());
+  caf::anon_send(sup, atom::stop_v);
+  det.sched->run();
+  CHECK(rec->exits.empty());
+  // Once it is gone, the stop is honoured before anything is made.
+  caf::anon_send_exit(old_sup, caf::exit_reason::user_shutdown);
+  det.sched->run();
+  REQUIRE(rec->exits.size() == 1);
+  CHECK(rec->exits[0].pid == 0);
+  CHECK(rec->exits[0].text == "stopped before its worker was spawned");
+  CHECK(rec->spawned.empty());
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/.sf/worktrees/M001"));
+  caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  det.sched->run();
 }
 
 namespace {

@@ -158,6 +158,14 @@ TEST_CASE("orchestrator_runtime runs a project and answers blocking calls", "[em
   REQUIRE(reply);
   CHECK(reply->exit_code == 0);
   REQUIRE(rt.wait_finished(120s));
+  // `finished` waits until every supervisor has cleaned up after its worker: of each
+  // worker's files only its log is left.
+  for (const auto& entry : std::filesystem::directory_iterator(p.path(".sf/parallel"))) {
+    auto name = entry.path().filename().string();
+    INFO(name);
+    bool worker_file = name.rfind("M001.", 0) == 0 || name.rfind("M002.", 0) == 0;
+    CHECK_FALSE((worker_file && entry.path().extension() != ".log"));
+  }
   auto st = rt.status();
   REQUIRE(st);
   CHECK_FALSE(st->active);

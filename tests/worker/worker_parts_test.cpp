@@ -1,6 +1,7 @@
 // Pure parts of the reference worker: cost lines, front-matter edit, metrics document.
 #include "messages/error.hpp"
 #include "worker/cost_scanner.hpp"
+#include "worker/git_commit.hpp"
 #include "worker/metrics.hpp"
 #include "worker/milestone_edit.hpp"
 
@@ -8,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <string>
 
 using sf::worker::cost_scanner;
@@ -112,4 +114,30 @@ TEST_CASE("malformed metrics are refused with the path", "[worker][metrics]") {
   auto absent = sf::worker::metrics_file::load(dir / "nowhere");
   REQUIRE(absent);
   CHECK(absent->units("M1").empty());
+}
+
+TEST_CASE("the common git folder is found without libgit2 for checkouts and worktrees",
+          "[worker][git]") {
+  sf::test::temp_dir dir;
+  const auto& root = dir.path();
+  sf::test::init_git_repo(root);
+  auto canonical = [](const std::string& p) { return std::filesystem::canonical(p).string(); };
+  auto main_dir = sf::worker::common_git_dir(root);
+  REQUIRE(main_dir);
+  CHECK(canonical(*main_dir) == canonical(root + "/.git"));
+  REQUIRE(sf::test::run("git worktree add -q -b side wt", root).exit_code == 0);
+  auto linked = sf::worker::common_git_dir(root + "/wt");
+  REQUIRE(linked);
+  CHECK(canonical(*linked) == canonical(root + "/.git"));
+  // The exclude rule lands in the common folder, once.
+  REQUIRE_FALSE(sf::worker::ensure_excluded(root + "/wt", ".sf/auto.lock"));
+  REQUIRE_FALSE(sf::worker::ensure_excluded(root + "/wt", ".sf/auto.lock"));
+  auto text = sf::test::read_file(root + "/.git/info/exclude");
+  CHECK(text.find(".sf/auto.lock\n") != std::string::npos);
+  CHECK(text.find(".sf/auto.lock") == text.rfind(".sf/auto.lock"));
+  // A folder that is no checkout is refused with the fix.
+  sf::test::write_file(root + "/plain/.keep", "");
+  auto none = sf::worker::common_git_dir(root + "/plain");
+  REQUIRE_FALSE(none);
+  CHECK(sf::describe(none.error()).find("not a git checkout") != std::string::npos);
 }
