@@ -434,9 +434,8 @@ std::vector<std::string> fake_ids(int n) {
   return ids;
 }
 
-/// Creates the worktrees one after another before anything is timed: supervisors that create
-/// worktrees of one repository at the same moment can fail (libgit2 reports the branch as
-/// already checked out), which would turn a benchmark into a lottery.
+/// Creates the worktrees before anything is timed, for the rows that measure the coordinator
+/// and not worktree creation (which has its own row).
 bool precreate_worktrees(const std::string& root, const std::vector<std::string>& ids) {
   for (const auto& id : ids)
     if (auto wt = sf::io::ensure_worktree(root, id); !wt) {
@@ -670,14 +669,47 @@ double list_schedule(const std::vector<dag_node>& dag, int slots, double duratio
 /// Where a milestone's time goes, averaged over the run (ms, from the sink's stamps):
 /// slot given -> worker running, running -> complete minus the units' own work, complete ->
 /// merged, and merged -> the next dependent starting.
+/// Per unit: its span beyond the unit's own duration (process start, metrics, commit) and the
+/// gap to the next unit's start (status write, signal check), from the progress events.
+void print_unit_overheads(const std::map<std::string, std::vector<stamped>>& progress,
+                          double unit_ms) {
+  std::vector<double> span, gap;
+  for (const auto& [id, evs] : progress) {
+    std::map<int64_t, clock_type::time_point> started, done; // By unit number, from 1.
+    for (const auto& e : evs) {
+      if (!e.ev.text.empty())
+        started.emplace(e.ev.completed_units + 1, e.at);
+      else
+        done.emplace(e.ev.completed_units, e.at);
+    }
+    for (const auto& [k, t] : started) {
+      if (auto d = done.find(k); d != done.end())
+        span.push_back(ms_between(t, d->second) - unit_ms);
+      if (auto next = started.find(k + 1), d = done.find(k); next != started.end() && d != done.end())
+        gap.push_back(ms_between(d->second, next->second));
+    }
+  }
+  auto quantile = [](std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+  };
+  std::printf("runtime_sched_unit_span_median %.1f ms\n", quantile(span, 0.5));
+  std::printf("runtime_sched_unit_span_p90 %.1f ms\n", quantile(span, 0.9));
+  std::printf("runtime_sched_unit_gap_median %.1f ms\n", quantile(gap, 0.5));
+  std::printf("runtime_sched_unit_gap_p90 %.1f ms\n", quantile(gap, 0.9));
+}
+
 void print_sched_phases(recorder& rec, std::size_t first, const std::vector<std::string>& ids,
-                        double work_seconds) {
+                        double work_seconds, int units) {
   struct times {
     std::optional<clock_type::time_point> starting, running, complete, merged;
   };
   std::map<std::string, times> t;
+  std::map<std::string, std::vector<stamped>> progress;
   std::size_t idx = first;
   while (auto ev = rec.wait(idx, [](const sf::run_event&) { return true; }, 0s)) {
+    if (ev->ev.kind == sf::event_kind::progress)
+      progress[ev->ev.milestone].push_back(*ev);
     auto& m = t[ev->ev.milestone];
     const auto& st = ev->ev.state;
     if (st == "starting" && !m.starting)
@@ -705,6 +737,7 @@ void print_sched_phases(recorder& rec, std::size_t first, const std::vector<std:
   std::printf("runtime_sched_phase_start %.1f ms\n", start / n);
   std::printf("runtime_sched_phase_worker_overhead %.1f ms\n", work / n);
   std::printf("runtime_sched_phase_merge %.1f ms\n", merge / n);
+  print_unit_overheads(progress, work_seconds * 1000 / units);
 }
 
 bool bench_sched(const std::string& dir, int count, int units, double unit_seconds) {
@@ -725,8 +758,7 @@ bool bench_sched(const std::string& dir, int count, int units, double unit_secon
     ids.push_back(n.id);
   if (!make_project(root, plan,
                     "  enabled: true\n  max_workers: 4\n  auto_merge: auto\n"
-                    "  merge_order: by-completion\n") ||
-      !precreate_worktrees(root, ids))
+                    "  merge_order: by-completion\n"))
     return false;
   auto prefs = sf::load_preferences(root, root);
   if (!prefs) {
@@ -763,7 +795,7 @@ bool bench_sched(const std::string& dir, int count, int units, double unit_secon
   std::printf("runtime_sched_makespan %.3f s\n", makespan);
   std::printf("runtime_sched_ideal %.3f s\n", ideal);
   std::printf("runtime_sched_ratio %.4f x\n", makespan / ideal);
-  print_sched_phases(*s.rec, first, ids, units * unit_seconds);
+  print_sched_phases(*s.rec, first, ids, units * unit_seconds, units);
   std::fflush(stdout);
   if (merged != dag.size()) {
     std::fprintf(stderr, "runtime_bench: only %zu of %zu milestones merged\n", merged, dag.size());
