@@ -251,21 +251,17 @@ void prepare_and_launch(self_ptr self) {
     return;
   }
   st.spawn_token = st.cfg.spawn_token.empty() ? io::new_spawn_token() : st.cfg.spawn_token;
-  st.preparing = true;
   auto helper = self->spawn<caf::detached>(worktree_helper, st.cfg.root, st.cfg.milestone,
                                            st.cfg.before_spawn);
   self->request(helper, caf::infinite, atom::spawn_v)
     .then(
       [self](const std::string& wt_path) {
-        auto& st = self->state;
-        st.preparing = false;
-        if (st.stopping)
+        if (self->state.stopping)
           report_unstarted(self, "stopped before its worker was spawned");
         else if (auto err = launch_worker(self, wt_path))
           report_unstarted(self, "cannot start worker: " + describe(err));
       },
       [self](const caf::error& err) {
-        self->state.preparing = false;
         report_unstarted(self, "cannot start worker: " + describe(err));
       });
 }

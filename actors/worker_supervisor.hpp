@@ -66,7 +66,6 @@ struct worker_supervisor_state {
   uint64_t stop_gen = 0;                       ///< Cancels older stop-grace timers.
   int64_t last_heartbeat = 0;                  ///< Newest heartbeat seen (ms).
   bool stopping = false;                       ///< A stop was requested.
-  bool preparing = false;                      ///< The worktree is being prepared.
   bool stale_reported = false;                 ///< Staleness already reported for this gap.
   std::string last_read_error;                 ///< Last status read error, to report once.
   worker_progress last;                        ///< Last progress sent.

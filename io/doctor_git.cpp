@@ -373,6 +373,9 @@ fix_result fix_git_finding(const doctor_context& ctx, const finding& f) {
         return {false, "kept: cannot remove " + link + ": " + errno_text(errno)};
       if (::rmdir(abs.c_str()) != 0 && errno != ENOENT)
         return {false, "kept: cannot remove the folder: " + errno_text(errno)};
+      auto guard = lock_worktree_admin(ctx.root); // See lock_worktree_admin.
+      if (!guard)
+        return {false, "kept: " + describe(guard.error())};
       git_worktree* raw = nullptr;
       if (git_worktree_lookup(&raw, repo->get(), f.mid.c_str()) == 0) {
         worktree_ptr wt{raw};
@@ -393,6 +396,9 @@ fix_result fix_git_finding(const doctor_context& ctx, const finding& f) {
       return {true, "removed the folder"};
     }
     case finding_kind::prunable_worktree: {
+      auto guard = lock_worktree_admin(ctx.root); // See lock_worktree_admin.
+      if (!guard)
+        return {false, "kept: " + describe(guard.error())};
       git_worktree* raw = nullptr;
       if (git_worktree_lookup(&raw, repo->get(), f.mid.c_str()) != 0)
         return {true, "already gone"};

@@ -383,6 +383,10 @@ caf::expected<unique_fd> lock_worktrees(const std::string& wt_dir) {
 
 } // namespace
 
+caf::expected<unique_fd> lock_worktree_admin(const std::string& root) {
+  return lock_worktrees(worktrees_dir(root));
+}
+
 caf::expected<worktree_info> ensure_worktree(const std::string& root, const std::string& mid) {
   if (!valid_id(mid))
     return bad_id(mid);
@@ -440,12 +444,6 @@ caf::expected<worktree_info> ensure_worktree(const std::string& root, const std:
   return info;
 }
 
-namespace {
-
-
-
-} // namespace
-
 caf::expected<std::vector<std::string>> uncommitted_changes(git_worktree* wt,
                                                             const std::string& where) {
   git_repository* raw = nullptr;
@@ -483,6 +481,18 @@ caf::error remove_worktree(const std::string& root, const std::string& mid) {
   auto repo = open_repo(l->root);
   if (!repo)
     return repo.error();
+  // Under the creation lock: libgit2's worktree_add reads every registered worktree's HEAD to
+  // see whether its branch is checked out, and a worktree half-removed at that moment makes
+  // it fail with "reference is already checked out".
+  // Without a worktrees folder nothing is being created and there is nothing to lock.
+  unique_fd guard;
+  struct stat wt_dir_stat;
+  if (::lstat(l->wt_dir.c_str(), &wt_dir_stat) == 0) {
+    auto locked = lock_worktrees(l->wt_dir);
+    if (!locked)
+      return locked.error();
+    guard = std::move(*locked);
+  }
   git_worktree* raw = nullptr;
   if (git_worktree_lookup(&raw, repo->get(), mid.c_str()) != 0) {
     auto kind = classify_folder(l->wt_path);
@@ -528,6 +538,7 @@ caf::error remove_worktree(const std::string& root, const std::string& mid) {
     return sys_fail("moving aside", l->wt_path, std::strerror(errno));
   if (auto err = prune_checked(wt.get(), *l, GIT_WORKTREE_PRUNE_VALID))
     return err;
+  guard.reset(); // The slow delete of the moved-aside tree needs no lock.
   if (moved) {
     std::error_code ec_;
     fs::remove_all(trash, ec_);

@@ -1,6 +1,8 @@
 #pragma once
 /// One git worktree per milestone at `<root>/.sf/worktrees/<MID>` on branch `milestone/<MID>`.
 
+#include "io/unique_fd.hpp"
+
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
@@ -22,6 +24,12 @@ struct worktree_info {
 
 /// Folder that holds every milestone worktree of the repository at `root`.
 std::string worktrees_dir(const std::string& root);
+
+/// Takes the project's worktree lock (`.sf/worktrees/.lock`) for as long as the result lives.
+/// Whatever adds or removes entries under `.git/worktrees` holds it: libgit2 1.5's
+/// worktree_add reports "reference is already checked out" when an entry it listed vanishes
+/// before it reads it. Fails when `.sf/worktrees` does not exist.
+caf::expected<unique_fd> lock_worktree_admin(const std::string& root);
 
 /// Returns the worktree of milestone `mid` in the repository at `root`, creating the branch
 /// and the worktree when missing and reusing them untouched when present.

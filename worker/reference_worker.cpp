@@ -73,6 +73,7 @@ private:
   next_step between_units();
   std::optional<std::string> budget_reached();
   std::vector<std::string> unit_env() const;
+  caf::expected<std::string> commit(const std::string& message);
 
   worker_options opts_;
   io::unique_fd sigfd_;
@@ -82,8 +83,6 @@ private:
   io::worker_status status_;
   std::chrono::milliseconds heartbeat_{5000};
   int units_this_session_ = 0;
-  caf::expected<std::string> commit(const std::string& message);
-
   std::future<void> git_started_; ///< libgit2's start-up; joined at the latest on return.
   io::repo_ptr repo_;             ///< The worktree's repository, opened at the first commit.
 };

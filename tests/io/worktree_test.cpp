@@ -11,6 +11,8 @@
 
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace fs = std::filesystem;
 using sf::test::run;
@@ -332,4 +334,38 @@ TEST_CASE("ensure_worktree redoes a creation that was interrupted", "[git]") {
   CHECK(sf::test::read_file(wt + "/src/a/b/deep.txt") == "deep\n");
   CHECK(sh("git status --porcelain", wt).empty());
   CHECK_FALSE(exists(root + "/.git/worktrees/M001/sf-checkout-incomplete"));
+}
+
+TEST_CASE("worktrees created while others are removed all succeed", "[git]") {
+  // libgit2 1.5's worktree_add walks the registered worktrees to see whether the branch is
+  // checked out, and an entry that vanishes between listing and reading makes that walk return
+  // 1 ("reference is already checked out"; an operator-precedence slip in
+  // git_repository_foreach_worktree). Seen when the merge queue removed a merged worktree as
+  // the next milestone's was created. Creation and removal now share one lock per project.
+  // Two threads each create and remove their own worktrees over and over, so the two kinds of
+  // step overlap many times; the window is narrow, so this guards more than it reproduces.
+  sf::test::temp_dir dir;
+  const auto& root = dir.path();
+  sf::test::init_git_repo(root);
+  constexpr int rounds = 60;
+  auto churn = [&root](const std::string& prefix, std::vector<std::string>& errors) {
+    for (int i = 0; i < rounds; ++i) {
+      auto mid = prefix + std::to_string(i);
+      if (auto created = sf::io::ensure_worktree(root, mid); !created)
+        errors.push_back("create " + mid + ": " + sf::describe(created.error()));
+      else if (auto err = sf::io::remove_worktree(root, mid))
+        errors.push_back("remove " + mid + ": " + sf::describe(err));
+    }
+  };
+  std::vector<std::string> errors_a, errors_b;
+  std::thread other([&] { churn("A", errors_a); });
+  churn("B", errors_b);
+  other.join();
+  for (const auto& e : errors_a)
+    FAIL_CHECK(e);
+  for (const auto& e : errors_b)
+    FAIL_CHECK(e);
+  CHECK(errors_a.empty());
+  CHECK(errors_b.empty());
+  CHECK_FALSE(exists(wt_of(root, "A" + std::to_string(rounds - 1))));
 }
