@@ -250,13 +250,9 @@ caf::error scenario_run::setup() {
                           {"milestones", nlohmann::json::object()}};
   for (const auto& [mid, k] : s_.knobs) {
     auto pid = k.forge_pid == -1 ? static_cast<int64_t>(rec_.bystander) : k.forge_pid;
-    knobs["milestones"][mid] = {
-      {"sessions", k.sessions},       {"crash_after", k.crash_after},
-      {"hang_after", k.hang_after},   {"silent_after", k.silent_after},
-      {"ignore_sigterm", k.ignore_sigterm}, {"leave_child", k.leave_child},
-      {"bad_status", k.bad_status},   {"cost_drop", k.cost_drop},
-      {"forge_milestone", k.forge_milestone}, {"forge_pid", pid},
-      {"overspend", k.overspend},     {"heartbeat_scale", k.heartbeat_scale}};
+    auto& entry = knobs["milestones"][mid];
+    worker::for_each_knob(k, [&entry](const char* name, const auto& field) { entry[name] = field; });
+    entry["forge_pid"] = pid;
   }
   write_text(dir_ + "/knobs.json", knobs.dump(2));
   rec_.victim = dir_ + "/victim.txt";

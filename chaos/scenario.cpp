@@ -143,22 +143,17 @@ caf::error parse_trigger(const reader& r, const YAML::Node& n, trigger& t) {
 caf::error parse_knobs(const reader& r, const YAML::Node& n, const std::string& mid,
                        worker::fault_knobs& k) {
   auto where = "worker." + mid;
-  if (auto err = r.only_keys(n, where,
-                             {"sessions", "crash_after", "hang_after", "silent_after",
-                              "ignore_sigterm", "leave_child", "bad_status", "cost_drop",
-                              "forge_milestone", "forge_pid", "overspend", "heartbeat_scale"}))
+  std::set<std::string> names;
+  worker::for_each_knob(k, [&names](const char* name, const auto&) { names.insert(name); });
+  if (auto err = r.only_keys(n, where, names))
     return err;
   caf::error err;
-  if ((err = r.get(n, "sessions", where, k.sessions)) || (err = r.get(n, "crash_after", where, k.crash_after)) ||
-      (err = r.get(n, "hang_after", where, k.hang_after)) ||
-      (err = r.get(n, "silent_after", where, k.silent_after)) ||
-      (err = r.get(n, "ignore_sigterm", where, k.ignore_sigterm)) ||
-      (err = r.get(n, "leave_child", where, k.leave_child)) ||
-      (err = r.get(n, "bad_status", where, k.bad_status)) ||
-      (err = r.get(n, "cost_drop", where, k.cost_drop)) ||
-      (err = r.get(n, "forge_milestone", where, k.forge_milestone)) ||
-      (err = r.get(n, "overspend", where, k.overspend)) ||
-      (err = r.get(n, "heartbeat_scale", where, k.heartbeat_scale)))
+  worker::for_each_knob(k, [&](const char* name, auto& field) {
+    // forge_pid may also name the bystander; read below.
+    if (!err && std::string(name) != "forge_pid")
+      err = r.get(n, name, where, field);
+  });
+  if (err)
     return err;
   if (auto pid = n["forge_pid"]) {
     // "bystander" names the harness's bystander process, whose pid is known only at run time.

@@ -61,18 +61,7 @@ caf::expected<fault_plan> load_fault_plan(const std::string& path, const std::st
     return knob_error(path, "milestones." + milestone + " is not an object");
   fault_knobs k;
   try {
-    k.sessions = mine->value("sessions", k.sessions);
-    k.crash_after = mine->value("crash_after", k.crash_after);
-    k.hang_after = mine->value("hang_after", k.hang_after);
-    k.silent_after = mine->value("silent_after", k.silent_after);
-    k.ignore_sigterm = mine->value("ignore_sigterm", k.ignore_sigterm);
-    k.leave_child = mine->value("leave_child", k.leave_child);
-    k.bad_status = mine->value("bad_status", k.bad_status);
-    k.cost_drop = mine->value("cost_drop", k.cost_drop);
-    k.forge_milestone = mine->value("forge_milestone", k.forge_milestone);
-    k.forge_pid = mine->value("forge_pid", k.forge_pid);
-    k.overspend = mine->value("overspend", k.overspend);
-    k.heartbeat_scale = mine->value("heartbeat_scale", k.heartbeat_scale);
+    for_each_knob(k, [&](const char* name, auto& field) { field = mine->value(name, field); });
   } catch (const nlohmann::json::exception& e) {
     return knob_error(path, "milestones." + milestone + ": " + e.what());
   }

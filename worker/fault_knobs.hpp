@@ -27,6 +27,24 @@ struct fault_knobs {
   double heartbeat_scale = 1;  ///< Heartbeat interval multiplied by this (slow heartbeats).
 };
 
+/// Calls `f(name, field)` for every knob of `k`: the one list of names that the scenario parser,
+/// the knobs file writer and its reader share.
+template <class Knobs, class F>
+void for_each_knob(Knobs& k, F&& f) {
+  f("sessions", k.sessions);
+  f("crash_after", k.crash_after);
+  f("hang_after", k.hang_after);
+  f("silent_after", k.silent_after);
+  f("ignore_sigterm", k.ignore_sigterm);
+  f("leave_child", k.leave_child);
+  f("bad_status", k.bad_status);
+  f("cost_drop", k.cost_drop);
+  f("forge_milestone", k.forge_milestone);
+  f("forge_pid", k.forge_pid);
+  f("overspend", k.overspend);
+  f("heartbeat_scale", k.heartbeat_scale);
+}
+
 /// What a fault worker was given: its knobs (when active this session) and where to record.
 struct fault_plan {
   std::optional<fault_knobs> knobs; ///< Empty: behave well this session.
