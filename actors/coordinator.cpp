@@ -535,14 +535,15 @@ void on_exit(self_ptr self, const worker_exit& x) {
   auto wt_dir = st.cfg.root + "/.sf/worktrees/" + e->id;
   bool worktree_gone = !complete && x.pid != 0 && ::stat(wt_dir.c_str(), &wt_stat) != 0 &&
                        errno == ENOENT;
-  if (x.pid == 0 && (e->stop_requested || st.budget_reached || st.shutting_down)) {
+  bool winding_down = e->stop_requested || st.budget_reached || st.shutting_down;
+  if (x.pid == 0 && winding_down) {
     set_state(self, *e, "stopped", x.text);
   } else if (x.pid == 0 || (exec_failure && e->progress.last_heartbeat == 0)) {
     // The worker could not run at all: a configuration error, reported once, never retried.
     set_state(self, *e, "failed",
               "the worker command cannot be executed (" + x.text +
                 "); check parallel.worker_command and .sf/parallel/" + e->id + ".log");
-  } else if (worktree_gone && !e->stop_requested && !st.shutting_down && !st.budget_reached) {
+  } else if (worktree_gone && !winding_down) {
     set_state(self, *e, "failed",
               "its worktree .sf/worktrees/" + e->id + " was deleted while the worker ran (" +
                 x.text + "); the commits on milestone/" + e->id +
@@ -551,7 +552,7 @@ void on_exit(self_ptr self, const worker_exit& x) {
     crashed(self, *e, "hung (no heartbeat within stale_timeout), " + x.text);
   } else if (complete) {
     queue_merge(self, *e, "");
-  } else if (e->stop_requested || st.budget_reached || st.shutting_down) {
+  } else if (winding_down) {
     set_state(self, *e, "stopped",
               st.budget_reached ? st.message
                                 : x.exit_code == 0 ? "stopped on request" : "stopped: " + x.text);

@@ -32,19 +32,21 @@ struct stats {
   double min = 0, median = 0, p99 = 0, max = 0;
 };
 
+/// Nearest-rank quantile `q` (0..1) of the sorted, non-empty `v`.
+inline double quantile_of_sorted(const std::vector<double>& v, double q) {
+  auto i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
 /// Nearest-rank summary of `v` (all zero when empty).
 inline stats summarize(std::vector<double> v) {
   stats s;
   if (v.empty())
     return s;
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) {
-    auto i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-    return v[std::min(i, v.size() - 1)];
-  };
   s.min = v.front();
-  s.median = at(0.5);
-  s.p99 = at(0.99);
+  s.median = quantile_of_sorted(v, 0.5);
+  s.p99 = quantile_of_sorted(v, 0.99);
   s.max = v.back();
   return s;
 }

@@ -691,7 +691,7 @@ void print_unit_overheads(const std::map<std::string, std::vector<stamped>>& pro
   }
   auto quantile = [](std::vector<double> v, double q) {
     std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+    return v.empty() ? 0.0 : sf::bench::quantile_of_sorted(v, q);
   };
   std::printf("runtime_sched_unit_span_median %.1f ms\n", quantile(span, 0.5));
   std::printf("runtime_sched_unit_span_p90 %.1f ms\n", quantile(span, 0.9));

@@ -481,10 +481,8 @@ caf::error remove_worktree(const std::string& root, const std::string& mid) {
   auto repo = open_repo(l->root);
   if (!repo)
     return repo.error();
-  // Under the creation lock: libgit2's worktree_add reads every registered worktree's HEAD to
-  // see whether its branch is checked out, and a worktree half-removed at that moment makes
-  // it fail with "reference is already checked out".
-  // Without a worktrees folder nothing is being created and there is nothing to lock.
+  // Under the creation lock (see lock_worktree_admin). Without a worktrees folder nothing is
+  // being created and there is nothing to lock.
   unique_fd guard;
   struct stat wt_dir_stat;
   if (::lstat(l->wt_dir.c_str(), &wt_dir_stat) == 0) {
