@@ -4,6 +4,7 @@
 #include "actors/fs_watcher.hpp"
 #include "actors/merge_queue.hpp"
 #include "actors/worker_supervisor.hpp"
+#include "actors/worktree_preparer.hpp"
 #include "config/eligibility.hpp"
 #include "io/control_file.hpp"
 #include "io/coordinator_lock.hpp"
@@ -196,6 +197,7 @@ void start_worker(self_ptr self, milestone_entry& e,
   }
   if (auto it = st.retiring.find(e.id); it != st.retiring.end())
     sc.predecessor = it->second;
+  st.prepared.erase(e.id); // A slot is taken: the next waiting milestone may be prepared.
   e.stop_requested = false;
   e.stale_stop = false;
   e.progress = worker_progress{};
@@ -243,7 +245,8 @@ void publish_finished(self_ptr self) {
 
 void check_finished(self_ptr self) {
   auto& st = self->state;
-  if (st.finished_published || !st.pending_merges.empty() || !st.retiring.empty())
+  if (st.finished_published || !st.pending_merges.empty() || !st.retiring.empty() ||
+      !st.preparing.empty())
     return;
   for (const auto& [id, e] : st.entries)
     if (is_active(e) || (e.in_run && e.state == "queued" && !st.budget_reached &&
@@ -265,6 +268,31 @@ void check_finished(self_ptr self) {
 
 // Declared ahead: filling slots may queue a merge instead of starting a worker.
 void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice);
+
+// A milestone that only waits for a slot gets its worktree made now, on a helper thread, so
+// the slot's next worker starts without the checkout (a quarter of a start on the scheduling
+// bench, seconds on large trees). Its dependencies are on main already, so the base is the
+// same one a later creation would see, or older by unrelated merges only. At most one helper
+// at a time (creations are serialised per project anyway) and `max_workers` made ahead.
+void prepare_worktree(self_ptr self, const milestone_entry& e) {
+  auto& st = self->state;
+  // Made ahead for a run that ended (stopped, out of budget) before they started: not ahead
+  // of anything any more. Their worktrees stay for the next start to reuse.
+  for (auto it = st.prepared.begin(); it != st.prepared.end();) {
+    auto entry = st.entries.find(*it);
+    if (entry == st.entries.end() || !entry->second.in_run || entry->second.state != "queued")
+      it = st.prepared.erase(it);
+    else
+      ++it;
+  }
+  if (!st.preparing.empty() || st.prepared.count(e.id) != 0 ||
+      st.prepared.size() >= static_cast<std::size_t>(st.cfg.prefs.max_workers))
+    return;
+  auto helper = self->spawn(worktree_preparer, st.cfg.root, e.id, st.log);
+  self->monitor(helper);
+  st.preparing.emplace(e.id, caf::actor_cast<caf::actor>(helper));
+  st.prepared.insert(e.id);
+}
 
 void fill_slots(self_ptr self) {
   auto& st = self->state;
@@ -288,6 +316,7 @@ void fill_slots(self_ptr self) {
       continue;
     if (active_count(st) >= static_cast<std::size_t>(st.cfg.prefs.max_workers)) {
       set_state(self, e, "queued", "waiting for a free worker slot");
+      prepare_worktree(self, e);
       continue;
     }
     // A branch that already says complete (its worker finished, then the coordinator died
@@ -818,9 +847,17 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     }
   }
   auto handle = caf::actor_cast<coordinator_actor>(self);
-  // Only supervisors are monitored: a retiring one is gone, so its milestone may start again
-  // and the run may end.
+  // Supervisors and worktree preparers are monitored: once a retiring supervisor is gone its
+  // milestone may start again; once a preparer is gone the next may run; either may end the run.
   self->set_down_handler([self](caf::down_msg& dm) {
+    auto& preparing = self->state.preparing;
+    for (auto it = preparing.begin(); it != preparing.end(); ++it)
+      if (it->second.address() == dm.source) {
+        preparing.erase(it);
+        fill_slots(self); // The next waiting milestone may be prepared now.
+        check_finished(self);
+        return;
+      }
     auto& retiring = self->state.retiring;
     for (auto it = retiring.begin(); it != retiring.end(); ++it)
       if (it->second.address() == dm.source) {

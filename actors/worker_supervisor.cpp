@@ -3,6 +3,7 @@
 #include "actors/fs_watcher.hpp"
 #include "io/fault_point.hpp"
 #include "io/fd_reactor.hpp"
+#include "io/inode_release.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/proc_scan.hpp"
 #include "io/signal_file.hpp"
@@ -219,8 +220,8 @@ caf::error launch_worker(self_ptr self, const std::string& wt_path) {
   auto& st = self->state;
   auto& cfg = st.cfg;
   // Leftovers of an earlier worker must not steer this one (a stale "stop" would end it).
-  ::unlink(io::signal_path(cfg.root, cfg.milestone).c_str());
-  ::unlink(io::status_path(cfg.root, cfg.milestone).c_str());
+  io::unlink_deferred(io::signal_path(cfg.root, cfg.milestone));
+  io::unlink_deferred(io::status_path(cfg.root, cfg.milestone));
   io::remove_temp_files(cfg.root, cfg.milestone + ".");
   io::worker_launch launch{cfg.root, cfg.milestone, wt_path, cfg.worker_argv, cfg.base_env,
                            st.spawn_token};
@@ -393,8 +394,8 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
       // The worker is gone and its last word was read: a clean exit leaves no runtime files
       // behind (the coordinator's run file keeps the history).
-      ::unlink(io::status_path(st.cfg.root, st.cfg.milestone).c_str());
-      ::unlink(io::signal_path(st.cfg.root, st.cfg.milestone).c_str());
+      io::unlink_deferred(io::status_path(st.cfg.root, st.cfg.milestone));
+      io::unlink_deferred(io::signal_path(st.cfg.root, st.cfg.milestone));
       // A worker killed between writing its temp file and renaming it leaves the temp behind.
       io::remove_temp_files(st.cfg.root, st.cfg.milestone + ".");
       st.cfg.log->info("worker_supervisor {}: pid {} {}", st.cfg.milestone, pid, text);

@@ -2,6 +2,7 @@
 
 #include "io/coordinator_lock.hpp"
 #include "io/dir_watcher.hpp"
+#include "io/inode_release.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -81,7 +82,7 @@ caf::expected<control_request> read_control_request(const std::string& root,
     return dir.error();
   auto text = read_file_capped(dir->get(), control_path(root), name, max_control_bytes);
   // Consumed whatever it holds, so a bad request cannot be answered twice or pile up.
-  ::unlinkat(dir->get(), name.c_str(), 0);
+  unlink_deferred(dir->get(), name.c_str());
   if (!text)
     return text.error();
   auto where = control_path(root) + "/" + name;

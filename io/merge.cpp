@@ -3,6 +3,7 @@
 
 #include "config/plan.hpp"
 #include "io/git.hpp"
+#include "io/inode_release.hpp"
 #include "io/safe_file.hpp"
 #include "io/tree_merge.hpp"
 #include "messages/error.hpp"
@@ -277,7 +278,8 @@ struct context {
   std::string main_ref; // refs/heads/<main>
   std::string branch;   // milestone/<mid>
   git_oid tip;
-  std::string lock_path;
+  std::string ref_path;  // main's loose ref file
+  std::string lock_path; // git's lock beside it
 };
 
 caf::expected<tree_ptr> base_tree(git_repository* repo, const git_oid& a, const git_oid& b) {
@@ -375,6 +377,16 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
   fault_point("merge.before_update_ref");
   if (cx.req.before_cas)
     cx.req.before_cas();
+  // Main's ref, the root's index and the files the checkout replaces: freed later, not inside
+  // the merge (see inode_release.hpp).
+  held_inodes replaced;
+  replaced.add(cx.ref_path);
+  if (on_main) {
+    replaced.add(std::string{git_repository_path(repo)} + "index");
+    std::string workdir = git_repository_workdir(repo);
+    for (std::size_t i = 0; i < tm->changed_paths.size() && i < max_pathspec; ++i)
+      replaced.add(workdir + tm->changed_paths[i]);
+  }
   git_reference* raw_ref = nullptr;
   std::string log = "sf-actors: merge " + cx.branch;
   int rc = git_reference_create_matching(&raw_ref, repo, cx.main_ref.c_str(), &commit_oid, 1,
@@ -402,7 +414,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
       text += "; the root checkout was not updated yet (" + describe(err) +
               "): the next merge retries it, or restore the listed files from HEAD";
     else
-      ::unlink(checkout_journal_path(repo).c_str());
+      unlink_deferred(checkout_journal_path(repo));
   }
   return outcome(merge_result::merged, std::move(text), std::move(tm->changed_paths),
                  hex(commit_oid));
@@ -459,7 +471,7 @@ caf::expected<merge_result> merge_milestone(const merge_request& req) {
   auto main = resolve_main_branch(repo->get());
   if (!main)
     return std::move(main.error());
-  context cx{req, repo->get(), *main, "refs/heads/" + *main, "milestone/" + req.mid, {}, {}};
+  context cx{req, repo->get(), *main, "refs/heads/" + *main, "milestone/" + req.mid, {}, {}, {}};
   if (req.tip.size() != GIT_OID_HEXSZ || git_oid_fromstr(&cx.tip, req.tip.c_str()) != 0)
     return make_error(ec::invalid_input, "recorded tip '" + req.tip.substr(0, 80) + "' of " +
                                            req.mid + " is not a 40-digit commit id; record the "
@@ -470,7 +482,8 @@ caf::expected<merge_result> merge_milestone(const merge_request& req) {
                                        " is not a commit in " + req.root +
                                        "; check the id with `git cat-file -t " + req.tip + "`");
   git_commit_free(raw);
-  cx.lock_path = std::string{git_repository_commondir(cx.repo)} + cx.main_ref + ".lock";
+  cx.ref_path = std::string{git_repository_commondir(cx.repo)} + cx.main_ref;
+  cx.lock_path = cx.ref_path + ".lock";
   if (!req.dry_run)
     if (auto err = finish_interrupted_checkout(cx.repo, cx.main_ref))
       return outcome(merge_result::locked,

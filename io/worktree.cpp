@@ -4,6 +4,7 @@
 #include "config/plan.hpp"
 
 #include "io/git.hpp"
+#include "io/inode_release.hpp"
 #include "io/tree_checkout.hpp"
 #include "messages/error.hpp"
 
@@ -534,10 +535,18 @@ caf::error remove_worktree(const std::string& root, const std::string& mid) {
     moved = true;
   else if (errno != ENOENT)
     return sys_fail("moving aside", l->wt_path, std::strerror(errno));
-  if (auto err = prune_checked(wt.get(), *l, GIT_WORKTREE_PRUNE_VALID))
-    return err;
+  {
+    // Unlinks wait for the device here (see inode_release.hpp), and this runs under the lock
+    // that worktree creation takes.
+    held_inodes admin;
+    admin.add_tree(admin_dir(repo->get(), mid));
+    if (auto err = prune_checked(wt.get(), *l, GIT_WORKTREE_PRUNE_VALID))
+      return err;
+  }
   guard.reset(); // The slow delete of the moved-aside tree needs no lock.
   if (moved) {
+    held_inodes files;
+    files.add_tree(trash);
     std::error_code ec_;
     fs::remove_all(trash, ec_);
     if (ec_)

@@ -1,12 +1,14 @@
 #include "worker/git_commit.hpp"
 
 #include "io/git.hpp"
+#include "io/inode_release.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <optional>
 #include <sstream>
 
 namespace sf::worker {
@@ -21,6 +23,18 @@ caf::expected<io::signature_ptr> make_signature(git_repository* repo) {
   if (git_signature_now(&raw, fallback_author_name, fallback_author_email) != 0)
     return io::git_fail("creating the fallback commit signature", git_repository_workdir(repo));
   return io::signature_ptr{raw};
+}
+
+/// The loose ref file of the branch HEAD points at, when HEAD is symbolic.
+std::optional<std::string> head_branch_file(git_repository* repo) {
+  git_reference* raw = nullptr;
+  if (git_reference_lookup(&raw, repo, "HEAD") != 0)
+    return std::nullopt;
+  io::reference_ptr head{raw};
+  const char* target = git_reference_symbolic_target(head.get());
+  if (target == nullptr)
+    return std::nullopt;
+  return std::string{git_repository_commondir(repo)} + target;
 }
 
 } // namespace
@@ -38,6 +52,12 @@ caf::expected<std::string> commit_all(git_repository* r, const std::string& work
   if (git_repository_index(&raw_index, r) != 0)
     return io::git_fail("opening the index", worktree);
   io::index_ptr index{raw_index};
+  // The index and the branch's ref are replaced by renames: their old blocks are freed later.
+  io::held_inodes replaced;
+  if (const char* path = git_index_path(index.get()))
+    replaced.add(path);
+  if (auto branch = head_branch_file(r))
+    replaced.add(*branch);
   // Another process (a user's git) may have touched the index since libgit2 cached it.
   if (git_index_read(index.get(), 1) != 0)
     return io::git_fail("reading the index", worktree);

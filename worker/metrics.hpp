@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,12 @@ public:
   /// Parses metrics text; `path` is for messages. Rejects a wrong shape with the reason.
   static caf::expected<metrics_file> parse(const std::string& text, const std::string& path);
 
-  /// Reads `<worktree>/.sf/metrics.json`; an absent file is an empty document.
+  /// Reads `<worktree>/.sf/metrics.json`; an absent file is an empty document, an empty one
+  /// (a power loss before the unit's commit) is replaced by the copy committed at HEAD.
   static caf::expected<metrics_file> load(const std::string& worktree);
+
+  /// The text of `.sf/metrics.json` in the worktree's HEAD commit, nothing when it has none.
+  static caf::expected<std::optional<std::string>> committed_text(const std::string& worktree);
 
   /// Completed units of milestone `mid`, in the order they were recorded.
   std::vector<unit_record> units(const std::string& mid) const;
@@ -53,7 +58,8 @@ public:
   /// Serialised document (indented, newline-terminated, stable for diffs).
   std::string dump() const;
 
-  /// Writes the document durably and atomically to `<worktree>/.sf/metrics.json`.
+  /// Writes the document atomically (not durably: the commit that follows is) to
+  /// `<worktree>/.sf/metrics.json`.
   caf::error save(const std::string& worktree) const;
 
 private:

@@ -278,3 +278,30 @@ TEST_CASE("a worker speaking only the original protocol is paused and resumed be
   CHECK(state_of(p.root(), "M001") == "complete");
   CHECK(row_of(p.root(), "M001").completed_units == 8);
 }
+
+TEST_CASE("a milestone waiting for a slot gets its worktree made ahead", "[runtime]") {
+  temp_dir gate_dir;
+  const auto gate = gate_dir / "go";
+  // M001 holds the only slot until the test opens the gate.
+  test_project p({ms("M001", {}, {{"U01", "while [ ! -e '" + gate + "' ]; do sleep 0.02; done",
+                                   {}, -1}}),
+                  ms("M002", {}, units(1))},
+                 "  enabled: true\n  max_workers: 1\n  heartbeat_interval: 0.2\n");
+  auto cli = p.spawn_cli({"start", "--yes"});
+  auto plan_in_m002 = p.path(".sf/worktrees/M002/.sf/milestones/M002/MILESTONE.md");
+  REQUIRE(wait_for(p.root(), [&] { return std::filesystem::exists(plan_in_m002); }, 30s));
+  // Made while M002 still waits: checked out on its branch, no worker, no status file.
+  CHECK(state_of(p.root(), "M002") == "queued");
+  CHECK(state_of(p.root(), "M001") == "running");
+  CHECK(run("git rev-parse --abbrev-ref HEAD", p.path(".sf/worktrees/M002")).out ==
+        "milestone/M002\n");
+  CHECK_FALSE(std::filesystem::exists(p.path(".sf/parallel/M002.status.json")));
+  write_file(gate, "");
+  auto status = wait_exit(cli, 60s);
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 0);
+  // Its worker used the prepared worktree and committed its unit there.
+  CHECK(state_of(p.root(), "M002") == "complete");
+  CHECK(p.git("log --format=%s milestone/M002").find("M002/U01") != std::string::npos);
+  CHECK(std::filesystem::exists(plan_in_m002));
+}

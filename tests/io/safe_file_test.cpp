@@ -86,6 +86,22 @@ TEST_CASE("write_file_replace replaces content atomically with the asked mode",
   CHECK(sf::test::list_dir(dir.path()) == std::vector<std::string>{"s.json"});
   // The same refusals as the durable write: one plain name only.
   CHECK(write_file_replace(dir.path(), "../x", "no", 0600));
+  // Replacing swaps in a new file and removes the old one at once (no temp left behind).
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE_FALSE(write_file_replace(dir.path(), "s.json", "n" + std::to_string(i), 0600));
+    REQUIRE(sf::test::read_file(dir / "s.json") == "n" + std::to_string(i));
+  }
+  CHECK(sf::test::list_dir(dir.path()) == std::vector<std::string>{"s.json"});
+}
+
+TEST_CASE("write_file_replace never swaps a folder out of the way", "[io][safe_file]") {
+  temp_dir dir;
+  sf::test::write_file(dir / "target/keep", "k");
+  auto err = write_file_replace(dir.path(), "target", "data", 0600);
+  REQUIRE(err);
+  CHECK(describe(err).find(dir / "target") != std::string::npos);
+  CHECK(sf::test::read_file(dir / "target/keep") == "k");
+  CHECK(sf::test::count_temp_files(dir.path()) == 0);
 }
 
 TEST_CASE("write_file_atomic reports a failed rename and removes its temp file",

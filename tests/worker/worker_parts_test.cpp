@@ -141,3 +141,27 @@ TEST_CASE("the common git folder is found without libgit2 for checkouts and work
   REQUIRE_FALSE(none);
   CHECK(sf::describe(none.error()).find("not a git checkout") != std::string::npos);
 }
+
+TEST_CASE("an emptied metrics file falls back to the copy committed at HEAD", "[worker][metrics]") {
+  sf::test::temp_dir dir;
+  const auto& root = dir.path();
+  sf::test::init_git_repo(root);
+  // Nothing committed yet: an empty file is an empty document.
+  sf::test::write_file(root + "/.sf/metrics.json", "");
+  auto fresh = sf::worker::metrics_file::load(root);
+  REQUIRE(fresh);
+  CHECK(fresh->units("M001").empty());
+  // A committed record survives the file being emptied (what a power loss before the next
+  // commit can leave, since `save` does not fsync).
+  sf::worker::metrics_file m;
+  m.record("M001", {"U1", "S1", "First", 0.5, 10, 20});
+  REQUIRE_FALSE(m.save(root));
+  REQUIRE(sf::test::run("git add .sf/metrics.json && git commit -q -m unit", root).exit_code == 0);
+  sf::test::write_file(root + "/.sf/metrics.json", "");
+  auto back = sf::worker::metrics_file::load(root);
+  REQUIRE(back);
+  auto units = back->units("M001");
+  REQUIRE(units.size() == 1);
+  CHECK(units[0].id == "U1");
+  CHECK(back->cost("M001") == Approx(0.5));
+}
