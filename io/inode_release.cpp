@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -58,6 +60,10 @@ private:
   }
 
   void loop() {
+    // Freeing waits for the device: the lowest CPU and I/O priority keep it from delaying the
+    // threads that deliver events.
+    (void) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
+    (void) ::syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, ::gettid(), 3 << 13 /* IDLE */);
     std::unique_lock<std::mutex> guard{mtx_};
     for (;;) {
       cv_.wait(guard, [&] { return !queue_.empty(); });
