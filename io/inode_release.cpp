@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
-#include <functional>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -133,32 +132,33 @@ void held_inodes::add(const std::string& path) {
 
 void held_inodes::add_tree(const std::string& path, std::size_t limit) {
   std::size_t budget = limit;
-  // Depth first; each folder is held after its entries, as a removal would reach them.
-  std::function<void(int, const char*)> walk = [&](int parent, const char* name) {
+  add_walk(AT_FDCWD, path.c_str(), budget);
+}
+
+// Depth first; each folder is held after its entries, as a removal reaches them.
+void held_inodes::add_walk(int parent, const char* name, std::size_t& budget) {
+  if (budget == 0)
+    return;
+  int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
+  if (d == nullptr) {
+    if (fd >= 0)
+      ::close(fd);
+    add_held(hold_inode(parent, name), budget); // A file, a link, or unreadable.
+    return;
+  }
+  while (dirent* e = ::readdir(d)) {
     if (budget == 0)
-      return;
-    int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
-    if (d == nullptr) {
-      if (fd >= 0)
-        ::close(fd);
-      add_held(hold_inode(parent, name), budget); // A file, a link, or unreadable.
-      return;
-    }
-    while (dirent* e = ::readdir(d)) {
-      if (budget == 0)
-        break;
-      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0)
-        continue;
-      if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
-        walk(::dirfd(d), e->d_name);
-      else
-        add_held(hold_inode(::dirfd(d), e->d_name), budget);
-    }
-    ::closedir(d);
-    add_held(hold_inode(parent, name), budget);
-  };
-  walk(AT_FDCWD, path.c_str());
+      break;
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0)
+      continue;
+    if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
+      add_walk(::dirfd(d), e->d_name, budget);
+    else
+      add_held(hold_inode(::dirfd(d), e->d_name), budget);
+  }
+  ::closedir(d);
+  add_held(hold_inode(parent, name), budget);
 }
 
 void held_inodes::add_held(unique_fd fd, std::size_t& budget) {

@@ -50,6 +50,7 @@ public:
   void add_tree(const std::string& path, std::size_t limit = 128);
 
 private:
+  void add_walk(int parent, const char* name, std::size_t& budget);
   void add_held(unique_fd fd, std::size_t& budget);
 
   std::vector<unique_fd> fds_;

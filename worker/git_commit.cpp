@@ -25,16 +25,32 @@ caf::expected<io::signature_ptr> make_signature(git_repository* repo) {
   return io::signature_ptr{raw};
 }
 
-/// The loose ref file of the branch HEAD points at, when HEAD is symbolic.
-std::optional<std::string> head_branch_file(git_repository* repo) {
+/// What HEAD names: the loose ref file of its branch (when symbolic) and the commit it points
+/// at (none before the first commit). One read of HEAD serves both.
+struct head_info {
+  std::optional<std::string> branch_file;
+  std::optional<git_oid> tip;
+};
+
+caf::expected<head_info> read_head(git_repository* repo, const std::string& worktree) {
+  head_info out;
   git_reference* raw = nullptr;
-  if (git_reference_lookup(&raw, repo, "HEAD") != 0)
-    return std::nullopt;
+  int rc = git_reference_lookup(&raw, repo, "HEAD");
+  if (rc == GIT_ENOTFOUND)
+    return out;
+  if (rc != 0)
+    return io::git_fail("resolving HEAD", worktree);
   io::reference_ptr head{raw};
   const char* target = git_reference_symbolic_target(head.get());
-  if (target == nullptr)
-    return std::nullopt;
-  return std::string{git_repository_commondir(repo)} + target;
+  if (target != nullptr)
+    out.branch_file = std::string{git_repository_commondir(repo)} + target;
+  git_oid id;
+  rc = git_reference_name_to_id(&id, repo, target != nullptr ? target : "HEAD");
+  if (rc == 0)
+    out.tip = id;
+  else if (rc != GIT_ENOTFOUND)
+    return io::git_fail("resolving HEAD", worktree);
+  return out;
 }
 
 } // namespace
@@ -52,12 +68,15 @@ caf::expected<std::string> commit_all(git_repository* r, const std::string& work
   if (git_repository_index(&raw_index, r) != 0)
     return io::git_fail("opening the index", worktree);
   io::index_ptr index{raw_index};
+  auto head = read_head(r, worktree);
+  if (!head)
+    return head.error();
   // The index and the branch's ref are replaced by renames: their old blocks are freed later.
   io::held_inodes replaced;
   if (const char* path = git_index_path(index.get()))
     replaced.add(path);
-  if (auto branch = head_branch_file(r))
-    replaced.add(*branch);
+  if (head->branch_file)
+    replaced.add(*head->branch_file);
   // Another process (a user's git) may have touched the index since libgit2 cached it.
   if (git_index_read(index.get(), 1) != 0)
     return io::git_fail("reading the index", worktree);
@@ -78,15 +97,11 @@ caf::expected<std::string> commit_all(git_repository* r, const std::string& work
   io::tree_ptr tree{raw_tree};
 
   io::commit_ptr parent;
-  git_oid head_id;
-  int rc = git_reference_name_to_id(&head_id, r, "HEAD");
-  if (rc == 0) {
+  if (head->tip) {
     git_commit* raw_parent = nullptr;
-    if (git_commit_lookup(&raw_parent, r, &head_id) != 0)
+    if (git_commit_lookup(&raw_parent, r, &*head->tip) != 0)
       return io::git_fail("looking up the HEAD commit", worktree);
     parent.reset(raw_parent);
-  } else if (rc != GIT_ENOTFOUND) {
-    return io::git_fail("resolving HEAD", worktree);
   }
   auto sig = make_signature(r);
   if (!sig)

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -282,9 +283,9 @@ TEST_CASE("a worker speaking only the original protocol is paused and resumed be
 TEST_CASE("a milestone waiting for a slot gets its worktree made ahead", "[runtime]") {
   temp_dir gate_dir;
   const auto gate = gate_dir / "go";
-  // M001 holds the only slot until the test opens the gate.
-  test_project p({ms("M001", {}, {{"U01", "while [ ! -e '" + gate + "' ]; do sleep 0.02; done",
-                                   {}, -1}}),
+  REQUIRE(::mkfifo(gate.c_str(), 0600) == 0);
+  // M001 holds the only slot until the test writes to the gate (its read blocks until then).
+  test_project p({ms("M001", {}, {{"U01", "read go < '" + gate + "'", {}, -1}}),
                   ms("M002", {}, units(1))},
                  "  enabled: true\n  max_workers: 1\n  heartbeat_interval: 0.2\n");
   auto cli = p.spawn_cli({"start", "--yes"});
@@ -296,7 +297,7 @@ TEST_CASE("a milestone waiting for a slot gets its worktree made ahead", "[runti
   CHECK(run("git rev-parse --abbrev-ref HEAD", p.path(".sf/worktrees/M002")).out ==
         "milestone/M002\n");
   CHECK_FALSE(std::filesystem::exists(p.path(".sf/parallel/M002.status.json")));
-  write_file(gate, "");
+  REQUIRE(run("echo go > '" + gate + "'", p.root()).exit_code == 0);
   auto status = wait_exit(cli, 60s);
   REQUIRE(status);
   CHECK(WEXITSTATUS(*status) == 0);
