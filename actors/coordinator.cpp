@@ -4,7 +4,7 @@
 #include "actors/fs_watcher.hpp"
 #include "actors/merge_queue.hpp"
 #include "actors/worker_supervisor.hpp"
-#include "actors/worktree_preparer.hpp"
+#include "actors/worktree_helper.hpp"
 #include "config/eligibility.hpp"
 #include "io/control_file.hpp"
 #include "io/coordinator_lock.hpp"
@@ -269,6 +269,8 @@ void check_finished(self_ptr self) {
 // Declared ahead: filling slots may queue a merge instead of starting a worker.
 void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice);
 
+void fill_slots(self_ptr self);
+
 // A milestone that only waits for a slot gets its worktree made now, on a helper thread, so
 // the slot's next worker starts without the checkout (a quarter of a start on the scheduling
 // bench, seconds on large trees). Its dependencies are on main already, so the base is the
@@ -288,10 +290,23 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
   if (!st.preparing.empty() || st.prepared.count(e.id) != 0 ||
       st.prepared.size() >= static_cast<std::size_t>(st.cfg.prefs.max_workers))
     return;
-  auto helper = self->spawn(worktree_preparer, st.cfg.root, e.id, st.log);
-  self->monitor(helper);
-  st.preparing.emplace(e.id, caf::actor_cast<caf::actor>(helper));
+  auto helper = self->spawn<caf::detached>(worktree_helper, st.cfg.root, e.id,
+                                           std::function<void()>{});
+  st.preparing.insert(e.id);
   st.prepared.insert(e.id);
+  // Done either way: a failure is the supervisor's to report when it tries again at the start.
+  auto done = [self, id = e.id] {
+    self->state.preparing.erase(id);
+    fill_slots(self); // The next waiting milestone may be prepared now.
+    check_finished(self);
+  };
+  self->request(helper, caf::infinite, atom::spawn_v)
+    .then([done](const std::string&) { done(); },
+          [self, done, id = e.id](const caf::error& err) {
+            self->state.log->info("coordinator: making the worktree of {} ahead: {}", id,
+                                  describe(err));
+            done();
+          });
 }
 
 void fill_slots(self_ptr self) {
@@ -847,17 +862,9 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     }
   }
   auto handle = caf::actor_cast<coordinator_actor>(self);
-  // Supervisors and worktree preparers are monitored: once a retiring supervisor is gone its
-  // milestone may start again; once a preparer is gone the next may run; either may end the run.
+  // Only supervisors are monitored: a retiring one is gone, so its milestone may start again
+  // and the run may end.
   self->set_down_handler([self](caf::down_msg& dm) {
-    auto& preparing = self->state.preparing;
-    for (auto it = preparing.begin(); it != preparing.end(); ++it)
-      if (it->second.address() == dm.source) {
-        preparing.erase(it);
-        fill_slots(self); // The next waiting milestone may be prepared now.
-        check_finished(self);
-        return;
-      }
     auto& retiring = self->state.retiring;
     for (auto it = retiring.begin(); it != retiring.end(); ++it)
       if (it->second.address() == dm.source) {

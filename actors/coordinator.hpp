@@ -87,9 +87,9 @@ struct coordinator_state {
   /// files, leftover unit processes). A new supervisor of the milestone waits for the old one;
   /// `finished` waits for all of them.
   std::map<std::string, worker_supervisor_actor> retiring;
-  /// Milestones waiting for a slot whose worktree a `worktree_preparer` makes now, by id, and
-  /// those it already made; `finished` waits for the running ones.
-  std::map<std::string, caf::actor> preparing;
+  /// Milestones waiting for a slot whose worktree a `worktree_helper` makes now, and those
+  /// made ahead so far; `finished` waits for the ones in the making.
+  std::set<std::string> preparing;
   std::set<std::string> prepared;
   bool budget_reached = false;                       ///< No new worker or unit may start.
   bool shutting_down = false;                        ///< Stop everything, start nothing.

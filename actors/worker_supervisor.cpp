@@ -1,6 +1,7 @@
 #include "actors/worker_supervisor.hpp"
 
 #include "actors/fs_watcher.hpp"
+#include "actors/worktree_helper.hpp"
 #include "io/fault_point.hpp"
 #include "io/fd_reactor.hpp"
 #include "io/inode_release.hpp"
@@ -183,23 +184,6 @@ caf::error adopt_worker(self_ptr self) {
   st.child.emplace(std::move(*child));
   st.cfg.log->info("worker_supervisor {}: adopted pid {}", st.cfg.milestone, who.pid);
   return watch_child(self);
-}
-
-// Runs on a thread of its own: creating the worktree checks out the whole tree (seconds for a
-// large repository) and the registry write waits for the disk; the scheduler must not.
-caf::behavior worktree_helper(caf::event_based_actor* self, std::string root, std::string mid,
-                              std::function<void()> before_spawn) {
-  return {
-    [=](atom::spawn) -> caf::result<std::string> {
-      self->quit();
-      auto wt = io::ensure_worktree(root, mid);
-      if (!wt)
-        return wt.error();
-      if (before_spawn)
-        before_spawn();
-      return wt->path;
-    },
-  };
 }
 
 // Tells the coordinator that no worker was started (pid 0), and ends this supervisor.

@@ -1,0 +1,20 @@
+#pragma once
+/// A one-shot actor on a thread of its own that makes (or finds) one milestone's worktree.
+
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include <functional>
+#include <string>
+
+namespace sf {
+
+/// Answers one `spawn` with the path of the worktree of `milestone` under `root` (created or
+/// reused by `io::ensure_worktree`), after running `before_spawn` if given, then ends. Creating
+/// a worktree checks out the whole tree (seconds for a large repository), so spawn it detached:
+/// the scheduler's threads must not wait for it. Supervisors use it right before they start a
+/// worker; the coordinator, ahead of time, for a milestone that only waits for a slot.
+caf::behavior worktree_helper(caf::event_based_actor* self, std::string root,
+                              std::string milestone, std::function<void()> before_spawn);
+
+} // namespace sf
