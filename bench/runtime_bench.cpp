@@ -452,6 +452,23 @@ std::optional<int64_t> worker_pid(const std::string& root, const std::string& mi
   return st->pid;
 }
 
+/// Waits (polling /proc, at most 2 s) until the quiet fake worker `pid` has become `sleep`. It
+/// writes its status just before that exec, so a kill on the `running` event could land while
+/// the kernel still tears down this big binary, which times the victim, not the runtime.
+bool wait_exec_done(int64_t pid) {
+  auto comm = "/proc/" + std::to_string(pid) + "/comm";
+  auto deadline = clock_type::now() + 2s;
+  while (clock_type::now() < deadline) {
+    std::ifstream in(comm);
+    std::string name;
+    if (std::getline(in, name) && name == "sleep")
+      return true;
+    timespec pause{0, 200 * 1000};
+    ::nanosleep(&pause, nullptr);
+  }
+  return false;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Phases on fake workers
 
@@ -466,6 +483,9 @@ bool bench_exit(session& s, const std::string& root, int trials) {
       std::fprintf(stderr, "runtime_bench: no pid in %s's status\n", mid.c_str());
       return false;
     }
+    if (!wait_exec_done(*pid))
+      std::fprintf(stderr, "runtime_bench: worker %lld did not become sleep; killing it as is\n",
+                   static_cast<long long>(*pid));
     auto from = s.rec->size();
     auto t0 = clock_type::now();
     ::kill(static_cast<pid_t>(*pid), SIGKILL);
