@@ -196,3 +196,23 @@ TEST_CASE("read_file_capped enforces size, type and links", "[io][safe_file]") {
   CHECK(code_of(read_file_capped(dirfd->get(), dir.path(), "../x", 100).error()) ==
         ec::invalid_input);
 }
+
+TEST_CASE("read_file_capped reads past the size fstat reported, up to the cap",
+          "[io][safe_file]") {
+  // The buffer starts at fstat's size; a file that reports 0 bytes but has more (as /proc's
+  // do, or one that grows while read) must still be read whole, and the cap still holds.
+  auto whole = read_file_capped("/proc/self/status", 1 << 20);
+  REQUIRE(whole);
+  CHECK(whole->rfind("Name:", 0) == 0);
+  CHECK(whole->find("VmPeak:") != std::string::npos); // Well past the first 64 bytes.
+  auto capped = read_file_capped("/proc/self/status", 64);
+  REQUIRE_FALSE(capped);
+  CHECK(describe(capped.error()).find("grew beyond the limit of 64") != std::string::npos);
+
+  temp_dir dir;
+  std::string text(100000, 'x');
+  sf::test::write_file(dir / "big", text);
+  auto big = read_file_capped(dir / "big", 100000);
+  REQUIRE(big);
+  CHECK(*big == text);
+}
