@@ -103,6 +103,12 @@ caf::expected<std::string> commit_all(git_repository* r, const std::string& work
       return io::git_fail("looking up the HEAD commit", worktree);
     parent.reset(raw_parent);
   }
+  char hex[GIT_OID_HEXSZ + 1];
+  // Nothing changed since HEAD: no empty commit, HEAD already holds it all.
+  if (parent && git_oid_equal(git_commit_tree_id(parent.get()), &tree_id)) {
+    git_oid_tostr(hex, sizeof(hex), &*head->tip);
+    return std::string(hex);
+  }
   auto sig = make_signature(r);
   if (!sig)
     return sig.error();
@@ -111,7 +117,6 @@ caf::expected<std::string> commit_all(git_repository* r, const std::string& work
   if (git_commit_create(&commit_id, r, "HEAD", sig->get(), sig->get(), nullptr, message.c_str(),
                         tree.get(), parent ? 1 : 0, parents) != 0)
     return io::git_fail("committing", worktree);
-  char hex[GIT_OID_HEXSZ + 1];
   git_oid_tostr(hex, sizeof(hex), &commit_id);
   return std::string(hex);
 }

@@ -15,8 +15,8 @@ constexpr const char* fallback_author_name = "sf-actors worker";
 constexpr const char* fallback_author_email = "worker@sf-actors.invalid";
 
 /// Stages every change in `worktree` (new, modified and deleted files, honouring ignore
-/// rules), writes the tree and commits it on HEAD with `message`, even when nothing changed.
-/// Returns the new commit's hex id.
+/// rules), writes the tree and commits it on HEAD with `message`. Returns the new commit's
+/// hex id, or HEAD's when nothing changed (no empty commit).
 caf::expected<std::string> commit_all(const std::string& worktree, const std::string& message);
 
 /// The same on a repository the caller keeps open across commits (`worktree` names it in

@@ -93,6 +93,8 @@ caf::error mark_milestone_complete(const std::string& path) {
   auto edited = set_front_matter_status(*text, "complete", path);
   if (!edited)
     return edited.error();
+  if (*edited == *text)
+    return {}; // Already complete.
   auto slash = path.rfind('/');
   if (slash == std::string::npos)
     return make_error(ec::invalid_input, "cannot edit " + path + ": give a path with a folder");

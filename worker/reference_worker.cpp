@@ -357,6 +357,14 @@ int session::run() {
   status_.cost = metrics_.cost(opts_.milestone);
   publish();
 
+  // The last unit's commit also marks the milestone complete: one commit less at the end.
+  std::string last_pending;
+  for (const auto& s : plan_.slices)
+    for (const auto& u : s.units)
+      if (done.count(u.id) == 0)
+        last_pending = u.id;
+  bool marked = plan_.status == milestone_status::complete;
+
   auto env = unit_env();
   for (const auto& s : plan_.slices) {
     for (const auto& u : s.units) {
@@ -404,7 +412,14 @@ int session::run() {
       metrics_.record(opts_.milestone, rec);
       if (auto err = metrics_.save(opts_.worktree))
         return fail(err);
-      auto commit = this->commit(opts_.milestone + "/" + u.id + ": " + u.title);
+      std::string message = opts_.milestone + "/" + u.id + ": " + u.title;
+      if (u.id == last_pending && !marked) {
+        if (auto err = mark_milestone_complete(plan_path))
+          return fail(err);
+        message += "\n\n" + opts_.milestone + " is complete.";
+        marked = true;
+      }
+      auto commit = this->commit(message);
       if (!commit)
         return fail(commit.error());
       ++status_.completed_units;
@@ -415,7 +430,9 @@ int session::run() {
     }
   }
 
-  if (plan_.status != milestone_status::complete) {
+  // Every unit was done before this run: the mark (or its commit) may still be missing when
+  // an earlier run died between the two. Neither step repeats work already on the branch.
+  if (last_pending.empty()) {
     if (auto err = mark_milestone_complete(plan_path))
       return fail(err);
     auto commit = this->commit(opts_.milestone + ": complete");
