@@ -275,7 +275,8 @@ void fill_slots(self_ptr self);
 // the slot's next worker starts without the checkout (a quarter of a start on the scheduling
 // bench, seconds on large trees). Its dependencies are on main already, so the base is the
 // same one a later creation would see, or older by unrelated merges only. At most one helper
-// at a time (creations are serialised per project anyway) and `max_workers` made ahead.
+// at a time (creations are serialised per project anyway), none while a worker starts, and
+// `max_workers` made ahead.
 void prepare_worktree(self_ptr self, const milestone_entry& e) {
   auto& st = self->state;
   // Made ahead for a run that ended (stopped, out of budget) before they started: not ahead
@@ -290,6 +291,11 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
   if (!st.preparing.empty() || st.prepared.count(e.id) != 0 ||
       st.prepared.size() >= static_cast<std::size_t>(st.cfg.prefs.max_workers))
     return;
+  // Creations are serialised: one made ahead must not delay a worker that starts now. The
+  // last one to report running calls fill_slots again.
+  for (const auto& [id, other] : st.entries)
+    if (other.state == "starting")
+      return;
   auto helper = self->spawn<caf::detached>(worktree_helper, st.cfg.root, e.id,
                                            std::function<void()>{});
   st.preparing.insert(e.id);
@@ -628,10 +634,13 @@ void on_progress(self_ptr self, worker_progress p) {
       queue_merge(self, *e, slice);
     }
   }
+  bool was_starting = e->state == "starting";
   if (e->state != "stopping") {
-    std::string state = p.state == "paused" ? "paused" : p.state == "error" ? "running" : "running";
+    std::string state = p.state == "paused" ? "paused" : "running";
     set_state(self, *e, state, p.state == "error" ? p.error : "");
   }
+  if (was_starting && e->state != "starting")
+    fill_slots(self); // A worktree may be made ahead now (see prepare_worktree).
   if (before.completed_units != p.completed_units || before.current_unit != p.current_unit ||
       before.cost != p.cost) {
     run_event ev;

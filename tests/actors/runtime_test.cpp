@@ -280,6 +280,32 @@ TEST_CASE("a worker speaking only the original protocol is paused and resumed be
   CHECK(row_of(p.root(), "M001").completed_units == 8);
 }
 
+TEST_CASE("no worktree is made ahead while a worker is still starting", "[runtime]") {
+  temp_dir gate_dir;
+  const auto gate = gate_dir / "go";
+  const auto waiting = gate_dir / "waiting";
+  REQUIRE(::mkfifo(gate.c_str(), 0600) == 0);
+  // M001's worker stays in "starting" (no status file yet) until the test opens the gate.
+  std::string worker = "if [ \\\"$SF_MILESTONE_LOCK\\\" = M001 ]; then touch '" + waiting +
+                       "'; read go < '" + gate + "'; fi; exec '" SF_CLI_PATH "' worker";
+  test_project p({ms("M001", {}, units(1)), ms("M002", {}, units(1))},
+                 "  enabled: true\n  max_workers: 1\n  worker_command: \"" + worker + "\"\n");
+  auto cli = p.spawn_cli({"start", "--yes"});
+  REQUIRE(wait_for(p.root(), [&] { return std::filesystem::exists(waiting); }, 30s));
+  REQUIRE(run("echo go > '" + gate + "'", p.root()).exit_code == 0);
+  auto status = wait_exit(cli, 60s);
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK(state_of(p.root(), "M002") == "complete");
+  // M002's worktree (its .git link is written once, when it is made) came after M001 ran.
+  auto running = event_time(p.root(), "M001", "running");
+  REQUIRE(running > 0);
+  struct stat link {};
+  REQUIRE(::stat(p.path(".sf/worktrees/M002/.git").c_str(), &link) == 0);
+  auto made_ms = static_cast<int64_t>(link.st_mtim.tv_sec) * 1000 + link.st_mtim.tv_nsec / 1000000;
+  CHECK(made_ms >= running);
+}
+
 TEST_CASE("a milestone waiting for a slot gets its worktree made ahead", "[runtime]") {
   temp_dir gate_dir;
   const auto gate = gate_dir / "go";
