@@ -90,6 +90,31 @@ TEST_CASE("ensure_worktree creates a clean worktree on a new branch at main's ti
   }
 }
 
+TEST_CASE("ensure_worktree writes every file of a tree spread over many folders", "[git]") {
+  // The checkout threads take whole folders; files and subfolders interleave in tree order,
+  // so one folder's files come in several runs.
+  sf::test::temp_dir tmp;
+  auto root = tmp / "repo";
+  sf::test::init_git_repo(root);
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int d = 0; d < 40; ++d) {
+    auto dir = "d" + std::to_string(d);
+    for (const char* name : {"a.txt", "m/inner.txt", "m/n/leaf.txt", "z.txt"})
+      files.emplace_back(dir + "/" + name, dir + " " + name + "\n");
+  }
+  files.emplace_back("top.txt", "top\n");
+  for (const auto& [path, text] : files)
+    sf::test::write_file(root + "/" + path, text);
+  sh("git add -A && git commit -qm spread", root);
+  auto info = sf::io::ensure_worktree(root, "M001");
+  REQUIRE(info);
+  auto wt = wt_of(root, "M001");
+  for (const auto& [path, text] : files)
+    CHECK(sf::test::read_file(wt + "/" + path) == text);
+  CHECK(sh("git ls-files -s", wt) == sh("git ls-files -s", root));
+  CHECK(sh("git status --porcelain", wt).empty());
+}
+
 TEST_CASE("ensure_worktree reuses an existing branch with its own commits", "[git]") {
   sf::test::temp_dir tmp;
   auto root = tmp / "repo";
