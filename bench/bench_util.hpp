@@ -11,6 +11,14 @@
 
 namespace sf::bench {
 
+/// SF_BENCH_KEEP=1: leave the scratch projects for the caller (bench/run removes them after
+/// the last benchmark: deleting many files slows every later file creation on ext4 without a
+/// journal, which would bill the next benchmark for this one's cleanup).
+inline bool keep_scratch() {
+  const char* keep = std::getenv("SF_BENCH_KEEP");
+  return keep != nullptr && std::string(keep) == "1";
+}
+
 /// Quotes `s` for /bin/sh.
 inline std::string quote(const std::string& s) {
   std::string out = "'";

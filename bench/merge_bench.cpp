@@ -254,6 +254,7 @@ int main(int argc, char** argv) {
     std::printf("# files=%d branches=%d rounds=%d\n", files, branches, rounds);
   }
   std::error_code ec;
-  fs::remove_all(dir, ec);
+  if (!sf::bench::keep_scratch())
+    fs::remove_all(dir, ec);
   return ok ? 0 : 1;
 }

@@ -988,9 +988,7 @@ int main(int argc, char** argv) {
     ok = bench_pause(dir, o.quick ? 5 : 50, o.quick ? 300 : 1500);
   std::error_code ec;
   // SF_BENCH_KEEP=1 keeps the projects (events.jsonl, logs) to see where the time went.
-  const char* keep = std::getenv("SF_BENCH_KEEP");
-  bool keep_files = keep != nullptr && std::string(keep) == "1";
-  if (ok && !keep_files)
+  if (ok && !sf::bench::keep_scratch())
     fs::remove_all(dir, ec);
   else // Kept: the logs and events under .sf/parallel/ tell what went wrong (or where to look).
     std::fprintf(stderr, "runtime_bench: %s; files kept in %s\n", ok ? "done" : "failed",
