@@ -156,7 +156,7 @@ struct pool_state {
   std::vector<struct stat>* stats;
   std::string workdir;
   std::string gitdir; // Each writer opens its own repository here.
-  std::atomic<size_t> next{0};
+  std::atomic<size_t> next{0}; // The next chunk to take.
   std::atomic<bool> failed{false};
   std::mutex mtx;
   caf::error first_error;

@@ -349,21 +349,18 @@ int session::run() {
   for (const auto& rec : metrics_.units(opts_.milestone))
     done.insert(rec.id);
   status_.total_units = static_cast<int64_t>(plan_.unit_count());
+  // The last pending unit's commit also marks the milestone complete: one commit less.
+  std::string last_pending;
   for (const auto& s : plan_.slices)
     for (const auto& u : s.units)
       if (done.count(u.id) != 0)
         ++status_.completed_units;
+      else
+        last_pending = u.id;
+  const bool mark_at_last = plan_.status != milestone_status::complete;
   // Starting from the recorded sum keeps the reported cost from dropping across restarts.
   status_.cost = metrics_.cost(opts_.milestone);
   publish();
-
-  // The last unit's commit also marks the milestone complete: one commit less at the end.
-  std::string last_pending;
-  for (const auto& s : plan_.slices)
-    for (const auto& u : s.units)
-      if (done.count(u.id) == 0)
-        last_pending = u.id;
-  bool marked = plan_.status == milestone_status::complete;
 
   auto env = unit_env();
   for (const auto& s : plan_.slices) {
@@ -413,11 +410,10 @@ int session::run() {
       if (auto err = metrics_.save(opts_.worktree))
         return fail(err);
       std::string message = opts_.milestone + "/" + u.id + ": " + u.title;
-      if (u.id == last_pending && !marked) {
+      if (u.id == last_pending && mark_at_last) {
         if (auto err = mark_milestone_complete(plan_path))
           return fail(err);
         message += "\n\n" + opts_.milestone + " is complete.";
-        marked = true;
       }
       auto commit = this->commit(message);
       if (!commit)
