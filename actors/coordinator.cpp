@@ -10,6 +10,7 @@
 #include "io/coordinator_lock.hpp"
 #include "io/event_log.hpp"
 #include "io/fd_reactor.hpp"
+#include "io/integration_branch.hpp"
 #include "io/process.hpp"
 #include "io/worker_launch.hpp"
 #include "io/worker_registry.hpp"
@@ -245,8 +246,10 @@ void publish_finished(self_ptr self) {
 
 void check_finished(self_ptr self) {
   auto& st = self->state;
-  if (st.finished_published || !st.pending_merges.empty() || !st.retiring.empty() ||
-      !st.preparing.empty())
+  // Merges still to come hold the run open, but not a stop: the queue file keeps them for the
+  // next start. A push in flight ends within push_timeout, or at once on a stop.
+  if (st.finished_published || (!st.pending_merges.empty() && !st.shutting_down) ||
+      (st.pushing && !st.shutting_down) || !st.retiring.empty() || !st.preparing.empty())
     return;
   for (const auto& [id, e] : st.entries)
     if (is_active(e) || (e.in_run && e.state == "queued" && !st.budget_reached &&
@@ -387,8 +390,11 @@ command_reply for_targets(self_ptr self, const std::string& mid, Fn fn) {
 }
 
 command_reply do_stop(self_ptr self, const std::string& mid) {
-  if (mid.empty())
+  if (mid.empty()) {
     self->state.shutting_down = true;
+    // A push or a merge waiting for the user must not keep the run from ending.
+    self->send(self->state.merger, atom::shutdown_v);
+  }
   auto reply = for_targets(self, mid, [self](milestone_entry& e) -> std::string {
     e.stop_requested = true;
     if (e.supervisor && is_active(e)) {
@@ -588,7 +594,10 @@ void on_exit(self_ptr self, const worker_exit& x) {
   bool winding_down = e->stop_requested || st.budget_reached || st.shutting_down;
   if (x.pid == 0 && winding_down) {
     set_state(self, *e, "stopped", x.text);
-  } else if (x.pid == 0 || (exec_failure && e->progress.last_heartbeat == 0)) {
+  } else if (x.pid == 0) {
+    // No worker was started (the worktree or the spawn failed): the reason names the cause.
+    set_state(self, *e, "failed", x.text);
+  } else if (exec_failure && e->progress.last_heartbeat == 0) {
     // The worker could not run at all: a configuration error, reported once, never retried.
     set_state(self, *e, "failed",
               "the worker command cannot be executed (" + x.text +
@@ -754,6 +763,20 @@ void on_merged(self_ptr self, const merge_outcome& x) {
     }
     return;
   }
+  bool push_news = x.kind == "pushing" || x.kind == "pushed" || x.kind == "push_failed";
+  if (push_news) {
+    // Pushes run beside the queue; the run waits for one in flight before it ends.
+    st.pushing = x.kind == "pushing";
+    run_event ev;
+    ev.kind = event_kind::merge;
+    ev.milestone = x.milestone;
+    ev.state = x.kind;
+    ev.text = x.text;
+    publish(self, std::move(ev));
+    check_finished(self);
+    return;
+  }
+  bool obstacle = io::is_obstacle(x);
   run_event ev;
   ev.kind = x.kind == "confirm" ? event_kind::merge_ready : event_kind::merge;
   ev.milestone = x.milestone;
@@ -772,13 +795,17 @@ void on_merged(self_ptr self, const merge_outcome& x) {
       ev.text += (i ? ", " : "") + x.files[i];
     ev.text += "; resolve them in .sf/worktrees/" + x.milestone +
                " and run `sf-actors merge " + x.milestone + "` to retry";
+  } else if (obstacle) {
+    ev.text += "not merged yet: " + x.text + "; the merge goes on by itself once that is done";
   } else {
     ev.text += x.text;
   }
   if (!x.push_error.empty())
     ev.text += "; push failed: " + x.push_error;
   publish(self, ev);
-  bool final_kind = x.kind != "waiting" && x.kind != "confirm";
+  // An obstacle is not an answer: the queue retries by itself, and the run waits for it
+  // (a stop ends the run all the same, see check_finished).
+  bool final_kind = x.kind != "waiting" && x.kind != "confirm" && !obstacle;
   // Under auto_merge: auto a "waiting" is a pause in the queue; otherwise it is the answer.
   bool automatic = st.cfg.prefs.auto_merge == auto_merge_mode::automatic;
   if (x.slice.empty() && (final_kind || !automatic))
@@ -792,6 +819,8 @@ void on_merged(self_ptr self, const merge_outcome& x) {
       for (const auto& f : x.files)
         files += (files.empty() ? "" : ", ") + f;
       set_state(self, *e, "conflict", "merge conflict in " + files);
+    } else if (obstacle) {
+      set_state(self, *e, "complete", ev.text);
     } else if (x.kind != "waiting" && x.kind != "confirm") {
       set_state(self, *e, "complete", "not merged: " + x.text);
     } else if (x.kind == "waiting") {
@@ -895,6 +924,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   mq.can_confirm = st.cfg.can_confirm;
   mq.log = st.log;
   mq.coordinator = handle;
+  mq.reactor = st.reactor;
   // Merges block on git I/O: the queue gets its own thread.
   st.merger = self->spawn<caf::linked + caf::detached>(merge_queue, std::move(mq));
   // Workers of a coordinator that died are adopted, never spawned twice: only after proving
@@ -982,6 +1012,9 @@ caf::expected<coordinator_actor> spawn_coordinator(caf::actor_system& sys, coord
   auto lock = io::coordinator_lock::acquire(cfg.root);
   if (!lock)
     return lock.error();
+  // One integration branch per project, decided before anything can merge into it.
+  if (auto branch = io::record_integration_branch(cfg.root, cfg.prefs.integration_branch); !branch)
+    return branch.error();
   if (auto err = io::ensure_control_dir(cfg.root))
     return err;
   // Holding the lock, no one else writes our own files: temp files of them are leftovers of

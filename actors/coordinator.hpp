@@ -94,6 +94,7 @@ struct coordinator_state {
   bool budget_reached = false;                       ///< No new worker or unit may start.
   bool shutting_down = false;                        ///< Stop everything, start nothing.
   bool finished_published = false;                   ///< `finished` sent for the current run.
+  bool pushing = false;                              ///< The merge queue's push is in flight.
   double total_cost = 0;                             ///< From the ledger.
   std::string message;                               ///< Run-level note for status.
 

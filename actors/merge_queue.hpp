@@ -1,20 +1,31 @@
 #pragma once
 /// merge_queue: merges completed milestones (or slices) into main one at a time, in the
-/// configured order, and tells the coordinator how each attempt ended.
+/// configured order, and tells the coordinator how each attempt ended. A merge that an obstacle
+/// holds (the user's changes in the way, a git operation in progress, a held lock) is retried
+/// when the files behind the obstacle change, and pushes run as child processes beside the
+/// queue, ended at push_timeout.
 
 #include "config/preferences.hpp"
+#include "io/dir_watcher.hpp"
+#include "io/process.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace spdlog {
 class logger;
+}
+
+namespace sf::io {
+class fd_reactor;
 }
 
 namespace sf {
@@ -26,6 +37,8 @@ struct merge_queue_config {
   bool can_confirm = false;         ///< A terminal can answer `confirm` questions.
   std::shared_ptr<spdlog::logger> log; ///< The run's logger.
   coordinator_actor coordinator;    ///< Receives every outcome.
+  std::shared_ptr<io::fd_reactor> reactor; ///< Delivers obstacle and push readiness; may be
+                                           ///< empty (then only the backstop timer retries).
 };
 
 /// State of the queue.
@@ -39,6 +52,29 @@ struct merge_queue_state {
   std::set<std::string> told_waiting;             ///< "waiting" already reported (id + reason).
   bool unsaved = false;                           ///< Items changed since the last save.
   std::vector<merge_item> to_clean;               ///< Merged; worktree not removed yet.
+  std::set<std::string> approved;                 ///< Asked for by `merge` (manual, confirm).
+  /// The obstacle holding the queue: what was told, what is watched, and the generation that
+  /// cancels older watches, debounces and backstop timers.
+  std::string obstacle_told;
+  std::vector<std::pair<io::dir_watcher, uint64_t>> obstacle_watches; ///< Watcher, reactor id.
+  uint64_t obstacle_gen = 0;
+  bool retry_pending = false;                     ///< A debounced retry is scheduled.
+  std::chrono::milliseconds backstop{2000};       ///< Next backstop delay (doubles, capped).
+  bool blocked = false;                           ///< An obstacle holds the queue now.
+  /// The push child, the merges it carries, and what comes after it.
+  std::optional<io::child_process> push;
+  uint64_t push_reactor_id = 0;
+  uint64_t push_gen = 0;
+  bool push_timed_out = false;
+  bool push_stopped = false;
+  bool push_wanted = false;                       ///< Main moved since the last push started.
+  bool push_announced = false;                    ///< The coordinator was told a push follows.
+  int push_failures = 0;                          ///< Failed pushes in a row.
+  std::vector<std::string> push_carries;          ///< Milestones merged since the last push.
+  std::vector<std::string> pushing_for;           ///< Those the running push carries.
+  bool shutting_down = false;                     ///< No new push; the run ends.
+
+  ~merge_queue_state();
 };
 
 /// Behavior of the queue; reloads a persisted queue of `cfg.root` if one exists.

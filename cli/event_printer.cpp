@@ -53,9 +53,12 @@ void event_printer::print(const run_event& ev) {
       // A whole milestone's success also arrives as its state change to "merged".
       if (ev.state != "merged" || ev.text.rfind("slice ", 0) == 0)
         out_ << "[" << ev.milestone << "] " << ev.text << '\n';
-      if (ev.state == "conflict" || ev.state == "failed" || ev.state == "locked" ||
-          ev.state == "dirty_checkout")
+      // Exit 5 is for conflicts only; a merge that failed outright is a failure (1). An
+      // obstacle (the user's changes, a lock, a rebase) is waited out by the queue.
+      if (ev.state == "conflict")
         merge_problem_ = true;
+      else if (ev.state == "failed")
+        any_failed_ = true;
       break;
     case event_kind::merge_ready: {
       out_ << "[" << ev.milestone << "] complete and ready to merge\n";

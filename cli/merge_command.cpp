@@ -4,6 +4,7 @@
 #include "io/control_file.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/git.hpp"
+#include "io/integration_branch.hpp"
 #include "io/merge.hpp"
 #include "io/merge_step.hpp"
 #include "io/milestone_branch.hpp"
@@ -98,16 +99,28 @@ merge_report merge_directly(const std::string& root, const preferences& prefs, c
                      [](const auto& a, const auto& b) { return a.sequence < b.sequence; });
   io::merge_options o;
   o.push_remote = prefs.push_remote;
+  o.push_timeout =
+    std::chrono::milliseconds(static_cast<int64_t>(prefs.push_timeout * 1000));
   o.delete_merged_branch = prefs.delete_merged_branches;
+  std::string stopped_by;
   for (const auto& item : *items) {
     if (!only.empty() && item.milestone != only)
       continue;
+    if (!stopped_by.empty()) {
+      // Later milestones wait behind a halted queue; the report names each of them.
+      merge_outcome w;
+      w.milestone = item.milestone;
+      w.kind = "waiting";
+      w.text = "waits behind " + stopped_by;
+      r.results.push_back(w);
+      continue;
+    }
     auto x = io::merge_one(root, item, o);
     r.results.push_back(x);
-    if (x.kind == "conflict" || x.kind == "dirty_checkout" || x.kind == "locked" ||
-        x.kind == "failed") {
+    if (io::stops_queue(x)) {
+      // Exit 5 is for conflicts; an obstacle or a failure is 1 (the report says which).
       r.exit_code = x.kind == "conflict" ? exit_merge_conflict : exit_failure;
-      break; // Later milestones wait behind a halted queue.
+      stopped_by = x.milestone + " (" + x.kind + ")";
     }
   }
   if (!only.empty() && r.results.empty()) {
@@ -147,6 +160,10 @@ std::function<int()> setup_merge(CLI::App& app, global_options& g) {
     const auto& p = ctx.milestones;
     if (forward_to_coordinator(root, "merge", *mid, *dry, std::chrono::minutes(10), code))
       return code;
+    // Decided once and recorded, so a later switch of the checkout never redirects a merge.
+    if (!*dry)
+      if (auto branch = io::record_integration_branch(root, prefs.integration_branch); !branch)
+        return fail(branch.error());
     auto report = *dry ? predict_all(root, p, *mid) : merge_directly(root, prefs, p, *mid);
     if (g.json)
       std::cout << report_to_json(report).dump(2) << '\n';

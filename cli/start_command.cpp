@@ -4,8 +4,11 @@
 #include "cli/event_printer.hpp"
 #include "config/eligibility.hpp"
 #include "io/coordinator_lock.hpp"
+#include "io/git.hpp"
 #include "io/gitignore.hpp"
+#include "io/integration_branch.hpp"
 #include "io/merge_step.hpp"
+#include "io/milestone_branch.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/process.hpp"
 #include "messages/error.hpp"
@@ -87,6 +90,29 @@ int detach(const std::string& root, const start_options& o, const global_options
   std::cout << "coordinator running in the background (pid " << child->pid()
             << "); follow it with `sf-actors status --watch`, end it with `sf-actors stop`\n";
   return exit_ok;
+}
+
+caf::error preflight_repository(const std::string& root, const preferences& prefs, const plan& p,
+                                const std::vector<std::string>& ids) {
+  auto repo = io::open_repo(root);
+  if (!repo)
+    return make_error(ec::invalid_input,
+                      root + " is not a git repository: sf-actors runs each milestone on a branch "
+                             "of it; run `git init`, commit your files and the plan (git add -A && "
+                             "git commit -m plan), then start again");
+  if (git_repository_head_unborn(repo->get()) == 1)
+    return make_error(ec::invalid_input,
+                      "the repository at " + root + " has no commit yet, and milestones start "
+                      "from one; commit your files and the plan (git add -A && git commit -m "
+                      "plan), then start again");
+  // Decided once and recorded: a later switch of the checkout never redirects a merge.
+  auto branch = io::record_integration_branch(root, prefs.integration_branch);
+  if (!branch)
+    return branch.error();
+  for (const auto& e : analyze_eligibility(p, ids).eligible)
+    if (auto err = io::check_branch_history(repo->get(), e.id))
+      return err;
+  return {};
 }
 
 // auto_merge: confirm on a terminal: ask, and merge through the coordinator's queue on yes.
@@ -191,6 +217,10 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
         return fail("unknown milestone `" + id + "`: not in " + root +
                       "/.sf/milestones; run `sf-actors graph` to list milestones",
                     exit_failure);
+    // The repository comes first: without a repository, a commit or a usable milestone
+    // branch, a worker fails much later in ways that point at the wrong cause.
+    if (auto err = preflight_repository(root, prefs, p, o->ids))
+      return fail(err);
     int64_t holder = 0;
     if (!o->detached_child && io::coordinator_lock::is_held(root, &holder))
       return fail("a coordinator (pid " + std::to_string(holder) + ") already runs for " + root +

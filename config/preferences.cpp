@@ -71,6 +71,11 @@ const std::vector<preference_key>& preference_keys() {
        "Time a stopping worker gets between SIGTERM and SIGKILL."},
       {"push_remote", "string", "\"\"",
        "Remote that main is pushed to after a merge; empty = none."},
+      {"push_timeout", "seconds, number > 0", "60",
+       "A push that has not ended after this long is stopped and reported as failed."},
+      {"integration_branch", "string (a branch name)", "\"\"",
+       "Branch milestones start from and merge into; empty = main, else master, else the "
+       "branch checked out at the first start, recorded in the repository's git config."},
       {"delete_merged_branches", "boolean", "false",
        "Delete the milestone/<MID> branch once it is merged."},
       {"max_restarts", "integer (0-100)", "3",
@@ -205,6 +210,21 @@ caf::error get_string(const entry& e, std::string& out) {
   return {};
 }
 
+/// A name git would accept for a local branch (the rules of git check-ref-format that a
+/// typo can break); the branch must also exist, which the repository checks.
+bool plausible_branch_name(const std::string& s) {
+  if (s.empty() || s.front() == '-' || s.front() == '/' || s.back() == '/' || s.back() == '.' ||
+      s.find("..") != std::string::npos || s.find("//") != std::string::npos ||
+      s.find("@{") != std::string::npos || s == "@" ||
+      (s.size() >= 5 && s.compare(s.size() - 5, 5, ".lock") == 0))
+    return false;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f || c == ' ' || c == '~' || c == '^' || c == ':' || c == '?' ||
+        c == '*' || c == '[' || c == '\\')
+      return false;
+  return true;
+}
+
 template <class Enum>
 caf::error get_enum(const entry& e, std::initializer_list<Enum> values, Enum& out) {
   std::string allowed;
@@ -264,6 +284,17 @@ const std::map<std::string, setter>& setters() {
       {"stop_grace",
        [](const entry& e, preferences& p) { return get_seconds(e, true, p.stop_grace); }},
       {"push_remote", [](const entry& e, preferences& p) { return get_string(e, p.push_remote); }},
+      {"push_timeout",
+       [](const entry& e, preferences& p) { return get_seconds(e, false, p.push_timeout); }},
+      {"integration_branch",
+       [](const entry& e, preferences& p) -> caf::error {
+         if (auto err = get_string(e, p.integration_branch))
+           return err;
+         if (!p.integration_branch.empty() && !plausible_branch_name(p.integration_branch))
+           return e.fail("\"" + escape_text(p.integration_branch) + "\" is not a branch name",
+                         "a local branch name such as main or trunk, or \"\" to decide once");
+         return {};
+       }},
       {"delete_merged_branches",
        [](const entry& e, preferences& p) { return get_bool(e, p.delete_merged_branches); }},
       {"max_restarts",

@@ -40,6 +40,8 @@ struct preferences {
   double heartbeat_interval = 5;                ///< Seconds between worker heartbeats.
   double stop_grace = 10;                       ///< Seconds between SIGTERM and SIGKILL.
   std::string push_remote;                      ///< Remote to push main to after a merge.
+  double push_timeout = 60;                     ///< Seconds a push may take before it is ended.
+  std::string integration_branch;               ///< Branch merges land on; empty = decided once.
   bool delete_merged_branches = false;          ///< Delete `milestone/<MID>` after merging.
   int max_restarts = 3;                         ///< Restarts per milestone within the window.
   double restart_window = 600;                  ///< Seconds over which restarts are counted.

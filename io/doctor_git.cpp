@@ -2,6 +2,7 @@
 #include "io/doctor_detail.hpp"
 
 #include "io/git.hpp"
+#include "io/integration_branch.hpp"
 #include "io/milestone_branch.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"

@@ -36,43 +36,4 @@ caf::expected<repo_ptr> open_repo(const std::string& path) {
   return repo_ptr{raw};
 }
 
-namespace {
-
-bool local_branch_exists(git_repository* repo, const char* name) {
-  git_reference* raw = nullptr;
-  if (git_branch_lookup(&raw, repo, name, GIT_BRANCH_LOCAL) != 0)
-    return false;
-  git_reference_free(raw);
-  return true;
-}
-
-} // namespace
-
-caf::expected<std::string> resolve_main_branch(git_repository* repo) {
-  for (const char* name : {"main", "master"})
-    if (local_branch_exists(repo, name))
-      return std::string{name};
-  std::string where = git_repository_commondir(repo);
-  if (git_repository_head_detached(repo) == 1)
-    return make_error(ec::git_error, "HEAD is detached in " + where +
-                                       " and there is no main or master branch; check out the "
-                                       "integration branch (git switch <branch>)");
-  git_reference* raw = nullptr;
-  int rc = git_repository_head(&raw, repo);
-  if (rc == GIT_EUNBORNBRANCH || rc == GIT_ENOTFOUND)
-    return make_error(ec::git_error, "the branch HEAD names in " + where +
-                                       " has no commit yet; make a first commit "
-                                       "(git commit --allow-empty -m init)");
-  if (rc != 0)
-    return git_fail("reading HEAD", where);
-  reference_ptr head{raw};
-  if (git_reference_is_branch(head.get()) == 0)
-    return make_error(ec::git_error, "HEAD in " + where + " is not a local branch; check out the "
-                                                          "integration branch (git switch <branch>)");
-  const char* name = nullptr;
-  if (git_branch_name(&name, head.get()) != 0)
-    return git_fail("reading the current branch name", where);
-  return std::string{name};
-}
-
 } // namespace sf::io

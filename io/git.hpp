@@ -1,5 +1,5 @@
 #pragma once
-/// The libgit2 boundary: one-time setup, owning handles, error translation, main-branch lookup.
+/// The libgit2 boundary: one-time setup, owning handles, error translation.
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -60,8 +60,5 @@ caf::error git_fail(const char* what, const std::string& where);
 
 /// Opens the repository whose working folder or git dir is exactly `path` (no upward search).
 caf::expected<repo_ptr> open_repo(const std::string& path);
-
-/// Short name of the integration branch: `main`, else `master`, else the branch HEAD names.
-caf::expected<std::string> resolve_main_branch(git_repository* repo);
 
 } // namespace sf::io

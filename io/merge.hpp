@@ -1,5 +1,5 @@
 #pragma once
-/// Merging a completed milestone's recorded tip into the main branch, conflict prediction, push.
+/// Merging a completed milestone's recorded tip into the main branch, and conflict prediction.
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -28,21 +28,30 @@ struct merge_result {
     merged,         ///< Main now points at a new merge commit (or would, on a dry run).
     already_merged, ///< The tip is already part of main; nothing changed.
     conflict,       ///< Code conflicts; main unchanged; `files` lists them.
-    dirty_checkout, ///< The root checkout has local changes the merge would overwrite.
-    locked,         ///< The main ref's `.lock` file exists; main unchanged.
+    dirty_checkout, ///< The checkout of main has changes of the user the merge would touch.
+    locked,         ///< A lock of git's is held (the checkout's index.lock, main's ref lock).
+    blocked,        ///< A git operation (rebase, merge, ...) is in progress on main.
     failed,         ///< Main kept moving under us; main unchanged.
   } kind = failed;
   std::string commit;             ///< Hex id of the merge commit (empty unless merged for real).
   std::vector<std::string> files; ///< Sorted conflicting or dirty files; changed files if merged.
   std::string text;               ///< One line for humans: what happened and what to do.
+  /// For dirty_checkout, locked and blocked: folders whose change may end the obstacle (the
+  /// checkout's git dir, the ref's folder, the folders of the files the user changed).
+  std::vector<std::string> watch;
 };
 
 /// Short name of a result kind, for logs and tests.
 const char* to_string(merge_result::kind_type k);
 
-/// Merges `req.tip` into the main branch with a two-parent commit and a compare-and-swap on the
-/// ref, updating the root checkout when it has main checked out. Errors are for broken
-/// repositories and bad input; expected outcomes are `merge_result` kinds.
+/// Merges `req.tip` into the integration branch with a two-parent commit and one
+/// compare-and-swap on the ref. When a checkout (the project folder or a linked worktree) has
+/// the branch checked out, main moves only while that checkout's index lock is held and its
+/// index and files at every path the merge changes are still the old main's: it is then brought
+/// to the new main in the same step, and everything else the user staged or edited stays. A git
+/// operation in progress on main, a held lock or a change of the user in the way leaves main
+/// where it is and is reported as an obstacle. Errors are for broken repositories and bad
+/// input; expected outcomes are `merge_result` kinds.
 caf::expected<merge_result> merge_milestone(const merge_request& req);
 
 /// Files that would conflict when merging revision `theirs_rev` into `ours_rev` (any revision
@@ -50,10 +59,5 @@ caf::expected<merge_result> merge_milestone(const merge_request& req);
 caf::expected<std::vector<std::string>> predict_conflicts(const std::string& root,
                                                           const std::string& ours_rev,
                                                           const std::string& theirs_rev);
-
-/// Pushes local branch `branch` to `remote` (a configured remote name, a path or a URL) under
-/// the same name; fails with the remote's reason when the update is rejected.
-caf::error push_branch(const std::string& root, const std::string& remote,
-                       const std::string& branch);
 
 } // namespace sf::io

@@ -2,18 +2,27 @@
 #include "io/fault_point.hpp"
 
 #include "io/git.hpp"
+#include "io/integration_branch.hpp"
 #include "io/inode_release.hpp"
 #include "io/merge.hpp"
 #include "io/milestone_branch.hpp"
+#include "io/parallel_dir.hpp"
+#include "io/push.hpp"
+#include "io/safe_file.hpp"
 #include "io/status_file.hpp"
 #include "io/worktree.hpp"
 #include "messages/error.hpp"
 
 #include <git2.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <sstream>
+#include <thread>
 
 namespace sf::io {
 
@@ -37,7 +46,69 @@ std::string merge_message(const merge_item& item) {
   return out.str();
 }
 
+bool is_obstacle(const merge_outcome& x) {
+  return x.kind == "dirty_checkout" || x.kind == "locked" || x.kind == "blocked";
+}
+
+bool stops_queue(const merge_outcome& x) {
+  return x.kind == "conflict" || x.kind == "failed" || is_obstacle(x);
+}
+
+std::string outcome_kind(int merge_result_kind, bool dry_run) {
+  switch (static_cast<merge_result::kind_type>(merge_result_kind)) {
+    case merge_result::merged:
+      return dry_run ? "would_merge" : "merged";
+    case merge_result::already_merged:
+      return "already_merged";
+    case merge_result::conflict:
+      return "conflict";
+    case merge_result::dirty_checkout:
+      return "dirty_checkout";
+    case merge_result::locked:
+      return "locked";
+    case merge_result::blocked:
+      return "blocked";
+    case merge_result::failed:
+      break;
+  }
+  return "failed";
+}
+
 namespace {
+
+// Long enough for another process's merge (milliseconds, plus git's lock patience), short
+// enough that a wedged one is reported rather than waited for forever.
+constexpr auto merge_turn_patience = std::chrono::seconds(60);
+
+/// The per-project merge lock (`.sf/parallel/merge.lock`, flock), held while the fd lives.
+caf::expected<unique_fd> take_merge_turn(const std::string& root) {
+  auto dir = ensure_parallel_dir(root);
+  if (!dir)
+    return std::move(dir.error());
+  auto path = dir->path + "/merge.lock";
+  unique_fd fd{::openat(dir->fd.get(), "merge.lock",
+                        O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600)};
+  if (!fd)
+    return make_error(ec::io_error, "cannot open " + path + ": " + errno_text(errno) +
+                                      (errno == ELOOP ? "; it is a symbolic link, remove it" : ""));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+    return make_error(ec::unsafe_path, path + " is not a regular file; remove it (rm -r " + path +
+                                         ") and merge again");
+  auto deadline = std::chrono::steady_clock::now() + merge_turn_patience;
+  auto pause = std::chrono::milliseconds(1);
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR)
+      return make_error(ec::io_error, "cannot lock " + path + ": " + errno_text(errno));
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline)
+      return make_error(ec::locked, "another sf-actors merge of " + root + " has held " + path +
+                                      " for a minute; let it finish, then merge again");
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+  return fd;
+}
 
 caf::error delete_branch_if_merged(const std::string& root, const std::string& mid) {
   auto state = read_milestone_branch(root, mid);
@@ -65,6 +136,18 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   merge_outcome out;
   out.milestone = item.milestone;
   out.slice = item.slice;
+  // Another sf-actors merge of this project (a second `merge`, or a coordinator's queue) waits
+  // here rather than racing us for git's locks; dry runs change nothing and need no turn.
+  unique_fd turn;
+  if (!o.dry_run) {
+    auto held = take_merge_turn(root);
+    if (!held) {
+      out.kind = code_of(held.error()) == ec::locked ? "locked" : "failed";
+      out.text = describe(held.error());
+      return out;
+    }
+    turn = std::move(*held);
+  }
   merge_request req;
   req.root = root;
   req.mid = item.milestone;
@@ -80,34 +163,18 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   out.commit = res->commit;
   out.files = res->files;
   out.text = res->text;
-  switch (res->kind) {
-    case merge_result::merged:
-      out.kind = o.dry_run ? "would_merge" : "merged";
-      break;
-    case merge_result::already_merged:
-      out.kind = "already_merged";
-      break;
-    case merge_result::conflict:
-      out.kind = "conflict";
-      break;
-    case merge_result::dirty_checkout:
-      out.kind = "dirty_checkout";
-      break;
-    case merge_result::locked:
-      out.kind = "locked";
-      break;
-    default:
-      out.kind = "failed";
-      break;
-  }
+  out.watch = res->watch;
+  out.kind = outcome_kind(res->kind, o.dry_run);
   if (o.dry_run || (out.kind != "merged" && out.kind != "already_merged"))
     return out;
-  if (out.kind == "merged" && !o.push_remote.empty()) {
+  if (out.kind == "merged" && !o.push_remote.empty() && o.push_inline) {
     auto repo = open_repo(root);
     caf::expected<std::string> main = caf::error{};
     if (repo)
       main = resolve_main_branch(repo->get());
-    auto err = !repo ? repo.error() : !main ? main.error() : push_branch(root, o.push_remote, *main);
+    caf::error err = !repo ? repo.error() : !main ? main.error() : caf::error{};
+    if (!err)
+      err = push_branch(push_request{root, o.push_remote, *main}, o.push_timeout);
     if (err)
       out.push_error = describe(err);
     else
@@ -158,6 +225,18 @@ caf::expected<std::vector<merge_item>> find_mergeable(const std::string& root, c
   return items;
 }
 
+namespace {
+
+// What happens next for an obstacle: a coordinator's queue retries by itself; without one the
+// user runs the merge again.
+std::string retry_hint(const merge_report& r, const merge_outcome& x) {
+  if (r.queue_retries)
+    return "the merge goes on by itself once that is done.";
+  return "then run `sf-actors merge " + x.milestone + "`.";
+}
+
+} // namespace
+
 std::string render_merge_report(const merge_report& r) {
   std::ostringstream out;
   out << "# Merge Results\n\n";
@@ -181,14 +260,21 @@ std::string render_merge_report(const merge_report& r) {
           << "` to retry.\n";
     } else if (x.kind == "dirty_checkout") {
       out << "- " << who
-          << " — not merged: uncommitted changes in the root checkout would be overwritten:\n";
+          << " — not merged yet: uncommitted changes of yours in the checkout of main are "
+             "in the way:\n";
       for (const auto& f : x.files)
         out << "  - `" << f << "`\n";
-      out << "  Commit or stash them, then run `sf-actors merge " << x.milestone << "`.\n";
+      out << "  Commit, stash or undo them; " << retry_hint(r, x) << "\n";
     } else if (x.kind == "waiting") {
       out << "- " << who << " — waiting: " << x.text << '\n';
-    } else if (x.kind == "locked") {
-      out << "- " << who << " — not merged: " << x.text << '\n';
+    } else if (x.kind == "locked" || x.kind == "blocked") {
+      out << "- " << who << " — not merged yet: " << x.text << "; " << retry_hint(r, x) << '\n';
+    } else if (x.kind == "pushing") {
+      out << "- " << who << " — pushing: " << x.text << '\n';
+    } else if (x.kind == "pushed") {
+      out << "- " << who << " — pushed: " << x.text << '\n';
+    } else if (x.kind == "push_failed") {
+      out << "- " << who << " — push failed: " << x.text << " (the local merge stays)\n";
     } else if (x.kind == "would_conflict") {
       out << "- " << who << " — would conflict with " << x.text << " in " << x.files.size()
           << " file(s):\n";

@@ -7,6 +7,8 @@
 
 #include <caf/expected.hpp>
 
+#include <chrono>
+
 #include <string>
 #include <vector>
 
@@ -15,16 +17,30 @@ namespace sf::io {
 /// What to do around the merge itself.
 struct merge_options {
   std::string push_remote;           ///< Push main there after a merge; empty = no push.
+  std::chrono::milliseconds push_timeout{60000}; ///< A push running longer is ended.
+  bool push_inline = true;           ///< Push within `merge_one`; false: the caller pushes.
   bool delete_merged_branch = false; ///< Delete `milestone/<MID>` once it is merged.
   bool dry_run = false;              ///< Predict only; change nothing.
   bool cleanup = true;               ///< Clean up at once; false leaves it to `cleanup_merged`.
 };
 
+/// True for the outcomes that leave main where it is until something outside the queue changes
+/// (the user's checkout, a lock): dirty_checkout, locked, blocked.
+bool is_obstacle(const merge_outcome& x);
+
+/// True for the outcomes after which later milestones of the queue must wait: a conflict, an
+/// obstacle, a failure.
+bool stops_queue(const merge_outcome& x);
+
+/// The outcome's result kind from a merge result kind (dry runs say `would_merge`).
+std::string outcome_kind(int merge_result_kind, bool dry_run);
+
 /// The merge commit message: the milestone, its units, and trailers naming the tip.
 std::string merge_message(const merge_item& item);
 
 /// Merges `item` into main; for a whole milestone also removes its worktree and status file
-/// (never one with uncommitted work) and, if asked, its branch.
+/// (never one with uncommitted work) and, if asked, its branch. Merges of one project never run
+/// at the same time (a lock in `.sf/parallel` serialises every sf-actors process).
 merge_outcome merge_one(const std::string& root, const merge_item& item, const merge_options& o);
 
 /// The clean-up `merge_one` skips when `o.cleanup` is false, for an item whose outcome was

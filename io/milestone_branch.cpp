@@ -1,6 +1,7 @@
 #include "io/milestone_branch.hpp"
 
 #include "io/git.hpp"
+#include "io/integration_branch.hpp"
 #include "messages/error.hpp"
 
 #include <git2.h>
@@ -16,6 +17,33 @@ std::string hex(const git_oid* oid) {
 }
 
 } // namespace
+
+caf::error check_branch_history(git_repository* repo, const std::string& mid) {
+  git_oid tip;
+  auto ref_name = "refs/heads/milestone/" + mid;
+  int rc = git_reference_name_to_id(&tip, repo, ref_name.c_str());
+  if (rc == GIT_ENOTFOUND)
+    return {};
+  if (rc != 0)
+    return git_fail("cannot read", ref_name);
+  auto main = resolve_main_branch(repo);
+  if (!main)
+    return main.error();
+  git_oid main_oid, base;
+  if (git_reference_name_to_id(&main_oid, repo, ("refs/heads/" + *main).c_str()) != 0)
+    return git_fail("cannot read", "refs/heads/" + *main);
+  rc = git_merge_base(&base, repo, &tip, &main_oid);
+  if (rc == 0)
+    return {};
+  if (rc != GIT_ENOTFOUND)
+    return git_fail("finding the merge base", "milestone/" + mid + " and " + *main);
+  return make_error(ec::invalid_input,
+                    "branch milestone/" + mid + " exists in " + git_repository_commondir(repo) +
+                      " but shares no history with " + *main +
+                      ", so a worker would start without the plan; rename it (git branch -m "
+                      "milestone/" + mid + " <other name>) or delete it if it holds nothing you "
+                      "need, and sf-actors makes milestone/" + mid + " from " + *main);
+}
 
 caf::expected<std::string> milestone_tip(const std::string& root, const std::string& mid) {
   auto state = read_milestone_branch(root, mid);

@@ -5,6 +5,8 @@
 
 #include <caf/expected.hpp>
 
+#include <git2.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +24,11 @@ struct branch_state {
 /// The branch of `mid` in the repository at `root`; empty when there is no such branch.
 caf::expected<std::optional<branch_state>> read_milestone_branch(const std::string& root,
                                                                  const std::string& mid);
+
+/// Fails when `milestone/<mid>` exists but shares no history with the integration branch (a
+/// branch of that name made elsewhere): a worker would start from a tree without the plan.
+/// The error names the branch and the fix; nothing is changed.
+caf::error check_branch_history(git_repository* repo, const std::string& mid);
 
 /// Hex oid of the tip of `milestone/<mid>`.
 caf::expected<std::string> milestone_tip(const std::string& root, const std::string& mid);

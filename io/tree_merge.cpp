@@ -1,13 +1,14 @@
 #include "io/tree_merge.hpp"
 
 #include "io/git.hpp"
+#include "io/state_merge.hpp"
 #include "messages/error.hpp"
 
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 namespace sf::io {
 
@@ -56,26 +57,6 @@ void add_names(const git_tree* tree, std::vector<std::string>& names) {
   size_t n = git_tree_entrycount(tree);
   for (size_t i = 0; i < n; ++i)
     names.emplace_back(git_tree_entry_name(git_tree_entry_byindex(tree, i)));
-}
-
-/// Parses a JSON object, or gives a null value when the text is not one.
-nlohmann::json parse_object(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return nlohmann::json{};
-  return j;
-}
-
-/// Copies into `out` every member of `theirs` that is new or different from `base`.
-void take_changed(const nlohmann::json& base, const nlohmann::json& theirs, nlohmann::json& out,
-                  const char* skip) {
-  for (auto it = theirs.begin(); it != theirs.end(); ++it) {
-    if (skip != nullptr && it.key() == skip)
-      continue;
-    bool unchanged = base.is_object() && base.contains(it.key()) && base[it.key()] == it.value();
-    if (!unchanged)
-      out[it.key()] = it.value();
-  }
 }
 
 class merger {
@@ -219,8 +200,10 @@ private:
       return merge_dir(path + "/", bt->get(), otree->get(), ttree->get());
     }
     if (ot || tt || !o.present || !t.present) {
-      // A folder against a file, or a file changed on one side and deleted on the other.
-      if (state)
+      // A folder against a file, or a file changed on one side and deleted on the other. Under
+      // .sf/ a branch's change to a file main deleted is kept (nothing is lost by that); main's
+      // change to a file the branch deleted must not vanish, so that is a conflict like in code.
+      if (state && !o.present && is_file(t))
         return take(path, o, t);
       return conflict(path, o);
     }
@@ -256,9 +239,7 @@ private:
       return take(path, o, r);
     if (!is_file(o) || !is_file(t) || (have_base && !is_file(b))) {
       // Symbolic links and submodules have no line-level merge.
-      if (!state)
-        return conflict(path, o);
-      return take(path, o, t);
+      return conflict(path, o);
     }
     auto base_text = load_blob(have_base ? b : entry{});
     if (!base_text)
@@ -270,22 +251,19 @@ private:
     if (!theirs_text)
       return std::move(theirs_text.error());
     std::string merged;
-    bool clean = false;
-    if (state && path == ".sf/metrics.json") {
-      if (auto j = merge_metrics_json(*base_text, *ours_text, *theirs_text)) {
-        merged = std::move(*j);
-        clean = true;
-      }
-    }
-    if (!clean) {
-      auto text = merge_text(path, *base_text, *ours_text, *theirs_text, r.mode, state);
+    if (state) {
+      auto text = merge_state_text(path, *base_text, *ours_text, *theirs_text);
       if (!text)
         return std::move(text.error());
-      if (!text->first) {
-        if (!state)
-          return conflict(path, o);
-        return take(path, o, t);
-      }
+      if (!*text)
+        return conflict(path, o);
+      merged = std::move(**text);
+    } else {
+      auto text = merge_text(path, *base_text, *ours_text, *theirs_text, r.mode);
+      if (!text)
+        return std::move(text.error());
+      if (!text->first)
+        return conflict(path, o);
       merged = std::move(text->second);
     }
     if (git_blob_create_from_buffer(&r.id, repo_, merged.data(), merged.size()) != 0)
@@ -293,10 +271,26 @@ private:
     return take(path, o, r);
   }
 
+  /// A file under `.sf/` both sides changed, by the rules of io/state_merge.hpp; nothing when
+  /// it is a conflict.
+  caf::expected<std::optional<std::string>>
+  merge_state_text(const std::string& path, const std::string& base, const std::string& ours,
+                   const std::string& theirs) {
+    if (path == ".sf/metrics.json") {
+      auto j = merge_metrics_json(base, ours, theirs);
+      if (!j)
+        return std::optional<std::string>{}; // Not JSON on a side: the user must look at it.
+      return std::optional<std::string>{std::move(*j)};
+    }
+    if (is_milestone_file(path))
+      return merge_milestone_text(base, ours, theirs, path);
+    return merge_lines_keeping_both(base, ours, theirs, path);
+  }
+
   /// Line-level merge; gives whether it is clean and the text.
   caf::expected<std::pair<bool, std::string>>
   merge_text(const std::string& path, const std::string& base, const std::string& ours,
-             const std::string& theirs, git_filemode_t mode, bool state) {
+             const std::string& theirs, git_filemode_t mode) {
     auto input = [&](const std::string& text) {
       git_merge_file_input in = GIT_MERGE_FILE_INPUT_INIT;
       in.ptr = text.data();
@@ -309,7 +303,6 @@ private:
     git_merge_file_input oi = input(ours);
     git_merge_file_input ti = input(theirs);
     git_merge_file_options opts = GIT_MERGE_FILE_OPTIONS_INIT;
-    opts.favor = state ? GIT_MERGE_FILE_FAVOR_THEIRS : GIT_MERGE_FILE_FAVOR_NORMAL;
     git_merge_file_result res{};
     if (git_merge_file(&res, &bi, &oi, &ti, &opts) != 0)
       return git_fail("merging the lines of", "'" + path + "'");
@@ -326,31 +319,6 @@ private:
 
 bool is_state_path(const std::string& path) {
   return path == ".sf" || path.compare(0, 4, ".sf/") == 0;
-}
-
-caf::expected<std::string> merge_metrics_json(const std::string& base, const std::string& ours,
-                                              const std::string& theirs) {
-  auto o = parse_object(ours);
-  auto t = parse_object(theirs);
-  if (o.is_null() || t.is_null())
-    return make_error(ec::invalid_input, std::string{".sf/metrics.json on "} +
-                                           (o.is_null() ? "main" : "the milestone branch") +
-                                           " is not a JSON object; fix or delete that file");
-  auto b = parse_object(base);
-  nlohmann::json out = o;
-  // Top-level fields: theirs wins where it changed something; milestones are merged per key.
-  take_changed(b, t, out, "milestones");
-  auto sub = [](const nlohmann::json& j) {
-    return j.is_object() && j.contains("milestones") && j["milestones"].is_object()
-             ? j["milestones"]
-             : nlohmann::json::object();
-  };
-  if (t.contains("milestones") || o.contains("milestones")) {
-    nlohmann::json ms = sub(o);
-    take_changed(sub(b), sub(t), ms, nullptr);
-    out["milestones"] = std::move(ms);
-  }
-  return out.dump(2) + "\n";
 }
 
 caf::expected<tree_merge_result> tree_merge(git_repository* repo, const git_tree* base,

@@ -12,8 +12,8 @@ namespace sf::io {
 
 /// How conflicts are settled while merging trees.
 struct tree_merge_rules {
-  /// Settle every conflict under the top-level `.sf/` folder in favour of theirs (the milestone
-  /// branch), with a JSON union for `.sf/metrics.json`; off means `.sf/` merges like code.
+  /// Merge files under the top-level `.sf/` folder by the rules of io/state_merge.hpp (nothing
+  /// either side added is lost); off means `.sf/` merges like code.
   bool resolve_state = true;
 };
 
@@ -26,11 +26,6 @@ struct tree_merge_result {
 
 /// True when `path` lies in the top-level `.sf` folder (or is that entry itself).
 bool is_state_path(const std::string& path);
-
-/// Merges `metrics.json` texts: ours plus every milestone entry theirs added or changed since
-/// `base` (any text may be empty); fails when ours or theirs is not a JSON object.
-caf::expected<std::string> merge_metrics_json(const std::string& base, const std::string& ours,
-                                              const std::string& theirs);
 
 /// Merges `theirs` into `ours` against `base`; any tree may be null (an empty tree). Writes the
 /// blobs and trees it creates; never touches refs, the index or a working folder.

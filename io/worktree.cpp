@@ -4,6 +4,8 @@
 #include "config/plan.hpp"
 
 #include "io/git.hpp"
+#include "io/integration_branch.hpp"
+#include "io/milestone_branch.hpp"
 #include "io/inode_release.hpp"
 #include "io/tree_checkout.hpp"
 #include "messages/error.hpp"
@@ -182,8 +184,12 @@ caf::expected<reference_ptr> ensure_branch(git_repository* repo, const layout& l
                                            bool& created) {
   git_reference* raw = nullptr;
   int rc = git_branch_lookup(&raw, repo, l.branch.c_str(), GIT_BRANCH_LOCAL);
-  if (rc == 0)
-    return reference_ptr{raw};
+  if (rc == 0) {
+    reference_ptr found{raw};
+    if (auto err = check_branch_history(repo, l.branch.substr(std::string{"milestone/"}.size())))
+      return err;
+    return found;
+  }
   if (rc != GIT_ENOTFOUND)
     return git_fail("looking up branch", l.branch);
   auto main = resolve_main_branch(repo);

@@ -52,5 +52,15 @@ using merged = caf::atom_constant<caf::atom("sf_merged")>;     ///< A merge atte
 constexpr merged merged_v{};  ///< Value of `merged`.
 using running = caf::atom_constant<caf::atom("sf_running")>;   ///< Milestones still running.
 constexpr running running_v{};  ///< Value of `running`.
+using retry = caf::atom_constant<caf::atom("sf_retry")>;       ///< Try a blocked merge again.
+constexpr retry retry_v{};  ///< Value of `retry`.
+using obstacle = caf::atom_constant<caf::atom("sf_obstcl")>;   ///< A watched obstacle changed.
+constexpr obstacle obstacle_v{};  ///< Value of `obstacle`.
+using pushed = caf::atom_constant<caf::atom("sf_pushed")>;     ///< A push process ended.
+constexpr pushed pushed_v{};  ///< Value of `pushed`.
+using push_late = caf::atom_constant<caf::atom("sf_pushlt")>;  ///< A push ran past its timeout.
+constexpr push_late push_late_v{};  ///< Value of `push_late`.
+using repush = caf::atom_constant<caf::atom("sf_repush")>;     ///< Try a failed push again.
+constexpr repush repush_v{};  ///< Value of `repush`.
 
 } // namespace sf::atom

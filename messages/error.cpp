@@ -20,6 +20,7 @@ const char* to_string(ec code) {
     case ec::already_running: return "already_running";
     case ec::unavailable: return "unavailable";
     case ec::usage: return "usage";
+    case ec::locked: return "locked";
   }
   return "unknown";
 }

@@ -26,6 +26,7 @@ enum class ec : uint8_t {
   already_running,   ///< Another coordinator or worker holds the lock.
   unavailable,       ///< The command is not available yet.
   usage,             ///< The command line is wrong.
+  locked,            ///< A lock file of git's (index.lock, a ref's .lock) is held by another process.
 };
 
 /// Short name of an error code, for logs.

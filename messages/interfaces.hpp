@@ -64,7 +64,19 @@ using merge_queue_actor = caf::typed_actor<
   /// Merge now: one milestone or all queued (empty id); true = dry run.
   caf::replies_to<atom::merge, std::string, bool>::with<merge_report>,
   /// What is queued and why it waits.
-  caf::replies_to<atom::status>::with<std::vector<merge_outcome>>>;
+  caf::replies_to<atom::status>::with<std::vector<merge_outcome>>,
+  /// Something a blocked merge waits on changed (inotify, from the reactor; a generation).
+  caf::reacts_to<atom::obstacle, uint64_t>,
+  /// Try the blocked merge again now (debounce or backstop timer of a generation).
+  caf::reacts_to<atom::retry, uint64_t>,
+  /// The push process of a generation ended (its pidfd, from the reactor).
+  caf::reacts_to<atom::pushed, uint64_t>,
+  /// The push of a generation ran past push_timeout.
+  caf::reacts_to<atom::push_late, uint64_t>,
+  /// Push again after a failed push (its generation).
+  caf::reacts_to<atom::repush, uint64_t>,
+  /// The run ends: end a running push now.
+  caf::reacts_to<atom::shutdown>>;
 
 /// Owns a run: eligibility, slots, commands, events.
 using coordinator_actor = caf::typed_actor<

@@ -98,19 +98,23 @@ struct merge_outcome {
   std::string milestone;          ///< Milestone id.
   std::string slice;              ///< Slice id, empty for the whole milestone.
   std::string kind;               ///< merged, already_merged, conflict, dirty_checkout, locked,
-                                  ///< failed, waiting, would_merge, would_conflict (dry run:
-                                  ///< `text` names the other milestone).
+                                  ///< blocked, failed, waiting, would_merge, would_conflict (dry
+                                  ///< run: `text` names the other milestone); from the queue
+                                  ///< also pushing, pushed, push_failed.
   std::string commit;             ///< Merge commit (hex) when merged.
   std::vector<std::string> files; ///< Conflicting or dirty files.
   std::string text;               ///< One human-readable line.
   bool pushed = false;            ///< Main was pushed after the merge.
   std::string push_error;         ///< Why the push failed, if it did.
+  /// For an obstacle (dirty_checkout, locked, blocked): folders whose change may end it.
+  std::vector<std::string> watch;
 };
 
 /// Everything one `merge` request did.
 struct merge_report {
   std::vector<merge_outcome> results; ///< In merge order.
   int exit_code = 0;                  ///< For the CLI.
+  bool queue_retries = false;         ///< A coordinator's queue retries what an obstacle holds.
 };
 
 /// Kinds of events published to subscribers.
@@ -191,12 +195,12 @@ typename Inspector::result_type inspect(Inspector& f, merge_item& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, merge_outcome& x) {
   return f(caf::meta::type_name("sf::merge_outcome"), x.milestone, x.slice, x.kind, x.commit,
-           x.files, x.text, x.pushed, x.push_error);
+           x.files, x.text, x.pushed, x.push_error, x.watch);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, merge_report& x) {
-  return f(caf::meta::type_name("sf::merge_report"), x.results, x.exit_code);
+  return f(caf::meta::type_name("sf::merge_report"), x.results, x.exit_code, x.queue_retries);
 }
 
 template <class Inspector>

@@ -80,6 +80,8 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
   heartbeat_interval: 2
   stop_grace: 0
   push_remote: origin
+  push_timeout: 12.5
+  integration_branch: trunk
   delete_merged_branches: true
   max_restarts: 0
   restart_window: 60
@@ -99,6 +101,8 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
   CHECK(p.heartbeat_interval == 2);
   CHECK(p.stop_grace == 0);
   CHECK(p.push_remote == "origin");
+  CHECK(p.push_timeout == 12.5);
+  CHECK(p.integration_branch == "trunk");
   CHECK(p.delete_merged_branches);
   CHECK(p.max_restarts == 0);
   CHECK(p.restart_window == 60);
@@ -109,7 +113,7 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
 
 TEST_CASE("preference_keys documents exactly the accepted keys", "[config][preferences]") {
   const auto& keys = sf::preference_keys();
-  REQUIRE(keys.size() == 15);
+  REQUIRE(keys.size() == 17);
   for (const auto& k : keys) {
     CAPTURE(k.name);
     CHECK(std::string{k.type}.size() > 0);
@@ -192,6 +196,11 @@ TEST_CASE("wrong types and out-of-range values name file, line, key, value and a
       {"merge_order: {a: 1}", "merge_order", "a map", "\"sequential\", \"by-completion\""},
       {"worker_command: [a, b]", "worker_command", "a list", "a string"},
       {"push_remote: {x: y}", "push_remote", "a map", "a string"},
+      {"push_timeout: 0", "push_timeout", "0", "greater than 0"},
+      {"integration_branch: \"my branch\"", "integration_branch", "\"my branch\"",
+       "a local branch name"},
+      {"integration_branch: main..x", "integration_branch", "\"main..x\"", "a local branch name"},
+      {"integration_branch: [main]", "integration_branch", "a list", "a string"},
       {"stale_timeout: 0", "stale_timeout", "0", "greater than 0"},
       {"stale_timeout: \"30\"", "stale_timeout", "\"30\"", "greater than 0"},
       {"heartbeat_interval: -1", "heartbeat_interval", "-1", "greater than 0"},

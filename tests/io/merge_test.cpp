@@ -1,5 +1,6 @@
 #include "io/git.hpp"
 #include "io/merge.hpp"
+#include "io/state_merge.hpp"
 #include "io/tree_merge.hpp"
 #include "messages/error.hpp"
 #include "support/run_ok.hpp"
@@ -8,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -273,6 +275,9 @@ TEST_CASE("merge_milestone recomputes on top of a commit that lands on main mean
   auto root = tmp.path();
   make_base(root);
   auto tip = diverge(root, "", "sed -i 's/^10$/ten/' lines.txt");
+  // Nobody has main checked out here; another process (a push into this repository, a
+  // script) moves it between our merge commit and our compare-and-swap.
+  sh("git switch -q -c side", root);
   std::string user_commit;
   int calls = 0;
   merge_request req;
@@ -283,10 +288,10 @@ TEST_CASE("merge_milestone recomputes on top of a commit that lands on main mean
   req.before_cas = [&] {
     if (calls++ > 0)
       return;
-    sh("echo mine > user.txt && sed -i 's/^1$/uno/' lines.txt && git add -A && "
-       "git commit -qm user",
+    sh("git switch -q main && echo mine > user.txt && sed -i 's/^1$/uno/' lines.txt && "
+       "git add -A && git commit -qm user && git switch -q side",
        root);
-    user_commit = rev(root, "HEAD");
+    user_commit = rev(root, "main");
   };
   auto r = sf::io::merge_milestone(req);
   REQUIRE(r);
@@ -301,6 +306,41 @@ TEST_CASE("merge_milestone recomputes on top of a commit that lands on main mean
   CHECK(lines.find("ten") != std::string::npos);
   CHECK(sh("git show main:user.txt", root) == "mine");
   CHECK(sh("git status --porcelain", root).empty());
+}
+
+TEST_CASE("merge_milestone holds the checkout's index.lock while main moves", "[merge]") {
+  sf::test::temp_dir tmp;
+  auto root = tmp.path();
+  make_base(root);
+  auto tip = diverge(root, "echo m > main.txt", "sed -i 's/^10$/ten/' lines.txt");
+  write_file(root + "/user.txt", "the user's file\n");
+  merge_request req;
+  req.root = root;
+  req.mid = "M001";
+  req.tip = tip;
+  std::string during_add;
+  int during_add_rc = 0;
+  bool locked_during = false;
+  req.before_cas = [&] {
+    // The user's `git add` while the merge lands must not be read before and written around:
+    // git refuses it while the merge holds the lock, as with any other git process.
+    locked_during = std::filesystem::exists(root + "/.git/index.lock");
+    auto add = run("git add user.txt", root);
+    during_add_rc = add.exit_code;
+    during_add = add.err;
+  };
+  auto r = sf::io::merge_milestone(req);
+  REQUIRE(r);
+  INFO(r->text);
+  REQUIRE(r->kind == merge_result::merged);
+  CHECK(locked_during);
+  CHECK(during_add_rc != 0);
+  CHECK(during_add.find("index.lock") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(root + "/.git/index.lock"));
+  // Afterwards the user's add works, and the checkout shows main with nothing else staged.
+  sh("git add user.txt", root);
+  CHECK(sh("git status --porcelain", root) == "A  user.txt");
+  CHECK(read_file(root + "/lines.txt").find("ten") != std::string::npos);
 }
 
 TEST_CASE("merge_milestone reports a stale main.lock and leaves main alone", "[merge]") {
@@ -410,41 +450,4 @@ TEST_CASE("merge_milestone rejects bad input with a clear error", "[merge]") {
   auto missing = sf::io::merge_milestone(req);
   REQUIRE_FALSE(missing);
   CHECK(sf::code_of(missing.error()) == sf::ec::not_found);
-}
-
-TEST_CASE("push_branch updates a bare remote and reports failures", "[merge]") {
-  sf::test::temp_dir tmp;
-  auto root = tmp / "repo";
-  auto bare = tmp / "bare.git";
-  make_base(root);
-  auto tip = diverge(root, "echo m > main.txt", "echo b > b.txt");
-  auto r = merge(root, "M001", tip);
-  REQUIRE(r.kind == merge_result::merged);
-  sh("git init -q --bare " + sh_quote(bare), tmp.path());
-  SECTION("by path") {
-    auto err = sf::io::push_branch(root, bare, "main");
-    INFO(sf::describe(err));
-    REQUIRE(!err);
-    CHECK(sh("git -C " + sh_quote(bare) + " rev-parse main", tmp.path()) == r.commit);
-  }
-  SECTION("by configured name") {
-    sh("git remote add origin " + sh_quote(bare), root);
-    auto err = sf::io::push_branch(root, "origin", "milestone/M001");
-    INFO(sf::describe(err));
-    REQUIRE(!err);
-    CHECK(sh("git -C " + sh_quote(bare) + " rev-parse milestone/M001", tmp.path()) == tip);
-  }
-  SECTION("a missing remote is an error") {
-    auto err = sf::io::push_branch(root, tmp / "nowhere.git", "main");
-    REQUIRE(err);
-    CHECK(sf::describe(err).find("nowhere.git") != std::string::npos);
-    CHECK(sf::io::push_branch(root, "nosuchremote", "main"));
-  }
-  SECTION("a rejected non-fast-forward update is an error") {
-    REQUIRE(!sf::io::push_branch(root, bare, "main"));
-    sh("git commit -q --amend -m rewritten", root);
-    auto err = sf::io::push_branch(root, bare, "main");
-    REQUIRE(err);
-    CHECK(sh("git -C " + sh_quote(bare) + " rev-parse main", tmp.path()) == r.commit);
-  }
 }

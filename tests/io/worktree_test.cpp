@@ -1,4 +1,5 @@
 #include "io/git.hpp"
+#include "io/integration_branch.hpp"
 #include "io/worktree.hpp"
 #include "messages/error.hpp"
 #include "support/run_ok.hpp"
@@ -260,7 +261,7 @@ TEST_CASE("resolve_main_branch prefers main, then master, then HEAD's branch", "
   REQUIRE(repo);
   auto unborn = sf::io::resolve_main_branch(repo->get());
   REQUIRE_FALSE(unborn);
-  CHECK(sf::describe(unborn.error()).find("first commit") != std::string::npos);
+  CHECK(sf::describe(unborn.error()).find("no commit yet") != std::string::npos);
   CHECK_FALSE(sf::io::open_repo(tmp / "missing"));
 }
 

@@ -395,37 +395,72 @@ TEST_CASE("merge queue: uncommitted changes in the root checkout are never overw
                  prefs("  auto_merge: auto\n"));
   commit_file(p, "shared.txt", numbered_lines());
   commit_file(p, "notes.txt", "notes\n");
-  // The user edits the file M002 changes, far from M002's line, and leaves it uncommitted.
+  // The user edits the file M002 changes, far from M002's line, and leaves it uncommitted,
+  // and has an unrelated edit besides.
   auto mine = numbered_lines();
   mine.replace(mine.find("line 18\n"), 8, "line 18 by the user\n");
   write_file(p.path("shared.txt"), mine);
+  write_file(p.path("notes.txt"), "notes\nnot committed\n");
   auto before = main_oid(p);
-  auto r = start_to_end(p);
-  INFO(r.output);
-  CHECK(r.exit_code != 0);
+  auto child = p.spawn_cli({"start", "--yes"});
+  // The run waits for the user instead of ending or overwriting.
+  REQUIRE(wait_for(p.root(), [&] { return any_event(p.root(), "uncommitted changes"); }, 20s));
   CHECK(main_oid(p) == before);
   CHECK(read_file(p.path("shared.txt")) == mine);
   auto refused = event_lines(p.root(), "uncommitted changes");
-  REQUIRE_FALSE(refused.empty());
   CHECK(contains(refused[0], "shared.txt"));
+  CHECK(contains(refused[0], "goes on by itself"));
+  auto row = status_row(p, "M002");
+  REQUIRE(row.is_object());
+  CHECK(contains(row.value("note", ""), "uncommitted changes"));
+  // An explicit merge meanwhile says why, and changes nothing either.
   auto direct = p.cli("merge M002");
-  CHECK(direct.exit_code != 0);
+  CHECK(direct.exit_code == 1);
   CHECK(contains(direct.out, "uncommitted changes"));
   CHECK(contains(direct.out, "- `shared.txt`"));
   CHECK(read_file(p.path("shared.txt")) == mine);
-  // Committed, the user's line merges with M002's; an unrelated edit stays as it was.
-  p.git("commit -q -am 'my edit'");
-  write_file(p.path("notes.txt"), "notes\nnot committed\n");
-  auto m = p.cli("merge M002");
-  INFO(m.out << m.err);
-  CHECK(m.exit_code == 0);
-  CHECK(contains(m.out, "- **M002** — merged successfully"));
+  CHECK(main_oid(p) == before);
+  // Committed, the user's line merges with M002's by itself; the unrelated edit stays.
+  p.git("commit -q -m 'my edit' -- shared.txt");
+  auto r = finish(p, child, 1);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
   auto shared = read_file(p.path("shared.txt"));
   CHECK(contains(shared, "line 03 by M002\n"));
   CHECK(contains(shared, "line 18 by the user\n"));
   CHECK(show(p, "main:shared.txt") == shared);
   CHECK(read_file(p.path("notes.txt")) == "notes\nnot committed\n");
   CHECK(tracked_changes(p) == " M notes.txt\n");
+  CHECK(merges_on_main(p).size() == 1);
+}
+
+TEST_CASE("merge queue: without a coordinator, merge reports what is in the way and exits 1",
+          "[mergequeue]") {
+  test_project p({ms("M002", {}, {unit("U01", edit_line(3, "M002"))})},
+                 prefs("  auto_merge: manual\n"));
+  commit_file(p, "shared.txt", numbered_lines());
+  auto r = start_to_end(p);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto mine = numbered_lines();
+  mine.replace(mine.find("line 18\n"), 8, "line 18 by the user\n");
+  write_file(p.path("shared.txt"), mine);
+  auto before = main_oid(p);
+  auto direct = p.cli("merge M002");
+  CHECK(direct.exit_code == 1);
+  CHECK(contains(direct.out, "uncommitted changes"));
+  CHECK(contains(direct.out, "then run `sf-actors merge M002`"));
+  CHECK(main_oid(p) == before);
+  CHECK(read_file(p.path("shared.txt")) == mine);
+  p.git("stash -q");
+  auto m = p.cli("merge M002");
+  INFO(m.out << m.err);
+  CHECK(m.exit_code == 0);
+  CHECK(contains(m.out, "- **M002** — merged successfully"));
+  p.git("stash pop -q");
+  auto shared = read_file(p.path("shared.txt"));
+  CHECK(contains(shared, "line 03 by M002\n"));
+  CHECK(contains(shared, "line 18 by the user\n"));
 }
 
 TEST_CASE("merge queue: a commit the user makes on main during the run is kept",
@@ -463,8 +498,8 @@ TEST_CASE("merge queue: push_remote receives main after the merge", "[mergequeue
   auto r = start_to_end(p);
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(contains(r.output, "(pushed)"));
-  CHECK(any_event(p.root(), "(pushed)"));
+  CHECK(contains(r.output, "pushed main to '" + bare.path() + "'"));
+  CHECK(any_event(p.root(), "pushed main to"));
   auto remote = run("git rev-parse main", bare.path());
   REQUIRE(remote.exit_code == 0);
   CHECK(remote.out == main_oid(p) + "\n");
@@ -562,6 +597,9 @@ TEST_CASE("merge queue: render_merge_report shows every kind of result", "[merge
   auto failed = outcome("M012", "failed");
   failed.text = "cannot read main";
   r.results.push_back(failed);
+  auto blocked = outcome("M015", "blocked");
+  blocked.text = "a rebase is in progress in /repo";
+  r.results.push_back(blocked);
   auto predicted = outcome("M013", "would_conflict");
   predicted.text = "M014";
   predicted.files = {"a.txt"};
@@ -579,15 +617,24 @@ TEST_CASE("merge queue: render_merge_report shows every kind of result", "[merge
         "  - `src/types.ts`\n"
         "  - `src/middleware.ts`\n"
         "  Resolve conflicts manually and run `sf-actors merge M008` to retry.\n"
-        "- **M009** — not merged: uncommitted changes in the root checkout would be "
-        "overwritten:\n"
+        "- **M009** — not merged yet: uncommitted changes of yours in the checkout of main "
+        "are in the way:\n"
         "  - `shared.txt`\n"
-        "  Commit or stash them, then run `sf-actors merge M009`.\n"
+        "  Commit, stash or undo them; then run `sf-actors merge M009`.\n"
         "- **M010** — waiting: waits for M002\n"
-        "- **M011** — not merged: main.lock exists\n"
+        "- **M011** — not merged yet: main.lock exists; then run `sf-actors merge M011`.\n"
         "- **M012** — failed: cannot read main\n"
+        "- **M015** — not merged yet: a rebase is in progress in /repo; then run "
+        "`sf-actors merge M015`.\n"
         "- **M013** — would conflict with M014 in 1 file(s):\n"
         "  - `a.txt`\n");
+  r.results.clear();
+  r.queue_retries = true;
+  r.results.push_back(blocked);
+  CHECK(sf::io::render_merge_report(r) ==
+        "# Merge Results\n\n"
+        "- **M015** — not merged yet: a rebase is in progress in /repo; the merge goes on by "
+        "itself once that is done.\n");
   CHECK(sf::io::render_merge_report({}) ==
         "# Merge Results\n\n- nothing to merge: no completed milestone is waiting\n");
 }
