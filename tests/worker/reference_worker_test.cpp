@@ -300,7 +300,7 @@ std::size_t commits_named(const std::vector<std::string>& log, const std::string
 
 } // namespace
 
-TEST_CASE("an index.lock held for a moment is waited out while heartbeating; each unit keeps "
+TEST_CASE("an index.lock held for a moment is waited out while heartbeating, and each unit keeps "
           "its own commit", "[worker][index_lock]") {
   project p(slice("S01", unit("U1", "'echo one > one.txt'") +
                              unit("U2", "'until [ -e \"$TRACE/go\" ]; do sleep 0.01; done; "
@@ -355,7 +355,7 @@ TEST_CASE("an index.lock held for a moment is waited out while heartbeating; eac
   CHECK(run("git status --porcelain", p.wt).out.empty());
 }
 
-TEST_CASE("an index.lock held for good fails the unit naming the lock; the next run commits "
+TEST_CASE("an index.lock held for good fails the unit naming the lock, and the next run commits "
           "that unit once, before the next", "[worker][index_lock]") {
   project p(slice("S01", unit("U1", "'echo one > one.txt; echo U1 >> \"$TRACE/runs\"'") +
                              unit("U2", "'until [ -e \"$TRACE/go\" ]; do sleep 0.01; done; "
