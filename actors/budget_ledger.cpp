@@ -1,5 +1,6 @@
 #include "actors/budget_ledger.hpp"
 
+#include "config/cost.hpp"
 #include "io/ledger_file.hpp"
 #include "messages/error.hpp"
 
@@ -57,6 +58,15 @@ budget_ledger(budget_ledger_actor::stateful_pointer<budget_ledger_state> self, s
     [self](atom::cost, const std::string& mid, const std::string& session,
            double cost) -> budget_update {
       auto& st = self->state;
+      // Status files are checked when read; this guards every other sender, so the sum stays
+      // a finite number whoever reports.
+      if (!valid_cost(cost)) {
+        st.log->warn("budget_ledger: {} reported cost {} that {}; ignored", mid, cost,
+                     cost_problem(cost));
+        auto u = make_update(st, mid);
+        u.anomaly = true;
+        return u;
+      }
       auto& known = st.costs[session.empty() ? mid : mid + "/" + session];
       if (cost + 1e-12 < known) {
         st.log->warn("budget_ledger: {} reported cost {:.4f} below its earlier {:.4f}; ignored",

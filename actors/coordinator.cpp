@@ -9,6 +9,7 @@
 #include "io/control_file.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/event_log.hpp"
+#include "io/fd_log_sink.hpp"
 #include "io/fd_reactor.hpp"
 #include "io/integration_branch.hpp"
 #include "io/process.hpp"
@@ -19,6 +20,7 @@
 #include "io/merge_queue_file.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/run_file.hpp"
+#include "io/runtime_files.hpp"
 #include "io/state_writer.hpp"
 #include "io/status_file.hpp"
 #include "messages/error.hpp"
@@ -26,7 +28,6 @@
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
@@ -852,14 +853,13 @@ coordinator_state::~coordinator_state() {
 
 coordinator_actor::behavior_type
 coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordinator_config cfg,
-            std::shared_ptr<io::coordinator_lock> lock, std::shared_ptr<io::fd_reactor> reactor) {
+            std::shared_ptr<io::coordinator_lock> lock, std::shared_ptr<io::fd_reactor> reactor,
+            std::shared_ptr<spdlog::logger> log) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.lock = std::move(lock);
   st.reactor = std::move(reactor);
-  st.log = spdlog::basic_logger_mt("sf:" + st.cfg.root + ":" + std::to_string(self->id()),
-                                   st.cfg.root + "/.sf/parallel/coordinator.log");
-  spdlog::drop(st.log->name()); // Not global: two orchestrators must not share a registry slot.
+  st.log = std::move(log);
   st.log->flush_on(spdlog::level::info);
   st.log->info("coordinator: pid {} for {}", ::getpid(), st.cfg.root);
   st.writer = std::make_shared<io::state_writer>(
@@ -1017,6 +1017,15 @@ caf::expected<coordinator_actor> spawn_coordinator(caf::actor_system& sys, coord
     return branch.error();
   if (auto err = io::ensure_control_dir(cfg.root))
     return err;
+  // Holding the lock: a link, FIFO or folder among the run's files ends here, named, before
+  // anything is opened through it.
+  if (auto err = io::first_unsafe_runtime_file(cfg.root))
+    return err;
+  // The log is opened here, refusing links and FIFOs, rather than by spdlog from a path. Not in
+  // spdlog's registry: two orchestrators in one process must not share a slot.
+  auto log = io::open_file_logger(dir->fd.get(), dir->path, "coordinator.log", "sf:" + cfg.root);
+  if (!log)
+    return log.error();
   // Holding the lock, no one else writes our own files: temp files of them are leftovers of
   // a coordinator that was killed mid-write.
   for (const char* own : {"run.json.", "workers.json.", "ledger.json.", "merge-queue.json.",
@@ -1027,7 +1036,7 @@ caf::expected<coordinator_actor> spawn_coordinator(caf::actor_system& sys, coord
     return reactor.error();
   auto shared_lock = std::make_shared<io::coordinator_lock>(std::move(*lock));
   return sys.spawn(coordinator, std::move(cfg), std::move(shared_lock),
-                   std::shared_ptr<io::fd_reactor>(std::move(*reactor)));
+                   std::shared_ptr<io::fd_reactor>(std::move(*reactor)), std::move(*log));
 }
 
 } // namespace sf

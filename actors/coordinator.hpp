@@ -101,10 +101,11 @@ struct coordinator_state {
   ~coordinator_state();
 };
 
-/// Behavior of the coordinator (use `spawn_coordinator`).
+/// Behavior of the coordinator (use `spawn_coordinator`); `log` writes `coordinator.log`.
 coordinator_actor::behavior_type
 coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordinator_config cfg,
-            std::shared_ptr<io::coordinator_lock> lock, std::shared_ptr<io::fd_reactor> reactor);
+            std::shared_ptr<io::coordinator_lock> lock, std::shared_ptr<io::fd_reactor> reactor,
+            std::shared_ptr<spdlog::logger> log);
 
 /// Takes the project's coordinator lock, prepares `.sf/parallel/`, and spawns a coordinator.
 /// Fails with `ec::already_running` when another coordinator holds the lock.

@@ -148,7 +148,8 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
       << "Knobs (each counts units finished in the current session; `sessions: N` limits the "
          "misbehaviour to the first N spawns of the milestone, 0 = all): `crash_after`, "
          "`hang_after` (SIGSTOP itself), `silent_after` (no more heartbeats, signals ignored), "
-         "`ignore_sigterm`, `leave_child`, `bad_status` (corrupt, truncated, huge), `cost_drop`, "
+         "`ignore_sigterm`, `leave_child`, `bad_status` (corrupt, truncated, huge, huge-cost), "
+         "`cost_drop`, "
          "`forge_milestone`, `forge_pid` (a number, or `bystander`), `overspend`, "
          "`heartbeat_scale`.\n\nActions:";
   bool first = true;

@@ -48,11 +48,10 @@ void write_text(const std::string& path, const std::string& text) {
   out << text;
 }
 
+// Runtime files a scenario planted as links or FIFOs must not block or mislead the harness.
 std::string read_text(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  auto text = io::read_file_capped(path, 256u << 20);
+  return text ? std::move(*text) : std::string{};
 }
 
 std::string read_text_trim(std::string s) {
@@ -395,11 +394,37 @@ caf::error scenario_run::act(const action& a) {
     rec_.user_files.erase(a.args[0]);
     return {};
   }
-  if (v == "plant-symlink") {
+  if (v == "plant-symlink" || v == "plant-fifo" || v == "plant-folder") {
+    // Under a temp name, then renamed over the file the run may already have: the name never
+    // goes missing, as when a hostile process swaps it.
     fs::create_directories(rec_.root + "/.sf/parallel");
-    auto link = rec_.root + "/.sf/parallel/" + a.args[0];
-    if (::symlink(rec_.victim.c_str(), link.c_str()) != 0)
-      return make_error(ec::io_error, "cannot plant " + link + ": " + io::errno_text(errno));
+    auto path = rec_.root + "/.sf/parallel/" + a.args[0];
+    if (v == "plant-folder") {
+      ::unlink(path.c_str()); // A folder cannot be renamed over a file.
+      if (::mkdir(path.c_str(), 0700) != 0)
+        return make_error(ec::io_error, "cannot plant " + path + ": " + io::errno_text(errno));
+      return {};
+    }
+    auto tmp = rec_.root + "/.chaos-plant";
+    ::unlink(tmp.c_str());
+    int rc = v == "plant-fifo" ? ::mkfifo(tmp.c_str(), 0600)
+                               : ::symlink(rec_.victim.c_str(), tmp.c_str());
+    if (rc != 0 || ::rename(tmp.c_str(), path.c_str()) != 0)
+      return make_error(ec::io_error, "cannot plant " + path + ": " + io::errno_text(errno));
+    return {};
+  }
+  if (v == "lock-worktree-index" || v == "unlock-worktree-index") {
+    // The linked worktree's own index lock, as a user's editor running `git status` holds it.
+    auto path = rec_.root + "/.git/worktrees/" + a.args[0] + "/index.lock";
+    if (v == "unlock-worktree-index") {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return make_error(ec::io_error, "cannot remove " + path + ": " + io::errno_text(errno));
+      return {};
+    }
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return make_error(ec::io_error, "cannot create " + path + ": " + io::errno_text(errno));
+    ::close(fd);
     return {};
   }
   if (v == "delete-worktree") {

@@ -162,10 +162,10 @@ caf::error parse_knobs(const reader& r, const YAML::Node& n, const std::string& 
     else if (auto e = r.get(n, "forge_pid", where, k.forge_pid))
       return e;
   }
-  static const std::set<std::string> bad = {"", "corrupt", "truncated", "huge"};
+  static const std::set<std::string> bad = {"", "corrupt", "truncated", "huge", "huge-cost"};
   if (bad.count(k.bad_status) == 0)
     return r.bad(n["bad_status"], where + ".bad_status is `" + k.bad_status + "`",
-                 "use corrupt, truncated or huge");
+                 "use corrupt, truncated, huge or huge-cost");
   return {};
 }
 
@@ -203,7 +203,9 @@ const std::map<std::string, int>& action_verbs() {
     {"start-coordinator", 0},  {"cli", -1},             {"lock-main", 0},
     {"unlock-main", 0},        {"lock-index", 0},       {"unlock-index", 0},
     {"user-commit", 0},        {"user-edit", 1},        {"user-discard", 1},
-    {"plant-symlink", 1},      {"delete-worktree", 1},  {"mount-tmpfs", 1},
+    {"plant-symlink", 1},      {"plant-fifo", 1},       {"plant-folder", 1},
+    {"lock-worktree-index", 1}, {"unlock-worktree-index", 1},
+    {"delete-worktree", 1},    {"mount-tmpfs", 1},
     {"fill-disk", 0},          {"free-disk", 0},
   };
   return verbs;

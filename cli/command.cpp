@@ -2,6 +2,7 @@
 
 #include "io/control_file.hpp"
 #include "io/coordinator_lock.hpp"
+#include "io/runtime_files.hpp"
 #include "messages/error.hpp"
 
 #include <unistd.h>
@@ -95,6 +96,13 @@ bool load_enabled_project(const global_options& g, const std::string& mid, proje
     return false;
   }
   return true;
+}
+
+std::size_t report_unsafe_runtime_files(const std::string& root) {
+  auto all = io::unsafe_runtime_files(root);
+  for (const auto& f : all)
+    std::cerr << "sf-actors: " << describe(f.error) << '\n';
+  return all.size();
 }
 
 bool forward_to_coordinator(const std::string& root, const std::string& verb,

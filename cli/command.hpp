@@ -76,6 +76,10 @@ struct project_context {
 bool load_enabled_project(const global_options& g, const std::string& mid, project_context& out,
                           int& code);
 
+/// Prints every runtime file of `root` that is a link, FIFO, folder or other non-regular file
+/// (`io::unsafe_runtime_files`) as `sf-actors: <message>` on stderr; returns how many.
+std::size_t report_unsafe_runtime_files(const std::string& root);
+
 /// When a coordinator runs for `root`: sends it `verb` through the control channel, prints its
 /// answer, sets `code` and returns true. Returns false when no coordinator runs.
 bool forward_to_coordinator(const std::string& root, const std::string& verb,

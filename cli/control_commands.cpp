@@ -33,13 +33,10 @@ std::vector<std::string> milestones_with_status(const std::string& root) {
   return out;
 }
 
-int run_control(const global_options& g, const std::string& verb, io::signal_kind kind,
-                const std::string& mid) {
+// Through the coordinator when one runs, else by signal files.
+int run_control_on(const std::string& root, const std::string& verb, io::signal_kind kind,
+                   const std::string& mid) {
   int code = exit_ok;
-  project_context ctx;
-  if (!load_enabled_project(g, mid, ctx, code))
-    return code;
-  const auto& root = ctx.root;
   if (forward_to_coordinator(root, verb, mid, false, std::chrono::seconds(15), code))
     return code;
   // No coordinator: leave the signal where the worker looks between units.
@@ -56,6 +53,20 @@ int run_control(const global_options& g, const std::string& verb, io::signal_kin
                  "units)\n";
   }
   return exit_ok;
+}
+
+int run_control(const global_options& g, const std::string& verb, io::signal_kind kind,
+                const std::string& mid) {
+  int code = exit_ok;
+  project_context ctx;
+  if (!load_enabled_project(g, mid, ctx, code))
+    return code;
+  const auto& root = ctx.root;
+  // A planted link or FIFO is reported, but the command still does what it can: a stop must
+  // reach a running coordinator whatever else is wrong. The exit code then says it.
+  const bool unsafe = report_unsafe_runtime_files(root) > 0;
+  code = run_control_on(root, verb, kind, mid);
+  return unsafe && code == exit_ok ? exit_failure : code;
 }
 
 std::function<int()> setup_control(CLI::App& app, global_options& g, const char* verb,

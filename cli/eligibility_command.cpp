@@ -13,6 +13,11 @@ std::function<int()> setup_eligibility(CLI::App& app, global_options& g) {
   return [&g, only]() -> int {
     int code = exit_ok;
     auto root = project_root(g);
+    // The same preferences as `start` reads, with the same errors, warnings and exit code: a
+    // report that `start` would refuse to act on must not look fine.
+    preferences prefs;
+    if (!load_preferences_or_report(root, prefs, code))
+      return code;
     plan p;
     if (!load_plan_or_report(root, p, code))
       return code;

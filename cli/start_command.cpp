@@ -11,6 +11,7 @@
 #include "io/milestone_branch.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/process.hpp"
+#include "io/runtime_files.hpp"
 #include "messages/error.hpp"
 
 #include <caf/send.hpp>
@@ -55,6 +56,9 @@ bool confirm(std::size_t eligible) {
 int detach(const std::string& root, const start_options& o, const global_options& g) {
   if (auto dir = io::ensure_parallel_dir(root); !dir)
     return fail(dir.error());
+  // Said here, not only in coordinator.out: the background coordinator refuses them too.
+  if (auto err = io::first_unsafe_runtime_file(root))
+    return fail(err);
   io::spawn_request req;
   req.argv = {self_exe(), "-C", root, "start", "--yes", "--detached-child"};
   if (o.max_workers > 0) {

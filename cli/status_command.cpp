@@ -25,8 +25,10 @@ std::function<int()> setup_status(CLI::App& app, global_options& g) {
     plan p;
     if (!load_plan_or_report(root, p, code))
       return code;
+    std::size_t unsafe = 0;
     auto draw = [&] {
       auto view = collect_status(root, p, prefs.budget_ceiling.value_or(0));
+      unsafe = view.unsafe_files;
       if (g.json)
         std::cout << status_to_json(view).dump(2) << '\n';
       else {
@@ -37,8 +39,9 @@ std::function<int()> setup_status(CLI::App& app, global_options& g) {
       std::cout << std::flush;
     };
     draw();
+    // The view is shown either way; a link or FIFO among the runtime files fails the command.
     if (!*watch)
-      return exit_ok;
+      return unsafe > 0 ? exit_failure : exit_ok;
     auto dir = io::ensure_parallel_dir(root);
     if (!dir)
       return fail(dir.error());

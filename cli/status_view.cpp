@@ -4,6 +4,7 @@
 #include "io/ledger_file.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/run_file.hpp"
+#include "io/runtime_files.hpp"
 #include "io/status_file.hpp"
 #include "messages/error.hpp"
 
@@ -35,6 +36,17 @@ std::string bar(int64_t done, int64_t total) {
 
 status_view collect_status(const std::string& root, const plan& p, double budget_ceiling) {
   status_view v;
+  auto unsafe = io::unsafe_runtime_files(root);
+  for (const auto& f : unsafe)
+    v.problems.push_back(describe(f.error));
+  v.unsafe_files = unsafe.size();
+  // A file reported above is not reported again by the read that refuses it.
+  auto add_problem = [&](std::string text) {
+    for (const auto& f : unsafe)
+      if (text.find(f.path) != std::string::npos)
+        return;
+    v.problems.push_back(std::move(text));
+  };
   v.coordinator_running = io::coordinator_lock::is_held(root, &v.coordinator_pid);
   if (!v.coordinator_running)
     v.coordinator_pid = 0;
@@ -44,7 +56,7 @@ status_view collect_status(const std::string& root, const plan& p, double budget
     for (auto& w : rf->status.workers)
       rows[w.milestone] = w;
   } else if (code_of(rf.error()) != ec::not_found) {
-    v.problems.push_back(describe(rf.error()));
+    add_problem(describe(rf.error()));
   }
   if (!v.coordinator_running) {
     // Nobody supervises these workers now: what a dead coordinator last wrote is history.
@@ -59,7 +71,7 @@ status_view collect_status(const std::string& root, const plan& p, double budget
           continue;
         auto st = io::read_status(root, parsed->mid);
         if (!st) {
-          v.problems.push_back(describe(st.error()));
+          add_problem(describe(st.error()));
           continue;
         }
         auto& w = rows[parsed->mid];

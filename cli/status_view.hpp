@@ -17,9 +17,11 @@ struct status_view {
   bool coordinator_running = false; ///< A coordinator holds the lock.
   int64_t coordinator_pid = 0;  ///< Its pid, when running.
   std::vector<std::string> problems; ///< Files that could not be read, one line each.
+  std::size_t unsafe_files = 0; ///< Runtime files that are links, FIFOs or folders (in problems).
 };
 
-/// Collects the view from `<root>/.sf/parallel/` (works with or without a coordinator).
+/// Collects the view from `<root>/.sf/parallel/` (works with or without a coordinator). A
+/// runtime file that is not a regular file is one problem line, never opened.
 status_view collect_status(const std::string& root, const plan& p, double budget_ceiling);
 
 /// Human-readable rendering; `now_ms` makes heartbeat ages testable.

@@ -1,5 +1,6 @@
 #include "config/plan.hpp"
 
+#include "config/cost.hpp"
 #include "config/escape.hpp"
 #include "config/yaml_input.hpp"
 #include "messages/error.hpp"
@@ -198,12 +199,12 @@ caf::error parse_unit(const YAML::Node& node, std::size_t fallback, const std::s
     bool ok = is_plain_scalar(c) && !c.Scalar().empty();
     if (ok) {
       v = std::strtod(c.Scalar().c_str(), &end);
-      ok = *end == '\0' && std::isfinite(v) && v >= 0;
+      ok = *end == '\0' && valid_cost(v);
     }
     if (!ok)
       return cx.fail(c, cline,
                      what + ": cost " + describe_value(c) +
-                         " is not allowed; allowed: a number of USD, 0 or more");
+                         " is not allowed; allowed: a number of USD from 0 to " + max_cost_text);
     out.cost = v;
   }
   return {};

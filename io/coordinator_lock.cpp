@@ -37,10 +37,10 @@ caf::expected<coordinator_lock> coordinator_lock::acquire(const std::string& roo
   // `doctor --fix` may unlink a dead coordinator's lock file while we open it: a lock on an
   // unlinked file protects nothing, so retry until the locked file is the one at the path.
   for (int attempt = 0;; ++attempt) {
-    fd = unique_fd{::openat(dir->fd.get(), lock_name,
-                            O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)};
-    if (!fd)
-      return make_error(ec::io_error, "cannot open " + path(root) + ": " + errno_text(errno));
+    auto opened = open_regular_at(dir->fd.get(), dir->path, lock_name, O_RDWR | O_CREAT, 0600);
+    if (!opened)
+      return opened.error();
+    fd = std::move(*opened);
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK)
         return make_error(ec::already_running,
@@ -70,9 +70,12 @@ bool coordinator_lock::is_held(const std::string& root, int64_t* pid) {
   auto dir = open_parallel_dir(root);
   if (!dir)
     return false;
-  unique_fd fd{::openat(dir->fd.get(), lock_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
-  if (!fd)
+  // A link, FIFO or folder there is no lock anyone holds (acquire refuses such a file); the
+  // commands report it through check_runtime_files.
+  auto opened = open_regular_at(dir->fd.get(), dir->path, lock_name, O_RDONLY);
+  if (!opened)
     return false;
+  unique_fd fd = std::move(*opened);
   if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) {
     ::flock(fd.get(), LOCK_UN);
     return false;

@@ -4,6 +4,7 @@
 #include "io/doctor_detail.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/run_file.hpp"
+#include "io/runtime_files.hpp"
 #include "io/safe_file.hpp"
 #include "io/signal_file.hpp"
 #include "io/status_file.hpp"
@@ -39,6 +40,7 @@ const char* to_string(finding_kind k) {
     case finding_kind::stale_git_lock: return "git lock";
     case finding_kind::orphan_worker: return "orphan worker";
     case finding_kind::coordinator_lock: return "coordinator lock";
+    case finding_kind::unsafe_file: return "unsafe file";
     case finding_kind::check_failed: return "check failed";
   }
   return "unknown";
@@ -215,7 +217,7 @@ void check_temp_file(const doctor_context& ctx, const parallel_dir& dir, const s
 void check_coordinator_lock(const doctor_context& ctx, std::vector<finding>& out) {
   auto path = coordinator_lock::path(ctx.root);
   struct stat st;
-  if (ctx.coordinator_running || ::lstat(path.c_str(), &st) != 0)
+  if (ctx.coordinator_running || ::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     return;
   auto text = read_file_capped(path, 64);
   int64_t pid = text ? std::strtoll(text->c_str(), nullptr, 10) : 0;
@@ -233,6 +235,37 @@ void check_coordinator_lock(const doctor_context& ctx, std::vector<finding>& out
   f.pid = pid;
   f.seen = *text;
   out.push_back(std::move(f));
+}
+
+// A link, FIFO or folder under a runtime file's name: sf-actors refuses to work through it.
+void check_unsafe_files(const doctor_context& ctx, std::vector<finding>& out) {
+  for (auto& u : unsafe_runtime_files(ctx.root)) {
+    std::string fix = S_ISDIR(u.mode) ? "look inside, then remove the folder (`rm -r " + u.path +
+                                          "`); sf-actors recreates the file"
+                                      : "remove it (`rm " + u.path +
+                                          "`); sf-actors recreates the file";
+    auto f = make_finding(finding_kind::unsafe_file, detail::relative_to(ctx.root, u.path),
+                          describe(u.error), std::move(fix));
+    // Unlinking a link, FIFO or socket removes only the name; a folder may hold someone's files.
+    if (S_ISDIR(u.mode) || u.mode == 0)
+      keep(f, "doctor does not remove folders");
+    f.seen = std::to_string(u.mode & S_IFMT);
+    out.push_back(std::move(f));
+  }
+}
+
+fix_result remove_unsafe_file(const doctor_context& ctx, const finding& f) {
+  auto path = f.path.empty() || f.path[0] == '/' ? f.path : ctx.root + "/" + f.path;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0)
+    return errno == ENOENT ? fix_result{true, "already gone"}
+                           : fix_result{false, "kept: cannot check it: " + errno_text(errno)};
+  // Only the very kind of entry that was diagnosed: a regular file there now is a runtime file.
+  if (std::to_string(st.st_mode & S_IFMT) != f.seen || S_ISDIR(st.st_mode))
+    return {false, "kept: it changed since the check; run doctor again"};
+  if (::unlink(path.c_str()) != 0)
+    return {false, "kept: cannot remove it: " + errno_text(errno)};
+  return {true, "removed it"};
 }
 
 void check_orphans(const doctor_context& ctx, std::vector<finding>& out) {
@@ -263,16 +296,15 @@ void check_orphans(const doctor_context& ctx, std::vector<finding>& out) {
 
 void check_parallel_dir(const doctor_context& ctx, std::vector<finding>& out) {
   auto dir = open_parallel_dir(ctx.root);
-  if (!dir) {
-    if (code_of(dir.error()) != ec::not_found) {
-      auto f = make_finding(finding_kind::check_failed, ".sf/parallel", describe(dir.error()),
-                            "fix the folder as the message says, then run doctor again");
-      keep(f, "doctor does not change an unsafe folder");
-      out.push_back(std::move(f));
-    }
-    return;
-  }
+  if (!dir)
+    return; // Absent, or an unsafe folder that check_unsafe_files reported.
   for (const auto& name : list_names(dir->path)) {
+    // Links, FIFOs and folders are check_unsafe_files' findings; nothing here opens them.
+    struct stat st {};
+    if (is_runtime_name(name) &&
+        (::fstatat(dir->fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+         !S_ISREG(st.st_mode)))
+      continue;
     if (is_temp_name(name)) {
       check_temp_file(ctx, *dir, name, out);
       continue;
@@ -316,10 +348,12 @@ fix_result remove_if_unchanged(const std::string& root, const std::string& name,
 /// Removes the lock file while holding its flock, so no coordinator can hold it meanwhile.
 fix_result remove_coordinator_lock(const doctor_context& ctx, const finding& f) {
   auto path = coordinator_lock::path(ctx.root);
-  unique_fd fd{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
-  if (!fd)
-    return errno == ENOENT ? fix_result{true, "already gone"}
-                           : fix_result{false, "kept: cannot open it: " + errno_text(errno)};
+  auto opened = open_regular(path, O_RDONLY);
+  if (!opened)
+    return code_of(opened.error()) == ec::not_found
+             ? fix_result{true, "already gone"}
+             : fix_result{false, "kept: " + describe(opened.error())};
+  unique_fd fd = std::move(*opened);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
     return {false, "kept: a coordinator holds the lock now"};
   struct stat held;
@@ -362,6 +396,8 @@ fix_result fix_parallel_finding(const doctor_context& ctx, const finding& f) {
     }
     case finding_kind::coordinator_lock:
       return remove_coordinator_lock(ctx, f);
+    case finding_kind::unsafe_file:
+      return remove_unsafe_file(ctx, f);
     default:
       return {false, "kept: no automatic fix for this kind"};
   }
@@ -373,6 +409,7 @@ std::vector<finding> diagnose(const std::string& root, const preferences& prefs,
                               const plan* milestones) {
   auto ctx = detail::make_context(root, prefs, milestones);
   std::vector<finding> out;
+  check_unsafe_files(ctx, out);
   check_parallel_dir(ctx, out);
   check_orphans(ctx, out);
   detail::check_worktrees(ctx, out);

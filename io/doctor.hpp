@@ -25,6 +25,7 @@ enum class finding_kind {
   stale_git_lock,      ///< A git `*.lock` file.
   orphan_worker,       ///< A worker process of this project while no coordinator runs.
   coordinator_lock,    ///< The lock file of a coordinator that is gone.
+  unsafe_file,         ///< A runtime file that is a link, FIFO, folder, socket or device.
   check_failed,        ///< A check could not run (the description says why).
 };
 

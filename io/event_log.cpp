@@ -38,10 +38,11 @@ caf::error append_event_lines(const std::string& root, const std::string& lines)
   auto dir = open_parallel_dir(root);
   if (!dir)
     return dir.error();
-  unique_fd fd{::openat(dir->fd.get(), "events.jsonl",
-                        O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600)};
-  if (!fd)
-    return make_error(ec::io_error, "cannot open " + event_log_path(root) + ": " + errno_text(errno));
+  auto opened =
+    open_regular_at(dir->fd.get(), dir->path, "events.jsonl", O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (!opened)
+    return opened.error();
+  unique_fd fd = std::move(*opened);
   // O_APPEND and one write: concurrent appenders never interleave inside a line.
   auto n = ::write(fd.get(), lines.data(), lines.size());
   if (n != static_cast<ssize_t>(lines.size()))

@@ -1,5 +1,6 @@
 #include "io/ledger_file.hpp"
 
+#include "config/cost.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -26,10 +27,11 @@ caf::expected<std::map<std::string, double>> read_ledger(const std::string& root
                                            "aside to start a new ledger");
   std::map<std::string, double> costs;
   for (auto it = j["costs"].begin(); it != j["costs"].end(); ++it) {
-    if (!it.value().is_number() || !std::isfinite(it.value().get<double>()) ||
-        it.value().get<double>() < 0)
+    if (!it.value().is_number() || !valid_cost(it.value().get<double>()))
       return make_error(ec::invalid_input, ledger_path(root) + ": cost of `" + it.key() +
-                                             "` must be a number >= 0");
+                                             "` must be a number of USD from 0 to " +
+                                             max_cost_text + "; move the file aside to start "
+                                             "a new ledger");
     costs[it.key()] = it.value().get<double>();
   }
   return costs;

@@ -1,5 +1,6 @@
 #include "io/process.hpp"
 
+#include "io/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <fcntl.h>
@@ -20,10 +21,6 @@
 namespace sf::io {
 
 namespace {
-
-std::string errno_text(int err) {
-  return std::strerror(err);
-}
 
 /// Reads a whole file (also /proc files, whose size is reported as 0), up to `limit` bytes.
 caf::expected<std::string> slurp(const std::string& path, std::size_t limit) {
@@ -253,9 +250,11 @@ caf::expected<child_process> spawn_impl(const spawn_request& req, bool new_sessi
   } else if (req.log_path.empty()) {
     log_fd.reset(::fcntl(null_moved->get(), F_DUPFD_CLOEXEC, 3));
   } else {
-    // O_NOFOLLOW: the log folder may be writable by workers; never follow a planted link.
-    log_fd.reset(::open(req.log_path.c_str(),
-                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+    // The log folder may be writable by workers: a planted link, FIFO or folder is refused.
+    auto opened = open_regular(req.log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (!opened)
+      return make_error(ec::process_error, "cannot open log file: " + describe(opened.error()));
+    log_fd = std::move(*opened);
   }
   if (!log_fd)
     return make_error(ec::process_error, "cannot open log file '" + req.log_path +
@@ -459,13 +458,13 @@ caf::error cap_log(const std::string& path, std::size_t max_bytes) {
   if (::lstat(path.c_str(), &pre) == 0 && S_ISREG(pre.st_mode) &&
       static_cast<std::size_t>(pre.st_size) <= max_bytes)
     return {};
-  unique_fd fd{::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW)};
-  if (!fd) {
-    if (errno == ENOENT)
+  auto opened = open_regular(path, O_RDWR);
+  if (!opened) {
+    if (code_of(opened.error()) == ec::not_found)
       return {};
-    return make_error(ec::io_error, "cannot open log " + path + " to cap it: " +
-                                        errno_text(errno));
+    return make_error(ec::io_error, "cannot cap a log: " + describe(opened.error()));
   }
+  unique_fd fd = std::move(*opened);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0)
     return make_error(ec::io_error, "cannot stat log " + path + ": " + errno_text(errno));
@@ -489,10 +488,12 @@ caf::error cap_log(const std::string& path, std::size_t max_bytes) {
   tail.resize(got);
   // The ".tmp" marker keeps folder watchers from treating the half-written copy as real.
   auto rotated = path + ".1";
-  auto tmp = rotated + ".tmp." + std::to_string(::getpid());
-  unique_fd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)};
-  if (!out)
-    return make_error(ec::io_error, "cannot create " + tmp + ": " + errno_text(errno));
+  // O_EXCL with a random name: never reuse or follow a file someone planted.
+  auto tmp = rotated + ".tmp." + random_hex();
+  auto created = open_regular(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (!created)
+    return make_error(ec::io_error, "cannot create a temp file: " + describe(created.error()));
+  unique_fd out = std::move(*created);
   std::size_t put = 0;
   while (put < tail.size()) {
     ssize_t n = ::write(out.get(), tail.data() + put, tail.size() - put);
@@ -528,9 +529,10 @@ std::string tail_lines(const std::string& path, std::size_t n) {
   constexpr std::size_t window = 64 * 1024;
   if (n == 0)
     return {};
-  unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
-  if (!fd)
+  auto opened = open_regular(path, O_RDONLY);
+  if (!opened)
     return {};
+  unique_fd fd = std::move(*opened);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0)
     return {};

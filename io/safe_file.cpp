@@ -1,5 +1,6 @@
 #include "io/safe_file.hpp"
 
+#include "config/escape.hpp"
 #include "io/inode_release.hpp"
 #include "messages/error.hpp"
 
@@ -228,29 +229,128 @@ caf::error write_file_replace(const std::string& dir_path, const std::string& na
   return write_file_replace(dir->get(), dir_path, name, data, mode);
 }
 
-caf::expected<std::string> read_file_capped(int dirfd, const std::string& dir_label,
-                                            const std::string& name, std::size_t cap) {
+namespace {
+
+// Only characters a shell leaves alone go unquoted, so the suggested command can be pasted.
+std::string shell_word(const std::string& path) {
+  bool plain = !path.empty() && path.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                       "0123456789_./-+:@%,") == std::string::npos;
+  return plain ? path : sh_quote(path);
+}
+
+} // namespace
+
+std::string file_type_text(mode_t mode) {
+  if (S_ISLNK(mode))
+    return "a symbolic link";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISDIR(mode))
+    return "a folder";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode))
+    return "a device";
+  if (S_ISREG(mode))
+    return "a regular file";
+  return "not a file";
+}
+
+caf::error not_regular_error(const std::string& path, mode_t mode) {
+  // Removing a link, FIFO or socket removes only the name; a folder may hold someone's files.
+  std::string rm = S_ISDIR(mode) ? "rm -r " : "rm ";
+  std::string what = file_type_text(mode);
+  std::string reason = S_ISLNK(mode) ? " (sf-actors never follows links in its runtime files)"
+                                     : std::string{};
+  return make_error(ec::unsafe_path, path + " is " + what + ", not a regular file" + reason +
+                                         "; remove it (`" + rm + shell_word(path) +
+                                         "`) and run the command again");
+}
+
+caf::error check_regular_or_absent_at(int dirfd, const std::string& dir_label,
+                                      const std::string& name) {
+  struct stat st {};
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT)
+      return {};
+    return sys_error("checking", join(dir_label, name), errno);
+  }
+  if (!S_ISREG(st.st_mode))
+    return not_regular_error(join(dir_label, name), st.st_mode);
+  return {};
+}
+
+caf::expected<unique_fd> open_regular_at(int dirfd, const std::string& dir_label,
+                                         const std::string& name, int flags, mode_t mode) {
   const auto path = join(dir_label, name);
   if (!valid_file_name(name))
-    return make_error(ec::invalid_input,
-                      "cannot read '" + name + "' in " + dir_label + ": not a plain file name");
-  // O_NONBLOCK keeps a planted FIFO from blocking the open; fstat rejects it right after.
-  unique_fd fd{::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)};
+    return make_error(ec::invalid_input, "cannot open '" + name + "' in " + dir_label +
+                                             ": not a plain file name");
+  // A look first, so a FIFO or device is refused without even being opened (opening a FIFO
+  // would release a writer blocked on it). The fstat below closes the race with a swap.
+  if (auto err = check_regular_or_absent_at(dirfd, dir_label, name))
+    return err;
+  const bool truncate = (flags & O_TRUNC) != 0;
+  int open_flags = (flags & ~O_TRUNC) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  unique_fd fd{::openat(dirfd, name.c_str(), open_flags, mode)};
   if (!fd) {
     int err = errno;
     if (err == ENOENT)
       return make_error(ec::not_found, path + " does not exist");
-    if (err == ELOOP)
-      return make_error(ec::unsafe_path, path + " is a symbolic link; refusing to follow it,"
-                                                " remove the link");
+    // ELOOP (a link), EISDIR (a folder opened for writing), ENXIO (a FIFO without reader or a
+    // socket): name what is there instead of the bare errno.
+    struct stat st {};
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+      return not_regular_error(path, st.st_mode);
     return sys_error("opening", path, err);
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0)
     return sys_error("fstat", path, errno);
   if (!S_ISREG(st.st_mode))
-    return make_error(ec::unsafe_path,
-                      path + " is not a regular file; remove it and let its writer recreate it");
+    return not_regular_error(path, st.st_mode);
+  // Regular files ignore O_NONBLOCK today; clearing it keeps the descriptor ordinary for
+  // whoever inherits it (a worker's stdout).
+  int fl = ::fcntl(fd.get(), F_GETFL);
+  if (fl < 0 || ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK) != 0)
+    return sys_error("fcntl", path, errno);
+  if (truncate && ::ftruncate(fd.get(), 0) != 0)
+    return sys_error("truncating", path, errno);
+  return fd;
+}
+
+caf::expected<unique_fd> open_regular(const std::string& path, int flags, mode_t mode) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  if (dir.empty())
+    dir = "/";
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  unique_fd dirfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!dirfd) {
+    int err = errno;
+    if (err == ENOENT)
+      return make_error(ec::not_found, path + " does not exist (no folder " + dir + ")");
+    return sys_error("opening folder", dir, err);
+  }
+  // Messages name the path as the caller gave it.
+  return open_regular_at(dirfd.get(), slash == std::string::npos ? std::string{} : dir, name,
+                         flags, mode);
+}
+
+caf::expected<std::string> read_file_capped(int dirfd, const std::string& dir_label,
+                                            const std::string& name, std::size_t cap) {
+  const auto path = join(dir_label, name);
+  if (!valid_file_name(name))
+    return make_error(ec::invalid_input,
+                      "cannot read '" + name + "' in " + dir_label + ": not a plain file name");
+  auto opened = open_regular_at(dirfd, dir_label, name, O_RDONLY);
+  if (!opened)
+    return opened.error();
+  unique_fd fd = std::move(*opened);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return sys_error("fstat", path, errno);
   if (static_cast<unsigned long long>(st.st_size) > cap)
     return make_error(ec::invalid_input, path + " is " + std::to_string(st.st_size) +
                                              " bytes, more than the limit of " +

@@ -53,6 +53,30 @@ caf::error write_file_replace(int dirfd, const std::string& dir_label, const std
 caf::error write_file_replace(const std::string& dir_path, const std::string& name,
                               std::string_view data, mode_t mode);
 
+/// What a non-regular file is, in words ("a FIFO", "a folder", "a symbolic link", ...).
+std::string file_type_text(mode_t mode);
+
+/// The one-line refusal for the runtime file `path` that is not a regular file (`mode` from
+/// lstat or fstat): names it, says what it is and how to fix it. Code `ec::unsafe_path`.
+caf::error not_regular_error(const std::string& path, mode_t mode);
+
+/// Opens the runtime file `dir/name` (`dirfd` open on `dir_label`): `flags` (O_RDONLY, O_RDWR,
+/// O_WRONLY, O_CREAT, O_APPEND, O_EXCL, O_TRUNC) plus O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, so a
+/// planted link is never followed and a FIFO never blocks; then fstat must show a regular
+/// file, and O_NONBLOCK is cleared again for ordinary blocking I/O. `ec::not_found` when absent
+/// (and O_CREAT not given), `not_regular_error` for a link, FIFO, folder, socket or device.
+/// O_TRUNC is applied only after the check (a refused file is never changed).
+caf::expected<unique_fd> open_regular_at(int dirfd, const std::string& dir_label,
+                                         const std::string& name, int flags, mode_t mode = 0600);
+
+/// Same for a path: its folder is opened as given (it may be reached through links, like a
+/// project root under /tmp), its last component as above.
+caf::expected<unique_fd> open_regular(const std::string& path, int flags, mode_t mode = 0600);
+
+/// Checks without opening that `dir/name` is absent or a regular file (lstat).
+caf::error check_regular_or_absent_at(int dirfd, const std::string& dir_label,
+                                      const std::string& name);
+
 /// Reads the regular file `dir/name` of at most `cap` bytes, refusing links and other types.
 /// `ec::not_found` when absent, `ec::unsafe_path` for a link, `ec::invalid_input` when too big.
 caf::expected<std::string> read_file_capped(int dirfd, const std::string& dir_label,

@@ -1,5 +1,6 @@
 #include "io/status_file.hpp"
 
+#include "config/cost.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -146,10 +147,14 @@ caf::expected<worker_status> decode_status(std::string_view text, std::string_vi
   if (auto err = get_int(doc, "completedUnits", 0, "an integer >= 0", s.completed_units))
     return err;
   auto cost = doc.find("cost");
-  if (cost == doc.end() || !cost->is_number() || !std::isfinite(cost->get<double>()) ||
-      cost->get<double>() < 0)
-    return field_error("cost", "a finite number >= 0");
+  if (cost == doc.end() || !cost->is_number())
+    return field_error("cost", std::string("a number of USD from 0 to ") + max_cost_text);
   s.cost = cost->get<double>();
+  if (!valid_cost(s.cost))
+    return make_error(ec::invalid_input, "status field 'cost' " + cost_problem(s.cost) +
+                                             " (" + cost->dump() + "); it must be a number of "
+                                             "USD from 0 to " + max_cost_text +
+                                             "; fix the worker that wrote it");
   if (auto err = get_int(doc, "lastHeartbeat", 0, "an integer >= 0 (ms)", s.last_heartbeat))
     return err;
   if (auto err = get_int(doc, "startedAt", 0, "an integer >= 0 (ms)", s.started_at))
@@ -230,9 +235,10 @@ caf::error write_status(const std::string& root, const worker_status& s) {
   if (!valid_worker_state(s.state))
     return make_error(ec::invalid_input, "refusing to write status of " + s.milestone_id +
                                              " with unknown state '" + s.state + "'");
-  if (s.pid <= 0 || !std::isfinite(s.cost) || s.cost < 0)
+  if (s.pid <= 0 || !valid_cost(s.cost))
     return make_error(ec::invalid_input, "refusing to write status of " + s.milestone_id +
-                                             ": pid must be > 0 and cost finite and >= 0");
+                                             ": pid must be > 0 and cost from 0 to " +
+                                             max_cost_text + " USD");
   auto dir = ensure_parallel_dir(root);
   if (!dir)
     return dir.error();

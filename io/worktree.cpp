@@ -346,9 +346,13 @@ caf::error create_worktree(git_repository* repo, const layout& l, const std::str
     return git_fail("adding the worktree", l.wt_path);
   worktree_ptr wt{raw};
   std::string marker = marker_path(repo, mid);
-  int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || ::close(fd) != 0)
-    return sys_fail("creating the marker", marker, std::strerror(errno));
+  {
+    auto fd = open_regular(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (!fd)
+      return fd.error();
+    if (auto err = close_checked(*fd))
+      return err;
+  }
   git_repository* wt_raw = nullptr;
   if (git_repository_open_from_worktree(&wt_raw, wt.get()) != 0)
     return git_fail("opening the new worktree", l.wt_path);
@@ -378,10 +382,14 @@ namespace {
 
 caf::expected<unique_fd> lock_worktrees(const std::string& wt_dir) {
   auto path = wt_dir + "/.lock";
-  unique_fd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)};
-  if (!fd)
-    return make_error(ec::io_error, "cannot open " + path + ": " + errno_text(errno) +
+  auto opened = open_regular(path, O_RDWR | O_CREAT, 0600);
+  if (!opened) {
+    if (code_of(opened.error()) == ec::unsafe_path)
+      return opened.error();
+    return make_error(ec::io_error, describe(opened.error()) +
                                       "; check that .sf/worktrees is writable");
+  }
+  unique_fd fd = std::move(*opened);
   while (::flock(fd.get(), LOCK_EX) != 0)
     if (errno != EINTR)
       return make_error(ec::io_error, "cannot lock " + path + ": " + errno_text(errno));

@@ -19,11 +19,12 @@ std::string auto_lock::path_in(const std::string& worktree) {
 caf::expected<auto_lock> auto_lock::acquire(const std::string& worktree, const std::string& mid) {
   auto path = path_in(worktree);
   // O_CLOEXEC: a unit inheriting this fd would keep the lock held after we die.
-  io::unique_fd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)};
-  if (!fd)
-    return make_error(errno == ELOOP ? ec::unsafe_path : ec::io_error,
-                      "cannot open " + path + ": " + io::errno_text(errno) +
-                          "; remove it if it is a symbolic link, or check the folder");
+  // open_regular adds O_CLOEXEC: a unit inheriting this fd would keep the lock held after we
+  // die. A link, FIFO or folder planted there is refused, never followed or blocked on.
+  auto opened = io::open_regular(path, O_RDWR | O_CREAT, 0644);
+  if (!opened)
+    return opened.error();
+  io::unique_fd fd = std::move(*opened);
   int rc;
   do {
     rc = ::flock(fd.get(), LOCK_EX | LOCK_NB);

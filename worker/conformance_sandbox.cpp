@@ -142,10 +142,9 @@ conformance_sandbox::create(std::chrono::milliseconds heartbeat,
 void conformance_sandbox::open_gate(std::size_t n) const {
   if (n < 1 || n > unit_count)
     return;
-  int fd = ::open((gates_ + "/" + unit_name(n)).c_str(),
-                  O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd >= 0)
-    ::close(fd);
+  // The worker under test can write in the sandbox: a link or FIFO it planted is never
+  // followed or blocked on (the gate then stays shut and the check fails on its timeout).
+  (void) io::open_regular(gates_ + "/" + unit_name(n), O_WRONLY | O_CREAT, 0644);
 }
 
 void conformance_sandbox::open_all_gates() const {

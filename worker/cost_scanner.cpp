@@ -1,5 +1,7 @@
 #include "worker/cost_scanner.hpp"
 
+#include "config/cost.hpp"
+
 #include <charconv>
 #include <cmath>
 
@@ -21,7 +23,7 @@ std::optional<double> parse_cost_line(std::string_view line) {
   auto [ptr, err] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
   if (err != std::errc{} || ptr != rest.data() + rest.size())
     return std::nullopt;
-  if (!std::isfinite(value) || value < 0)
+  if (!valid_cost(value))
     return std::nullopt;
   return value;
 }
@@ -55,7 +57,8 @@ void cost_scanner::finish() {
 void cost_scanner::end_line() {
   if (!overlong_) {
     if (auto cost = parse_cost_line(line_)) {
-      total_ += *cost;
+      // Many valid lines may add up past the maximum: a unit costs at most that.
+      total_ = add_costs_capped(total_, *cost);
       ++reports_;
     }
   }

@@ -2,9 +2,10 @@
 /// Finds cost reports in a unit's output.
 ///
 /// A unit reports what it spent by printing a line `SF_COST <number>` (for example
-/// `SF_COST 0.42`): the number is in USD, must be finite and >= 0, and may be followed only by
-/// spaces, tabs or a carriage return. Every such line adds to the unit's cost; any other line,
-/// including a malformed cost line, adds nothing. Lines longer than `max_line_bytes` are
+/// `SF_COST 0.42`): the number is in USD, from 0 to `max_cost_usd` (config/cost.hpp), and may be
+/// followed only by spaces, tabs or a carriage return. Every such line adds to the unit's cost,
+/// which is held at `max_cost_usd`; any other line, including a malformed or out-of-range cost
+/// line, adds nothing. Lines longer than `max_line_bytes` are
 /// skipped whole, so a unit cannot make the worker buffer without bound.
 
 #include <cstddef>
@@ -29,7 +30,7 @@ public:
   /// Scans a last line that had no trailing newline; call once at end of output.
   void finish();
 
-  /// Sum of the costs seen so far, in USD.
+  /// Sum of the costs seen so far, in USD (at most `max_cost_usd`).
   double total() const noexcept { return total_; }
 
   /// Number of valid cost lines seen so far.

@@ -24,11 +24,10 @@ caf::error knob_error(const std::string& path, const std::string& what) {
 
 /// Appends `line` with one write, so concurrent workers never interleave lines.
 void append_line(const std::string& path, const std::string& line) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
+  auto fd = io::open_regular(path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+  if (!fd)
     return;
-  (void) !::write(fd, line.data(), line.size());
-  ::close(fd);
+  (void) !::write(fd->get(), line.data(), line.size());
 }
 
 } // namespace
@@ -84,6 +83,8 @@ void write_bad_status(const std::string& root, const std::string& milestone,
   s.state = "running";
   s.last_heartbeat = io::now_ms();
   s.started_at = s.last_heartbeat;
+  if (kind == "huge-cost")
+    s.cost = 1.7e308; // Finite, valid JSON, and past any sane maximum: two of them overflow.
   std::string text = io::encode_status(s);
   if (kind == "truncated")
     text = text.substr(0, text.size() / 2);

@@ -19,7 +19,8 @@ struct fault_knobs {
   int silent_after = -1;       ///< Stop heartbeating (and ignore signals) after this many units.
   bool ignore_sigterm = false; ///< SIGTERM is ignored; only SIGKILL ends it.
   bool leave_child = false;    ///< Starts a child in its process group that never exits.
-  std::string bad_status;      ///< After the first unit: "corrupt", "truncated" or "huge".
+  std::string bad_status;      ///< After the first unit: "corrupt", "truncated", "huge" or
+                               ///< "huge-cost" (a valid status claiming 1.7e308 USD).
   double cost_drop = 0;        ///< After the first unit, report this much less than spent.
   std::string forge_milestone; ///< Also writes status files in this other milestone's name.
   int64_t forge_pid = 0;       ///< Writes this pid into its status files instead of its own.
@@ -60,7 +61,8 @@ caf::expected<fault_plan> load_fault_plan(const std::string& path, const std::st
 void journal_unit(const fault_plan& plan, const std::string& milestone, const std::string& unit,
                   const std::string& commit);
 
-/// Writes a deliberately broken status file for `milestone` ("corrupt", "truncated", "huge").
+/// Writes a deliberately broken status file for `milestone` ("corrupt", "truncated", "huge",
+/// "huge-cost").
 void write_bad_status(const std::string& root, const std::string& milestone,
                       const std::string& kind);
 

@@ -1,5 +1,6 @@
 #include "worker/metrics.hpp"
 
+#include "config/cost.hpp"
 #include "io/git.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -33,8 +34,9 @@ caf::expected<unit_record> to_record(const json& u, const std::string& path,
   if (auto t = u.find("title"); t != u.end() && t->is_string())
     r.title = t->get<std::string>();
   if (auto c = u.find("cost"); c != u.end()) {
-    if (!c->is_number() || c->get<double>() < 0)
-      return shape_error(path, where + " has a `cost` that is not a number >= 0");
+    if (!c->is_number() || !valid_cost(c->get<double>()))
+      return shape_error(path, where + " has a `cost` that is not a number of USD from 0 to " +
+                                   max_cost_text);
     r.cost = c->get<double>();
   }
   if (auto v = u.find("startedAt"); v != u.end() && v->is_number_integer())
@@ -108,6 +110,15 @@ caf::expected<metrics_file> metrics_file::load(const std::string& worktree) {
   return parse(*text, path);
 }
 
+caf::expected<metrics_file> metrics_file::load_committed(const std::string& worktree) {
+  auto text = committed_text(worktree);
+  if (!text)
+    return text.error();
+  if (!*text)
+    return metrics_file{};
+  return parse(**text, path_in(worktree) + " (HEAD)");
+}
+
 caf::expected<std::optional<std::string>> metrics_file::committed_text(
     const std::string& worktree) {
   auto repo = io::open_repo(worktree);
@@ -143,7 +154,7 @@ std::vector<unit_record> metrics_file::units(const std::string& mid) const {
 double metrics_file::cost(const std::string& mid) const {
   double sum = 0;
   for (const auto& u : units(mid))
-    sum += u.cost;
+    sum = add_costs_capped(sum, u.cost);
   return sum;
 }
 

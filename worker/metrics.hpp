@@ -43,6 +43,10 @@ public:
   /// (a power loss before the unit's commit) is replaced by the copy committed at HEAD.
   static caf::expected<metrics_file> load(const std::string& worktree);
 
+  /// The document committed at the worktree's HEAD (empty when HEAD has no metrics file): the
+  /// units whose commits are on the branch, which is what a resumed worker trusts.
+  static caf::expected<metrics_file> load_committed(const std::string& worktree);
+
   /// The text of `.sf/metrics.json` in the worktree's HEAD commit, nothing when it has none.
   static caf::expected<std::optional<std::string>> committed_text(const std::string& worktree);
 

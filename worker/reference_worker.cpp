@@ -1,5 +1,6 @@
 #include "worker/reference_worker.hpp"
 
+#include "config/cost.hpp"
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
 #include "io/dir_watcher.hpp"
@@ -50,6 +51,12 @@ std::string usd(double v) {
   return buf;
 }
 
+std::string seconds_text(std::chrono::milliseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f s", static_cast<double>(d.count()) / 1000.0);
+  return buf;
+}
+
 /// What the signal files (or SIGTERM) asked for between units.
 enum class next_step { proceed, stop };
 
@@ -73,7 +80,11 @@ private:
   next_step between_units();
   std::optional<std::string> budget_reached();
   std::vector<std::string> unit_env() const;
+  caf::error open_repo_once();
   caf::expected<std::string> commit(const std::string& message);
+  std::optional<std::string> held_git_lock();
+  caf::expected<std::string> commit_unit(const std::string& what, const std::string& message,
+                                         bool& interrupted);
 
   worker_options opts_;
   io::unique_fd sigfd_;
@@ -82,20 +93,103 @@ private:
   metrics_file metrics_;
   io::worker_status status_;
   std::chrono::milliseconds heartbeat_{5000};
+  std::chrono::milliseconds lock_wait_{30000}; ///< How long a held git lock is waited out.
   int units_this_session_ = 0;
   std::future<void> git_started_; ///< libgit2's start-up; joined at the latest on return.
   io::repo_ptr repo_;             ///< The worktree's repository, opened at the first commit.
 };
 
+caf::error session::open_repo_once() {
+  if (repo_)
+    return {};
+  auto repo = io::open_repo(opts_.worktree);
+  if (!repo)
+    return repo.error();
+  repo_ = std::move(*repo);
+  return {};
+}
+
 // Commits everything in the worktree; the repository stays open for the next unit.
 caf::expected<std::string> session::commit(const std::string& message) {
-  if (!repo_) {
-    auto repo = io::open_repo(opts_.worktree);
-    if (!repo)
-      return repo.error();
-    repo_ = std::move(*repo);
-  }
+  if (auto err = open_repo_once())
+    return err;
   return commit_all(repo_.get(), opts_.worktree, message);
+}
+
+// The lock file another git process holds and our commit needs: the worktree's index.lock (in
+// its own git dir, `.git/worktrees/<MID>/` for a linked worktree) or its branch's ref lock.
+std::optional<std::string> session::held_git_lock() {
+  if (open_repo_once())
+    return std::nullopt;
+  std::vector<std::string> locks{std::string{git_repository_path(repo_.get())} + "index.lock"};
+  git_reference* raw = nullptr;
+  if (git_reference_lookup(&raw, repo_.get(), "HEAD") == 0) {
+    io::reference_ptr head{raw};
+    if (const char* target = git_reference_symbolic_target(head.get()))
+      locks.push_back(std::string{git_repository_commondir(repo_.get())} + target + ".lock");
+  }
+  for (const auto& lock : locks) {
+    struct stat st;
+    if (::lstat(lock.c_str(), &st) == 0)
+      return lock;
+  }
+  return std::nullopt;
+}
+
+// A unit's commit. A git lock held by someone else (an editor's background `git status`) is
+// waited out with growing pauses, heartbeating meanwhile so the coordinator sees us alive; after
+// `lock_wait_` the unit fails naming the lock. The unit stays recorded in the worktree's
+// metrics file only, so the next run makes its commit before anything else.
+caf::expected<std::string> session::commit_unit(const std::string& what, const std::string& message,
+                                                bool& interrupted) {
+  using clock = std::chrono::steady_clock;
+  interrupted = false;
+  const auto deadline = clock::now() + lock_wait_;
+  auto pause = std::chrono::milliseconds(10);
+  auto next_beat = clock::now() + heartbeat_;
+  bool told = false;
+  for (;;) {
+    auto lock = held_git_lock();
+    if (!lock) {
+      auto done = commit(message);
+      if (done)
+        return done;
+      // Taken between our look and libgit2's attempt: wait it out like any other.
+      if (held_git_lock())
+        continue;
+      auto text = describe(done.error());
+      if (text.find(io::errno_text(ENOSPC)) != std::string::npos ||
+          text.find(io::errno_text(EDQUOT)) != std::string::npos)
+        return make_error(ec::io_error, "the commit of " + what + " failed: the disk is full (" +
+                                            text + "); free disk space, then start the milestone "
+                                                   "again (the unit is committed first)");
+      return done.error();
+    }
+    auto now = clock::now();
+    if (now >= deadline)
+      return make_error(ec::git_error,
+                        "the commit of " + what + " waited " + seconds_text(lock_wait_) +
+                          " for " +
+                          *lock + ", which another git process holds; when no git command runs, "
+                          "remove it (`rm " + *lock + "`) and start the milestone again (the "
+                          "unit is committed first)");
+    if (!told) {
+      report("waiting for " + *lock + " (another git process holds it) to commit " + what);
+      told = true;
+    }
+    auto wake = std::min({now + pause, deadline, next_beat});
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
+    pollfd p{sigfd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::max<long long>(ms, 1))) > 0 && sigterm_pending()) {
+      interrupted = true;
+      return make_error(ec::git_error, "stopped while waiting for " + *lock);
+    }
+    pause = std::min(pause * 2, std::chrono::milliseconds(250));
+    if (clock::now() >= next_beat) {
+      publish();
+      next_beat = clock::now() + heartbeat_;
+    }
+  }
 }
 
 void session::publish() {
@@ -340,14 +434,30 @@ int session::run() {
   if (!m)
     return fail(m.error());
   plan_ = std::move(*m);
-  auto metrics = metrics_file::load(opts_.worktree);
-  if (!metrics)
-    return fail(metrics.error());
-  metrics_ = std::move(*metrics);
+  lock_wait_ = std::chrono::milliseconds(
+      std::max<long long>(1, std::llround(prefs_.stale_timeout * 1000)));
+  // Progress is what the branch holds: a unit is done only once its commit exists. The
+  // worktree's copy may be ahead of HEAD (its commit failed); those units get their commits
+  // below, each its own, before any other unit runs.
+  auto worktree_metrics = metrics_file::load(opts_.worktree);
+  if (!worktree_metrics)
+    return fail(worktree_metrics.error());
+  auto committed = metrics_file::load_committed(opts_.worktree);
+  if (!committed)
+    return fail(committed.error());
+  metrics_ = std::move(*committed);
 
   std::set<std::string> done;
   for (const auto& rec : metrics_.units(opts_.milestone))
     done.insert(rec.id);
+  std::map<std::string, const unit*> planned;
+  for (const auto& s : plan_.slices)
+    for (const auto& u : s.units)
+      planned.emplace(u.id, &u);
+  std::vector<unit_record> ahead;
+  for (const auto& rec : worktree_metrics->units(opts_.milestone))
+    if (done.count(rec.id) == 0 && planned.count(rec.id) != 0)
+      ahead.push_back(rec);
   status_.total_units = static_cast<int64_t>(plan_.unit_count());
   // The last pending unit's commit also marks the milestone complete: one commit less.
   std::string last_pending;
@@ -361,6 +471,43 @@ int session::run() {
   // Starting from the recorded sum keeps the reported cost from dropping across restarts.
   status_.cost = metrics_.cost(opts_.milestone);
   publish();
+
+  // Units that finished in an earlier run whose commit is missing (index.lock held, disk full):
+  // one commit each, with the unit's own message, in the order they finished. Files the
+  // worktree holds go with the first of them; there is normally only one.
+  for (const auto& rec : ahead) {
+    metrics_.record(opts_.milestone, rec);
+    if (auto err = metrics_.save(opts_.worktree))
+      return fail(err);
+    done.insert(rec.id);
+    const auto* u = planned[rec.id];
+    std::string message = opts_.milestone + "/" + u->id + ": " + u->title;
+    if (done.size() >= planned.size() &&
+        std::all_of(planned.begin(), planned.end(),
+                    [&](const auto& p) { return done.count(p.first) != 0; })) {
+      if (auto err = mark_milestone_complete(plan_path))
+        return fail(err);
+      message += "\n\n" + opts_.milestone + " is complete.";
+    }
+    report("unit " + u->id + " finished in an earlier run but its commit is missing; "
+           "committing it now");
+    bool interrupted = false;
+    auto commit = commit_unit("unit " + u->id, message, interrupted);
+    if (interrupted)
+      return stop();
+    if (!commit)
+      return fail(commit.error());
+    ++status_.completed_units;
+    status_.cost = add_costs_capped(status_.cost, rec.cost);
+    publish();
+  }
+  if (!ahead.empty()) {
+    last_pending.clear();
+    for (const auto& s : plan_.slices)
+      for (const auto& u : s.units)
+        if (done.count(u.id) == 0)
+          last_pending = u.id;
+  }
 
   auto env = unit_env();
   for (const auto& s : plan_.slices) {
@@ -415,11 +562,16 @@ int session::run() {
           return fail(err);
         message += "\n\n" + opts_.milestone + " is complete.";
       }
-      auto commit = this->commit(message);
+      bool interrupted = false;
+      auto commit = commit_unit("unit " + u.id, message, interrupted);
+      if (interrupted) {
+        report("stopped while unit " + u.id + " waited for its commit; the next run commits it");
+        return stop();
+      }
       if (!commit)
         return fail(commit.error());
       ++status_.completed_units;
-      status_.cost += rec.cost;
+      status_.cost = add_costs_capped(status_.cost, rec.cost);
       status_.unit.reset();
       publish();
       after_unit(u.id, *commit);
@@ -431,7 +583,11 @@ int session::run() {
   if (last_pending.empty()) {
     if (auto err = mark_milestone_complete(plan_path))
       return fail(err);
-    auto commit = this->commit(opts_.milestone + ": complete");
+    bool interrupted = false;
+    auto commit = commit_unit("the completion mark of " + opts_.milestone,
+                              opts_.milestone + ": complete", interrupted);
+    if (interrupted)
+      return stop();
     if (!commit)
       return fail(commit.error());
   }

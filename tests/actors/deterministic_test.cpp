@@ -5,6 +5,7 @@
 #include "actors/merge_queue.hpp"
 #include "actors/worker_supervisor.hpp"
 #include "io/fd_reactor.hpp"
+#include "io/ledger_file.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/process.hpp"
 #include "io/status_file.hpp"
@@ -26,6 +27,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
+#include <cmath>
 #include <filesystem>
 #include <thread>
 #include <map>
@@ -487,6 +490,36 @@ TEST_CASE("interleaved cost reports always add up to the latest per session",
     det.sched->run();
   } while (std::next_permutation(order.begin(), order.end()));
   CHECK(permutations == 120);
+}
+
+TEST_CASE("the ledger refuses a cost that is not finite, negative or past the maximum, and its "
+          "total stays a number", "[deterministic][cost]") {
+  const std::vector<cost_report> reports = {{"M001", "", 1.7e308},
+                                            {"M002", "", 1.7e308},
+                                            {"M003", "", 0.5},
+                                            {"M004", "", std::numeric_limits<double>::infinity()},
+                                            {"M005", "", -1},
+                                            {"M006", "", 1000000.5}};
+  det_system det;
+  temp_dir dir;
+  REQUIRE(io::ensure_parallel_dir(dir.path()));
+  auto ledger = det.sys->spawn(budget_ledger, dir.path(), 0.0, quiet_log());
+  det.sched->run();
+  auto answers = std::make_shared<std::vector<budget_update>>(reports.size());
+  for (std::size_t i = 0; i < reports.size(); ++i)
+    cost_client(*det.sys, ledger, reports[i], answers, i);
+  det.sched->run();
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    INFO("report " << i);
+    CHECK((*answers)[i].anomaly == (reports[i].mid != "M003"));
+    CHECK(std::isfinite((*answers)[i].total));
+  }
+  CHECK((*answers)[2].total == Approx(0.5));
+  auto persisted = io::read_ledger(dir.path());
+  REQUIRE(persisted);
+  CHECK(*persisted == std::map<std::string, double>{{"M003", 0.5}});
+  caf::anon_send_exit(ledger, caf::exit_reason::user_shutdown);
+  det.sched->run();
 }
 
 namespace {

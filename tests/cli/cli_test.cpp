@@ -190,3 +190,46 @@ TEST_CASE("status works without a coordinator and without any run", "[cli]") {
   CHECK(data["coordinator"]["running"] == false);
   CHECK(data["budgetCeiling"] == 5.0);
 }
+
+TEST_CASE("eligibility reports the same preference errors and warnings as start, with the same "
+          "exit code", "[cli][eligibility]") {
+  // Everything complete: `start` stops at "nothing eligible" after reading the preferences, so
+  // both verbs can be compared on valid files too.
+  auto plan = spec_example();
+  plan.resize(1);
+  struct input {
+    const char* what;
+    std::string prefs;
+  };
+  for (const auto& in :
+       {input{"malformed YAML", "---\nparallel:\n  enabled: true\n  max_workers: [2\n---\n"},
+        input{"a value out of range", "---\nparallel:\n  enabled: true\n  max_workers: 99\n---\n"},
+        input{"a wrong type", "---\nparallel:\n  enabled: true\n  stale_timeout: soon\n---\n"},
+        input{"no front matter end", "---\nparallel:\n  enabled: true\n"}}) {
+    test_project p(plan, "  enabled: true\n");
+    write_file(p.path(".sf/PREFERENCES.md"), in.prefs);
+    auto start = p.cli("start --yes");
+    auto elig = p.cli("eligibility");
+    INFO(in.what << "\nstart: " << start.err << "\neligibility: " << elig.err);
+    CHECK(start.exit_code != 0);
+    CHECK(start.exit_code != 4); // refused for the preferences, not for the plan
+    CHECK(elig.exit_code == start.exit_code);
+    CHECK_FALSE(elig.err.empty());
+    CHECK(elig.err == start.err);
+    CHECK(elig.err.find("PREFERENCES.md") != std::string::npos);
+    CHECK(elig.out.empty()); // no report on top of a refusal
+  }
+  // A warning (an unknown key) is printed by both, and neither refuses because of it.
+  test_project p(plan, "  enabled: true\n  max_wrokers: 3\n");
+  auto start = p.cli("start --yes");
+  auto elig = p.cli("eligibility");
+  INFO("start: " << start.err << "\neligibility: " << elig.err);
+  CHECK(start.exit_code == 4);
+  CHECK(elig.exit_code == 0);
+  auto warning_of = [](const std::string& err) {
+    auto at = err.find("sf-actors: warning: ");
+    return at == std::string::npos ? std::string{} : err.substr(at, err.find('\n', at) - at);
+  };
+  CHECK(warning_of(start.err).find("max_wrokers") != std::string::npos);
+  CHECK(warning_of(elig.err) == warning_of(start.err));
+}

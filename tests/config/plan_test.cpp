@@ -167,6 +167,10 @@ TEST_CASE("parse_milestone defaults and field errors", "[config][plan]") {
                  "cost -1 is not allowed"));
   CHECK(contains(err("title: T\nslices:\n  - id: S1\n    units: [{id: U1, run: a, cost: \"1\"}]\n"),
                  "cost \"1\" is not allowed"));
+  CHECK(contains(err("title: T\nslices:\n  - id: S1\n    units: [{id: U1, run: a, cost: 1.7e308}]\n"),
+                 "cost 1.7e308 is not allowed; allowed: a number of USD from 0 to 1000000"));
+  CHECK(err("title: T\nslices:\n  - id: S1\n    units: [{id: U1, run: a, cost: 1000000}]\n")
+          .empty());
   CHECK(contains(err("title: T\ntitle: U\n"), "key \"title\" appears twice"));
   CHECK(contains(err("title: T\n", "../x"), "\"../x\" is not a valid milestone id"));
   CHECK(contains(err("- a\n"), "must be a map"));

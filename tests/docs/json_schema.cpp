@@ -35,8 +35,8 @@ std::vector<std::string> schema_errors(const nlohmann::json& schema, const nlohm
   auto at = where.empty() ? std::string("/") : where;
   for (auto it = schema.begin(); it != schema.end(); ++it) {
     static const char* known[] = {"$schema", "title", "type", "required", "properties",
-                                  "additionalProperties", "enum", "minimum", "items", "oneOf",
-                                  "description"};
+                                  "additionalProperties", "enum", "minimum", "maximum", "items",
+                                  "oneOf", "description"};
     bool ok = false;
     for (const char* k : known)
       ok = ok || it.key() == k;
@@ -58,6 +58,9 @@ std::vector<std::string> schema_errors(const nlohmann::json& schema, const nlohm
   if (schema.contains("minimum") && doc.is_number() &&
       doc.get<double>() < schema["minimum"].get<double>())
     out.push_back(at + ": " + doc.dump() + " is below " + schema["minimum"].dump());
+  if (schema.contains("maximum") && doc.is_number() &&
+      doc.get<double>() > schema["maximum"].get<double>())
+    out.push_back(at + ": " + doc.dump() + " is above " + schema["maximum"].dump());
   if (schema.contains("oneOf")) {
     int matches = 0;
     for (const auto& alt : schema["oneOf"])

@@ -67,6 +67,10 @@ TEST_CASE("the schema checker rejects what the schemas forbid", "[docs]") {
   bad = good;
   bad["cost"] = -1;
   CHECK(schema_errors(status, bad).size() == 1);
+  bad["cost"] = 1.7e308; // finite, past the documented maximum
+  CHECK(schema_errors(status, bad).size() == 1);
+  bad["cost"] = 1000000;
+  CHECK(schema_errors(status, bad).empty());
   bad = good;
   bad["currentUnit"] = {{"type", "unit"}};
   CHECK_FALSE(schema_errors(status, bad).empty());
@@ -76,6 +80,7 @@ TEST_CASE("the schema checker rejects what the schemas forbid", "[docs]") {
   auto ledger = load_schema("ledger");
   CHECK(schema_errors(ledger, {{"costs", {{"M001", 1.0}}}, {"total", 1.0}}).empty());
   CHECK(schema_errors(ledger, {{"costs", {{"M001", "x"}}}, {"total", 1.0}}).size() == 1);
+  CHECK(schema_errors(ledger, {{"costs", {{"M001", 1.7e308}}}, {"total", 1.0}}).size() == 1);
   CHECK(schema_errors(ledger, {{"costs", nlohmann::json::object()}, {"total", 0}, {"extra", 1}}).size() == 1);
 }
 

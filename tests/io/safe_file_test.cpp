@@ -216,3 +216,61 @@ TEST_CASE("read_file_capped reads past the size fstat reported, up to the cap",
   REQUIRE(big);
   CHECK(*big == text);
 }
+
+TEST_CASE("open_regular refuses a link, a FIFO and a folder at once, naming each and the fix",
+          "[io][safe_file][runtime_files]") {
+  temp_dir dir;
+  sf::test::write_file(dir / "target", "outside\n");
+  REQUIRE(::symlink((dir / "target").c_str(), (dir / "link").c_str()) == 0);
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  std::filesystem::create_directories(dir / "folder");
+  struct expectation {
+    const char* name;
+    const char* what;
+    const char* rm;
+  };
+  for (auto e : {expectation{"link", "is a symbolic link, not a regular file", "`rm "},
+                 expectation{"fifo", "is a FIFO, not a regular file", "`rm "},
+                 expectation{"folder", "is a folder, not a regular file", "`rm -r "}}) {
+    // Every mode a runtime file is opened in; none may follow, block or create.
+    for (int flags : {O_RDONLY, O_RDWR | O_CREAT, O_WRONLY | O_CREAT | O_APPEND,
+                      O_WRONLY | O_CREAT | O_TRUNC}) {
+      INFO(e.name << " with flags " << flags);
+      auto fd = open_regular(dir / e.name, flags, 0600);
+      REQUIRE_FALSE(fd);
+      CHECK(code_of(fd.error()) == ec::unsafe_path);
+      auto text = describe(fd.error());
+      CHECK(text.find(dir / e.name) != std::string::npos);
+      CHECK(text.find(e.what) != std::string::npos);
+      CHECK(text.find(std::string(e.rm) + (dir / e.name) + "`") != std::string::npos);
+      CHECK(text.find('\n') == std::string::npos);
+    }
+  }
+  CHECK(sf::test::read_file(dir / "target") == "outside\n");
+  CHECK(sf::test::list_dir(dir.path()) ==
+        std::vector<std::string>{"fifo", "folder", "link", "target"});
+}
+
+TEST_CASE("open_regular opens a regular file for blocking I/O and truncates only after the "
+          "check", "[io][safe_file][runtime_files]") {
+  temp_dir dir;
+  sf::test::write_file(dir / "log", "old\n");
+  auto fd = open_regular(dir / "log", O_WRONLY | O_APPEND);
+  REQUIRE(fd);
+  int fl = ::fcntl(fd->get(), F_GETFL);
+  CHECK((fl & O_NONBLOCK) == 0);
+  CHECK((::fcntl(fd->get(), F_GETFD) & FD_CLOEXEC) != 0);
+  REQUIRE(::write(fd->get(), "new\n", 4) == 4);
+  fd->reset();
+  CHECK(sf::test::read_file(dir / "log") == "old\nnew\n");
+  auto trunc = open_regular(dir / "log", O_WRONLY | O_TRUNC);
+  REQUIRE(trunc);
+  trunc->reset();
+  CHECK(sf::test::read_file(dir / "log") == "");
+  auto missing = open_regular(dir / "none", O_RDONLY);
+  REQUIRE_FALSE(missing);
+  CHECK(code_of(missing.error()) == ec::not_found);
+  auto created = open_regular(dir / "new", O_WRONLY | O_CREAT | O_EXCL, 0640);
+  REQUIRE(created);
+  CHECK(sf::test::mode_of(dir / "new") == 0640);
+}

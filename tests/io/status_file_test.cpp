@@ -132,8 +132,14 @@ TEST_CASE("status: wrong types name the field and the expected type", "[io][stat
   CHECK(decode_error_after([](json& j) { j["pid"] = 1.5; }).find("'pid'") != std::string::npos);
 
   err = decode_error_after([](json& j) { j["cost"] = -0.01; });
-  CHECK(err.find("'cost'") != std::string::npos);
-  CHECK(err.find(">= 0") != std::string::npos);
+  CHECK(err.find("'cost' is negative") != std::string::npos);
+  CHECK(err.find("from 0 to 1000000") != std::string::npos);
+  // Finite but absurd: two of them once made the run's total infinite.
+  err = decode_error_after([](json& j) { j["cost"] = 1.7e308; });
+  CHECK(err.find("'cost' is more than the maximum of 1000000 USD") != std::string::npos);
+  CHECK(decode_error_after([](json& j) { j["cost"] = 1000000.5; }).find("'cost'") !=
+        std::string::npos);
+  CHECK(decode_error_after([](json& j) { j["cost"] = 1000000; }).empty());
   CHECK(decode_error_after([](json& j) { j["cost"] = "1"; }).find("'cost'") != std::string::npos);
 
   err = decode_error_after([](json& j) { j["state"] = "sleeping"; });

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -273,14 +274,165 @@ TEST_CASE("a worker that finds every unit done commits what the last run left", 
   INFO(second.err);
   CHECK(second.exit_code == 0);
   CHECK(read_file(p.trace("runs")) == "U1\nU2\n"); // No unit ran twice.
+  // U2 finished but its commit is missing: it gets its own commit, with its own message.
   auto log = p.log();
   REQUIRE(log.size() >= 2);
-  CHECK(log[0] == "M001: complete");
+  CHECK(log[0] == "M001/U2: Unit U2");
   CHECK(log[1] == "M001/U1: Unit U1");
+  CHECK(run("git log -1 --format=%b milestone/M001", p.root).out == "M001 is complete.\n");
   CHECK(p.show(".sf/milestones/M001/MILESTONE.md").find("status: complete") != std::string::npos);
   auto metrics = nlohmann::json::parse(p.show(".sf/metrics.json"));
   CHECK(metrics["milestones"]["M001"]["units"].size() == 2);
   CHECK(run("git status --porcelain", p.wt).out.empty());
+}
+
+namespace {
+
+/// Files a commit of the milestone branch changed (`rev` like "milestone/M001~1"), sorted.
+std::string files_of(const std::string& root, const std::string& rev) {
+  return run("git show --name-only --format= " + rev + " | sort", root).out;
+}
+
+/// Occurrences of `subject` among the branch's commit subjects.
+std::size_t commits_named(const std::vector<std::string>& log, const std::string& subject) {
+  return static_cast<std::size_t>(std::count(log.begin(), log.end(), subject));
+}
+
+} // namespace
+
+TEST_CASE("an index.lock held for a moment is waited out while heartbeating, and each unit keeps "
+          "its own commit", "[worker][index_lock]") {
+  project p(slice("S01", unit("U1", "'echo one > one.txt'") +
+                             unit("U2", "'until [ -e \"$TRACE/go\" ]; do sleep 0.01; done; "
+                                        "echo two > two.txt'") +
+                             unit("U3", "'echo three > three.txt'")));
+  const std::string lock = p.root + "/.git/worktrees/M001/index.lock";
+  auto child = p.spawn_worker();
+  REQUIRE(p.wait_for([&] {
+    auto s = p.status();
+    return s && s->unit && s->unit->id == "U2";
+  }));
+  // An editor's background `git status` takes the worktree's index lock as U2 ends.
+  write_file(lock, "");
+  write_file(p.trace("go"), "");
+  auto worker_log = [&] {
+    try {
+      return read_file(p.tmp / "worker.log");
+    } catch (const std::exception&) {
+      return std::string{};
+    }
+  };
+  REQUIRE(p.wait_for([&] { return worker_log().find("waiting for " + lock) != std::string::npos; }));
+  // Still alive for the coordinator: heartbeats go on while the commit waits.
+  auto first = p.status();
+  REQUIRE(first);
+  for (int beat = 0; beat < 2; ++beat) {
+    auto seen = p.status()->last_heartbeat;
+    REQUIRE(p.wait_for([&] {
+      auto s = p.status();
+      return s && s->last_heartbeat > seen;
+    }));
+  }
+  auto waiting = p.status();
+  REQUIRE(waiting);
+  CHECK(waiting->state == "running");
+  CHECK(waiting->completed_units == 1);
+  CHECK(commits_named(p.log(), "M001/U2: Unit U2") == 0);
+  REQUIRE(::unlink(lock.c_str()) == 0);
+  int status = wait_exit(child);
+  INFO(worker_log());
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  auto log = p.log();
+  REQUIRE(log.size() == 5); // three units on the two commits init_git_repo and the plan made
+  CHECK(log[0] == "M001/U3: Unit U3");
+  CHECK(log[1] == "M001/U2: Unit U2");
+  CHECK(log[2] == "M001/U1: Unit U1");
+  CHECK(files_of(p.root, "milestone/M001~2") == ".sf/metrics.json\none.txt\n");
+  CHECK(files_of(p.root, "milestone/M001~1") == ".sf/metrics.json\ntwo.txt\n");
+  CHECK(files_of(p.root, "milestone/M001") ==
+        ".sf/metrics.json\n.sf/milestones/M001/MILESTONE.md\nthree.txt\n");
+  CHECK(run("git status --porcelain", p.wt).out.empty());
+}
+
+TEST_CASE("an index.lock held for good fails the unit naming the lock, and the next run commits "
+          "that unit once, before the next", "[worker][index_lock]") {
+  project p(slice("S01", unit("U1", "'echo one > one.txt; echo U1 >> \"$TRACE/runs\"'") +
+                             unit("U2", "'until [ -e \"$TRACE/go\" ]; do sleep 0.01; done; "
+                                        "echo two > two.txt; echo U2 >> \"$TRACE/runs\"'") +
+                             unit("U3", "'echo three > three.txt; echo U3 >> \"$TRACE/runs\"'")),
+            "  stale_timeout: 1\n");
+  const std::string lock = p.root + "/.git/worktrees/M001/index.lock";
+  // U1 commits before the lock shows up; the lock is then never released.
+  auto first_run = [&] {
+    auto child = p.spawn_worker();
+    REQUIRE(p.wait_for([&] {
+      auto s = p.status();
+      return s && s->unit && s->unit->id == "U2";
+    }));
+    write_file(lock, "");
+    write_file(p.trace("go"), "");
+    return wait_exit(child, 20s);
+  };
+  int status = first_run();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  auto s = p.status();
+  REQUIRE(s);
+  CHECK(s->state == "error");
+  REQUIRE(s->error);
+  CHECK(s->error->find(lock) != std::string::npos);
+  CHECK(s->error->find("another git process holds") != std::string::npos);
+  // U2 is not on the branch; only the worktree's metrics file records it.
+  auto log = p.log();
+  CHECK(commits_named(log, "M001/U2: Unit U2") == 0);
+  CHECK(commits_named(log, "M001/U1: Unit U1") == 1);
+  auto worktree_metrics = nlohmann::json::parse(read_file(p.wt + "/.sf/metrics.json"));
+  CHECK(worktree_metrics["milestones"]["M001"]["units"].size() == 2);
+
+  REQUIRE(::unlink(lock.c_str()) == 0);
+  auto second = p.run_worker();
+  INFO(second.err);
+  CHECK(second.exit_code == 0);
+  CHECK(read_file(p.trace("runs")) == "U1\nU2\nU3\n"); // U2 did not run again
+  log = p.log();
+  REQUIRE(log.size() == 5); // three units on the two commits init_git_repo and the plan made
+  CHECK(log[0] == "M001/U3: Unit U3");
+  CHECK(log[1] == "M001/U2: Unit U2");
+  CHECK(log[2] == "M001/U1: Unit U1");
+  CHECK(files_of(p.root, "milestone/M001~1") == ".sf/metrics.json\ntwo.txt\n");
+  CHECK(files_of(p.root, "milestone/M001") ==
+        ".sf/metrics.json\n.sf/milestones/M001/MILESTONE.md\nthree.txt\n");
+  auto metrics = nlohmann::json::parse(p.show(".sf/metrics.json"));
+  CHECK(metrics["milestones"]["M001"]["units"].size() == 3);
+}
+
+TEST_CASE("a worktree metrics file ahead of HEAD gets that unit's own commit before the next "
+          "unit runs", "[worker][index_lock]") {
+  project p(slice("S01", unit("U1", "'echo one > one.txt; echo U1 >> \"$TRACE/runs\"'") +
+                             unit("U2", "'echo two > two.txt; echo U2 >> \"$TRACE/runs\"'")));
+  // What a run whose U1 commit failed leaves: U1's file and its record, uncommitted.
+  write_file(p.wt + "/one.txt", "one\n");
+  write_file(p.wt + "/.sf/metrics.json",
+             R"({"version":1,"milestones":{"M001":{"units":[{"id":"U1","slice":"S01",)"
+             R"("title":"Unit U1","cost":0.25,"startedAt":1,"finishedAt":2}],"cost":0.25}}})");
+  auto r = p.run_worker();
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("unit U1 finished in an earlier run but its commit is missing") !=
+        std::string::npos);
+  CHECK(read_file(p.trace("runs")) == "U2\n"); // U1 is not run again
+  auto log = p.log();
+  REQUIRE(log.size() == 4); // two units on the two commits init_git_repo and the plan made
+  CHECK(log[0] == "M001/U2: Unit U2");
+  CHECK(log[1] == "M001/U1: Unit U1");
+  CHECK(files_of(p.root, "milestone/M001~1") == ".sf/metrics.json\none.txt\n");
+  CHECK(files_of(p.root, "milestone/M001") ==
+        ".sf/metrics.json\n.sf/milestones/M001/MILESTONE.md\ntwo.txt\n");
+  auto s = p.status();
+  REQUIRE(s);
+  CHECK(s->completed_units == 2);
+  CHECK(s->cost == Approx(0.25));
 }
 
 TEST_CASE("a failing unit ends the worker with an error naming it", "[worker]") {

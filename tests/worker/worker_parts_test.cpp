@@ -28,6 +28,20 @@ TEST_CASE("SF_COST lines are parsed strictly", "[worker][cost]") {
   CHECK_FALSE(parse_cost_line("SF_COST nan"));
   CHECK_FALSE(parse_cost_line(" SF_COST 1"));
   CHECK_FALSE(parse_cost_line("cost: SF_COST 1"));
+  // Finite but past the documented maximum: not a cost line.
+  CHECK_FALSE(parse_cost_line("SF_COST 1.7e308"));
+  CHECK_FALSE(parse_cost_line("SF_COST 1000000.01"));
+  CHECK(parse_cost_line("SF_COST 1000000") == 1e6);
+}
+
+TEST_CASE("a unit's reported cost is held at the maximum however many lines add up",
+          "[worker][cost]") {
+  cost_scanner s;
+  for (int i = 0; i < 3; ++i)
+    s.feed("SF_COST 900000\n");
+  s.finish();
+  CHECK(s.reports() == 3);
+  CHECK(s.total() == 1e6);
 }
 
 TEST_CASE("the cost scanner sums lines split across chunks", "[worker][cost]") {
