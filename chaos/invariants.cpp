@@ -54,7 +54,7 @@ std::string trailer(const std::string& body, const std::string& key) {
 
 std::vector<main_commit> main_line(const run_record& r) {
   std::vector<main_commit> out;
-  auto res = git(r, {"log", "--first-parent", "--format=%H%x1f%P%x1f%n%B%x1e", "main"});
+  auto res = git(r, {"log", "--first-parent", "--format=%H%x1f%P%x1f%n%B%x1e", r.main_branch});
   std::istringstream in{res.out};
   std::string rec;
   while (std::getline(in, rec, '\x1e')) {
@@ -97,7 +97,7 @@ check_result units_reachable(const run_record& r) {
   for (std::string mid, unit, commit; in >> mid >> unit >> commit;) {
     ++n;
     bool ok = git(r, {"merge-base", "--is-ancestor", commit, "milestone/" + mid}).exit_code == 0 ||
-              git(r, {"merge-base", "--is-ancestor", commit, "main"}).exit_code == 0;
+              git(r, {"merge-base", "--is-ancestor", commit, r.main_branch}).exit_code == 0;
     if (!ok) {
       c.verdict = verdict::fail;
       c.detail = mid + "/" + unit + " commit " + commit.substr(0, 12) +
@@ -276,14 +276,54 @@ check_result clean_after_stop(const run_record& r) {
   return c;
 }
 
+check_result user_work_kept(const run_record& r) {
+  check_result c{"the user's work is kept", verdict::pass, ""};
+  if (r.user_kept.empty() && r.user_staged.empty() && r.user_files.empty() &&
+      r.user_lost.empty()) {
+    c.verdict = verdict::not_applicable;
+    c.detail = "the user did nothing in the repository";
+    return c;
+  }
+  if (!r.user_lost.empty()) {
+    c.verdict = verdict::fail;
+    c.detail = r.user_lost.front();
+    return c;
+  }
+  auto reachable = git(r, {"rev-list", "--all"}).out;
+  for (const auto& commit : r.user_kept)
+    if (reachable.find(commit) == std::string::npos) {
+      c.verdict = verdict::fail;
+      c.detail = "the user's commit " + commit.substr(0, 12) + " is reachable from no ref";
+      return c;
+    }
+  for (const auto& [path, blob] : r.user_staged) {
+    auto now = git(r, {"rev-parse", ":" + path}).out;
+    if (now.compare(0, blob.size(), blob) != 0) {
+      c.verdict = verdict::fail;
+      c.detail = "the change the user staged in " + path + " is no longer staged";
+      return c;
+    }
+  }
+  for (const auto& path : r.user_files)
+    if (slurp(r.root + "/" + path).find("the user's uncommitted edit") == std::string::npos) {
+      c.verdict = verdict::fail;
+      c.detail = "the user's uncommitted edit of " + path + " is gone";
+      return c;
+    }
+  c.detail = std::to_string(r.user_kept.size()) + " commit(s), " +
+             std::to_string(r.user_staged.size()) + " staged and " +
+             std::to_string(r.user_files.size()) + " uncommitted file(s) kept";
+  return c;
+}
+
 check_result checkout_matches_main(const run_record& r) {
   check_result c{"root checkout matches main", verdict::pass, ""};
   auto st = git(r, {"status", "--porcelain"});
   std::istringstream in{st.out};
   for (std::string line; std::getline(in, line);) {
     auto path = line.size() > 3 ? line.substr(3) : line;
-    if (r.user_files.count(path) != 0)
-      continue; // The user's own uncommitted edit, which must survive.
+    if (r.user_files.count(path) != 0 || r.user_staged.count(path) != 0)
+      continue; // The user's own uncommitted or staged edit, which must survive.
     c.verdict = verdict::fail;
     c.detail = "`git status` in the root shows: " + line;
     return c;
@@ -337,6 +377,12 @@ void expected_outcome(const scenario& s, const run_record& r, const std::vector<
   for (const auto& m : s.expect.messages)
     if (logs.find(m) == std::string::npos)
       fail("no log line says \"" + m + "\"");
+  for (const auto& [path, lines] : s.expect.main_has) {
+    auto shown = git(r, {"show", r.main_branch + ":" + path});
+    for (const auto& want : lines)
+      if (shown.exit_code != 0 || shown.out.find(want) == std::string::npos)
+        fail(r.main_branch + ":" + path + " does not contain \"" + want + "\"");
+  }
   if (c.verdict == verdict::pass)
     c.detail = "exit " + std::to_string(r.last_exit) + ", " + std::to_string(merged.size()) +
                " merged" + (s.expect.messages.empty() ? "" : ", messages found");
@@ -352,7 +398,7 @@ const std::vector<std::string>& invariant_names() {
     "no process of the run alive after stop", "no process outside the run signalled",
     "cost <= ceiling + units in flight", "every failure left a message",
     "no status/signal/temp file after a clean stop", "root checkout matches main",
-    "outcome as expected"};
+    "the user's work is kept", "outcome as expected"};
   return names;
 }
 
@@ -407,6 +453,7 @@ std::vector<check_result> check_all(const scenario& s, const run_record& r) {
   out.push_back(failures_explained(evs));
   out.push_back(clean_after_stop(r));
   out.push_back(checkout_matches_main(r));
+  out.push_back(user_work_kept(r));
   expected_outcome(s, r, line, evs, out);
   return out;
 }

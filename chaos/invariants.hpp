@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +30,10 @@ struct run_record {
   std::set<std::string> harness_commits;   ///< Commits the harness made on main (the plan).
   std::set<std::string> user_commits;      ///< Commits made as "the user" on main.
   std::set<std::string> user_files;        ///< Files the user left with uncommitted edits.
+  std::map<std::string, std::string> user_staged; ///< Files the user staged -> staged blob id.
+  std::set<std::string> user_kept;         ///< The user's commits that must stay reachable.
+  std::vector<std::string> user_lost;      ///< User work found lost during the run (why).
+  std::string main_branch = "main";        ///< The integration branch of the repository.
   pid_t bystander = -1;                    ///< The process outside the run.
   std::string bystander_log;               ///< Signals it received.
   bool clean_stop = false;                 ///< The last coordinator exited by itself.

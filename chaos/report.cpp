@@ -110,7 +110,10 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
     "each milestone that ended failed has a reason in the event log",
     "after the coordinator ended by itself, .sf/parallel holds no status, signal or temp file",
     "`git status` in the project root is clean apart from edits the user made on purpose",
-    "the exit code, merged milestones, final states and log lines the scenario expects"};
+    "every commit the user made stays reachable, what they staged stays staged, and their "
+    "uncommitted edits stay in their files",
+    "the exit code, merged milestones, final states, log lines and files on main the "
+    "scenario expects"};
   const auto& names = invariant_names();
   for (std::size_t i = 0; i < names.size(); ++i)
     out << "- **" << names[i] << "**: " << meaning[i] << "\n";
@@ -124,6 +127,7 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
       << "slow: false                              # true: only with --slow\n"
       << "timeout: 60                              # seconds for the whole run\n"
       << "worker: fault                            # or `original` (examples/workers/original-protocol-worker.sh)\n"
+      << "branch: main                             # the repository's integration branch\n"
       << "preferences: {max_workers: 2}            # parallel: keys over the harness's defaults\n"
       << "milestones:\n"
       << "  - {id: M001, units: 3, slices: 1, unit_seconds: 0.05, unit_cost: 0.01,\n"
@@ -140,7 +144,10 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
       << "    do: free-disk\n"
       << "  - when: {coordinator_exit: true}\n"
       << "    do: [unlock-main, cli merge]\n"
-      << "expect: {exit: 0, merged: [M001], not_merged: [], states: {M001: merged}, messages: []}\n"
+      << "  - when: {event: merge, state: blocked}                # the user at work\n"
+      << "    do: [git rebase --abort, sh echo note >> notes.txt]\n"
+      << "expect: {exit: 0, merged: [M001], not_merged: [], states: {M001: merged}, messages: [],\n"
+      << "         main_has: {M001.txt: [M001-U01]}}\n"
       << "```\n\n"
       << "The harness's defaults: `enabled: true`, `max_workers: 2`, `auto_merge: auto`, "
          "`heartbeat_interval: 0.2`, `stale_timeout: 2`, `stop_grace: 1`, `restart_backoff: 0`, "
@@ -151,7 +158,11 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
          "`ignore_sigterm`, `leave_child`, `bad_status` (corrupt, truncated, huge, huge-cost), "
          "`cost_drop`, "
          "`forge_milestone`, `forge_pid` (a number, or `bystander`), `overspend`, "
-         "`heartbeat_scale`.\n\nActions:";
+         "`heartbeat_scale`.\n\n`git ...` and `sh ...` run the rest of their line as the user "
+         "(author \"Chaos User\") in the project folder, through /bin/sh (quotes work); "
+         "`$SF_ACTORS` there is the sf-actors binary. The harness notes every commit the user "
+         "makes and checks they all stay reachable; `user-stage FILE` appends a line and stages "
+         "it, `user-edit FILE` appends one and leaves it uncommitted.\n\nActions:";
   bool first = true;
   for (const auto& [verb, argc] : action_verbs()) {
     out << (first ? " " : ", ") << "`" << verb;

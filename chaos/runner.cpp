@@ -19,11 +19,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 
 namespace sf::chaos {
@@ -90,6 +92,22 @@ std::string milestone_text(const scenario_milestone& m) {
   return out.str();
 }
 
+/// `env` with `entry` ("K=V") replacing any earlier value of K (getenv takes the first).
+void set_env(std::vector<std::string>& env, const std::string& entry) {
+  auto key = entry.substr(0, entry.find('=') + 1);
+  env.erase(std::remove_if(env.begin(), env.end(),
+                           [&](const std::string& e) { return e.compare(0, key.size(), key) == 0; }),
+            env.end());
+  env.push_back(entry);
+}
+
+/// The environment of the user's own git commands: the harness's, with the user as author.
+std::vector<std::string> user_env(std::vector<std::string> env) {
+  set_env(env, "GIT_AUTHOR_NAME=Chaos User");
+  set_env(env, "GIT_COMMITTER_NAME=Chaos User");
+  return env;
+}
+
 /// Everything one run holds while it goes.
 class scenario_run {
 public:
@@ -108,6 +126,9 @@ private:
   void finish_coordinator();
   caf::error worker_pid(const std::string& mid, pid_t& out);
   command_output git(const std::vector<std::string>& args);
+  command_output as_user(const std::string& shell_line);
+  std::set<std::string> user_commits_now();
+  void note_user_work(bool after_user_action);
   std::vector<std::string> base_env() const;
   std::string log_path(const std::string& what);
 
@@ -175,10 +196,45 @@ std::string scenario_run::log_path(const std::string& what) {
 command_output scenario_run::git(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"git", "-C", rec_.root};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto env = base_env();
-  env.push_back("GIT_AUTHOR_NAME=Chaos User");
-  env.push_back("GIT_COMMITTER_NAME=Chaos User");
-  return run_command(argv, rec_.root, env);
+  return run_command(argv, rec_.root, user_env(base_env()));
+}
+
+command_output scenario_run::as_user(const std::string& shell_line) {
+  auto env = user_env(base_env());
+  // Nobody sits at an editor in a scenario: commits and --continue keep git's message.
+  set_env(env, "GIT_EDITOR=true");
+  set_env(env, "SF_ACTORS=" + o_.sf_binary);
+  return run_command({"/bin/sh", "-c", shell_line}, rec_.root, env);
+}
+
+std::set<std::string> scenario_run::user_commits_now() {
+  std::set<std::string> out;
+  std::istringstream in{git({"rev-list", "--all", "--author=Chaos User"}).out};
+  for (std::string id; std::getline(in, id);)
+    if (!id.empty())
+      out.insert(id);
+  return out;
+}
+
+// Before a user action: a commit of the user's that became unreachable since the last look was
+// lost by the run. After one: commits the user dropped themselves (a rebase, a reset) no longer
+// count, and new ones are noted.
+void scenario_run::note_user_work(bool after_user_action) {
+  auto now = user_commits_now();
+  for (auto it = rec_.user_kept.begin(); it != rec_.user_kept.end();) {
+    if (now.count(*it) != 0) {
+      ++it;
+      continue;
+    }
+    if (!after_user_action)
+      rec_.user_lost.push_back("the user's commit " + it->substr(0, 12) +
+                               " became unreachable while the run went on");
+    it = rec_.user_kept.erase(it);
+  }
+  if (after_user_action)
+    for (const auto& id : now)
+      if (rec_.user_kept.insert(id).second)
+        rec_.user_commits.insert(id);
 }
 
 caf::error scenario_run::setup() {
@@ -192,7 +248,8 @@ caf::error scenario_run::setup() {
   fs::create_directories(dir_ + "/home");
   fs::create_directories(dir_ + "/counters");
   fs::create_directories(rec_.root);
-  if (auto r = git({"init", "-q", "-b", "main"}); r.exit_code != 0)
+  rec_.main_branch = s_.branch;
+  if (auto r = git({"init", "-q", "-b", s_.branch}); r.exit_code != 0)
     return make_error(ec::process_error, "git init failed: " + r.out);
   write_text(rec_.root + "/README.md", "A chaos scenario: " + s_.name + "\n");
   // The same rules `sf-actors start` would add, committed, so the root starts clean.
@@ -379,7 +436,28 @@ caf::error scenario_run::act(const action& a) {
     auto commit = git({"commit", "-q", "-m", "user: " + name, "--", name});
     if (add.exit_code != 0 || commit.exit_code != 0)
       return make_error(ec::process_error, "the user's commit failed: " + add.out + commit.out);
-    rec_.user_commits.insert(read_text_trim(git({"rev-parse", "HEAD"}).out));
+    auto id = read_text_trim(git({"rev-parse", "HEAD"}).out);
+    rec_.user_commits.insert(id);
+    rec_.user_kept.insert(id);
+    return {};
+  }
+  if (v == "git" || v == "sh") {
+    // The rest of the line, quotes and all, as the user would type it.
+    auto line = a.text.substr(a.text.find(v) + v.size());
+    note_user_work(false);
+    auto r = as_user(v == "git" ? "git" + line : line);
+    note_user_work(true);
+    std::ofstream{log_path("user"), std::ios::binary} << "$ " << (v == "git" ? "git" + line : line)
+                                                      << "\n" << r.out << "(exit " << r.exit_code
+                                                      << ")\n";
+    return {};
+  }
+  if (v == "user-stage") {
+    std::ofstream{rec_.root + "/" + a.args[0], std::ios::app} << "the user's staged line\n";
+    auto add = git({"add", "--", a.args[0]});
+    if (add.exit_code != 0)
+      return make_error(ec::process_error, "the user's git add failed: " + add.out);
+    rec_.user_staged[a.args[0]] = read_text_trim(git({"rev-parse", ":" + a.args[0]}).out);
     return {};
   }
   if (v == "user-edit") {

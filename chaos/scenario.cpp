@@ -70,7 +70,11 @@ caf::expected<action> parse_action(const reader& r, const YAML::Node& n) {
       list += (list.empty() ? "" : ", ") + verb;
     return r.bad(n, "unknown action `" + a.verb + "`", "use one of: " + list);
   }
-  // -1: any number of arguments (the `cli` verb passes them on).
+  // -1: any number of arguments (the `cli` verb passes them on; `git` and `sh` take the rest
+  // of the line as shell text, quotes included).
+  if (it->second < 0 && a.verb != "cli" && a.args.empty())
+    return r.bad(n, "action `" + a.verb + "` needs the rest of a command line",
+                 "e.g. `git rebase --abort` or `sh echo x >> notes.txt`");
   if (it->second >= 0 && static_cast<int>(a.args.size()) != it->second)
     return r.bad(n, "action `" + a.verb + "` takes " + std::to_string(it->second) + " argument(s)",
                  "write it as in docs/RELIABILITY.md");
@@ -207,6 +211,7 @@ const std::map<std::string, int>& action_verbs() {
     {"lock-worktree-index", 1}, {"unlock-worktree-index", 1},
     {"delete-worktree", 1},    {"mount-tmpfs", 1},
     {"fill-disk", 0},          {"free-disk", 0},
+    {"git", -1},               {"sh", -1},              {"user-stage", 1},
   };
   return verbs;
 }
@@ -222,8 +227,9 @@ caf::expected<scenario> load_scenario(const std::string& path) {
   reader r{path};
   const YAML::Node& n = *doc;
   if (auto err = r.only_keys(n, "the scenario",
-                             {"name", "fault", "slow", "timeout", "worker", "preferences",
-                              "milestones", "knobs", "before_start", "inject", "expect"}))
+                             {"name", "fault", "slow", "timeout", "worker", "branch",
+                              "preferences", "milestones", "knobs", "before_start", "inject",
+                              "expect"}))
     return err;
   scenario s;
   s.file = path;
@@ -235,7 +241,8 @@ caf::expected<scenario> load_scenario(const std::string& path) {
   if ((err = r.get(n, "name", "scenario", s.name)) || (err = r.get(n, "fault", "scenario", s.fault)) ||
       (err = r.get(n, "slow", "scenario", s.slow)) ||
       (err = r.get(n, "timeout", "scenario", s.timeout)) ||
-      (err = r.get(n, "worker", "scenario", s.worker)))
+      (err = r.get(n, "worker", "scenario", s.worker)) ||
+      (err = r.get(n, "branch", "scenario", s.branch)))
     return err;
   if (s.fault.empty())
     return r.bad(n, "`fault` is missing", "add one line saying which fault the scenario injects");
@@ -300,13 +307,15 @@ caf::expected<scenario> load_scenario(const std::string& path) {
     }
   }
   if (auto ex = n["expect"]) {
-    if (auto e = r.only_keys(ex, "expect", {"exit", "merged", "not_merged", "states", "messages"}))
+    if (auto e = r.only_keys(ex, "expect",
+                             {"exit", "merged", "not_merged", "states", "messages", "main_has"}))
       return e;
     if ((err = r.get(ex, "exit", "expect", s.expect.exit)) ||
         (err = r.get(ex, "merged", "expect", s.expect.merged)) ||
         (err = r.get(ex, "not_merged", "expect", s.expect.not_merged)) ||
         (err = r.get(ex, "states", "expect", s.expect.states)) ||
-        (err = r.get(ex, "messages", "expect", s.expect.messages)))
+        (err = r.get(ex, "messages", "expect", s.expect.messages)) ||
+        (err = r.get(ex, "main_has", "expect", s.expect.main_has)))
       return err;
   }
   return s;

@@ -57,6 +57,8 @@ struct expectation {
   std::vector<std::string> not_merged;        ///< Milestones not merged on main.
   std::map<std::string, std::string> states;  ///< Last state in events.jsonl per milestone.
   std::vector<std::string> messages;          ///< Substrings of the logs or events.
+  /// Files on the integration branch at the end and lines each must contain.
+  std::map<std::string, std::vector<std::string>> main_has;
 };
 
 /// A whole scenario file.
@@ -67,6 +69,7 @@ struct scenario {
   bool slow = false;                          ///< Left out of the default test run.
   double timeout = 60;                        ///< Seconds for the whole run.
   std::string worker = "fault";               ///< "fault" (built-in) or "original" (sh script).
+  std::string branch = "main";                ///< The repository's integration branch.
   std::map<std::string, std::string> preferences; ///< `parallel:` keys over the harness's.
   std::vector<scenario_milestone> milestones; ///< The plan.
   std::map<std::string, worker::fault_knobs> knobs; ///< Per milestone (forge_pid -1: bystander).

@@ -131,7 +131,7 @@ std::string describe_operation(const git_operation& op, const git_checkout& c) {
   std::string where = c.workdir;
   if (where.size() > 1 && where.back() == '/')
     where.pop_back();
-  return "a " + op.name + " is in progress in " + where + " (" + op.marker + "); finish it (" +
+  return "a git " + op.name + " is in progress in " + where + " (" + op.marker + "); finish it (" +
          op.fix + ")";
 }
 

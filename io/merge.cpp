@@ -148,8 +148,7 @@ caf::expected<std::optional<merge_result>> operation_obstacle(const context& cx)
   for (const auto& c : *all)
     if (auto op = operation_on(c, cx.main_ref)) {
       auto r = outcome(merge_result::blocked,
-                       describe_operation(*op, c) + "; " + cx.main + " does not move under it, so " +
-                         cx.branch + " is not merged yet");
+                       describe_operation(*op, c) + "; " + cx.main + " does not move under it");
       r.watch = {without_slash(c.gitdir)};
       return std::optional<merge_result>{std::move(r)};
     }

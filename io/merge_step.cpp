@@ -16,7 +16,6 @@
 #include <git2.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -86,15 +85,10 @@ caf::expected<unique_fd> take_merge_turn(const std::string& root) {
   if (!dir)
     return std::move(dir.error());
   auto path = dir->path + "/merge.lock";
-  unique_fd fd{::openat(dir->fd.get(), "merge.lock",
-                        O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600)};
-  if (!fd)
-    return make_error(ec::io_error, "cannot open " + path + ": " + errno_text(errno) +
-                                      (errno == ELOOP ? "; it is a symbolic link, remove it" : ""));
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
-    return make_error(ec::unsafe_path, path + " is not a regular file; remove it (rm -r " + path +
-                                         ") and merge again");
+  auto opened = open_regular_at(dir->fd.get(), dir->path, "merge.lock", O_RDWR | O_CREAT);
+  if (!opened)
+    return std::move(opened.error());
+  unique_fd fd = std::move(*opened);
   auto deadline = std::chrono::steady_clock::now() + merge_turn_patience;
   auto pause = std::chrono::milliseconds(1);
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
