@@ -120,6 +120,18 @@ event_sink_actor::behavior_type callback_sink(event_sink_actor::pointer,
   return {[fn = std::move(fn)](atom::event, const run_event& ev) { fn(ev); }};
 }
 
+// Watches the coordinator and calls `fn` with its exit reason once it is gone. Typed as a sink
+// (whose events it ignores) because a typed actor needs an interface.
+event_sink_actor::behavior_type down_watch(event_sink_actor::pointer self, coordinator_actor who,
+                                           std::function<void(const caf::error&)> fn) {
+  self->monitor(who);
+  self->set_down_handler([self, fn = std::move(fn)](caf::down_msg& dm) {
+    fn(dm.reason);
+    self->quit();
+  });
+  return {[](atom::event, const run_event&) {}};
+}
+
 } // namespace
 
 event_sink_actor spawn_callback_sink(caf::actor_system& sys,
@@ -143,6 +155,9 @@ orchestrator_runtime::orchestrator_runtime(std::string root, orchestrator_option
   auto sink = spawn_callback_sink(rt_.system(), [this](const run_event& ev) { on_event(ev); });
   sinks_.push_back(sink);
   caf::anon_send(coordinator_, atom::subscribe_v, sink);
+  watch_ = rt_.system().spawn(down_watch, coordinator_,
+                              std::function<void(const caf::error&)>{
+                                [this](const caf::error& reason) { on_coordinator_down(reason); }});
 }
 
 orchestrator_runtime::~orchestrator_runtime() {
@@ -156,6 +171,25 @@ void orchestrator_runtime::on_event(const run_event& ev) {
   std::lock_guard<std::mutex> guard{mtx_};
   ++finished_count_;
   cv_.notify_all();
+}
+
+void orchestrator_runtime::on_coordinator_down(const caf::error& reason) {
+  if (ending_.load())
+    return;
+  run_event ev;
+  ev.kind = event_kind::finished;
+  ev.state = "failed";
+  ev.text = "the coordinator ended unexpectedly (" +
+            (reason ? describe(reason) : std::string("no reason given")) +
+            "); its workers keep running: `sf-actors start` adopts them, `sf-actors stop` "
+            "ends them, and .sf/parallel/coordinator.log tells more";
+  std::vector<event_sink_actor> sinks;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    sinks = sinks_;
+  }
+  for (auto& sink : sinks)
+    caf::anon_send(sink, atom::event_v, ev);
 }
 
 template <class Reply, class... Ts>
@@ -239,8 +273,11 @@ void orchestrator_runtime::shutdown() {
       caf::anon_send(coordinator_, atom::shutdown_v);
       wait_finished(stop_wait_ + std::chrono::seconds(5));
     }
+    ending_ = true;
     caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
   }
+  if (watch_)
+    caf::anon_send_exit(watch_, caf::exit_reason::user_shutdown);
   std::vector<event_sink_actor> sinks;
   {
     std::lock_guard<std::mutex> guard{mtx_};

@@ -10,6 +10,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -119,15 +120,21 @@ private:
 
   void on_event(const run_event& ev);
 
+  /// The coordinator actor went down without being asked to: every sink gets a failed
+  /// `finished`, so nobody waits for a run that can no longer end.
+  void on_coordinator_down(const caf::error& reason);
+
   caf::error error_;
   coordinator_actor coordinator_;
   std::vector<event_sink_actor> sinks_;
+  event_sink_actor watch_; ///< Tells `on_coordinator_down` when the coordinator is gone.
   std::chrono::milliseconds stop_wait_{15000};
   std::mutex mtx_;
   std::condition_variable cv_;
   uint64_t finished_count_ = 0;
   uint64_t finished_target_ = 0;
   bool shut_down_ = false;
+  std::atomic<bool> ending_{false}; ///< `shutdown` ends the coordinator: not a failure.
   runtime rt_; // Last: destroyed first, so actors are gone before the state they call into.
 };
 

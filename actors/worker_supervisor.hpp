@@ -64,7 +64,8 @@ struct worker_supervisor_state {
   bool deadline_armed = false;                 ///< A heartbeat deadline timer is pending.
   caf::actor_clock::time_point heartbeat_seen_at; ///< When the newest heartbeat was read.
   uint64_t stop_gen = 0;                       ///< Cancels older stop-grace timers.
-  int64_t last_heartbeat = 0;                  ///< Newest heartbeat seen (ms).
+  int64_t last_heartbeat = 0;                  ///< Last heartbeat value seen (worker's ms).
+  caf::actor_clock::time_point forwarded_at;   ///< When progress was last sent on (ours).
   bool stopping = false;                       ///< A stop was requested.
   bool stale_reported = false;                 ///< Staleness already reported for this gap.
   std::string last_read_error;                 ///< Last status read error, to report once.
