@@ -873,6 +873,13 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
 } // namespace
 
 coordinator_state::~coordinator_state() {
+  // Supervisors end with their coordinator (their workers run on, to be adopted by the next
+  // one): a supervisor nobody listens to would keep its actor system from shutting down.
+  for (auto& [id, e] : entries)
+    if (e.supervisor)
+      caf::anon_send_exit(*e.supervisor, caf::exit_reason::user_shutdown);
+  for (auto& [id, sup] : retiring)
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
   // The reactor thread must stop before the actors it notifies are gone.
   if (reactor)
     reactor->stop();
