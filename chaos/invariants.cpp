@@ -337,6 +337,9 @@ void expected_outcome(const scenario& s, const run_record& r, const std::vector<
   for (const auto& m : s.expect.messages)
     if (logs.find(m) == std::string::npos)
       fail("no log line says \"" + m + "\"");
+  for (const auto& m : s.expect.absent)
+    if (auto at = logs.find(m); at != std::string::npos)
+      fail("a log line says \"" + logs.substr(at, logs.find('\n', at) - at) + "\"");
   if (c.verdict == verdict::pass)
     c.detail = "exit " + std::to_string(r.last_exit) + ", " + std::to_string(merged.size()) +
                " merged" + (s.expect.messages.empty() ? "" : ", messages found");

@@ -101,8 +101,17 @@ caf::expected<std::vector<action>> parse_actions(const reader& r, const YAML::No
 
 caf::error parse_trigger(const reader& r, const YAML::Node& n, trigger& t) {
   if (auto err = r.only_keys(n, "when", {"event", "milestone", "state", "text", "units",
-                                         "fault_point", "coordinator_exit", "output"}))
+                                         "fault_point", "coordinator_exit", "output", "file"}))
     return err;
+  if (n["file"]) {
+    t.kind = trigger::file;
+    if (auto err = r.get(n, "file", "when", t.path))
+      return err;
+    if (t.path.empty() || t.path[0] == '/' || t.path.find("..") != std::string::npos)
+      return r.bad(n["file"], "when.file must be a path below the scenario's folder",
+                   "e.g. `file: home/M001-U01.running`");
+    return r.get(n, "text", "when", t.text);
+  }
   if (n["fault_point"]) {
     t.kind = trigger::fault_point;
     t.point = n["fault_point"].as<std::string>();
@@ -126,7 +135,7 @@ caf::error parse_trigger(const reader& r, const YAML::Node& n, trigger& t) {
     return {};
   }
   if (!n["event"])
-    return r.bad(n, "`when` needs `event`, `fault_point`, `output` or `coordinator_exit`",
+    return r.bad(n, "`when` needs `event`, `fault_point`, `output`, `file` or `coordinator_exit`",
                  "e.g. `when: {event: progress, milestone: M001, units: 1}`");
   t.kind = trigger::event;
   if (auto err = r.get(n, "event", "when", t.event_kind))
@@ -171,7 +180,7 @@ caf::error parse_knobs(const reader& r, const YAML::Node& n, const std::string& 
 
 caf::error parse_milestone(const reader& r, const YAML::Node& n, scenario_milestone& m) {
   if (auto err = r.only_keys(n, "milestones[]", {"id", "status", "depends", "units", "slices",
-                                                 "unit_seconds", "unit_cost", "files"}))
+                                                 "unit_seconds", "unit_cost", "files", "run"}))
     return err;
   caf::error err;
   if ((err = r.get(n, "id", "milestones[]", m.id)) ||
@@ -181,7 +190,8 @@ caf::error parse_milestone(const reader& r, const YAML::Node& n, scenario_milest
       (err = r.get(n, "slices", "milestones[]", m.slices)) ||
       (err = r.get(n, "unit_seconds", "milestones[]", m.unit_seconds)) ||
       (err = r.get(n, "unit_cost", "milestones[]", m.unit_cost)) ||
-      (err = r.get(n, "files", "milestones[]", m.files)))
+      (err = r.get(n, "files", "milestones[]", m.files)) ||
+      (err = r.get(n, "run", "milestones[]", m.run)))
     return err;
   if (!valid_milestone_id(m.id))
     return r.bad(n, "milestone id `" + m.id + "` is not valid", "use e.g. M001");
@@ -204,7 +214,7 @@ const std::map<std::string, int>& action_verbs() {
     {"unlock-main", 0},        {"lock-index", 0},       {"unlock-index", 0},
     {"user-commit", 0},        {"user-edit", 1},        {"user-discard", 1},
     {"plant-symlink", 1},      {"delete-worktree", 1},  {"mount-tmpfs", 1},
-    {"fill-disk", 0},          {"free-disk", 0},
+    {"fill-disk", 0},          {"free-disk", 0},        {"start-coordinator-at", 1},
   };
   return verbs;
 }
@@ -298,13 +308,15 @@ caf::expected<scenario> load_scenario(const std::string& path) {
     }
   }
   if (auto ex = n["expect"]) {
-    if (auto e = r.only_keys(ex, "expect", {"exit", "merged", "not_merged", "states", "messages"}))
+    if (auto e = r.only_keys(ex, "expect",
+                             {"exit", "merged", "not_merged", "states", "messages", "absent"}))
       return e;
     if ((err = r.get(ex, "exit", "expect", s.expect.exit)) ||
         (err = r.get(ex, "merged", "expect", s.expect.merged)) ||
         (err = r.get(ex, "not_merged", "expect", s.expect.not_merged)) ||
         (err = r.get(ex, "states", "expect", s.expect.states)) ||
-        (err = r.get(ex, "messages", "expect", s.expect.messages)))
+        (err = r.get(ex, "messages", "expect", s.expect.messages)) ||
+        (err = r.get(ex, "absent", "expect", s.expect.absent)))
       return err;
   }
   return s;
