@@ -186,6 +186,7 @@ void start_worker(self_ptr self, milestone_entry& e,
   sc.watcher = st.watcher;
   sc.routes = st.routes;
   sc.adopt = adopt;
+  sc.log_relay = st.cfg.log_relay;
   if (!adopt) {
     // Write-ahead: the token is on disk before the process exists, so a coordinator killed
     // right after the spawn leaves a successor what it needs to find and adopt the worker.
@@ -858,9 +859,16 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
     auto why = "its supervisor ended unexpectedly (" +
                (dm.reason ? describe(dm.reason) : std::string("no reason given")) + ")";
     st.log->error("coordinator: {}: {}", id, why);
+    // By its recorded identity first: a worker just spawned may not show its token yet.
+    int n = 0;
+    if (e.identity && e.identity->pid > 0)
+      n += io::kill_identified({e.identity->pid, e.identity->start_time, e.identity->boot_id})
+             ? 1
+             : 0;
     if (e.identity && !e.identity->token.empty())
-      if (int n = io::kill_token_holders(st.cfg.root, e.identity->token); n > 0)
-        why += fmt::format("; ended its worker and {} process(es) in all", n);
+      n += io::kill_token_holders(st.cfg.root, e.identity->token);
+    if (n > 0)
+      why += fmt::format("; ended its worker ({} process(es) in all)", n);
     e.supervisor.reset();
     e.identity.reset();
     save_registry(self);
@@ -900,6 +908,10 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   spdlog::drop(st.log->name()); // Not global: two orchestrators must not share a registry slot.
   st.log->flush_on(spdlog::level::info);
   st.log->info("coordinator: pid {} for {}", ::getpid(), st.cfg.root);
+  if (st.cfg.log_relay.empty())
+    st.log->warn("coordinator: sf-log-relay was not found next to sf-actors; workers write "
+                 "their output straight to .sf/parallel/<MID>.log, which is then capped only "
+                 "when a status file is read; install sf-log-relay next to sf-actors");
   st.writer = std::make_shared<io::state_writer>(
     st.cfg.root, [log = st.log](const caf::error& err) {
       log->error("coordinator: {}", describe(err));

@@ -35,9 +35,9 @@ std::string self_dir() {
   return fs::path(std::string(buf, static_cast<std::size_t>(n))).parent_path().string();
 }
 
-} // namespace
-
-caf::expected<std::vector<std::string>> default_worker_argv(const std::string& bindir_hint) {
+// Where our programs are looked for, best first: the hint, the library's install prefix (right
+// when it was installed there), the running program's folder, then PATH.
+std::vector<std::string> program_dirs(const std::string& bindir_hint) {
   std::vector<std::string> dirs;
   if (!bindir_hint.empty())
     dirs.push_back(bindir_hint);
@@ -57,12 +57,30 @@ caf::expected<std::vector<std::string>> default_worker_argv(const std::string& b
       start = end + 1;
     }
   }
-  for (const auto& dir : dirs)
+  return dirs;
+}
+
+} // namespace
+
+caf::expected<std::vector<std::string>> default_worker_argv(const std::string& bindir_hint) {
+  for (const auto& dir : program_dirs(bindir_hint))
     if (auto exe = dir + "/sf-actors"; is_executable(exe))
       return std::vector<std::string>{exe, "worker"};
   return make_error(ec::not_found,
                     "the reference worker `sf-actors` is not installed next to the library nor "
                     "on PATH; install sf-actors, or set orchestrator_options::worker_argv");
+}
+
+std::string default_log_relay(const std::string& bindir_hint, const std::string& worker_exe) {
+  auto dirs = program_dirs(bindir_hint);
+  // Installed together: next to the worker program comes right after the hint.
+  if (!worker_exe.empty() && worker_exe.find('/') != std::string::npos)
+    dirs.insert(dirs.begin() + (bindir_hint.empty() ? 0 : 1),
+                fs::path(worker_exe).parent_path().string());
+  for (const auto& dir : dirs)
+    if (auto exe = dir + "/sf-log-relay"; is_executable(exe))
+      return exe;
+  return {};
 }
 
 caf::expected<coordinator_actor> spawn_orchestrator(caf::actor_system& sys,
@@ -108,6 +126,9 @@ caf::expected<coordinator_actor> spawn_orchestrator(caf::actor_system& sys,
     cfg.worker_argv = opts.worker_argv;
   }
   cfg.can_confirm = opts.can_confirm;
+  cfg.log_relay = opts.log_relay.empty()
+                    ? default_log_relay(opts.install_bindir, cfg.worker_argv.front())
+                    : opts.log_relay;
   return spawn_coordinator(sys, std::move(cfg));
 }
 

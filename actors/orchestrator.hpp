@@ -34,11 +34,17 @@ struct orchestrator_options {
   std::vector<std::string> worker_argv; ///< Worker command; empty = the installed reference worker.
   bool can_confirm = false;             ///< Someone answers `auto_merge: confirm` questions.
   std::string install_bindir = SF_ACTORS_INSTALL_BINDIR; ///< Where to look for `sf-actors` first.
+  std::string log_relay; ///< `sf-log-relay`; empty = `default_log_relay` finds it.
 };
 
 /// The reference worker's command line: `<dir>/sf-actors worker` for the first folder of
 /// `bindir_hint`, the library's install prefix, the running program's folder, then `PATH`.
 caf::expected<std::vector<std::string>> default_worker_argv(const std::string& bindir_hint = {});
+
+/// The log relay `sf-log-relay`, looked for where `default_worker_argv` looks for
+/// `sf-actors`, and next to `worker_exe`; empty when it is nowhere.
+std::string default_log_relay(const std::string& bindir_hint = {},
+                              const std::string& worker_exe = {});
 
 /// Loads and validates preferences and plan of `opts.root`, then spawns its coordinator in
 /// `sys` (which must have `add_message_types` applied). Fails with `ec::not_enabled`,

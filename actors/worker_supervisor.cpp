@@ -30,8 +30,6 @@ namespace sf {
 
 namespace {
 
-constexpr std::size_t max_log_bytes = 8 << 20;
-
 worker_progress to_progress(const io::worker_status& s, const std::string& token) {
   worker_progress p;
   p.milestone = s.milestone_id;
@@ -135,8 +133,11 @@ void on_status_changed(self_ptr self) {
     st.forwarded_at = now;
     self->send(st.cfg.coordinator, atom::progress_v, std::move(p));
   }
-  if (auto err = io::cap_log(io::worker_log_path(st.cfg.root, st.cfg.milestone), max_log_bytes))
-    st.cfg.log->warn("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
+  // Without a relay (not installed) the log is only capped here, at each status read.
+  if (st.cfg.log_relay.empty() || st.cfg.adopt)
+    if (auto err = io::cap_log(io::worker_log_path(st.cfg.root, st.cfg.milestone),
+                               io::worker_log_cap))
+      st.cfg.log->warn("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
 }
 
 // Registers the pidfd with the reactor and the status file with the watcher, and tells the
@@ -245,10 +246,12 @@ caf::error launch_worker(self_ptr self, const std::string& wt_path) {
   io::remove_temp_files(cfg.root, cfg.milestone + ".");
   io::worker_launch launch{cfg.root, cfg.milestone, wt_path, cfg.worker_argv, cfg.base_env,
                            st.spawn_token};
-  auto child = io::spawn_process(io::worker_spawn_request(launch));
-  if (!child)
-    return child.error();
-  st.child.emplace(std::move(*child));
+  auto launched = io::spawn_worker(launch, cfg.log_relay);
+  if (!launched)
+    return launched.error();
+  st.child.emplace(std::move(launched->worker));
+  if (launched->relay)
+    st.relay = std::make_shared<io::child_process>(std::move(*launched->relay));
   cfg.log->info("worker_supervisor {}: spawned pid {} in {}", cfg.milestone, st.child->pid(),
                 wt_path);
   if (auto err = watch_child(self)) {
@@ -295,6 +298,21 @@ void prepare_and_launch(self_ptr self) {
       });
 }
 
+// The relay ends by itself once the last holder of the worker's output pipe is gone, usually
+// right after the worker: reaped now if it is done, else by the reactor when it is.
+void release_relay(worker_supervisor_state& st) {
+  if (!st.relay)
+    return;
+  auto relay = std::move(st.relay);
+  int status = 0;
+  if (relay->try_reap(status) || !st.cfg.reactor)
+    return;
+  (void) st.cfg.reactor->watch_once(relay->pidfd(), [relay] {
+    int ignored = 0;
+    (void) relay->try_reap(ignored);
+  });
+}
+
 // The worker is gone: report it, then clean up after it and end this supervisor.
 void finish(self_ptr self, worker_exit x) {
   auto& st = self->state;
@@ -332,6 +350,7 @@ void finish(self_ptr self, worker_exit x) {
     st.cfg.log->warn("worker_supervisor {}: killed {} process(es) the worker left behind",
                      st.cfg.milestone, n);
   st.child.reset();
+  release_relay(st);
   self->quit();
 }
 
@@ -340,6 +359,7 @@ void finish(self_ptr self, worker_exit x) {
 worker_supervisor_state::~worker_supervisor_state() {
   if (reactor_id != 0 && cfg.reactor)
     cfg.reactor->unwatch(reactor_id);
+  release_relay(*this);
 }
 
 worker_supervisor_actor::behavior_type

@@ -222,6 +222,22 @@ int kill_token_holders(const std::string& root, const std::string& token) {
   return kill_token_holders(root, std::set<std::string>{token});
 }
 
+bool kill_identified(const process_identity& id) {
+  if (id.pid <= 1)
+    return false;
+  unique_fd fd{static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(id.pid), 0))};
+  // Checked after the pidfd pins the process: a pid reused before fails the check.
+  if (!fd || !identity_matches(id) ||
+      ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0) != 0)
+    return false;
+  pollfd pfd{fd.get(), POLLIN, 0};
+  ::poll(&pfd, 1, 1000);
+  siginfo_t info{};
+  (void) ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd.get()), &info,
+                  WEXITED | WNOHANG);
+  return true;
+}
+
 int kill_token_holders(const std::string& root, const std::set<std::string>& tokens) {
   if (tokens.empty() || (tokens.size() == 1 && tokens.begin()->empty()))
     return 0;

@@ -2,6 +2,8 @@
 /// Finding processes through /proc: workers of a project by their environment, git processes by
 /// their working folder, and checking that a pid read from a file really is a project's worker.
 
+#include "io/process.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -29,6 +31,11 @@ std::vector<project_process> find_project_processes(const std::string& root);
 /// hit; scans repeat until one finds nothing new (a process forking as it dies). A killed
 /// process that is our own child is reaped. Returns how many were killed.
 int kill_token_holders(const std::string& root, const std::string& token);
+
+/// SIGKILLs the process `id` describes (pid, start time, boot), checked through a pidfd, and
+/// reaps it when it is our child: for a worker whose environment may not be readable yet
+/// (right after its exec), so a token scan would miss it. True when it was killed.
+bool kill_identified(const process_identity& id);
 
 /// The same for several spawn tokens at once, in one scan per round.
 int kill_token_holders(const std::string& root, const std::set<std::string>& tokens);

@@ -264,6 +264,15 @@ caf::expected<child_process> spawn_impl(const spawn_request& req, bool new_sessi
   auto log_moved = above_stdio(std::move(log_fd), req.log_path);
   if (!log_moved)
     return log_moved.error();
+  unique_fd in_fd;
+  if (req.input_fd >= 0) {
+    in_fd.reset(::fcntl(req.input_fd, F_DUPFD_CLOEXEC, 3));
+    if (!in_fd)
+      return make_error(ec::process_error, "cannot duplicate the input fd " +
+                                               std::to_string(req.input_fd) + ": " +
+                                               errno_text(errno));
+  }
+  int stdin_fd = in_fd ? in_fd.get() : null_moved->get();
 
   spawn_setup s;
   s.actions_ok = posix_spawn_file_actions_init(&s.actions) == 0;
@@ -275,7 +284,7 @@ caf::expected<child_process> spawn_impl(const spawn_request& req, bool new_sessi
     if (rc == 0)
       rc = r;
   };
-  check(posix_spawn_file_actions_adddup2(&s.actions, null_moved->get(), 0));
+  check(posix_spawn_file_actions_adddup2(&s.actions, stdin_fd, 0));
   check(posix_spawn_file_actions_adddup2(&s.actions, log_moved->get(), 1));
   check(posix_spawn_file_actions_adddup2(&s.actions, log_moved->get(), 2));
   if (!req.cwd.empty())

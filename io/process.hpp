@@ -24,6 +24,8 @@ struct spawn_request {
   std::string log_path;          ///< stdout+stderr appended here; empty means /dev/null.
   int output_fd = -1;            ///< When >= 0, stdout+stderr go to this fd (e.g. a pipe)
                                  ///< instead of `log_path`; the caller keeps ownership.
+  int input_fd = -1;             ///< When >= 0, stdin reads this fd instead of /dev/null;
+                                 ///< the caller keeps ownership.
 };
 
 /// A spawned child: owns its pidfd; never kills on destruction (workers outlive restarts).
@@ -80,7 +82,8 @@ private:
 };
 
 /// Starts a child with posix_spawn in its own process group, empty signal mask, default
-/// signal dispositions, stdin from /dev/null, stdout+stderr appended to the log, and only
+/// signal dispositions, stdin from /dev/null (or `input_fd`), stdout+stderr appended to the
+/// log (or `output_fd`), and only
 /// fds 0-2 open. Errors: missing/non-executable program, unusable cwd or log.
 caf::expected<child_process> spawn_process(const spawn_request& req);
 
