@@ -84,7 +84,8 @@ bool worker_probe::refresh() {
   auto now = clock::now();
   if (!first_status_at_)
     first_status_at_ = now;
-  if (st->last_heartbeat > newest_heartbeat_) {
+  // Any new value is a heartbeat, as for the coordinator: a worker's clock may step back.
+  if (st->last_heartbeat != newest_heartbeat_) {
     newest_heartbeat_ = st->last_heartbeat;
     beats_.push_back(now);
   }

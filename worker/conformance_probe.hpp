@@ -82,7 +82,7 @@ public:
   /// Why the newest unreadable status file was refused (empty when none was).
   const std::string& last_error() const { return last_error_; }
 
-  /// Arrival times of the statuses whose `lastHeartbeat` advanced.
+  /// Arrival times of the statuses whose `lastHeartbeat` changed.
   const std::vector<clock::time_point>& beats() const { return beats_; }
 
   /// Longest time without a fresh heartbeat within [from, to].
