@@ -31,8 +31,7 @@ bool write_all(int fd, const char* data, std::size_t size) {
 } // namespace
 
 capped_log::capped_log(std::string path, std::size_t max_bytes)
-  : path_(std::move(path)), half_(std::max<std::size_t>(max_bytes, 2) / 2) {
-}
+    : path_(std::move(path)), half_(std::max<std::size_t>(max_bytes, 2) / 2) {}
 
 capped_log::~capped_log() {
   if (fd_ >= 0)
@@ -42,11 +41,11 @@ capped_log::~capped_log() {
 bool capped_log::open_current() {
   // O_NOFOLLOW: the folder is the project's, a link planted there is not followed; O_NONBLOCK:
   // a FIFO planted there fails the open (ENXIO) instead of blocking it.
-  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-                  0600);
+  int fd = ::open(path_.c_str(),
+                  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
   if (fd < 0) {
     int err = errno;
-    error_ = path_ + (err == ELOOP ? std::string(" is a symbolic link; remove it")
+    error_ = path_ + (err == ELOOP   ? std::string(" is a symbolic link; remove it")
                       : err == ENXIO ? std::string(" is a FIFO; remove it")
                                      : ": " + std::string(std::strerror(err)));
     return false;
@@ -76,7 +75,7 @@ void capped_log::rotate() {
     // letting the log grow.
     error_ = "cannot rotate " + path_ + " to " + old + ": " + std::strerror(errno) +
              "; the log was emptied instead";
-    (void) ::ftruncate(fd_, 0);
+    (void)::ftruncate(fd_, 0);
     return;
   }
   ::close(fd_);
@@ -120,7 +119,7 @@ void capped_log::append_raw(const char* data, std::size_t size) {
     }
     struct stat st;
     if (::fstat(fd_, &st) != 0) {
-      (void) ::flock(fd_, LOCK_UN);
+      (void)::flock(fd_, LOCK_UN);
       drop(size, path_ + ": " + std::strerror(errno));
       return;
     }
@@ -128,13 +127,13 @@ void capped_log::append_raw(const char* data, std::size_t size) {
     if (used >= half_) {
       rotate();
       if (fd_ >= 0)
-        (void) ::flock(fd_, LOCK_UN);
+        (void)::flock(fd_, LOCK_UN);
       continue;
     }
     std::size_t n = std::min(size, half_ - used);
     if (!write_all(fd_, data, n))
       drop(n, "cannot write " + path_ + ": " + std::strerror(errno));
-    (void) ::flock(fd_, LOCK_UN);
+    (void)::flock(fd_, LOCK_UN);
     data += n;
     size -= n;
   }

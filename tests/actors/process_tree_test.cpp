@@ -46,8 +46,8 @@ void end_project_processes(const std::string& root) {
 // hangs fails the test instead of stalling the suite.
 command_result cli_with_env(const test_project& p, const std::string& env,
                             const std::string& args) {
-  return run(env + " HOME=" + sh_quote(p.root()) + " timeout -s KILL 90 " +
-               sh_quote(SF_CLI_PATH) + " " + args,
+  return run(env + " HOME=" + sh_quote(p.root()) + " timeout -s KILL 90 " + sh_quote(SF_CLI_PATH) +
+                 " " + args,
              p.root());
 }
 
@@ -78,11 +78,13 @@ TEST_CASE("a daemon a unit started ends with its worker on `sf-actors stop`", "[
   test_project p({ms("M001", {}, {{"U1", daemonize(pid_file) + "; exec sleep 600", {}, -1}})},
                  prefs);
   auto coordinator = p.spawn_cli({"start", "--yes"});
-  REQUIRE(wait_for(p.root(), [&] {
-    auto s = status_of(p.root(), "M001");
-    return s && s->unit && std::filesystem::exists(pid_file) &&
-           !read_file(pid_file).empty();
-  }, 30s));
+  REQUIRE(wait_for(
+      p.root(),
+      [&] {
+        auto s = status_of(p.root(), "M001");
+        return s && s->unit && std::filesystem::exists(pid_file) && !read_file(pid_file).empty();
+      },
+      30s));
   auto daemon = std::stoll(read_file(pid_file));
   REQUIRE(alive(daemon));
   auto stop = p.cli("stop");
@@ -94,8 +96,7 @@ TEST_CASE("a daemon a unit started ends with its worker on `sf-actors stop`", "[
   end_project_processes(p.root());
 }
 
-TEST_CASE("a supervisor that dies ends its worker and goes to the restart policy",
-          "[proctree]") {
+TEST_CASE("a supervisor that dies ends its worker and goes to the restart policy", "[proctree]") {
   test_project p({ms("M001", {}, {{"U1", "sleep 0.5; echo a > a.txt", {}, -1}})}, prefs);
   auto r = cli_with_env(p, "SF_FAULT_POINTS=supervisor.status=fail", "start --yes");
   INFO(r.out << r.err);

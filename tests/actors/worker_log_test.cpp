@@ -28,7 +28,8 @@ bool ends_with(const std::string& path, const std::string& tail) {
   if (!std::filesystem::exists(path))
     return false;
   auto text = read_file(path);
-  return text.size() >= tail.size() && text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
+  return text.size() >= tail.size() &&
+         text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 } // namespace

@@ -33,7 +33,9 @@ std::size_t size_of(const std::string& path) {
 }
 
 /// Both files together.
-std::size_t total(const std::string& log) { return size_of(log) + size_of(log + ".1"); }
+std::size_t total(const std::string& log) {
+  return size_of(log) + size_of(log + ".1");
+}
 
 /// Content of `path`, empty when absent.
 std::string content(const std::string& path) {
