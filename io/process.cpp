@@ -533,7 +533,10 @@ caf::error cap_log(const std::string& path, std::size_t max_bytes) {
   return {};
 }
 
-std::string tail_lines(const std::string& path, std::size_t n) {
+namespace {
+
+/// The last `n` lines of one file (at most the last 64 KiB).
+std::string tail_of_file(const std::string& path, std::size_t n) {
   constexpr std::size_t window = 64 * 1024;
   if (n == 0)
     return {};
@@ -572,6 +575,22 @@ std::string tail_lines(const std::string& path, std::size_t n) {
       break;
   }
   return text.substr(pos);
+}
+
+} // namespace
+
+std::string tail_lines(const std::string& path, std::size_t n) {
+  auto current = tail_of_file(path, n);
+  // Just after a rotation the log holds few lines: the rest are at the end of `<path>.1`.
+  auto have = static_cast<std::size_t>(std::count(current.begin(), current.end(), '\n'));
+  if (!current.empty() && current.back() != '\n')
+    ++have;
+  if (have >= n)
+    return current;
+  auto older = tail_of_file(path + ".1", n - have);
+  if (!older.empty() && older.back() != '\n')
+    older += '\n';
+  return older + current;
 }
 
 } // namespace sf::io

@@ -134,7 +134,8 @@ caf::expected<std::string> read_environ_value(int64_t pid, const std::string& ke
 /// replace) and empties the log. Bytes a child appends during the call may be lost.
 caf::error cap_log(const std::string& path, std::size_t max_bytes);
 
-/// The last `n` lines of a log (reads at most the last 64 KiB); empty if unreadable.
+/// The last `n` lines of a log (reads at most the last 64 KiB of it and of its rotated copy
+/// `<path>.1`, which holds the lines before); empty if unreadable.
 std::string tail_lines(const std::string& path, std::size_t n);
 
 } // namespace sf::io
