@@ -80,7 +80,8 @@ void on_status_changed(self_ptr self) {
   if (!st.child)
     return;
   if (io::fault_point_fails("supervisor.status")) {
-    self->quit(make_error(ec::unavailable, "the fault point supervisor.status ended this supervisor"));
+    self->quit(
+      make_error(ec::unavailable, "the fault point supervisor.status ended this supervisor"));
     return;
   }
   auto status = io::read_status(st.cfg.root, st.cfg.milestone);
