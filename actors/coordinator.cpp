@@ -9,9 +9,11 @@
 #include "io/control_file.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/event_log.hpp"
+#include "io/fault_point.hpp"
 #include "io/fd_log_sink.hpp"
 #include "io/fd_reactor.hpp"
 #include "io/integration_branch.hpp"
+#include "io/proc_scan.hpp"
 #include "io/process.hpp"
 #include "io/worker_launch.hpp"
 #include "io/worker_registry.hpp"
@@ -36,6 +38,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <map>
+#include <set>
 #include <sstream>
 
 namespace sf {
@@ -184,6 +188,7 @@ void start_worker(self_ptr self, milestone_entry& e,
   sc.watcher = st.watcher;
   sc.routes = st.routes;
   sc.adopt = adopt;
+  sc.log_relay = st.cfg.log_relay;
   if (!adopt) {
     // Write-ahead: the token is on disk before the process exists, so a coordinator killed
     // right after the spawn leaves a successor what it needs to find and adopt the worker.
@@ -208,6 +213,9 @@ void start_worker(self_ptr self, milestone_entry& e,
   // On the shared scheduler: a supervisor's blocking work (worktree creation, the durable
   // registry write) runs on a helper thread of its own.
   e.supervisor = self->spawn(worker_supervisor, std::move(sc));
+  // Watched from birth: one that dies without reporting its worker's exit is handled by
+  // `on_down` (its worker is ended and the milestone goes to the restart policy).
+  self->monitor(*e.supervisor);
   if (adopt)
     set_state(self, e, "running", "adopted after a coordinator restart (pid " +
                                     std::to_string(adopt->pid) + ")");
@@ -310,7 +318,7 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
     fill_slots(self); // The next waiting milestone may be prepared now.
     check_finished(self);
   };
-  self->request(helper, caf::infinite, atom::spawn_v)
+  self->request(helper, worktree_helper_timeout, atom::spawn_v)
     .then([done](const std::string&) { done(); },
           [self, done, id = e.id](const caf::error& err) {
             self->state.log->info("coordinator: making the worktree of {} ahead: {}", id,
@@ -565,8 +573,7 @@ void on_exit(self_ptr self, const worker_exit& x) {
   if (e == nullptr)
     return;
   if (e->supervisor) {
-    // It still cleans up after its worker; tracked until it is gone.
-    self->monitor(*e->supervisor);
+    // It still cleans up after its worker; tracked (monitored since its spawn) until gone.
     st.retiring[e->id] = *e->supervisor;
   }
   e->supervisor.reset();
@@ -578,12 +585,11 @@ void on_exit(self_ptr self, const worker_exit& x) {
   if (x.pid != 0 && clean) {
     // Workers of the original system do not edit the plan; all units reported done is enough.
     complete = e->total_units > 0 && e->progress.completed_units >= e->total_units;
-    // Otherwise the worker's own MILESTONE.md on its branch is the authority on completion.
-    auto wt_file = st.cfg.root + "/.sf/worktrees/" + e->id + "/.sf/milestones/" + e->id +
-                   "/MILESTONE.md";
+    // Otherwise the milestone's branch is the authority: what was committed, not a working
+    // file that may be ahead of it, nor reports a worker that was never adopted never sent.
     if (!complete)
-      if (auto m = load_milestone_file(wt_file, e->id))
-        complete = m->status == milestone_status::complete;
+      if (auto b = io::read_milestone_branch(st.cfg.root, e->id); b && *b)
+        complete = (*b)->complete;
   }
   bool exec_failure = x.exit_code == 126 || x.exit_code == 127;
   // A worktree deleted under its worker makes the worker fail in whatever step it was in;
@@ -630,6 +636,11 @@ void on_exit(self_ptr self, const worker_exit& x) {
 
 void on_progress(self_ptr self, worker_progress p) {
   auto& st = self->state;
+  if (io::fault_point_fails("coordinator.progress")) {
+    self->quit(make_error(ec::unavailable, "the fault point coordinator.progress ended the "
+                                           "coordinator"));
+    return;
+  }
   auto* e = find_entry(self, p.milestone);
   if (e == nullptr || !e->supervisor)
     return;
@@ -840,9 +851,73 @@ caf::result<merge_report> do_merge(self_ptr self, const std::string& mid, bool d
   return rp;
 }
 
+// Ends what the dead workers of an earlier coordinator left running (found by their spawn
+// tokens, checked through a pidfd), before any milestone of theirs may start again.
+void end_orphans(self_ptr self, const std::multimap<std::string, std::string>& dead) {
+  auto& st = self->state;
+  std::set<std::string> tokens;
+  std::string mids;
+  for (const auto& [mid, token] : dead) {
+    if (token.empty())
+      continue;
+    tokens.insert(token);
+    mids += (mids.empty() ? "" : ", ") + mid;
+  }
+  if (int n = io::kill_token_holders(st.cfg.root, tokens); n > 0) {
+    run_event ev;
+    ev.kind = event_kind::message;
+    ev.text = fmt::format("ended {} process(es) left running by dead workers of {}", n, mids);
+    st.log->warn("coordinator: {}", ev.text);
+    publish(self, std::move(ev));
+  }
+}
+
+// A monitored supervisor went down. A retiring one is done, so its milestone may start again
+// and the run may end; one that still had a worker died of a bug: its worker and everything
+// the worker started end (a milestone never has two workers), and the restart policy decides.
+void on_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  for (auto it = st.retiring.begin(); it != st.retiring.end(); ++it)
+    if (it->second.address() == dm.source) {
+      st.retiring.erase(it);
+      check_finished(self);
+      return;
+    }
+  for (auto& [id, e] : st.entries) {
+    if (!e.supervisor || e.supervisor->address() != dm.source)
+      continue;
+    auto why = "its supervisor ended unexpectedly (" +
+               (dm.reason ? describe(dm.reason) : std::string("no reason given")) + ")";
+    st.log->error("coordinator: {}: {}", id, why);
+    // By its recorded identity first: a worker just spawned may not show its token yet.
+    int n = 0;
+    if (e.identity && e.identity->pid > 0)
+      n += io::kill_identified({e.identity->pid, e.identity->start_time, e.identity->boot_id})
+             ? 1
+             : 0;
+    if (e.identity && !e.identity->token.empty())
+      n += io::kill_token_holders(st.cfg.root, e.identity->token);
+    if (n > 0)
+      why += fmt::format("; ended its worker ({} process(es) in all)", n);
+    e.supervisor.reset();
+    e.identity.reset();
+    save_registry(self);
+    crashed(self, e, why);
+    fill_slots(self);
+    return;
+  }
+}
+
 } // namespace
 
 coordinator_state::~coordinator_state() {
+  // Supervisors end with their coordinator (their workers run on, to be adopted by the next
+  // one): a supervisor nobody listens to would keep its actor system from shutting down.
+  for (auto& [id, e] : entries)
+    if (e.supervisor)
+      caf::anon_send_exit(*e.supervisor, caf::exit_reason::user_shutdown);
+  for (auto& [id, sup] : retiring)
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
   // The reactor thread must stop before the actors it notifies are gone.
   if (reactor)
     reactor->stop();
@@ -862,6 +937,10 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   st.log = std::move(log);
   st.log->flush_on(spdlog::level::info);
   st.log->info("coordinator: pid {} for {}", ::getpid(), st.cfg.root);
+  if (st.cfg.log_relay.empty())
+    st.log->warn("coordinator: sf-log-relay was not found next to sf-actors; workers write "
+                 "their output straight to .sf/parallel/<MID>.log, which is then capped only "
+                 "when a status file is read; install sf-log-relay next to sf-actors");
   st.writer = std::make_shared<io::state_writer>(
     st.cfg.root, [log = st.log](const caf::error& err) {
       log->error("coordinator: {}", describe(err));
@@ -900,16 +979,22 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     }
   }
   auto handle = caf::actor_cast<coordinator_actor>(self);
-  // Only supervisors are monitored: a retiring one is gone, so its milestone may start again
-  // and the run may end.
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& retiring = self->state.retiring;
-    for (auto it = retiring.begin(); it != retiring.end(); ++it)
-      if (it->second.address() == dm.source) {
-        retiring.erase(it);
-        check_finished(self);
-        return;
-      }
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  // The ledger, watcher and merge queue are linked: one that fails takes the coordinator
+  // with it, and the run's files say why (the host sees the coordinator go down).
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    auto& st = self->state;
+    if (!em.reason)
+      return; // A normal end of a linked actor is no reason to end (CAF's default too).
+    if (em.reason != caf::exit_reason::user_shutdown &&
+        em.reason != caf::exit_reason::kill) {
+      st.message = "the coordinator ended because a part of it failed: " +
+                   caf::to_string(em.reason);
+      st.log->error("coordinator: {}", st.message);
+      save_run(self);
+      st.writer->flush();
+    }
+    self->quit(em.reason);
   });
   // The ledger fsyncs each new cost (money must survive a crash): on a thread of its own, so
   // the wait never holds one of the two scheduler threads the coordinator needs.
@@ -929,6 +1014,9 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   st.merger = self->spawn<caf::linked + caf::detached>(merge_queue, std::move(mq));
   // Workers of a coordinator that died are adopted, never spawned twice: only after proving
   // each is the very process that was spawned (pid, start time, boot, token, root, milestone).
+  // Tokens of recorded workers that are gone: what they started may still run (a unit in its
+  // own process group survives a SIGKILL of coordinator and worker together).
+  std::multimap<std::string, std::string> dead_tokens;
   if (auto known = io::read_worker_registry(st.cfg.root)) {
     for (const auto& who : *known) {
       auto it = st.entries.find(who.milestone);
@@ -939,6 +1027,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
       if (!found || !io::verify_worker(st.cfg.root, *found)) {
         st.log->info("coordinator: {} pid {} from the registry is gone or not ours; not adopted",
                      who.milestone, who.pid);
+        dead_tokens.emplace(who.milestone, who.token);
         continue;
       }
       it->second.in_run = true;
@@ -948,6 +1037,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   } else if (code_of(known.error()) != ec::not_found) {
     st.log->warn("coordinator: {}", describe(known.error()));
   }
+  end_orphans(self, dead_tokens);
   save_registry(self);
   st.last_running = {std::string(1, '\x01')}; // Forces the first running-set message.
   notify_running(self);

@@ -40,6 +40,9 @@ struct coordinator_config {
   plan milestones;                      ///< Validated plan.
   std::vector<std::string> worker_argv; ///< The reference worker's command line.
   bool can_confirm = false;             ///< A terminal answers `auto_merge: confirm` questions.
+  std::string log_relay;                ///< `sf-log-relay` that writes workers' output to their
+                                        ///< capped logs; empty: output goes to the log directly
+                                        ///< (capped only at status reads), with a warning.
 };
 
 /// The coordinator's view of one milestone of the run.

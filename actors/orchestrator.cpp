@@ -35,9 +35,9 @@ std::string self_dir() {
   return fs::path(std::string(buf, static_cast<std::size_t>(n))).parent_path().string();
 }
 
-} // namespace
-
-caf::expected<std::vector<std::string>> default_worker_argv(const std::string& bindir_hint) {
+// Where our programs are looked for, best first: the hint, the library's install prefix (right
+// when it was installed there), the running program's folder, then PATH.
+std::vector<std::string> program_dirs(const std::string& bindir_hint) {
   std::vector<std::string> dirs;
   if (!bindir_hint.empty())
     dirs.push_back(bindir_hint);
@@ -57,12 +57,30 @@ caf::expected<std::vector<std::string>> default_worker_argv(const std::string& b
       start = end + 1;
     }
   }
-  for (const auto& dir : dirs)
+  return dirs;
+}
+
+} // namespace
+
+caf::expected<std::vector<std::string>> default_worker_argv(const std::string& bindir_hint) {
+  for (const auto& dir : program_dirs(bindir_hint))
     if (auto exe = dir + "/sf-actors"; is_executable(exe))
       return std::vector<std::string>{exe, "worker"};
   return make_error(ec::not_found,
                     "the reference worker `sf-actors` is not installed next to the library nor "
                     "on PATH; install sf-actors, or set orchestrator_options::worker_argv");
+}
+
+std::string default_log_relay(const std::string& bindir_hint, const std::string& worker_exe) {
+  auto dirs = program_dirs(bindir_hint);
+  // Installed together: next to the worker program comes right after the hint.
+  if (!worker_exe.empty() && worker_exe.find('/') != std::string::npos)
+    dirs.insert(dirs.begin() + (bindir_hint.empty() ? 0 : 1),
+                fs::path(worker_exe).parent_path().string());
+  for (const auto& dir : dirs)
+    if (auto exe = dir + "/sf-log-relay"; is_executable(exe))
+      return exe;
+  return {};
 }
 
 caf::expected<coordinator_actor> spawn_orchestrator(caf::actor_system& sys,
@@ -108,6 +126,9 @@ caf::expected<coordinator_actor> spawn_orchestrator(caf::actor_system& sys,
     cfg.worker_argv = opts.worker_argv;
   }
   cfg.can_confirm = opts.can_confirm;
+  cfg.log_relay = opts.log_relay.empty()
+                    ? default_log_relay(opts.install_bindir, cfg.worker_argv.front())
+                    : opts.log_relay;
   return spawn_coordinator(sys, std::move(cfg));
 }
 
@@ -118,6 +139,18 @@ namespace {
 event_sink_actor::behavior_type callback_sink(event_sink_actor::pointer,
                                               std::function<void(const run_event&)> fn) {
   return {[fn = std::move(fn)](atom::event, const run_event& ev) { fn(ev); }};
+}
+
+// Watches the coordinator and calls `fn` with its exit reason once it is gone. Typed as a sink
+// (whose events it ignores) because a typed actor needs an interface.
+event_sink_actor::behavior_type down_watch(event_sink_actor::pointer self, coordinator_actor who,
+                                           std::function<void(const caf::error&)> fn) {
+  self->monitor(who);
+  self->set_down_handler([self, fn = std::move(fn)](caf::down_msg& dm) {
+    fn(dm.reason);
+    self->quit();
+  });
+  return {[](atom::event, const run_event&) {}};
 }
 
 } // namespace
@@ -143,6 +176,9 @@ orchestrator_runtime::orchestrator_runtime(std::string root, orchestrator_option
   auto sink = spawn_callback_sink(rt_.system(), [this](const run_event& ev) { on_event(ev); });
   sinks_.push_back(sink);
   caf::anon_send(coordinator_, atom::subscribe_v, sink);
+  watch_ = rt_.system().spawn(down_watch, coordinator_,
+                              std::function<void(const caf::error&)>{
+                                [this](const caf::error& reason) { on_coordinator_down(reason); }});
 }
 
 orchestrator_runtime::~orchestrator_runtime() {
@@ -156,6 +192,25 @@ void orchestrator_runtime::on_event(const run_event& ev) {
   std::lock_guard<std::mutex> guard{mtx_};
   ++finished_count_;
   cv_.notify_all();
+}
+
+void orchestrator_runtime::on_coordinator_down(const caf::error& reason) {
+  if (ending_.load())
+    return;
+  run_event ev;
+  ev.kind = event_kind::finished;
+  ev.state = "failed";
+  ev.text = "the coordinator ended unexpectedly (" +
+            (reason ? describe(reason) : std::string("no reason given")) +
+            "); its workers keep running: `sf-actors start` adopts them, `sf-actors stop` "
+            "ends them, and .sf/parallel/coordinator.log tells more";
+  std::vector<event_sink_actor> sinks;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    sinks = sinks_;
+  }
+  for (auto& sink : sinks)
+    caf::anon_send(sink, atom::event_v, ev);
 }
 
 template <class Reply, class... Ts>
@@ -239,8 +294,11 @@ void orchestrator_runtime::shutdown() {
       caf::anon_send(coordinator_, atom::shutdown_v);
       wait_finished(stop_wait_ + std::chrono::seconds(5));
     }
+    ending_ = true;
     caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
   }
+  if (watch_)
+    caf::anon_send_exit(watch_, caf::exit_reason::user_shutdown);
   std::vector<event_sink_actor> sinks;
   {
     std::lock_guard<std::mutex> guard{mtx_};

@@ -10,6 +10,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -33,11 +34,17 @@ struct orchestrator_options {
   std::vector<std::string> worker_argv; ///< Worker command; empty = the installed reference worker.
   bool can_confirm = false;             ///< Someone answers `auto_merge: confirm` questions.
   std::string install_bindir = SF_ACTORS_INSTALL_BINDIR; ///< Where to look for `sf-actors` first.
+  std::string log_relay; ///< `sf-log-relay`; empty = `default_log_relay` finds it.
 };
 
 /// The reference worker's command line: `<dir>/sf-actors worker` for the first folder of
 /// `bindir_hint`, the library's install prefix, the running program's folder, then `PATH`.
 caf::expected<std::vector<std::string>> default_worker_argv(const std::string& bindir_hint = {});
+
+/// The log relay `sf-log-relay`, looked for where `default_worker_argv` looks for
+/// `sf-actors`, and next to `worker_exe`; empty when it is nowhere.
+std::string default_log_relay(const std::string& bindir_hint = {},
+                              const std::string& worker_exe = {});
 
 /// Loads and validates preferences and plan of `opts.root`, then spawns its coordinator in
 /// `sys` (which must have `add_message_types` applied). Fails with `ec::not_enabled`,
@@ -119,15 +126,21 @@ private:
 
   void on_event(const run_event& ev);
 
+  /// The coordinator actor went down without being asked to: every sink gets a failed
+  /// `finished`, so nobody waits for a run that can no longer end.
+  void on_coordinator_down(const caf::error& reason);
+
   caf::error error_;
   coordinator_actor coordinator_;
   std::vector<event_sink_actor> sinks_;
+  event_sink_actor watch_; ///< Tells `on_coordinator_down` when the coordinator is gone.
   std::chrono::milliseconds stop_wait_{15000};
   std::mutex mtx_;
   std::condition_variable cv_;
   uint64_t finished_count_ = 0;
   uint64_t finished_target_ = 0;
   bool shut_down_ = false;
+  std::atomic<bool> ending_{false}; ///< `shutdown` ends the coordinator: not a failure.
   runtime rt_; // Last: destroyed first, so actors are gone before the state they call into.
 };
 

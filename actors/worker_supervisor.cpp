@@ -30,8 +30,6 @@ namespace sf {
 
 namespace {
 
-constexpr std::size_t max_log_bytes = 8 << 20;
-
 worker_progress to_progress(const io::worker_status& s, const std::string& token) {
   worker_progress p;
   p.milestone = s.milestone_id;
@@ -54,13 +52,13 @@ worker_progress to_progress(const io::worker_status& s, const std::string& token
 
 // A heartbeat alone is news for the coordinator only once a second: the deadline is kept
 // here, and 64 workers beating every 100 ms would otherwise send it 640 messages a second.
-constexpr int64_t heartbeat_forward_ms = 1000;
+constexpr auto heartbeat_forward = std::chrono::seconds(1);
 
+// Everything but the heartbeat: a heartbeat alone is forwarded by time of arrival.
 bool same_progress(const worker_progress& a, const worker_progress& b) {
   return a.state == b.state && a.completed_units == b.completed_units &&
          a.total_units == b.total_units && a.current_unit == b.current_unit &&
-         a.current_slice == b.current_slice && a.cost == b.cost &&
-         a.last_heartbeat - b.last_heartbeat < heartbeat_forward_ms && a.error == b.error;
+         a.current_slice == b.current_slice && a.cost == b.cost && a.error == b.error;
 }
 
 using self_ptr = worker_supervisor_actor::stateful_pointer<worker_supervisor_state>;
@@ -81,6 +79,11 @@ void on_status_changed(self_ptr self) {
   auto& st = self->state;
   if (!st.child)
     return;
+  if (io::fault_point_fails("supervisor.status")) {
+    self->quit(
+      make_error(ec::unavailable, "the fault point supervisor.status ended this supervisor"));
+    return;
+  }
   auto status = io::read_status(st.cfg.root, st.cfg.milestone);
   if (!status) {
     if (code_of(status.error()) == ec::not_found)
@@ -111,25 +114,31 @@ void on_status_changed(self_ptr self) {
                      st.cfg.milestone);
     return;
   }
-  // An older snapshot than one already seen is old news: it must not move progress back.
-  if (status->last_heartbeat < st.last_heartbeat)
-    return;
-  if (status->last_heartbeat > st.last_heartbeat) {
+  // The worker's clock may step (NTP, a suspended VM): a heartbeat is any new value, earlier
+  // or later, and its age is measured on our monotonic clock from its arrival.
+  bool beat = status->last_heartbeat != st.last_heartbeat;
+  if (beat) {
     st.last_heartbeat = status->last_heartbeat;
     st.stale_reported = false;
     note_heartbeat(self);
   }
   auto p = to_progress(*status, st.spawn_token);
-  // Units and cost are cumulative within one spawn: a fresh heartbeat with lower counters
-  // keeps the worker alive but is not allowed to undo progress already reported.
+  // Units and cost are cumulative within one spawn: a heartbeat with lower counters keeps the
+  // worker alive but is not allowed to undo progress already reported.
   p.completed_units = std::max(p.completed_units, st.last.completed_units);
   p.cost = std::max(p.cost, st.last.cost);
-  if (!same_progress(p, st.last)) {
+  auto now = self->clock().now();
+  bool news = !same_progress(p, st.last);
+  if (news || (beat && now - st.forwarded_at >= heartbeat_forward)) {
     st.last = p;
+    st.forwarded_at = now;
     self->send(st.cfg.coordinator, atom::progress_v, std::move(p));
   }
-  if (auto err = io::cap_log(io::worker_log_path(st.cfg.root, st.cfg.milestone), max_log_bytes))
-    st.cfg.log->warn("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
+  // Without a relay (not installed) the log is only capped here, at each status read.
+  if (st.cfg.log_relay.empty() || st.cfg.adopt)
+    if (auto err = io::cap_log(io::worker_log_path(st.cfg.root, st.cfg.milestone),
+                               io::worker_log_cap))
+      st.cfg.log->warn("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
 }
 
 // Registers the pidfd with the reactor and the status file with the watcher, and tells the
@@ -165,6 +174,22 @@ caf::error watch_child(self_ptr self) {
   return {};
 }
 
+void finish(self_ptr self, worker_exit x);
+
+// The worker exited between the coordinator's check and our pidfd: that is an exit like any
+// other, of unknown status (it was not our child); the coordinator reads the outcome from
+// the milestone's branch.
+void adopted_worker_gone(self_ptr self) {
+  const auto& who = *self->state.cfg.adopt;
+  worker_exit x;
+  x.milestone = who.milestone;
+  x.pid = who.pid;
+  x.exit_code = -1;
+  x.text = "exited before it could be adopted (exit status unknown)";
+  finish(self, std::move(x));
+}
+
+// Adopts the worker, or ends this supervisor through `adopted_worker_gone` when it is gone.
 caf::error adopt_worker(self_ptr self) {
   auto& st = self->state;
   const auto& who = *st.cfg.adopt;
@@ -172,15 +197,28 @@ caf::error adopt_worker(self_ptr self) {
   id.pid = who.pid;
   id.start_time = who.start_time;
   id.boot_id = who.boot_id;
+  // The recorded token is ours (from workers.json): whatever carries it is this worker's.
+  st.spawn_token = who.token;
+  io::fault_point("worker.before_adopt");
   auto child = io::adopt_process(id);
-  if (!child)
-    return child.error();
+  if (!child) {
+    if (io::identity_matches(id))
+      return child.error();
+    adopted_worker_gone(self);
+    return {};
+  }
   // The pid and start time match; the token proves it is the very spawn we recorded.
   auto token = io::read_environ_value(who.pid, "SF_SPAWN_TOKEN");
-  if (!token || *token != who.token)
+  if (!token || *token != who.token) {
+    // A zombie's environment reads as empty: it may have exited after the pidfd was taken.
+    pollfd pfd{child->pidfd(), POLLIN, 0};
+    if (::poll(&pfd, 1, 0) > 0 || !io::identity_matches(id)) {
+      adopted_worker_gone(self);
+      return {};
+    }
     return make_error(ec::process_error, "pid " + std::to_string(who.pid) +
                                            " does not carry the recorded spawn token");
-  st.spawn_token = who.token;
+  }
   st.child.emplace(std::move(*child));
   st.cfg.log->info("worker_supervisor {}: adopted pid {}", st.cfg.milestone, who.pid);
   return watch_child(self);
@@ -209,10 +247,12 @@ caf::error launch_worker(self_ptr self, const std::string& wt_path) {
   io::remove_temp_files(cfg.root, cfg.milestone + ".");
   io::worker_launch launch{cfg.root, cfg.milestone, wt_path, cfg.worker_argv, cfg.base_env,
                            st.spawn_token};
-  auto child = io::spawn_process(io::worker_spawn_request(launch));
-  if (!child)
-    return child.error();
-  st.child.emplace(std::move(*child));
+  auto launched = io::spawn_worker(launch, cfg.log_relay);
+  if (!launched)
+    return launched.error();
+  st.child.emplace(std::move(launched->worker));
+  if (launched->relay)
+    st.relay = std::make_shared<io::child_process>(std::move(*launched->relay));
   cfg.log->info("worker_supervisor {}: spawned pid {} in {}", cfg.milestone, st.child->pid(),
                 wt_path);
   if (auto err = watch_child(self)) {
@@ -238,7 +278,7 @@ void prepare_and_launch(self_ptr self) {
   st.spawn_token = st.cfg.spawn_token.empty() ? io::new_spawn_token() : st.cfg.spawn_token;
   auto helper = self->spawn<caf::detached>(worktree_helper, st.cfg.root, st.cfg.milestone,
                                            st.cfg.before_spawn);
-  self->request(helper, caf::infinite, atom::spawn_v)
+  self->request(helper, worktree_helper_timeout, atom::spawn_v)
     .then(
       [self](const std::string& wt_path) {
         if (self->state.stopping)
@@ -247,8 +287,72 @@ void prepare_and_launch(self_ptr self) {
           report_unstarted(self, "cannot start worker: " + describe(err));
       },
       [self](const caf::error& err) {
-        report_unstarted(self, "cannot start worker: " + describe(err));
+        // A late answer of the helper is dropped with us; its worktree stays for a retry.
+        if (err == caf::sec::request_timeout)
+          report_unstarted(self, fmt::format("cannot start worker: its worktree was not ready "
+                                             "within {} min; check the disk and "
+                                             ".sf/worktrees/{}",
+                                             worktree_helper_timeout.count(),
+                                             self->state.cfg.milestone));
+        else
+          report_unstarted(self, "cannot start worker: " + describe(err));
       });
+}
+
+// The relay ends by itself once the last holder of the worker's output pipe is gone, usually
+// right after the worker: reaped now if it is done, else by the reactor when it is.
+void release_relay(worker_supervisor_state& st) {
+  if (!st.relay)
+    return;
+  auto relay = std::move(st.relay);
+  int status = 0;
+  if (relay->try_reap(status) || !st.cfg.reactor)
+    return;
+  (void) st.cfg.reactor->watch_once(relay->pidfd(), [relay] {
+    int ignored = 0;
+    (void) relay->try_reap(ignored);
+  });
+}
+
+// The worker is gone: report it, then clean up after it and end this supervisor.
+void finish(self_ptr self, worker_exit x) {
+  auto& st = self->state;
+  if (st.reactor_id != 0) {
+    st.cfg.reactor->unwatch(st.reactor_id);
+    st.reactor_id = 0;
+  }
+  if (st.cfg.routes) {
+    // Only our own entry: a restarted supervisor of this milestone may be there already.
+    auto me = caf::actor_cast<worker_supervisor_actor>(self);
+    std::lock_guard<std::mutex> guard{st.cfg.routes->mtx};
+    if (auto it = st.cfg.routes->to.find(st.cfg.milestone);
+        it != st.cfg.routes->to.end() && it->second == me)
+      st.cfg.routes->to.erase(it);
+  }
+  self->send(st.cfg.watcher, atom::unwatch_v, st.cfg.milestone);
+  auto pid = x.pid;
+  auto text = x.text;
+  // The report goes first: what follows touches the disk (ext4 unlinks took 0.4-4 ms when
+  // measured) and scans /proc. The coordinator starts this milestone's next supervisor only
+  // once this one is gone, so the files removed and processes killed below are never the
+  // next worker's.
+  self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
+  // The worker is gone and its last word was read: no runtime file of it stays behind (the
+  // coordinator's run file keeps the history).
+  io::unlink_deferred(io::status_path(st.cfg.root, st.cfg.milestone));
+  io::unlink_deferred(io::signal_path(st.cfg.root, st.cfg.milestone));
+  // A worker killed between writing its temp file and renaming it leaves the temp behind.
+  io::remove_temp_files(st.cfg.root, st.cfg.milestone + ".");
+  st.cfg.log->info("worker_supervisor {}: pid {} {}", st.cfg.milestone, pid, text);
+  // Whatever way it ended (done, failed, stopped, hung, adopted), nothing it started outlives
+  // it: units in their own groups, setsid daemons. Each carries this spawn's token. The scan
+  // reads every process's environment (~1-1.5 ms measured).
+  if (int n = io::kill_token_holders(st.cfg.root, st.spawn_token); n > 0)
+    st.cfg.log->warn("worker_supervisor {}: killed {} process(es) the worker left behind",
+                     st.cfg.milestone, n);
+  st.child.reset();
+  release_relay(st);
+  self->quit();
 }
 
 } // namespace
@@ -256,6 +360,7 @@ void prepare_and_launch(self_ptr self) {
 worker_supervisor_state::~worker_supervisor_state() {
   if (reactor_id != 0 && cfg.reactor)
     cfg.reactor->unwatch(reactor_id);
+  release_relay(*this);
 }
 
 worker_supervisor_actor::behavior_type
@@ -344,7 +449,6 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       int status = 0;
       if (!st.child->try_reap(status))
         return; // Spurious readiness; the reactor fires again when it really exits.
-      bool clean = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
       // Read the final status the worker wrote before it exited.
       on_status_changed(self);
       worker_exit x;
@@ -357,40 +461,7 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       else if (WIFSIGNALED(status))
         x.term_signal = WTERMSIG(status);
       x.text = io::describe_exit(status);
-      if (st.reactor_id != 0) {
-        st.cfg.reactor->unwatch(st.reactor_id);
-        st.reactor_id = 0;
-      }
-      if (st.cfg.routes) {
-        // Only our own entry: a restarted supervisor of this milestone may be there already.
-        auto me = caf::actor_cast<worker_supervisor_actor>(self);
-        std::lock_guard<std::mutex> guard{st.cfg.routes->mtx};
-        if (auto it = st.cfg.routes->to.find(st.cfg.milestone);
-            it != st.cfg.routes->to.end() && it->second == me)
-          st.cfg.routes->to.erase(it);
-      }
-      self->send(st.cfg.watcher, atom::unwatch_v, st.cfg.milestone);
-      auto pid = x.pid;
-      auto text = x.text;
-      // The report goes first: what follows touches the disk (ext4 unlinks took 0.4-4 ms when
-      // measured). The coordinator starts this milestone's next supervisor only once this one
-      // is gone, so the files removed below cannot be the next worker's.
-      self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
-      // The worker is gone and its last word was read: a clean exit leaves no runtime files
-      // behind (the coordinator's run file keeps the history).
-      io::unlink_deferred(io::status_path(st.cfg.root, st.cfg.milestone));
-      io::unlink_deferred(io::signal_path(st.cfg.root, st.cfg.milestone));
-      // A worker killed between writing its temp file and renaming it leaves the temp behind.
-      io::remove_temp_files(st.cfg.root, st.cfg.milestone + ".");
-      st.cfg.log->info("worker_supervisor {}: pid {} {}", st.cfg.milestone, pid, text);
-      // Units run in their own groups, so a worker killed mid-unit can leave one running;
-      // anything still carrying this spawn's token is ours. A clean exit has ended its units.
-      // This scans every process's environment (~1-1.5 ms measured).
-      if (int n = clean ? 0 : io::kill_token_holders(st.cfg.root, st.spawn_token); n > 0)
-        st.cfg.log->warn("worker_supervisor {}: killed {} process(es) the worker left behind",
-                         st.cfg.milestone, n);
-      st.child.reset();
-      self->quit();
+      finish(self, std::move(x));
     },
   };
 }

@@ -51,6 +51,8 @@ struct supervisor_config {
                                              ///< workers.json holds the token); may be empty.
   std::optional<worker_supervisor_actor> predecessor; ///< The milestone's previous supervisor,
                                              ///< still cleaning up: wait until it is gone.
+  std::string log_relay;                     ///< `sf-log-relay` for the worker's output; empty:
+                                             ///< output goes to the log file directly.
 };
 
 /// State of a supervisor; owns the child's pidfd and the reactor registration.
@@ -58,13 +60,15 @@ struct worker_supervisor_state {
   static inline const char* name = "worker_supervisor"; ///< Actor name for logs.
   supervisor_config cfg;                       ///< Settings.
   std::optional<io::child_process> child;      ///< The worker, once spawned.
+  std::shared_ptr<io::child_process> relay;    ///< Its log relay, until reaped.
   uint64_t reactor_id = 0;                     ///< Registration of the pidfd, 0 when none.
   std::string spawn_token;                     ///< Secret given to this spawn via the env.
   uint64_t heartbeat_gen = 0;                  ///< Cancels older heartbeat deadlines.
   bool deadline_armed = false;                 ///< A heartbeat deadline timer is pending.
   caf::actor_clock::time_point heartbeat_seen_at; ///< When the newest heartbeat was read.
   uint64_t stop_gen = 0;                       ///< Cancels older stop-grace timers.
-  int64_t last_heartbeat = 0;                  ///< Newest heartbeat seen (ms).
+  int64_t last_heartbeat = 0;                  ///< Last heartbeat value seen (worker's ms).
+  caf::actor_clock::time_point forwarded_at;   ///< When progress was last sent on (ours).
   bool stopping = false;                       ///< A stop was requested.
   bool stale_reported = false;                 ///< Staleness already reported for this gap.
   std::string last_read_error;                 ///< Last status read error, to report once.

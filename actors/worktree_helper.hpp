@@ -4,10 +4,15 @@
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include <chrono>
 #include <functional>
 #include <string>
 
 namespace sf {
+
+/// How long a requester waits for a `worktree_helper`'s answer: a checkout of a very large
+/// tree on a slow disk, plus the durable registry write, stays well below it.
+constexpr auto worktree_helper_timeout = std::chrono::minutes(10);
 
 /// Answers one `spawn` with the path of the worktree of `milestone` under `root` (created or
 /// reused by `io::ensure_worktree`), after running `before_spawn` if given, then ends. Creating

@@ -20,6 +20,7 @@
 
 #include "bench/bench_util.hpp"
 #include "actors/coordinator.hpp"
+#include "actors/orchestrator.hpp"
 #include "actors/runtime.hpp"
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
@@ -315,6 +316,8 @@ public:
     cfg.root = root;
     cfg.prefs = std::move(prefs);
     cfg.milestones = std::move(*p);
+    // Worker output through the log relay, as `sf-actors start` runs it.
+    cfg.log_relay = sf::default_log_relay({}, worker_argv.empty() ? self_exe() : worker_argv[0]);
     cfg.worker_argv = std::move(worker_argv);
     auto coord = sf::spawn_coordinator(rt_->system(), std::move(cfg));
     if (!coord) {

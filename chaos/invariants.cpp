@@ -377,6 +377,9 @@ void expected_outcome(const scenario& s, const run_record& r, const std::vector<
   for (const auto& m : s.expect.messages)
     if (logs.find(m) == std::string::npos)
       fail("no log line says \"" + m + "\"");
+  for (const auto& m : s.expect.absent)
+    if (auto at = logs.find(m); at != std::string::npos)
+      fail("a log line says \"" + logs.substr(at, logs.find('\n', at) - at) + "\"");
   for (const auto& [path, lines] : s.expect.main_has) {
     auto shown = git(r, {"show", r.main_branch + ":" + path});
     for (const auto& want : lines)

@@ -131,7 +131,8 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
       << "preferences: {max_workers: 2}            # parallel: keys over the harness's defaults\n"
       << "milestones:\n"
       << "  - {id: M001, units: 3, slices: 1, unit_seconds: 0.05, unit_cost: 0.01,\n"
-      << "     depends: [], files: [M001.txt], status: pending}\n"
+      << "     depends: [], files: [M001.txt], status: pending,\n"
+      << "     run: 'sleep 0.05'}                 # shell text of each unit ({mid}, {unit})\n"
       << "knobs:                                   # how the fault worker misbehaves, per milestone\n"
       << "  M001: {crash_after: 1, sessions: 1}\n"
       << "before_start: [lock-main]                # actions before the first coordinator\n"
@@ -142,12 +143,15 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
       << "    do: [user-commit, continue-coordinator]\n"
       << "  - when: {output: \"is stale\"}                         # the coordinator printed it\n"
       << "    do: free-disk\n"
+      << "  - when: {file: home/M001-U01.running, text: \"\"}     # a file below the folder\n"
+      << "    do: [kill-coordinator, start-coordinator-at worker.before_adopt]\n"
       << "  - when: {coordinator_exit: true}\n"
       << "    do: [unlock-main, cli merge]\n"
       << "  - when: {event: merge, state: blocked}                # the user at work\n"
       << "    do: [git rebase --abort, sh echo note >> notes.txt]\n"
       << "expect: {exit: 0, merged: [M001], not_merged: [], states: {M001: merged}, messages: [],\n"
-      << "         main_has: {M001.txt: [M001-U01]}}\n"
+      << "         absent: [OVERLAP],                # no log or event line may say it\n"
+      << "         main_has: {M001.txt: [M001-U01]}} # files on the integration branch\n"
       << "```\n\n"
       << "The harness's defaults: `enabled: true`, `max_workers: 2`, `auto_merge: auto`, "
          "`heartbeat_interval: 0.2`, `stale_timeout: 2`, `stop_grace: 1`, `restart_backoff: 0`, "
@@ -172,7 +176,9 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
     for (int i = 0; i < argc; ++i)
       out << (verb.find("worker") != std::string::npos || verb.find("worktree") != std::string::npos
                 ? " MID"
-                : verb == "mount-tmpfs" ? " SIZE" : " FILE");
+                : verb == "mount-tmpfs"        ? " SIZE"
+                : verb == "start-coordinator-at" ? " POINT"
+                                                 : " FILE");
     out << "`";
   }
   out << ".\n\n## Results\n\n| scenario | fault | ";

@@ -2,6 +2,7 @@
 
 #include "chaos/command_runner.hpp"
 #include "config/escape.hpp"
+#include "io/fault_point.hpp"
 #include "io/gitignore.hpp"
 #include "io/process.hpp"
 #include "io/safe_file.hpp"
@@ -79,6 +80,13 @@ std::string milestone_text(const scenario_milestone& m) {
       char uid[16];
       std::snprintf(uid, sizeof uid, "U%02d", unit);
       std::string run = "sleep " + std::to_string(m.unit_seconds);
+      if (!m.run.empty()) {
+        run = m.run;
+        for (auto [key, value] : {std::pair<std::string, std::string>{"{mid}", m.id},
+                                  std::pair<std::string, std::string>{"{unit}", uid}})
+          for (auto at = run.find(key); at != std::string::npos; at = run.find(key, at))
+            run.replace(at, key.size(), value);
+      }
       for (const auto& f : m.files)
         run += "; echo " + m.id + "-" + uid + " >> " + sh_quote(f);
       out << "      - id: " << uid << "\n        title: Unit " << uid
@@ -118,7 +126,7 @@ public:
 
 private:
   caf::error setup();
-  caf::error start_coordinator(bool with_fault_points);
+  caf::error start_coordinator(bool with_fault_points, const std::string& stop_at = {});
   caf::error act(const action& a);
   caf::error top_up_filler();
   bool matches(const trigger& t);
@@ -317,19 +325,21 @@ caf::error scenario_run::setup() {
   return {};
 }
 
-caf::error scenario_run::start_coordinator(bool with_fault_points) {
+caf::error scenario_run::start_coordinator(bool with_fault_points, const std::string& stop_at) {
   io::spawn_request req;
   req.argv = {o_.sf_binary, "-C", rec_.root, "start", "--yes"};
   req.cwd = rec_.root;
   req.env = base_env();
+  std::string points;
   if (with_fault_points) {
-    std::string points;
     for (const auto& x : s_.inject)
       if (x.when.kind == trigger::fault_point)
         points += (points.empty() ? "" : ",") + x.when.point + "=stop";
-    if (!points.empty())
-      req.env.push_back("SF_FAULT_POINTS=" + points);
   }
+  if (!stop_at.empty())
+    points += (points.empty() ? "" : ",") + stop_at + "=stop";
+  if (!points.empty())
+    req.env.push_back("SF_FAULT_POINTS=" + points);
   req.log_path = log_path("coordinator");
   coordinator_log_ = req.log_path;
   auto child = io::spawn_process(req);
@@ -380,8 +390,25 @@ caf::error scenario_run::act(const action& a) {
     return coordinator_->signal(sig);
   };
   const auto& v = a.verb;
-  if (v == "kill-worker")
-    return signal_worker(SIGKILL);
+  if (v == "kill-worker") {
+    pid_t pid = -1;
+    if (auto err = worker_pid(a.args[0], pid))
+      return err;
+    if (::kill(pid, SIGKILL) != 0)
+      return make_error(ec::process_error, "kill " + std::to_string(pid) + ": " +
+                                             io::errno_text(errno));
+    // SIGKILL takes effect asynchronously: the next action must find the worker dead.
+    auto deadline = clock_type::now() + std::chrono::seconds(5);
+    for (;;) {
+      auto st = io::read_proc_stat(pid);
+      if (!st || st->state == 'Z' || st->state == 'X')
+        return {};
+      if (clock_type::now() > deadline)
+        return make_error(ec::process_error, "worker " + std::to_string(pid) +
+                                               " still runs 5 s after SIGKILL");
+      ::sched_yield();
+    }
+  }
   if (v == "stop-worker")
     return signal_worker(SIGSTOP);
   if (v == "continue-worker")
@@ -400,6 +427,14 @@ caf::error scenario_run::act(const action& a) {
     return signal_coordinator(SIGCONT);
   if (v == "start-coordinator")
     return start_coordinator(false);
+  if (v == "start-coordinator-at") {
+    bool known = false;
+    for (int i = 0; i < io::fault_point_count; ++i)
+      known = known || a.args[0] == io::fault_point_names[i];
+    if (!known)
+      return make_error(ec::invalid_input, "unknown fault point " + a.args[0]);
+    return start_coordinator(false, a.args[0]);
+  }
   if (v == "cli") {
     std::vector<std::string> argv = {o_.sf_binary, "-C", rec_.root};
     argv.insert(argv.end(), a.args.begin(), a.args.end());
@@ -584,6 +619,12 @@ bool scenario_run::matches(const trigger& t) {
   switch (t.kind) {
     case trigger::coordinator_exit:
       return coordinator_ && coordinator_->reaped();
+    case trigger::file: {
+      auto path = dir_ + "/" + t.path;
+      if (::access(path.c_str(), F_OK) != 0)
+        return false;
+      return t.text.empty() || read_text(path).find(t.text) != std::string::npos;
+    }
     case trigger::printed:
       return !coordinator_log_.empty() &&
              read_text(coordinator_log_).find(t.output) != std::string::npos;

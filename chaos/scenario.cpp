@@ -105,8 +105,17 @@ caf::expected<std::vector<action>> parse_actions(const reader& r, const YAML::No
 
 caf::error parse_trigger(const reader& r, const YAML::Node& n, trigger& t) {
   if (auto err = r.only_keys(n, "when", {"event", "milestone", "state", "text", "units",
-                                         "fault_point", "coordinator_exit", "output"}))
+                                         "fault_point", "coordinator_exit", "output", "file"}))
     return err;
+  if (n["file"]) {
+    t.kind = trigger::file;
+    if (auto err = r.get(n, "file", "when", t.path))
+      return err;
+    if (t.path.empty() || t.path[0] == '/' || t.path.find("..") != std::string::npos)
+      return r.bad(n["file"], "when.file must be a path below the scenario's folder",
+                   "e.g. `file: home/M001-U01.running`");
+    return r.get(n, "text", "when", t.text);
+  }
   if (n["fault_point"]) {
     t.kind = trigger::fault_point;
     t.point = n["fault_point"].as<std::string>();
@@ -130,7 +139,7 @@ caf::error parse_trigger(const reader& r, const YAML::Node& n, trigger& t) {
     return {};
   }
   if (!n["event"])
-    return r.bad(n, "`when` needs `event`, `fault_point`, `output` or `coordinator_exit`",
+    return r.bad(n, "`when` needs `event`, `fault_point`, `output`, `file` or `coordinator_exit`",
                  "e.g. `when: {event: progress, milestone: M001, units: 1}`");
   t.kind = trigger::event;
   if (auto err = r.get(n, "event", "when", t.event_kind))
@@ -175,7 +184,7 @@ caf::error parse_knobs(const reader& r, const YAML::Node& n, const std::string& 
 
 caf::error parse_milestone(const reader& r, const YAML::Node& n, scenario_milestone& m) {
   if (auto err = r.only_keys(n, "milestones[]", {"id", "status", "depends", "units", "slices",
-                                                 "unit_seconds", "unit_cost", "files"}))
+                                                 "unit_seconds", "unit_cost", "files", "run"}))
     return err;
   caf::error err;
   if ((err = r.get(n, "id", "milestones[]", m.id)) ||
@@ -185,7 +194,8 @@ caf::error parse_milestone(const reader& r, const YAML::Node& n, scenario_milest
       (err = r.get(n, "slices", "milestones[]", m.slices)) ||
       (err = r.get(n, "unit_seconds", "milestones[]", m.unit_seconds)) ||
       (err = r.get(n, "unit_cost", "milestones[]", m.unit_cost)) ||
-      (err = r.get(n, "files", "milestones[]", m.files)))
+      (err = r.get(n, "files", "milestones[]", m.files)) ||
+      (err = r.get(n, "run", "milestones[]", m.run)))
     return err;
   if (!valid_milestone_id(m.id))
     return r.bad(n, "milestone id `" + m.id + "` is not valid", "use e.g. M001");
@@ -210,7 +220,7 @@ const std::map<std::string, int>& action_verbs() {
     {"plant-symlink", 1},      {"plant-fifo", 1},       {"plant-folder", 1},
     {"lock-worktree-index", 1}, {"unlock-worktree-index", 1},
     {"delete-worktree", 1},    {"mount-tmpfs", 1},
-    {"fill-disk", 0},          {"free-disk", 0},
+    {"fill-disk", 0},          {"free-disk", 0},        {"start-coordinator-at", 1},
     {"git", -1},               {"sh", -1},              {"user-stage", 1},
   };
   return verbs;
@@ -308,13 +318,15 @@ caf::expected<scenario> load_scenario(const std::string& path) {
   }
   if (auto ex = n["expect"]) {
     if (auto e = r.only_keys(ex, "expect",
-                             {"exit", "merged", "not_merged", "states", "messages", "main_has"}))
+                             {"exit", "merged", "not_merged", "states", "messages", "absent",
+                              "main_has"}))
       return e;
     if ((err = r.get(ex, "exit", "expect", s.expect.exit)) ||
         (err = r.get(ex, "merged", "expect", s.expect.merged)) ||
         (err = r.get(ex, "not_merged", "expect", s.expect.not_merged)) ||
         (err = r.get(ex, "states", "expect", s.expect.states)) ||
         (err = r.get(ex, "messages", "expect", s.expect.messages)) ||
+        (err = r.get(ex, "absent", "expect", s.expect.absent)) ||
         (err = r.get(ex, "main_has", "expect", s.expect.main_has)))
       return err;
   }

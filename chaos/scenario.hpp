@@ -22,6 +22,8 @@ struct scenario_milestone {
   double unit_seconds = 0.05;     ///< Simulated work per unit.
   double unit_cost = 0.01;        ///< Fixed cost per unit (USD).
   std::vector<std::string> files; ///< Files each unit appends to (default `<id>.txt`).
+  std::string run;                ///< Shell text each unit runs instead of `sleep unit_seconds`
+                                  ///< (`{mid}` and `{unit}` are replaced); empty: the sleep.
 };
 
 /// One action the harness takes: a verb and its arguments, e.g. {"kill-worker", {"M001"}}.
@@ -33,15 +35,16 @@ struct action {
 
 /// When an injection fires.
 struct trigger {
-  enum kind_type { event, fault_point, coordinator_exit, printed } kind = event;
+  enum kind_type { event, fault_point, coordinator_exit, printed, file } kind = event;
   std::string event_kind;    ///< event: events.jsonl `kind` (progress, state_changed, ...).
   std::string milestone;     ///< event: the milestone it names (empty = any).
   std::string state;         ///< event: required `state` (empty = any).
-  std::string text;          ///< event: substring of `text` (empty = any).
+  std::string text;          ///< event: substring of `text`; file: of the file (empty = any).
   int units = -1;            ///< event: required completedUnits (-1 = any).
   std::string point;         ///< fault_point: the named point the coordinator stops at.
   std::string output;        ///< output: text the current coordinator printed (when the
                              ///< event log itself cannot be written).
+  std::string path;          ///< file: a file below the scenario's folder that must exist.
 };
 
 /// A fault: when, and what to do then.
@@ -57,6 +60,7 @@ struct expectation {
   std::vector<std::string> not_merged;        ///< Milestones not merged on main.
   std::map<std::string, std::string> states;  ///< Last state in events.jsonl per milestone.
   std::vector<std::string> messages;          ///< Substrings of the logs or events.
+  std::vector<std::string> absent;            ///< Substrings no log or event may contain.
   /// Files on the integration branch at the end and lines each must contain.
   std::map<std::string, std::vector<std::string>> main_has;
 };

@@ -1,11 +1,14 @@
 // `sf-actors check-worker [--interval S] [--timeout S] [--json] -- <command...>`: runs a
 // worker program in a throwaway project and reports which parts of the protocol it honours.
+#include "actors/orchestrator.hpp"
 #include "cli/command.hpp"
 #include "io/worker_launch.hpp"
 #include "messages/error.hpp"
 #include "worker/conformance.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -15,6 +18,13 @@
 namespace sf::cli {
 
 namespace {
+
+/// This program's path, so the relay installed next to it is the one used.
+std::string own_program() {
+  char buf[4096];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
 
 struct check_worker_options {
   double interval = 1;              // Seconds.
@@ -109,6 +119,8 @@ std::function<int()> setup_check_worker(CLI::App& app, global_options& g) {
     worker::conformance_options opts;
     opts.argv = o->command;
     opts.base_env = io::allowlisted_environment();
+    // As the coordinator runs it: the relay is the one next to this program.
+    opts.log_relay = default_log_relay({}, own_program());
     opts.interval = std::chrono::milliseconds(std::llround(o->interval * 1000));
     opts.timeout = std::chrono::milliseconds(std::llround(o->timeout * 1000));
     if (opts.interval.count() < 1 || opts.timeout.count() < 1)

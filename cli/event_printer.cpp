@@ -71,7 +71,13 @@ void event_printer::print(const run_event& ev) {
       out_ << ev.text << '\n';
       break;
     case event_kind::finished:
-      out_ << ev.text << " (total " << money(ev.cost) << ")\n";
+      // "failed": the run could not finish (its coordinator is gone); the text says why.
+      if (ev.state == "failed") {
+        out_ << "error: " << ev.text << '\n';
+        any_failed_ = true;
+      } else {
+        out_ << ev.text << " (total " << money(ev.cost) << ")\n";
+      }
       exit_code_ = budget_         ? exit_budget_reached
                    : any_failed_   ? exit_failure
                    : merge_problem_ ? exit_merge_conflict

@@ -8,6 +8,7 @@
 #include "io/safe_file.hpp"
 #include "io/signal_file.hpp"
 #include "io/status_file.hpp"
+#include "io/worker_registry.hpp"
 #include "messages/error.hpp"
 
 #include <dirent.h>
@@ -21,6 +22,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 namespace fs = std::filesystem;
 
@@ -39,6 +41,7 @@ const char* to_string(finding_kind k) {
     case finding_kind::trash_folder: return "trash folder";
     case finding_kind::stale_git_lock: return "git lock";
     case finding_kind::orphan_worker: return "orphan worker";
+    case finding_kind::orphan_process: return "orphan process";
     case finding_kind::coordinator_lock: return "coordinator lock";
     case finding_kind::unsafe_file: return "unsafe file";
     case finding_kind::check_failed: return "check failed";
@@ -50,7 +53,7 @@ namespace detail {
 
 const project_process* doctor_context::live_worker(const std::string& mid) const {
   for (const auto& p : procs)
-    if (p.mid == mid)
+    if (p.mid == mid && dead_tokens.count(p.spawn_token) == 0)
       return &p;
   return nullptr;
 }
@@ -68,6 +71,16 @@ doctor_context make_context(const std::string& root, const preferences& prefs,
   ctx.procs = find_project_processes(ctx.root);
   ctx.coordinator_running = coordinator_lock::is_held(ctx.root, &ctx.coordinator_pid);
   ctx.now = now_ms();
+  // An entry written before its spawn (pid 0) names no process to check: never called dead.
+  if (auto known = read_worker_registry(ctx.root))
+    for (const auto& who : *known) {
+      if (who.token.empty() || who.pid == 0)
+        continue;
+      if (verify_worker(ctx.root, who))
+        ctx.live_tokens.insert(who.token);
+      else
+        ctx.dead_tokens.emplace(who.token, who);
+    }
   return ctx;
 }
 
@@ -268,11 +281,47 @@ fix_result remove_unsafe_file(const doctor_context& ctx, const finding& f) {
   return {true, "removed it"};
 }
 
+/// `comm` of a process, for reports ("sleep"); "?" when gone.
+std::string command_name(int64_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/comm"};
+  std::string name;
+  if (!std::getline(in, name) || name.empty())
+    return "?";
+  return name;
+}
+
 void check_orphans(const doctor_context& ctx, std::vector<finding>& out) {
+  // Whatever carries the token of a worker that is gone was started by it: reported (and
+  // ended by the fix) whether a coordinator runs or not, since no worker will ever end it.
+  for (const auto& [token, who] : ctx.dead_tokens) {
+    std::string pids;
+    int64_t first = 0;
+    for (const auto& p : ctx.procs) {
+      if (p.spawn_token != token)
+        continue;
+      pids += (pids.empty() ? "pid " : ", pid ") + std::to_string(p.pid) + " (" +
+              command_name(p.pid) + ")";
+      if (first == 0)
+        first = p.pid;
+    }
+    if (first == 0)
+      continue;
+    auto f = make_finding(finding_kind::orphan_process, ".sf/worktrees/" + who.milestone,
+                          pids + ": orphan(s) of a dead worker of " + who.milestone +
+                            " (worker pid " + std::to_string(who.pid) +
+                            " is gone); they may still change its worktree",
+                          "end them: every process carrying that worker's spawn token is "
+                          "killed, each checked through a pidfd first (`sf-actors start` does "
+                          "the same before it runs " + who.milestone + " again)");
+    f.mid = who.milestone;
+    f.pid = first;
+    f.token = token;
+    out.push_back(std::move(f));
+  }
   if (ctx.coordinator_running)
     return;
   for (const auto& p : ctx.procs) {
-    if (!p.parallel_worker)
+    if (!p.parallel_worker || ctx.dead_tokens.count(p.spawn_token) != 0)
       continue;
     // Units inherit the worker's environment: report only the top of each process tree.
     bool child_of_worker = std::any_of(ctx.procs.begin(), ctx.procs.end(), [&](const auto& q) {
@@ -282,14 +331,21 @@ void check_orphans(const doctor_context& ctx, std::vector<finding>& out) {
       continue;
     auto pid = std::to_string(p.pid);
     std::string mid = valid_mid(p.mid) ? p.mid : std::string{"an unknown milestone"};
+    bool adoptable = ctx.live_tokens.count(p.spawn_token) != 0;
     auto f = make_finding(finding_kind::orphan_worker,
                           valid_mid(p.mid) ? ".sf/worktrees/" + p.mid : std::string{"pid " + pid},
                           "worker pid " + pid + " of " + mid + " runs without a coordinator",
-                          "`sf-actors start` will re-adopt live workers once crash recovery "
-                          "lands; until then stop it with `kill " + pid + "` if it is not wanted");
+                          adoptable
+                            ? "`sf-actors start` adopts it (its pid, start time, boot id and "
+                              "spawn token match .sf/parallel/workers.json) and supervises it "
+                              "to its end; or stop it with `kill " + pid + "`"
+                            : "it is not in .sf/parallel/workers.json, so `sf-actors start` "
+                              "will not adopt it; stop it with `kill " + pid +
+                              "` if it is not wanted");
     f.mid = p.mid;
     f.pid = p.pid;
-    keep(f, "doctor never signals processes; stop it yourself with `kill " + pid + "`");
+    keep(f, "doctor signals only what it proves a dead worker left behind; stop this live "
+            "worker yourself with `kill " + pid + "`");
     out.push_back(std::move(f));
   }
 }
@@ -398,6 +454,15 @@ fix_result fix_parallel_finding(const doctor_context& ctx, const finding& f) {
       return remove_coordinator_lock(ctx, f);
     case finding_kind::unsafe_file:
       return remove_unsafe_file(ctx, f);
+    case finding_kind::orphan_process: {
+      // Only while the worker is still gone (checked again now), and only what carries its
+      // token: kill_token_holders re-reads each one's environment through a pidfd.
+      if (f.token.empty() || ctx.dead_tokens.count(f.token) == 0)
+        return {false, "kept: the worker of " + f.mid + " is no longer recorded as dead; run "
+                       "doctor again"};
+      int n = kill_token_holders(ctx.root, f.token);
+      return {true, n > 0 ? "ended " + std::to_string(n) + " process(es)" : "already gone"};
+    }
     default:
       return {false, "kept: no automatic fix for this kind"};
   }

@@ -1,6 +1,7 @@
 #pragma once
 /// `sf-actors doctor`: finds what crashed workers and coordinators left behind, and cleans up
-/// what is safe to clean. It never signals a process and never trusts a pid read from a file.
+/// what is safe to clean. It never trusts a pid read from a file, and signals only processes it
+/// proved are left by a dead worker of this project (its spawn token, checked through a pidfd).
 
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
@@ -24,6 +25,7 @@ enum class finding_kind {
   trash_folder,        ///< A `.trash-*` folder an interrupted worktree removal left.
   stale_git_lock,      ///< A git `*.lock` file.
   orphan_worker,       ///< A worker process of this project while no coordinator runs.
+  orphan_process,      ///< A process a dead worker left running (units, daemons), by its token.
   coordinator_lock,    ///< The lock file of a coordinator that is gone.
   unsafe_file,         ///< A runtime file that is a link, FIFO, folder, socket or device.
   check_failed,        ///< A check could not run (the description says why).
@@ -43,6 +45,7 @@ struct finding {
   std::string mid;         ///< Milestone concerned, when there is one.
   int64_t pid = 0;         ///< Process concerned, when there is one.
   std::string seen;        ///< File content at diagnosis; the fix removes only that content.
+  std::string token;       ///< Spawn token of the dead worker (orphan_process only; not shown).
 };
 
 /// Outcome of `apply_fix`.
@@ -57,7 +60,8 @@ struct fix_result {
 std::vector<finding> diagnose(const std::string& root, const preferences& prefs,
                               const plan* milestones);
 
-/// Re-checks `f` and applies its fix when it is safe and still needed; never signals a process.
+/// Re-checks `f` and applies its fix when it is safe and still needed. The only processes it
+/// signals are those of an `orphan_process` finding whose worker is still gone.
 fix_result apply_fix(const std::string& root, const finding& f);
 
 } // namespace sf::io

@@ -4,7 +4,11 @@
 #include "io/doctor.hpp"
 #include "io/proc_scan.hpp"
 
+#include "messages/types.hpp"
+
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,8 +23,14 @@ struct doctor_context {
   bool coordinator_running = false;    ///< Some process holds the coordinator lock.
   int64_t coordinator_pid = 0;         ///< Pid the held lock records.
   int64_t now = 0;                     ///< ms since the Unix epoch.
+  /// Spawn tokens of workers in `workers.json` that are gone, with their entry: what still
+  /// carries one of them is an orphan of a dead worker, never a live worker.
+  std::map<std::string, worker_identity> dead_tokens;
+  /// Spawn tokens of workers in `workers.json` that are alive and verified.
+  std::set<std::string> live_tokens;
 
-  /// A live process of this project working on `mid`, or nullptr.
+  /// A live process of this project working on `mid` (not an orphan of a dead worker), or
+  /// nullptr.
   const project_process* live_worker(const std::string& mid) const;
 };
 

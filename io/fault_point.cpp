@@ -16,6 +16,9 @@ const char* const fault_point_names[] = {
   "merge.before_cleanup",    // merge done (queue: reported, saved), worktree not removed yet
   "merge.before_queue_save", // merge done and reported, queue file not rewritten yet
   "worker.after_spawn",      // worker process started, workers.json not written yet
+  "worker.before_adopt",     // a restarted coordinator verified a worker, not adopted yet
+  "supervisor.status",       // a supervisor reads a status file (`fail`: it dies)
+  "coordinator.progress",    // the coordinator handles progress (`fail`: it dies)
 };
 
 const int fault_point_count = sizeof(fault_point_names) / sizeof(fault_point_names[0]);
@@ -39,27 +42,35 @@ std::string action_for(const char* spec, const char* name) {
   return {};
 }
 
+/// The action armed for `name`, once per process; empty when none is armed or it fired.
+std::string take_action(const char* name) {
+  const char* spec = std::getenv("SF_FAULT_POINTS");
+  if (spec == nullptr || *spec == '\0')
+    return {};
+  auto action = action_for(spec, name);
+  if (action.empty())
+    return {};
+  static std::mutex mu;
+  static std::set<std::string> fired;
+  std::lock_guard<std::mutex> guard{mu};
+  if (!fired.insert(name).second)
+    return {};
+  return action;
+}
+
 } // namespace
 
 void fault_point(const char* name) {
-  const char* spec = std::getenv("SF_FAULT_POINTS");
-  if (spec == nullptr || *spec == '\0')
-    return;
-  auto action = action_for(spec, name);
-  if (action.empty())
-    return;
-  static std::mutex mu;
-  static std::set<std::string> fired;
-  {
-    std::lock_guard<std::mutex> guard{mu};
-    if (!fired.insert(name).second)
-      return;
-  }
+  auto action = take_action(name);
   // raise() signals only the calling thread, and SIGSTOP/SIGKILL act on the whole process.
   if (action == "kill")
     ::raise(SIGKILL);
   else if (action == "stop")
     ::raise(SIGSTOP);
+}
+
+bool fault_point_fails(const char* name) {
+  return take_action(name) == "fail";
 }
 
 } // namespace sf::io

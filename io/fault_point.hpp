@@ -4,7 +4,8 @@
 /// moving main. They do nothing unless `SF_FAULT_POINTS` is set in the process environment.
 ///
 /// `SF_FAULT_POINTS=name=action[,name=action...]`, action `stop` (raise SIGSTOP, so a harness can
-/// act while the process is frozen and then continue or kill it) or `kill` (raise SIGKILL).
+/// act while the process is frozen and then continue or kill it), `kill` (raise SIGKILL) or
+/// `fail` (the actor at that point ends with an error, see `fault_point_fails`).
 /// Each point fires at most once per process.
 
 namespace sf::io {
@@ -17,5 +18,9 @@ extern const int fault_point_count;
 
 /// Fires the named point if the environment asks for it (first hit only).
 void fault_point(const char* name);
+
+/// True (first hit only) when the environment arms `name` with `fail`: the caller then ends
+/// its actor with an error, as a bug would.
+bool fault_point_fails(const char* name);
 
 } // namespace sf::io

@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -217,21 +219,63 @@ worker_check verify_worker(const std::string& root, const std::string& mid, int6
 int kill_token_holders(const std::string& root, const std::string& token) {
   if (token.empty())
     return 0;
-  int killed = 0;
-  for (const auto& p : find_project_processes(root)) {
-    if (p.spawn_token != token)
-      continue;
-    int fd = static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(p.pid), 0));
-    if (fd < 0)
-      continue;
-    // The pidfd pins this incarnation: if the environment still says ours, the signal is.
-    auto again = read_environ_value(p.pid, "SF_SPAWN_TOKEN");
-    if (again && *again == token &&
-        ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0) == 0)
-      ++killed;
-    ::close(fd);
+  return kill_token_holders(root, std::set<std::string>{token});
+}
+
+bool kill_identified(const process_identity& id) {
+  if (id.pid <= 1)
+    return false;
+  unique_fd fd{static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(id.pid), 0))};
+  // Checked after the pidfd pins the process: a pid reused before fails the check.
+  if (!fd || !identity_matches(id) ||
+      ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0) != 0)
+    return false;
+  pollfd pfd{fd.get(), POLLIN, 0};
+  ::poll(&pfd, 1, 1000);
+  siginfo_t info{};
+  (void) ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd.get()), &info,
+                  WEXITED | WNOHANG);
+  return true;
+}
+
+int kill_token_holders(const std::string& root, const std::set<std::string>& tokens) {
+  if (tokens.empty() || (tokens.size() == 1 && tokens.begin()->empty()))
+    return 0;
+  auto self = static_cast<int64_t>(::getpid());
+  std::set<int64_t> killed;
+  std::vector<unique_fd> children; // pidfds of killed processes that are our own children
+  // A process may fork while it is being killed: scan again until a round finds nobody new.
+  for (int round = 0; round < 8; ++round) {
+    bool found = false;
+    for (const auto& p : find_project_processes(root)) {
+      if (p.spawn_token.empty() || tokens.count(p.spawn_token) == 0 || killed.count(p.pid))
+        continue;
+      unique_fd fd{static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(p.pid), 0))};
+      if (!fd)
+        continue;
+      // The pidfd pins this incarnation: if the environment still says ours, the signal is.
+      auto again = read_environ_value(p.pid, "SF_SPAWN_TOKEN");
+      if (!again || *again != p.spawn_token ||
+          ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0) != 0)
+        continue;
+      killed.insert(p.pid);
+      found = true;
+      if (p.ppid == self)
+        children.push_back(std::move(fd));
+    }
+    if (!found)
+      break;
   }
-  return killed;
+  // A worker whose supervisor is gone is still our child: reap it rather than leave a zombie.
+  // SIGKILL takes effect within milliseconds; the wait is bounded all the same.
+  for (auto& fd : children) {
+    pollfd pfd{fd.get(), POLLIN, 0};
+    ::poll(&pfd, 1, 1000);
+    siginfo_t info{};
+    (void) ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd.get()), &info,
+                    WEXITED | WNOHANG);
+  }
+  return static_cast<int>(killed.size());
 }
 
 } // namespace sf::io

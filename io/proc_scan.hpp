@@ -2,8 +2,11 @@
 /// Finding processes through /proc: workers of a project by their environment, git processes by
 /// their working folder, and checking that a pid read from a file really is a project's worker.
 
+#include "io/process.hpp"
+
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,11 +25,20 @@ struct project_process {
 /// Processes whose environment cannot be read (other users, still starting) are skipped.
 std::vector<project_process> find_project_processes(const std::string& root);
 
-/// SIGKILLs every live process that carries `token` as its `SF_SPAWN_TOKEN` for `root`: what
-/// a worker left running outside its process group (units in their own group, setsid
-/// escapes). Each is re-checked through a pidfd before the signal, so a reused pid is never
-/// hit. Returns how many were killed.
+/// SIGKILLs every live process that carries `token` as its `SF_SPAWN_TOKEN` for `root`: a
+/// worker's whole tree, also what left its process group (units in their own group, setsid
+/// daemons). Each is re-checked through a pidfd before the signal, so a reused pid is never
+/// hit; scans repeat until one finds nothing new (a process forking as it dies). A killed
+/// process that is our own child is reaped. Returns how many were killed.
 int kill_token_holders(const std::string& root, const std::string& token);
+
+/// SIGKILLs the process `id` describes (pid, start time, boot), checked through a pidfd, and
+/// reaps it when it is our child: for a worker whose environment may not be readable yet
+/// (right after its exec), so a token scan would miss it. True when it was killed.
+bool kill_identified(const process_identity& id);
+
+/// The same for several spawn tokens at once, in one scan per round.
+int kill_token_holders(const std::string& root, const std::set<std::string>& tokens);
 
 /// Pids of live processes that may write git files under `dir`: `git`, `git-*` and `sf-actors`
 /// (which uses libgit2), whose working folder is `dir` or below it; this process excluded.

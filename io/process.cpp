@@ -263,6 +263,15 @@ caf::expected<child_process> spawn_impl(const spawn_request& req, bool new_sessi
   auto log_moved = above_stdio(std::move(log_fd), req.log_path);
   if (!log_moved)
     return log_moved.error();
+  unique_fd in_fd;
+  if (req.input_fd >= 0) {
+    in_fd.reset(::fcntl(req.input_fd, F_DUPFD_CLOEXEC, 3));
+    if (!in_fd)
+      return make_error(ec::process_error, "cannot duplicate the input fd " +
+                                               std::to_string(req.input_fd) + ": " +
+                                               errno_text(errno));
+  }
+  int stdin_fd = in_fd ? in_fd.get() : null_moved->get();
 
   spawn_setup s;
   s.actions_ok = posix_spawn_file_actions_init(&s.actions) == 0;
@@ -274,7 +283,7 @@ caf::expected<child_process> spawn_impl(const spawn_request& req, bool new_sessi
     if (rc == 0)
       rc = r;
   };
-  check(posix_spawn_file_actions_adddup2(&s.actions, null_moved->get(), 0));
+  check(posix_spawn_file_actions_adddup2(&s.actions, stdin_fd, 0));
   check(posix_spawn_file_actions_adddup2(&s.actions, log_moved->get(), 1));
   check(posix_spawn_file_actions_adddup2(&s.actions, log_moved->get(), 2));
   if (!req.cwd.empty())
@@ -525,7 +534,10 @@ caf::error cap_log(const std::string& path, std::size_t max_bytes) {
   return {};
 }
 
-std::string tail_lines(const std::string& path, std::size_t n) {
+namespace {
+
+/// The last `n` lines of one file (at most the last 64 KiB).
+std::string tail_of_file(const std::string& path, std::size_t n) {
   constexpr std::size_t window = 64 * 1024;
   if (n == 0)
     return {};
@@ -565,6 +577,22 @@ std::string tail_lines(const std::string& path, std::size_t n) {
       break;
   }
   return text.substr(pos);
+}
+
+} // namespace
+
+std::string tail_lines(const std::string& path, std::size_t n) {
+  auto current = tail_of_file(path, n);
+  // Just after a rotation the log holds few lines: the rest are at the end of `<path>.1`.
+  auto have = static_cast<std::size_t>(std::count(current.begin(), current.end(), '\n'));
+  if (!current.empty() && current.back() != '\n')
+    ++have;
+  if (have >= n)
+    return current;
+  auto older = tail_of_file(path + ".1", n - have);
+  if (!older.empty() && older.back() != '\n')
+    older += '\n';
+  return older + current;
 }
 
 } // namespace sf::io

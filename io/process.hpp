@@ -24,6 +24,8 @@ struct spawn_request {
   std::string log_path;          ///< stdout+stderr appended here; empty means /dev/null.
   int output_fd = -1;            ///< When >= 0, stdout+stderr go to this fd (e.g. a pipe)
                                  ///< instead of `log_path`; the caller keeps ownership.
+  int input_fd = -1;             ///< When >= 0, stdin reads this fd instead of /dev/null;
+                                 ///< the caller keeps ownership.
 };
 
 /// A spawned child: owns its pidfd; never kills on destruction (workers outlive restarts).
@@ -80,7 +82,8 @@ private:
 };
 
 /// Starts a child with posix_spawn in its own process group, empty signal mask, default
-/// signal dispositions, stdin from /dev/null, stdout+stderr appended to the log, and only
+/// signal dispositions, stdin from /dev/null (or `input_fd`), stdout+stderr appended to the
+/// log (or `output_fd`), and only
 /// fds 0-2 open. Errors: missing/non-executable program, unusable cwd or log.
 caf::expected<child_process> spawn_process(const spawn_request& req);
 
@@ -131,7 +134,8 @@ caf::expected<std::string> read_environ_value(int64_t pid, const std::string& ke
 /// replace) and empties the log. Bytes a child appends during the call may be lost.
 caf::error cap_log(const std::string& path, std::size_t max_bytes);
 
-/// The last `n` lines of a log (reads at most the last 64 KiB); empty if unreadable.
+/// The last `n` lines of a log (reads at most the last 64 KiB of it and of its rotated copy
+/// `<path>.1`, which holds the lines before); empty if unreadable.
 std::string tail_lines(const std::string& path, std::size_t n);
 
 } // namespace sf::io

@@ -7,7 +7,11 @@
 
 #include <sys/types.h>
 
+#include <caf/expected.hpp>
+
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +30,24 @@ struct worker_launch {
 /// The spawn request for a worker: its argv and cwd, `base_env` plus the `SF_*` variables,
 /// and output appended to `worker_log_path`.
 spawn_request worker_spawn_request(const worker_launch& launch);
+
+/// Most bytes a worker's log and its rotated copy `<log>.1` hold together.
+constexpr std::size_t worker_log_cap = 8 << 20;
+
+/// A started worker and the relay that writes its output to the log.
+struct launched_worker {
+  child_process worker;              ///< The worker process (its own process group).
+  std::optional<child_process> relay; ///< `sf-log-relay`, when one was given; it ends by
+                                      ///< itself once every holder of the pipe is gone.
+};
+
+/// Starts the worker of `launch`. With `relay` (the path of `sf-log-relay`) its stdout and
+/// stderr go into a pipe read by the relay, started first in its own process group without
+/// the worker's variables, which keeps `<MID>.log` plus `.1` within `cap` bytes at every
+/// moment. Without it, output is appended to the log directly, as before. Errors: the log is
+/// not a regular file, the relay or the worker cannot be started.
+caf::expected<launched_worker> spawn_worker(const worker_launch& launch, const std::string& relay,
+                                            std::size_t cap = worker_log_cap);
 
 /// `<root>/.sf/parallel/<mid>.log`: where a worker's stdout and stderr go.
 std::string worker_log_path(const std::string& root, const std::string& mid);

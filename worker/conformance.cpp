@@ -103,7 +103,8 @@ private:
   // Starts a worker on a clean runtime folder; a failure is the result of check `who`.
   std::unique_ptr<worker_probe> spawn(check_index who) {
     sb_.clear_runtime_files();
-    auto probe = worker_probe::start(sb_, opts_.argv, opts_.base_env, interrupt_fd_);
+    auto probe = worker_probe::start(sb_, opts_.argv, opts_.base_env, interrupt_fd_,
+                                     opts_.log_relay);
     if (!probe) {
       set(who, check_outcome::fail, "cannot start the worker: " + describe(probe.error()));
       return nullptr;

@@ -18,6 +18,8 @@ struct conformance_options {
   std::chrono::milliseconds interval{1000}; ///< `heartbeat_interval` given to the worker.
   std::chrono::milliseconds timeout{10000}; ///< Longest wait for any expected event; also
                                             ///< the grace period after a stop request.
+  std::string log_relay;                    ///< `sf-log-relay`, as the coordinator uses it;
+                                            ///< empty: output goes to the log directly.
 };
 
 /// Outcome of one check.

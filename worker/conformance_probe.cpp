@@ -1,5 +1,6 @@
 #include "worker/conformance_probe.hpp"
 
+#include "io/proc_scan.hpp"
 #include "io/safe_file.hpp"
 #include "io/worker_launch.hpp"
 #include "messages/error.hpp"
@@ -14,37 +15,49 @@ namespace sf::worker {
 
 caf::expected<std::unique_ptr<worker_probe>>
 worker_probe::start(const conformance_sandbox& sb, const std::vector<std::string>& argv,
-                    const std::vector<std::string>& base_env, int interrupt_fd) {
+                    const std::vector<std::string>& base_env, int interrupt_fd,
+                    const std::string& log_relay) {
   // Watch before spawning, so not even the first status write can be missed.
   auto watcher = io::dir_watcher::create(sb.root() + "/.sf/parallel");
   if (!watcher)
     return watcher.error();
   io::worker_launch launch{sb.root(), conformance_sandbox::milestone, sb.worktree(), argv,
                            base_env,  io::new_spawn_token()};
-  auto child = io::spawn_process(io::worker_spawn_request(launch));
-  if (!child)
-    return child.error();
-  std::unique_ptr<worker_probe> probe{
-      new worker_probe(sb, std::move(*child), std::move(*watcher), interrupt_fd)};
+  auto launched = io::spawn_worker(launch, log_relay);
+  if (!launched)
+    return launched.error();
+  std::unique_ptr<worker_probe> probe{new worker_probe(sb, std::move(*launched),
+                                                       std::move(*watcher), interrupt_fd,
+                                                       launch.spawn_token)};
   probe->refresh();
   return probe;
 }
 
-worker_probe::worker_probe(const conformance_sandbox& sb, io::child_process child,
-                           io::dir_watcher watcher, int interrupt_fd)
+worker_probe::worker_probe(const conformance_sandbox& sb, io::launched_worker launched,
+                           io::dir_watcher watcher, int interrupt_fd, std::string token)
     : root_(sb.root()), status_name_(std::string(conformance_sandbox::milestone) + ".status.json"),
-      child_(std::move(child)), watcher_(std::move(watcher)), interrupt_fd_(interrupt_fd) {}
+      child_(std::move(launched.worker)), relay_(std::move(launched.relay)),
+      token_(std::move(token)), watcher_(std::move(watcher)), interrupt_fd_(interrupt_fd) {}
 
 worker_probe::~worker_probe() {
-  if (exited_)
-    return;
-  // Only the group we spawned is ever signalled; SIGKILL cannot be ignored, so the bounded
-  // wait is for the kernel, not for the worker's good will.
-  (void)child_.signal_group(SIGKILL);
-  pollfd pfd{child_.pidfd(), POLLIN, 0};
-  ::poll(&pfd, 1, 5000);
-  int status = 0;
-  (void)child_.try_reap(status);
+  if (!exited_) {
+    // Only the group we spawned is ever signalled; SIGKILL cannot be ignored, so the bounded
+    // wait is for the kernel, not for the worker's good will.
+    (void)child_.signal_group(SIGKILL);
+    pollfd pfd{child_.pidfd(), POLLIN, 0};
+    ::poll(&pfd, 1, 5000);
+    int status = 0;
+    (void)child_.try_reap(status);
+  }
+  // What left the group (setsid daemons) carries the token, as under a coordinator.
+  (void)io::kill_token_holders(root_, token_);
+  if (relay_) {
+    // It ends once the last writer of the worker's pipe is gone.
+    pollfd pfd{relay_->pidfd(), POLLIN, 0};
+    ::poll(&pfd, 1, 5000);
+    int status = 0;
+    (void)relay_->try_reap(status);
+  }
 }
 
 caf::error worker_probe::signal_group(int sig) {
@@ -71,7 +84,8 @@ bool worker_probe::refresh() {
   auto now = clock::now();
   if (!first_status_at_)
     first_status_at_ = now;
-  if (st->last_heartbeat > newest_heartbeat_) {
+  // Any new value is a heartbeat, as for the coordinator: a worker's clock may step back.
+  if (st->last_heartbeat != newest_heartbeat_) {
     newest_heartbeat_ = st->last_heartbeat;
     beats_.push_back(now);
   }

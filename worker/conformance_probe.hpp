@@ -6,6 +6,7 @@
 #include "io/dir_watcher.hpp"
 #include "io/process.hpp"
 #include "io/status_file.hpp"
+#include "io/worker_launch.hpp"
 #include "worker/conformance_sandbox.hpp"
 
 #include <caf/expected.hpp>
@@ -30,12 +31,15 @@ public:
   using clock = std::chrono::steady_clock;
 
   /// Spawns `argv` for the sandbox's milestone with the coordinator's environment on top of
-  /// `base_env`. `interrupt_fd` (a signalfd, or -1) ends any wait with `check_interrupted`.
+  /// `base_env`, its output through `log_relay` when given (as the coordinator does).
+  /// `interrupt_fd` (a signalfd, or -1) ends any wait with `check_interrupted`.
   static caf::expected<std::unique_ptr<worker_probe>>
   start(const conformance_sandbox& sb, const std::vector<std::string>& argv,
-        const std::vector<std::string>& base_env, int interrupt_fd);
+        const std::vector<std::string>& base_env, int interrupt_fd,
+        const std::string& log_relay = {});
 
-  /// SIGKILLs the worker's process group and reaps the worker.
+  /// SIGKILLs the worker's process group and whatever carries its spawn token, reaps the
+  /// worker, and waits (bounded) for its log relay to end.
   ~worker_probe();
 
   worker_probe(const worker_probe&) = delete;
@@ -78,15 +82,15 @@ public:
   /// Why the newest unreadable status file was refused (empty when none was).
   const std::string& last_error() const { return last_error_; }
 
-  /// Arrival times of the statuses whose `lastHeartbeat` advanced.
+  /// Arrival times of the statuses whose `lastHeartbeat` changed.
   const std::vector<clock::time_point>& beats() const { return beats_; }
 
   /// Longest time without a fresh heartbeat within [from, to].
   clock::duration longest_gap(clock::time_point from, clock::time_point to) const;
 
 private:
-  worker_probe(const conformance_sandbox& sb, io::child_process child, io::dir_watcher watcher,
-               int interrupt_fd);
+  worker_probe(const conformance_sandbox& sb, io::launched_worker launched,
+               io::dir_watcher watcher, int interrupt_fd, std::string token);
   bool pump(clock::time_point& deadline, const std::function<bool(const io::worker_status&)>& fn);
   bool refresh();
   void on_exit();
@@ -94,6 +98,8 @@ private:
   std::string root_;
   std::string status_name_;
   io::child_process child_;
+  std::optional<io::child_process> relay_;
+  std::string token_;
   io::dir_watcher watcher_;
   int interrupt_fd_;
   clock::time_point started_at_ = clock::now();

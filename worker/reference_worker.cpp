@@ -33,6 +33,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <thread>
 
 extern char** environ;
 
@@ -215,8 +216,13 @@ void session::after_unit(const std::string& unit, const std::string& commit) {
   const auto* k = knobs();
   if (k == nullptr)
     return;
-  if (units_this_session_ == 1 && !k->bad_status.empty())
+  if (units_this_session_ == 1 && !k->bad_status.empty()) {
     write_bad_status(opts_.root, opts_.milestone, k->bad_status);
+    // A lying cost is a whole, valid-looking report: it stands for a heartbeat interval like
+    // any other, so the coordinator sees it rather than the next unit's status over it.
+    if (k->bad_status == "huge-cost")
+      std::this_thread::sleep_for(heartbeat_);
+  }
   if (units_this_session_ == 1 && k->cost_drop > 0)
     status_.cost = std::max(0.0, status_.cost - k->cost_drop);
   if (units_this_session_ == k->crash_after)

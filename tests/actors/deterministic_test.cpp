@@ -4,6 +4,7 @@
 #include "actors/budget_ledger.hpp"
 #include "actors/merge_queue.hpp"
 #include "actors/worker_supervisor.hpp"
+#include "actors/worktree_helper.hpp"
 #include "io/fd_reactor.hpp"
 #include "io/ledger_file.hpp"
 #include "io/parallel_dir.hpp"
@@ -26,6 +27,8 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 #include <chrono>
 #include <limits>
 #include <cmath>
@@ -282,65 +285,96 @@ TEST_CASE("a lost status notification is recovered by the next one and by the de
   CHECK(w.det.since_start(w.rec->stale[0].first) == 80s);
 }
 
-TEST_CASE("an older status after a newer one moves neither progress nor cost back",
+TEST_CASE("an earlier heartbeat after a later one still counts, and progress never moves back",
           "[deterministic]") {
   supervised_worker w(30s);
   w.write_status(3000, 4, 0.40);
   w.notify();
   REQUIRE(w.rec->progress.size() == 2);
-  // An older snapshot (lower heartbeat) is old news: nothing is reported and it does not count
-  // as a heartbeat.
+  // The worker's clock stepped back: an earlier value is still a new heartbeat. Its lower
+  // counters are not news, and a heartbeat alone waits for the once-a-second forward.
   w.det.advance(10s);
   w.write_status(2000, 2, 0.20);
   w.notify();
-  CHECK(w.rec->progress.size() == 2);
-  // A fresh heartbeat with lower counters keeps the worker alive but not the regression.
-  w.det.advance(10s);
-  w.write_status(4000, 3, 0.30);
-  w.notify();
   REQUIRE(w.rec->progress.size() == 3);
-  CHECK(w.rec->progress.back().last_heartbeat == 4000);
+  CHECK(w.rec->progress.back().last_heartbeat == 2000);
   CHECK(w.rec->progress.back().completed_units == 4);
+  CHECK(w.rec->progress.back().cost == Approx(0.40));
+  // Real progress after the step is reported, from the highest counters seen.
+  w.det.advance(10s);
+  w.write_status(2100, 5, 0.30);
+  w.notify();
+  REQUIRE(w.rec->progress.size() == 4);
+  CHECK(w.rec->progress.back().completed_units == 5);
   CHECK(w.rec->progress.back().cost == Approx(0.40));
   for (std::size_t i = 1; i < w.rec->progress.size(); ++i) {
     CHECK(w.rec->progress[i].completed_units >= w.rec->progress[i - 1].completed_units);
     CHECK(w.rec->progress[i].cost >= w.rec->progress[i - 1].cost);
   }
-  // The deadline counts from the newest heartbeat (t=20 s), not from the older snapshot.
+  // The deadline counts from the arrival of the last heartbeat (t=20 s).
   w.det.advance(30s - 1ms);
   CHECK(w.rec->stale.empty());
   w.det.advance(1ms);
-  CHECK(w.rec->stale.size() == 1);
+  REQUIRE(w.rec->stale.size() == 1);
+  CHECK(w.det.since_start(w.rec->stale[0].first) == 50s);
+}
+
+TEST_CASE("a heartbeat stamped an hour ahead does not make a healthy worker stale",
+          "[deterministic]") {
+  supervised_worker w(30s);
+  constexpr int64_t hour = 3'600'000;
+  // A clock step forward by an hour, then back: each value is a fresh heartbeat.
+  w.det.advance(20s);
+  w.write_status(1000 + hour, 1, 0.1);
+  w.notify();
+  w.det.advance(20s);
+  w.write_status(41000, 2, 0.2);
+  w.notify();
+  w.det.advance(20s);
+  w.write_status(61000, 2, 0.2);
+  w.notify();
+  // 60 s in, 20 s since the last arrival: alive, and its progress reached the coordinator.
+  w.det.advance(20s);
+  CHECK(w.rec->stale.empty());
+  REQUIRE_FALSE(w.rec->progress.empty());
+  CHECK(w.rec->progress.back().completed_units == 2);
+  CHECK(w.rec->progress.back().last_heartbeat == 61000);
+  // Silence from then on is measured on our clock: stale 30 s after the last arrival.
+  w.det.advance(10s - 1ms);
+  CHECK(w.rec->stale.empty());
+  w.det.advance(1ms);
+  REQUIRE(w.rec->stale.size() == 1);
+  CHECK(w.det.since_start(w.rec->stale[0].first) == 90s);
 }
 
 TEST_CASE("a heartbeat alone reaches the coordinator at most once a second and still counts",
           "[deterministic]") {
   supervised_worker w(30s);
   REQUIRE(w.rec->progress.size() == 1);
-  // 0.5 s after the last forwarded heartbeat, nothing else new: not sent on...
-  w.det.advance(20s);
+  // Half a second after the last forwarded one, nothing else new: not sent on...
+  w.det.advance(500ms);
   w.write_status(1500, 0, 0.0);
   w.notify();
   CHECK(w.rec->progress.size() == 1);
-  // ...but it moved the deadline to t=50 s.
+  // ...but it moved the deadline to t=30.5 s.
   w.det.advance(30s - 1ms);
   CHECK(w.rec->stale.empty());
-  // A second later than the last one sent, it is sent.
+  // More than a second after the last one sent, it is sent.
   w.write_status(2000, 0, 0.0);
   w.notify();
   REQUIRE(w.rec->progress.size() == 2);
   CHECK(w.rec->progress.back().last_heartbeat == 2000);
-  // Anything else new goes at once, whatever the heartbeat.
+  // Anything else new goes at once, whatever the time since.
   w.write_status(2001, 1, 0.0);
   w.notify();
   REQUIRE(w.rec->progress.size() == 3);
   CHECK(w.rec->progress.back().completed_units == 1);
-  // The last heartbeat was read at t=50 s - 1 ms: stale exactly 30 s later.
+  // The last heartbeat arrived at t=30.5 s - 1 ms: stale exactly 30 s later.
   w.det.advance(30s - 1ms);
   CHECK(w.rec->stale.empty());
   w.det.advance(1ms);
   REQUIRE(w.rec->stale.size() == 1);
-  CHECK(w.det.since_start(w.rec->stale[0].first) == 80s - 1ms);
+  CHECK(w.det.since_start(w.rec->stale[0].first) == 60s + 500ms - 1ms);
 }
 
 namespace {
@@ -655,4 +689,104 @@ TEST_CASE("by-completion order follows arrival even when completions race in one
   f.det.sched->run();
   CHECK(f.merged() == std::vector<std::string>{"M002", "M003", "M001"});
   CHECK(f.on_main() == std::vector<std::string>{"M002", "M003", "M001"});
+}
+
+TEST_CASE("a worker gone before its adoption is an exit of unknown status, not a failed start",
+          "[deterministic]") {
+  det_system det;
+  temp_dir dir;
+  REQUIRE(io::ensure_parallel_dir(dir.path()));
+  auto rec = std::make_shared<coordinator_record>();
+  auto coord = det.sys->spawn(fake_coordinator, rec);
+  auto watcher = det.sys->spawn(fake_watcher, 0);
+  // The worker the registry recorded: alive when the coordinator checked it, gone by now.
+  io::spawn_request req;
+  req.argv = {"/bin/sleep", "600"};
+  req.env = {"SF_SPAWN_TOKEN=gone-token"};
+  auto child = io::spawn_process(req);
+  REQUIRE(child);
+  worker_identity who;
+  who.milestone = "M001";
+  who.pid = child->pid();
+  who.start_time = child->start_time();
+  auto boot = io::read_boot_id();
+  REQUIRE(boot);
+  who.boot_id = *boot;
+  who.token = "gone-token";
+  REQUIRE_FALSE(child->signal(SIGKILL));
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!child->try_reap(status)) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::yield();
+  }
+  supervisor_config sc;
+  sc.root = dir.path();
+  sc.milestone = "M001";
+  sc.log = quiet_log();
+  sc.coordinator = coord;
+  sc.watcher = watcher;
+  sc.adopt = who;
+  auto sup = det.sys->spawn(worker_supervisor, std::move(sc));
+  det.sched->run();
+  REQUIRE(rec->exits.size() == 1);
+  // The recorded worker exited: its milestone's branch, not this race, decides the outcome.
+  CHECK(rec->exits[0].pid == who.pid);
+  CHECK(rec->exits[0].exit_code == -1);
+  CHECK(rec->exits[0].term_signal == 0);
+  CHECK(rec->exits[0].text.find("before it could be adopted") != std::string::npos);
+  CHECK(rec->spawned.empty());
+  caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  det.sched->run();
+}
+
+TEST_CASE("a worktree that is never ready ends the start with an error after the timeout",
+          "[deterministic]") {
+  det_system det;
+  temp_dir dir;
+  init_git_repo(dir.path());
+  REQUIRE(io::ensure_parallel_dir(dir.path()));
+  auto rec = std::make_shared<coordinator_record>();
+  auto coord = det.sys->spawn(fake_coordinator, rec);
+  auto watcher = det.sys->spawn(fake_watcher, 0);
+  // The helper thread makes the worktree, then waits in before_spawn until the test lets go.
+  auto release = std::make_shared<std::promise<void>>();
+  auto returned = std::make_shared<std::atomic<bool>>(false);
+  auto entered = std::make_shared<std::atomic<bool>>(false);
+  supervisor_config sc;
+  sc.root = dir.path();
+  sc.milestone = "M001";
+  sc.worker_argv = {"/bin/sleep", "600"};
+  sc.log = quiet_log();
+  sc.coordinator = coord;
+  sc.watcher = watcher;
+  sc.before_spawn = [gate = release->get_future().share(), returned, entered] {
+    *entered = true;
+    gate.wait();
+    *returned = true;
+  };
+  auto sup = det.sys->spawn(worker_supervisor, std::move(sc));
+  det.sched->run();
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!*entered) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(1ms);
+  }
+  det.advance(worktree_helper_timeout - 1ms);
+  CHECK(rec->exits.empty());
+  det.advance(1ms);
+  REQUIRE(rec->exits.size() == 1);
+  CHECK(rec->exits[0].pid == 0);
+  CHECK(rec->exits[0].text.find("not ready within 10 min") != std::string::npos);
+  CHECK(rec->spawned.empty());
+  release->set_value();
+  while (!*returned) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(1ms);
+  }
+  det.sched->run();
+  caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  det.sched->run();
 }

@@ -319,7 +319,8 @@ TEST_CASE("an orphan worker is reported with its pid and never killed", "[doctor
   CHECK(fixed.out.find("worker pid " + std::to_string(orphan.pid()) + " of M001") !=
         std::string::npos);
   CHECK(fixed.out.find("kill " + std::to_string(orphan.pid())) != std::string::npos);
-  CHECK(fixed.out.find("kept: doctor never signals processes") != std::string::npos);
+  CHECK(fixed.out.find("kept: doctor signals only what it proves a dead worker left behind") !=
+        std::string::npos);
   CHECK(alive(orphan.pid()));
   end(orphan);
   check_clean(p);
@@ -402,4 +403,47 @@ TEST_CASE("troubleshooting: after a worker crash, doctor --fix, status and start
   CHECK(read_file(trace / "u2") == "x\nx\n");
   auto subjects = p.git("log --format=%s milestone/M001");
   CHECK(subjects.find("U2") != std::string::npos);
+}
+
+TEST_CASE("after a double crash doctor names a unit as a dead worker's orphan and --fix ends it",
+          "[doctor]") {
+  temp_dir trace;
+  auto unit_pid_file = trace / "unit.pid";
+  test_project p({ms("M001", {},
+                     {{"U1", "echo $$ > " + sh_quote(unit_pid_file) + "; exec sleep 600", {},
+                       -1}})},
+                 "  enabled: true\n  heartbeat_interval: 0.2\n  stale_timeout: 30\n");
+  auto coordinator = p.spawn_cli({"start", "--yes"});
+  REQUIRE(wait_for(p.root(), [&] {
+    auto s = sf::io::read_status(p.root(), "M001");
+    return s && s->unit && exists(unit_pid_file) && !read_file(unit_pid_file).empty();
+  }, 30s));
+  auto worker = sf::io::read_status(p.root(), "M001")->pid;
+  int64_t unit = std::stoll(read_file(unit_pid_file));
+  // Coordinator and worker die together; the unit, in its own process group, runs on.
+  REQUIRE(coordinator.signal(SIGKILL) == caf::error{});
+  REQUIRE(wait_exit(coordinator, 10s));
+  REQUIRE(::kill(static_cast<pid_t>(worker), SIGKILL) == 0);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (alive(worker) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  REQUIRE_FALSE(alive(worker));
+  REQUIRE(alive(unit));
+  auto found = p.cli("doctor");
+  INFO(found.out);
+  CHECK(found.exit_code == 1);
+  CHECK(found.out.find("[orphan process] .sf/worktrees/M001 — pid " + std::to_string(unit) +
+                       " (sleep): orphan(s) of a dead worker of M001 (worker pid " +
+                       std::to_string(worker) + " is gone)") != std::string::npos);
+  CHECK(found.out.find("a live worker") == std::string::npos);
+  CHECK(found.out.find("[orphan worker]") == std::string::npos);
+  auto fixed = p.cli("doctor --fix");
+  INFO(fixed.out);
+  CHECK(fixed.exit_code == 0);
+  deadline = std::chrono::steady_clock::now() + 10s;
+  while (alive(unit) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  CHECK_FALSE(alive(unit));
+  if (alive(unit))
+    ::kill(static_cast<pid_t>(unit), SIGKILL);
 }

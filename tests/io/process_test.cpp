@@ -355,6 +355,17 @@ TEST_CASE("tail_lines returns the last lines", "[proc]") {
   CHECK(tail_lines(d / "big", 2) == "row 19998\nrow 19999\n");
 }
 
+TEST_CASE("tail_lines takes the lines before a rotation from the rotated copy", "[proc]") {
+  temp_dir d;
+  write_file(d / "w.log.1", "one\ntwo\nthree");
+  write_file(d / "w.log", "four\n");
+  CHECK(tail_lines(d / "w.log", 1) == "four\n");
+  CHECK(tail_lines(d / "w.log", 3) == "two\nthree\nfour\n");
+  write_file(d / "empty.log", "");
+  write_file(d / "empty.log.1", "a\nb\n");
+  CHECK(tail_lines(d / "empty.log", 5) == "a\nb\n");
+}
+
 TEST_CASE("describe_exit names codes and signals", "[proc]") {
   CHECK(describe_exit(0) == "exited with code 0");
   CHECK(describe_exit(3 << 8) == "exited with code 3");
