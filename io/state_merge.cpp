@@ -223,6 +223,7 @@ caf::expected<std::pair<bool, std::string>> merge_file_text(const std::string& b
                                                            const std::string& theirs,
                                                            const std::string& path,
                                                            bool union_both) {
+  git_init_once(); // These merges are usable on their own, outside a repository's merge.
   auto input = [&](const std::string& text) {
     git_merge_file_input in = GIT_MERGE_FILE_INPUT_INIT;
     in.ptr = text.data();

@@ -233,3 +233,51 @@ TEST_CASE("eligibility reports the same preference errors and warnings as start,
   CHECK(warning_of(start.err).find("max_wrokers") != std::string::npos);
   CHECK(warning_of(elig.err) == warning_of(start.err));
 }
+
+TEST_CASE("start names the real cause when the repository cannot hold a run", "[cli]") {
+  auto plan = milestone_text(ms("M001", {}, {{"U01", "true", {"a.txt"}, -1}}));
+  auto prefs = std::string{"---\nparallel:\n  enabled: true\n---\n"};
+  auto one_line = [](const command_result& r) {
+    return std::count(r.err.begin(), r.err.end(), '\n') == 1;
+  };
+  SECTION("not a git repository") {
+    temp_dir d;
+    write_file(d / ".sf/PREFERENCES.md", prefs);
+    write_file(d / ".sf/milestones/M001/MILESTONE.md", plan);
+    auto r = run_cli("start --yes", d.path());
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("is not a git repository") != std::string::npos);
+    CHECK(r.err.find("git init") != std::string::npos);
+    CHECK(r.err.find("worker_command") == std::string::npos);
+    CHECK(one_line(r));
+  }
+  SECTION("a repository without a commit") {
+    temp_dir d;
+    REQUIRE(run("git init -q -b main .", d.path()).exit_code == 0);
+    write_file(d / ".sf/PREFERENCES.md", prefs);
+    write_file(d / ".sf/milestones/M001/MILESTONE.md", plan);
+    auto r = run_cli("start --yes", d.path());
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("has no commit yet") != std::string::npos);
+    CHECK(r.err.find("git commit") != std::string::npos);
+    CHECK(r.err.find("worker_command") == std::string::npos);
+    CHECK(one_line(r));
+  }
+  SECTION("a milestone branch with unrelated history, which is left alone") {
+    test_project p({ms("M001", {}, {{"U01", "true", {"a.txt"}, -1}})}, "  enabled: true\n");
+    p.git("checkout -q --orphan milestone/M001");
+    p.git("rm -rq --cached .");
+    write_file(p.path("theirs.txt"), "someone else's work\n");
+    p.git("add theirs.txt");
+    p.git("commit -qm foreign");
+    p.git("checkout -q -f main");
+    auto foreign = p.git("rev-parse milestone/M001");
+    auto r = p.cli("start --yes");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("milestone/M001") != std::string::npos);
+    CHECK(r.err.find("shares no history with main") != std::string::npos);
+    CHECK(r.err.find("git branch -m") != std::string::npos);
+    CHECK(one_line(r));
+    CHECK(p.git("rev-parse milestone/M001") == foreign);
+  }
+}

@@ -44,7 +44,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 } // namespace
 
-TEST_CASE("the state writer writes what it was handed; the newest snapshot wins",
+TEST_CASE("the state writer writes what it was handed and the newest snapshot wins",
           "[io][state_writer]") {
   temp_dir dir;
   REQUIRE(io::ensure_parallel_dir(dir.path()));

@@ -6,7 +6,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -504,6 +508,78 @@ TEST_CASE("merge queue: push_remote receives main after the merge", "[mergequeue
   REQUIRE(remote.exit_code == 0);
   CHECK(remote.out == main_oid(p) + "\n");
   CHECK(merges_on_main(p).size() == 1);
+}
+
+namespace {
+
+/// A TCP listener on loopback that accepts and never answers: a git:// remote that hangs.
+struct silent_remote {
+  silent_remote() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+         ::listen(fd, 8) == 0 &&
+         ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    url = "git://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/repo.git";
+  }
+  ~silent_remote() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  int fd = -1;
+  bool ok = false;
+  std::string url;
+};
+
+// Live git processes whose working folder is `root` (a push is `git push` there).
+bool git_running_in(const std::string& root) {
+  return run("for p in /proc/[0-9]*; do [ \"$(readlink $p/cwd)\" = " + sh_quote(root) +
+               " ] && grep -q '^git' $p/comm 2>/dev/null && exit 0; done; exit 1",
+             "/")
+           .exit_code == 0;
+}
+
+} // namespace
+
+TEST_CASE("merge queue: a push that never answers holds neither the queue nor the run",
+          "[mergequeue]") {
+  silent_remote remote;
+  REQUIRE(remote.ok);
+  test_project p({ms("M002", {}, {unit("U01", "echo two > m2.txt")}),
+                  ms("M003", {}, {unit("U01", "echo three > m3.txt")})},
+                 prefs("  auto_merge: auto\n  push_remote: " + remote.url +
+                       "\n  push_timeout: 1\n"));
+  auto r = start_to_end(p);
+  INFO(r.output);
+  // Both merged while the push hung; the push was ended at its timeout and reported.
+  CHECK(merges_on_main(p).size() == 2);
+  CHECK(any_event(p.root(), "did not end within 1 s (push_timeout)"));
+  CHECK(contains(r.output, "push_timeout"));
+  CHECK(r.exit_code == 0);
+  CHECK_FALSE(git_running_in(p.root()));
+}
+
+TEST_CASE("merge queue: stop ends a run whose push hangs, and the push with it",
+          "[mergequeue]") {
+  silent_remote remote;
+  REQUIRE(remote.ok);
+  test_project p({ms("M002", {}, {unit("U01", "echo two > m2.txt")})},
+                 prefs("  auto_merge: auto\n  stop_grace: 1\n  push_remote: " + remote.url +
+                       "\n  push_timeout: 600\n"));
+  auto child = p.spawn_cli({"start", "--yes"});
+  REQUIRE(wait_for(p.root(), [&] { return any_event(p.root(), "pushing main to"); }, 20s));
+  CHECK(merges_on_main(p).size() == 1);
+  auto stop = p.cli("stop");
+  INFO(stop.out << stop.err);
+  CHECK(stop.exit_code == 0);
+  // Well within the push's own 600 s: the coordinator ends the push when the run ends.
+  auto r = finish(p, child, 1);
+  INFO(r.output);
+  CHECK(any_event(p.root(), "was stopped because the run ended"));
+  CHECK_FALSE(git_running_in(p.root()));
 }
 
 TEST_CASE("merge queue: merge --dry-run predicts a conflict between two branches",
