@@ -1,5 +1,6 @@
 // `sf-actors <verb> --help` and README.md's command table must describe the same commands
 // and long options.
+#include "config/preferences.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -108,4 +109,24 @@ TEST_CASE("every command and option in the README's table exists in --help", "[c
       CHECK(opts.count(opt) == 1);
     }
   }
+}
+
+TEST_CASE("every preference key is a row of the README's preferences table and no other",
+          "[cli][help]") {
+  auto readme = read_file(SF_SOURCE_DIR "/README.md");
+  auto start = readme.find("## Preferences");
+  REQUIRE(start != std::string::npos);
+  auto end = readme.find("\n## ", start + 1);
+  std::istringstream in(readme.substr(start, end - start));
+  std::set<std::string> rows;
+  static const std::regex row(R"(^\| `([a-z_]+)` \|)");
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, row))
+      rows.insert(m[1]);
+  }
+  std::set<std::string> keys;
+  for (const auto& k : sf::preference_keys())
+    keys.insert(k.name);
+  CHECK(rows == keys);
 }
