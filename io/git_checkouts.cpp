@@ -88,6 +88,10 @@ caf::expected<std::vector<git_checkout>> list_checkouts(git_repository* repo) {
   return out;
 }
 
+std::string current_head(const git_checkout& c) {
+  return read_head(c.gitdir);
+}
+
 std::optional<git_operation> operation_on(const git_checkout& c, const std::string& ref) {
   const std::string& g = c.gitdir;
   std::string branch = ref.compare(0, 11, "refs/heads/") == 0 ? ref.substr(11) : ref;

@@ -26,6 +26,9 @@ struct git_checkout {
 /// is bare), then the linked worktrees in name order.
 caf::expected<std::vector<git_checkout>> list_checkouts(git_repository* repo);
 
+/// What HEAD of `c` names right now (read again from its git dir).
+std::string current_head(const git_checkout& c);
+
 /// A git operation in progress that keeps a branch from being moved.
 struct git_operation {
   std::string name;   ///< "rebase", "am", "merge", "cherry-pick", "revert", "bisect".

@@ -130,29 +130,24 @@ struct context {
 };
 
 /// The checkout that has main checked out (git allows one at most), if any.
-caf::expected<std::optional<git_checkout>> holder_of(const context& cx) {
-  auto all = list_checkouts(cx.repo);
-  if (!all)
-    return std::move(all.error());
-  for (auto& c : *all)
+std::optional<git_checkout> holder_of(const context& cx, const std::vector<git_checkout>& all) {
+  for (const auto& c : all)
     if (c.head == cx.main_ref)
-      return std::optional<git_checkout>{std::move(c)};
-  return std::optional<git_checkout>{};
+      return c;
+  return std::nullopt;
 }
 
 /// An operation in progress on main in any checkout, as an obstacle.
-caf::expected<std::optional<merge_result>> operation_obstacle(const context& cx) {
-  auto all = list_checkouts(cx.repo);
-  if (!all)
-    return std::move(all.error());
-  for (const auto& c : *all)
+std::optional<merge_result> operation_obstacle(const context& cx,
+                                               const std::vector<git_checkout>& all) {
+  for (const auto& c : all)
     if (auto op = operation_on(c, cx.main_ref)) {
       auto r = outcome(merge_result::blocked,
                        describe_operation(*op, c) + "; " + cx.main + " does not move under it");
       r.watch = {without_slash(c.gitdir)};
-      return std::optional<merge_result>{std::move(r)};
+      return r;
     }
-  return std::optional<merge_result>{};
+  return std::nullopt;
 }
 
 merge_result lock_obstacle(const caf::error& err, std::vector<std::string> watch) {
@@ -297,22 +292,20 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
                        ", commit, and merge " + cx.req.mid + " again";
     return outcome(merge_result::conflict, std::move(text), std::move(tm->conflicts));
   }
-  auto op = operation_obstacle(cx);
-  if (!op)
-    return std::move(op.error());
-  if (*op)
+  auto checkouts = list_checkouts(repo);
+  if (!checkouts)
+    return std::move(checkouts.error());
+  if (auto op = operation_obstacle(cx, *checkouts))
     return std::move(*op);
-  auto holder = holder_of(cx);
-  if (!holder)
-    return std::move(holder.error());
+  auto holder = holder_of(cx, *checkouts);
   checkout_move mv{*git_tree_id(ours_tree->get()), tm->tree, tm->changed_paths};
   if (cx.req.dry_run) {
-    if (*holder) {
-      auto dirty = checkout_update::inspect(**holder, mv);
+    if (holder) {
+      auto dirty = checkout_update::inspect(*holder, mv);
       if (!dirty)
         return std::move(dirty.error());
       if (!dirty->empty())
-        return dirty_obstacle(cx, **holder, std::move(*dirty), true);
+        return dirty_obstacle(cx, *holder, std::move(*dirty), true);
     }
     struct stat st;
     if (::lstat(cx.lock_path.c_str(), &st) == 0)
@@ -324,8 +317,8 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
     return outcome(merge_result::merged, std::move(text), std::move(tm->changed_paths));
   }
   std::optional<checkout_update> update;
-  if (*holder) {
-    const auto& c = **holder;
+  if (holder) {
+    const auto& c = *holder;
     auto up = checkout_update::prepare(c, mv, false, lock_patience);
     if (!up) {
       if (code_of(up.error()) == ec::locked)
@@ -336,10 +329,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
       return dirty_obstacle(cx, c, up->dirty(), false);
     // Under the lock nothing of git's can start in this checkout; a switch or a rebase that
     // began before we took it shows now.
-    auto again = holder_of(cx);
-    if (!again)
-      return std::move(again.error());
-    if (!*again || (*again)->gitdir != c.gitdir || operation_on(c, cx.main_ref))
+    if (current_head(c) != cx.main_ref || operation_on(c, cx.main_ref))
       return std::optional<merge_result>{};
     update.emplace(std::move(*up));
   }
@@ -357,7 +347,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
                         message.c_str(), merged_tree.get(), 2, parents) != 0)
     return git_fail("creating the merge commit", cx.branch + " into " + cx.main);
   if (update)
-    if (auto err = write_journal(**holder, commit_oid, mv, update->lock()))
+    if (auto err = write_journal(*holder, commit_oid, mv, update->lock()))
       return err;
   fault_point("merge.before_update_ref");
   if (cx.req.before_cas)
@@ -368,7 +358,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
   int rc = move_main(cx, main_oid, commit_oid);
   if (rc != 0 && update) {
     update->abandon(); // main did not move: the checkout stays as it is
-    ::unlink(journal_path(**holder).c_str());
+    ::unlink(journal_path(*holder).c_str());
   }
   if (rc == GIT_EMODIFIED)
     return std::optional<merge_result>{};
@@ -389,10 +379,10 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
     // Main has moved; a failure here only leaves the checkout behind, and the journal lets the
     // next merge (or start) finish it.
     if (auto err = update->apply())
-      text += "; the checkout at " + without_slash((*holder)->workdir) +
+      text += "; the checkout at " + without_slash(holder->workdir) +
               " is not updated yet (" + describe(err) + "): the next merge finishes it";
     else
-      unlink_deferred(journal_path(**holder));
+      unlink_deferred(journal_path(*holder));
   }
   return outcome(merge_result::merged, std::move(text), std::move(tm->changed_paths),
                  hex(commit_oid));
