@@ -17,6 +17,7 @@
 #include "io/process.hpp"
 #include "io/worker_launch.hpp"
 #include "io/worker_registry.hpp"
+#include "io/merge.hpp"
 #include "io/merge_step.hpp"
 #include "io/milestone_branch.hpp"
 #include "io/merge_queue_file.hpp"
@@ -777,8 +778,9 @@ void on_merged(self_ptr self, const merge_outcome& x) {
   }
   bool push_news = x.kind == "pushing" || x.kind == "pushed" || x.kind == "push_failed";
   if (push_news) {
-    // Pushes run beside the queue; the run waits for one in flight before it ends.
-    st.pushing = x.kind == "pushing";
+    // Pushes run beside the queue; the run waits for one in flight, or about to start, before
+    // it ends (a retry after a failure does not hold it: the next merge or start pushes again).
+    st.pushing = x.kind == "pushing" || x.push_pending;
     run_event ev;
     ev.kind = event_kind::merge;
     ev.milestone = x.milestone;
@@ -1116,6 +1118,13 @@ caf::expected<coordinator_actor> spawn_coordinator(caf::actor_system& sys, coord
   auto log = io::open_file_logger(dir->fd.get(), dir->path, "coordinator.log", "sf:" + cfg.root);
   if (!log)
     return log.error();
+  // A merge an earlier coordinator was killed in may have left a checkout of main behind (and
+  // our lock in it): finished before anything else merges. A lock held now is retried by the
+  // first merge.
+  if (auto done = io::recover_checkouts(cfg.root); !done)
+    (*log)->warn("coordinator: {}", describe(done.error()));
+  else if (!done->empty())
+    (*log)->info("coordinator: {}", *done);
   // Holding the lock, no one else writes our own files: temp files of them are leftovers of
   // a coordinator that was killed mid-write.
   for (const char* own : {"run.json.", "workers.json.", "ledger.json.", "merge-queue.json.",

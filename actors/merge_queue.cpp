@@ -28,8 +28,8 @@ std::string sequential_blocker(const merge_item& item, const std::set<std::strin
 
 merge_queue_state::~merge_queue_state() {
   if (cfg.reactor) {
-    for (auto& [watcher, id] : obstacle_watches)
-      cfg.reactor->unwatch(id);
+    if (obstacle_watch_id != 0)
+      cfg.reactor->unwatch(obstacle_watch_id);
     if (push_reactor_id != 0)
       cfg.reactor->unwatch(push_reactor_id);
   }
@@ -77,6 +77,9 @@ io::merge_options options(const merge_queue_state& st, bool dry_run) {
     static_cast<int64_t>(st.cfg.prefs.push_timeout * 1000));
   // The queue pushes beside itself (start_push), never inside a merge.
   o.push_inline = false;
+  // Its thread must not wait long for another sf-actors merge: past a moment that is an
+  // obstacle like a lock, retried by the backstop timer.
+  o.turn_patience = std::chrono::milliseconds(2000);
   o.delete_merged_branch = st.cfg.prefs.delete_merged_branches;
   o.dry_run = dry_run;
   // The worktree goes after the coordinator has heard of the merge (see merge_item_now).
@@ -95,10 +98,10 @@ bool auto_mode(const merge_queue_state& st) {
 // Stops watching the last obstacle; its pending timers become stale by generation.
 void clear_obstacle(self_ptr self) {
   auto& st = self->state;
-  if (st.cfg.reactor)
-    for (auto& [watcher, id] : st.obstacle_watches)
-      st.cfg.reactor->unwatch(id);
-  st.obstacle_watches.clear();
+  if (st.cfg.reactor && st.obstacle_watch_id != 0)
+    st.cfg.reactor->unwatch(st.obstacle_watch_id);
+  st.obstacle_watch_id = 0;
+  st.obstacle_watch.reset();
   ++st.obstacle_gen;
   st.retry_pending = false;
   st.blocked = false;
@@ -112,19 +115,16 @@ void watch_obstacle(self_ptr self, const merge_outcome& x) {
   auto gen = st.obstacle_gen;
   auto handle = caf::actor_cast<merge_queue_actor>(self);
   if (st.cfg.reactor) {
-    for (const auto& dir : x.watch) {
-      auto w = io::dir_watcher::create(dir);
-      if (!w) {
-        st.cfg.log->info("merge_queue: cannot watch {} ({}); the backstop timer retries",
-                         dir, describe(w.error()));
-        continue;
-      }
-      int fd = w->fd();
-      auto id = st.cfg.reactor->watch_once(fd, [handle, gen] {
-        caf::anon_send(handle, atom::obstacle_v, gen);
-      });
-      if (id)
-        st.obstacle_watches.emplace_back(std::move(*w), *id);
+    auto w = io::change_watch::create(x.watch);
+    if (!w) {
+      st.cfg.log->info("merge_queue: cannot watch what holds the merge ({}); the backstop "
+                       "timer retries",
+                       describe(w.error()));
+    } else if (auto id = st.cfg.reactor->watch_once(w->fd(), [handle, gen] {
+                 caf::anon_send(handle, atom::obstacle_v, gen);
+               })) {
+      st.obstacle_watch.emplace(std::move(*w));
+      st.obstacle_watch_id = *id;
     }
   }
   self->delayed_send(self, st.backstop, atom::retry_v, gen);
@@ -409,6 +409,7 @@ void on_pushed(self_ptr self, uint64_t gen) {
                                  main, req.remote, st.cfg.prefs.push_timeout));
   else
     err = io::push_outcome(req, status);
+  x.push_pending = st.push_wanted && !st.shutting_down;
   if (!err) {
     st.push_failures = 0;
     x.kind = "pushed";
@@ -423,7 +424,9 @@ void on_pushed(self_ptr self, uint64_t gen) {
     x.text = x.push_error;
     bool again = !st.shutting_down && st.push_failures <= push_retries;
     if (again)
-      x.text += st.push_failures == 1 ? "; trying again in 5 s" : "; trying again in 30 s";
+      x.text += st.push_failures == 1
+                  ? "; trying again in 5 s if the run goes on (the next merge pushes too)"
+                  : "; trying again in 30 s if the run goes on (the next merge pushes too)";
     st.cfg.log->warn("merge_queue: {}", x.text);
     tell(self, x);
     // What the failed push carried is still to be pushed.
@@ -536,12 +539,13 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
         return;
       // Drain what the kernel queued, keep watching, and retry once the burst is over.
       auto handle = caf::actor_cast<merge_queue_actor>(self);
-      for (auto& [watcher, id] : st.obstacle_watches) {
-        (void) watcher.read_events();
-        if (auto again = st.cfg.reactor->watch_once(watcher.fd(), [handle, gen] {
+      if (st.obstacle_watch) {
+        st.obstacle_watch->drain();
+        st.obstacle_watch_id = 0;
+        if (auto again = st.cfg.reactor->watch_once(st.obstacle_watch->fd(), [handle, gen] {
               caf::anon_send(handle, atom::obstacle_v, gen);
             }))
-          id = *again;
+          st.obstacle_watch_id = *again;
       }
       if (!st.retry_pending) {
         st.retry_pending = true;

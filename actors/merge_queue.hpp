@@ -6,7 +6,7 @@
 /// queue, ended at push_timeout.
 
 #include "config/preferences.hpp"
-#include "io/dir_watcher.hpp"
+#include "io/change_watch.hpp"
 #include "io/process.hpp"
 #include "messages/interfaces.hpp"
 
@@ -56,7 +56,8 @@ struct merge_queue_state {
   /// The obstacle holding the queue: what was told, what is watched, and the generation that
   /// cancels older watches, debounces and backstop timers.
   std::string obstacle_told;
-  std::vector<std::pair<io::dir_watcher, uint64_t>> obstacle_watches; ///< Watcher, reactor id.
+  std::optional<io::change_watch> obstacle_watch; ///< The folders behind the obstacle.
+  uint64_t obstacle_watch_id = 0;                 ///< Its reactor registration, 0 when none.
   uint64_t obstacle_gen = 0;
   bool retry_pending = false;                     ///< A debounced retry is scheduled.
   std::chrono::milliseconds backstop{2000};       ///< Next backstop delay (doubles, capped).

@@ -50,8 +50,11 @@ void event_printer::print(const run_event& ev) {
       }
       break;
     case event_kind::merge:
-      // A whole milestone's success also arrives as its state change to "merged".
-      if (ev.state != "merged" || ev.text.rfind("slice ", 0) == 0)
+      // A whole milestone's success, or what holds its merge, also arrives as its state change
+      // (to "merged", or "complete" with the reason): one line is enough.
+      if ((ev.state != "merged" && ev.state != "dirty_checkout" && ev.state != "locked" &&
+           ev.state != "blocked") ||
+          ev.text.rfind("slice ", 0) == 0)
         out_ << "[" << ev.milestone << "] " << ev.text << '\n';
       // Exit 5 is for conflicts only; a merge that failed outright is a failure (1). An
       // obstacle (the user's changes, a lock, a rebase) is waited out by the queue.

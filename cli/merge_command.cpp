@@ -12,6 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -81,8 +85,14 @@ merge_report predict_all(const std::string& root, const plan& p, const std::stri
   return r;
 }
 
+/// True once a signal the direct merge blocked has arrived (read without waiting).
+bool signalled(int sigfd) {
+  pollfd pfd{sigfd, POLLIN, 0};
+  return sigfd >= 0 && ::poll(&pfd, 1, 0) > 0;
+}
+
 merge_report merge_directly(const std::string& root, const preferences& prefs, const plan& p,
-                            const std::string& only) {
+                            const std::string& only, int sigfd) {
   merge_report r;
   auto items = io::find_mergeable(root, p);
   if (!items) {
@@ -102,10 +112,16 @@ merge_report merge_directly(const std::string& root, const preferences& prefs, c
   o.push_timeout =
     std::chrono::milliseconds(static_cast<int64_t>(prefs.push_timeout * 1000));
   o.delete_merged_branch = prefs.delete_merged_branches;
+  o.stop_fd = sigfd;
   std::string stopped_by;
   for (const auto& item : *items) {
     if (!only.empty() && item.milestone != only)
       continue;
+    if (stopped_by.empty() && signalled(sigfd)) {
+      // Ctrl-C or SIGTERM: the merge in progress finished (never half done), the rest waits.
+      stopped_by = "the interruption of this command (Ctrl-C or SIGTERM)";
+      r.exit_code = 130;
+    }
     if (!stopped_by.empty()) {
       // Later milestones wait behind a halted queue; the report names each of them.
       merge_outcome w;
@@ -164,7 +180,26 @@ std::function<int()> setup_merge(CLI::App& app, global_options& g) {
     if (!*dry)
       if (auto branch = io::record_integration_branch(root, prefs.integration_branch); !branch)
         return fail(branch.error());
-    auto report = *dry ? predict_all(root, p, *mid) : merge_directly(root, prefs, p, *mid);
+    merge_report report;
+    if (*dry) {
+      report = predict_all(root, p, *mid);
+    } else {
+      // A signal must not cut a merge in half (it holds the checkout's index.lock): it is
+      // taken between merges, and ends a push at once.
+      sigset_t mask;
+      sigemptyset(&mask);
+      sigaddset(&mask, SIGINT);
+      sigaddset(&mask, SIGTERM);
+      sigaddset(&mask, SIGHUP);
+      ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+      io::unique_fd sigfd{::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)};
+      // What an earlier merge that was cut short left in a checkout of main comes first.
+      if (auto done = io::recover_checkouts(root); !done)
+        std::cerr << "sf-actors: " << describe(done.error()) << '\n';
+      else if (!done->empty())
+        std::cerr << "sf-actors: " << *done << '\n';
+      report = merge_directly(root, prefs, p, *mid, sigfd.get());
+    }
     if (g.json)
       std::cout << report_to_json(report).dump(2) << '\n';
     else

@@ -1,6 +1,6 @@
 #include "io/checkout_update.hpp"
 
-#include "io/inode_release.hpp"
+#include "io/git_cli.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
 
@@ -11,14 +11,14 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <set>
 #include <unordered_set>
 
 namespace sf::io {
 
 namespace {
 
-using buf_guard = std::unique_ptr<git_buf, void (*)(git_buf*)>;
+// git's own steps on a checkout take milliseconds; a minute means something is wrong.
+constexpr auto git_step_timeout = std::chrono::seconds(60);
 
 std::string strip_slash(std::string s) {
   while (s.size() > 1 && s.back() == '/')
@@ -61,7 +61,7 @@ caf::error copy_file(const std::string& from, const std::string& to) {
   unique_fd in{::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)};
   if (!in) {
     if (errno == ENOENT)
-      return {}; // No index yet: the copy stays absent and libgit2 starts an empty one.
+      return {}; // No index yet: the copy stays absent and git starts an empty one.
     return sys_fail("opening", from, errno);
   }
   struct stat st;
@@ -94,12 +94,23 @@ caf::error copy_file(const std::string& from, const std::string& to) {
 struct check_context {
   const git_checkout& c;
   git_repository* repo;
-  git_index* index;
+  git_index* index; // May be null: an index libgit2 cannot read (split or sparse index).
   int64_t index_mtime_s = 0;
   int64_t index_mtime_ns = 0;
   bool filemode = true;
   std::unordered_set<std::string> removed; // Paths the move deletes (for folders in the way).
+  std::vector<std::string> stale_stat;     // Clean files whose cached stat data is out of date.
+  bool ask_git = false; // A path has an external filter (LFS, git-crypt): only git can compare.
 };
+
+/// True when `path` has a `filter` attribute naming a driver: its clean/smudge commands are
+/// run by git, not by libgit2, so only git can tell whether the file changed.
+bool external_filter(git_repository* repo, const std::string& path) {
+  const char* value = nullptr;
+  if (git_attr_get(&value, repo, GIT_ATTR_CHECK_FILE_THEN_INDEX, path.c_str(), "filter") != 0)
+    return false;
+  return git_attr_value(value) == GIT_ATTR_VALUE_STRING;
+}
 
 /// True when the index entry's cached stat data proves the file unchanged since it was staged
 /// (and the entry is not racily clean: written in the same instant as the index).
@@ -113,6 +124,17 @@ bool stat_matches(const check_context& cx, const git_index_entry* ie, const stru
          ie->mtime.nanoseconds == static_cast<uint32_t>(st.st_mtim.tv_nsec) &&
          ie->file_size == static_cast<uint32_t>(st.st_size) &&
          ie->ino == static_cast<uint32_t>(st.st_ino);
+}
+
+/// True when a folder on the way to `path` is a symbolic link (or not a folder at all): git
+/// never writes beyond a link, and neither do we.
+bool beyond_a_link(const check_context& cx, const std::string& path) {
+  for (auto dir = parent_of(path); !dir.empty(); dir = parent_of(dir)) {
+    struct stat st;
+    if (::lstat((cx.c.workdir + dir).c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      return true;
+  }
+  return false;
 }
 
 /// True when the folder `dir` (relative) holds nothing but tracked files the move deletes.
@@ -135,10 +157,16 @@ bool only_removed_files(const check_context& cx, const std::string& dir) {
   return true;
 }
 
-/// True when the working file at `path` shows the entry (`id`, `mode`), or is absent when the
-/// entry is absent. `ie` is the index entry at that path, for its cached stat data.
-bool file_shows(const check_context& cx, const std::string& path, const std::optional<git_oid>& id,
-                git_filemode_t mode, const git_index_entry* ie) {
+/// What the working file at a path shows.
+enum class shows { entry, absent, other };
+
+/// Whether the working file at `path` shows the entry (`id`, `mode`), or is absent. `ie` is the
+/// index entry at that path, for its cached stat data; a clean file whose stat data is stale is
+/// noted in `cx.stale_stat` so it can be refreshed before git looks.
+shows file_state(check_context& cx, const std::string& path, const std::optional<git_oid>& id,
+                 git_filemode_t mode, const git_index_entry* ie) {
+  if (beyond_a_link(cx, path))
+    return shows::other;
   auto full = cx.c.workdir + path;
   struct stat st;
   if (::lstat(full.c_str(), &st) != 0) {
@@ -147,59 +175,59 @@ bool file_shows(const check_context& cx, const std::string& path, const std::opt
       for (auto dir = parent_of(path); !dir.empty(); dir = parent_of(dir)) {
         struct stat pst;
         if (::lstat((cx.c.workdir + dir).c_str(), &pst) == 0 && !S_ISDIR(pst.st_mode))
-          return !id && cx.removed.count(dir) != 0;
+          return cx.removed.count(dir) != 0 ? shows::absent : shows::other;
       }
-      return false;
+      return shows::other;
     }
-    return !id && errno == ENOENT;
+    return errno == ENOENT ? shows::absent : shows::other;
   }
   if (!id)
-    return S_ISDIR(st.st_mode) && only_removed_files(cx, path);
+    return S_ISDIR(st.st_mode) && only_removed_files(cx, path) ? shows::absent : shows::other;
   if (mode == GIT_FILEMODE_COMMIT)
-    return S_ISDIR(st.st_mode);
+    return S_ISDIR(st.st_mode) ? shows::entry : shows::other;
   if (mode == GIT_FILEMODE_LINK) {
     if (!S_ISLNK(st.st_mode))
-      return false;
+      return shows::other;
     std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
     auto n = ::readlink(full.c_str(), target.data(), target.size());
     if (n < 0 || static_cast<std::size_t>(n) >= target.size())
-      return false;
+      return shows::other;
     target.resize(static_cast<std::size_t>(n));
     git_oid link_id;
     return git_odb_hash(&link_id, target.data(), target.size(), GIT_OBJECT_BLOB) == 0 &&
-           git_oid_equal(&link_id, &*id) != 0;
+               git_oid_equal(&link_id, &*id) != 0
+             ? shows::entry
+             : shows::other;
   }
   if (!S_ISREG(st.st_mode))
-    return false;
+    return shows::other;
   if (cx.filemode && ((st.st_mode & S_IXUSR) != 0) != (mode == GIT_FILEMODE_BLOB_EXECUTABLE))
-    return false;
+    return shows::other;
   if (ie != nullptr && git_oid_equal(&ie->id, &*id) != 0 && stat_matches(cx, ie, st))
-    return true;
+    return shows::entry;
+  if (ie != nullptr && git_oid_equal(&ie->id, &*id) != 0 && external_filter(cx.repo, path)) {
+    // git refreshes it and decides (its dry run below); libgit2 would see the filtered form.
+    cx.ask_git = true;
+    return shows::entry;
+  }
   // Hashed through the checkout's filters, as `git status` would compare it.
   git_oid on_disk;
   if (git_repository_hashfile(&on_disk, cx.repo, full.c_str(), GIT_OBJECT_BLOB, path.c_str()) != 0)
-    return false;
-  return git_oid_equal(&on_disk, &*id) != 0;
+    return shows::other;
+  if (git_oid_equal(&on_disk, &*id) == 0)
+    return shows::other;
+  if (ie != nullptr && git_oid_equal(&ie->id, &*id) != 0)
+    cx.stale_stat.push_back(path);
+  return shows::entry;
 }
 
 caf::expected<repo_ptr> open_checkout_repo(const git_checkout& c) {
   return open_repo(strip_slash(c.workdir));
 }
 
-/// Plans the steps of `m` and lists the paths whose index entry or file the user changed.
-caf::expected<std::vector<std::string>>
-check_steps(const git_checkout& c, git_repository* repo, git_index* index,
-            const std::string& index_path, const checkout_move& m, bool accept_to,
-            std::vector<checkout_update::step>& steps) {
-  git_tree* from_raw = nullptr;
-  git_tree* to_raw = nullptr;
-  if (git_tree_lookup(&from_raw, repo, &m.from) != 0)
-    return git_fail("reading the old tree for the checkout at", c.workdir);
-  tree_ptr from{from_raw};
-  if (git_tree_lookup(&to_raw, repo, &m.to) != 0)
-    return git_fail("reading the new tree for the checkout at", c.workdir);
-  tree_ptr to{to_raw};
-  check_context cx{c, repo, index, 0, 0, true, {}};
+check_context make_context(const git_checkout& c, git_repository* repo, git_index* index,
+                           const std::string& index_path) {
+  check_context cx{c, repo, index, 0, 0, true, {}, {}, false};
   struct stat ist;
   if (::stat(index_path.c_str(), &ist) == 0) {
     cx.index_mtime_s = ist.st_mtim.tv_sec;
@@ -212,7 +240,22 @@ check_steps(const git_checkout& c, git_repository* repo, git_index* index,
     if (git_config_get_bool(&flag, cfg.get(), "core.filemode") == 0)
       cx.filemode = flag != 0;
   }
-  steps.clear();
+  return cx;
+}
+
+/// The steps of `m`, with the entries of both trees.
+caf::expected<std::vector<checkout_update::step>> plan_steps(const git_checkout& c,
+                                                             git_repository* repo,
+                                                             const checkout_move& m) {
+  git_tree* from_raw = nullptr;
+  git_tree* to_raw = nullptr;
+  if (git_tree_lookup(&from_raw, repo, &m.from) != 0)
+    return git_fail("reading the old tree", "the checkout at " + c.workdir);
+  tree_ptr from{from_raw};
+  if (git_tree_lookup(&to_raw, repo, &m.to) != 0)
+    return git_fail("reading the new tree", "the checkout at " + c.workdir);
+  tree_ptr to{to_raw};
+  std::vector<checkout_update::step> steps;
   for (const auto& path : m.paths) {
     checkout_update::step s;
     s.path = path;
@@ -224,136 +267,81 @@ check_steps(const git_checkout& c, git_repository* repo, git_index* index,
       s.to_id = e->first;
       s.to_mode = e->second;
     }
-    if (s.from_id && !s.to_id)
-      cx.removed.insert(path);
     steps.push_back(std::move(s));
   }
+  return steps;
+}
+
+/// The paths at which the index or the file no longer shows `from`.
+std::vector<std::string> dirty_paths(check_context& cx,
+                                     const std::vector<checkout_update::step>& steps) {
+  for (const auto& s : steps)
+    if (s.from_id && !s.to_id)
+      cx.removed.insert(s.path);
   std::vector<std::string> dirty;
-  for (auto& s : steps) {
-    bool conflicted = false;
-    for (int stage = 1; stage <= 3 && !conflicted; ++stage)
-      conflicted = git_index_get_bypath(index, s.path.c_str(), stage) != nullptr;
-    const git_index_entry* ie = git_index_get_bypath(index, s.path.c_str(), 0);
-    s.skip_worktree = ie != nullptr && (ie->flags_extended & GIT_INDEX_ENTRY_SKIP_WORKTREE) != 0;
-    bool index_ok = !conflicted && (same_entry(ie, s.from_id, s.from_mode) ||
-                                    (accept_to && same_entry(ie, s.to_id, s.to_mode)));
-    bool file_ok = s.skip_worktree || file_shows(cx, s.path, s.from_id, s.from_mode, ie) ||
-                   (accept_to && file_shows(cx, s.path, s.to_id, s.to_mode, ie));
-    // A half-finished update may have removed a file it was about to rewrite.
-    if (!file_ok && accept_to) {
-      struct stat st;
-      file_ok = ::lstat((c.workdir + s.path).c_str(), &st) != 0 && errno == ENOENT;
+  for (const auto& s : steps) {
+    const git_index_entry* ie = nullptr;
+    bool index_ok = true;
+    if (cx.index != nullptr) {
+      for (int stage = 1; stage <= 3 && index_ok; ++stage)
+        index_ok = git_index_get_bypath(cx.index, s.path.c_str(), stage) == nullptr;
+      ie = git_index_get_bypath(cx.index, s.path.c_str(), 0);
+      index_ok = index_ok && same_entry(ie, s.from_id, s.from_mode);
+      // Something staged beneath a path that becomes a file, or at a parent of a new path,
+      // would leave the index with both a file and a folder of one name.
+      if (index_ok && s.to_id) {
+        auto below = s.path + "/";
+        std::size_t at = 0;
+        if (git_index_find_prefix(&at, cx.index, below.c_str()) == 0)
+          for (auto n = git_index_entrycount(cx.index); at < n && index_ok; ++at) {
+            const git_index_entry* e = git_index_get_byindex(cx.index, at);
+            if (std::string_view{e->path}.compare(0, below.size(), below) != 0)
+              break;
+            index_ok = cx.removed.count(e->path) != 0; // the move itself empties that folder
+          }
+      }
     }
+    auto f = file_state(cx, s.path, s.from_id, s.from_mode, ie);
+    bool file_ok = s.from_id ? f == shows::entry : f == shows::absent;
     if (!index_ok || !file_ok)
       dirty.push_back(s.path);
   }
   return dirty;
 }
 
-/// Creates the folders of `rel`'s parent under `workdir`.
-caf::error make_parents(const std::string& workdir, const std::string& rel) {
-  std::string dir;
-  std::size_t pos = 0;
-  while ((pos = rel.find('/', pos)) != std::string::npos) {
-    dir = rel.substr(0, pos++);
-    auto full = workdir + dir;
-    if (::mkdir(full.c_str(), 0777) == 0 || errno != EEXIST)
-      continue;
+/// Makes the cached stat data of `paths` in `index` current, so that git, which trusts stat
+/// data, sees the clean files the check proved clean by content.
+caf::error refresh_stat(git_index* index, const std::string& workdir,
+                        const std::vector<std::string>& paths) {
+  for (const auto& path : paths) {
+    const git_index_entry* old = git_index_get_bypath(index, path.c_str(), 0);
     struct stat st;
-    if (::lstat(full.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-      return make_error(ec::io_error, full + " is in the way of " + rel +
-                                        " and is not a folder; the checkout was not finished");
+    if (old == nullptr || ::lstat((workdir + path).c_str(), &st) != 0)
+      continue;
+    git_index_entry e = *old;
+    e.ctime.seconds = static_cast<int32_t>(st.st_ctim.tv_sec);
+    e.ctime.nanoseconds = static_cast<uint32_t>(st.st_ctim.tv_nsec);
+    e.mtime.seconds = static_cast<int32_t>(st.st_mtim.tv_sec);
+    e.mtime.nanoseconds = static_cast<uint32_t>(st.st_mtim.tv_nsec);
+    e.dev = static_cast<uint32_t>(st.st_dev);
+    e.ino = static_cast<uint32_t>(st.st_ino);
+    e.file_size = static_cast<uint32_t>(st.st_size);
+    if (git_index_add(index, &e) != 0)
+      return git_fail("refreshing the index entry", path);
   }
   return {};
 }
 
-/// Writes one blob (filtered for this checkout) or link at `rel`, replacing what is there in
-/// one rename; gives the stat data of the new file.
-caf::error write_entry(git_repository* repo, const std::string& workdir,
-                       const checkout_update::step& s, held_inodes& held, struct stat& st) {
-  auto full = workdir + s.path;
-  if (auto err = make_parents(workdir, s.path))
-    return err;
-  if (s.to_mode == GIT_FILEMODE_COMMIT) {
-    // A submodule: git leaves an empty folder in its place.
-    if (::mkdir(full.c_str(), 0777) != 0 && errno != EEXIST)
-      return sys_fail("creating", full, errno);
-    if (::lstat(full.c_str(), &st) != 0)
-      return sys_fail("inspecting", full, errno);
-    return {};
-  }
-  git_blob* raw = nullptr;
-  if (git_blob_lookup(&raw, repo, &*s.to_id) != 0)
-    return git_fail("reading the blob of", s.path);
-  blob_ptr blob{raw};
-  auto tmp = full + ".sf-" + random_hex(6) + ".tmp";
-  if (s.to_mode == GIT_FILEMODE_LINK) {
-    std::string target{static_cast<const char*>(git_blob_rawcontent(blob.get())),
-                       static_cast<std::size_t>(git_blob_rawsize(blob.get()))};
-    if (::symlink(target.c_str(), tmp.c_str()) != 0)
-      return sys_fail("creating the link", tmp, errno);
-  } else {
-    git_buf content = GIT_BUF_INIT;
-    buf_guard guard{&content, git_buf_dispose};
-    git_blob_filter_options opts = GIT_BLOB_FILTER_OPTIONS_INIT;
-    if (git_blob_filter(&content, blob.get(), s.path.c_str(), &opts) != 0)
-      return git_fail("filtering the content of", s.path);
-    mode_t perm = s.to_mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0777 : 0666;
-    unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm)};
-    if (!fd)
-      return sys_fail("creating", tmp, errno);
-    const char* p = content.ptr;
-    std::size_t left = content.size;
-    while (left > 0) {
-      ssize_t n = ::write(fd.get(), p, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        return sys_fail("writing", tmp, err);
-      }
-      p += n;
-      left -= static_cast<std::size_t>(n);
-    }
-    if (auto err = close_checked(fd)) {
-      ::unlink(tmp.c_str());
-      return err;
-    }
-  }
-  held.add(full);
-  if (::rename(tmp.c_str(), full.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return sys_fail("replacing", full, err);
-  }
-  if (::lstat(full.c_str(), &st) != 0)
-    return sys_fail("inspecting", full, errno);
-  return {};
-}
-
-git_index_entry index_entry_for(const checkout_update::step& s, const struct stat& st) {
-  git_index_entry e{};
-  e.ctime.seconds = static_cast<int32_t>(st.st_ctim.tv_sec);
-  e.ctime.nanoseconds = static_cast<uint32_t>(st.st_ctim.tv_nsec);
-  e.mtime.seconds = static_cast<int32_t>(st.st_mtim.tv_sec);
-  e.mtime.nanoseconds = static_cast<uint32_t>(st.st_mtim.tv_nsec);
-  e.dev = static_cast<uint32_t>(st.st_dev);
-  e.ino = static_cast<uint32_t>(st.st_ino);
-  e.mode = static_cast<uint32_t>(s.to_mode);
-  e.uid = st.st_uid;
-  e.gid = st.st_gid;
-  e.file_size = s.to_mode == GIT_FILEMODE_COMMIT ? 0 : static_cast<uint32_t>(st.st_size);
-  e.id = *s.to_id;
-  e.path = s.path.c_str();
-  return e;
+std::string hex(const git_oid& id) {
+  char buf[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(buf, sizeof buf, &id);
+  return buf;
 }
 
 } // namespace
 
-caf::expected<checkout_update> checkout_update::prepare(const git_checkout& c,
-                                                        const checkout_move& m, bool accept_to,
-                                                        std::chrono::milliseconds patience) {
+caf::expected<checkout_update> checkout_update::lock_and_copy(const git_checkout& c,
+                                                              std::chrono::milliseconds patience) {
   checkout_update up;
   up.checkout_ = c;
   auto repo = open_checkout_repo(c);
@@ -365,22 +353,85 @@ caf::expected<checkout_update> checkout_update::prepare(const git_checkout& c,
     return std::move(lock.error());
   up.lock_.emplace(std::move(*lock));
   // Read under the lock: what a `git add` finished a moment ago is in it, and no other git
-  // command can write the index until we are done.
+  // command can write the index until we are done. The copy is what git edits for us.
   up.index_copy_ = c.gitdir + "sf-index." + random_hex(8);
   if (auto err = copy_file(up.lock_->index_path(), up.index_copy_))
     return err;
+  return up;
+}
+
+caf::expected<checkout_update> checkout_update::prepare(const git_checkout& c,
+                                                        const checkout_move& m,
+                                                        std::chrono::milliseconds patience) {
+  auto up = lock_and_copy(c, patience);
+  if (!up)
+    return up;
+  up->move_ = m;
+  auto steps = plan_steps(c, up->repo_.get(), m);
+  if (!steps)
+    return std::move(steps.error());
+  up->steps_ = std::move(*steps);
+  // libgit2 reads most indexes; a split or sparse index it cannot is left to git's check alone.
   git_index* raw = nullptr;
-  if (git_index_open(&raw, up.index_copy_.c_str()) != 0) {
-    auto err = git_fail("reading the index of the checkout at", c.workdir);
-    ::unlink(up.index_copy_.c_str());
-    return err;
+  index_ptr index{git_index_open(&raw, up->index_copy_.c_str()) == 0 ? raw : nullptr};
+  auto cx = make_context(c, up->repo_.get(), index.get(), up->lock_->index_path());
+  up->dirty_ = dirty_paths(cx, up->steps_);
+  if (!up->dirty_.empty())
+    return up;
+  if (index && !cx.stale_stat.empty()) {
+    if (auto err = refresh_stat(index.get(), c.workdir, cx.stale_stat))
+      return err;
+    if (git_index_write(index.get()) != 0)
+      return git_fail("writing the refreshed copy of the index", c.workdir);
   }
-  up.index_.reset(raw);
-  auto dirty = check_steps(c, up.repo_.get(), up.index_.get(), up.lock_->index_path(), m,
-                           accept_to, up.steps_);
-  if (!dirty)
-    return std::move(dirty.error());
-  up.dirty_ = std::move(*dirty);
+  bool libgit2_read = index != nullptr;
+  index.reset();
+  std::vector<std::string> env = {"GIT_INDEX_FILE=" + up->index_copy_};
+  if (cx.ask_git || !libgit2_read) {
+    // Stat data git trusts, refreshed by git itself where only git can compare content.
+    auto refresh = run_git(c.workdir, {"update-index", "-q", "--refresh"}, env, git_step_timeout);
+    if (!refresh)
+      return std::move(refresh.error());
+  }
+  // git has the last word: its own check of the move, with the checkout's filters and sparse
+  // rules, on our copy of the index (the real one stays locked and untouched).
+  auto dry = run_git(c.workdir, {"read-tree", "-m", "-u", "-n", hex(m.from), hex(m.to)}, env,
+                     git_step_timeout);
+  if (!dry)
+    return std::move(dry.error());
+  if (dry->exit_code != 0) {
+    up->refusal_ = git_refusal(dry->output);
+    if (up->refusal_.empty())
+      up->refusal_ = "git read-tree refused to update the checkout";
+    for (const auto& s : up->steps_)
+      up->dirty_.push_back(s.path);
+  }
+  return up;
+}
+
+caf::expected<checkout_update> checkout_update::prepare_finish(const git_checkout& c,
+                                                               const checkout_move& m,
+                                                               std::chrono::milliseconds patience) {
+  auto up = lock_and_copy(c, patience);
+  if (!up)
+    return up;
+  up->move_ = m;
+  up->finishing_ = true;
+  auto steps = plan_steps(c, up->repo_.get(), m);
+  if (!steps)
+    return std::move(steps.error());
+  up->steps_ = std::move(*steps);
+  check_context cx = make_context(c, up->repo_.get(), nullptr, up->lock_->index_path());
+  for (auto& s : up->steps_) {
+    // Only a file that still shows the old version is ours to bring along; anything else is
+    // either done already or the user's, and stays.
+    auto was = file_state(cx, s.path, s.from_id, s.from_mode, nullptr);
+    s.file_is_from = s.from_id ? was == shows::entry : was == shows::absent;
+    auto now = file_state(cx, s.path, s.to_id, s.to_mode, nullptr);
+    bool done = s.to_id ? now == shows::entry : now == shows::absent;
+    if (!s.file_is_from && !done)
+      up->kept_.push_back(s.path);
+  }
   return up;
 }
 
@@ -391,11 +442,12 @@ caf::expected<std::vector<std::string>> checkout_update::inspect(const git_check
     return std::move(repo.error());
   auto index_path = c.gitdir + "index";
   git_index* raw = nullptr;
-  if (git_index_open(&raw, index_path.c_str()) != 0)
-    return git_fail("reading the index of the checkout at", c.workdir);
-  index_ptr index{raw};
-  std::vector<step> steps;
-  return check_steps(c, repo->get(), index.get(), index_path, m, false, steps);
+  index_ptr index{git_index_open(&raw, index_path.c_str()) == 0 ? raw : nullptr};
+  auto steps = plan_steps(c, repo->get(), m);
+  if (!steps)
+    return std::move(steps.error());
+  auto cx = make_context(c, repo->get(), index.get(), index_path);
+  return dirty_paths(cx, *steps);
 }
 
 checkout_update::~checkout_update() {
@@ -403,9 +455,9 @@ checkout_update::~checkout_update() {
 }
 
 void checkout_update::abandon() noexcept {
-  index_.reset();
   if (!index_copy_.empty()) {
     ::unlink(index_copy_.c_str());
+    ::unlink((index_copy_ + ".lock").c_str());
     index_copy_.clear();
   }
   if (lock_)
@@ -414,70 +466,99 @@ void checkout_update::abandon() noexcept {
 }
 
 caf::error checkout_update::apply() {
-  if (!lock_ || !index_)
+  if (!lock_)
     return make_error(ec::invalid_input, "the checkout update of " + checkout_.workdir +
                                            " was already applied or abandoned");
+  if (finishing_)
+    return apply_finish();
   if (!dirty_.empty())
     return make_error(ec::invalid_input, "the checkout at " + checkout_.workdir +
                                            " has changes of the user; nothing may be applied");
-  const auto& workdir = checkout_.workdir;
-  // The old index and every replaced or removed file: their blocks are freed later, not here.
-  held_inodes held;
-  held.add(lock_->index_path());
-  auto fail = [this](caf::error err) {
-    abandon();
-    return err;
-  };
-  // Deletions first, deepest first, so a folder that becomes a file (or the reverse) is free.
-  for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
-    if (it->to_id)
-      continue;
-    if (!it->skip_worktree) {
-      auto full = workdir + it->path;
-      struct stat st;
-      if (::lstat(full.c_str(), &st) == 0) {
-        held.add(full);
-        int rc = S_ISDIR(st.st_mode) ? ::rmdir(full.c_str()) : ::unlink(full.c_str());
-        if (rc != 0 && errno != ENOENT && errno != ENOTEMPTY)
-          return fail(sys_fail("removing", full, errno));
-      }
-      // Folders the deletion emptied go too, as git removes them.
-      for (auto dir = parent_of(it->path); !dir.empty(); dir = parent_of(dir))
-        if (::rmdir((workdir + dir).c_str()) != 0)
-          break;
+  auto from = hex(move_.from);
+  auto to = hex(move_.to);
+  std::vector<std::string> env = {"GIT_INDEX_FILE=" + index_copy_};
+  auto moved = run_git(checkout_.workdir, {"read-tree", "-m", "-u", from, to}, env,
+                       git_step_timeout);
+  caf::error behind;
+  if (!moved || moved->exit_code != 0) {
+    // The user changed a file in the instant since the check: the index still follows the
+    // branch (so nothing reverts the merge in a commit), the files stay theirs.
+    behind = make_error(ec::io_error, !moved ? describe(moved.error())
+                                             : git_refusal(moved->output).empty()
+                                                 ? "git read-tree could not update the files"
+                                                 : git_refusal(moved->output));
+    auto index_only = run_git(checkout_.workdir, {"read-tree", "-m", from, to}, env,
+                              git_step_timeout);
+    if (!index_only || index_only->exit_code != 0) {
+      abandon();
+      return behind;
     }
-    if (git_index_get_bypath(index_.get(), it->path.c_str(), 0) != nullptr &&
-        git_index_remove(index_.get(), it->path.c_str(), 0) != 0)
-      return fail(git_fail("removing from the index", it->path));
   }
-  for (const auto& s : steps_) {
-    if (!s.to_id)
-      continue;
-    struct stat st{};
-    if (s.skip_worktree) {
-      // Sparse: the file is not in the working folder; only the staged entry moves.
-      const git_index_entry* old = git_index_get_bypath(index_.get(), s.path.c_str(), 0);
-      git_index_entry e = old != nullptr ? *old : git_index_entry{};
-      e.id = *s.to_id;
-      e.mode = static_cast<uint32_t>(s.to_mode);
-      e.path = s.path.c_str();
-      if (git_index_add(index_.get(), &e) != 0)
-        return fail(git_fail("updating the index entry of", s.path));
-      continue;
-    }
-    if (auto err = write_entry(repo_.get(), workdir, s, held, st))
-      return fail(std::move(err));
-    auto e = index_entry_for(s, st);
-    if (git_index_add(index_.get(), &e) != 0)
-      return fail(git_fail("updating the index entry of", s.path));
-  }
-  // libgit2 writes the copy through its own lock beside it; the copy then replaces the index
-  // through ours.
-  if (git_index_write(index_.get()) != 0)
-    return fail(git_fail("writing the updated index of the checkout at", workdir));
-  index_.reset();
   auto copy = std::move(index_copy_);
   index_copy_.clear();
+  ::unlink((copy + ".lock").c_str());
+  auto err = lock_->commit(copy);
+  lock_.reset();
+  return err ? err : behind;
+}
+
+caf::error checkout_update::apply_finish() {
+  std::vector<std::string> env = {"GIT_INDEX_FILE=" + index_copy_};
+  // The index follows the branch at every path: an entry still at `from` moves to `to`; one
+  // at `to` already, or staged by the user since, stays.
+  git_index* raw = nullptr;
+  if (git_index_open(&raw, index_copy_.c_str()) == 0) {
+    index_ptr index{raw};
+    for (const auto& s : steps_) {
+      const git_index_entry* ie = git_index_get_bypath(index.get(), s.path.c_str(), 0);
+      if (!same_entry(ie, s.from_id, s.from_mode))
+        continue;
+      if (!s.to_id) {
+        if (git_index_remove(index.get(), s.path.c_str(), 0) != 0)
+          return git_fail("removing from the index", s.path);
+        continue;
+      }
+      git_index_entry e{};
+      e.mode = static_cast<uint32_t>(s.to_mode);
+      e.id = *s.to_id;
+      e.path = s.path.c_str();
+      if (git_index_add(index.get(), &e) != 0)
+        return git_fail("updating the index entry of", s.path);
+    }
+    if (git_index_write(index.get()) != 0)
+      return git_fail("writing the index of the checkout at", checkout_.workdir);
+  } else {
+    auto moved = run_git(checkout_.workdir, {"read-tree", "-m", hex(move_.from), hex(move_.to)},
+                         env, git_step_timeout);
+    if (!moved)
+      return std::move(moved.error());
+    if (moved->exit_code != 0)
+      return make_error(ec::git_error, "git read-tree could not finish the index of " +
+                                         checkout_.workdir + ": " + git_refusal(moved->output));
+  }
+  // Files that still show `from` become `to`, written by git with the checkout's filters;
+  // deleted ones go. Nothing else is written.
+  std::vector<std::string> write = {"checkout-index", "-f", "-u", "--"};
+  for (const auto& s : steps_) {
+    if (!s.file_is_from)
+      continue;
+    if (s.to_id) {
+      write.push_back(s.path);
+    } else if (::unlink((checkout_.workdir + s.path).c_str()) != 0 && errno != ENOENT) {
+      return sys_fail("removing", checkout_.workdir + s.path, errno);
+    }
+  }
+  if (write.size() > 4) {
+    auto wrote = run_git(checkout_.workdir, write, env, git_step_timeout);
+    if (!wrote)
+      return std::move(wrote.error());
+    if (wrote->exit_code != 0)
+      return make_error(ec::git_error, "git checkout-index could not finish the files of " +
+                                         checkout_.workdir + ": " + git_refusal(wrote->output));
+  }
+  auto copy = std::move(index_copy_);
+  index_copy_.clear();
+  ::unlink((copy + ".lock").c_str());
   auto err = lock_->commit(copy);
   lock_.reset();
   return err;

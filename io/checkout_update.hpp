@@ -1,9 +1,12 @@
 #pragma once
 /// Bringing a checkout that has the integration branch checked out from the branch's old tree to
-/// its new one, the way `receive.denyCurrentBranch=updateInstead` would: under the checkout's
-/// index lock, touching only the paths the move changes, and only when the user changed none of
-/// them (index entry and file both still those of the old tree). Everything else the user has
-/// staged or edited stays exactly as it was.
+/// its new one, the way `receive.denyCurrentBranch=updateInstead` would, without ever leaving
+/// the user's index unguarded: the checkout's `index.lock` is held from the check to the end,
+/// while git itself (`git read-tree -m -u` on a copy of the index, named by GIT_INDEX_FILE)
+/// checks again and writes the files with the checkout's own filters, sparse rules and safety
+/// checks; the copy then replaces the index through the held lock. Only paths the move changes
+/// are touched, and only where the user changed none of them; everything else the user staged
+/// or edited stays exactly as it was.
 
 #include "io/git.hpp"
 #include "io/git_checkouts.hpp"
@@ -31,15 +34,21 @@ struct checkout_move {
 /// branch has moved.
 class checkout_update {
 public:
-  /// Takes `c`'s index lock (waiting up to `patience`; `ec::locked` after), reads the index
-  /// afresh under it, and checks every path of `m`: the index entry and the file must be those of
-  /// `m.from`, or with `accept_to` also those of `m.to` (finishing an update a crash cut short).
-  /// Paths that fail are listed by `dirty()`; then nothing may be applied.
+  /// Takes `c`'s index lock (waiting up to `patience`; `ec::locked` after), copies the index
+  /// under it, and checks every path of `m`: the index entry and the file must be those of
+  /// `m.from`, and git must agree (`read-tree -m -u -n`). Paths that fail are listed by
+  /// `dirty()` (git's own reason, when only git refuses, by `refusal()`); then nothing may be
+  /// applied.
   static caf::expected<checkout_update> prepare(const git_checkout& c, const checkout_move& m,
-                                                bool accept_to,
                                                 std::chrono::milliseconds patience);
 
-  /// The same check without taking the lock and without preparing anything: for dry runs.
+  /// For a move a crash cut short after the branch had moved: takes the lock the same way and
+  /// plans to finish it. Nothing is refused: what the user changed since is left to them.
+  static caf::expected<checkout_update> prepare_finish(const git_checkout& c,
+                                                       const checkout_move& m,
+                                                       std::chrono::milliseconds patience);
+
+  /// The check of `prepare` without taking the lock or asking git: for dry runs.
   static caf::expected<std::vector<std::string>> inspect(const git_checkout& c,
                                                          const checkout_move& m);
 
@@ -47,16 +56,23 @@ public:
   checkout_update& operator=(checkout_update&&) noexcept = default;
   ~checkout_update();
 
-  /// Sorted paths at which the user changed the index or the file.
+  /// Sorted paths at which the user changed the index or the file (or what git refused).
   const std::vector<std::string>& dirty() const noexcept { return dirty_; }
+
+  /// git's own words when it refuses a move our check found clean; empty otherwise.
+  const std::string& refusal() const noexcept { return refusal_; }
 
   /// The held index lock (its identity goes into the crash journal).
   const index_lock& lock() const noexcept { return *lock_; }
 
-  /// Writes the files of `to` at every path and installs the updated index, releasing the lock.
-  /// The branch must already name a commit of `to`. On failure the lock is released and the
-  /// index is left as it was (files may be half written: `prepare` with `accept_to` finishes).
+  /// Brings the files and the index to `to` and releases the lock; the branch must already
+  /// name a commit of `to`. If git refuses now (the user changed a file since the check), the
+  /// index still moves to `to` and the files stay as they are (shown as unstaged changes), and
+  /// the error says so: the caller keeps its journal, and `prepare_finish` completes the rest.
   caf::error apply();
+
+  /// Paths `apply` left as the user had them (finishing only): files changed since.
+  const std::vector<std::string>& kept() const noexcept { return kept_; }
 
   /// Releases the lock and changes nothing.
   void abandon() noexcept;
@@ -68,19 +84,25 @@ public:
     git_filemode_t from_mode{};      ///< Its mode.
     std::optional<git_oid> to_id;    ///< Blob in `to`; empty when the move removes the path.
     git_filemode_t to_mode{};        ///< Its mode.
-    bool skip_worktree = false;      ///< The index marks it skip-worktree (sparse checkout).
+    bool file_is_from = false;       ///< (finishing) the file still shows `from`.
   };
 
 private:
   checkout_update() = default;
+  static caf::expected<checkout_update> lock_and_copy(const git_checkout& c,
+                                                      std::chrono::milliseconds patience);
+  caf::error apply_finish();
 
   git_checkout checkout_;
+  checkout_move move_;
+  bool finishing_ = false;
   repo_ptr repo_;
-  index_ptr index_;
   std::string index_copy_; ///< The index being edited: a copy beside the real one.
   std::optional<index_lock> lock_;
   std::vector<step> steps_;
   std::vector<std::string> dirty_;
+  std::string refusal_;
+  std::vector<std::string> kept_;
 };
 
 } // namespace sf::io

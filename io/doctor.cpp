@@ -40,6 +40,7 @@ const char* to_string(finding_kind k) {
     case finding_kind::prunable_worktree: return "prunable worktree entry";
     case finding_kind::trash_folder: return "trash folder";
     case finding_kind::stale_git_lock: return "git lock";
+    case finding_kind::interrupted_merge: return "interrupted merge";
     case finding_kind::orphan_worker: return "orphan worker";
     case finding_kind::orphan_process: return "orphan process";
     case finding_kind::coordinator_lock: return "coordinator lock";
@@ -495,6 +496,7 @@ fix_result apply_fix(const std::string& root, const finding& f) {
     case finding_kind::prunable_worktree:
     case finding_kind::trash_folder:
     case finding_kind::stale_git_lock:
+    case finding_kind::interrupted_merge:
       return detail::fix_git_finding(ctx, f);
     default:
       return fix_parallel_finding(ctx, f);

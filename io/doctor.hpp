@@ -24,6 +24,7 @@ enum class finding_kind {
   prunable_worktree,   ///< A registered worktree whose folder is gone.
   trash_folder,        ///< A `.trash-*` folder an interrupted worktree removal left.
   stale_git_lock,      ///< A git `*.lock` file.
+  interrupted_merge,   ///< A checkout of main a merge was cut short in (its journal and lock).
   orphan_worker,       ///< A worker process of this project while no coordinator runs.
   orphan_process,      ///< A process a dead worker left running (units, daemons), by its token.
   coordinator_lock,    ///< The lock file of a coordinator that is gone.

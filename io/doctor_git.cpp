@@ -2,6 +2,8 @@
 #include "io/doctor_detail.hpp"
 
 #include "io/git.hpp"
+#include "io/git_checkouts.hpp"
+#include "io/merge.hpp"
 #include "io/integration_branch.hpp"
 #include "io/milestone_branch.hpp"
 #include "io/parallel_dir.hpp"
@@ -15,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <set>
 
 namespace fs = std::filesystem;
 
@@ -327,7 +330,26 @@ void check_git_locks(const doctor_context& ctx, std::vector<finding>& out) {
   if (!repo)
     return; // Already reported by the worktree check.
   std::string gitdir = git_repository_commondir(repo->get());
+  // A checkout a merge of ours was cut short in: its journal names the lock we left, and the
+  // fix finishes the checkout (removing that lock only then: alone, it would expose a
+  // checkout that looks like the merge reverted).
+  std::set<std::string> ours;
+  if (auto checkouts = list_checkouts(repo->get())) {
+    for (const auto& c : *checkouts) {
+      auto journal = c.gitdir + "sf-merge-checkout.json";
+      if (!exists(journal))
+        continue;
+      ours.insert(c.gitdir + "index.lock");
+      out.push_back(make(finding_kind::interrupted_merge, ctx, journal,
+                         "a merge of sf-actors was cut short while it brought the checkout at " +
+                           c.workdir + " along to main",
+                         "`sf-actors doctor --fix` (or the next merge) finishes it; files you "
+                         "changed since stay as you left them"));
+    }
+  }
   for (const auto& path : lock_files(gitdir)) {
+    if (ours.count(path) != 0)
+      continue;
     int64_t age = ctx.now - mtime_ms(path);
     auto f = make(finding_kind::stale_git_lock, ctx, path,
                   "git lock file, last changed " + std::to_string(age / 1000) + " s ago",
@@ -423,6 +445,15 @@ fix_result fix_git_finding(const doctor_context& ctx, const finding& f) {
       if (ec_)
         return {false, "kept: " + ec_.message()};
       return {true, "deleted the folder"};
+    }
+    case finding_kind::interrupted_merge: {
+      if (ctx.coordinator_running)
+        return {false, "kept: a coordinator (pid " + std::to_string(ctx.coordinator_pid) +
+                         ") runs and finishes it with its next merge"};
+      auto done = recover_checkouts(ctx.root);
+      if (!done)
+        return {false, "kept: " + describe(done.error())};
+      return {true, done->empty() ? "nothing was left to finish" : *done};
     }
     case finding_kind::stale_git_lock: {
       std::string gitdir = git_repository_commondir(repo->get());

@@ -34,9 +34,20 @@ std::string with_slash(std::string s) {
   return s;
 }
 
-// HEAD is "ref: refs/heads/x" or a commit id.
+// HEAD is "ref: refs/heads/x" or a commit id, or (core.preferSymlinkRefs) a symbolic link to
+// the ref file. A HEAD that cannot be read is reported as such, never as "not main".
 std::string read_head(const std::string& gitdir) {
-  auto line = first_line(gitdir + "HEAD");
+  auto path = gitdir + "HEAD";
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    char buf[4096];
+    auto n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string{"(unreadable)"};
+  }
+  auto text = read_file_capped(path, small_file_cap);
+  if (!text)
+    return "(unreadable)";
+  auto line = text->substr(0, text->find('\n'));
   if (line.compare(0, 5, "ref: ") == 0)
     return line.substr(5);
   return line;
@@ -78,10 +89,11 @@ caf::expected<std::vector<git_checkout>> list_checkouts(git_repository* repo) {
     // `gitdir` names the worktree's `.git` file; a worktree whose folder is gone has no files
     // to protect (git calls it prunable).
     auto dot_git = first_line(c.gitdir + "gitdir");
-    if (dot_git.size() < 5 || dot_git.compare(dot_git.size() - 5, 5, "/.git") != 0 ||
-        !exists(dot_git))
+    if (dot_git.size() < 5 || dot_git.compare(dot_git.size() - 5, 5, "/.git") != 0)
       continue;
     c.workdir = dot_git.substr(0, dot_git.size() - 4);
+    // Moved or deleted: git still knows what it has checked out, and so must we.
+    c.missing = !exists(dot_git);
     c.head = read_head(c.gitdir);
     out.push_back(std::move(c));
   }

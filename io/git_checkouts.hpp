@@ -20,10 +20,12 @@ struct git_checkout {
   std::string gitdir;  ///< Its own git dir (`.git/` or `.git/worktrees/<name>/`), ending in '/'.
   std::string head;    ///< What HEAD names: `refs/heads/<b>`, or a commit id when detached.
   bool linked = false; ///< A linked worktree (`git worktree add`), not the main folder.
+  bool missing = false; ///< A linked worktree whose folder is not where git recorded it
+                        ///< (moved or deleted): `workdir` is that recorded place.
 };
 
-/// Every checkout with a working folder that still exists: the main one (unless the repository
-/// is bare), then the linked worktrees in name order.
+/// Every checkout of the repository: the main one (unless the repository is bare), then the
+/// linked worktrees in name order, including those whose folder is missing (`missing`).
 caf::expected<std::vector<git_checkout>> list_checkouts(git_repository* repo);
 
 /// What HEAD of `c` names right now (read again from its git dir).

@@ -37,31 +37,35 @@ public:
   /// `<gitdir>/index`.
   const std::string& index_path() const noexcept { return index_; }
 
-  /// Device and inode of the lock file we created, so a crash journal can later tell our stale
-  /// lock from another process's.
+  /// Device and inode of the lock file we created, and the random token written into it, so a
+  /// crash journal can later tell our stale lock from another process's (inode numbers are
+  /// reused at once on ext4; the token is not).
   dev_t device() const noexcept { return dev_; }
   ino_t inode() const noexcept { return ino_; }
+  const std::string& token() const noexcept { return token_; }
 
-  /// Installs `new_index` (a complete index file in the same folder) as the index: renamed onto
-  /// the lock file (which stays held), then the lock file onto `index`, exactly as git does.
+  /// Installs `new_index` (a complete index file in the same folder) as the index by renaming
+  /// it over `index`, then frees the lock: the lock stays taken until the new index is in place.
   /// Refuses when the lock file is no longer ours (someone removed it meanwhile).
   caf::error commit(const std::string& new_index);
 
   /// Removes the lock file without changing the index, if it is still ours.
   void release() noexcept;
 
-  /// Removes `<gitdir>/index.lock` when its device and inode are `dev`/`ino` (our own lock, left
-  /// by a crash); true when it did.
-  static bool remove_stale(const std::string& gitdir, dev_t dev, ino_t ino);
+  /// Removes `<gitdir>/index.lock` when it is our own lock left by a crash: same device and
+  /// inode, and holding `token`. True when it did.
+  static bool remove_stale(const std::string& gitdir, dev_t dev, ino_t ino,
+                           const std::string& token);
 
 private:
-  index_lock(std::string lock, std::string index, dev_t dev, ino_t ino);
+  index_lock(std::string lock, std::string index, dev_t dev, ino_t ino, std::string token);
   bool still_ours() const noexcept;
 
   std::string lock_;
   std::string index_;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
+  std::string token_;
   bool held_ = false;
 };
 

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <variant>
 
 namespace sf::io {
 
@@ -100,21 +102,55 @@ std::string without_slash(std::string s) {
 // Between moving main and bringing its checkout along, a crash would leave the checkout on the
 // old tree while HEAD names the merge: every merged file would look like an uncommitted revert,
 // and our index.lock would keep every git command out. The journal names both trees and our
-// lock, so the next merge (or start) finishes the checkout first. It lives in the checkout's own
-// git dir: it describes that checkout, and nothing there can be committed by `git add -A`.
+// lock, so the next merge (or start, or doctor --fix) finishes the checkout first. It lives in
+// the checkout's own git dir: it describes that checkout, and nothing there can be committed by
+// `git add -A`.
 std::string journal_path(const git_checkout& c) {
   return c.gitdir + "sf-merge-checkout.json";
 }
 
+// A merge that found no checkout of main leaves a note in the common dir: a `git switch main`
+// running at that moment may have read the old main, and the next look finishes it.
+std::string last_merge_path(git_repository* repo) {
+  return std::string{git_repository_commondir(repo)} + "sf-merge-last.json";
+}
+
+nlohmann::json move_json(const git_oid& commit, const checkout_move& mv) {
+  return {{"commit", hex(commit)}, {"from", hex(mv.from)}, {"to", hex(mv.to)},
+          {"paths", mv.paths}};
+}
+
 caf::error write_journal(const git_checkout& c, const git_oid& commit, const checkout_move& mv,
                          const index_lock& lock) {
-  nlohmann::json j = {{"commit", hex(commit)},
-                      {"from", hex(mv.from)},
-                      {"to", hex(mv.to)},
-                      {"paths", mv.paths},
-                      {"lockDevice", static_cast<uint64_t>(lock.device())},
-                      {"lockInode", static_cast<uint64_t>(lock.inode())}};
+  auto j = move_json(commit, mv);
+  j["lockDevice"] = static_cast<uint64_t>(lock.device());
+  j["lockInode"] = static_cast<uint64_t>(lock.inode());
+  j["lockToken"] = lock.token();
   return write_file_atomic(without_slash(c.gitdir), "sf-merge-checkout.json", j.dump(), 0600);
+}
+
+/// A recorded move: the merge commit it belongs to and the move itself.
+struct recorded_move {
+  git_oid commit{};
+  checkout_move mv;
+  nlohmann::json j;
+};
+
+std::optional<recorded_move> read_move(const std::string& path) {
+  auto text = read_file_capped(path, 64u << 20);
+  if (!text)
+    return std::nullopt;
+  recorded_move r;
+  r.j = nlohmann::json::parse(*text, nullptr, false);
+  if (!r.j.is_object() || git_oid_fromstr(&r.commit, r.j.value("commit", "").c_str()) != 0 ||
+      git_oid_fromstr(&r.mv.from, r.j.value("from", "").c_str()) != 0 ||
+      git_oid_fromstr(&r.mv.to, r.j.value("to", "").c_str()) != 0)
+    return std::nullopt;
+  if (r.j.contains("paths") && r.j["paths"].is_array())
+    for (const auto& p : r.j["paths"])
+      if (p.is_string())
+        r.mv.paths.push_back(p.get<std::string>());
+  return r;
 }
 
 /// Everything one merge attempt needs that does not change between attempts.
@@ -130,9 +166,10 @@ struct context {
 };
 
 /// The checkout that has main checked out (git allows one at most), if any.
-std::optional<git_checkout> holder_of(const context& cx, const std::vector<git_checkout>& all) {
+std::optional<git_checkout> holder_of(const std::string& main_ref,
+                                      const std::vector<git_checkout>& all) {
   for (const auto& c : all)
-    if (c.head == cx.main_ref)
+    if (c.head == main_ref)
       return c;
   return std::nullopt;
 }
@@ -140,13 +177,28 @@ std::optional<git_checkout> holder_of(const context& cx, const std::vector<git_c
 /// An operation in progress on main in any checkout, as an obstacle.
 std::optional<merge_result> operation_obstacle(const context& cx,
                                                const std::vector<git_checkout>& all) {
-  for (const auto& c : all)
-    if (auto op = operation_on(c, cx.main_ref)) {
-      auto r = outcome(merge_result::blocked,
-                       describe_operation(*op, c) + "; " + cx.main + " does not move under it");
-      r.watch = {without_slash(c.gitdir)};
+  for (const auto& c : all) {
+    std::optional<merge_result> r;
+    if (c.missing && c.head == cx.main_ref) {
+      r = outcome(merge_result::blocked,
+                  cx.main + " is checked out in the worktree recorded at " +
+                    without_slash(c.workdir) + ", which is not there (moved or deleted); run "
+                    "`git worktree repair <its new folder>`, or `git worktree prune` if it is "
+                    "gone; " + cx.main + " does not move until then");
+    } else if (auto op = c.missing ? std::nullopt : operation_on(c, cx.main_ref)) {
+      r = outcome(merge_result::blocked,
+                  describe_operation(*op, c) + "; " + cx.main + " does not move under it");
+    } else if (c.head == "(unreadable)") {
+      r = outcome(merge_result::blocked,
+                  "HEAD of the checkout at " + without_slash(c.workdir) + " cannot be read (" +
+                    c.gitdir + "HEAD), so it may have " + cx.main + " checked out; check it "
+                    "with `git status` there");
+    }
+    if (r) {
+      r->watch = {without_slash(c.gitdir)};
       return r;
     }
+  }
   return std::nullopt;
 }
 
@@ -157,11 +209,17 @@ merge_result lock_obstacle(const caf::error& err, std::vector<std::string> watch
 }
 
 merge_result dirty_obstacle(const context& cx, const git_checkout& c,
-                            std::vector<std::string> dirty, bool dry_run) {
-  std::string text = "the checkout at " + without_slash(c.workdir) +
-                     " has uncommitted changes of yours in " + list_preview(dirty) +
-                     " that merging " + cx.branch + " would have to touch; commit, stash or "
-                     "undo them" + (dry_run ? " before the merge" : "; main was not moved");
+                            std::vector<std::string> dirty, const std::string& refusal,
+                            bool dry_run) {
+  std::string where = "the checkout at " + without_slash(c.workdir);
+  std::string text =
+    refusal.empty()
+      ? where + " has uncommitted changes of yours in " + list_preview(dirty) +
+          " (or untracked files where the merge writes) that merging " + cx.branch +
+          " would have to touch; commit, stash, move or undo them"
+      : "git refuses to bring " + where + " along to the merge of " + cx.branch + ": " +
+          refusal;
+  text += dry_run ? " before the merge" : "; " + cx.main + " was not moved";
   auto r = outcome(merge_result::dirty_checkout, std::move(text), dirty);
   r.watch.push_back(without_slash(c.gitdir));
   std::set<std::string> dirs;
@@ -171,55 +229,113 @@ merge_result dirty_obstacle(const context& cx, const git_checkout& c,
   return r;
 }
 
-// Finishes a checkout update that a crash cut short, if main still names that merge; an
-// obstacle while it cannot be finished (the next merge must not pile on top of it).
-caf::expected<std::optional<merge_result>> finish_interrupted(const context& cx) {
-  auto all = list_checkouts(cx.repo);
+/// Notes about files a finished update left as the user had them.
+std::string kept_note(const git_checkout& c, const std::vector<std::string>& kept) {
+  if (kept.empty())
+    return {};
+  return "; kept your own version of " + list_preview(kept) + " in " +
+         without_slash(c.workdir) + " (changed while the checkout was being brought along): " +
+         "`git diff` there shows it against the merged main";
+}
+
+/// Brings checkout `c` the rest of the way to `mv.to`; what the user changed meanwhile stays.
+caf::expected<std::string> finish_checkout(const git_checkout& c, const checkout_move& mv) {
+  auto up = checkout_update::prepare_finish(c, mv, lock_patience);
+  if (!up)
+    return std::move(up.error());
+  auto kept = up->kept();
+  if (auto err = up->apply())
+    return err;
+  return kept_note(c, kept);
+}
+
+/// True when the index of `c` still shows `mv.from` at some path where `mv.to` differs: the
+/// checkout read main's old tree after main had moved (a switch to main during a merge).
+bool index_shows_from(const git_checkout& c, const checkout_move& mv) {
+  git_index* raw = nullptr;
+  if (git_index_open(&raw, (c.gitdir + "index").c_str()) != 0)
+    return false;
+  index_ptr index{raw};
+  auto repo = open_repo(without_slash(c.workdir));
+  if (!repo)
+    return false;
+  git_tree* from_raw = nullptr;
+  if (git_tree_lookup(&from_raw, repo->get(), &mv.from) != 0)
+    return false;
+  tree_ptr from{from_raw};
+  for (const auto& path : mv.paths) {
+    git_tree_entry* e = nullptr;
+    if (git_tree_entry_bypath(&e, from.get(), path.c_str()) != 0)
+      continue;
+    const git_index_entry* ie = git_index_get_bypath(index.get(), path.c_str(), 0);
+    bool same = ie != nullptr && git_oid_equal(&ie->id, git_tree_entry_id(e)) != 0;
+    git_tree_entry_free(e);
+    if (same)
+      return true;
+  }
+  return false;
+}
+
+// Finishes checkout updates a crash (or a race with a `git switch`) cut short, while main
+// still names their merge; what the user changed since stays theirs. Gives notes for the
+// report, or an obstacle while a lock keeps it from running.
+caf::expected<std::variant<std::string, merge_result>> finish_interrupted(git_repository* repo,
+                                                                          const std::string& main_ref) {
+  using out_type = std::variant<std::string, merge_result>;
+  auto all = list_checkouts(repo);
   if (!all)
     return std::move(all.error());
+  git_oid main_oid;
+  bool have_main = git_reference_name_to_id(&main_oid, repo, main_ref.c_str()) == 0;
+  std::string notes;
+  auto finish = [&](const git_checkout& c, const checkout_move& mv) -> caf::error {
+    auto note = finish_checkout(c, mv);
+    if (!note)
+      return note.error();
+    notes += "; finished bringing the checkout at " + without_slash(c.workdir) +
+             " to the merge an earlier run cut short" + *note;
+    return {};
+  };
   for (const auto& c : *all) {
-    auto path = journal_path(c);
-    auto text = read_file_capped(path, 64u << 20);
-    if (!text)
+    if (c.missing)
       continue;
-    auto j = nlohmann::json::parse(*text, nullptr, false);
-    git_oid commit, main_oid;
-    checkout_move mv;
-    bool ok = j.is_object() && git_oid_fromstr(&commit, j.value("commit", "").c_str()) == 0 &&
-              git_oid_fromstr(&mv.from, j.value("from", "").c_str()) == 0 &&
-              git_oid_fromstr(&mv.to, j.value("to", "").c_str()) == 0 &&
-              git_reference_name_to_id(&main_oid, cx.repo, cx.main_ref.c_str()) == 0;
+    auto path = journal_path(c);
+    auto rec = read_move(path);
+    if (!rec)
+      continue;
     // Our own index.lock, left by the crash, goes in any case: it blocks every git command.
-    if (ok)
-      index_lock::remove_stale(c.gitdir, static_cast<dev_t>(j.value("lockDevice", uint64_t{0})),
-                               static_cast<ino_t>(j.value("lockInode", uint64_t{0})));
+    index_lock::remove_stale(c.gitdir, static_cast<dev_t>(rec->j.value("lockDevice", uint64_t{0})),
+                             static_cast<ino_t>(rec->j.value("lockInode", uint64_t{0})),
+                             rec->j.value("lockToken", std::string{}));
+    // Copies of the index a crash left beside it.
+    if (DIR* d = ::opendir(without_slash(c.gitdir).c_str())) {
+      while (auto* ent = ::readdir(d))
+        if (std::string{ent->d_name}.rfind("sf-index.", 0) == 0)
+          ::unlinkat(::dirfd(d), ent->d_name, 0);
+      ::closedir(d);
+    }
     // Only while main still is that merge and this checkout still has it; otherwise the user
     // has moved on and the checkout is theirs.
-    if (ok && git_oid_equal(&main_oid, &commit) != 0 && c.head == cx.main_ref) {
-      if (j.contains("paths") && j["paths"].is_array())
-        for (const auto& p : j["paths"])
-          if (p.is_string())
-            mv.paths.push_back(p.get<std::string>());
-      auto up = checkout_update::prepare(c, mv, true, lock_patience);
-      if (!up) {
-        if (code_of(up.error()) == ec::locked)
-          return std::optional<merge_result>{lock_obstacle(up.error(), {without_slash(c.gitdir)})};
-        return std::move(up.error());
-      }
-      if (!up->dirty().empty()) {
-        auto r = dirty_obstacle(cx, c, up->dirty(), false);
-        r.text = "the checkout at " + without_slash(c.workdir) +
-                 " has not caught up with an earlier merge, and " + list_preview(up->dirty()) +
-                 " changed since; restore them from HEAD (git restore --source=HEAD --staged "
-                 "--worktree -- <file>) or commit them, then the merge goes on";
-        return std::optional<merge_result>{std::move(r)};
-      }
-      if (auto err = up->apply())
+    if (have_main && git_oid_equal(&main_oid, &rec->commit) != 0 && c.head == main_ref) {
+      if (auto err = finish(c, rec->mv)) {
+        if (code_of(err) == ec::locked)
+          return out_type{lock_obstacle(err, {without_slash(c.gitdir)})};
         return err;
+      }
     }
     ::unlink(path.c_str());
   }
-  return std::optional<merge_result>{};
+  if (auto last = read_move(last_merge_path(repo));
+      last && have_main && git_oid_equal(&main_oid, &last->commit) != 0) {
+    for (const auto& c : *all)
+      if (!c.missing && c.head == main_ref && index_shows_from(c, last->mv))
+        if (auto err = finish(c, last->mv)) {
+          if (code_of(err) == ec::locked)
+            return out_type{lock_obstacle(err, {without_slash(c.gitdir)})};
+          return err;
+        }
+  }
+  return out_type{notes};
 }
 
 caf::expected<tree_ptr> base_tree(git_repository* repo, const git_oid& a, const git_oid& b) {
@@ -235,23 +351,30 @@ caf::expected<tree_ptr> base_tree(git_repository* repo, const git_oid& a, const 
   return tree_of(commit->get());
 }
 
-/// Moves main from `from` to `to` with one compare-and-swap; a held ref lock is waited out for
-/// a moment. Returns libgit2's code (0, GIT_EMODIFIED, GIT_ELOCKED or another error).
-int move_main(const context& cx, const git_oid& from, const git_oid& to) {
-  std::string log = "sf-actors: merge " + cx.branch;
+/// Waits (with a growing backoff, at most `lock_patience`) while another process holds main's
+/// ref lock; true when it is free. Done before the checkout is checked and locked, so that no
+/// wait sits between the check of the user's files and their update.
+bool wait_ref_lock(const context& cx) {
   auto deadline = std::chrono::steady_clock::now() + lock_patience;
   auto pause = std::chrono::milliseconds(1);
   for (;;) {
-    git_reference* raw_ref = nullptr;
-    int rc = git_reference_create_matching(&raw_ref, cx.repo, cx.main_ref.c_str(), &to, 1, &from,
-                                           log.c_str());
-    reference_ptr ref{raw_ref};
+    struct stat st;
+    if (::lstat(cx.lock_path.c_str(), &st) != 0)
+      return true;
     auto now = std::chrono::steady_clock::now();
-    if (rc != GIT_ELOCKED || now >= deadline)
-      return rc;
+    if (now >= deadline)
+      return false;
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
+}
+
+merge_result ref_lock_obstacle(const context& cx) {
+  auto r = outcome(merge_result::locked,
+                   cx.lock_path + " exists: another git process seems to be updating " + cx.main +
+                     "; if none is, remove the file (rm " + cx.lock_path + ")");
+  r.watch = {parent_dir(cx.lock_path)};
+  return r;
 }
 
 /// One round: a result, or nothing when main moved (or its checkout changed) meanwhile.
@@ -297,7 +420,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
     return std::move(checkouts.error());
   if (auto op = operation_obstacle(cx, *checkouts))
     return std::move(*op);
-  auto holder = holder_of(cx, *checkouts);
+  auto holder = holder_of(cx.main_ref, *checkouts);
   checkout_move mv{*git_tree_id(ours_tree->get()), tm->tree, tm->changed_paths};
   if (cx.req.dry_run) {
     if (holder) {
@@ -305,7 +428,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
       if (!dirty)
         return std::move(dirty.error());
       if (!dirty->empty())
-        return dirty_obstacle(cx, *holder, std::move(*dirty), true);
+        return dirty_obstacle(cx, *holder, std::move(*dirty), {}, true);
     }
     struct stat st;
     if (::lstat(cx.lock_path.c_str(), &st) == 0)
@@ -316,23 +439,8 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
                        std::to_string(tm->changed_paths.size()) + " file(s) (dry run)";
     return outcome(merge_result::merged, std::move(text), std::move(tm->changed_paths));
   }
-  std::optional<checkout_update> update;
-  if (holder) {
-    const auto& c = *holder;
-    auto up = checkout_update::prepare(c, mv, false, lock_patience);
-    if (!up) {
-      if (code_of(up.error()) == ec::locked)
-        return lock_obstacle(up.error(), {without_slash(c.gitdir)});
-      return std::move(up.error());
-    }
-    if (!up->dirty().empty())
-      return dirty_obstacle(cx, c, up->dirty(), false);
-    // Under the lock nothing of git's can start in this checkout; a switch or a rebase that
-    // began before we took it shows now.
-    if (current_head(c) != cx.main_ref || operation_on(c, cx.main_ref))
-      return std::optional<merge_result>{};
-    update.emplace(std::move(*up));
-  }
+  // The commit is only an object until main names it; made first, so that nothing but the
+  // journal and the compare-and-swap happen while the user's checkout is locked.
   git_tree* raw_tree = nullptr;
   if (git_tree_lookup(&raw_tree, repo, &tm->tree) != 0)
     return git_fail("reading the merged tree", hex(tm->tree));
@@ -346,43 +454,85 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
   if (git_commit_create(&commit_oid, repo, nullptr, sig->get(), sig->get(), nullptr,
                         message.c_str(), merged_tree.get(), 2, parents) != 0)
     return git_fail("creating the merge commit", cx.branch + " into " + cx.main);
-  if (update)
-    if (auto err = write_journal(*holder, commit_oid, mv, update->lock()))
+  if (!wait_ref_lock(cx))
+    return ref_lock_obstacle(cx);
+  std::optional<checkout_update> update;
+  if (holder) {
+    const auto& c = *holder;
+    auto up = checkout_update::prepare(c, mv, lock_patience);
+    if (!up) {
+      if (code_of(up.error()) == ec::locked)
+        return lock_obstacle(up.error(), {without_slash(c.gitdir)});
+      return std::move(up.error());
+    }
+    if (!up->dirty().empty())
+      return dirty_obstacle(cx, c, up->dirty(), up->refusal(), false);
+    // Under the lock nothing of git's can start in this checkout; a switch or a rebase that
+    // began before we took it shows now.
+    if (current_head(c) != cx.main_ref || operation_on(c, cx.main_ref))
+      return std::optional<merge_result>{};
+    if (auto err = write_journal(c, commit_oid, mv, up->lock()))
       return err;
+    update.emplace(std::move(*up));
+  }
   fault_point("merge.before_update_ref");
   if (cx.req.before_cas)
     cx.req.before_cas();
   // Main's ref is freed later, not inside the merge (see inode_release.hpp).
   held_inodes replaced;
   replaced.add(cx.ref_path);
-  int rc = move_main(cx, main_oid, commit_oid);
+  std::string log = "sf-actors: merge " + cx.branch;
+  git_reference* raw_ref = nullptr;
+  int rc = git_reference_create_matching(&raw_ref, repo, cx.main_ref.c_str(), &commit_oid, 1,
+                                         &main_oid, log.c_str());
+  reference_ptr ref{raw_ref};
+  if (rc != 0 && rc != GIT_EMODIFIED && rc != GIT_ELOCKED) {
+    // A failure after the ref was written (its fsync) still moved main: go on as moved.
+    git_oid now;
+    if (git_reference_name_to_id(&now, repo, cx.main_ref.c_str()) == 0 &&
+        git_oid_equal(&now, &commit_oid) != 0)
+      rc = 0;
+  }
   if (rc != 0 && update) {
     update->abandon(); // main did not move: the checkout stays as it is
     ::unlink(journal_path(*holder).c_str());
   }
   if (rc == GIT_EMODIFIED)
     return std::optional<merge_result>{};
-  if (rc == GIT_ELOCKED) {
-    auto r = outcome(merge_result::locked,
-                     cx.lock_path + " exists: another git process seems to be updating " +
-                       cx.main + "; when it ends the merge goes on, and if no git process runs, "
-                       "remove the file (rm " + cx.lock_path + ")");
-    r.watch = {parent_dir(cx.lock_path)};
-    return r;
-  }
+  if (rc == GIT_ELOCKED)
+    return ref_lock_obstacle(cx);
   if (rc != 0)
     return git_fail("moving the main branch to the merge commit", cx.main_ref + " in " + cx.req.root);
   fault_point("merge.after_update_ref");
   std::string text = "merged " + cx.branch + " into " + cx.main + " as " +
                      hex(commit_oid).substr(0, 12);
   if (update) {
-    // Main has moved; a failure here only leaves the checkout behind, and the journal lets the
-    // next merge (or start) finish it.
-    if (auto err = update->apply())
-      text += "; the checkout at " + without_slash(holder->workdir) +
-              " is not updated yet (" + describe(err) + "): the next merge finishes it";
-    else
+    // Main has moved. If git refused the files now (the user changed one since the check),
+    // the index follows main anyway and the rest is finished at once: the user's file stays
+    // theirs, everything else is brought along.
+    if (auto err = update->apply()) {
+      auto note = finish_checkout(*holder, mv);
+      if (note) {
+        text += *note;
+        unlink_deferred(journal_path(*holder));
+      } else {
+        text += "; the checkout at " + without_slash(holder->workdir) +
+                " is not brought along yet (" + describe(note.error()) +
+                "): the next merge, start or `sf-actors doctor --fix` finishes it";
+      }
+    } else {
       unlink_deferred(journal_path(*holder));
+    }
+  } else {
+    // Nobody had main checked out; one that switches to it right now may read the old tree.
+    (void) write_file_replace(std::string{git_repository_commondir(repo)}, "sf-merge-last.json",
+                              move_json(commit_oid, mv).dump(), 0600);
+    if (auto again = list_checkouts(repo))
+      if (auto late = holder_of(cx.main_ref, *again); late && !late->missing &&
+                                                      index_shows_from(*late, mv))
+        if (auto note = finish_checkout(*late, mv))
+          text += "; brought along the checkout at " + without_slash(late->workdir) +
+                  ", which switched to " + cx.main + " during the merge" + *note;
   }
   return outcome(merge_result::merged, std::move(text), std::move(tm->changed_paths),
                  hex(commit_oid));
@@ -448,24 +598,44 @@ caf::expected<merge_result> merge_milestone(const merge_request& req) {
   git_commit_free(raw);
   cx.ref_path = std::string{git_repository_commondir(cx.repo)} + cx.main_ref;
   cx.lock_path = cx.ref_path + ".lock";
+  std::string recovered;
   if (!req.dry_run) {
-    auto pending = finish_interrupted(cx);
+    auto pending = finish_interrupted(cx.repo, cx.main_ref);
     if (!pending)
       return std::move(pending.error());
-    if (*pending)
-      return std::move(**pending);
+    if (auto* obstacle = std::get_if<merge_result>(&*pending))
+      return std::move(*obstacle);
+    recovered = std::get<std::string>(*pending);
   }
   for (int i = 0; i < max_attempts; ++i) {
     auto r = attempt(cx);
     if (!r)
       return std::move(r.error());
-    if (*r)
+    if (*r) {
+      (*r)->text += recovered;
       return std::move(**r);
+    }
   }
   return outcome(merge_result::failed,
                  cx.main + " in " + req.root + " moved during each of " +
                    std::to_string(max_attempts) + " merge attempts of " + cx.branch +
                    "; nothing was changed, merge " + req.mid + " again when commits settle");
+}
+
+caf::expected<std::string> recover_checkouts(const std::string& root) {
+  auto repo = open_repo(root);
+  if (!repo)
+    return std::move(repo.error());
+  auto main = resolve_main_branch(repo->get());
+  if (!main)
+    return std::move(main.error());
+  auto done = finish_interrupted(repo->get(), "refs/heads/" + *main);
+  if (!done)
+    return std::move(done.error());
+  if (auto* obstacle = std::get_if<merge_result>(&*done))
+    return make_error(ec::locked, obstacle->text);
+  auto notes = std::get<std::string>(*done);
+  return notes.empty() ? notes : notes.substr(2);
 }
 
 caf::expected<std::vector<std::string>> predict_conflicts(const std::string& root,

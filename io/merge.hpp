@@ -54,6 +54,13 @@ const char* to_string(merge_result::kind_type k);
 /// input; expected outcomes are `merge_result` kinds.
 caf::expected<merge_result> merge_milestone(const merge_request& req);
 
+/// Finishes what a merge that was cut short (a crash after main moved, or a checkout that
+/// switched to main during a merge) left in a checkout of main, and removes our own lock left
+/// with it; what the user changed since stays theirs. Gives a line for people when something
+/// was done, empty when nothing was left; `ec::locked` while another git process holds the
+/// checkout's lock.
+caf::expected<std::string> recover_checkouts(const std::string& root);
+
 /// Files that would conflict when merging revision `theirs_rev` into `ours_rev` (any revision
 /// syntax git understands), with the `.sf/` rules of `merge_milestone` applied.
 caf::expected<std::vector<std::string>> predict_conflicts(const std::string& root,

@@ -75,12 +75,10 @@ std::string outcome_kind(int merge_result_kind, bool dry_run) {
 
 namespace {
 
-// Long enough for another process's merge (milliseconds, plus git's lock patience), short
-// enough that a wedged one is reported rather than waited for forever.
-constexpr auto merge_turn_patience = std::chrono::seconds(60);
-
-/// The per-project merge lock (`.sf/parallel/merge.lock`, flock), held while the fd lives.
-caf::expected<unique_fd> take_merge_turn(const std::string& root) {
+/// The per-project merge lock (`.sf/parallel/merge.lock`, flock), held while the fd lives;
+/// another merge of the project is waited for at most `patience`.
+caf::expected<unique_fd> take_merge_turn(const std::string& root,
+                                         std::chrono::milliseconds patience) {
   auto dir = ensure_parallel_dir(root);
   if (!dir)
     return std::move(dir.error());
@@ -89,15 +87,15 @@ caf::expected<unique_fd> take_merge_turn(const std::string& root) {
   if (!opened)
     return std::move(opened.error());
   unique_fd fd = std::move(*opened);
-  auto deadline = std::chrono::steady_clock::now() + merge_turn_patience;
+  auto deadline = std::chrono::steady_clock::now() + patience;
   auto pause = std::chrono::milliseconds(1);
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR)
       return make_error(ec::io_error, "cannot lock " + path + ": " + errno_text(errno));
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline)
-      return make_error(ec::locked, "another sf-actors merge of " + root + " has held " + path +
-                                      " for a minute; let it finish, then merge again");
+      return make_error(ec::locked, "another sf-actors merge of " + root + " holds " + path +
+                                      "; let it finish, then merge again");
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
@@ -134,7 +132,7 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   // here rather than racing us for git's locks; dry runs change nothing and need no turn.
   unique_fd turn;
   if (!o.dry_run) {
-    auto held = take_merge_turn(root);
+    auto held = take_merge_turn(root, o.turn_patience);
     if (!held) {
       out.kind = code_of(held.error()) == ec::locked ? "locked" : "failed";
       out.text = describe(held.error());
@@ -161,6 +159,8 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   out.kind = outcome_kind(res->kind, o.dry_run);
   if (o.dry_run || (out.kind != "merged" && out.kind != "already_merged"))
     return out;
+  // The push needs no turn: the next merge must not wait for a slow remote.
+  turn.reset();
   if (out.kind == "merged" && !o.push_remote.empty() && o.push_inline) {
     auto repo = open_repo(root);
     caf::expected<std::string> main = caf::error{};
@@ -168,7 +168,7 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
       main = resolve_main_branch(repo->get());
     caf::error err = !repo ? repo.error() : !main ? main.error() : caf::error{};
     if (!err)
-      err = push_branch(push_request{root, o.push_remote, *main}, o.push_timeout);
+      err = push_branch(push_request{root, o.push_remote, *main}, o.push_timeout, o.stop_fd);
     if (err)
       out.push_error = describe(err);
     else

@@ -19,6 +19,8 @@ struct merge_options {
   std::string push_remote;           ///< Push main there after a merge; empty = no push.
   std::chrono::milliseconds push_timeout{60000}; ///< A push running longer is ended.
   bool push_inline = true;           ///< Push within `merge_one`; false: the caller pushes.
+  std::chrono::milliseconds turn_patience{60000}; ///< Wait for another merge of the project.
+  int stop_fd = -1;                  ///< Readable when the caller must stop (ends a push).
   bool delete_merged_branch = false; ///< Delete `milestone/<MID>` once it is merged.
   bool dry_run = false;              ///< Predict only; change nothing.
   bool cleanup = true;               ///< Clean up at once; false leaves it to `cleanup_merged`.

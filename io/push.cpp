@@ -47,15 +47,23 @@ std::string last_words(const std::string& root) {
   return first_error.empty() ? last : first_error;
 }
 
-bool wait_readable(int fd, std::chrono::milliseconds timeout) {
+/// Waits until `fd` is readable (true) or `timeout` passed or `stop_fd` became readable.
+bool wait_readable(int fd, std::chrono::milliseconds timeout, int stop_fd = -1,
+                   bool* stopped = nullptr) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
-    pollfd pfd{fd, POLLIN, 0};
-    int rc = ::poll(&pfd, 1, static_cast<int>(std::max<long long>(0, left.count())));
-    if (rc > 0)
+    pollfd pfds[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+    int rc = ::poll(pfds, stop_fd >= 0 ? 2 : 1,
+                    static_cast<int>(std::max<long long>(0, left.count())));
+    if (rc > 0 && (pfds[0].revents & POLLIN) != 0)
       return true;
+    if (rc > 0 && stop_fd >= 0 && pfds[1].revents != 0) {
+      if (stopped != nullptr)
+        *stopped = true;
+      return false;
+    }
     if (rc == 0 || (rc < 0 && errno != EINTR))
       return false;
   }
@@ -100,9 +108,10 @@ caf::error push_outcome(const push_request& req, int status) {
 }
 
 caf::error wait_push(const push_request& req, child_process& child,
-                     std::chrono::milliseconds timeout) {
+                     std::chrono::milliseconds timeout, int stop_fd) {
   int status = 0;
-  if (wait_readable(child.pidfd(), timeout) && child.try_reap(status))
+  bool stopped = false;
+  if (wait_readable(child.pidfd(), timeout, stop_fd, &stopped) && child.try_reap(status))
     return push_outcome(req, status);
   // Past the deadline: the whole session goes (git, ssh, a helper), verified ours by the pidfd.
   (void) child.signal_group(SIGTERM);
@@ -110,6 +119,10 @@ caf::error wait_push(const push_request& req, child_process& child,
     (void) child.signal_group(SIGKILL);
   wait_readable(child.pidfd(), std::chrono::seconds(5));
   child.try_reap(status);
+  if (stopped)
+    return make_error(ec::process_error, "the push of " + req.branch + " to '" + req.remote +
+                                           "' was stopped by a signal; push it yourself (git "
+                                           "push " + req.remote + " " + req.branch + ")");
   return make_error(ec::process_error,
                     fmt::format("pushing {} to '{}' did not end within {:g} s (push_timeout) and "
                                 "was stopped; check that the remote answers (`git push {} {}`)",
@@ -118,11 +131,12 @@ caf::error wait_push(const push_request& req, child_process& child,
                                 req.branch));
 }
 
-caf::error push_branch(const push_request& req, std::chrono::milliseconds timeout) {
+caf::error push_branch(const push_request& req, std::chrono::milliseconds timeout,
+                       int stop_fd) {
   auto child = start_push(req);
   if (!child)
     return std::move(child.error());
-  return wait_push(req, *child, timeout);
+  return wait_push(req, *child, timeout, stop_fd);
 }
 
 } // namespace sf::io

@@ -32,12 +32,13 @@ caf::expected<child_process> start_push(const push_request& req);
 /// the fix. `status` is the waitpid status.
 caf::error push_outcome(const push_request& req, int status);
 
-/// Waits for `child` at most `timeout`; past it, ends its whole process group (SIGTERM, then
-/// SIGKILL after a second) and reports the timeout.
+/// Waits for `child` at most `timeout`, or until `stop_fd` (when >= 0) is readable; past it,
+/// ends its whole process group (SIGTERM, then SIGKILL after a second) and reports why.
 caf::error wait_push(const push_request& req, child_process& child,
-                     std::chrono::milliseconds timeout);
+                     std::chrono::milliseconds timeout, int stop_fd = -1);
 
 /// `start_push` then `wait_push`.
-caf::error push_branch(const push_request& req, std::chrono::milliseconds timeout);
+caf::error push_branch(const push_request& req, std::chrono::milliseconds timeout,
+                       int stop_fd = -1);
 
 } // namespace sf::io

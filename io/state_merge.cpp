@@ -106,15 +106,6 @@ bool all_have_ids(const YAML::Node& seq) {
   return true;
 }
 
-bool all_scalars(const YAML::Node& seq) {
-  if (!seq.IsDefined() || !seq.IsSequence())
-    return false;
-  for (const auto& n : seq)
-    if (!n.IsScalar())
-      return false;
-  return true;
-}
-
 YAML::Node merge_value(const YAML::Node& b, const YAML::Node& o, const YAML::Node& t,
                        const std::string& key);
 
@@ -159,9 +150,9 @@ YAML::Node merge_id_sequence(const YAML::Node& b, const YAML::Node& o, const YAM
   return out;
 }
 
-// Three-way, value by value; on a change of both sides: maps and id lists go deeper, plain
-// lists keep the items of both, the branch wins progress fields and main wins the rest. A
-// value one side removed and the other changed is kept: nothing a side added disappears.
+// Three-way, value by value; on a change of both sides: maps and id lists go deeper, the
+// branch wins progress fields and main wins the rest. A value one side removed and the other
+// changed is kept: nothing a side added disappears.
 YAML::Node merge_value(const YAML::Node& b, const YAML::Node& o, const YAML::Node& t,
                        const std::string& key) {
   if (same_node(o, t))
@@ -178,15 +169,8 @@ YAML::Node merge_value(const YAML::Node& b, const YAML::Node& o, const YAML::Nod
     return merge_map(b, o, t);
   if (all_have_ids(o) && all_have_ids(t))
     return merge_id_sequence(b.IsDefined() && b.IsSequence() ? b : YAML::Node(YAML::NodeType::Sequence), o, t);
-  if (all_scalars(o) && all_scalars(t)) {
-    YAML::Node out(YAML::NodeType::Sequence);
-    std::set<std::string> seen;
-    for (const auto* side : {&o, &t})
-      for (const auto& n : *side)
-        if (seen.insert(n.Scalar()).second)
-          out.push_back(n);
-    return out;
-  }
+  // Anything else both changed (a title, a list such as dependsOn or files) is the user's on
+  // main, but for the fields that record progress.
   return progress_keys().count(key) != 0 ? t : o;
 }
 

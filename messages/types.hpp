@@ -108,6 +108,7 @@ struct merge_outcome {
   std::string push_error;         ///< Why the push failed, if it did.
   /// For an obstacle (dirty_checkout, locked, blocked): folders whose change may end it.
   std::vector<std::string> watch;
+  bool push_pending = false;      ///< (pushed, push_failed) another push follows at once.
 };
 
 /// Everything one `merge` request did.
@@ -195,7 +196,7 @@ typename Inspector::result_type inspect(Inspector& f, merge_item& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, merge_outcome& x) {
   return f(caf::meta::type_name("sf::merge_outcome"), x.milestone, x.slice, x.kind, x.commit,
-           x.files, x.text, x.pushed, x.push_error, x.watch);
+           x.files, x.text, x.pushed, x.push_error, x.watch, x.push_pending);
 }
 
 template <class Inspector>

@@ -447,3 +447,43 @@ TEST_CASE("after a double crash doctor names a unit as a dead worker's orphan an
   if (alive(unit))
     ::kill(static_cast<pid_t>(unit), SIGKILL);
 }
+
+TEST_CASE("a merge killed after main moved: doctor names it, and the fix or the next merge "
+          "finishes the checkout",
+          "[doctor]") {
+  for (const char* repair : {"doctor --fix", "merge"}) {
+    CAPTURE(repair);
+    test_project p({ms("M001", {}, {{"U01", "true", {"m.txt"}, -1}})},
+                   "  enabled: true\n  auto_merge: manual\n");
+    // A milestone done on its branch, as a worker leaves it.
+    p.git("switch -q -c milestone/M001");
+    write_file(p.path("m.txt"), "m\n");
+    auto plan = read_file(p.path(".sf/milestones/M001/MILESTONE.md"));
+    plan.replace(plan.find("status: pending"), 15, "status: complete");
+    write_file(p.path(".sf/milestones/M001/MILESTONE.md"), plan);
+    p.git("add -A");
+    p.git("commit -qm done");
+    p.git("switch -q main");
+    auto killed = run("SF_FAULT_POINTS=merge.after_update_ref=kill " +
+                        sh_quote(SF_CLI_PATH) + " merge",
+                      p.root());
+    REQUIRE(killed.exit_code == 128 + SIGKILL);
+    // Main names the merge; the checkout does not show it yet, and our lock keeps git out.
+    REQUIRE(std::filesystem::exists(p.path(".git/index.lock")));
+    REQUIRE(std::filesystem::exists(p.path(".git/sf-merge-checkout.json")));
+    CHECK_FALSE(std::filesystem::exists(p.path("m.txt")));
+    auto report = p.cli("doctor --json");
+    CHECK(report.exit_code == 1);
+    CHECK(report.out.find("interrupted merge") != std::string::npos);
+    // Our lock is part of that finding, never offered for removal on its own.
+    CHECK(report.out.find("\"git lock\"") == std::string::npos);
+    auto fixed = p.cli(repair);
+    INFO(fixed.out << fixed.err);
+    CHECK(fixed.exit_code == 0);
+    CHECK(read_file(p.path("m.txt")) == "m\n");
+    CHECK(p.git("status --porcelain --untracked-files=no") == "");
+    CHECK_FALSE(std::filesystem::exists(p.path(".git/index.lock")));
+    CHECK_FALSE(std::filesystem::exists(p.path(".git/sf-merge-checkout.json")));
+    CHECK(p.cli("doctor").exit_code == 0);
+  }
+}

@@ -9,6 +9,8 @@
 #include "support/run_ok.hpp"
 #include "support/temp_dir.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -237,7 +239,9 @@ TEST_CASE("the checkout follows every kind of change: folders, links, modes",
      root);
   auto tip = rev(root, "milestone/M001");
   write_file(root + "/untracked-elsewhere.txt", "mine\n");
-  REQUIRE(merge(root, tip).kind == merge_result::merged);
+  auto r = merge(root, tip);
+  INFO(r.text);
+  REQUIRE(r.kind == merge_result::merged);
   CHECK(read_file(root + "/dir") == "now-a-file\n");
   CHECK(read_file(root + "/thing/in.txt") == "inside\n");
   CHECK(std::filesystem::read_symlink(root + "/target-link") == "dir");
@@ -246,7 +250,7 @@ TEST_CASE("the checkout follows every kind of change: folders, links, modes",
   CHECK(sh("git status --porcelain", root) == "?? untracked-elsewhere.txt");
 }
 
-TEST_CASE("a checkout left behind by a failed update blocks nothing once it is fixed",
+TEST_CASE("a file the user changes while the checkout is brought along stays theirs",
           "[merge][checkout]") {
   sf::test::temp_dir tmp;
   auto root = tmp.path();
@@ -255,8 +259,8 @@ TEST_CASE("a checkout left behind by a failed update blocks nothing once it is f
      "git add -A && git commit -qm two && git switch -q main",
      root);
   auto tip2 = rev(root, "milestone/M002");
-  // Between the check under the lock and the file writes, something takes m.txt's place (a
-  // folder with a file of the user's): main has moved, the checkout cannot follow.
+  // Between the check under the lock and git writing the files, something of the user's takes
+  // m.txt's place (a folder with a file in it): main moves, git refuses to write over it.
   merge_request req;
   req.root = root;
   req.mid = "M001";
@@ -267,32 +271,77 @@ TEST_CASE("a checkout left behind by a failed update blocks nothing once it is f
   };
   auto r = sf::io::merge_milestone(req);
   REQUIRE(r);
+  INFO(r->text);
   CHECK(r->kind == merge_result::merged);
-  CHECK(r->text.find("is not updated yet") != std::string::npos);
-  CHECK(exists(root + "/.git/sf-merge-checkout.json"));
-  CHECK_FALSE(exists(root + "/.git/index.lock"));
+  CHECK(r->text.find("kept your own version of m.txt") != std::string::npos);
+  // The user's file stays; everything else of the merge is in the checkout; the index follows
+  // main, so no commit of the user's can revert the milestone; nothing is left locked.
   CHECK(read_file(root + "/m.txt/mine") == "the user's file\n");
-  // The next merge first finishes the first one's checkout: while the user's file is in the
-  // way it says so and merges nothing; once the user moves it, both land.
+  CHECK(read_file(root + "/lines.txt").find("three") != std::string::npos);
+  CHECK(sh("git diff --cached --name-only", root).empty());
+  CHECK_FALSE(exists(root + "/.git/sf-merge-checkout.json"));
+  CHECK_FALSE(exists(root + "/.git/index.lock"));
+  // Nothing waits on it: the next milestone merges, and once the user puts m.txt back the
+  // checkout is clean.
   merge_request next = req;
   next.mid = "M002";
   next.tip = tip2;
   next.before_cas = nullptr;
-  auto blocked = sf::io::merge_milestone(next);
-  REQUIRE(blocked);
-  CHECK(blocked->kind == merge_result::dirty_checkout);
-  CHECK(blocked->text.find("has not caught up with an earlier merge") != std::string::npos);
-  CHECK_FALSE(on_main(root, tip2));
-  std::filesystem::remove_all(root + "/m.txt");
   auto done = sf::io::merge_milestone(next);
   REQUIRE(done);
   INFO(done->text);
   CHECK(done->kind == merge_result::merged);
-  CHECK(on_main(root, tip2));
+  std::filesystem::remove_all(root + "/m.txt");
+  sh("git checkout -- m.txt", root);
   CHECK(read_file(root + "/m.txt") == "m\n");
   CHECK(read_file(root + "/two.txt") == "two\n");
   CHECK(sh("git status --porcelain", root).empty());
+}
+
+TEST_CASE("a merge cut short after main moved is finished by the next command", "[merge][checkout]") {
+  sf::test::temp_dir tmp;
+  auto root = tmp.path();
+  auto tip = make_repo(root);
+  // The crash window, made by hand: main names the merge, the checkout still shows the old
+  // tree, our lock is held and the journal names it.
+  merge_request req;
+  req.root = root;
+  req.mid = "M001";
+  req.tip = tip;
+  std::string journal, lock_text;
+  req.before_cas = [&] {
+    journal = read_file(root + "/.git/sf-merge-checkout.json");
+    lock_text = read_file(root + "/.git/index.lock");
+  };
+  auto before = rev(root, "main");
+  REQUIRE(sf::io::merge_milestone(req));
+  auto merged = rev(root, "main");
+  sh("git update-ref refs/heads/main " + before, root);
+  sh("git reset -q --hard " + before, root);
+  sh("git update-ref refs/heads/main " + merged, root);
+  REQUIRE(!journal.empty());
+  write_file(root + "/.git/sf-merge-checkout.json", journal);
+  auto journal_json = nlohmann::json::parse(journal);
+  // The stale lock: same inode as journaled is impossible to recreate, so only its token is
+  // ours; a lock that is not ours must never be removed.
+  write_file(root + "/.git/index.lock", lock_text);
+  auto kept = sf::io::recover_checkouts(root);
+  REQUIRE_FALSE(kept);
+  CHECK(sf::code_of(kept.error()) == sf::ec::locked);
+  CHECK(exists(root + "/.git/index.lock"));
+  ::unlink((root + "/.git/index.lock").c_str());
+  write_file(root + "/README.md", "edited by the user meanwhile\n");
+  auto done = sf::io::recover_checkouts(root);
+  REQUIRE(done);
+  CHECK(done->find("finished bringing the checkout") != std::string::npos);
+  CHECK(read_file(root + "/m.txt") == "m\n");
+  CHECK(read_file(root + "/lines.txt").find("three") != std::string::npos);
+  CHECK(sh("git status --porcelain", root) == " M README.md");
   CHECK_FALSE(exists(root + "/.git/sf-merge-checkout.json"));
+  // Nothing left to do: a second look finds nothing.
+  auto again = sf::io::recover_checkouts(root);
+  REQUIRE(again);
+  CHECK(again->empty());
 }
 
 TEST_CASE("a linked worktree that has main checked out is brought along, and guarded",
@@ -350,4 +399,53 @@ TEST_CASE("the integration branch is decided once: switching the checkout never 
   auto gone = sf::io::resolve_main_branch(repo->get());
   REQUIRE_FALSE(gone);
   CHECK(sf::describe(gone.error()).find("sf-actors.integrationBranch") != std::string::npos);
+}
+
+TEST_CASE("files behind an external filter are compared and written by git's own filter",
+          "[merge][checkout]") {
+  sf::test::temp_dir tmp;
+  auto root = tmp.path();
+  sf::test::init_git_repo(root);
+  // A toy of git-lfs: the repository stores upper case, the checkout shows lower case.
+  sh("git config filter.upper.clean 'tr a-z A-Z' && git config filter.upper.smudge 'tr A-Z a-z' "
+     "&& echo '*.txt filter=upper' > .gitattributes && echo hello > x.txt && git add -A && "
+     "git commit -qm base && git branch milestone/M001 && git switch -q milestone/M001 && "
+     "echo world > x.txt && echo new > y.txt && git add -A && git commit -qm work && "
+     "git switch -q main",
+     root);
+  CHECK(sh("git show main:x.txt", root) == "HELLO");
+  auto tip = rev(root, "milestone/M001");
+  SECTION("a clean file is not mistaken for the user's change, and is written smudged") {
+    auto r = merge(root, tip);
+    REQUIRE(r.kind == merge_result::merged);
+    CHECK(read_file(root + "/x.txt") == "world\n");
+    CHECK(read_file(root + "/y.txt") == "new\n");
+    CHECK(sh("git status --porcelain", root).empty());
+  }
+  SECTION("a real change of the user's behind the filter still holds the merge") {
+    write_file(root + "/x.txt", "mine\n");
+    CHECK(merge(root, tip).kind == merge_result::dirty_checkout);
+    CHECK(read_file(root + "/x.txt") == "mine\n");
+  }
+}
+
+TEST_CASE("a folder on the way that is a symbolic link is never written through",
+          "[merge][checkout]") {
+  sf::test::temp_dir tmp;
+  auto root = tmp / "repo";
+  sf::test::init_git_repo(root);
+  sh("mkdir docs && echo x > docs/x.md && echo y > docs/y.md && git add -A && git commit -qm base "
+     "&& git branch milestone/M001 && git switch -q milestone/M001 && echo changed > docs/x.md && "
+     "git rm -q docs/y.md && git commit -qam work && git switch -q main",
+     root);
+  auto tip = rev(root, "milestone/M001");
+  auto elsewhere = tmp / "elsewhere";
+  sh("mv docs " + sh_quote(elsewhere) + " && ln -s " + sh_quote(elsewhere) + " docs", root);
+  auto before = rev(root, "main");
+  auto r = merge(root, tip);
+  CHECK(r.kind == merge_result::dirty_checkout);
+  CHECK(rev(root, "main") == before);
+  // Outside the project nothing changed.
+  CHECK(read_file(elsewhere + "/x.md") == "x\n");
+  CHECK(read_file(elsewhere + "/y.md") == "y\n");
 }

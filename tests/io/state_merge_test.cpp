@@ -82,6 +82,23 @@ TEST_CASE("MILESTONE.md: on a key both changed, the branch wins progress and mai
   CHECK(units[2].id == "U03");
 }
 
+TEST_CASE("MILESTONE.md: a dependency the user removed on main stays removed", "[state-merge]") {
+  auto base = base_md;
+  base.replace(base.find("dependsOn: []"), 13, "dependsOn: [M000, M009]");
+  auto ours = base;
+  ours.replace(ours.find("dependsOn: [M000, M009]"), 23, "dependsOn: [M000]");
+  auto theirs = base;
+  theirs.replace(theirs.find("dependsOn: [M000, M009]"), 23, "dependsOn: [M000, M009, M010]");
+  theirs.replace(theirs.find("status: pending"), 15, "status: complete");
+  auto r = sf::io::merge_milestone_text(base, ours, theirs, "x.md");
+  REQUIRE(r);
+  REQUIRE(*r);
+  auto m = sf::parse_milestone(**r, "M001", "merged");
+  REQUIRE(m);
+  CHECK(m->depends_on == std::vector<std::string>{"M000"});
+  CHECK(m->status == sf::milestone_status::complete);
+}
+
 TEST_CASE("MILESTONE.md: the body keeps lines both sides added", "[state-merge]") {
   auto ours = base_md + "A note of the user's.\n";
   auto theirs = base_md + "A note of the agent's.\n";

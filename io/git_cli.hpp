@@ -1,0 +1,32 @@
+#pragma once
+/// Running the git command line for the steps where git itself must act on a user's checkout
+/// (moving its files from one tree to another with git's own filters, sparse rules and safety
+/// checks), with its output captured and a deadline.
+
+#include <caf/expected.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace sf::io {
+
+/// How a git command ended.
+struct git_cli_result {
+  int exit_code = -1;  ///< Its exit code; -1 when it was killed at the deadline.
+  std::string output;  ///< stdout and stderr together, at most 64 KiB of it.
+};
+
+/// Runs `git <args>` in `dir` with this process's environment (any GIT_DIR, GIT_WORK_TREE or
+/// GIT_INDEX_FILE of ours removed) plus `env` ("K=V" entries), stdin from /dev/null, in a
+/// process group of its own that is killed if it runs past `timeout`. Errors only when git
+/// cannot be started.
+caf::expected<git_cli_result> run_git(const std::string& dir, const std::vector<std::string>& args,
+                                      const std::vector<std::string>& env,
+                                      std::chrono::milliseconds timeout);
+
+/// The lines of `output` that say what git refused ("error: ...", "fatal: ..." and the
+/// indented file names that follow them), joined by "; ".
+std::string git_refusal(const std::string& output);
+
+} // namespace sf::io
