@@ -258,8 +258,9 @@ void check_finished(self_ptr self) {
   auto& st = self->state;
   // Merges still to come hold the run open, but not a stop: the queue file keeps them for the
   // next start. A push in flight ends within push_timeout, or at once on a stop.
+  // A push is waited for even on a stop: the queue ends it at once and reports it.
   if (st.finished_published || (!st.pending_merges.empty() && !st.shutting_down) ||
-      (st.pushing && !st.shutting_down) || !st.retiring.empty() || !st.preparing.empty())
+      st.pushing || !st.retiring.empty() || !st.preparing.empty())
     return;
   for (const auto& [id, e] : st.entries)
     if (is_active(e) || (e.in_run && e.state == "queued" && !st.budget_reached &&
@@ -800,6 +801,8 @@ void on_merged(self_ptr self, const merge_outcome& x) {
   ev.text = x.slice.empty() ? "" : "slice " + x.slice + ": ";
   if (x.kind == "merged") {
     ev.text += "merged into main" + std::string(x.pushed ? " (pushed)" : "");
+    if (!x.notes.empty())
+      ev.text += "; " + x.notes;
   } else if (x.kind == "already_merged") {
     ev.text += "already on main";
   } else if (x.kind == "conflict") {

@@ -576,7 +576,19 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
       auto& st = self->state;
       st.shutting_down = true;
       clear_obstacle(self);
-      end_push(self, true);
+      if (st.push) {
+        end_push(self, true); // Its end is reported when the reactor sees it go.
+      } else if (st.push_announced || st.push_wanted) {
+        // Announced, never started: the coordinator waits for word on it.
+        st.push_announced = false;
+        st.push_wanted = false;
+        merge_outcome x;
+        x.milestone = st.push_carries.empty() ? std::string{} : st.push_carries.back();
+        x.kind = "push_failed";
+        x.text = "the run ended before main was pushed to '" + st.cfg.prefs.push_remote +
+                 "'; push it yourself, or the next merge does";
+        tell(self, x);
+      }
     },
   };
 }

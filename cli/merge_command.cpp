@@ -34,7 +34,8 @@ nlohmann::json report_to_json(const merge_report& r) {
                    {"files", x.files},
                    {"text", x.text},
                    {"pushed", x.pushed},
-                   {"pushError", x.push_error}});
+                   {"pushError", x.push_error},
+                   {"notes", x.notes}});
   return {{"results", out}, {"exitCode", r.exit_code}};
 }
 
@@ -134,9 +135,13 @@ merge_report merge_directly(const std::string& root, const preferences& prefs, c
     auto x = io::merge_one(root, item, o);
     r.results.push_back(x);
     if (io::stops_queue(x)) {
-      // Exit 5 is for conflicts; an obstacle or a failure is 1 (the report says which).
-      r.exit_code = x.kind == "conflict" ? exit_merge_conflict : exit_failure;
-      stopped_by = x.milestone + " (" + x.kind + ")";
+      // Exit 5 is for conflicts; an obstacle or a failure is 1 (the report says which), an
+      // interruption the conventional 130.
+      r.exit_code = x.kind == "conflict"      ? exit_merge_conflict
+                    : x.kind == "interrupted" ? 130
+                                              : exit_failure;
+      stopped_by = x.kind == "interrupted" ? "the interruption of this command"
+                                           : x.milestone + " (" + x.kind + ")";
     }
   }
   if (!only.empty() && r.results.empty()) {

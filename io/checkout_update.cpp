@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <set>
 #include <unordered_set>
 
 namespace sf::io {
@@ -83,6 +84,14 @@ caf::error copy_file(const std::string& from, const std::string& to) {
     }
     left -= n;
   }
+  // git and libgit2 judge "racily clean" entries against the index file's mtime: the copy
+  // must keep it, or an edit made in the same instant as the last `git add` would vanish.
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  if (::futimens(out.get(), times) != 0) {
+    int err = errno;
+    ::unlink(to.c_str());
+    return sys_fail("keeping the times of the index on", to, err);
+  }
   if (auto err = close_checked(out)) {
     ::unlink(to.c_str());
     return err;
@@ -99,8 +108,6 @@ struct check_context {
   int64_t index_mtime_ns = 0;
   bool filemode = true;
   std::unordered_set<std::string> removed; // Paths the move deletes (for folders in the way).
-  std::vector<std::string> stale_stat;     // Clean files whose cached stat data is out of date.
-  bool ask_git = false; // A path has an external filter (LFS, git-crypt): only git can compare.
 };
 
 /// True when `path` has a `filter` attribute naming a driver: its clean/smudge commands are
@@ -161,8 +168,7 @@ bool only_removed_files(const check_context& cx, const std::string& dir) {
 enum class shows { entry, absent, other };
 
 /// Whether the working file at `path` shows the entry (`id`, `mode`), or is absent. `ie` is the
-/// index entry at that path, for its cached stat data; a clean file whose stat data is stale is
-/// noted in `cx.stale_stat` so it can be refreshed before git looks.
+/// index entry at that path, for its cached stat data.
 shows file_state(check_context& cx, const std::string& path, const std::optional<git_oid>& id,
                  git_filemode_t mode, const git_index_entry* ie) {
   if (beyond_a_link(cx, path))
@@ -205,20 +211,15 @@ shows file_state(check_context& cx, const std::string& path, const std::optional
     return shows::other;
   if (ie != nullptr && git_oid_equal(&ie->id, &*id) != 0 && stat_matches(cx, ie, st))
     return shows::entry;
-  if (ie != nullptr && git_oid_equal(&ie->id, &*id) != 0 && external_filter(cx.repo, path)) {
-    // git refreshes it and decides (its dry run below); libgit2 would see the filtered form.
-    cx.ask_git = true;
-    return shows::entry;
-  }
+  if (ie != nullptr && git_oid_equal(&ie->id, &*id) != 0 && external_filter(cx.repo, path))
+    return shows::entry; // Only git can compare it (its refresh and dry run decide).
+  if (ie == nullptr && external_filter(cx.repo, path))
+    return shows::other; // Nothing to compare against without git's own filter.
   // Hashed through the checkout's filters, as `git status` would compare it.
   git_oid on_disk;
   if (git_repository_hashfile(&on_disk, cx.repo, full.c_str(), GIT_OBJECT_BLOB, path.c_str()) != 0)
     return shows::other;
-  if (git_oid_equal(&on_disk, &*id) == 0)
-    return shows::other;
-  if (ie != nullptr && git_oid_equal(&ie->id, &*id) != 0)
-    cx.stale_stat.push_back(path);
-  return shows::entry;
+  return git_oid_equal(&on_disk, &*id) != 0 ? shows::entry : shows::other;
 }
 
 caf::expected<repo_ptr> open_checkout_repo(const git_checkout& c) {
@@ -227,7 +228,7 @@ caf::expected<repo_ptr> open_checkout_repo(const git_checkout& c) {
 
 check_context make_context(const git_checkout& c, git_repository* repo, git_index* index,
                            const std::string& index_path) {
-  check_context cx{c, repo, index, 0, 0, true, {}, {}, false};
+  check_context cx{c, repo, index, 0, 0, true, {}};
   struct stat ist;
   if (::stat(index_path.c_str(), &ist) == 0) {
     cx.index_mtime_s = ist.st_mtim.tv_sec;
@@ -301,35 +302,17 @@ std::vector<std::string> dirty_paths(check_context& cx,
           }
       }
     }
-    auto f = file_state(cx, s.path, s.from_id, s.from_mode, ie);
-    bool file_ok = s.from_id ? f == shows::entry : f == shows::absent;
+    // Outside a sparse checkout's cone the file is meant to be absent; git's rules apply.
+    bool sparse = ie != nullptr && (ie->flags_extended & GIT_INDEX_ENTRY_SKIP_WORKTREE) != 0;
+    bool file_ok = sparse;
+    if (!sparse) {
+      auto f = file_state(cx, s.path, s.from_id, s.from_mode, ie);
+      file_ok = s.from_id ? f == shows::entry : f == shows::absent;
+    }
     if (!index_ok || !file_ok)
       dirty.push_back(s.path);
   }
   return dirty;
-}
-
-/// Makes the cached stat data of `paths` in `index` current, so that git, which trusts stat
-/// data, sees the clean files the check proved clean by content.
-caf::error refresh_stat(git_index* index, const std::string& workdir,
-                        const std::vector<std::string>& paths) {
-  for (const auto& path : paths) {
-    const git_index_entry* old = git_index_get_bypath(index, path.c_str(), 0);
-    struct stat st;
-    if (old == nullptr || ::lstat((workdir + path).c_str(), &st) != 0)
-      continue;
-    git_index_entry e = *old;
-    e.ctime.seconds = static_cast<int32_t>(st.st_ctim.tv_sec);
-    e.ctime.nanoseconds = static_cast<uint32_t>(st.st_ctim.tv_nsec);
-    e.mtime.seconds = static_cast<int32_t>(st.st_mtim.tv_sec);
-    e.mtime.nanoseconds = static_cast<uint32_t>(st.st_mtim.tv_nsec);
-    e.dev = static_cast<uint32_t>(st.st_dev);
-    e.ino = static_cast<uint32_t>(st.st_ino);
-    e.file_size = static_cast<uint32_t>(st.st_size);
-    if (git_index_add(index, &e) != 0)
-      return git_fail("refreshing the index entry", path);
-  }
-  return {};
 }
 
 std::string hex(const git_oid& id) {
@@ -360,52 +343,49 @@ caf::expected<checkout_update> checkout_update::lock_and_copy(const git_checkout
   return up;
 }
 
-caf::expected<checkout_update> checkout_update::prepare(const git_checkout& c,
-                                                        const checkout_move& m,
-                                                        std::chrono::milliseconds patience) {
+caf::expected<checkout_update>
+checkout_update::prepare(const git_checkout& c, const checkout_move& m,
+                         std::chrono::milliseconds patience,
+                         const std::function<caf::error(const index_lock&)>& on_locked,
+                         int stop_fd) {
   auto up = lock_and_copy(c, patience);
   if (!up)
     return up;
+  if (on_locked)
+    if (auto err = on_locked(*up->lock_))
+      return err;
   up->move_ = m;
   auto steps = plan_steps(c, up->repo_.get(), m);
   if (!steps)
     return std::move(steps.error());
   up->steps_ = std::move(*steps);
-  // libgit2 reads most indexes; a split or sparse index it cannot is left to git's check alone.
+  // libgit2 reads most indexes; a split or sparse index it cannot is left to git alone.
   git_index* raw = nullptr;
-  index_ptr index{git_index_open(&raw, up->index_copy_.c_str()) == 0 ? raw : nullptr};
-  auto cx = make_context(c, up->repo_.get(), index.get(), up->lock_->index_path());
-  up->dirty_ = dirty_paths(cx, up->steps_);
-  if (!up->dirty_.empty())
-    return up;
-  if (index && !cx.stale_stat.empty()) {
-    if (auto err = refresh_stat(index.get(), c.workdir, cx.stale_stat))
-      return err;
-    if (git_index_write(index.get()) != 0)
-      return git_fail("writing the refreshed copy of the index", c.workdir);
+  if (git_index_open(&raw, up->index_copy_.c_str()) == 0) {
+    index_ptr index{raw};
+    auto cx = make_context(c, up->repo_.get(), index.get(), up->lock_->index_path());
+    up->dirty_ = dirty_paths(cx, up->steps_);
+    if (!up->dirty_.empty())
+      return up;
   }
-  bool libgit2_read = index != nullptr;
-  index.reset();
   std::vector<std::string> env = {"GIT_INDEX_FILE=" + up->index_copy_};
-  if (cx.ask_git || !libgit2_read) {
-    // Stat data git trusts, refreshed by git itself where only git can compare content.
-    auto refresh = run_git(c.workdir, {"update-index", "-q", "--refresh"}, env, git_step_timeout);
-    if (!refresh)
-      return std::move(refresh.error());
-  }
-  // git has the last word: its own check of the move, with the checkout's filters and sparse
-  // rules, on our copy of the index (the real one stays locked and untouched).
+  // As `git merge` does: stat data refreshed first (git trusts it, and a touched file or a
+  // changed ctime would look modified), then git's own check of the move, with the checkout's
+  // filters and sparse rules, on our copy of the index (the real one stays locked, untouched).
+  auto refresh = run_git(c.workdir, {"update-index", "-q", "--refresh"}, env, git_step_timeout,
+                         stop_fd);
+  if (!refresh)
+    return std::move(refresh.error());
+  if (refresh->exit_code < 0)
+    return make_error(ec::unavailable, git_failure(*refresh, "git update-index --refresh"));
   auto dry = run_git(c.workdir, {"read-tree", "-m", "-u", "-n", hex(m.from), hex(m.to)}, env,
-                     git_step_timeout);
+                     git_step_timeout, stop_fd);
   if (!dry)
     return std::move(dry.error());
-  if (dry->exit_code != 0) {
-    up->refusal_ = git_refusal(dry->output);
-    if (up->refusal_.empty())
-      up->refusal_ = "git read-tree refused to update the checkout";
-    for (const auto& s : up->steps_)
-      up->dirty_.push_back(s.path);
-  }
+  if (dry->exit_code < 0)
+    return make_error(ec::unavailable, git_failure(*dry, "git read-tree -n"));
+  if (dry->exit_code != 0)
+    up->refusal_ = git_failure(*dry, "git read-tree");
   return up;
 }
 
@@ -421,14 +401,23 @@ caf::expected<checkout_update> checkout_update::prepare_finish(const git_checkou
   if (!steps)
     return std::move(steps.error());
   up->steps_ = std::move(*steps);
+  git_index* raw = nullptr;
+  index_ptr index{git_index_open(&raw, up->index_copy_.c_str()) == 0 ? raw : nullptr};
   check_context cx = make_context(c, up->repo_.get(), nullptr, up->lock_->index_path());
+  for (const auto& s : up->steps_)
+    if (s.from_id && !s.to_id)
+      cx.removed.insert(s.path);
   for (auto& s : up->steps_) {
-    // Only a file that still shows the old version is ours to bring along; anything else is
-    // either done already or the user's, and stays.
+    // Only a file that still shows the old version is ours to bring along, and only while its
+    // index entry is ours too (the old or the new one); anything else is the user's.
+    const git_index_entry* ie =
+      index ? git_index_get_bypath(index.get(), s.path.c_str(), 0) : nullptr;
+    bool index_ours = !index || same_entry(ie, s.from_id, s.from_mode) ||
+                      same_entry(ie, s.to_id, s.to_mode);
     auto was = file_state(cx, s.path, s.from_id, s.from_mode, nullptr);
-    s.file_is_from = s.from_id ? was == shows::entry : was == shows::absent;
+    s.file_is_from = index_ours && (s.from_id ? was == shows::entry : was == shows::absent);
     auto now = file_state(cx, s.path, s.to_id, s.to_mode, nullptr);
-    bool done = s.to_id ? now == shows::entry : now == shows::absent;
+    bool done = index_ours && (s.to_id ? now == shows::entry : now == shows::absent);
     if (!s.file_is_from && !done)
       up->kept_.push_back(s.path);
   }
@@ -471,7 +460,7 @@ caf::error checkout_update::apply() {
                                            " was already applied or abandoned");
   if (finishing_)
     return apply_finish();
-  if (!dirty_.empty())
+  if (!dirty_.empty() || !refusal_.empty())
     return make_error(ec::invalid_input, "the checkout at " + checkout_.workdir +
                                            " has changes of the user; nothing may be applied");
   auto from = hex(move_.from);
@@ -484,9 +473,7 @@ caf::error checkout_update::apply() {
     // The user changed a file in the instant since the check: the index still follows the
     // branch (so nothing reverts the merge in a commit), the files stay theirs.
     behind = make_error(ec::io_error, !moved ? describe(moved.error())
-                                             : git_refusal(moved->output).empty()
-                                                 ? "git read-tree could not update the files"
-                                                 : git_refusal(moved->output));
+                                             : git_failure(*moved, "git read-tree"));
     auto index_only = run_git(checkout_.workdir, {"read-tree", "-m", from, to}, env,
                               git_step_timeout);
     if (!index_only || index_only->exit_code != 0) {
@@ -504,8 +491,21 @@ caf::error checkout_update::apply() {
 
 caf::error checkout_update::apply_finish() {
   std::vector<std::string> env = {"GIT_INDEX_FILE=" + index_copy_};
-  // The index follows the branch at every path: an entry still at `from` moves to `to`; one
-  // at `to` already, or staged by the user since, stays.
+  std::set<std::string> kept(kept_.begin(), kept_.end());
+  // Deletions first, deepest first, so a folder that becomes a file (or the reverse) is free;
+  // folders they empty go too, as git removes them.
+  for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+    if (it->to_id || !it->file_is_from)
+      continue;
+    auto full = checkout_.workdir + it->path;
+    if (::unlink(full.c_str()) != 0 && errno != ENOENT && errno != EISDIR)
+      return sys_fail("removing", full, errno);
+    for (auto dir = parent_of(it->path); !dir.empty(); dir = parent_of(dir))
+      if (::rmdir((checkout_.workdir + dir).c_str()) != 0)
+        break;
+  }
+  // The index follows the branch at every path but those the user staged something at: an
+  // entry still at `from` moves to `to`.
   git_index* raw = nullptr;
   if (git_index_open(&raw, index_copy_.c_str()) == 0) {
     index_ptr index{raw};
@@ -526,35 +526,28 @@ caf::error checkout_update::apply_finish() {
         return git_fail("updating the index entry of", s.path);
     }
     if (git_index_write(index.get()) != 0)
-      return git_fail("writing the index of the checkout at", checkout_.workdir);
+      return git_fail("writing the index", "the checkout at " + checkout_.workdir);
   } else {
     auto moved = run_git(checkout_.workdir, {"read-tree", "-m", hex(move_.from), hex(move_.to)},
                          env, git_step_timeout);
     if (!moved)
       return std::move(moved.error());
     if (moved->exit_code != 0)
-      return make_error(ec::git_error, "git read-tree could not finish the index of " +
-                                         checkout_.workdir + ": " + git_refusal(moved->output));
+      return make_error(ec::git_error, "finishing the index of " + checkout_.workdir + ": " +
+                                         git_failure(*moved, "git read-tree"));
   }
-  // Files that still show `from` become `to`, written by git with the checkout's filters;
-  // deleted ones go. Nothing else is written.
+  // Files that still show `from` become `to`, written by git with the checkout's filters.
   std::vector<std::string> write = {"checkout-index", "-f", "-u", "--"};
-  for (const auto& s : steps_) {
-    if (!s.file_is_from)
-      continue;
-    if (s.to_id) {
+  for (const auto& s : steps_)
+    if (s.file_is_from && s.to_id && kept.count(s.path) == 0)
       write.push_back(s.path);
-    } else if (::unlink((checkout_.workdir + s.path).c_str()) != 0 && errno != ENOENT) {
-      return sys_fail("removing", checkout_.workdir + s.path, errno);
-    }
-  }
   if (write.size() > 4) {
     auto wrote = run_git(checkout_.workdir, write, env, git_step_timeout);
     if (!wrote)
       return std::move(wrote.error());
     if (wrote->exit_code != 0)
-      return make_error(ec::git_error, "git checkout-index could not finish the files of " +
-                                         checkout_.workdir + ": " + git_refusal(wrote->output));
+      return make_error(ec::git_error, "finishing the files of " + checkout_.workdir + ": " +
+                                         git_failure(*wrote, "git checkout-index"));
   }
   auto copy = std::move(index_copy_);
   index_copy_.clear();

@@ -17,6 +17,7 @@
 #include <git2.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,8 +40,12 @@ public:
   /// `m.from`, and git must agree (`read-tree -m -u -n`). Paths that fail are listed by
   /// `dirty()` (git's own reason, when only git refuses, by `refusal()`); then nothing may be
   /// applied.
-  static caf::expected<checkout_update> prepare(const git_checkout& c, const checkout_move& m,
-                                                std::chrono::milliseconds patience);
+  /// `on_locked` runs right after the lock is taken (the caller writes its crash journal
+  /// there, so no crash can leave our lock unaccounted for); an error from it abandons. A
+  /// readable `stop_fd` (>= 0) ends git's check early with `ec::unavailable`.
+  static caf::expected<checkout_update>
+  prepare(const git_checkout& c, const checkout_move& m, std::chrono::milliseconds patience,
+          const std::function<caf::error(const index_lock&)>& on_locked = {}, int stop_fd = -1);
 
   /// For a move a crash cut short after the branch had moved: takes the lock the same way and
   /// plans to finish it. Nothing is refused: what the user changed since is left to them.
@@ -56,10 +61,11 @@ public:
   checkout_update& operator=(checkout_update&&) noexcept = default;
   ~checkout_update();
 
-  /// Sorted paths at which the user changed the index or the file (or what git refused).
+  /// Sorted paths at which the user changed the index or the file.
   const std::vector<std::string>& dirty() const noexcept { return dirty_; }
 
-  /// git's own words when it refuses a move our check found clean; empty otherwise.
+  /// git's own words when git refuses a move our check found clean (or could not make, with an
+  /// index libgit2 cannot read); empty otherwise. Then nothing may be applied either.
   const std::string& refusal() const noexcept { return refusal_; }
 
   /// The held index lock (its identity goes into the crash journal).

@@ -4,6 +4,7 @@
 #include "io/git.hpp"
 #include "io/git_checkouts.hpp"
 #include "io/merge.hpp"
+#include "io/merge_turn.hpp"
 #include "io/integration_branch.hpp"
 #include "io/milestone_branch.hpp"
 #include "io/parallel_dir.hpp"
@@ -334,12 +335,16 @@ void check_git_locks(const doctor_context& ctx, std::vector<finding>& out) {
   // fix finishes the checkout (removing that lock only then: alone, it would expose a
   // checkout that looks like the merge reverted).
   std::set<std::string> ours;
+  // While a merge of sf-actors runs, its journal and lock are its own, not a crash's.
+  bool merging = merge_turn_busy(ctx.root);
   if (auto checkouts = list_checkouts(repo->get())) {
     for (const auto& c : *checkouts) {
       auto journal = c.gitdir + "sf-merge-checkout.json";
       if (!exists(journal))
         continue;
       ours.insert(c.gitdir + "index.lock");
+      if (merging)
+        continue;
       out.push_back(make(finding_kind::interrupted_merge, ctx, journal,
                          "a merge of sf-actors was cut short while it brought the checkout at " +
                            c.workdir + " along to main",

@@ -31,7 +31,7 @@ bool ours_to_drop(const char* entry) {
 
 caf::expected<git_cli_result> run_git(const std::string& dir, const std::vector<std::string>& args,
                                       const std::vector<std::string>& env,
-                                      std::chrono::milliseconds timeout) {
+                                      std::chrono::milliseconds timeout, int stop_fd) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     return make_error(ec::process_error, std::string{"cannot create a pipe for git: "} +
@@ -63,16 +63,19 @@ caf::expected<git_cli_result> run_git(const std::string& dir, const std::vector<
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+    pollfd stop{stop_fd, POLLIN, 0};
+    bool stopped = stop_fd >= 0 && ::poll(&stop, 1, 0) > 0;
+    if (left.count() <= 0 || stopped) {
       (void) child->signal_group(SIGKILL);
       pollfd pfd{child->pidfd(), POLLIN, 0};
       ::poll(&pfd, 1, 5000);
       child->try_reap(status);
-      out.exit_code = -1;
+      out.exit_code = stopped ? -2 : -1;
       return out;
     }
-    pollfd pfds[2] = {{eof ? -1 : read_end.get(), POLLIN, 0}, {child->pidfd(), POLLIN, 0}};
-    int rc = ::poll(pfds, 2, static_cast<int>(left.count()));
+    pollfd pfds[3] = {{eof ? -1 : read_end.get(), POLLIN, 0}, {child->pidfd(), POLLIN, 0},
+                      {stop_fd, POLLIN, 0}};
+    int rc = ::poll(pfds, stop_fd >= 0 ? 3 : 2, static_cast<int>(left.count()));
     if (rc < 0 && errno != EINTR)
       return make_error(ec::process_error, std::string{"waiting for git failed: "} +
                                              std::strerror(errno));
@@ -84,10 +87,17 @@ caf::expected<git_cli_result> run_git(const std::string& dir, const std::vector<
       else if (n == 0)
         eof = true;
     }
-    if ((pfds[1].revents & POLLIN) != 0 && eof)
-      continue;
-    // The child exited but its output is not drained yet: keep reading until EOF.
+    // An exited child whose output is not drained yet is read to its end first.
   }
+}
+
+std::string git_failure(const git_cli_result& r, const std::string& what) {
+  if (r.exit_code == -1)
+    return what + " did not end in time and was stopped";
+  if (r.exit_code == -2)
+    return what + " was stopped because this command was interrupted";
+  auto why = git_refusal(r.output);
+  return why.empty() ? what + " failed (exit " + std::to_string(r.exit_code) + ")" : why;
 }
 
 std::string git_refusal(const std::string& output) {

@@ -19,11 +19,15 @@ struct git_cli_result {
 
 /// Runs `git <args>` in `dir` with this process's environment (any GIT_DIR, GIT_WORK_TREE or
 /// GIT_INDEX_FILE of ours removed) plus `env` ("K=V" entries), stdin from /dev/null, in a
-/// process group of its own that is killed if it runs past `timeout`. Errors only when git
-/// cannot be started.
+/// process group of its own that is killed if it runs past `timeout` (exit_code -1) or once
+/// `stop_fd` (when >= 0) is readable (exit_code -2). Errors only when git cannot be started.
 caf::expected<git_cli_result> run_git(const std::string& dir, const std::vector<std::string>& args,
                                       const std::vector<std::string>& env,
-                                      std::chrono::milliseconds timeout);
+                                      std::chrono::milliseconds timeout, int stop_fd = -1);
+
+/// One line for a git command that did not succeed: git's refusal, or that it timed out or was
+/// stopped.
+std::string git_failure(const git_cli_result& r, const std::string& what);
 
 /// The lines of `output` that say what git refused ("error: ...", "fatal: ..." and the
 /// indented file names that follow them), joined by "; ".

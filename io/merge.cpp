@@ -7,6 +7,8 @@
 #include "io/git_checkouts.hpp"
 #include "io/index_lock.hpp"
 #include "io/integration_branch.hpp"
+#include "io/merge_turn.hpp"
+#include "io/status_file.hpp"
 #include "io/inode_release.hpp"
 #include "io/safe_file.hpp"
 #include "io/tree_merge.hpp"
@@ -233,7 +235,7 @@ merge_result dirty_obstacle(const context& cx, const git_checkout& c,
 std::string kept_note(const git_checkout& c, const std::vector<std::string>& kept) {
   if (kept.empty())
     return {};
-  return "; kept your own version of " + list_preview(kept) + " in " +
+  return "kept your own version of " + list_preview(kept) + " in " +
          without_slash(c.workdir) + " (changed while the checkout was being brought along): " +
          "`git diff` there shows it against the merged main";
 }
@@ -249,8 +251,9 @@ caf::expected<std::string> finish_checkout(const git_checkout& c, const checkout
   return kept_note(c, kept);
 }
 
-/// True when the index of `c` still shows `mv.from` at some path where `mv.to` differs: the
-/// checkout read main's old tree after main had moved (a switch to main during a merge).
+/// True when the index of `c` shows `mv.from` at every path of the move: the checkout read
+/// main's old tree after main had moved (a switch to main during a merge). A user's own change
+/// at a few of those paths is not that.
 bool index_shows_from(const git_checkout& c, const checkout_move& mv) {
   git_index* raw = nullptr;
   if (git_index_open(&raw, (c.gitdir + "index").c_str()) != 0)
@@ -265,16 +268,23 @@ bool index_shows_from(const git_checkout& c, const checkout_move& mv) {
   tree_ptr from{from_raw};
   for (const auto& path : mv.paths) {
     git_tree_entry* e = nullptr;
-    if (git_tree_entry_bypath(&e, from.get(), path.c_str()) != 0)
-      continue;
     const git_index_entry* ie = git_index_get_bypath(index.get(), path.c_str(), 0);
+    if (git_tree_entry_bypath(&e, from.get(), path.c_str()) != 0) {
+      if (ie != nullptr)
+        return false; // `from` has no such file, the index has: not the old tree.
+      continue;
+    }
     bool same = ie != nullptr && git_oid_equal(&ie->id, git_tree_entry_id(e)) != 0;
     git_tree_entry_free(e);
-    if (same)
-      return true;
+    if (!same)
+      return false;
   }
-  return false;
+  return !mv.paths.empty();
 }
+
+// The note of a merge without a checkout of main matters for the few milliseconds a `git
+// switch` takes; later it could only be mistaken for what a user did on purpose.
+constexpr int64_t last_merge_note_ms = 10000;
 
 // Finishes checkout updates a crash (or a race with a `git switch`) cut short, while main
 // still names their merge; what the user changed since stays theirs. Gives notes for the
@@ -292,9 +302,22 @@ caf::expected<std::variant<std::string, merge_result>> finish_interrupted(git_re
     auto note = finish_checkout(c, mv);
     if (!note)
       return note.error();
-    notes += "; finished bringing the checkout at " + without_slash(c.workdir) +
-             " to the merge an earlier run cut short" + *note;
+    notes += (notes.empty() ? "" : "; ") + std::string{"finished bringing the checkout at "} +
+             without_slash(c.workdir) + " to the merge an earlier run cut short" +
+             (note->empty() ? "" : "; " + *note);
     return {};
+  };
+  // A lock is waited for by the queue like any obstacle; anything else (a filter failing, a
+  // full disk) is one too, named with the journal, rather than an error failing every merge.
+  auto obstacle = [&](const git_checkout& c, const caf::error& err) {
+    if (code_of(err) == ec::locked)
+      return out_type{lock_obstacle(err, {without_slash(c.gitdir)})};
+    auto r = outcome(merge_result::blocked,
+                     "an earlier merge could not finish bringing the checkout at " +
+                       without_slash(c.workdir) + " along (" + describe(err) + "); fix that, "
+                       "and the next merge finishes it (" + journal_path(c) + ")");
+    r.watch = {without_slash(c.gitdir), without_slash(c.workdir)};
+    return out_type{std::move(r)};
   };
   for (const auto& c : *all) {
     if (c.missing)
@@ -316,24 +339,24 @@ caf::expected<std::variant<std::string, merge_result>> finish_interrupted(git_re
     }
     // Only while main still is that merge and this checkout still has it; otherwise the user
     // has moved on and the checkout is theirs.
-    if (have_main && git_oid_equal(&main_oid, &rec->commit) != 0 && c.head == main_ref) {
-      if (auto err = finish(c, rec->mv)) {
-        if (code_of(err) == ec::locked)
-          return out_type{lock_obstacle(err, {without_slash(c.gitdir)})};
-        return err;
-      }
-    }
+    if (have_main && git_oid_equal(&main_oid, &rec->commit) != 0 && c.head == main_ref)
+      if (auto err = finish(c, rec->mv))
+        return obstacle(c, err);
     ::unlink(path.c_str());
   }
-  if (auto last = read_move(last_merge_path(repo));
-      last && have_main && git_oid_equal(&main_oid, &last->commit) != 0) {
-    for (const auto& c : *all)
-      if (!c.missing && c.head == main_ref && index_shows_from(c, last->mv))
-        if (auto err = finish(c, last->mv)) {
-          if (code_of(err) == ec::locked)
-            return out_type{lock_obstacle(err, {without_slash(c.gitdir)})};
-          return err;
+  auto note_path = last_merge_path(repo);
+  if (auto last = read_move(note_path)) {
+    bool fresh = now_ms() - last->j.value("at", int64_t{0}) < last_merge_note_ms;
+    bool acted = false;
+    if (fresh && have_main && git_oid_equal(&main_oid, &last->commit) != 0)
+      for (const auto& c : *all)
+        if (!c.missing && c.head == main_ref && index_shows_from(c, last->mv)) {
+          if (auto err = finish(c, last->mv))
+            return obstacle(c, err);
+          acted = true;
         }
+    if (acted || !fresh)
+      ::unlink(note_path.c_str());
   }
   return out_type{notes};
 }
@@ -459,20 +482,45 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
   std::optional<checkout_update> update;
   if (holder) {
     const auto& c = *holder;
-    auto up = checkout_update::prepare(c, mv, lock_patience);
+    // The journal names our lock from the moment we hold it: a crash anywhere after leaves
+    // nothing unaccounted for (main has not moved yet, so recovery only frees the lock).
+    bool journaled = false;
+    auto up = checkout_update::prepare(
+      c, mv, lock_patience,
+      [&](const index_lock& lock) {
+        journaled = true;
+        return write_journal(c, commit_oid, mv, lock);
+      },
+      cx.req.stop_fd);
+    auto drop_journal = [&] {
+      if (journaled)
+        ::unlink(journal_path(c).c_str());
+    };
     if (!up) {
+      drop_journal();
       if (code_of(up.error()) == ec::locked)
         return lock_obstacle(up.error(), {without_slash(c.gitdir)});
       return std::move(up.error());
     }
-    if (!up->dirty().empty())
-      return dirty_obstacle(cx, c, up->dirty(), up->refusal(), false);
+    if (!up->dirty().empty() || !up->refusal().empty()) {
+      up->abandon();
+      drop_journal();
+      if (!up->dirty().empty())
+        return dirty_obstacle(cx, c, up->dirty(), {}, false);
+      auto r = outcome(merge_result::blocked,
+                       "git refuses to bring the checkout at " + without_slash(c.workdir) +
+                         " along to the merge of " + cx.branch + ": " + up->refusal() + "; " +
+                         cx.main + " was not moved");
+      r.watch = {without_slash(c.gitdir), without_slash(c.workdir)};
+      return r;
+    }
     // Under the lock nothing of git's can start in this checkout; a switch or a rebase that
     // began before we took it shows now.
-    if (current_head(c) != cx.main_ref || operation_on(c, cx.main_ref))
+    if (current_head(c) != cx.main_ref || operation_on(c, cx.main_ref)) {
+      up->abandon();
+      drop_journal();
       return std::optional<merge_result>{};
-    if (auto err = write_journal(c, commit_oid, mv, up->lock()))
-      return err;
+    }
     update.emplace(std::move(*up));
   }
   fault_point("merge.before_update_ref");
@@ -506,6 +554,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
   fault_point("merge.after_update_ref");
   std::string text = "merged " + cx.branch + " into " + cx.main + " as " +
                      hex(commit_oid).substr(0, 12);
+  std::string notes;
   if (update) {
     // Main has moved. If git refused the files now (the user changed one since the check),
     // the index follows main anyway and the rest is finished at once: the user's file stays
@@ -513,10 +562,10 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
     if (auto err = update->apply()) {
       auto note = finish_checkout(*holder, mv);
       if (note) {
-        text += *note;
+        notes = *note;
         unlink_deferred(journal_path(*holder));
       } else {
-        text += "; the checkout at " + without_slash(holder->workdir) +
+        notes = "the checkout at " + without_slash(holder->workdir) +
                 " is not brought along yet (" + describe(note.error()) +
                 "): the next merge, start or `sf-actors doctor --fix` finishes it";
       }
@@ -525,17 +574,22 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
     }
   } else {
     // Nobody had main checked out; one that switches to it right now may read the old tree.
+    auto note = move_json(commit_oid, mv);
+    note["at"] = now_ms();
     (void) write_file_replace(std::string{git_repository_commondir(repo)}, "sf-merge-last.json",
-                              move_json(commit_oid, mv).dump(), 0600);
+                              note.dump(), 0600);
     if (auto again = list_checkouts(repo))
       if (auto late = holder_of(cx.main_ref, *again); late && !late->missing &&
                                                       index_shows_from(*late, mv))
-        if (auto note = finish_checkout(*late, mv))
-          text += "; brought along the checkout at " + without_slash(late->workdir) +
-                  ", which switched to " + cx.main + " during the merge" + *note;
+        if (auto done = finish_checkout(*late, mv))
+          notes = "brought along the checkout at " + without_slash(late->workdir) +
+                  ", which switched to " + cx.main + " during the merge" +
+                  (done->empty() ? "" : "; " + *done);
   }
-  return outcome(merge_result::merged, std::move(text), std::move(tm->changed_paths),
-                 hex(commit_oid));
+  auto r = outcome(merge_result::merged, std::move(text), std::move(tm->changed_paths),
+                   hex(commit_oid));
+  r.notes = std::move(notes);
+  return r;
 }
 
 caf::expected<commit_ptr> resolve_commit(git_repository* repo, const std::string& rev,
@@ -612,7 +666,8 @@ caf::expected<merge_result> merge_milestone(const merge_request& req) {
     if (!r)
       return std::move(r.error());
     if (*r) {
-      (*r)->text += recovered;
+      if (!recovered.empty())
+        (*r)->notes = recovered + ((*r)->notes.empty() ? "" : "; " + (*r)->notes);
       return std::move(**r);
     }
   }
@@ -623,6 +678,10 @@ caf::expected<merge_result> merge_milestone(const merge_request& req) {
 }
 
 caf::expected<std::string> recover_checkouts(const std::string& root) {
+  // In the merge turn: a journal of a merge that runs right now is not a crash's.
+  auto turn = take_merge_turn(root, lock_patience);
+  if (!turn)
+    return std::move(turn.error());
   auto repo = open_repo(root);
   if (!repo)
     return std::move(repo.error());
@@ -634,8 +693,7 @@ caf::expected<std::string> recover_checkouts(const std::string& root) {
     return std::move(done.error());
   if (auto* obstacle = std::get_if<merge_result>(&*done))
     return make_error(ec::locked, obstacle->text);
-  auto notes = std::get<std::string>(*done);
-  return notes.empty() ? notes : notes.substr(2);
+  return std::get<std::string>(*done);
 }
 
 caf::expected<std::vector<std::string>> predict_conflicts(const std::string& root,

@@ -19,6 +19,7 @@ struct merge_request {
   bool dry_run = false; ///< Compute and report only; nothing is written to refs or files.
   /// Test hook run after the merge commit is made and before main is moved.
   std::function<void()> before_cas;
+  int stop_fd = -1; ///< Readable when the caller must stop: git's checks before main moves end.
 };
 
 /// Outcome of `merge_milestone`.
@@ -39,6 +40,9 @@ struct merge_result {
   /// For dirty_checkout, locked and blocked: folders whose change may end the obstacle (the
   /// checkout's git dir, the ref's folder, the folders of the files the user changed).
   std::vector<std::string> watch;
+  /// What a merge did to a checkout besides the merge that a person must know (a file of
+  /// theirs kept as it was, an earlier merge's checkout finished); empty when nothing.
+  std::string notes;
 };
 
 /// Short name of a result kind, for logs and tests.

@@ -5,6 +5,7 @@
 #include "io/integration_branch.hpp"
 #include "io/inode_release.hpp"
 #include "io/merge.hpp"
+#include "io/merge_turn.hpp"
 #include "io/milestone_branch.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/push.hpp"
@@ -50,7 +51,7 @@ bool is_obstacle(const merge_outcome& x) {
 }
 
 bool stops_queue(const merge_outcome& x) {
-  return x.kind == "conflict" || x.kind == "failed" || is_obstacle(x);
+  return x.kind == "conflict" || x.kind == "failed" || x.kind == "interrupted" || is_obstacle(x);
 }
 
 std::string outcome_kind(int merge_result_kind, bool dry_run) {
@@ -74,33 +75,6 @@ std::string outcome_kind(int merge_result_kind, bool dry_run) {
 }
 
 namespace {
-
-/// The per-project merge lock (`.sf/parallel/merge.lock`, flock), held while the fd lives;
-/// another merge of the project is waited for at most `patience`.
-caf::expected<unique_fd> take_merge_turn(const std::string& root,
-                                         std::chrono::milliseconds patience) {
-  auto dir = ensure_parallel_dir(root);
-  if (!dir)
-    return std::move(dir.error());
-  auto path = dir->path + "/merge.lock";
-  auto opened = open_regular_at(dir->fd.get(), dir->path, "merge.lock", O_RDWR | O_CREAT);
-  if (!opened)
-    return std::move(opened.error());
-  unique_fd fd = std::move(*opened);
-  auto deadline = std::chrono::steady_clock::now() + patience;
-  auto pause = std::chrono::milliseconds(1);
-  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK && errno != EINTR)
-      return make_error(ec::io_error, "cannot lock " + path + ": " + errno_text(errno));
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline)
-      return make_error(ec::locked, "another sf-actors merge of " + root + " holds " + path +
-                                      "; let it finish, then merge again");
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
-    pause = std::min(pause * 2, std::chrono::milliseconds(50));
-  }
-  return fd;
-}
 
 caf::error delete_branch_if_merged(const std::string& root, const std::string& mid) {
   auto state = read_milestone_branch(root, mid);
@@ -132,9 +106,11 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   // here rather than racing us for git's locks; dry runs change nothing and need no turn.
   unique_fd turn;
   if (!o.dry_run) {
-    auto held = take_merge_turn(root, o.turn_patience);
+    auto held = take_merge_turn(root, o.turn_patience, o.stop_fd);
     if (!held) {
-      out.kind = code_of(held.error()) == ec::locked ? "locked" : "failed";
+      out.kind = code_of(held.error()) == ec::locked      ? "locked"
+                 : code_of(held.error()) == ec::unavailable ? "interrupted"
+                                                            : "failed";
       out.text = describe(held.error());
       return out;
     }
@@ -146,6 +122,7 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   req.tip = item.tip;
   req.message = merge_message(item);
   req.dry_run = o.dry_run;
+  req.stop_fd = o.stop_fd;
   auto res = merge_milestone(req);
   if (!res) {
     out.kind = "failed";
@@ -156,6 +133,7 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   out.files = res->files;
   out.text = res->text;
   out.watch = res->watch;
+  out.notes = res->notes;
   out.kind = outcome_kind(res->kind, o.dry_run);
   if (o.dry_run || (out.kind != "merged" && out.kind != "already_merged"))
     return out;
@@ -240,12 +218,18 @@ std::string render_merge_report(const merge_report& r) {
     std::string who = "**" + x.milestone + "**" + (x.slice.empty() ? "" : " (" + x.slice + ")");
     if (x.kind == "merged") {
       out << "- " << who << " — merged successfully" << (x.pushed ? " (pushed)" : "") << '\n';
+      if (!x.notes.empty())
+        out << "  note: " << x.notes << '\n';
       if (!x.push_error.empty())
         out << "  push failed: " << x.push_error << " (the local merge stays)\n";
     } else if (x.kind == "would_merge") {
       out << "- " << who << " — would merge cleanly\n";
     } else if (x.kind == "already_merged") {
       out << "- " << who << " — already merged (nothing to do)\n";
+      if (!x.notes.empty())
+        out << "  note: " << x.notes << '\n';
+    } else if (x.kind == "interrupted") {
+      out << "- " << who << " — not merged: " << x.text << '\n';
     } else if (x.kind == "conflict") {
       out << "- " << who << " — CONFLICT (" << x.files.size() << " file(s)):\n";
       for (const auto& f : x.files)

@@ -109,6 +109,7 @@ struct merge_outcome {
   /// For an obstacle (dirty_checkout, locked, blocked): folders whose change may end it.
   std::vector<std::string> watch;
   bool push_pending = false;      ///< (pushed, push_failed) another push follows at once.
+  std::string notes;              ///< What the merge did to a checkout a person must know.
 };
 
 /// Everything one `merge` request did.
@@ -196,7 +197,7 @@ typename Inspector::result_type inspect(Inspector& f, merge_item& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, merge_outcome& x) {
   return f(caf::meta::type_name("sf::merge_outcome"), x.milestone, x.slice, x.kind, x.commit,
-           x.files, x.text, x.pushed, x.push_error, x.watch, x.push_pending);
+           x.files, x.text, x.pushed, x.push_error, x.watch, x.push_pending, x.notes);
 }
 
 template <class Inspector>
