@@ -49,10 +49,16 @@ budget_ledger(budget_ledger_actor::stateful_pointer<budget_ledger_state> self, s
   st.ceiling = ceiling;
   st.log = std::move(log);
   // Continue a run's ledger after a coordinator restart instead of forgetting money spent.
-  if (auto loaded = io::read_ledger(st.root)) {
+  std::vector<std::string> problems;
+  if (auto loaded = io::read_ledger(st.root, &problems)) {
     st.costs = std::move(*loaded);
+    for (const auto& p : problems)
+      st.log->warn("budget_ledger: {}", p);
   } else if (code_of(loaded.error()) != ec::not_found) {
-    st.log->warn("budget_ledger: {}; starting from zero", describe(loaded.error()));
+    // Never overwritten: the money it recorded may matter to whoever reads it.
+    auto aside = io::set_ledger_aside(st.root);
+    st.log->warn("budget_ledger: {}; {}; starting from zero", describe(loaded.error()),
+                 aside ? "kept it as " + *aside : describe(aside.error()));
   }
   return {
     [self](atom::cost, const std::string& mid, const std::string& session,

@@ -311,7 +311,7 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
     if (other.state == "starting")
       return;
   auto helper = self->spawn<caf::detached>(worktree_helper, st.cfg.root, e.id,
-                                           std::function<void()>{});
+                                           std::function<void()>{}, st.ahead_cancel);
   st.preparing.insert(e.id);
   st.prepared.insert(e.id);
   // Done either way: a failure is the supervisor's to report when it tries again at the start.
@@ -403,8 +403,10 @@ command_reply for_targets(self_ptr self, const std::string& mid, Fn fn) {
 command_reply do_stop(self_ptr self, const std::string& mid) {
   if (mid.empty()) {
     self->state.shutting_down = true;
-    // A push or a merge waiting for the user must not keep the run from ending.
+    // A push or a merge waiting for the user must not keep the run from ending, nor a
+    // worktree being made ahead of its start.
     self->send(self->state.merger, atom::shutdown_v);
+    self->state.ahead_cancel->store(true);
   }
   auto reply = for_targets(self, mid, [self](milestone_entry& e) -> std::string {
     e.stop_requested = true;
@@ -461,6 +463,7 @@ command_reply do_start(self_ptr self, const std::vector<std::string>& ids) {
   }
   st.shutting_down = false;
   st.finished_published = false;
+  st.ahead_cancel = std::make_shared<std::atomic<bool>>(false);
   // Eligible milestones start now; blocked ones whose blockers are part of this run wait.
   std::set<std::string> requested;
   for (const auto& e : report.eligible)
@@ -1025,8 +1028,13 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   if (auto known = io::read_worker_registry(st.cfg.root)) {
     for (const auto& who : *known) {
       auto it = st.entries.find(who.milestone);
-      if (it == st.entries.end())
+      if (it == st.entries.end()) {
+        // A milestone no longer in the plan adopts nothing, but what its dead worker started
+        // still ends (a live worker of it runs on; doctor names it).
+        if (!(who.pid != 0 && io::verify_worker(st.cfg.root, who)))
+          dead_tokens.emplace(who.milestone, who.token);
         continue;
+      }
       auto found = who.pid == 0 ? io::find_announced_worker(st.cfg.root, who)
                                 : std::optional<worker_identity>{who};
       if (!found || !io::verify_worker(st.cfg.root, *found)) {

@@ -11,6 +11,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -94,6 +95,8 @@ struct coordinator_state {
   /// made ahead so far; `finished` waits for the ones in the making.
   std::set<std::string> preparing;
   std::set<std::string> prepared;
+  /// Set by a stop of the run: worktrees being made ahead stop at their next file.
+  std::shared_ptr<std::atomic<bool>> ahead_cancel = std::make_shared<std::atomic<bool>>(false);
   bool budget_reached = false;                       ///< No new worker or unit may start.
   bool shutting_down = false;                        ///< Stop everything, start nothing.
   bool finished_published = false;                   ///< `finished` sent for the current run.

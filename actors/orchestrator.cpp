@@ -202,8 +202,8 @@ void orchestrator_runtime::on_coordinator_down(const caf::error& reason) {
   ev.state = "failed";
   ev.text = "the coordinator ended unexpectedly (" +
             (reason ? describe(reason) : std::string("no reason given")) +
-            "); its workers keep running: `sf-actors start` adopts them, `sf-actors stop` "
-            "ends them, and .sf/parallel/coordinator.log tells more";
+            "); its workers keep running: `sf-actors start` adopts them (then `sf-actors "
+            "stop` ends them), and .sf/parallel/coordinator.log tells more";
   std::vector<event_sink_actor> sinks;
   {
     std::lock_guard<std::mutex> guard{mtx_};

@@ -277,7 +277,7 @@ void prepare_and_launch(self_ptr self) {
   }
   st.spawn_token = st.cfg.spawn_token.empty() ? io::new_spawn_token() : st.cfg.spawn_token;
   auto helper = self->spawn<caf::detached>(worktree_helper, st.cfg.root, st.cfg.milestone,
-                                           st.cfg.before_spawn);
+                                           st.cfg.before_spawn, st.creation_cancel);
   self->request(helper, worktree_helper_timeout, atom::spawn_v)
     .then(
       [self](const std::string& wt_path) {
@@ -397,6 +397,8 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       if (st.stopping)
         return;
       st.stopping = true;
+      // A worktree still being checked out stops at its next file: a stop never waits for it.
+      st.creation_cancel->store(true);
       if (!st.child)
         return; // Not spawned yet: checked before the spawn.
       if (auto err = io::send_signal(st.cfg.root, st.cfg.milestone, io::signal_kind::stop))
@@ -436,6 +438,9 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       st.stale_reported = true;
       auto secs = std::chrono::duration<double>(st.cfg.stale_timeout).count();
       auto reason = fmt::format("no heartbeat for {:.1f} s (stale_timeout)", secs);
+      // A worker that keeps writing a status we refuse looks silent: say why.
+      if (!st.last_read_error.empty())
+        reason += "; its status file was refused: " + st.last_read_error;
       st.cfg.log->warn("worker_supervisor {}: pid {} is stale: {}", st.cfg.milestone,
                        st.child->pid(), reason);
       self->send(st.cfg.coordinator, atom::stale_v, st.cfg.milestone, reason);

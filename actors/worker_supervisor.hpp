@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -74,6 +75,8 @@ struct worker_supervisor_state {
   std::string last_read_error;                 ///< Last status read error, to report once.
   worker_progress last;                        ///< Last progress sent.
   std::set<int64_t> accepted_pids;             ///< Pids verified as this worker's processes.
+  /// Set by a stop: the worktree helper's checkout in progress ends at its next file.
+  std::shared_ptr<std::atomic<bool>> creation_cancel = std::make_shared<std::atomic<bool>>(false);
 
   ~worker_supervisor_state();
 };

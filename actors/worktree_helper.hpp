@@ -5,7 +5,9 @@
 #include <caf/event_based_actor.hpp>
 
 #include <chrono>
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace sf {
@@ -19,7 +21,10 @@ constexpr auto worktree_helper_timeout = std::chrono::minutes(10);
 /// a worktree checks out the whole tree (seconds for a large repository), so spawn it detached:
 /// the scheduler's threads must not wait for it. Supervisors use it right before they start a
 /// worker; the coordinator, ahead of time, for a milestone that only waits for a slot.
+/// Setting `cancel` (may be null) stops a checkout in progress: the half-made worktree is undone
+/// and the answer is an `ec::unavailable` error, so a stop never waits for a large checkout.
 caf::behavior worktree_helper(caf::event_based_actor* self, std::string root,
-                              std::string milestone, std::function<void()> before_spawn);
+                              std::string milestone, std::function<void()> before_spawn,
+                              std::shared_ptr<std::atomic<bool>> cancel);
 
 } // namespace sf

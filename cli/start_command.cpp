@@ -21,6 +21,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -119,11 +120,34 @@ caf::error preflight_repository(const std::string& root, const preferences& pref
   return {};
 }
 
-// auto_merge: confirm on a terminal: ask, and merge through the coordinator's queue on yes.
-void confirm_merge(orchestrator_runtime& rt, const std::string& mid) {
+/// Waits for a line on standard input; false when a signal the caller blocked (`sigfd`) came
+/// first, which is then left for the caller to read.
+bool wait_for_answer(int sigfd, std::string& answer) {
+  pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {sigfd, POLLIN, 0}};
+  for (;;) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    if ((fds[1].revents & POLLIN) != 0)
+      return false;
+    if (fds[0].revents != 0)
+      return static_cast<bool>(std::getline(std::cin, answer));
+  }
+}
+
+// auto_merge: confirm on a terminal: ask, and merge through the coordinator's queue on yes. A
+// Ctrl-C or SIGTERM while the question is open ends the wait, and the run stops.
+void confirm_merge(orchestrator_runtime& rt, const std::string& mid, int sigfd) {
   std::cout << "Merge " << mid << " into main? [y/N] " << std::flush;
   std::string answer;
-  if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes")) {
+  if (!wait_for_answer(sigfd, answer)) {
+    std::cout << '\n' << mid << " left unmerged; run `sf-actors merge " << mid
+              << "` when ready\n";
+    return;
+  }
+  if (answer != "y" && answer != "Y" && answer != "yes") {
     std::cout << mid << " left unmerged; run `sf-actors merge " << mid << "` when ready\n";
     return;
   }
@@ -176,7 +200,7 @@ int run_foreground(const std::string& root, preferences prefs, const start_optio
       continue;
     if (fds[2].revents & POLLIN)
       for (const auto& mid : printer->take_confirmations())
-        confirm_merge(rt, mid);
+        confirm_merge(rt, mid, sigfd.get());
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info;
       (void) ::read(sigfd.get(), &info, sizeof info);

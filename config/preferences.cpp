@@ -192,10 +192,18 @@ caf::error get_number(const entry& e, double lo, bool inclusive, const std::stri
   return {};
 }
 
+// Past this, a duration in milliseconds no longer fits the clocks it feeds (and no wait of a
+// run is meant to last more than days).
+constexpr double max_seconds = 1000000;
+
 caf::error get_seconds(const entry& e, bool zero_ok, double& out) {
-  return get_number(
-      e, 0, zero_ok,
-      zero_ok ? "a number of seconds, 0 or more" : "a number of seconds greater than 0", out);
+  std::string allowed = zero_ok ? "a number of seconds from 0 to 1000000"
+                                : "a number of seconds greater than 0, at most 1000000";
+  if (auto err = get_number(e, 0, zero_ok, allowed, out))
+    return err;
+  if (out > max_seconds)
+    return e.fail(describe_value(e.value) + " is out of range", allowed);
+  return {};
 }
 
 /// Strings may be any scalar; null means empty (the documented "off" value).

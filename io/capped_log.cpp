@@ -56,6 +56,12 @@ bool capped_log::open_current() {
     error_ = path_ + " is not a regular file; remove it";
     return false;
   }
+  // Another name for the same file (a hard link) could be anywhere: never written through.
+  if (st.st_nlink > 1) {
+    ::close(fd);
+    error_ = path_ + " has other names (hard links); remove it";
+    return false;
+  }
   fd_ = fd;
   return true;
 }

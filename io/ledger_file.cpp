@@ -3,6 +3,7 @@
 #include "config/cost.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
+#include "io/status_file.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -16,7 +17,8 @@ namespace sf::io {
 
 std::string ledger_path(const std::string& root) { return root + "/.sf/parallel/ledger.json"; }
 
-caf::expected<std::map<std::string, double>> read_ledger(const std::string& root) {
+caf::expected<std::map<std::string, double>> read_ledger(const std::string& root,
+                                                         std::vector<std::string>* problems) {
   auto text = read_file_capped(ledger_path(root), 4 << 20);
   if (!text)
     return text.error();
@@ -26,15 +28,32 @@ caf::expected<std::map<std::string, double>> read_ledger(const std::string& root
                                            ": not a ledger (expected {\"costs\":{...}}); move it "
                                            "aside to start a new ledger");
   std::map<std::string, double> costs;
+  auto note = [&](const std::string& line) {
+    if (problems != nullptr)
+      problems->push_back(ledger_path(root) + ": " + line);
+  };
   for (auto it = j["costs"].begin(); it != j["costs"].end(); ++it) {
-    if (!it.value().is_number() || !valid_cost(it.value().get<double>()))
-      return make_error(ec::invalid_input, ledger_path(root) + ": cost of `" + it.key() +
-                                             "` must be a number of USD from 0 to " +
-                                             max_cost_text + "; move the file aside to start "
-                                             "a new ledger");
-    costs[it.key()] = it.value().get<double>();
+    double v = it.value().is_number() ? it.value().get<double>() : std::nan("");
+    if (valid_cost(v)) {
+      costs[it.key()] = v;
+    } else if (v > max_cost_usd) {
+      costs[it.key()] = max_cost_usd;
+      note("the cost of `" + it.key() + "` is above the maximum of " + max_cost_text +
+           " USD and counts as that maximum");
+    } else {
+      note("the cost of `" + it.key() + "` is not a number of USD from 0 to " + max_cost_text +
+           " and is left out");
+    }
   }
   return costs;
+}
+
+caf::expected<std::string> set_ledger_aside(const std::string& root) {
+  auto aside = ledger_path(root) + ".bad-" + std::to_string(now_ms());
+  if (::rename(ledger_path(root).c_str(), aside.c_str()) != 0)
+    return make_error(ec::io_error, "cannot move " + ledger_path(root) + " aside: " +
+                                      errno_text(errno));
+  return aside;
 }
 
 caf::error write_ledger(const std::string& root, const std::map<std::string, double>& costs) {

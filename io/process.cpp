@@ -352,7 +352,7 @@ caf::expected<child_process> spawn_session_leader(const spawn_request& req) {
 
 std::string describe_exit(int status) {
   if (status == -1)
-    return "exit status unknown (reaped elsewhere)";
+    return "exit status unknown (an adopted worker: only its own parent learns it)";
   if (WIFEXITED(status))
     return "exited with code " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {

@@ -310,6 +310,13 @@ caf::expected<unique_fd> open_regular_at(int dirfd, const std::string& dir_label
     return sys_error("fstat", path, errno);
   if (!S_ISREG(st.st_mode))
     return not_regular_error(path, st.st_mode);
+  // A hard link is the same file under another name, possibly outside the project: one we
+  // would write to must have no other name.
+  if ((flags & (O_WRONLY | O_RDWR)) != 0 && st.st_nlink > 1)
+    return make_error(ec::unsafe_path,
+                      path + " has " + std::to_string(st.st_nlink) + " names (hard links), so "
+                      "writing it would write a file elsewhere too; remove it (`rm " + path +
+                      "`) and run the command again");
   // Regular files ignore O_NONBLOCK today; clearing it keeps the descriptor ordinary for
   // whoever inherits it (a worker's stdout).
   int fl = ::fcntl(fd.get(), F_GETFL);

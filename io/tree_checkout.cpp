@@ -158,6 +158,7 @@ struct pool_state {
   std::string gitdir; // Each writer opens its own repository here.
   std::atomic<size_t> next{0}; // The next chunk to take.
   std::atomic<bool> failed{false};
+  const std::atomic<bool>* cancel = nullptr; // Set by a stop: end between files.
   std::mutex mtx;
   caf::error first_error;
 
@@ -190,6 +191,11 @@ void writer(pool_state& ps) {
     for (size_t i = k == 0 ? 0 : ps.chunk_ends[k - 1]; i < ps.chunk_ends[k]; ++i) {
       if (ps.failed)
         return;
+      if (ps.cancel != nullptr && ps.cancel->load()) {
+        ps.fail(make_error(ec::unavailable, "the checkout of " + ps.workdir +
+                                              " was stopped before it was complete"));
+        return;
+      }
       git_odb_object* raw_obj = nullptr;
       if (git_odb_read(&raw_obj, odb.get(), &jobs[i].id) != 0) {
         ps.fail(git_fail("reading a blob", jobs[i].path));
@@ -257,7 +263,14 @@ caf::error write_index(git_repository* wt_repo, git_tree* tree, const std::vecto
   return {};
 }
 
-caf::error libgit2_checkout(git_repository* wt_repo, git_tree* tree, const std::string& workdir) {
+int stop_if_cancelled(git_checkout_notify_t, const char*, const git_diff_file*,
+                      const git_diff_file*, const git_diff_file*, void* payload) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(payload);
+  return cancel != nullptr && cancel->load() ? -1 : 0;
+}
+
+caf::error libgit2_checkout(git_repository* wt_repo, git_tree* tree, const std::string& workdir,
+                            const std::atomic<bool>* cancel) {
   // libgit2 insists the tree object belong to the repository it checks out into.
   git_tree* raw = nullptr;
   if (git_tree_lookup(&raw, wt_repo, git_tree_id(tree)) != 0)
@@ -265,15 +278,23 @@ caf::error libgit2_checkout(git_repository* wt_repo, git_tree* tree, const std::
   tree_ptr own{raw};
   git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
   opts.checkout_strategy = GIT_CHECKOUT_FORCE;
-  if (git_checkout_tree(wt_repo, reinterpret_cast<git_object*>(own.get()), &opts) != 0)
+  // A stop asked for meanwhile ends the checkout at its next file.
+  opts.notify_flags = GIT_CHECKOUT_NOTIFY_UPDATED;
+  opts.notify_cb = stop_if_cancelled;
+  opts.notify_payload = const_cast<std::atomic<bool>*>(cancel);
+  if (git_checkout_tree(wt_repo, reinterpret_cast<git_object*>(own.get()), &opts) != 0) {
+    if (cancel != nullptr && cancel->load())
+      return make_error(ec::unavailable, "the checkout of " + workdir +
+                                           " was stopped before it was complete");
     return git_fail("checking out files", workdir);
+  }
   return {};
 }
 
 } // namespace
 
 caf::error checkout_tree_fast(git_repository* wt_repo, git_tree* tree, const std::string& workdir,
-                              unsigned threads) {
+                              unsigned threads, const std::atomic<bool>* cancel) {
   walk_result walk;
   int rc = git_tree_walk(tree, GIT_TREEWALK_PRE, collect, &walk);
   if (!walk.bad_name.empty())
@@ -283,7 +304,7 @@ caf::error checkout_tree_fast(git_repository* wt_repo, git_tree* tree, const std
   if (rc != 0)
     return git_fail("walking the tree", workdir);
   if (filters_possible(wt_repo, walk))
-    return libgit2_checkout(wt_repo, tree, workdir);
+    return libgit2_checkout(wt_repo, tree, workdir, cancel);
   for (const auto& dir : walk.dirs) {
     std::string full = workdir + "/" + dir;
     if (::mkdir(full.c_str(), 0755) != 0)
@@ -296,6 +317,7 @@ caf::error checkout_tree_fast(git_repository* wt_repo, git_tree* tree, const std
   ps.stats = &stats;
   ps.workdir = workdir;
   ps.gitdir = git_repository_commondir(wt_repo);
+  ps.cancel = cancel;
   if (threads == 0)
     threads = std::max(2u, std::thread::hardware_concurrency());
   threads = static_cast<unsigned>(

@@ -75,11 +75,13 @@ std::optional<worker_identity> find_announced_worker(const std::string& root,
   for (const auto& p : procs) {
     if (p.spawn_token != intent.token || p.mid != intent.milestone)
       continue;
-    // Units and their children inherit the token: the worker is the one whose parent lacks it.
+    // Units and their children inherit the token: the worker is the one whose parent lacks it,
+    // and a unit of the reference worker says it is one (its worker may be dead, its parent
+    // then init).
     bool parent_has_it = false;
     for (const auto& q : procs)
       parent_has_it = parent_has_it || (q.pid == p.ppid && q.spawn_token == intent.token);
-    if (parent_has_it)
+    if (parent_has_it || read_environ_value(p.pid, "SF_UNIT_ID"))
       continue;
     auto id = read_identity(p.pid);
     if (!id)

@@ -331,7 +331,8 @@ caf::error with_undo_note(caf::error err, const std::string& note) {
 }
 
 caf::error create_worktree(git_repository* repo, const layout& l, const std::string& mid,
-                           git_reference* branch, const git_oid& tip) {
+                           git_reference* branch, const git_oid& tip,
+                           const std::atomic<bool>* cancel) {
   git_worktree_add_options opts = GIT_WORKTREE_ADD_OPTIONS_INIT;
   opts.ref = branch;
   // libgit2's checkout costs ~19 readlinks per file; we write the files ourselves below.
@@ -365,7 +366,7 @@ caf::error create_worktree(git_repository* repo, const layout& l, const std::str
   if (git_commit_tree(&tree_raw, commit.get()) != 0)
     return git_fail("reading the tree of", l.branch);
   tree_ptr tree{tree_raw};
-  if (auto err = checkout_tree_fast(wt_repo.get(), tree.get(), l.wt_path))
+  if (auto err = checkout_tree_fast(wt_repo.get(), tree.get(), l.wt_path, 0, cancel))
     return err;
   if (::unlink(marker.c_str()) != 0)
     return sys_fail("removing the marker", marker, std::strerror(errno));
@@ -402,7 +403,8 @@ caf::expected<unique_fd> lock_worktree_admin(const std::string& root) {
   return lock_worktrees(worktrees_dir(root));
 }
 
-caf::expected<worktree_info> ensure_worktree(const std::string& root, const std::string& mid) {
+caf::expected<worktree_info> ensure_worktree(const std::string& root, const std::string& mid,
+                                             const std::atomic<bool>* cancel) {
   if (!valid_id(mid))
     return bad_id(mid);
   auto l = make_layout(root, mid);
@@ -451,7 +453,7 @@ caf::expected<worktree_info> ensure_worktree(const std::string& root, const std:
       return with_undo_note(std::move(err),
                             drop_new_branch(repo->get(), *l, info.created_branch, tip));
   }
-  if (auto err = create_worktree(repo->get(), *l, mid, branch->get(), tip)) {
+  if (auto err = create_worktree(repo->get(), *l, mid, branch->get(), tip, cancel)) {
     auto note = undo_creation(repo->get(), *l, mid, info.created_branch, tip);
     return with_undo_note(std::move(err), note);
   }

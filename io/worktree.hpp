@@ -6,6 +6,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,10 @@ caf::expected<unique_fd> lock_worktree_admin(const std::string& root);
 
 /// Returns the worktree of milestone `mid` in the repository at `root`, creating the branch
 /// and the worktree when missing and reusing them untouched when present.
-caf::expected<worktree_info> ensure_worktree(const std::string& root, const std::string& mid);
+/// A set `cancel` (when given) stops a checkout in progress; the half-made worktree is undone
+/// like any failed creation, and the error is `ec::unavailable`.
+caf::expected<worktree_info> ensure_worktree(const std::string& root, const std::string& mid,
+                                             const std::atomic<bool>* cancel = nullptr);
 
 /// Deletes milestone `mid`'s worktree folder and admin entry after a merge, keeping its branch;
 /// refuses when the worktree holds changes that are not committed.

@@ -2,6 +2,7 @@
 
 #include "config/cost.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -23,9 +24,11 @@ std::optional<double> parse_cost_line(std::string_view line) {
   auto [ptr, err] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
   if (err != std::errc{} || ptr != rest.data() + rest.size())
     return std::nullopt;
-  if (!valid_cost(value))
+  // A finite cost past the maximum is money reported all the same: it counts as the maximum,
+  // never as nothing. Negative and NaN are no cost at all.
+  if (std::isnan(value) || value < 0 || std::isinf(value))
     return std::nullopt;
-  return value;
+  return std::min(value, max_cost_usd);
 }
 
 void cost_scanner::feed(std::string_view chunk) {

@@ -4,8 +4,9 @@
 /// A unit reports what it spent by printing a line `SF_COST <number>` (for example
 /// `SF_COST 0.42`): the number is in USD, from 0 to `max_cost_usd` (config/cost.hpp), and may be
 /// followed only by spaces, tabs or a carriage return. Every such line adds to the unit's cost,
-/// which is held at `max_cost_usd`; any other line, including a malformed or out-of-range cost
-/// line, adds nothing. Lines longer than `max_line_bytes` are
+/// which is held at `max_cost_usd` (a line reporting more counts as that maximum, so a lying
+/// unit still stops at the budget); any other line, including a malformed, negative or infinite
+/// cost line, adds nothing. Lines longer than `max_line_bytes` are
 /// skipped whole, so a unit cannot make the worker buffer without bound.
 
 #include <cstddef>

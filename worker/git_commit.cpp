@@ -62,6 +62,15 @@ caf::expected<std::string> commit_all(const std::string& worktree, const std::st
   return commit_all(repo->get(), worktree, message);
 }
 
+/// libgit2's failure as an error; a lock another process holds is `ec::locked`, so the caller
+/// can tell "wait and try again" from a real failure whatever happens to the lock meanwhile.
+caf::error fail(int rc, const char* what, const std::string& worktree) {
+  auto err = io::git_fail(what, worktree);
+  if (rc == GIT_ELOCKED)
+    return make_error(ec::locked, describe(err));
+  return err;
+}
+
 caf::expected<std::string> commit_all(git_repository* r, const std::string& worktree,
                                       const std::string& message) {
   git_index* raw_index = nullptr;
@@ -86,8 +95,8 @@ caf::expected<std::string> commit_all(git_repository* r, const std::string& work
     return io::git_fail("staging the worktree's files", worktree);
   if (git_index_update_all(index.get(), nullptr, nullptr, nullptr) != 0)
     return io::git_fail("staging deleted files", worktree);
-  if (git_index_write(index.get()) != 0)
-    return io::git_fail("writing the index", worktree);
+  if (int rc = git_index_write(index.get()); rc != 0)
+    return fail(rc, "writing the index", worktree);
   git_oid tree_id;
   if (git_index_write_tree(&tree_id, index.get()) != 0)
     return io::git_fail("writing the tree", worktree);
@@ -114,9 +123,10 @@ caf::expected<std::string> commit_all(git_repository* r, const std::string& work
     return sig.error();
   const git_commit* parents[1] = {parent.get()};
   git_oid commit_id;
-  if (git_commit_create(&commit_id, r, "HEAD", sig->get(), sig->get(), nullptr, message.c_str(),
-                        tree.get(), parent ? 1 : 0, parents) != 0)
-    return io::git_fail("committing", worktree);
+  if (int rc = git_commit_create(&commit_id, r, "HEAD", sig->get(), sig->get(), nullptr,
+                                 message.c_str(), tree.get(), parent ? 1 : 0, parents);
+      rc != 0)
+    return fail(rc, "committing", worktree);
   git_oid_tostr(hex, sizeof(hex), &commit_id);
   return std::string(hex);
 }

@@ -155,9 +155,27 @@ caf::expected<std::string> session::commit_unit(const std::string& what, const s
       auto done = commit(message);
       if (done)
         return done;
-      // Taken between our look and libgit2's attempt: wait it out like any other.
-      if (held_git_lock())
+      // Taken between our look and libgit2's attempt (and maybe gone again already): wait it
+      // out like any other, until the deadline.
+      if (code_of(done.error()) == ec::locked || held_git_lock()) {
+        if (clock::now() >= deadline)
+          return make_error(ec::git_error, "the commit of " + what + " kept finding a git lock "
+                                           "taken for " + seconds_text(lock_wait_) + " (" +
+                                           describe(done.error()) + "); when no git command "
+                                           "runs, start the milestone again (the unit is "
+                                           "committed first)");
+        pollfd p{sigfd_.get(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(pause.count())) > 0 && sigterm_pending()) {
+          interrupted = true;
+          return make_error(ec::git_error, "stopped while waiting for a git lock");
+        }
+        pause = std::min(pause * 2, std::chrono::milliseconds(250));
+        if (clock::now() >= next_beat) {
+          publish();
+          next_beat = clock::now() + heartbeat_;
+        }
         continue;
+      }
       auto text = describe(done.error());
       if (text.find(io::errno_text(ENOSPC)) != std::string::npos ||
           text.find(io::errno_text(EDQUOT)) != std::string::npos)
@@ -536,6 +554,10 @@ int session::run() {
       req.command = u.run;
       req.cwd = opts_.worktree;
       req.env = env;
+      // What each unit is, for the unit itself and for whoever must tell a unit from its
+      // worker (a coordinator adopting a worker it only knows by token).
+      req.env.push_back("SF_UNIT_ID=" + u.id);
+      req.env.push_back("SF_SLICE_ID=" + s.id);
       req.copy_fd = STDOUT_FILENO;
       req.stop_fd = sigfd_.get();
       req.heartbeat = heartbeat_;

@@ -556,6 +556,44 @@ TEST_CASE("the ledger refuses a cost that is not finite, negative or past the ma
   det.sched->run();
 }
 
+TEST_CASE("a ledger with one bad entry keeps the others, and an unreadable one is set aside",
+          "[deterministic][cost]") {
+  det_system det;
+  temp_dir dir;
+  REQUIRE(io::ensure_parallel_dir(dir.path()));
+  auto path = io::ledger_path(dir.path());
+  SECTION("one bad entry") {
+    write_file(path, R"({"costs":{"M000":99.5,"M001":1500000,"M002":"lots"}})");
+    std::vector<std::string> problems;
+    auto read = io::read_ledger(dir.path(), &problems);
+    REQUIRE(read);
+    CHECK(*read == std::map<std::string, double>{{"M000", 99.5}, {"M001", 1e6}});
+    CHECK(problems.size() == 2);
+    // The ledger actor continues from them: money spent is never forgotten.
+    auto ledger = det.sys->spawn(budget_ledger, dir.path(), 100.0, quiet_log());
+    det.sched->run();
+    auto answers = std::make_shared<std::vector<budget_update>>(1);
+    cost_client(*det.sys, ledger, {"M003", "", 0.5}, answers, 0);
+    det.sched->run();
+    CHECK((*answers)[0].total == Approx(99.5 + 1e6 + 0.5));
+    CHECK((*answers)[0].reached);
+    caf::anon_send_exit(ledger, caf::exit_reason::user_shutdown);
+    det.sched->run();
+  }
+  SECTION("no ledger at all") {
+    write_file(path, "not json");
+    auto ledger = det.sys->spawn(budget_ledger, dir.path(), 0.0, quiet_log());
+    det.sched->run();
+    bool kept = false;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/.sf/parallel"))
+      kept = kept || (e.path().filename().string().rfind("ledger.json.bad-", 0) == 0 &&
+                      read_file(e.path().string()) == "not json");
+    CHECK(kept);
+    caf::anon_send_exit(ledger, caf::exit_reason::user_shutdown);
+    det.sched->run();
+  }
+}
+
 namespace {
 
 // A repository whose milestone branches each add their own file, merged by a queue that runs

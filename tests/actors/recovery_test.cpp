@@ -172,3 +172,32 @@ TEST_CASE("a hung worker is stopped and restarted under the policy", "[recovery]
   CHECK(event_lines(p.root(), "hung (no heartbeat within stale_timeout)").size() >= 1);
   CHECK(state_of(p.root(), "M001") == "complete");
 }
+
+TEST_CASE("an orphaned unit of a worker announced but never recorded is ended, not adopted",
+          "[recovery]") {
+  test_project p({ms("M001", {}, {{"U01", trace("U01"), {}, -1}})},
+                 "  enabled: true\n  auto_merge: auto\n");
+  // What a coordinator and its worker killed together in the write-ahead window leave: an
+  // entry with the token but no pid, and a unit of that worker still running under init.
+  const std::string token = "0123456789abcdef0123456789abcdef";
+  REQUIRE(run("mkdir -p .sf/parallel && chmod 700 .sf/parallel && printf '%s' "
+              "'{\"version\":1,\"workers\":[{\"milestone\":\"M001\",\"pid\":0,\"startTime\":0,"
+              "\"bootId\":\"\",\"token\":\"" + token + "\"}]}' > .sf/parallel/workers.json",
+              p.root())
+            .exit_code == 0);
+  auto orphan = run("SF_PROJECT_ROOT=" + sh_quote(p.root()) + " SF_MILESTONE_LOCK=M001 "
+                      "SF_PARALLEL_WORKER=1 SF_SPAWN_TOKEN=" + token + " SF_UNIT_ID=U01 "
+                      "setsid sleep 300 >/dev/null 2>&1 </dev/null & echo $!",
+                    p.root());
+  REQUIRE(orphan.exit_code == 0);
+  auto pid = std::stol(orphan.out);
+  REQUIRE(wait_for(p.root(), [&] { return alive(pid); }, 5s));
+  auto cli = p.spawn_cli({"start", "--yes"});
+  auto status = wait_exit(cli, 60s);
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK(event_lines(p.root(), "adopted").empty());
+  CHECK_FALSE(alive(pid));
+  CHECK(state_of(p.root(), "M001") == "merged");
+  CHECK(runs(p) == std::vector<std::string>{"U01"});
+}

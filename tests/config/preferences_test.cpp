@@ -204,11 +204,13 @@ TEST_CASE("wrong types and out-of-range values name file, line, key, value and a
       {"stale_timeout: 0", "stale_timeout", "0", "greater than 0"},
       {"stale_timeout: \"30\"", "stale_timeout", "\"30\"", "greater than 0"},
       {"heartbeat_interval: -1", "heartbeat_interval", "-1", "greater than 0"},
-      {"stop_grace: -0.5", "stop_grace", "-0.5", "0 or more"},
-      {"stop_grace: null", "stop_grace", "null", "0 or more"},
+      {"stop_grace: -0.5", "stop_grace", "-0.5", "from 0 to 1000000"},
+      {"stop_grace: null", "stop_grace", "null", "from 0 to 1000000"},
       {"restart_window: 0", "restart_window", "0", "greater than 0"},
-      {"restart_backoff: -2", "restart_backoff", "-2", "0 or more"},
-      {"restart_backoff: true", "restart_backoff", "true", "0 or more"},
+      {"restart_backoff: -2", "restart_backoff", "-2", "from 0 to 1000000"},
+      {"restart_backoff: true", "restart_backoff", "true", "from 0 to 1000000"},
+      {"stale_timeout: 1e300", "stale_timeout", "1e300", "at most 1000000"},
+      {"stop_grace: 2000000", "stop_grace", "2000000", "from 0 to 1000000"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.line);

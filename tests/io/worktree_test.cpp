@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -285,6 +287,35 @@ TEST_CASE("ensure_worktree undoes its work when the checkout fails", "[git]") {
   REQUIRE_FALSE(sf::io::ensure_worktree(root, "M002"));
   CHECK(sh("git rev-parse milestone/M002", root) == commit);
   CHECK(entries(root + "/.sf/worktrees").empty());
+}
+
+TEST_CASE("a stopped creation ends its checkout and undoes the half-made worktree", "[git]") {
+  sf::test::temp_dir tmp;
+  auto root = tmp / "repo";
+  sf::test::init_git_repo(root);
+  sh("mkdir -p a b && for i in $(seq 1 200); do echo $i > a/$i.txt; echo $i > b/$i.txt; done && "
+     "git add -A && git commit -qm files",
+     root);
+  for (const char* attrs : {"", "*.txt text eol=crlf\n"}) {
+    CAPTURE(attrs);
+    if (*attrs != '\0') // The other road: libgit2's own checkout, for filtered trees.
+      sh("printf '" + std::string{attrs} + "' > .gitattributes && git add -A && git commit -qm a",
+         root);
+    std::atomic<bool> stop{true};
+    auto info = sf::io::ensure_worktree(root, "M001", &stop);
+    REQUIRE_FALSE(info);
+    CHECK(sf::code_of(info.error()) == sf::ec::unavailable);
+    CHECK(entries(root + "/.sf/worktrees").empty());
+    CHECK(entries(root + "/.git/worktrees").empty());
+    CHECK(sh("git branch --list 'milestone/*'", root).empty());
+    // Unstopped, the same creation works.
+    stop = false;
+    auto again = sf::io::ensure_worktree(root, "M001", &stop);
+    REQUIRE(again);
+    CHECK(std::filesystem::exists(again->path + "/b/200.txt"));
+    REQUIRE(sf::io::remove_worktree(root, "M001") == caf::none);
+    sh("git branch -D -q milestone/M001", root);
+  }
 }
 
 TEST_CASE("ensure_worktree honors .gitattributes through libgit2's checkout", "[git]") {

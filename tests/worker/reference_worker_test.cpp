@@ -12,8 +12,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -23,6 +25,8 @@
 #include <functional>
 #include <optional>
 #include <sstream>
+#include <atomic>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -352,6 +356,44 @@ TEST_CASE("an index.lock held for a moment is waited out while heartbeating, and
   CHECK(files_of(p.root, "milestone/M001~1") == ".sf/metrics.json\ntwo.txt\n");
   CHECK(files_of(p.root, "milestone/M001") ==
         ".sf/metrics.json\n.sf/milestones/M001/MILESTONE.md\nthree.txt\n");
+  CHECK(run("git status --porcelain", p.wt).out.empty());
+}
+
+TEST_CASE("an index.lock another process takes and drops over and over never fails a unit",
+          "[worker][index_lock]") {
+  std::string units;
+  for (int i = 1; i <= 10; ++i)
+    units += unit("U" + std::to_string(i), "'echo " + std::to_string(i) + " > f" +
+                                               std::to_string(i) + ".txt'");
+  project p(slice("S01", units));
+  const std::string lock = p.root + "/.git/worktrees/M001/index.lock";
+  // An IDE polling `git status` in the worktree: the lock comes and goes all the time, so a
+  // commit can find it taken and gone again before it looks a second time.
+  std::atomic<bool> done{false};
+  std::thread flapper{[&] {
+    while (!done) {
+      int fd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        ::close(fd);
+        ::unlink(lock.c_str());
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+  }};
+  struct joiner {
+    std::atomic<bool>& done;
+    std::thread& t;
+    ~joiner() {
+      done = true;
+      t.join();
+    }
+  } join_at_end{done, flapper};
+  auto child = p.spawn_worker();
+  int status = wait_exit(child, 60s);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  auto log = p.log();
+  CHECK(log.size() == 12);
   CHECK(run("git status --porcelain", p.wt).out.empty());
 }
 
