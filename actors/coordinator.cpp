@@ -785,6 +785,10 @@ void on_merged(self_ptr self, const merge_outcome& x) {
     // Pushes run beside the queue; the run waits for one in flight, or about to start, before
     // it ends (a retry after a failure does not hold it: the next merge or start pushes again).
     st.pushing = x.kind == "pushing" || x.push_pending;
+    // A milestone that finished as the run was stopped merges, and its merge reopens the
+    // queue (and so its pushes): a push it starts must not hold the end of the run either.
+    if (st.shutting_down && st.pushing)
+      self->send(st.merger, atom::shutdown_v);
     run_event ev;
     ev.kind = event_kind::merge;
     ev.milestone = x.milestone;

@@ -15,6 +15,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace sf {
 
@@ -357,13 +358,16 @@ void start_push(self_ptr self) {
   st.push_stopped = false;
   auto gen = ++st.push_gen;
   auto handle = caf::actor_cast<merge_queue_actor>(self);
-  if (st.cfg.reactor) {
+  std::optional<uint64_t> watched;
+  if (st.cfg.reactor)
     if (auto id = st.cfg.reactor->watch_once(st.push->pidfd(), [handle, gen] {
           caf::anon_send(handle, atom::pushed_v, gen);
         }))
-      st.push_reactor_id = *id;
+      watched = *id;
+  if (watched) {
+    st.push_reactor_id = *watched;
   } else {
-    // No reactor (deterministic tests): wait for it here.
+    // No reactor (deterministic tests), or it cannot watch the pidfd: look every 10 ms.
     self->delayed_send(self, std::chrono::milliseconds(10), atom::pushed_v, gen);
   }
   self->delayed_send(self, std::chrono::milliseconds(static_cast<int64_t>(
@@ -384,8 +388,8 @@ void on_pushed(self_ptr self, uint64_t gen) {
     return;
   int status = 0;
   if (!st.push->try_reap(status)) {
-    if (!st.cfg.reactor) // Polling without a reactor: look again shortly.
-      self->delayed_send(self, std::chrono::milliseconds(10), atom::pushed_v, gen);
+    // Polling (no reactor, or it could not watch), or a wake-up before the exit: look again.
+    self->delayed_send(self, std::chrono::milliseconds(10), atom::pushed_v, gen);
     return;
   }
   st.push_reactor_id = 0;

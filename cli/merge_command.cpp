@@ -8,6 +8,7 @@
 #include "io/merge.hpp"
 #include "io/merge_step.hpp"
 #include "io/milestone_branch.hpp"
+#include "io/runtime_files.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -181,6 +182,10 @@ std::function<int()> setup_merge(CLI::App& app, global_options& g) {
     const auto& p = ctx.milestones;
     if (forward_to_coordinator(root, "merge", *mid, *dry, std::chrono::minutes(10), code))
       return code;
+    // As `start`: a planted link, FIFO or folder among the runtime files stops it up front
+    // (the merge turn's lock is one of them), before anything is merged.
+    if (auto err = io::first_unsafe_runtime_file(root))
+      return fail(err);
     // Decided once and recorded, so a later switch of the checkout never redirects a merge.
     if (!*dry)
       if (auto branch = io::record_integration_branch(root, prefs.integration_branch); !branch)

@@ -167,6 +167,26 @@ bool only_removed_files(const check_context& cx, const std::string& dir) {
 /// What the working file at a path shows.
 enum class shows { entry, absent, other };
 
+/// Whether the regular file `full` (at `path`, whose filter only git can run) hashes to `id`
+/// through that filter, as `git status` would hash it.
+shows hashed_by_git(check_context& cx, const std::string& path, const std::string& full,
+                    const git_oid& id) {
+  auto h = run_git(cx.c.workdir, {"hash-object", "--path=" + path, "--", full}, {},
+                   git_step_timeout);
+  if (!h || h->exit_code != 0)
+    return shows::other;
+  // The id is git's last line (a filter may print to stderr before it).
+  auto text = h->output;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
+  auto line = text.substr(text.find_last_of('\n') == std::string::npos
+                            ? 0 : text.find_last_of('\n') + 1);
+  git_oid on_disk;
+  if (line.size() != GIT_OID_HEXSZ || git_oid_fromstr(&on_disk, line.c_str()) != 0)
+    return shows::other;
+  return git_oid_equal(&on_disk, &id) != 0 ? shows::entry : shows::other;
+}
+
 /// Whether the working file at `path` shows the entry (`id`, `mode`), or is absent. `ie` is the
 /// index entry at that path, for its cached stat data.
 shows file_state(check_context& cx, const std::string& path, const std::optional<git_oid>& id,
@@ -214,7 +234,7 @@ shows file_state(check_context& cx, const std::string& path, const std::optional
   if (ie != nullptr && git_oid_equal(&ie->id, &*id) != 0 && external_filter(cx.repo, path))
     return shows::entry; // Only git can compare it (its refresh and dry run decide).
   if (ie == nullptr && external_filter(cx.repo, path))
-    return shows::other; // Nothing to compare against without git's own filter.
+    return hashed_by_git(cx, path, full, *id); // No cached stat data: git's filter decides.
   // Hashed through the checkout's filters, as `git status` would compare it.
   git_oid on_disk;
   if (git_repository_hashfile(&on_disk, cx.repo, full.c_str(), GIT_OBJECT_BLOB, path.c_str()) != 0)
@@ -323,8 +343,9 @@ std::string hex(const git_oid& id) {
 
 } // namespace
 
-caf::expected<checkout_update> checkout_update::lock_and_copy(const git_checkout& c,
-                                                              std::chrono::milliseconds patience) {
+caf::expected<checkout_update>
+checkout_update::lock_and_copy(const git_checkout& c, std::chrono::milliseconds patience,
+                               const std::function<caf::error(const index_lock&)>& on_locked) {
   checkout_update up;
   up.checkout_ = c;
   auto repo = open_checkout_repo(c);
@@ -335,6 +356,11 @@ caf::expected<checkout_update> checkout_update::lock_and_copy(const git_checkout
   if (!lock)
     return std::move(lock.error());
   up.lock_.emplace(std::move(*lock));
+  // Before anything else (the copy of a large index takes a while): a crash from here on must
+  // leave a journal that names this lock, or nobody could tell it is ours to remove.
+  if (on_locked)
+    if (auto err = on_locked(*up.lock_))
+      return err;
   // Read under the lock: what a `git add` finished a moment ago is in it, and no other git
   // command can write the index until we are done. The copy is what git edits for us.
   up.index_copy_ = c.gitdir + "sf-index." + random_hex(8);
@@ -348,12 +374,9 @@ checkout_update::prepare(const git_checkout& c, const checkout_move& m,
                          std::chrono::milliseconds patience,
                          const std::function<caf::error(const index_lock&)>& on_locked,
                          int stop_fd) {
-  auto up = lock_and_copy(c, patience);
+  auto up = lock_and_copy(c, patience, on_locked);
   if (!up)
     return up;
-  if (on_locked)
-    if (auto err = on_locked(*up->lock_))
-      return err;
   up->move_ = m;
   auto steps = plan_steps(c, up->repo_.get(), m);
   if (!steps)
@@ -376,23 +399,25 @@ checkout_update::prepare(const git_checkout& c, const checkout_move& m,
                          stop_fd);
   if (!refresh)
     return std::move(refresh.error());
-  if (refresh->exit_code < 0)
-    return make_error(ec::unavailable, git_failure(*refresh, "git update-index --refresh"));
+  if (refresh->exit_code < 0) // -2: our stop; -1: git's time ran out
+    return make_error(refresh->exit_code == -2 ? ec::unavailable : ec::process_error,
+                      git_failure(*refresh, "git update-index --refresh"));
   auto dry = run_git(c.workdir, {"read-tree", "-m", "-u", "-n", hex(m.from), hex(m.to)}, env,
                      git_step_timeout, stop_fd);
   if (!dry)
     return std::move(dry.error());
-  if (dry->exit_code < 0)
-    return make_error(ec::unavailable, git_failure(*dry, "git read-tree -n"));
+  if (dry->exit_code < 0) // -2: our stop; -1: git's time ran out
+    return make_error(dry->exit_code == -2 ? ec::unavailable : ec::process_error,
+                      git_failure(*dry, "git read-tree -n"));
   if (dry->exit_code != 0)
     up->refusal_ = git_failure(*dry, "git read-tree");
   return up;
 }
 
-caf::expected<checkout_update> checkout_update::prepare_finish(const git_checkout& c,
-                                                               const checkout_move& m,
-                                                               std::chrono::milliseconds patience) {
-  auto up = lock_and_copy(c, patience);
+caf::expected<checkout_update> checkout_update::prepare_finish(
+  const git_checkout& c, const checkout_move& m, std::chrono::milliseconds patience,
+  const std::function<caf::error(const index_lock&)>& on_locked) {
+  auto up = lock_and_copy(c, patience, on_locked);
   if (!up)
     return up;
   up->move_ = m;

@@ -47,11 +47,12 @@ public:
   prepare(const git_checkout& c, const checkout_move& m, std::chrono::milliseconds patience,
           const std::function<caf::error(const index_lock&)>& on_locked = {}, int stop_fd = -1);
 
-  /// For a move a crash cut short after the branch had moved: takes the lock the same way and
-  /// plans to finish it. Nothing is refused: what the user changed since is left to them.
-  static caf::expected<checkout_update> prepare_finish(const git_checkout& c,
-                                                       const checkout_move& m,
-                                                       std::chrono::milliseconds patience);
+  /// For a move a crash cut short after the branch had moved: takes the lock the same way
+  /// (`on_locked` as for `prepare`) and plans to finish it. Nothing is refused: what the user
+  /// changed since is left to them.
+  static caf::expected<checkout_update>
+  prepare_finish(const git_checkout& c, const checkout_move& m, std::chrono::milliseconds patience,
+                 const std::function<caf::error(const index_lock&)>& on_locked = {});
 
   /// The check of `prepare` without taking the lock or asking git: for dry runs.
   static caf::expected<std::vector<std::string>> inspect(const git_checkout& c,
@@ -95,8 +96,9 @@ public:
 
 private:
   checkout_update() = default;
-  static caf::expected<checkout_update> lock_and_copy(const git_checkout& c,
-                                                      std::chrono::milliseconds patience);
+  static caf::expected<checkout_update>
+  lock_and_copy(const git_checkout& c, std::chrono::milliseconds patience,
+                const std::function<caf::error(const index_lock&)>& on_locked);
   caf::error apply_finish();
 
   git_checkout checkout_;

@@ -78,7 +78,7 @@ doctor_context make_context(const std::string& root, const preferences& prefs,
       if (who.token.empty() || who.pid == 0)
         continue;
       if (verify_worker(ctx.root, who))
-        ctx.live_tokens.insert(who.token);
+        ctx.live_tokens.emplace(who.token, who.pid);
       else
         ctx.dead_tokens.emplace(who.token, who);
     }
@@ -332,7 +332,12 @@ void check_orphans(const doctor_context& ctx, std::vector<finding>& out) {
       continue;
     auto pid = std::to_string(p.pid);
     std::string mid = valid_mid(p.mid) ? p.mid : std::string{"an unknown milestone"};
-    bool adoptable = ctx.live_tokens.count(p.spawn_token) != 0;
+    // A live worker's tree carries its token: only the recorded pid is the worker (a unit's
+    // `setsid` daemon carries it too, and belongs to the worker reported here).
+    auto live = ctx.live_tokens.find(p.spawn_token);
+    if (live != ctx.live_tokens.end() && live->second != p.pid)
+      continue;
+    bool adoptable = live != ctx.live_tokens.end();
     auto f = make_finding(finding_kind::orphan_worker,
                           valid_mid(p.mid) ? ".sf/worktrees/" + p.mid : std::string{"pid " + pid},
                           "worker pid " + pid + " of " + mid + " runs without a coordinator",

@@ -26,8 +26,8 @@ struct doctor_context {
   /// Spawn tokens of workers in `workers.json` that are gone, with their entry: what still
   /// carries one of them is an orphan of a dead worker, never a live worker.
   std::map<std::string, worker_identity> dead_tokens;
-  /// Spawn tokens of workers in `workers.json` that are alive and verified.
-  std::set<std::string> live_tokens;
+  /// Spawn tokens of workers in `workers.json` that are alive and verified, with their pid.
+  std::map<std::string, int64_t> live_tokens;
 
   /// A live process of this project working on `mid` (not an orphan of a dead worker), or
   /// nullptr.

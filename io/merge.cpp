@@ -26,6 +26,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <type_traits>
 #include <variant>
 
 namespace sf::io {
@@ -138,15 +139,30 @@ struct recorded_move {
   nlohmann::json j;
 };
 
+/// A field of a journal or note, or `fallback` when it is missing or of another type (a damaged
+/// file must not throw out of every later merge).
+template <class T>
+T field(const nlohmann::json& j, const char* key, T fallback) {
+  auto it = j.find(key);
+  if (it == j.end())
+    return fallback;
+  if constexpr (std::is_same_v<T, std::string>) {
+    return it->is_string() ? it->template get<std::string>() : fallback;
+  } else {
+    return it->is_number_integer() ? it->template get<T>() : fallback;
+  }
+}
+
 std::optional<recorded_move> read_move(const std::string& path) {
   auto text = read_file_capped(path, 64u << 20);
   if (!text)
     return std::nullopt;
   recorded_move r;
   r.j = nlohmann::json::parse(*text, nullptr, false);
-  if (!r.j.is_object() || git_oid_fromstr(&r.commit, r.j.value("commit", "").c_str()) != 0 ||
-      git_oid_fromstr(&r.mv.from, r.j.value("from", "").c_str()) != 0 ||
-      git_oid_fromstr(&r.mv.to, r.j.value("to", "").c_str()) != 0)
+  if (!r.j.is_object() ||
+      git_oid_fromstr(&r.commit, field(r.j, "commit", std::string{}).c_str()) != 0 ||
+      git_oid_fromstr(&r.mv.from, field(r.j, "from", std::string{}).c_str()) != 0 ||
+      git_oid_fromstr(&r.mv.to, field(r.j, "to", std::string{}).c_str()) != 0)
     return std::nullopt;
   if (r.j.contains("paths") && r.j["paths"].is_array())
     for (const auto& p : r.j["paths"])
@@ -240,14 +256,20 @@ std::string kept_note(const git_checkout& c, const std::vector<std::string>& kep
          "`git diff` there shows it against the merged main";
 }
 
-/// Brings checkout `c` the rest of the way to `mv.to`; what the user changed meanwhile stays.
-caf::expected<std::string> finish_checkout(const git_checkout& c, const checkout_move& mv) {
-  auto up = checkout_update::prepare_finish(c, mv, lock_patience);
+/// Brings checkout `c` the rest of the way to `mv.to` (of merge `commit`); what the user
+/// changed meanwhile stays. The journal names the lock it takes from the moment it holds it,
+/// so a crash while finishing is finished by the next command too; done, the journal goes.
+caf::expected<std::string> finish_checkout(const git_checkout& c, const git_oid& commit,
+                                           const checkout_move& mv) {
+  auto up = checkout_update::prepare_finish(
+    c, mv, lock_patience,
+    [&](const index_lock& lock) { return write_journal(c, commit, mv, lock); });
   if (!up)
     return std::move(up.error());
   auto kept = up->kept();
   if (auto err = up->apply())
     return err;
+  unlink_deferred(journal_path(c));
   return kept_note(c, kept);
 }
 
@@ -298,8 +320,9 @@ caf::expected<std::variant<std::string, merge_result>> finish_interrupted(git_re
   git_oid main_oid;
   bool have_main = git_reference_name_to_id(&main_oid, repo, main_ref.c_str()) == 0;
   std::string notes;
-  auto finish = [&](const git_checkout& c, const checkout_move& mv) -> caf::error {
-    auto note = finish_checkout(c, mv);
+  auto finish = [&](const git_checkout& c, const git_oid& commit,
+                    const checkout_move& mv) -> caf::error {
+    auto note = finish_checkout(c, commit, mv);
     if (!note)
       return note.error();
     notes += (notes.empty() ? "" : "; ") + std::string{"finished bringing the checkout at "} +
@@ -327,9 +350,9 @@ caf::expected<std::variant<std::string, merge_result>> finish_interrupted(git_re
     if (!rec)
       continue;
     // Our own index.lock, left by the crash, goes in any case: it blocks every git command.
-    index_lock::remove_stale(c.gitdir, static_cast<dev_t>(rec->j.value("lockDevice", uint64_t{0})),
-                             static_cast<ino_t>(rec->j.value("lockInode", uint64_t{0})),
-                             rec->j.value("lockToken", std::string{}));
+    index_lock::remove_stale(c.gitdir, static_cast<dev_t>(field(rec->j, "lockDevice", uint64_t{0})),
+                             static_cast<ino_t>(field(rec->j, "lockInode", uint64_t{0})),
+                             field(rec->j, "lockToken", std::string{}));
     // Copies of the index a crash left beside it.
     if (DIR* d = ::opendir(without_slash(c.gitdir).c_str())) {
       while (auto* ent = ::readdir(d))
@@ -340,18 +363,18 @@ caf::expected<std::variant<std::string, merge_result>> finish_interrupted(git_re
     // Only while main still is that merge and this checkout still has it; otherwise the user
     // has moved on and the checkout is theirs.
     if (have_main && git_oid_equal(&main_oid, &rec->commit) != 0 && c.head == main_ref)
-      if (auto err = finish(c, rec->mv))
+      if (auto err = finish(c, rec->commit, rec->mv))
         return obstacle(c, err);
     ::unlink(path.c_str());
   }
   auto note_path = last_merge_path(repo);
   if (auto last = read_move(note_path)) {
-    bool fresh = now_ms() - last->j.value("at", int64_t{0}) < last_merge_note_ms;
+    bool fresh = now_ms() - field(last->j, "at", int64_t{0}) < last_merge_note_ms;
     bool acted = false;
     if (fresh && have_main && git_oid_equal(&main_oid, &last->commit) != 0)
       for (const auto& c : *all)
         if (!c.missing && c.head == main_ref && index_shows_from(c, last->mv)) {
-          if (auto err = finish(c, last->mv))
+          if (auto err = finish(c, last->commit, last->mv))
             return obstacle(c, err);
           acted = true;
         }
@@ -560,10 +583,9 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
     // the index follows main anyway and the rest is finished at once: the user's file stays
     // theirs, everything else is brought along.
     if (auto err = update->apply()) {
-      auto note = finish_checkout(*holder, mv);
+      auto note = finish_checkout(*holder, commit_oid, mv);
       if (note) {
         notes = *note;
-        unlink_deferred(journal_path(*holder));
       } else {
         notes = "the checkout at " + without_slash(holder->workdir) +
                 " is not brought along yet (" + describe(note.error()) +
@@ -581,7 +603,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
     if (auto again = list_checkouts(repo))
       if (auto late = holder_of(cx.main_ref, *again); late && !late->missing &&
                                                       index_shows_from(*late, mv))
-        if (auto done = finish_checkout(*late, mv))
+        if (auto done = finish_checkout(*late, commit_oid, mv))
           notes = "brought along the checkout at " + without_slash(late->workdir) +
                   ", which switched to " + cx.main + " during the merge" +
                   (done->empty() ? "" : "; " + *done);

@@ -125,7 +125,8 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   req.stop_fd = o.stop_fd;
   auto res = merge_milestone(req);
   if (!res) {
-    out.kind = "failed";
+    // A stop that ended git's check is an interruption (exit 130), not a failed merge.
+    out.kind = code_of(res.error()) == ec::unavailable ? "interrupted" : "failed";
     out.text = describe(res.error());
     return out;
   }

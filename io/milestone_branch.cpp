@@ -25,13 +25,13 @@ caf::error check_branch_history(git_repository* repo, const std::string& mid) {
   if (rc == GIT_ENOTFOUND)
     return {};
   if (rc != 0)
-    return git_fail("cannot read", ref_name);
+    return git_fail("reading", ref_name);
   auto main = resolve_main_branch(repo);
   if (!main)
     return main.error();
   git_oid main_oid, base;
   if (git_reference_name_to_id(&main_oid, repo, ("refs/heads/" + *main).c_str()) != 0)
-    return git_fail("cannot read", "refs/heads/" + *main);
+    return git_fail("reading", "refs/heads/" + *main);
   rc = git_merge_base(&base, repo, &tip, &main_oid);
   if (rc == 0)
     return {};
@@ -69,7 +69,7 @@ caf::expected<std::optional<branch_state>> read_milestone_branch(const std::stri
   if (rc == GIT_ENOTFOUND)
     return std::optional<branch_state>{};
   if (rc != 0)
-    return git_fail("cannot read", ref_name);
+    return git_fail("reading", ref_name);
   branch_state out;
   out.tip = hex(&tip);
   git_commit* raw_commit = nullptr;
@@ -101,7 +101,7 @@ caf::expected<std::optional<branch_state>> read_milestone_branch(const std::stri
     return main.error();
   git_oid main_oid;
   if (git_reference_name_to_id(&main_oid, repo->get(), ("refs/heads/" + *main).c_str()) != 0)
-    return git_fail("cannot read", "refs/heads/" + *main);
+    return git_fail("reading", "refs/heads/" + *main);
   out.merged = git_oid_equal(&main_oid, &tip) ||
                git_graph_descendant_of(repo->get(), &main_oid, &tip) == 1;
   return std::optional<branch_state>{out};

@@ -120,7 +120,7 @@ bool is_runtime_name(std::string_view name) {
     return false;
   for (std::string_view fixed : {"coordinator.lock", "coordinator.log", "coordinator.out",
                                  "events.jsonl", "run.json", "workers.json", "ledger.json",
-                                 "merge-queue.json"})
+                                 "merge-queue.json", "merge.lock", "push.log"})
     if (name == fixed)
       return true;
   for (std::string_view suffix : {".log", ".log.1", ".status.json", ".signal.json"})

@@ -278,7 +278,8 @@ caf::error libgit2_checkout(git_repository* wt_repo, git_tree* tree, const std::
   tree_ptr own{raw};
   git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
   opts.checkout_strategy = GIT_CHECKOUT_FORCE;
-  // A stop asked for meanwhile ends the checkout at its next file.
+  // A stop asked for before libgit2 writes ends the checkout: it calls notify_cb while it
+  // plans, file by file; once it writes (it has no way to abort then) it runs to its end.
   opts.notify_flags = GIT_CHECKOUT_NOTIFY_UPDATED;
   opts.notify_cb = stop_if_cancelled;
   opts.notify_payload = const_cast<std::atomic<bool>*>(cancel);

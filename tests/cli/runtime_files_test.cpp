@@ -152,6 +152,12 @@ TEST_CASE("ledger.json planted as a link, FIFO or folder is refused by every com
   check_planted(".sf/parallel/ledger.json");
 }
 
+TEST_CASE("the merge turn's lock and the push log planted as a link, FIFO or folder are refused",
+          "[cli][runtime_files]") {
+  check_planted(".sf/parallel/merge.lock", {{"merge"}});
+  check_planted(".sf/parallel/push.log");
+}
+
 TEST_CASE("the worktree lock planted as a link, FIFO or folder is refused by every command",
           "[cli][runtime_files]") {
   check_planted(".sf/worktrees/.lock");

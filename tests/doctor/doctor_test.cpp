@@ -4,6 +4,7 @@
 #include "io/proc_scan.hpp"
 #include "io/process.hpp"
 #include "io/status_file.hpp"
+#include "io/worker_registry.hpp"
 #include "io/worktree.hpp"
 #include "support/project.hpp"
 
@@ -324,6 +325,41 @@ TEST_CASE("an orphan worker is reported with its pid and never killed", "[doctor
   CHECK(alive(orphan.pid()));
   end(orphan);
   check_clean(p);
+}
+
+TEST_CASE("a live worker's setsid daemon is not offered for adoption as a second worker",
+          "[doctor]") {
+  test_project p({ms("M001", {}, {})}, "  enabled: true\n");
+  temp_dir tmp;
+  const std::string pidfile = tmp / "daemon.pid";
+  // A worker whose unit left a daemon in a session of its own, carrying the worker's token.
+  sf::io::spawn_request req;
+  req.argv = {"sh", "-c",
+              "(setsid sleep 600 >/dev/null 2>&1 & echo $! > " + sh_quote(pidfile) +
+                ".tmp && mv " + sh_quote(pidfile) + ".tmp " + sh_quote(pidfile) +
+                "); exec sleep 600"};
+  req.env = {"SF_PROJECT_ROOT=" + p.root(), "SF_PARALLEL_WORKER=1", "SF_MILESTONE_LOCK=M001",
+             "SF_SPAWN_TOKEN=doctor-test-token", base_env_path()};
+  auto worker = sf::io::spawn_process(req);
+  REQUIRE(worker);
+  REQUIRE(wait_for(p.root(), [&] { return exists(pidfile); }, 10s));
+  const int64_t daemon = std::stoll(read_file(pidfile));
+  REQUIRE(wait_visible(p.root(), daemon));
+  auto boot = sf::io::read_boot_id();
+  REQUIRE(boot);
+  sf::worker_identity who{"M001", worker->pid(), worker->start_time(), *boot, "doctor-test-token"};
+  REQUIRE_FALSE(sf::io::write_worker_registry(p.root(), {who}));
+  auto j = doctor_json(p);
+  std::vector<nlohmann::json> workers;
+  for (const auto& f : j["findings"])
+    if (f["kind"] == "orphan worker")
+      workers.push_back(f);
+  INFO(j.dump(2));
+  REQUIRE(workers.size() == 1);
+  CHECK(workers[0]["pid"] == worker->pid());
+  CHECK(workers[0]["fix"].get<std::string>().find("adopts it") != std::string::npos);
+  ::kill(static_cast<pid_t>(daemon), SIGKILL);
+  end(*worker);
 }
 
 TEST_CASE("a dead coordinator's lock file is removed, a held one is left alone", "[doctor]") {

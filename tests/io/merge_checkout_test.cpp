@@ -1,6 +1,7 @@
 // Merging while a person works in the checkout that has main checked out: git operations in
 // progress, git's lock files, staged and uncommitted changes, linked worktrees, a checkout left
 // half updated, and the integration branch that a switch must never redirect.
+#include "io/checkout_update.hpp"
 #include "io/git.hpp"
 #include "io/git_checkouts.hpp"
 #include "io/integration_branch.hpp"
@@ -298,6 +299,40 @@ TEST_CASE("a file the user changes while the checkout is brought along stays the
   CHECK(sh("git status --porcelain", root).empty());
 }
 
+TEST_CASE("the crash journal is written the moment the index lock is held, before the copy",
+          "[merge][checkout]") {
+  sf::test::temp_dir tmp;
+  auto root = tmp.path();
+  make_repo(root);
+  auto repo = sf::io::open_repo(root);
+  REQUIRE(repo);
+  auto all = sf::io::list_checkouts(repo->get());
+  REQUIRE(all);
+  REQUIRE_FALSE(all->empty());
+  sf::io::checkout_move mv;
+  REQUIRE(git_oid_fromstr(&mv.from, rev(root, "main^{tree}").c_str()) == 0);
+  REQUIRE(git_oid_fromstr(&mv.to, rev(root, "milestone/M001^{tree}").c_str()) == 0);
+  mv.paths = {"lines.txt", "m.txt"};
+  // A crash right after the lock is taken must find a journal naming it, and nothing of ours
+  // (an index copy) that no journal names.
+  int called = 0;
+  std::vector<std::string> seen;
+  auto up = sf::io::checkout_update::prepare(
+    all->front(), mv, std::chrono::milliseconds(1000), [&](const sf::io::index_lock&) {
+      ++called;
+      CHECK(exists(root + "/.git/index.lock"));
+      for (const auto& e : std::filesystem::directory_iterator(root + "/.git"))
+        if (e.path().filename().string().rfind("sf-index.", 0) == 0)
+          seen.push_back(e.path().filename().string());
+      return caf::error{};
+    });
+  REQUIRE(up);
+  CHECK(called == 1);
+  CHECK(seen.empty());
+  up->abandon();
+  CHECK_FALSE(exists(root + "/.git/index.lock"));
+}
+
 TEST_CASE("a merge cut short after main moved is finished by the next command", "[merge][checkout]") {
   sf::test::temp_dir tmp;
   auto root = tmp.path();
@@ -421,6 +456,29 @@ TEST_CASE("files behind an external filter are compared and written by git's own
     CHECK(read_file(root + "/x.txt") == "world\n");
     CHECK(read_file(root + "/y.txt") == "new\n");
     CHECK(sh("git status --porcelain", root).empty());
+  }
+  SECTION("a merge cut short after main moved is finished through the filter") {
+    merge_request req;
+    req.root = root;
+    req.mid = "M001";
+    req.tip = tip;
+    std::string journal;
+    req.before_cas = [&] { journal = read_file(root + "/.git/sf-merge-checkout.json"); };
+    auto before = rev(root, "main");
+    REQUIRE(sf::io::merge_milestone(req));
+    auto merged = rev(root, "main");
+    // The crash window: main names the merge, the checkout shows the old tree.
+    sh("git reset -q --hard " + before + " && git update-ref refs/heads/main " + merged, root);
+    REQUIRE(!journal.empty());
+    write_file(root + "/.git/sf-merge-checkout.json", journal);
+    REQUIRE(read_file(root + "/x.txt") == "hello\n");
+    auto done = sf::io::recover_checkouts(root);
+    REQUIRE(done);
+    INFO(*done);
+    CHECK(done->find("kept your own version") == std::string::npos);
+    CHECK(read_file(root + "/x.txt") == "world\n");
+    CHECK(read_file(root + "/y.txt") == "new\n");
+    CHECK(sh("git status --porcelain --untracked-files=no", root).empty());
   }
   SECTION("a real change of the user's behind the filter still holds the merge") {
     write_file(root + "/x.txt", "mine\n");
