@@ -7,8 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -580,6 +582,47 @@ TEST_CASE("merge queue: stop ends a run whose push hangs, and the push with it",
   INFO(r.output);
   CHECK(any_event(p.root(), "was stopped because the run ended"));
   CHECK_FALSE(git_running_in(p.root()));
+}
+
+TEST_CASE("merge queue: Ctrl-C during git's check of the checkout ends the merge as interrupted",
+          "[mergequeue]") {
+  test_project p({ms("M002", {}, {unit("U01", "echo two > m2.txt")})},
+                 prefs("  auto_merge: manual\n"));
+  // A file behind a filter that is slow only once the test asks (the worker's commits must not
+  // wait), and says when git has started running it.
+  commit_file(p, ".gitattributes", "slow.dat filter=slow\n");
+  commit_file(p, "slow.dat", "data\n");
+  auto r = start_to_end(p);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string marker = p.path("filter-started");
+  const std::string slow_on = p.path("slow-on");
+  p.git("config filter.slow.clean " +
+        sh_quote("sh -c 'if [ -e " + slow_on + " ]; then : > " + marker +
+                 "; sleep 30; fi; cat'"));
+  write_file(slow_on, "");
+  // A new mtime makes git's refresh run the filter on it.
+  REQUIRE(::utimensat(AT_FDCWD, p.path("slow.dat").c_str(), nullptr, 0) == 0);
+  auto before = main_oid(p);
+  auto child = p.spawn_cli({"merge", "M002"});
+  REQUIRE(wait_for(p.root(), [&] { return std::filesystem::exists(marker); }, 20s));
+  REQUIRE_FALSE(child.signal(SIGINT));
+  auto status = wait_exit(child, 10s);
+  REQUIRE(status);
+  auto output = read_file(p.cli_log(2));
+  INFO(output);
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 130);
+  CHECK(contains(output, "not merged"));
+  CHECK(contains(output, "interrupted"));
+  CHECK(main_oid(p) == before);
+  CHECK_FALSE(std::filesystem::exists(p.path(".git/index.lock")));
+  ::unlink(slow_on.c_str());
+  // Nothing was lost: the merge goes through once it is run again.
+  auto again = p.cli("merge M002");
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(merges_on_main(p).size() == 1);
 }
 
 TEST_CASE("merge queue: merge --dry-run predicts a conflict between two branches",
