@@ -55,23 +55,8 @@ bool stops_queue(const merge_outcome& x) {
 }
 
 std::string outcome_kind(int merge_result_kind, bool dry_run) {
-  switch (static_cast<merge_result::kind_type>(merge_result_kind)) {
-    case merge_result::merged:
-      return dry_run ? "would_merge" : "merged";
-    case merge_result::already_merged:
-      return "already_merged";
-    case merge_result::conflict:
-      return "conflict";
-    case merge_result::dirty_checkout:
-      return "dirty_checkout";
-    case merge_result::locked:
-      return "locked";
-    case merge_result::blocked:
-      return "blocked";
-    case merge_result::failed:
-      break;
-  }
-  return "failed";
+  auto kind = static_cast<merge_result::kind_type>(merge_result_kind);
+  return dry_run && kind == merge_result::merged ? "would_merge" : to_string(kind);
 }
 
 namespace {

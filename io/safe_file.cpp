@@ -35,6 +35,33 @@ caf::error sys_error(const char* what, const std::string& path, int err) {
                                       errno_text(err) + "; " + fix);
 }
 
+/// The folder of `path`, opened (its own path may pass through links, e.g. /tmp on some
+/// systems; only the last name is checked by the callers), and the last name.
+struct parent_folder {
+  unique_fd fd;
+  std::string dir;       ///< The folder, "." for a bare name.
+  std::string shown_dir; ///< The folder as the caller wrote it: empty for a bare name.
+  std::string name;
+};
+
+caf::expected<parent_folder> open_parent(const std::string& path) {
+  auto slash = path.rfind('/');
+  parent_folder p;
+  p.dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  if (p.dir.empty())
+    p.dir = "/";
+  p.shown_dir = slash == std::string::npos ? std::string{} : p.dir;
+  p.name = slash == std::string::npos ? path : path.substr(slash + 1);
+  p.fd = unique_fd{::open(p.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!p.fd) {
+    int err = errno;
+    if (err == ENOENT)
+      return make_error(ec::not_found, path + " does not exist (no folder " + p.dir + ")");
+    return sys_error("opening folder", p.dir, err);
+  }
+  return p;
+}
+
 caf::error link_error(const std::string& path) {
   return make_error(ec::unsafe_path, path + " is a symbolic link or not a directory;"
                                             " remove it and let sf-actors recreate it");
@@ -328,21 +355,11 @@ caf::expected<unique_fd> open_regular_at(int dirfd, const std::string& dir_label
 }
 
 caf::expected<unique_fd> open_regular(const std::string& path, int flags, mode_t mode) {
-  auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  if (dir.empty())
-    dir = "/";
-  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  unique_fd dirfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (!dirfd) {
-    int err = errno;
-    if (err == ENOENT)
-      return make_error(ec::not_found, path + " does not exist (no folder " + dir + ")");
-    return sys_error("opening folder", dir, err);
-  }
+  auto parent = open_parent(path);
+  if (!parent)
+    return std::move(parent.error());
   // Messages name the path as the caller gave it.
-  return open_regular_at(dirfd.get(), slash == std::string::npos ? std::string{} : dir, name,
-                         flags, mode);
+  return open_regular_at(parent->fd.get(), parent->shown_dir, parent->name, flags, mode);
 }
 
 caf::expected<std::string> read_file_capped(int dirfd, const std::string& dir_label,
@@ -391,20 +408,10 @@ caf::expected<std::string> read_file_capped(int dirfd, const std::string& dir_la
 }
 
 caf::expected<std::string> read_file_capped(const std::string& path, std::size_t cap) {
-  auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  if (dir.empty())
-    dir = "/";
-  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  // The folder part may legitimately be reached through links (e.g. /tmp on some systems).
-  unique_fd dirfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (!dirfd) {
-    int err = errno;
-    if (err == ENOENT)
-      return make_error(ec::not_found, path + " does not exist (no folder " + dir + ")");
-    return sys_error("opening folder", dir, err);
-  }
-  return read_file_capped(dirfd.get(), dir, name, cap);
+  auto parent = open_parent(path);
+  if (!parent)
+    return std::move(parent.error());
+  return read_file_capped(parent->fd.get(), parent->dir, parent->name, cap);
 }
 
 } // namespace sf::io

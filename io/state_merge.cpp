@@ -200,19 +200,20 @@ std::string compose(const std::string& yaml, const std::string& body) {
   return out + "---\n" + body;
 }
 
-/// git's line merge; with `union_both`, a region both sides changed keeps ours' lines, then
-/// theirs' (git's `merge=union`), so the result is always clean.
+} // namespace
+
 caf::expected<std::pair<bool, std::string>> merge_file_text(const std::string& base,
                                                            const std::string& ours,
                                                            const std::string& theirs,
                                                            const std::string& path,
-                                                           bool union_both) {
+                                                           bool union_both, unsigned int mode) {
   git_init_once(); // These merges are usable on their own, outside a repository's merge.
   auto input = [&](const std::string& text) {
     git_merge_file_input in = GIT_MERGE_FILE_INPUT_INIT;
     in.ptr = text.data();
     in.size = text.size();
     in.path = path.c_str();
+    in.mode = mode;
     return in;
   };
   git_merge_file_input bi = input(base);
@@ -228,8 +229,6 @@ caf::expected<std::pair<bool, std::string>> merge_file_text(const std::string& b
   git_merge_file_result_free(&res);
   return out;
 }
-
-} // namespace
 
 bool is_milestone_file(const std::string& path) {
   static const std::string prefix = ".sf/milestones/";

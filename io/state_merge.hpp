@@ -13,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace sf::io {
 
@@ -30,6 +31,15 @@ caf::expected<std::optional<std::string>> merge_milestone_text(const std::string
                                                                const std::string& ours,
                                                                const std::string& theirs,
                                                                const std::string& path);
+
+/// git's three-way line merge of one file's texts (`path` and `mode` label them): whether it
+/// is clean, and the text, with conflict markers where it is not. With `union_both`, a region
+/// both sides changed keeps ours' lines, then theirs' (git's `merge=union`): always clean.
+caf::expected<std::pair<bool, std::string>> merge_file_text(const std::string& base,
+                                                           const std::string& ours,
+                                                           const std::string& theirs,
+                                                           const std::string& path,
+                                                           bool union_both, unsigned int mode = 0);
 
 /// Line-level three-way merge where a region both sides changed keeps ours' lines, then
 /// theirs'; nothing (a conflict) when a version is binary.

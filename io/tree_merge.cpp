@@ -259,7 +259,8 @@ private:
         return conflict(path, o);
       merged = std::move(**text);
     } else {
-      auto text = merge_text(path, *base_text, *ours_text, *theirs_text, r.mode);
+      auto text = merge_file_text(*base_text, *ours_text, *theirs_text, path, false,
+                                  static_cast<unsigned int>(r.mode));
       if (!text)
         return std::move(text.error());
       if (!text->first)
@@ -285,30 +286,6 @@ private:
     if (is_milestone_file(path))
       return merge_milestone_text(base, ours, theirs, path);
     return merge_lines_keeping_both(base, ours, theirs, path);
-  }
-
-  /// Line-level merge; gives whether it is clean and the text.
-  caf::expected<std::pair<bool, std::string>>
-  merge_text(const std::string& path, const std::string& base, const std::string& ours,
-             const std::string& theirs, git_filemode_t mode) {
-    auto input = [&](const std::string& text) {
-      git_merge_file_input in = GIT_MERGE_FILE_INPUT_INIT;
-      in.ptr = text.data();
-      in.size = text.size();
-      in.path = path.c_str();
-      in.mode = static_cast<unsigned int>(mode);
-      return in;
-    };
-    git_merge_file_input bi = input(base);
-    git_merge_file_input oi = input(ours);
-    git_merge_file_input ti = input(theirs);
-    git_merge_file_options opts = GIT_MERGE_FILE_OPTIONS_INIT;
-    git_merge_file_result res{};
-    if (git_merge_file(&res, &bi, &oi, &ti, &opts) != 0)
-      return git_fail("merging the lines of", "'" + path + "'");
-    std::pair<bool, std::string> out{res.automergeable != 0, std::string{res.ptr, res.len}};
-    git_merge_file_result_free(&res);
-    return out;
   }
 
   git_repository* repo_;
