@@ -284,10 +284,12 @@ TEST_CASE("no worktree is made ahead while a worker is still starting", "[runtim
   temp_dir gate_dir;
   const auto gate = gate_dir / "go";
   const auto waiting = gate_dir / "waiting";
+  const auto released = gate_dir / "released";
   REQUIRE(::mkfifo(gate.c_str(), 0600) == 0);
   // M001's worker stays in "starting" (no status file yet) until the test opens the gate.
   std::string worker = "if [ \\\"$SF_MILESTONE_LOCK\\\" = M001 ]; then touch '" + waiting +
-                       "'; read go < '" + gate + "'; fi; exec '" SF_CLI_PATH "' worker";
+                       "'; read go < '" + gate + "'; touch '" + released +
+                       "'; fi; exec '" SF_CLI_PATH "' worker";
   test_project p({ms("M001", {}, units(1)), ms("M002", {}, units(1))},
                  "  enabled: true\n  max_workers: 1\n  worker_command: \"" + worker + "\"\n");
   auto cli = p.spawn_cli({"start", "--yes"});
@@ -297,13 +299,14 @@ TEST_CASE("no worktree is made ahead while a worker is still starting", "[runtim
   REQUIRE(status);
   CHECK(WEXITSTATUS(*status) == 0);
   CHECK(state_of(p.root(), "M002") == "complete");
-  // M002's worktree (its .git link is written once, when it is made) came after M001 ran.
-  auto running = event_time(p.root(), "M001", "running");
-  REQUIRE(running > 0);
-  struct stat link {};
+  // M002's worktree (its .git link is written once, when it is made) came after M001's worker
+  // left "starting". Both times are file times: the kernel stamps them from one coarse clock,
+  // which can lag the wall clock of run events by a tick.
+  struct stat link {}, gate_open {};
   REQUIRE(::stat(p.path(".sf/worktrees/M002/.git").c_str(), &link) == 0);
-  auto made_ms = static_cast<int64_t>(link.st_mtim.tv_sec) * 1000 + link.st_mtim.tv_nsec / 1000000;
-  CHECK(made_ms >= running);
+  REQUIRE(::stat(released.c_str(), &gate_open) == 0);
+  auto nanos = [](const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
+  CHECK(nanos(link.st_mtim) >= nanos(gate_open.st_mtim));
 }
 
 TEST_CASE("a milestone waiting for a slot gets its worktree made ahead", "[runtime]") {
