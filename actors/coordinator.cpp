@@ -6,6 +6,7 @@
 #include "actors/worker_supervisor.hpp"
 #include "actors/worktree_helper.hpp"
 #include "config/eligibility.hpp"
+#include "core/milestone_state.hpp"
 #include "io/control_file.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/event_log.hpp"
@@ -38,6 +39,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <map>
 #include <set>
@@ -48,13 +51,11 @@ namespace sf {
 namespace {
 
 using self_ptr = coordinator_actor::stateful_pointer<coordinator_state>;
+using ms = core::milestone_state;
 
 constexpr auto ledger_timeout = std::chrono::seconds(10);
 
-bool is_active(const milestone_entry& e) {
-  return e.state == "starting" || e.state == "running" || e.state == "paused" ||
-         e.state == "stale" || e.state == "stopping" || e.state == "restarting";
-}
+bool is_active(const milestone_entry& e) { return core::holds_slot(e.state); }
 
 void publish(self_ptr self, run_event ev) {
   auto& st = self->state;
@@ -67,12 +68,12 @@ void publish(self_ptr self, run_event ev) {
 run_status make_status(const coordinator_state& st) {
   run_status rs;
   for (const auto& [id, e] : st.entries) {
-    if (!e.in_run && e.state == "idle")
+    if (!e.in_run && e.state == ms::idle)
       continue;
     worker_snapshot w;
     w.milestone = id;
     w.title = e.title;
-    w.state = e.state;
+    w.state = std::string(core::to_string(e.state));
     w.completed_units = e.progress.completed_units;
     w.total_units = e.progress.total_units > 0 ? e.progress.total_units : e.total_units;
     w.current_unit = e.progress.current_unit;
@@ -81,7 +82,7 @@ run_status make_status(const coordinator_state& st) {
     w.pid = e.supervisor ? e.progress.pid : 0;
     w.note = e.note;
     rs.workers.push_back(std::move(w));
-    if (is_active(e) || e.state == "queued")
+    if (is_active(e) || e.state == ms::queued)
       rs.active = true;
   }
   rs.total_cost = st.total_cost;
@@ -102,7 +103,7 @@ void notify_running(self_ptr self) {
   auto& st = self->state;
   std::vector<std::string> ids;
   for (const auto& [id, e] : st.entries)
-    if (is_active(e) || (e.in_run && e.state == "queued"))
+    if (is_active(e) || (e.in_run && e.state == ms::queued))
       ids.push_back(id);
   if (ids == st.last_running)
     return;
@@ -110,22 +111,38 @@ void notify_running(self_ptr self) {
   self->send(st.merger, atom::running_v, std::move(ids));
 }
 
-void set_state(self_ptr self, milestone_entry& e, std::string state, std::string note) {
+// A move the table does not list is a coordinator bug. A user's run goes on (the state is
+// still set, so no milestone is stranded); under SF_STRICT_MOVES (the test suite) it aborts,
+// so a test fails on the first move the table does not describe.
+void illegal_move(self_ptr self, const milestone_entry& e, ms to, const std::string& note) {
+  auto line = fmt::format("coordinator: illegal move of {}: {} -> {} ({})", e.id,
+                          core::to_string(e.state), core::to_string(to), note);
+  self->state.log->error("{}", line);
+  static const bool strict = std::getenv("SF_STRICT_MOVES") != nullptr;
+  if (strict) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+    std::abort();
+  }
+}
+
+void set_state(self_ptr self, milestone_entry& e, ms state, std::string note) {
   if (e.state == state && e.note == note)
     return;
-  e.state = std::move(state);
+  if (!core::can_move(e.state, state))
+    illegal_move(self, e, state, note);
+  e.state = state;
   e.note = std::move(note);
   run_event ev;
-  ev.kind = e.state == "complete" ? event_kind::completed : event_kind::state_changed;
+  ev.kind = e.state == ms::complete ? event_kind::completed : event_kind::state_changed;
   ev.milestone = e.id;
-  ev.state = e.state;
+  ev.state = std::string(core::to_string(e.state));
   ev.text = e.note;
   ev.cost = e.progress.cost;
   ev.completed_units = e.progress.completed_units;
   ev.total_units = e.total_units;
   publish(self, std::move(ev));
   // After the event: the log is flushed on every line, a write this path need not wait for.
-  self->state.log->info("coordinator: {} -> {}{}{}", e.id, e.state, e.note.empty() ? "" : ": ",
+  self->state.log->info("coordinator: {} -> {}{}{}", e.id, core::to_string(e.state), e.note.empty() ? "" : ": ",
                         e.note);
   save_run(self);
   notify_running(self);
@@ -218,10 +235,10 @@ void start_worker(self_ptr self, milestone_entry& e,
   // `on_down` (its worker is ended and the milestone goes to the restart policy).
   self->monitor(*e.supervisor);
   if (adopt)
-    set_state(self, e, "running", "adopted after a coordinator restart (pid " +
+    set_state(self, e, ms::running, "adopted after a coordinator restart (pid " +
                                     std::to_string(adopt->pid) + ")");
   else
-    set_state(self, e, "starting", "");
+    set_state(self, e, ms::starting, "");
 }
 
 void publish_finished(self_ptr self) {
@@ -230,9 +247,9 @@ void publish_finished(self_ptr self) {
   for (const auto& [id, e] : st.entries) {
     if (!e.in_run)
       continue;
-    if (e.state == "complete" || e.state == "merged")
+    if (e.state == ms::complete || e.state == ms::merged)
       ++complete;
-    else if (e.state == "failed")
+    else if (e.state == ms::failed)
       ++failed;
     else
       ++other;
@@ -263,7 +280,7 @@ void check_finished(self_ptr self) {
       st.pushing || !st.retiring.empty() || !st.preparing.empty())
     return;
   for (const auto& [id, e] : st.entries)
-    if (is_active(e) || (e.in_run && e.state == "queued" && !st.budget_reached &&
+    if (is_active(e) || (e.in_run && e.state == ms::queued && !st.budget_reached &&
                          !st.shutting_down))
       return;
   st.finished_published = true;
@@ -297,7 +314,7 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
   // of anything any more. Their worktrees stay for the next start to reuse.
   for (auto it = st.prepared.begin(); it != st.prepared.end();) {
     auto entry = st.entries.find(*it);
-    if (entry == st.entries.end() || !entry->second.in_run || entry->second.state != "queued")
+    if (entry == st.entries.end() || !entry->second.in_run || entry->second.state != ms::queued)
       it = st.prepared.erase(it);
     else
       ++it;
@@ -308,7 +325,7 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
   // Creations are serialised: one made ahead must not delay a worker that starts now. The
   // last one to report running calls fill_slots again.
   for (const auto& [id, other] : st.entries)
-    if (other.state == "starting")
+    if (other.state == ms::starting)
       return;
   auto helper = self->spawn<caf::detached>(worktree_helper, st.cfg.root, e.id,
                                            std::function<void()>{}, st.ahead_cancel);
@@ -332,25 +349,25 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
 void fill_slots(self_ptr self) {
   auto& st = self->state;
   for (auto& [id, e] : st.entries) {
-    if (!e.in_run || (e.state != "queued" && e.state != "waiting"))
+    if (!e.in_run || (e.state != ms::queued && e.state != ms::waiting))
       continue;
     auto blocker = first_blocker(st, e);
     if (!blocker.empty()) {
       auto it = st.entries.find(blocker);
       std::string why = "waiting for " + blocker;
-      if (it != st.entries.end() && it->second.state == "complete")
+      if (it != st.entries.end() && it->second.state == ms::complete)
         why += " (complete, not yet on main)";
-      set_state(self, e, "waiting", why);
+      set_state(self, e, ms::waiting, why);
       continue;
     }
     if (st.budget_reached) {
-      set_state(self, e, "queued", st.message);
+      set_state(self, e, ms::queued, st.message);
       continue;
     }
     if (st.shutting_down)
       continue;
     if (active_count(st) >= static_cast<std::size_t>(st.cfg.prefs.max_workers)) {
-      set_state(self, e, "queued", "waiting for a free worker slot");
+      set_state(self, e, ms::queued, "waiting for a free worker slot");
       prepare_worktree(self, e);
       continue;
     }
@@ -365,7 +382,7 @@ void fill_slots(self_ptr self) {
       }
       // Already on main (the checkout we read the plan from may lag behind a crash).
       st.complete_on_main.insert(e.id);
-      set_state(self, e, "merged", "already on main");
+      set_state(self, e, ms::merged, "already on main");
       continue;
     }
     start_worker(self, e);
@@ -393,7 +410,7 @@ command_reply for_targets(self_ptr self, const std::string& mid, Fn fn) {
     return reply;
   }
   for (auto& [id, e] : self->state.entries)
-    if (is_active(e) || (e.in_run && (e.state == "queued" || e.state == "waiting")))
+    if (is_active(e) || (e.in_run && (e.state == ms::queued || e.state == ms::waiting)))
       reply.lines.push_back(fn(e));
   if (reply.lines.empty())
     reply.lines.push_back("no worker is running");
@@ -412,20 +429,20 @@ command_reply do_stop(self_ptr self, const std::string& mid) {
     e.stop_requested = true;
     if (e.supervisor && is_active(e)) {
       self->send(*e.supervisor, atom::stop_v);
-      set_state(self, e, "stopping", "stop requested");
+      set_state(self, e, ms::stopping, "stop requested");
       return e.id + ": stopping (signal file + SIGTERM)";
     }
-    if (e.state == "queued" || e.state == "waiting") {
+    if (e.state == ms::queued || e.state == ms::waiting) {
       e.in_run = false;
-      set_state(self, e, "stopped", "stopped before it started");
+      set_state(self, e, ms::stopped, "stopped before it started");
       return e.id + ": removed from the queue";
     }
-    if (e.state == "restarting") {
+    if (e.state == ms::restarting) {
       ++e.restart_gen; // Cancels the scheduled restart.
-      set_state(self, e, "stopped", "stopped before its restart");
+      set_state(self, e, ms::stopped, "stopped before its restart");
       return e.id + ": restart cancelled";
     }
-    return e.id + ": not running (" + e.state + ")";
+    return e.id + ": not running (" + std::string(core::to_string(e.state)) + ")";
   });
   check_finished(self);
   return reply;
@@ -434,7 +451,7 @@ command_reply do_stop(self_ptr self, const std::string& mid) {
 command_reply do_signal(self_ptr self, const std::string& mid, bool pause) {
   return for_targets(self, mid, [self, pause](milestone_entry& e) -> std::string {
     if (!e.supervisor || !is_active(e))
-      return e.id + ": not running (" + e.state + ")";
+      return e.id + ": not running (" + std::string(core::to_string(e.state)) + ")";
     if (pause)
       self->send(*e.supervisor, atom::pause_v);
     else
@@ -497,7 +514,7 @@ command_reply do_start(self_ptr self, const std::vector<std::string>& ids) {
       continue;
     }
     e.in_run = true;
-    set_state(self, e, "queued", "");
+    set_state(self, e, ms::queued, "");
     reply.lines.push_back(id + ": queued");
   }
   fill_slots(self);
@@ -510,7 +527,7 @@ void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
   auto tip = io::milestone_tip(st.cfg.root, e.id);
   if (!tip) {
     if (slice.empty())
-      set_state(self, e, "complete", "complete, but its branch cannot be read: " +
+      set_state(self, e, ms::complete, "complete, but its branch cannot be read: " +
                                        describe(tip.error()));
     return;
   }
@@ -528,7 +545,7 @@ void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
     bool automatic = st.cfg.prefs.auto_merge == auto_merge_mode::automatic;
     // The run is not over until the queue answers, even if that answer is "run merge yourself".
     st.pending_merges.insert(e.id);
-    set_state(self, e, "complete",
+    set_state(self, e, ms::complete,
               automatic ? "complete, queued for merge" : "complete, awaiting merge");
   }
 }
@@ -545,7 +562,7 @@ void crashed(self_ptr self, milestone_entry& e, const std::string& why) {
                                   [&](auto t) { return now - t > window; }),
                    e.restarts.end());
   if (st.shutting_down || st.budget_reached || e.stop_requested) {
-    set_state(self, e, "stopped", why);
+    set_state(self, e, ms::stopped, why);
     return;
   }
   if (static_cast<int>(e.restarts.size()) >= prefs.max_restarts) {
@@ -558,13 +575,13 @@ void crashed(self_ptr self, milestone_entry& e, const std::string& why) {
         flat += c == '\n' ? std::string(" | ") : std::string(1, c);
       note += "; last log lines: " + flat;
     }
-    set_state(self, e, "failed", note);
+    set_state(self, e, ms::failed, note);
     return;
   }
   auto delay = prefs.restart_backoff * static_cast<double>(1u << std::min<std::size_t>(
                                                                 e.restarts.size(), 10));
   e.restarts.push_back(now);
-  set_state(self, e, "restarting",
+  set_state(self, e, ms::restarting,
             fmt::format("{}; restart {} of {} in {:g} s", why, e.restarts.size(),
                         prefs.max_restarts, delay));
   self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -605,17 +622,17 @@ void on_exit(self_ptr self, const worker_exit& x) {
                        errno == ENOENT;
   bool winding_down = e->stop_requested || st.budget_reached || st.shutting_down;
   if (x.pid == 0 && winding_down) {
-    set_state(self, *e, "stopped", x.text);
+    set_state(self, *e, ms::stopped, x.text);
   } else if (x.pid == 0) {
     // No worker was started (the worktree or the spawn failed): the reason names the cause.
-    set_state(self, *e, "failed", x.text);
+    set_state(self, *e, ms::failed, x.text);
   } else if (exec_failure && e->progress.last_heartbeat == 0) {
     // The worker could not run at all: a configuration error, reported once, never retried.
-    set_state(self, *e, "failed",
+    set_state(self, *e, ms::failed,
               "the worker command cannot be executed (" + x.text +
                 "); check parallel.worker_command and .sf/parallel/" + e->id + ".log");
   } else if (worktree_gone && !winding_down) {
-    set_state(self, *e, "failed",
+    set_state(self, *e, ms::failed,
               "its worktree .sf/worktrees/" + e->id + " was deleted while the worker ran (" +
                 x.text + "); the commits on milestone/" + e->id +
                 " are kept; run 'sf-actors start' again to recreate the worktree from them");
@@ -624,14 +641,14 @@ void on_exit(self_ptr self, const worker_exit& x) {
   } else if (complete) {
     queue_merge(self, *e, "");
   } else if (winding_down) {
-    set_state(self, *e, "stopped",
+    set_state(self, *e, ms::stopped,
               st.budget_reached ? st.message
                                 : x.exit_code == 0 ? "stopped on request" : "stopped: " + x.text);
   } else if (x.exit_code == 0) {
-    set_state(self, *e, "stopped", "exited with code 0 before its units were complete");
+    set_state(self, *e, ms::stopped, "exited with code 0 before its units were complete");
   } else if (!e->progress.error.empty() && e->progress.state == "error") {
     // The worker itself reported a failure (e.g. a unit failed): restarting repeats it.
-    set_state(self, *e, "failed", e->progress.error + " (" + x.text + ")");
+    set_state(self, *e, ms::failed, e->progress.error + " (" + x.text + ")");
   } else {
     crashed(self, *e, "worker " + x.text);
   }
@@ -660,19 +677,20 @@ void on_progress(self_ptr self, worker_progress p) {
       queue_merge(self, *e, slice);
     }
   }
-  bool was_starting = e->state == "starting";
-  if (e->state != "stopping") {
-    std::string state = p.state == "paused" ? "paused" : "running";
+  bool was_starting = e->state == ms::starting;
+  // A stale milestone is being stopped: a status that was on its way does not make it run.
+  if (e->state != ms::stopping && e->state != ms::stale) {
+    auto state = p.state == "paused" ? ms::paused : ms::running;
     set_state(self, *e, state, p.state == "error" ? p.error : "");
   }
-  if (was_starting && e->state != "starting")
+  if (was_starting && e->state != ms::starting)
     fill_slots(self); // A worktree may be made ahead now (see prepare_worktree).
   if (before.completed_units != p.completed_units || before.current_unit != p.current_unit ||
       before.cost != p.cost) {
     run_event ev;
     ev.kind = event_kind::progress;
     ev.milestone = p.milestone;
-    ev.state = e->state;
+    ev.state = std::string(core::to_string(e->state));
     ev.text = p.current_unit.empty() ? "" : "running " + p.current_unit;
     ev.cost = p.cost;
     ev.completed_units = p.completed_units;
@@ -701,9 +719,9 @@ void on_progress(self_ptr self, worker_progress p) {
           ev.text = st.message;
           publish(self, std::move(ev));
           for (auto& [id, e] : st.entries)
-            if (e.supervisor && is_active(e) && e.state != "stopping") {
+            if (e.supervisor && is_active(e) && e.state != ms::stopping) {
               self->send(*e.supervisor, atom::stop_v);
-              set_state(self, e, "stopping", st.message);
+              set_state(self, e, ms::stopping, st.message);
             }
           fill_slots(self);
           return;
@@ -774,9 +792,12 @@ void on_merged(self_ptr self, const merge_outcome& x) {
       st.pending_merges.insert(x.milestone);
       st.finished_published = false;
     }
+    // This notice can arrive after the coordinator found the branch on main already
+    // (`merged`); the queue's answer for the item follows, and the state stays.
     if (e != nullptr && x.slice.empty()) {
       e->in_run = true;
-      set_state(self, *e, "complete", "complete, queued for merge");
+      if (e->state != ms::merged)
+        set_state(self, *e, ms::complete, "complete, queued for merge");
     }
     return;
   }
@@ -837,18 +858,18 @@ void on_merged(self_ptr self, const merge_outcome& x) {
   if (e != nullptr && x.slice.empty()) {
     if (x.kind == "merged" || x.kind == "already_merged") {
       st.complete_on_main.insert(x.milestone);
-      set_state(self, *e, "merged", ev.text);
+      set_state(self, *e, ms::merged, ev.text);
     } else if (x.kind == "conflict") {
       std::string files;
       for (const auto& f : x.files)
         files += (files.empty() ? "" : ", ") + f;
-      set_state(self, *e, "conflict", "merge conflict in " + files);
+      set_state(self, *e, ms::conflict, "merge conflict in " + files);
     } else if (obstacle) {
-      set_state(self, *e, "complete", ev.text);
+      set_state(self, *e, ms::complete, ev.text);
     } else if (x.kind != "waiting" && x.kind != "confirm") {
-      set_state(self, *e, "complete", "not merged: " + x.text);
+      set_state(self, *e, ms::complete, "not merged: " + x.text);
     } else if (x.kind == "waiting") {
-      set_state(self, *e, "complete", "complete, " + x.text);
+      set_state(self, *e, ms::complete, "complete, " + x.text);
     }
   }
   fill_slots(self);
@@ -974,7 +995,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     if (m.status == milestone_status::complete) {
       e.progress.completed_units = e.total_units;
       st.complete_on_main.insert(m.id);
-      e.state = "complete";
+      e.state = ms::complete;
     }
     st.entries.emplace(m.id, std::move(e));
   }
@@ -983,9 +1004,9 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   if (auto queued = io::read_merge_queue(st.cfg.root)) {
     for (const auto& item : *queued) {
       auto it = st.entries.find(item.milestone);
-      if (!item.slice.empty() || it == st.entries.end() || it->second.state == "complete")
+      if (!item.slice.empty() || it == st.entries.end() || it->second.state == ms::complete)
         continue;
-      it->second.state = "complete";
+      it->second.state = ms::complete;
       it->second.progress.completed_units = it->second.total_units;
       it->second.in_run = true;
     }
@@ -1076,11 +1097,11 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     [self](atom::exited, const worker_exit& x) { on_exit(self, x); },
     [self](atom::stale, const std::string& mid, const std::string& reason) {
       auto* e = find_entry(self, mid);
-      if (e == nullptr || !e->supervisor || !is_active(*e) || e->state == "stopping")
+      if (e == nullptr || !e->supervisor || !is_active(*e) || e->state == ms::stopping)
         return;
       // A hung worker is stopped (SIGTERM, then SIGKILL) and then handled by the restart policy.
       e->stale_stop = true;
-      set_state(self, *e, "stale", reason + "; stopping it");
+      set_state(self, *e, ms::stale, reason + "; stopping it");
       self->send(*e->supervisor, atom::stop_v);
     },
     [self](atom::spawn, const worker_identity& who) {
@@ -1091,11 +1112,11 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
     },
     [self](atom::tick, const std::string& mid, uint64_t gen) {
       auto* e = find_entry(self, mid);
-      if (e == nullptr || e->state != "restarting" || gen != e->restart_gen)
+      if (e == nullptr || e->state != ms::restarting || gen != e->restart_gen)
         return;
       auto& st = self->state;
       if (st.shutting_down || st.budget_reached) {
-        set_state(self, *e, "stopped", st.budget_reached ? st.message : "stopped on request");
+        set_state(self, *e, ms::stopped, st.budget_reached ? st.message : "stopped on request");
         check_finished(self);
         return;
       }

@@ -4,6 +4,7 @@
 
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
+#include "core/milestone_state.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/actor_system.hpp>
@@ -52,8 +53,7 @@ struct milestone_entry {
   std::string title;                         ///< Its title.
   int64_t total_units = 0;                   ///< Units in the plan.
   std::vector<std::string> depends_on;       ///< Its dependencies.
-  std::string state = "idle";                ///< idle, waiting, queued, starting, running, paused,
-                                             ///< stale, stopping, stopped, complete, failed.
+  core::milestone_state state = core::milestone_state::idle; ///< See core/milestone_state.hpp.
   std::string note;                          ///< Why it is in this state.
   bool in_run = false;                       ///< Requested by `start`.
   bool stop_requested = false;               ///< A stop was asked for.

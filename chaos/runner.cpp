@@ -188,8 +188,10 @@ std::vector<std::string> scenario_run::base_env() const {
                                   "GIT_COMMITTER_EMAIL=sf@example.invalid"};
   const char* path = std::getenv("PATH");
   env.push_back(std::string("PATH=") + (path != nullptr ? path : "/usr/bin:/bin"));
-  // Sanitizer builds of the harness pass their settings (suppressions) on to the coordinator.
-  for (const char* key : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"})
+  // Sanitizer builds of the harness pass their settings (suppressions) on to the coordinator,
+  // and the test suite its check of every milestone move (docs/architecture.md).
+  for (const char* key :
+       {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "SF_STRICT_MOVES"})
     if (const char* v = std::getenv(key))
       env.push_back(std::string(key) + "=" + v);
   return env;

@@ -117,6 +117,12 @@ TEST_CASE("files of a real run match the documented schemas", "[docs]") {
   CHECK(statuses[1]["currentUnit"]["id"] == "U02");
 
   check_valid("run", parse_file(p.path(".sf/parallel/run.json")));
+  auto status = p.cli("status --json");
+  CHECK(status.exit_code == 0);
+  auto shown = nlohmann::json::parse(status.out);
+  check_valid("status-output", shown);
+  CHECK(shown["workers"].size() == 2);
+  CHECK(shown["workers"][0]["state"] == "complete");
   auto ledger = parse_file(p.path(".sf/parallel/ledger.json"));
   check_valid("ledger", ledger);
   CHECK(ledger["total"].get<double>() == Approx(0.75));
