@@ -73,7 +73,7 @@ run_status make_status(const coordinator_state& st) {
     worker_snapshot w;
     w.milestone = id;
     w.title = e.title;
-    w.state = std::string(core::to_string(e.state));
+    w.state = e.state;
     w.completed_units = e.progress.completed_units;
     w.total_units = e.progress.total_units > 0 ? e.progress.total_units : e.total_units;
     w.current_unit = e.progress.current_unit;
@@ -646,7 +646,7 @@ void on_exit(self_ptr self, const worker_exit& x) {
                                 : x.exit_code == 0 ? "stopped on request" : "stopped: " + x.text);
   } else if (x.exit_code == 0) {
     set_state(self, *e, ms::stopped, "exited with code 0 before its units were complete");
-  } else if (!e->progress.error.empty() && e->progress.state == "error") {
+  } else if (!e->progress.error.empty() && e->progress.state == core::worker_state::error) {
     // The worker itself reported a failure (e.g. a unit failed): restarting repeats it.
     set_state(self, *e, ms::failed, e->progress.error + " (" + x.text + ")");
   } else {
@@ -680,8 +680,8 @@ void on_progress(self_ptr self, worker_progress p) {
   bool was_starting = e->state == ms::starting;
   // A stale milestone is being stopped: a status that was on its way does not make it run.
   if (e->state != ms::stopping && e->state != ms::stale) {
-    auto state = p.state == "paused" ? ms::paused : ms::running;
-    set_state(self, *e, state, p.state == "error" ? p.error : "");
+    auto state = p.state == core::worker_state::paused ? ms::paused : ms::running;
+    set_state(self, *e, state, p.state == core::worker_state::error ? p.error : "");
   }
   if (was_starting && e->state != ms::starting)
     fill_slots(self); // A worktree may be made ahead now (see prepare_worktree).
@@ -786,7 +786,7 @@ void on_control(self_ptr self, const std::vector<std::string>& names) {
 void on_merged(self_ptr self, const merge_outcome& x) {
   auto& st = self->state;
   auto* e = find_entry(self, x.milestone);
-  if (x.kind == "queued") {
+  if (x.kind == core::merge_kind::queued) {
     // Left in the queue by an earlier coordinator: finish it before declaring the run done.
     if (x.slice.empty() && st.cfg.prefs.auto_merge == auto_merge_mode::automatic) {
       st.pending_merges.insert(x.milestone);
@@ -801,11 +801,11 @@ void on_merged(self_ptr self, const merge_outcome& x) {
     }
     return;
   }
-  bool push_news = x.kind == "pushing" || x.kind == "pushed" || x.kind == "push_failed";
+  bool push_news = x.kind == core::merge_kind::pushing || x.kind == core::merge_kind::pushed || x.kind == core::merge_kind::push_failed;
   if (push_news) {
     // Pushes run beside the queue; the run waits for one in flight, or about to start, before
     // it ends (a retry after a failure does not hold it: the next merge or start pushes again).
-    st.pushing = x.kind == "pushing" || x.push_pending;
+    st.pushing = x.kind == core::merge_kind::pushing || x.push_pending;
     // A milestone that finished as the run was stopped merges, and its merge reopens the
     // queue (and so its pushes): a push it starts must not hold the end of the run either.
     if (st.shutting_down && st.pushing)
@@ -813,27 +813,27 @@ void on_merged(self_ptr self, const merge_outcome& x) {
     run_event ev;
     ev.kind = event_kind::merge;
     ev.milestone = x.milestone;
-    ev.state = x.kind;
+    ev.state = std::string(core::to_string(x.kind));
     ev.text = x.text;
     publish(self, std::move(ev));
     check_finished(self);
     return;
   }
-  bool obstacle = io::is_obstacle(x);
+  bool obstacle = core::is_obstacle(x.kind);
   run_event ev;
-  ev.kind = x.kind == "confirm" ? event_kind::merge_ready : event_kind::merge;
+  ev.kind = x.kind == core::merge_kind::confirm ? event_kind::merge_ready : event_kind::merge;
   ev.milestone = x.milestone;
-  ev.state = x.kind;
+  ev.state = std::string(core::to_string(x.kind));
   merge_report one;
   one.results.push_back(x);
   ev.text = x.slice.empty() ? "" : "slice " + x.slice + ": ";
-  if (x.kind == "merged") {
+  if (x.kind == core::merge_kind::merged) {
     ev.text += "merged into main" + std::string(x.pushed ? " (pushed)" : "");
     if (!x.notes.empty())
       ev.text += "; " + x.notes;
-  } else if (x.kind == "already_merged") {
+  } else if (x.kind == core::merge_kind::already_merged) {
     ev.text += "already on main";
-  } else if (x.kind == "conflict") {
+  } else if (x.kind == core::merge_kind::conflict) {
     // The same words as the merge report, so the user recognises the retry line.
     ev.text += "CONFLICT (" + std::to_string(x.files.size()) + " file(s)): ";
     for (std::size_t i = 0; i < x.files.size(); ++i)
@@ -850,25 +850,25 @@ void on_merged(self_ptr self, const merge_outcome& x) {
   publish(self, ev);
   // An obstacle is not an answer: the queue retries by itself, and the run waits for it
   // (a stop ends the run all the same, see check_finished).
-  bool final_kind = x.kind != "waiting" && x.kind != "confirm" && !obstacle;
+  bool final_kind = x.kind != core::merge_kind::waiting && x.kind != core::merge_kind::confirm && !obstacle;
   // Under auto_merge: auto a "waiting" is a pause in the queue; otherwise it is the answer.
   bool automatic = st.cfg.prefs.auto_merge == auto_merge_mode::automatic;
   if (x.slice.empty() && (final_kind || !automatic))
     st.pending_merges.erase(x.milestone);
   if (e != nullptr && x.slice.empty()) {
-    if (x.kind == "merged" || x.kind == "already_merged") {
+    if (x.kind == core::merge_kind::merged || x.kind == core::merge_kind::already_merged) {
       st.complete_on_main.insert(x.milestone);
       set_state(self, *e, ms::merged, ev.text);
-    } else if (x.kind == "conflict") {
+    } else if (x.kind == core::merge_kind::conflict) {
       std::string files;
       for (const auto& f : x.files)
         files += (files.empty() ? "" : ", ") + f;
       set_state(self, *e, ms::conflict, "merge conflict in " + files);
     } else if (obstacle) {
       set_state(self, *e, ms::complete, ev.text);
-    } else if (x.kind != "waiting" && x.kind != "confirm") {
+    } else if (x.kind != core::merge_kind::waiting && x.kind != core::merge_kind::confirm) {
       set_state(self, *e, ms::complete, "not merged: " + x.text);
-    } else if (x.kind == "waiting") {
+    } else if (x.kind == core::merge_kind::waiting) {
       set_state(self, *e, ms::complete, "complete, " + x.text);
     }
   }

@@ -139,12 +139,12 @@ merge_outcome merge_item_now(self_ptr self, std::size_t index, bool dry_run) {
   auto x = io::merge_one(st.cfg.root, item, options(st, dry_run));
   if (dry_run)
     return x;
-  bool repeat = io::is_obstacle(x) && st.obstacle_told == x.milestone + "\n" + x.text;
+  bool repeat = core::is_obstacle(x.kind) && st.obstacle_told == x.milestone + "\n" + x.text;
   if (!repeat)
     st.cfg.log->info("merge_queue: {}{} -> {}{}{}", item.milestone,
-                     item.slice.empty() ? "" : "/" + item.slice, x.kind,
+                     item.slice.empty() ? "" : "/" + item.slice, core::to_string(x.kind),
                      x.text.empty() ? "" : ": ", x.text);
-  if (x.kind == "merged" || x.kind == "already_merged") {
+  if (x.kind == core::merge_kind::merged || x.kind == core::merge_kind::already_merged) {
     st.items.erase(st.items.begin() + static_cast<std::ptrdiff_t>(index));
     if (st.halted_by == item.milestone)
       st.halted_by.clear();
@@ -153,15 +153,15 @@ merge_outcome merge_item_now(self_ptr self, std::size_t index, bool dry_run) {
     st.backstop = backstop_first;
     if (st.blocked)
       clear_obstacle(self);
-  } else if (x.kind == "conflict") {
+  } else if (x.kind == core::merge_kind::conflict) {
     st.halted_by = item.milestone;
   }
-  if (x.kind == "merged" && !st.cfg.prefs.push_remote.empty() && !st.push_announced) {
+  if (x.kind == core::merge_kind::merged && !st.cfg.prefs.push_remote.empty() && !st.push_announced) {
     // Told before the merge itself, so the run does not end before the push has.
     st.push_announced = true;
     merge_outcome notice;
     notice.milestone = item.milestone;
-    notice.kind = "pushing";
+    notice.kind = core::merge_kind::pushing;
     notice.text = "main will be pushed to '" + st.cfg.prefs.push_remote + "'";
     tell(self, notice);
   }
@@ -171,14 +171,14 @@ merge_outcome merge_item_now(self_ptr self, std::size_t index, bool dry_run) {
   // back as `already_merged`. An obstacle is told once, not on every retry.
   if (!repeat)
     tell(self, x);
-  if (io::is_obstacle(x)) {
+  if (core::is_obstacle(x.kind)) {
     st.obstacle_told = x.milestone + "\n" + x.text;
     return x;
   }
   st.unsaved = true;
-  if (x.kind == "merged" || x.kind == "already_merged")
+  if (x.kind == core::merge_kind::merged || x.kind == core::merge_kind::already_merged)
     st.to_clean.push_back(item);
-  if (x.kind == "merged") {
+  if (x.kind == core::merge_kind::merged) {
     st.push_wanted = true;
     st.push_carries.push_back(item.milestone);
   }
@@ -229,7 +229,7 @@ void drain(self_ptr self) {
           merge_outcome w;
           w.milestone = next.milestone;
           w.slice = next.slice;
-          w.kind = "waiting";
+          w.kind = core::merge_kind::waiting;
           w.text = "waits for " + why;
           tell(self, w);
         }
@@ -238,11 +238,11 @@ void drain(self_ptr self) {
     }
     auto size_before = st.items.size();
     auto x = merge_item_now(self, i, false);
-    if (io::is_obstacle(x)) {
+    if (core::is_obstacle(x.kind)) {
       watch_obstacle(self, x);
       return;
     }
-    if (io::stops_queue(x))
+    if (core::stops_queue(x.kind))
       return;
     if (st.items.size() == size_before)
       ++i;
@@ -279,7 +279,7 @@ merge_report explicit_merge(self_ptr self, const std::string& mid, bool dry_run)
       merge_outcome w;
       w.milestone = item.milestone;
       w.slice = item.slice;
-      w.kind = "waiting";
+      w.kind = core::merge_kind::waiting;
       w.text = "waits behind " + stopped_by;
       report.results.push_back(w);
       ++i;
@@ -290,7 +290,7 @@ merge_report explicit_merge(self_ptr self, const std::string& mid, bool dry_run)
       if (!why.empty()) {
         merge_outcome w;
         w.milestone = item.milestone;
-        w.kind = "waiting";
+        w.kind = core::merge_kind::waiting;
         w.text = "waits for " + why;
         report.results.push_back(w);
         ++i;
@@ -300,11 +300,11 @@ merge_report explicit_merge(self_ptr self, const std::string& mid, bool dry_run)
     auto size_before = st.items.size();
     auto x = merge_item_now(self, i, dry_run);
     report.results.push_back(x);
-    if (!dry_run && io::stops_queue(x)) {
+    if (!dry_run && core::stops_queue(x.kind)) {
       // Exit 5 is for conflicts; an obstacle or a failure is 1 (the report says which).
-      report.exit_code = x.kind == "conflict" ? 5 : 1;
-      stopped_by = x.milestone + " (" + x.kind + ")";
-      if (io::is_obstacle(x))
+      report.exit_code = x.kind == core::merge_kind::conflict ? 5 : 1;
+      stopped_by = x.milestone + " (" + std::string(core::to_string(x.kind)) + ")";
+      if (core::is_obstacle(x.kind))
         watch_obstacle(self, x);
     }
     if (st.items.size() == size_before)
@@ -324,7 +324,7 @@ void start_push(self_ptr self) {
   merge_outcome x;
   if (st.shutting_down) {
     x.milestone = st.push_carries.empty() ? std::string{} : st.push_carries.back();
-    x.kind = "push_failed";
+    x.kind = core::merge_kind::push_failed;
     x.text = "the run ended before main was pushed to '" + st.cfg.prefs.push_remote +
              "'; push it yourself, or the next merge does";
     tell(self, x);
@@ -347,7 +347,7 @@ void start_push(self_ptr self) {
   if (!main.empty() && !child)
     x.text = describe(child.error());
   if (main.empty() || !child) {
-    x.kind = "push_failed";
+    x.kind = core::merge_kind::push_failed;
     tell(self, x);
     return;
   }
@@ -373,7 +373,7 @@ void start_push(self_ptr self) {
   self->delayed_send(self, std::chrono::milliseconds(static_cast<int64_t>(
                              st.cfg.prefs.push_timeout * 1000)),
                      atom::push_late_v, gen);
-  x.kind = "pushing";
+  x.kind = core::merge_kind::pushing;
   std::string ids;
   for (const auto& id : st.pushing_for)
     ids += (ids.empty() ? "" : ", ") + id;
@@ -416,14 +416,14 @@ void on_pushed(self_ptr self, uint64_t gen) {
   x.push_pending = st.push_wanted && !st.shutting_down;
   if (!err) {
     st.push_failures = 0;
-    x.kind = "pushed";
+    x.kind = core::merge_kind::pushed;
     x.pushed = true;
     x.text = "pushed " + main + " to '" + req.remote + "'";
     st.cfg.log->info("merge_queue: {}", x.text);
     tell(self, x);
   } else {
     ++st.push_failures;
-    x.kind = "push_failed";
+    x.kind = core::merge_kind::push_failed;
     x.push_error = describe(err);
     x.text = x.push_error;
     bool again = !st.shutting_down && st.push_failures <= push_retries;
@@ -475,7 +475,7 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
     merge_outcome q;
     q.milestone = it.milestone;
     q.slice = it.slice;
-    q.kind = "queued";
+    q.kind = core::merge_kind::queued;
     tell(self, q);
   }
   return {
@@ -502,10 +502,10 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
       w.milestone = item.milestone;
       w.slice = item.slice;
       if (st.cfg.prefs.auto_merge == auto_merge_mode::confirm && st.cfg.can_confirm) {
-        w.kind = "confirm";
+        w.kind = core::merge_kind::confirm;
         w.text = "complete; confirm the merge into main";
       } else {
-        w.kind = "waiting";
+        w.kind = core::merge_kind::waiting;
         w.text = st.cfg.prefs.auto_merge == auto_merge_mode::confirm
                    ? "auto_merge is confirm but no terminal can answer, so it waits as with "
                      "manual: run `sf-actors merge " + item.milestone + "`"
@@ -532,7 +532,7 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
         merge_outcome w;
         w.milestone = it.milestone;
         w.slice = it.slice;
-        w.kind = self->state.halted_by.empty() ? "queued" : "halted";
+        w.kind = self->state.halted_by.empty() ? core::merge_kind::queued : core::merge_kind::halted;
         out.push_back(w);
       }
       return out;
@@ -588,7 +588,7 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
         st.push_wanted = false;
         merge_outcome x;
         x.milestone = st.push_carries.empty() ? std::string{} : st.push_carries.back();
-        x.kind = "push_failed";
+        x.kind = core::merge_kind::push_failed;
         x.text = "the run ended before main was pushed to '" + st.cfg.prefs.push_remote +
                  "'; push it yourself, or the next merge does";
         tell(self, x);

@@ -103,7 +103,7 @@ bool merge_ours(const std::string& root, const std::string& mid, const std::stri
   req.tip = tip;
   req.message = "Merge " + mid;
   auto r = sf::io::merge_milestone(req);
-  if (!r || r->kind != sf::io::merge_result::merged) {
+  if (!r || r->kind != sf::core::merge_kind::merged) {
     std::fprintf(stderr, "merge_milestone %s: %s\n", mid.c_str(),
                  r ? r->text.c_str() : sf::describe(r.error()).c_str());
     return false;

@@ -165,7 +165,7 @@ int fake_worker(const std::string& mode_file) {
   sf::io::worker_status s;
   s.milestone_id = mid;
   s.pid = ::getpid();
-  s.state = "running";
+  s.state = sf::core::worker_state::running;
   s.started_at = sf::io::now_ms();
   s.last_heartbeat = s.started_at;
   s.worktree_path = fs::current_path().string();
@@ -516,7 +516,7 @@ bool bench_status(session& s, const std::string& root, int trials) {
   sf::io::worker_status st;
   st.milestone_id = mid;
   st.pid = *pid;
-  st.state = "running";
+  st.state = sf::core::worker_state::running;
   st.started_at = sf::io::now_ms();
   st.worktree_path = root + "/.sf/worktrees/" + mid;
   auto path = sf::io::status_path(root, mid);
@@ -873,8 +873,8 @@ bool bench_pause(const std::string& dir, int trials, int units) {
     return false;
   int64_t coordinator_pid = 0;
   sf::io::coordinator_lock::is_held(root, &coordinator_pid);
-  auto running = [](const sf::io::worker_status& s) { return s.state == "running"; };
-  auto paused = [](const sf::io::worker_status& s) { return s.state == "paused"; };
+  auto running = [](const sf::io::worker_status& s) { return s.state == sf::core::worker_state::running; };
+  auto paused = [](const sf::io::worker_status& s) { return s.state == sf::core::worker_state::paused; };
   bool ok = wait_status(root, "P01", running, 30s);
   std::vector<double> ms;
   for (int t = 0; ok && t < trials; ++t) {

@@ -1,6 +1,8 @@
 #include "cli/event_printer.hpp"
 
 #include "cli/command.hpp"
+#include "core/merge_kind.hpp"
+#include "core/milestone_state.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -38,7 +40,7 @@ void event_printer::print(const run_event& ev) {
       break;
     case event_kind::state_changed:
     case event_kind::completed:
-      if (ev.state == "failed")
+      if (ev.state == core::to_string(core::milestone_state::failed))
         any_failed_ = true;
       out_ << "[" << ev.milestone << "] " << ev.state << (ev.text.empty() ? "" : ": " + ev.text)
            << '\n';
@@ -49,20 +51,21 @@ void event_printer::print(const run_event& ev) {
         out_ << ev.text << '\n';
       }
       break;
-    case event_kind::merge:
+    case event_kind::merge: {
       // A whole milestone's success, or what holds its merge, also arrives as its state change
       // (to "merged", or "complete" with the reason): one line is enough.
-      if ((ev.state != "merged" && ev.state != "dirty_checkout" && ev.state != "locked" &&
-           ev.state != "blocked") ||
+      auto k = core::parse_merge_kind(ev.state);
+      if (!(k == core::merge_kind::merged || (k && core::is_obstacle(*k))) ||
           ev.text.rfind("slice ", 0) == 0)
         out_ << "[" << ev.milestone << "] " << ev.text << '\n';
       // Exit 5 is for conflicts only; a merge that failed outright is a failure (1). An
       // obstacle (the user's changes, a lock, a rebase) is waited out by the queue.
-      if (ev.state == "conflict")
+      if (k == core::merge_kind::conflict)
         merge_problem_ = true;
-      else if (ev.state == "failed")
+      else if (k == core::merge_kind::failed)
         any_failed_ = true;
       break;
+    }
     case event_kind::merge_ready: {
       out_ << "[" << ev.milestone << "] complete and ready to merge\n";
       to_confirm_.push_back(ev.milestone);

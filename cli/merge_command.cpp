@@ -30,7 +30,7 @@ nlohmann::json report_to_json(const merge_report& r) {
   for (const auto& x : r.results)
     out.push_back({{"milestoneId", x.milestone},
                    {"slice", x.slice},
-                   {"result", x.kind},
+                   {"result", std::string(core::to_string(x.kind))},
                    {"commit", x.commit},
                    {"files", x.files},
                    {"text", x.text},
@@ -61,12 +61,12 @@ merge_report predict_all(const std::string& root, const plan& p, const std::stri
     x.milestone = id;
     auto files = io::predict_conflicts(root, main_branch, tip);
     if (!files) {
-      x.kind = "failed";
+      x.kind = core::merge_kind::failed;
       x.text = describe(files.error());
     } else if (files->empty()) {
-      x.kind = "would_merge";
+      x.kind = core::merge_kind::would_merge;
     } else {
-      x.kind = "conflict";
+      x.kind = core::merge_kind::conflict;
       x.files = *files;
     }
     r.results.push_back(x);
@@ -78,7 +78,7 @@ merge_report predict_all(const std::string& root, const plan& p, const std::stri
       if (files && !files->empty()) {
         merge_outcome x;
         x.milestone = branches[i].first;
-        x.kind = "would_conflict";
+        x.kind = core::merge_kind::would_conflict;
         x.text = branches[j].first;
         x.files = *files;
         r.results.push_back(x);
@@ -100,7 +100,7 @@ merge_report merge_directly(const std::string& root, const preferences& prefs, c
   if (!items) {
     merge_outcome x;
     x.milestone = only.empty() ? "-" : only;
-    x.kind = "failed";
+    x.kind = core::merge_kind::failed;
     x.text = describe(items.error());
     r.results.push_back(x);
     r.exit_code = exit_failure;
@@ -128,21 +128,21 @@ merge_report merge_directly(const std::string& root, const preferences& prefs, c
       // Later milestones wait behind a halted queue; the report names each of them.
       merge_outcome w;
       w.milestone = item.milestone;
-      w.kind = "waiting";
+      w.kind = core::merge_kind::waiting;
       w.text = "waits behind " + stopped_by;
       r.results.push_back(w);
       continue;
     }
     auto x = io::merge_one(root, item, o);
     r.results.push_back(x);
-    if (io::stops_queue(x)) {
+    if (core::stops_queue(x.kind)) {
       // Exit 5 is for conflicts; an obstacle or a failure is 1 (the report says which), an
       // interruption the conventional 130.
-      r.exit_code = x.kind == "conflict"      ? exit_merge_conflict
-                    : x.kind == "interrupted" ? 130
+      r.exit_code = x.kind == core::merge_kind::conflict      ? exit_merge_conflict
+                    : x.kind == core::merge_kind::interrupted ? 130
                                               : exit_failure;
-      stopped_by = x.kind == "interrupted" ? "the interruption of this command"
-                                           : x.milestone + " (" + x.kind + ")";
+      stopped_by = x.kind == core::merge_kind::interrupted ? "the interruption of this command"
+                                           : x.milestone + " (" + std::string(core::to_string(x.kind)) + ")";
     }
   }
   if (!only.empty() && r.results.empty()) {
@@ -150,9 +150,9 @@ merge_report merge_directly(const std::string& root, const preferences& prefs, c
     merge_outcome x;
     x.milestone = only;
     if (state && *state && (*state)->merged) {
-      x.kind = "already_merged";
+      x.kind = core::merge_kind::already_merged;
     } else {
-      x.kind = "failed";
+      x.kind = core::merge_kind::failed;
       x.text = state && *state ? "the milestone is not complete on its branch yet"
                                : "there is no branch milestone/" + only;
       r.exit_code = exit_failure;

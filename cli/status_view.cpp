@@ -74,14 +74,16 @@ status_view collect_status(const std::string& root, const plan& p, double budget
           add_problem(describe(st.error()));
           continue;
         }
+        bool in_run_file = rows.count(parsed->mid) > 0;
         auto& w = rows[parsed->mid];
         w.milestone = parsed->mid;
         // The coordinator's verdict (complete, failed, waiting...) outlives the worker's last
         // word; while a worker is active its own file is fresher.
-        bool active = w.state.empty() || w.state == "running" || w.state == "paused" ||
-                      w.state == "starting" || w.state == "stale" || w.state == "stopping";
-        if (active)
-          w.state = st->state;
+        if (!in_run_file || core::has_live_worker(w.state)) {
+          w.state = core::as_milestone_state(st->state);
+          if (st->state == core::worker_state::error && st->error && w.note.empty())
+            w.note = *st->error;
+        }
         w.completed_units = st->completed_units;
         if (st->total_units)
           w.total_units = *st->total_units;
@@ -124,15 +126,13 @@ std::string render_status(const status_view& v, int64_t now_ms) {
   if (v.run.workers.empty())
     out << "No workers have run yet. Start some with `sf-actors start`.\n";
   for (const auto& w : v.run.workers) {
-    out << "- **" << w.milestone << "** — " << w.title << ": " << w.state << "\n  "
+    out << "- **" << w.milestone << "** — " << w.title << ": " << core::to_string(w.state) << "\n  "
         << bar(w.completed_units, w.total_units) << ' ' << w.completed_units << '/'
         << w.total_units << " units";
     if (!w.current_unit.empty())
       out << ", running " << w.current_unit;
     out << ", " << money(w.cost);
-    bool active = w.state == "running" || w.state == "paused" || w.state == "stale" ||
-                  w.state == "starting" || w.state == "stopping";
-    if (active && w.last_heartbeat > 0) {
+    if (core::has_live_worker(w.state) && w.last_heartbeat > 0) {
       double age = static_cast<double>(std::max<int64_t>(0, now_ms - w.last_heartbeat)) / 1000.0;
       out << ", heartbeat " << std::fixed << std::setprecision(1) << age << " s ago";
     }
@@ -168,7 +168,7 @@ nlohmann::json status_to_json(const status_view& v) {
   for (const auto& w : v.run.workers)
     workers.push_back({{"milestoneId", w.milestone},
                        {"title", w.title},
-                       {"state", w.state},
+                       {"state", core::to_string(w.state)},
                        {"completedUnits", w.completed_units},
                        {"totalUnits", w.total_units},
                        {"currentUnit", w.current_unit.empty() ? nlohmann::json()

@@ -2,6 +2,8 @@
 /// milestone_state: the states a milestone passes through in a run, their one name table, and
 /// the moves between them. Plain C++: no CAF, no I/O, so it is tested as pure logic.
 
+#include "core/worker_state.hpp"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -30,16 +32,16 @@ enum class milestone_state : uint8_t {
 
 /// Every state, in declaration order.
 inline constexpr std::array<milestone_state, 14> all_milestone_states = {
-  milestone_state::idle,     milestone_state::waiting,    milestone_state::queued,
-  milestone_state::starting, milestone_state::running,    milestone_state::paused,
-  milestone_state::stale,    milestone_state::stopping,   milestone_state::restarting,
-  milestone_state::stopped,  milestone_state::complete,   milestone_state::merged,
-  milestone_state::conflict, milestone_state::failed};
+    milestone_state::idle,     milestone_state::waiting,  milestone_state::queued,
+    milestone_state::starting, milestone_state::running,  milestone_state::paused,
+    milestone_state::stale,    milestone_state::stopping, milestone_state::restarting,
+    milestone_state::stopped,  milestone_state::complete, milestone_state::merged,
+    milestone_state::conflict, milestone_state::failed};
 
 /// The states a coordinator gives a milestone when it loads the plan: idle, or complete when
 /// main or an unfinished merge-queue item shows every unit done.
 inline constexpr std::array<milestone_state, 2> initial_milestone_states = {
-  milestone_state::idle, milestone_state::complete};
+    milestone_state::idle, milestone_state::complete};
 
 /// The state's name in run.json, events, logs and `status`.
 std::string_view to_string(milestone_state s);
@@ -49,6 +51,14 @@ std::optional<milestone_state> parse_milestone_state(std::string_view name);
 
 /// True while the milestone holds a worker slot (its supervisor may still be alive).
 bool holds_slot(milestone_state s);
+
+/// True while a worker process may be alive and writing heartbeats (starting, running, paused,
+/// stale, stopping): its status file is fresher than the coordinator's row.
+bool has_live_worker(milestone_state s);
+
+/// How `status` shows a milestone whose worker's own file is all it has: a worker in `error`
+/// is about to exit with it, which the coordinator would call failed.
+milestone_state as_milestone_state(worker_state w);
 
 /// True for a state the run leaves alone until a new `start` (stopped, merged, conflict, failed).
 bool is_settled(milestone_state s);

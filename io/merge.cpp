@@ -72,7 +72,7 @@ caf::expected<signature_ptr> merge_signature(git_repository* repo) {
   return signature_ptr{raw};
 }
 
-merge_result outcome(merge_result::kind_type k, std::string text, std::vector<std::string> files = {},
+merge_result outcome(core::merge_kind k, std::string text, std::vector<std::string> files = {},
                      std::string commit = {}) {
   merge_result r;
   r.kind = k;
@@ -198,16 +198,16 @@ std::optional<merge_result> operation_obstacle(const context& cx,
   for (const auto& c : all) {
     std::optional<merge_result> r;
     if (c.missing && c.head == cx.main_ref) {
-      r = outcome(merge_result::blocked,
+      r = outcome(core::merge_kind::blocked,
                   cx.main + " is checked out in the worktree recorded at " +
                     without_slash(c.workdir) + ", which is not there (moved or deleted); run "
                     "`git worktree repair <its new folder>`, or `git worktree prune` if it is "
                     "gone; " + cx.main + " does not move until then");
     } else if (auto op = c.missing ? std::nullopt : operation_on(c, cx.main_ref)) {
-      r = outcome(merge_result::blocked,
+      r = outcome(core::merge_kind::blocked,
                   describe_operation(*op, c) + "; " + cx.main + " does not move under it");
     } else if (c.head == "(unreadable)") {
-      r = outcome(merge_result::blocked,
+      r = outcome(core::merge_kind::blocked,
                   "HEAD of the checkout at " + without_slash(c.workdir) + " cannot be read (" +
                     c.gitdir + "HEAD), so it may have " + cx.main + " checked out; check it "
                     "with `git status` there");
@@ -221,7 +221,7 @@ std::optional<merge_result> operation_obstacle(const context& cx,
 }
 
 merge_result lock_obstacle(const caf::error& err, std::vector<std::string> watch) {
-  auto r = outcome(merge_result::locked, describe(err));
+  auto r = outcome(core::merge_kind::locked, describe(err));
   r.watch = std::move(watch);
   return r;
 }
@@ -238,7 +238,7 @@ merge_result dirty_obstacle(const context& cx, const git_checkout& c,
       : "git refuses to bring " + where + " along to the merge of " + cx.branch + ": " +
           refusal;
   text += dry_run ? " before the merge" : "; " + cx.main + " was not moved";
-  auto r = outcome(merge_result::dirty_checkout, std::move(text), dirty);
+  auto r = outcome(core::merge_kind::dirty_checkout, std::move(text), dirty);
   r.watch.push_back(without_slash(c.gitdir));
   std::set<std::string> dirs;
   for (const auto& f : dirty)
@@ -335,7 +335,7 @@ caf::expected<std::variant<std::string, merge_result>> finish_interrupted(git_re
   auto obstacle = [&](const git_checkout& c, const caf::error& err) {
     if (code_of(err) == ec::locked)
       return out_type{lock_obstacle(err, {without_slash(c.gitdir)})};
-    auto r = outcome(merge_result::blocked,
+    auto r = outcome(core::merge_kind::blocked,
                      "an earlier merge could not finish bringing the checkout at " +
                        without_slash(c.workdir) + " along (" + describe(err) + "); fix that, "
                        "and the next merge finishes it (" + journal_path(c) + ")");
@@ -416,7 +416,7 @@ bool wait_ref_lock(const context& cx) {
 }
 
 merge_result ref_lock_obstacle(const context& cx) {
-  auto r = outcome(merge_result::locked,
+  auto r = outcome(core::merge_kind::locked,
                    cx.lock_path + " exists: another git process seems to be updating " + cx.main +
                      "; if none is, remove the file (rm " + cx.lock_path + ")");
   r.watch = {parent_dir(cx.lock_path)};
@@ -431,7 +431,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
     return git_fail("reading", cx.main_ref);
   if (git_oid_equal(&main_oid, &cx.tip) != 0 ||
       git_graph_descendant_of(repo, &main_oid, &cx.tip) == 1)
-    return outcome(merge_result::already_merged,
+    return outcome(core::merge_kind::already_merged,
                    cx.branch + " at " + hex(cx.tip).substr(0, 12) + " is already in " + cx.main +
                      "; nothing to do",
                    {}, hex(main_oid));
@@ -459,7 +459,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
                        std::to_string(tm->conflicts.size()) + " file(s): " +
                        list_preview(tm->conflicts) + "; resolve them on " + cx.branch +
                        ", commit, and merge " + cx.req.mid + " again";
-    return outcome(merge_result::conflict, std::move(text), std::move(tm->conflicts));
+    return outcome(core::merge_kind::conflict, std::move(text), std::move(tm->conflicts));
   }
   auto checkouts = list_checkouts(repo);
   if (!checkouts)
@@ -478,12 +478,12 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
     }
     struct stat st;
     if (::lstat(cx.lock_path.c_str(), &st) == 0)
-      return outcome(merge_result::locked, cx.lock_path + " exists, so " + cx.main +
+      return outcome(core::merge_kind::locked, cx.lock_path + " exists, so " + cx.main +
                                              " cannot be updated; remove it if no git process "
                                              "is running");
     std::string text = cx.branch + " would merge cleanly into " + cx.main + ", changing " +
                        std::to_string(tm->changed_paths.size()) + " file(s) (dry run)";
-    return outcome(merge_result::merged, std::move(text), std::move(tm->changed_paths));
+    return outcome(core::merge_kind::merged, std::move(text), std::move(tm->changed_paths));
   }
   // The commit is only an object until main names it; made first, so that nothing but the
   // journal and the compare-and-swap happen while the user's checkout is locked.
@@ -530,7 +530,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
       drop_journal();
       if (!up->dirty().empty())
         return dirty_obstacle(cx, c, up->dirty(), {}, false);
-      auto r = outcome(merge_result::blocked,
+      auto r = outcome(core::merge_kind::blocked,
                        "git refuses to bring the checkout at " + without_slash(c.workdir) +
                          " along to the merge of " + cx.branch + ": " + up->refusal() + "; " +
                          cx.main + " was not moved");
@@ -608,7 +608,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
                   ", which switched to " + cx.main + " during the merge" +
                   (done->empty() ? "" : "; " + *done);
   }
-  auto r = outcome(merge_result::merged, std::move(text), std::move(tm->changed_paths),
+  auto r = outcome(core::merge_kind::merged, std::move(text), std::move(tm->changed_paths),
                    hex(commit_oid));
   r.notes = std::move(notes);
   return r;
@@ -629,26 +629,6 @@ caf::expected<commit_ptr> resolve_commit(git_repository* repo, const std::string
 }
 
 } // namespace
-
-const char* to_string(merge_result::kind_type k) {
-  switch (k) {
-    case merge_result::merged:
-      return "merged";
-    case merge_result::already_merged:
-      return "already_merged";
-    case merge_result::conflict:
-      return "conflict";
-    case merge_result::dirty_checkout:
-      return "dirty_checkout";
-    case merge_result::locked:
-      return "locked";
-    case merge_result::blocked:
-      return "blocked";
-    case merge_result::failed:
-      return "failed";
-  }
-  return "unknown";
-}
 
 caf::expected<merge_result> merge_milestone(const merge_request& req) {
   if (!valid_milestone_id(req.mid))
@@ -693,7 +673,7 @@ caf::expected<merge_result> merge_milestone(const merge_request& req) {
       return std::move(**r);
     }
   }
-  return outcome(merge_result::failed,
+  return outcome(core::merge_kind::failed,
                  cx.main + " in " + req.root + " moved during each of " +
                    std::to_string(max_attempts) + " merge attempts of " + cx.branch +
                    "; nothing was changed, merge " + req.mid + " again when commits settle");

@@ -1,6 +1,8 @@
 #pragma once
 /// Merging a completed milestone's recorded tip into the main branch, and conflict prediction.
 
+#include "core/merge_kind.hpp"
+
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
@@ -25,15 +27,8 @@ struct merge_request {
 /// Outcome of `merge_milestone`.
 struct merge_result {
   /// What happened to the main branch.
-  enum kind_type {
-    merged,         ///< Main now points at a new merge commit (or would, on a dry run).
-    already_merged, ///< The tip is already part of main; nothing changed.
-    conflict,       ///< Code conflicts; main unchanged; `files` lists them.
-    dirty_checkout, ///< The checkout of main has changes of the user the merge would touch.
-    locked,         ///< A lock of git's is held (the checkout's index.lock, main's ref lock).
-    blocked,        ///< A git operation (rebase, merge, ...) is in progress on main.
-    failed,         ///< Main kept moving under us; main unchanged.
-  } kind = failed;
+  /// merged, already_merged, conflict, dirty_checkout, locked, blocked or failed.
+  core::merge_kind kind = core::merge_kind::failed;
   std::string commit;             ///< Hex id of the merge commit (empty unless merged for real).
   std::vector<std::string> files; ///< Sorted conflicting or dirty files; changed files if merged.
   std::string text;               ///< One line for humans: what happened and what to do.
@@ -44,9 +39,6 @@ struct merge_result {
   /// theirs kept as it was, an earlier merge's checkout finished); empty when nothing.
   std::string notes;
 };
-
-/// Short name of a result kind, for logs and tests.
-const char* to_string(merge_result::kind_type k);
 
 /// Merges `req.tip` into the integration branch with a two-parent commit and one
 /// compare-and-swap on the ref. When a checkout (the project folder or a linked worktree) has

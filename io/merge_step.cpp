@@ -46,17 +46,9 @@ std::string merge_message(const merge_item& item) {
   return out.str();
 }
 
-bool is_obstacle(const merge_outcome& x) {
-  return x.kind == "dirty_checkout" || x.kind == "locked" || x.kind == "blocked";
-}
-
-bool stops_queue(const merge_outcome& x) {
-  return x.kind == "conflict" || x.kind == "failed" || x.kind == "interrupted" || is_obstacle(x);
-}
-
-std::string outcome_kind(int merge_result_kind, bool dry_run) {
-  auto kind = static_cast<merge_result::kind_type>(merge_result_kind);
-  return dry_run && kind == merge_result::merged ? "would_merge" : to_string(kind);
+core::merge_kind outcome_kind(core::merge_kind merge_result_kind, bool dry_run) {
+  return dry_run && merge_result_kind == core::merge_kind::merged ? core::merge_kind::would_merge
+                                                                  : merge_result_kind;
 }
 
 namespace {
@@ -93,9 +85,9 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   if (!o.dry_run) {
     auto held = take_merge_turn(root, o.turn_patience, o.stop_fd);
     if (!held) {
-      out.kind = code_of(held.error()) == ec::locked      ? "locked"
-                 : code_of(held.error()) == ec::unavailable ? "interrupted"
-                                                            : "failed";
+      out.kind = code_of(held.error()) == ec::locked        ? core::merge_kind::locked
+                 : code_of(held.error()) == ec::unavailable ? core::merge_kind::interrupted
+                                                            : core::merge_kind::failed;
       out.text = describe(held.error());
       return out;
     }
@@ -111,7 +103,8 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   auto res = merge_milestone(req);
   if (!res) {
     // A stop that ended git's check is an interruption (exit 130), not a failed merge.
-    out.kind = code_of(res.error()) == ec::unavailable ? "interrupted" : "failed";
+    out.kind = code_of(res.error()) == ec::unavailable ? core::merge_kind::interrupted
+                                                        : core::merge_kind::failed;
     out.text = describe(res.error());
     return out;
   }
@@ -121,11 +114,11 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   out.watch = res->watch;
   out.notes = res->notes;
   out.kind = outcome_kind(res->kind, o.dry_run);
-  if (o.dry_run || (out.kind != "merged" && out.kind != "already_merged"))
+  if (o.dry_run || (out.kind != core::merge_kind::merged && out.kind != core::merge_kind::already_merged))
     return out;
   // The push needs no turn: the next merge must not wait for a slow remote.
   turn.reset();
-  if (out.kind == "merged" && !o.push_remote.empty() && o.push_inline) {
+  if (out.kind == core::merge_kind::merged && !o.push_remote.empty() && o.push_inline) {
     auto repo = open_repo(root);
     caf::expected<std::string> main = caf::error{};
     if (repo)
@@ -202,44 +195,44 @@ std::string render_merge_report(const merge_report& r) {
     out << "- nothing to merge: no completed milestone is waiting\n";
   for (const auto& x : r.results) {
     std::string who = "**" + x.milestone + "**" + (x.slice.empty() ? "" : " (" + x.slice + ")");
-    if (x.kind == "merged") {
+    if (x.kind == core::merge_kind::merged) {
       out << "- " << who << " — merged successfully" << (x.pushed ? " (pushed)" : "") << '\n';
       if (!x.notes.empty())
         out << "  note: " << x.notes << '\n';
       if (!x.push_error.empty())
         out << "  push failed: " << x.push_error << " (the local merge stays)\n";
-    } else if (x.kind == "would_merge") {
+    } else if (x.kind == core::merge_kind::would_merge) {
       out << "- " << who << " — would merge cleanly\n";
-    } else if (x.kind == "already_merged") {
+    } else if (x.kind == core::merge_kind::already_merged) {
       out << "- " << who << " — already merged (nothing to do)\n";
       if (!x.notes.empty())
         out << "  note: " << x.notes << '\n';
-    } else if (x.kind == "interrupted") {
+    } else if (x.kind == core::merge_kind::interrupted) {
       out << "- " << who << " — not merged: " << x.text << '\n';
-    } else if (x.kind == "conflict") {
+    } else if (x.kind == core::merge_kind::conflict) {
       out << "- " << who << " — CONFLICT (" << x.files.size() << " file(s)):\n";
       for (const auto& f : x.files)
         out << "  - `" << f << "`\n";
       out << "  Resolve conflicts manually and run `sf-actors merge " << x.milestone
           << "` to retry.\n";
-    } else if (x.kind == "dirty_checkout") {
+    } else if (x.kind == core::merge_kind::dirty_checkout) {
       out << "- " << who
           << " — not merged yet: uncommitted changes of yours in the checkout of main are "
              "in the way:\n";
       for (const auto& f : x.files)
         out << "  - `" << f << "`\n";
       out << "  Commit, stash or undo them; " << retry_hint(r, x) << "\n";
-    } else if (x.kind == "waiting") {
+    } else if (x.kind == core::merge_kind::waiting) {
       out << "- " << who << " — waiting: " << x.text << '\n';
-    } else if (x.kind == "locked" || x.kind == "blocked") {
+    } else if (x.kind == core::merge_kind::locked || x.kind == core::merge_kind::blocked) {
       out << "- " << who << " — not merged yet: " << x.text << "; " << retry_hint(r, x) << '\n';
-    } else if (x.kind == "pushing") {
+    } else if (x.kind == core::merge_kind::pushing) {
       out << "- " << who << " — pushing: " << x.text << '\n';
-    } else if (x.kind == "pushed") {
+    } else if (x.kind == core::merge_kind::pushed) {
       out << "- " << who << " — pushed: " << x.text << '\n';
-    } else if (x.kind == "push_failed") {
+    } else if (x.kind == core::merge_kind::push_failed) {
       out << "- " << who << " — push failed: " << x.text << " (the local merge stays)\n";
-    } else if (x.kind == "would_conflict") {
+    } else if (x.kind == core::merge_kind::would_conflict) {
       out << "- " << who << " — would conflict with " << x.text << " in " << x.files.size()
           << " file(s):\n";
       for (const auto& f : x.files)

@@ -26,16 +26,8 @@ struct merge_options {
   bool cleanup = true;               ///< Clean up at once; false leaves it to `cleanup_merged`.
 };
 
-/// True for the outcomes that leave main where it is until something outside the queue changes
-/// (the user's checkout, a lock): dirty_checkout, locked, blocked.
-bool is_obstacle(const merge_outcome& x);
-
-/// True for the outcomes after which later milestones of the queue must wait: a conflict, an
-/// obstacle, a failure.
-bool stops_queue(const merge_outcome& x);
-
-/// The outcome's result kind from a merge result kind (dry runs say `would_merge`).
-std::string outcome_kind(int merge_result_kind, bool dry_run);
+/// The outcome's kind from a merge result's kind (dry runs say `would_merge`).
+core::merge_kind outcome_kind(core::merge_kind merge_result_kind, bool dry_run);
 
 /// The merge commit message: the milestone, its units, and trailers naming the tip.
 std::string merge_message(const merge_item& item);

@@ -25,7 +25,7 @@ caf::error write_run_file(const std::string& root, const run_status& st, int64_t
   for (const auto& w : st.workers)
     workers.push_back({{"milestoneId", w.milestone},
                        {"title", w.title},
-                       {"state", w.state},
+                       {"state", core::to_string(w.state)},
                        {"completedUnits", w.completed_units},
                        {"totalUnits", w.total_units},
                        {"currentUnit", w.current_unit},
@@ -73,7 +73,10 @@ caf::expected<run_file> read_run_file(const std::string& root) {
       worker_snapshot s;
       s.milestone = w.value("milestoneId", std::string{});
       s.title = w.value("title", std::string{});
-      s.state = w.value("state", std::string{});
+      auto state = core::parse_milestone_state(w.value("state", std::string{}));
+      if (!state)
+        return bad("workers[].state");
+      s.state = *state;
       s.completed_units = w.value("completedUnits", int64_t{0});
       s.total_units = w.value("totalUnits", int64_t{0});
       s.current_unit = w.value("currentUnit", std::string{});

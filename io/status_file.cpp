@@ -109,10 +109,6 @@ caf::error decode_unit(const json& obj, std::optional<current_unit>& out) {
 
 } // namespace
 
-bool valid_worker_state(std::string_view s) {
-  return s == "running" || s == "paused" || s == "stopped" || s == "error";
-}
-
 caf::expected<worker_status> decode_status(std::string_view text, std::string_view expected_mid) {
   if (text.size() > max_status_bytes)
     return make_error(ec::invalid_input, "status is " + std::to_string(text.size()) +
@@ -139,9 +135,17 @@ caf::expected<worker_status> decode_status(std::string_view text, std::string_vi
   if (auto err = get_int(doc, "pid", 1, "an integer > 0", s.pid))
     return err;
   auto st = doc.find("state");
-  if (st == doc.end() || !st->is_string() || !valid_worker_state(st->get<std::string>()))
-    return field_error("state", "one of \"running\", \"paused\", \"stopped\", \"error\"");
-  s.state = st->get<std::string>();
+  auto state = st != doc.end() && st->is_string()
+                 ? core::parse_worker_state(st->get<std::string>())
+                 : std::nullopt;
+  if (!state) {
+    std::string names;
+    for (auto w : core::all_worker_states)
+      names += std::string(names.empty() ? "one of " : ", ") + "\"" +
+               std::string(core::to_string(w)) + "\"";
+    return field_error("state", names);
+  }
+  s.state = *state;
   if (auto err = decode_unit(doc, s.unit))
     return err;
   if (auto err = get_int(doc, "completedUnits", 0, "an integer >= 0", s.completed_units))
@@ -184,7 +188,7 @@ std::string encode_status(const worker_status& s) {
   nlohmann::ordered_json j;
   j["milestoneId"] = s.milestone_id;
   j["pid"] = s.pid;
-  j["state"] = s.state;
+  j["state"] = core::to_string(s.state);
   if (s.unit)
     j["currentUnit"] = {
         {"type", s.unit->type}, {"id", s.unit->id}, {"startedAt", s.unit->started_at}};
@@ -231,10 +235,6 @@ caf::expected<worker_status> read_status(const std::string& root, const std::str
 caf::error write_status(const std::string& root, const worker_status& s) {
   if (!valid_mid(s.milestone_id))
     return invalid_mid_error(s.milestone_id);
-  // Refuse to publish what no reader would accept.
-  if (!valid_worker_state(s.state))
-    return make_error(ec::invalid_input, "refusing to write status of " + s.milestone_id +
-                                             " with unknown state '" + s.state + "'");
   if (s.pid <= 0 || !valid_cost(s.cost))
     return make_error(ec::invalid_input, "refusing to write status of " + s.milestone_id +
                                              ": pid must be > 0 and cost from 0 to " +

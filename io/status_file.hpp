@@ -1,6 +1,8 @@
 #pragma once
 /// Codec and atomic read/write of `.sf/parallel/<MID>.status.json` (written by workers).
 
+#include "core/worker_state.hpp"
+
 #include <caf/expected.hpp>
 
 #include <cstddef>
@@ -27,7 +29,7 @@ struct worker_status {
   // Fields of the original protocol (all required on read).
   std::string milestone_id;                 ///< Must equal the file's <MID>.
   int64_t pid = 0;                          ///< Worker process id (never trusted alone).
-  std::string state;                        ///< running | paused | stopped | error.
+  core::worker_state state = core::worker_state::running; ///< running | paused | stopped | error.
   std::optional<current_unit> unit;         ///< `currentUnit`, null when idle.
   int64_t completed_units = 0;              ///< Units completed so far.
   double cost = 0;                          ///< Cumulative USD.
@@ -41,9 +43,6 @@ struct worker_status {
   std::optional<std::string> spawn_token;   ///< `spawnToken`: per-spawn secret from the env.
   std::optional<int> protocol;              ///< `protocol`: our format version (1).
 };
-
-/// The four states of the protocol.
-bool valid_worker_state(std::string_view s);
 
 /// Parses status JSON; rejects oversize input, wrong types, missing fields, mismatched id.
 /// `expected_mid` empty skips the id check. Unknown fields are ignored.

@@ -5,20 +5,6 @@
 
 namespace sf {
 
-const char* to_string(event_kind k) {
-  switch (k) {
-    case event_kind::progress: return "progress";
-    case event_kind::state_changed: return "state_changed";
-    case event_kind::completed: return "completed";
-    case event_kind::budget: return "budget";
-    case event_kind::message: return "message";
-    case event_kind::finished: return "finished";
-    case event_kind::merge: return "merge";
-    case event_kind::merge_ready: return "merge_ready";
-  }
-  return "unknown";
-}
-
 void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<worker_progress>("sf::worker_progress");
   cfg.add_message_type<worker_exit>("sf::worker_exit");

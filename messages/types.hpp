@@ -1,6 +1,11 @@
 #pragma once
 /// Typed messages exchanged by sf-actors' actors (never JSON: that stays in io/).
 
+#include "core/event_kind.hpp"
+#include "core/merge_kind.hpp"
+#include "core/milestone_state.hpp"
+#include "core/worker_state.hpp"
+
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
@@ -12,7 +17,7 @@ namespace sf {
 /// A worker's status as the supervisor learned it from the status file.
 struct worker_progress {
   std::string milestone;      ///< Milestone id.
-  std::string state;          ///< Protocol state: running, paused, stopped, error.
+  core::worker_state state = core::worker_state::running; ///< As the status file says.
   int64_t completed_units = 0;///< Units done.
   int64_t total_units = 0;    ///< Units in the milestone (0 when unknown).
   std::string current_unit;   ///< Unit id being run, empty when idle.
@@ -47,7 +52,7 @@ struct worker_exit {
 struct worker_snapshot {
   std::string milestone;       ///< Milestone id.
   std::string title;           ///< Milestone title.
-  std::string state;           ///< Coordinator's view (running, paused, complete, failed, ...).
+  core::milestone_state state = core::milestone_state::idle; ///< The coordinator's view.
   int64_t completed_units = 0; ///< Units done.
   int64_t total_units = 0;     ///< Units in total.
   std::string current_unit;    ///< Unit being run.
@@ -97,10 +102,8 @@ struct merge_item {
 struct merge_outcome {
   std::string milestone;          ///< Milestone id.
   std::string slice;              ///< Slice id, empty for the whole milestone.
-  std::string kind;               ///< merged, already_merged, conflict, dirty_checkout, locked,
-                                  ///< blocked, failed, waiting, would_merge, would_conflict (dry
-                                  ///< run: `text` names the other milestone); from the queue
-                                  ///< also pushing, pushed, push_failed.
+  core::merge_kind kind = core::merge_kind::failed; ///< What happened (core/merge_kind.hpp);
+                                  ///< for would_conflict `text` names the other milestone.
   std::string commit;             ///< Merge commit (hex) when merged.
   std::vector<std::string> files; ///< Conflicting or dirty files.
   std::string text;               ///< One human-readable line.
@@ -119,17 +122,8 @@ struct merge_report {
   bool queue_retries = false;         ///< A coordinator's queue retries what an obstacle holds.
 };
 
-/// Kinds of events published to subscribers.
-enum class event_kind : uint8_t {
-  progress,      ///< Units, cost or heartbeat changed.
-  state_changed, ///< A worker's state changed.
-  completed,     ///< A milestone finished all units.
-  budget,        ///< The total cost changed or reached the ceiling.
-  message,       ///< A notice for humans.
-  finished,      ///< The run has nothing left to do.
-  merge,         ///< A merge attempt ended (text has the result).
-  merge_ready,   ///< A milestone waits for a merge confirmation (auto_merge: confirm).
-};
+/// Kinds of events published to subscribers (core/event_kind.hpp).
+using core::event_kind;
 
 /// One event for subscribers (the CLI's progress view, embedding hosts).
 struct run_event {
@@ -142,8 +136,8 @@ struct run_event {
   int64_t total_units = 0;               ///< Progress.
 };
 
-/// Name of an event kind.
-const char* to_string(event_kind k);
+/// Names of the core's enums (event kinds, merge kinds) for callers in `sf`.
+using core::to_string;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_progress& x) {

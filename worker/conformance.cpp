@@ -66,7 +66,7 @@ bool exited_ok(int status) {
 }
 
 std::string state_of(const worker_probe& p) {
-  return p.latest() ? "`" + p.latest()->state + "`" : "(no status)";
+  return p.latest() ? "`" + std::string(core::to_string(p.latest()->state)) + "`" : "(no status)";
 }
 
 /// The three runs of the worker and the checks each one answers.
@@ -166,7 +166,7 @@ void checker::check_identity(const worker_probe& p) {
       "appeared after " + secs(*p.first_status_at() - p.started_at()) + ": milestoneId " + mid +
           ", pid " + std::to_string(s.pid) +
           (s.pid == p.pid() ? " (the worker)" : " (in the worker's process group)") + ", state `" +
-          s.state + "`");
+          std::string(core::to_string(s.state)) + "`");
 }
 
 void checker::control_run() {
@@ -204,7 +204,7 @@ void checker::control_run() {
   if (!signal(io::signal_kind::pause, pause_check))
     return;
   sb_.open_gate(static_cast<std::size_t>(done_before) + 1);
-  bool paused = p.wait_status([](const io::worker_status& s) { return s.state == "paused"; },
+  bool paused = p.wait_status([](const io::worker_status& s) { return s.state == core::worker_state::paused; },
                               in(opts_.timeout));
   if (!paused) {
     set(pause_check, check_outcome::fail,
@@ -229,8 +229,8 @@ void checker::control_run() {
     p.wait_status(
         [&](const io::worker_status& s) {
           most = std::max(most, s.completed_units);
-          if (s.state != "paused" && left_state.empty())
-            left_state = s.state;
+          if (s.state != core::worker_state::paused && left_state.empty())
+            left_state = std::string(core::to_string(s.state));
           return false;
         },
         paused_at + window);
@@ -271,7 +271,7 @@ void checker::control_run() {
       auto resumed_asked = clock::now();
       bool going = p.wait_status(
           [held](const io::worker_status& s) {
-            return s.state == "running" && s.completed_units > held;
+            return s.state == core::worker_state::running && s.completed_units > held;
           },
           in(opts_.timeout));
       if (going)
@@ -282,7 +282,7 @@ void checker::control_run() {
       else if (p.exited())
         set(resume_check, check_outcome::fail,
             "the worker " + io::describe_exit(p.exit_status()) + " after the resume signal");
-      else if (p.latest()->state != "running")
+      else if (p.latest()->state != core::worker_state::running)
         set(resume_check, check_outcome::fail,
             "state still " + state_of(p) + " " + secs(opts_.timeout) + " after the resume signal");
       else
@@ -314,7 +314,7 @@ void checker::check_stop_by_file(worker_probe& p) {
   else if (!exited_ok(p.exit_status()))
     set(stop_file_check, check_outcome::fail,
         ended(p, asked) + " after the stop signal; expected exit code 0");
-  else if (!p.latest() || p.latest()->state != "stopped")
+  else if (!p.latest() || p.latest()->state != core::worker_state::stopped)
     set(stop_file_check, check_outcome::fail,
         ended(p, asked) + " after the stop signal, but the last state is " + state_of(p) +
             ", expected `stopped`");
@@ -387,9 +387,9 @@ void checker::completion_run() {
     set(completion_check, check_outcome::fail, how + " with every unit able to run; expected 0");
   else if (!last)
     set(completion_check, check_outcome::fail, how + " without ever writing a status file");
-  else if (last->state != "stopped")
+  else if (last->state != core::worker_state::stopped)
     set(completion_check, check_outcome::fail,
-        how + " but the last state is `" + last->state + "`, expected `stopped`");
+        how + " but the last state is `" + std::string(core::to_string(last->state)) + "`, expected `stopped`");
   else if (last->total_units && last->completed_units != *last->total_units)
     set(completion_check, check_outcome::fail,
         how + " after " + std::to_string(last->completed_units) + " of " +

@@ -80,7 +80,7 @@ void write_bad_status(const std::string& root, const std::string& milestone,
   io::worker_status s;
   s.milestone_id = milestone;
   s.pid = ::getpid();
-  s.state = "running";
+  s.state = core::worker_state::running;
   s.last_heartbeat = io::now_ms();
   s.started_at = s.last_heartbeat;
   if (kind == "huge-cost")

@@ -257,7 +257,7 @@ void session::after_unit(const std::string& unit, const std::string& commit) {
 int session::fail(const caf::error& err) {
   auto line = describe(err);
   report(line);
-  status_.state = "error";
+  status_.state = core::worker_state::error;
   status_.error = line;
   status_.unit.reset();
   publish();
@@ -265,7 +265,7 @@ int session::fail(const caf::error& err) {
 }
 
 int session::stop(std::optional<std::string> reason) {
-  status_.state = "stopped";
+  status_.state = core::worker_state::stopped;
   status_.unit.reset();
   status_.error = std::move(reason);
   publish();
@@ -338,7 +338,7 @@ next_step session::between_units() {
           paused = true;
           break;
         case io::signal_kind::resume:
-          if (!paused && status_.state != "paused")
+          if (!paused && status_.state != core::worker_state::paused)
             report("ignoring `resume`: not paused");
           paused = false;
           break;
@@ -348,14 +348,14 @@ next_step session::between_units() {
       }
     }
     if (!paused) {
-      if (status_.state != "running") {
-        status_.state = "running";
+      if (status_.state != core::worker_state::running) {
+        status_.state = core::worker_state::running;
         publish();
       }
       return next_step::proceed;
     }
-    if (status_.state != "paused") {
-      status_.state = "paused";
+    if (status_.state != core::worker_state::paused) {
+      status_.state = core::worker_state::paused;
       publish();
       next_beat = std::chrono::steady_clock::now() + heartbeat_;
     }
@@ -432,7 +432,7 @@ int session::run() {
     leave_child_behind();
   status_.milestone_id = opts_.milestone;
   status_.pid = ::getpid();
-  status_.state = "running";
+  status_.state = core::worker_state::running;
   status_.started_at = io::now_ms();
   status_.worktree_path = opts_.worktree;
   status_.spawn_token = opts_.spawn_token;

@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     .receive(
       [&](const sf::run_status& st) {
         for (const auto& w : st.workers)
-          std::cout << "status: " << w.milestone << " " << w.state << " " << w.completed_units
+          std::cout << "status: " << w.milestone << " " << sf::to_string(w.state) << " " << w.completed_units
                     << "/" << w.total_units << '\n';
       },
       [&](const caf::error& err) {

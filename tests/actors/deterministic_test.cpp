@@ -200,7 +200,7 @@ struct supervised_worker {
     io::worker_status s;
     s.milestone_id = "M001";
     s.pid = child.pid();
-    s.state = "running";
+    s.state = sf::core::worker_state::running;
     s.completed_units = units;
     s.total_units = 10;
     s.cost = cost;
@@ -655,7 +655,7 @@ struct merge_fixture {
   std::vector<std::string> merged() const {
     std::vector<std::string> out;
     for (const auto& x : rec->merged)
-      if (x.kind == "merged")
+      if (x.kind == sf::core::merge_kind::merged)
         out.push_back(x.milestone);
     return out;
   }
@@ -689,7 +689,7 @@ TEST_CASE("sequential order merges by id when completions arrive out of order",
   f.complete("M003", {"M001", "M002"});
   CHECK(f.merged().empty());
   REQUIRE_FALSE(f.rec->merged.empty());
-  CHECK(f.rec->merged.back().kind == "waiting");
+  CHECK(f.rec->merged.back().kind == sf::core::merge_kind::waiting);
   CHECK(f.rec->merged.back().text.find("M001") != std::string::npos);
   f.complete("M001", {"M002"});
   CHECK(f.merged() == std::vector<std::string>{"M001"});
@@ -709,7 +709,7 @@ TEST_CASE("by-completion order merges in completion order when ids arrive out of
   CHECK(f.merged() == std::vector<std::string>{"M003", "M001", "M002"});
   CHECK(f.on_main() == std::vector<std::string>{"M003", "M001", "M002"});
   for (const auto& x : f.rec->merged)
-    CHECK(x.kind != "waiting");
+    CHECK(x.kind != sf::core::merge_kind::waiting);
 }
 
 TEST_CASE("by-completion order follows arrival even when completions race in one batch",

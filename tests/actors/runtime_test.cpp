@@ -88,7 +88,7 @@ TEST_CASE("pause holds the next unit, resume continues, stop of one leaves the o
   // The running unit finishes, then the worker holds.
   REQUIRE(wait_for(p.root(), [&] {
     auto s = status_of(p.root(), "M001");
-    return s && s->state == "paused";
+    return s && s->state == sf::core::worker_state::paused;
   }, 20s));
   auto at_pause = status_of(p.root(), "M001");
   REQUIRE(at_pause);
@@ -101,7 +101,7 @@ TEST_CASE("pause holds the next unit, resume continues, stop of one leaves the o
   REQUIRE(wait_for(p.root(), [&] { return state_of(p.root(), "M002") == "stopped"; }, 20s));
   auto still = status_of(p.root(), "M001");
   REQUIRE(still);
-  CHECK(still->state == "paused");
+  CHECK(still->state == sf::core::worker_state::paused);
   CHECK(still->completed_units == at_pause->completed_units);
   CHECK(p.cli("resume M001").exit_code == 0);
   auto status = wait_exit(cli, 60s);
@@ -267,7 +267,7 @@ TEST_CASE("a worker speaking only the original protocol is paused and resumed be
   CHECK(p.cli("pause").exit_code == 0);
   REQUIRE(wait_for(p.root(), [&] {
     auto s = status_of(p.root(), "M001");
-    return s && s->state == "paused";
+    return s && s->state == sf::core::worker_state::paused;
   }, 20s));
   auto held = status_of(p.root(), "M001");
   REQUIRE(held);

@@ -1,11 +1,14 @@
 // The milestone states in the docs and the schemas come from core/milestone_state's table: the
 // diagram in docs/architecture.md is its rendering, and run.json's state enum is its names.
+#include "core/event_kind.hpp"
+#include "core/merge_kind.hpp"
 #include "core/milestone_state.hpp"
 #include "docs/json_schema.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,13 @@ std::string render_state_diagram() {
     out += "    " + std::string(core::to_string(m.from)) + " --> " +
            std::string(core::to_string(m.to)) + "\n";
   out += "```\n";
+  return out;
+}
+
+std::vector<std::string> merge_kind_names() {
+  std::vector<std::string> out;
+  for (auto k : core::all_merge_kinds)
+    out.emplace_back(core::to_string(k));
   return out;
 }
 
@@ -56,4 +66,43 @@ TEST_CASE("run.json's and status --json's state enums are the core's state names
     auto states = schema.at("properties").at("workers").at("items").at("properties").at("state");
     CHECK(states.at("enum").get<std::vector<std::string>>() == state_names());
   }
+}
+
+TEST_CASE("an event's kind and state are the core's names, as the event schema says",
+          "[docs]") {
+  // Milestone states first, then the merge kinds that are not also a state's name.
+  auto expected = state_names();
+  for (const auto& k : merge_kind_names())
+    if (std::find(expected.begin(), expected.end(), k) == expected.end())
+      expected.push_back(k);
+  auto schema = load_schema("event");
+  CHECK(schema.at("properties").at("state").at("enum").get<std::vector<std::string>>() ==
+        expected);
+  std::vector<std::string> kinds;
+  for (auto k : core::all_event_kinds) {
+    kinds.emplace_back(core::to_string(k));
+    CHECK(core::parse_event_kind(kinds.back()) == k);
+  }
+  CHECK(schema.at("properties").at("kind").at("enum").get<std::vector<std::string>>() == kinds);
+}
+
+TEST_CASE("every merge kind has one distinct name that parses back", "[core]") {
+  auto names = merge_kind_names();
+  for (std::size_t i = 0; i < core::all_merge_kinds.size(); ++i) {
+    auto k = core::all_merge_kinds[i];
+    CHECK(static_cast<std::size_t>(k) == i);
+    CHECK(core::parse_merge_kind(names[i]) == k);
+    CHECK(std::count(names.begin(), names.end(), names[i]) == 1);
+  }
+  CHECK_FALSE(core::parse_merge_kind("Merged").has_value());
+  // An obstacle stops the queue; a merge that landed does not.
+  for (auto k : core::all_merge_kinds) {
+    INFO(core::to_string(k));
+    if (core::is_obstacle(k))
+      CHECK(core::stops_queue(k));
+    if (core::is_on_main(k))
+      CHECK_FALSE(core::stops_queue(k));
+  }
+  CHECK(core::stops_queue(core::merge_kind::conflict));
+  CHECK_FALSE(core::stops_queue(core::merge_kind::waiting));
 }

@@ -67,7 +67,7 @@ void plant_status(const test_project& p, const std::string& mid, int64_t pid,
   sf::io::worker_status s;
   s.milestone_id = mid;
   s.pid = pid;
-  s.state = "running";
+  s.state = sf::core::worker_state::running;
   s.last_heartbeat = heartbeat;
   s.started_at = heartbeat;
   s.worktree_path = p.path(".sf/worktrees/" + mid);

@@ -171,7 +171,7 @@ TEST_CASE("orchestrator_runtime runs a project and answers blocking calls", "[em
   CHECK_FALSE(st->active);
   REQUIRE(st->workers.size() == 2);
   for (const auto& w : st->workers) {
-    CHECK((w.state == "complete" || w.state == "merged"));
+    CHECK((w.state == sf::core::milestone_state::complete || w.state == sf::core::milestone_state::merged));
     CHECK(w.completed_units == w.total_units);
   }
   auto merged = rt.merge("", true);

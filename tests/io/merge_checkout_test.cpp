@@ -108,7 +108,7 @@ TEST_CASE("a git operation in progress on main keeps main where it is", "[merge]
     sh(o.start + " >/dev/null 2>&1", root);
     auto before = snapshot(root);
     auto r = merge(root, tip);
-    CHECK(r.kind == merge_result::blocked);
+    CHECK(r.kind == sf::core::merge_kind::blocked);
     CHECK(r.text.find(std::string{"a git "} + o.name + " is in progress") != std::string::npos);
     CHECK(r.text.find(o.finish.substr(0, o.finish.find(' ', 4))) != std::string::npos);
     CHECK_FALSE(r.watch.empty());
@@ -118,7 +118,7 @@ TEST_CASE("a git operation in progress on main keeps main where it is", "[merge]
   }
   // Once the user is done, the merge lands and the checkout shows it.
   auto r = merge(root, tip);
-  REQUIRE(r.kind == merge_result::merged);
+  REQUIRE(r.kind == sf::core::merge_kind::merged);
   CHECK(on_main(root, tip));
   CHECK(read_file(root + "/m.txt") == "m\n");
   CHECK(sh("git status --porcelain", root).empty());
@@ -133,11 +133,11 @@ TEST_CASE("after a rebase of main is aborted, the milestone merges and stays rea
      "GIT_SEQUENCE_EDITOR='sed -i 1s/^pick/edit/' git rebase -q -i HEAD~1 >/dev/null 2>&1",
      root);
   auto user_commit = rev(root, "main");
-  CHECK(merge(root, tip).kind == merge_result::blocked);
+  CHECK(merge(root, tip).kind == sf::core::merge_kind::blocked);
   sh("git rebase --abort", root);
   CHECK(rev(root, "main") == user_commit);
   auto r = merge(root, tip);
-  REQUIRE(r.kind == merge_result::merged);
+  REQUIRE(r.kind == sf::core::merge_kind::merged);
   CHECK(on_main(root, tip));
   CHECK(rev(root, "main^1") == user_commit);
   CHECK(sh("git branch --contains " + tip, root).find("main") != std::string::npos);
@@ -151,13 +151,13 @@ TEST_CASE("a held index.lock is an obstacle, never a silent success", "[merge][c
     write_file(root + "/.git/index.lock", "");
     auto before = rev(root, "main");
     auto r = merge(root, tip);
-    CHECK(r.kind == merge_result::locked);
+    CHECK(r.kind == sf::core::merge_kind::locked);
     CHECK(r.text.find(".git/index.lock exists") != std::string::npos);
     CHECK(r.watch == std::vector<std::string>{root + "/.git"});
     CHECK(rev(root, "main") == before);
     CHECK(exists(root + "/.git/index.lock"));
     ::unlink((root + "/.git/index.lock").c_str());
-    REQUIRE(merge(root, tip).kind == merge_result::merged);
+    REQUIRE(merge(root, tip).kind == sf::core::merge_kind::merged);
     CHECK(sh("git status --porcelain", root).empty());
     CHECK_FALSE(exists(root + "/.git/index.lock"));
   }
@@ -165,7 +165,7 @@ TEST_CASE("a held index.lock is an obstacle, never a silent success", "[merge][c
     sh("touch .git/index.lock && { (sleep 0.3; rm -f .git/index.lock) >/dev/null 2>&1 & true; }", root);
     REQUIRE(exists(root + "/.git/index.lock"));
     auto r = merge(root, tip);
-    CHECK(r.kind == merge_result::merged);
+    CHECK(r.kind == sf::core::merge_kind::merged);
     CHECK(sh("git status --porcelain", root).empty());
   }
 }
@@ -178,7 +178,7 @@ TEST_CASE("main's ref lock: waited out for a moment, an obstacle when stale, nev
   SECTION("stale") {
     write_file(root + "/.git/refs/heads/main.lock", "");
     auto r = merge(root, tip);
-    CHECK(r.kind == merge_result::locked);
+    CHECK(r.kind == sf::core::merge_kind::locked);
     CHECK(r.text.find("main.lock exists") != std::string::npos);
     CHECK(r.watch == std::vector<std::string>{root + "/.git/refs/heads"});
     // Main did not move, so the checkout was left alone and the index lock given back.
@@ -190,7 +190,7 @@ TEST_CASE("main's ref lock: waited out for a moment, an obstacle when stale, nev
        ">/dev/null 2>&1 & true; }",
        root);
     REQUIRE(exists(root + "/.git/refs/heads/main.lock"));
-    CHECK(merge(root, tip).kind == merge_result::merged);
+    CHECK(merge(root, tip).kind == sf::core::merge_kind::merged);
     CHECK(sh("git status --porcelain", root).empty());
   }
 }
@@ -202,7 +202,7 @@ TEST_CASE("staged changes block the paths they touch and survive everywhere else
   auto tip = make_repo(root);
   sh("echo staged > README.md && git add README.md", root);
   SECTION("a staged change elsewhere stays staged") {
-    REQUIRE(merge(root, tip).kind == merge_result::merged);
+    REQUIRE(merge(root, tip).kind == sf::core::merge_kind::merged);
     CHECK(sh("git status --porcelain", root) == "M  README.md");
     CHECK(sh("git show :README.md", root) == "staged");
   }
@@ -210,18 +210,18 @@ TEST_CASE("staged changes block the paths they touch and survive everywhere else
     sh("sed -i 's/^20$/twenty/' lines.txt && git add lines.txt", root);
     auto before = snapshot(root);
     auto r = merge(root, tip);
-    CHECK(r.kind == merge_result::dirty_checkout);
+    CHECK(r.kind == sf::core::merge_kind::dirty_checkout);
     CHECK(r.files == std::vector<std::string>{"lines.txt"});
     CHECK(snapshot(root) == before);
     sh("git commit -qm 'user: twenty'", root);
-    REQUIRE(merge(root, tip).kind == merge_result::merged);
+    REQUIRE(merge(root, tip).kind == sf::core::merge_kind::merged);
     auto lines = read_file(root + "/lines.txt");
     CHECK(lines.find("three") != std::string::npos);
     CHECK(lines.find("twenty") != std::string::npos);
   }
   SECTION("a file the user deleted is their change too") {
     sh("rm lines.txt", root);
-    CHECK(merge(root, tip).kind == merge_result::dirty_checkout);
+    CHECK(merge(root, tip).kind == sf::core::merge_kind::dirty_checkout);
     CHECK_FALSE(exists(root + "/lines.txt"));
   }
 }
@@ -242,7 +242,7 @@ TEST_CASE("the checkout follows every kind of change: folders, links, modes",
   write_file(root + "/untracked-elsewhere.txt", "mine\n");
   auto r = merge(root, tip);
   INFO(r.text);
-  REQUIRE(r.kind == merge_result::merged);
+  REQUIRE(r.kind == sf::core::merge_kind::merged);
   CHECK(read_file(root + "/dir") == "now-a-file\n");
   CHECK(read_file(root + "/thing/in.txt") == "inside\n");
   CHECK(std::filesystem::read_symlink(root + "/target-link") == "dir");
@@ -273,7 +273,7 @@ TEST_CASE("a file the user changes while the checkout is brought along stays the
   auto r = sf::io::merge_milestone(req);
   REQUIRE(r);
   INFO(r->text);
-  CHECK(r->kind == merge_result::merged);
+  CHECK(r->kind == sf::core::merge_kind::merged);
   CHECK(r->notes.find("kept your own version of m.txt") != std::string::npos);
   // The user's file stays; everything else of the merge is in the checkout; the index follows
   // main, so no commit of the user's can revert the milestone; nothing is left locked.
@@ -291,7 +291,7 @@ TEST_CASE("a file the user changes while the checkout is brought along stays the
   auto done = sf::io::merge_milestone(next);
   REQUIRE(done);
   INFO(done->text);
-  CHECK(done->kind == merge_result::merged);
+  CHECK(done->kind == sf::core::merge_kind::merged);
   std::filesystem::remove_all(root + "/m.txt");
   sh("git checkout -- m.txt", root);
   CHECK(read_file(root + "/m.txt") == "m\n");
@@ -392,11 +392,11 @@ TEST_CASE("a linked worktree that has main checked out is brought along, and gua
   CHECK((*checkouts)[1].head == "refs/heads/main");
   write_file(linked + "/m.txt", "mine\n");
   auto r = merge(root, tip);
-  CHECK(r.kind == merge_result::dirty_checkout);
+  CHECK(r.kind == sf::core::merge_kind::dirty_checkout);
   CHECK(r.text.find(linked) != std::string::npos);
   ::unlink((linked + "/m.txt").c_str());
   write_file(linked + "/README.md", "edited in the linked worktree\n");
-  REQUIRE(merge(root, tip).kind == merge_result::merged);
+  REQUIRE(merge(root, tip).kind == sf::core::merge_kind::merged);
   CHECK(read_file(linked + "/m.txt") == "m\n");
   CHECK(sh("git status --porcelain", linked) == " M README.md");
   // The project folder, on another branch, was not touched.
@@ -418,7 +418,7 @@ TEST_CASE("the integration branch is decided once: switching the checkout never 
   sh("git switch -q -c feature", root);
   auto feature = rev(root, "feature");
   auto r = merge(root, tip);
-  REQUIRE(r.kind == merge_result::merged);
+  REQUIRE(r.kind == sf::core::merge_kind::merged);
   CHECK(rev(root, "trunk") == r.commit);
   CHECK(rev(root, "feature") == feature);
   // The preference names another branch: it wins, and is recorded.
@@ -452,7 +452,7 @@ TEST_CASE("files behind an external filter are compared and written by git's own
   auto tip = rev(root, "milestone/M001");
   SECTION("a clean file is not mistaken for the user's change, and is written smudged") {
     auto r = merge(root, tip);
-    REQUIRE(r.kind == merge_result::merged);
+    REQUIRE(r.kind == sf::core::merge_kind::merged);
     CHECK(read_file(root + "/x.txt") == "world\n");
     CHECK(read_file(root + "/y.txt") == "new\n");
     CHECK(sh("git status --porcelain", root).empty());
@@ -484,7 +484,7 @@ TEST_CASE("files behind an external filter are compared and written by git's own
     write_file(root + "/x.txt", "mine\n");
     // Only git can compare it: git's own refusal, in its words.
     auto r = merge(root, tip);
-    CHECK(r.kind == merge_result::blocked);
+    CHECK(r.kind == sf::core::merge_kind::blocked);
     CHECK(r.text.find("x.txt") != std::string::npos);
     CHECK(read_file(root + "/x.txt") == "mine\n");
   }
@@ -504,7 +504,7 @@ TEST_CASE("a folder on the way that is a symbolic link is never written through"
   sh("mv docs " + sh_quote(elsewhere) + " && ln -s " + sh_quote(elsewhere) + " docs", root);
   auto before = rev(root, "main");
   auto r = merge(root, tip);
-  CHECK(r.kind == merge_result::dirty_checkout);
+  CHECK(r.kind == sf::core::merge_kind::dirty_checkout);
   CHECK(rev(root, "main") == before);
   // Outside the project nothing changed.
   CHECK(read_file(elsewhere + "/x.md") == "x\n");

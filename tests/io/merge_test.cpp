@@ -77,7 +77,7 @@ TEST_CASE("merge_milestone merges edits in different places of one file", "[merg
   auto tip = diverge(root, "sed -i 's/^2$/two/' lines.txt", "sed -i 's/^19$/nineteen/' lines.txt");
   auto before = rev(root, "main");
   auto r = merge(root, "M001", tip, "Merge milestone/M001 (test)");
-  REQUIRE(r.kind == merge_result::merged);
+  REQUIRE(r.kind == sf::core::merge_kind::merged);
   CHECK(r.commit == rev(root, "main"));
   CHECK(r.files == std::vector<std::string>{"lines.txt"});
   CHECK(sh("git rev-list --parents -n 1 main", root) == r.commit + " " + before + " " + tip);
@@ -122,7 +122,7 @@ TEST_CASE("merge_milestone gives the same tree as git merge-tree", "[merge]") {
     auto tip = diverge(root, s.ours, s.theirs);
     auto expected = sh("git merge-tree --write-tree main " + tip, root);
     auto r = merge(root, "M001", tip);
-    REQUIRE(r.kind == merge_result::merged);
+    REQUIRE(r.kind == sf::core::merge_kind::merged);
     CHECK(rev(root, "main^{tree}") == expected);
     CHECK(sh("git status --porcelain", root).empty());
   }
@@ -142,7 +142,7 @@ TEST_CASE("merge_milestone stops on a code conflict and merges once it is resolv
   REQUIRE(predicted);
   CHECK(*predicted == std::vector<std::string>{"lines.txt", "old/x.txt"});
   auto r = merge(root, "M001", tip);
-  REQUIRE(r.kind == merge_result::conflict);
+  REQUIRE(r.kind == sf::core::merge_kind::conflict);
   CHECK(r.files == std::vector<std::string>{"lines.txt", "old/x.txt"});
   CHECK(r.text.find("lines.txt") != std::string::npos);
   CHECK(r.commit.empty());
@@ -153,7 +153,7 @@ TEST_CASE("merge_milestone stops on a code conflict and merges once it is resolv
      "git rm -q old/x.txt && git commit -qam resolve && git switch -q main",
      root);
   auto r2 = merge(root, "M001", rev(root, "milestone/M001"));
-  REQUIRE(r2.kind == merge_result::merged);
+  REQUIRE(r2.kind == sf::core::merge_kind::merged);
   CHECK(sh("git show main:lines.txt", root).find("main-five") != std::string::npos);
   CHECK(sh("git show main:src/b/keep.txt", root) == "keep2");
   CHECK(sh("git show main:src/a/top.txt", root) == "m");
@@ -197,8 +197,8 @@ TEST_CASE("merge_milestone resolves .sf/ state so that two milestones both land"
   auto conflicts = sf::io::predict_conflicts(root, "milestone/M002", "milestone/M003");
   REQUIRE(conflicts);
   CHECK(conflicts->empty());
-  REQUIRE(merge(root, "M002", tip2).kind == merge_result::merged);
-  REQUIRE(merge(root, "M003", tip3).kind == merge_result::merged);
+  REQUIRE(merge(root, "M002", tip2).kind == sf::core::merge_kind::merged);
+  REQUIRE(merge(root, "M003", tip3).kind == sf::core::merge_kind::merged);
   auto metrics = nlohmann::json::parse(sh("git show main:.sf/metrics.json", root));
   CHECK(metrics["version"] == 1);
   CHECK(metrics["milestones"]["M002"]["units"] == 2);
@@ -239,12 +239,12 @@ TEST_CASE("merge_milestone is a no-op on replay and merges only the recorded tip
      "git commit -qm later && git switch -q main",
      root);
   auto r = merge(root, "M001", tip1);
-  REQUIRE(r.kind == merge_result::merged);
+  REQUIRE(r.kind == sf::core::merge_kind::merged);
   CHECK(rev(root, "main^2") == tip1);
   CHECK(sh("git ls-tree --name-only main", root).find("two.txt") == std::string::npos);
   CHECK(sh("git show main:one.txt", root) == "one");
   auto again = merge(root, "M001", tip1);
-  CHECK(again.kind == merge_result::already_merged);
+  CHECK(again.kind == sf::core::merge_kind::already_merged);
   CHECK(rev(root, "main") == r.commit);
   CHECK(sh("git rev-list --count main", root) == "5");
 }
@@ -262,7 +262,7 @@ TEST_CASE("merge_milestone dry run changes nothing", "[merge]") {
   req.dry_run = true;
   auto r = sf::io::merge_milestone(req);
   REQUIRE(r);
-  CHECK(r->kind == merge_result::merged);
+  CHECK(r->kind == sf::core::merge_kind::merged);
   CHECK(r->commit.empty());
   CHECK(r->files == std::vector<std::string>{"b.txt"});
   CHECK(rev(root, "main") == before);
@@ -296,7 +296,7 @@ TEST_CASE("merge_milestone recomputes on top of a commit that lands on main mean
   auto r = sf::io::merge_milestone(req);
   REQUIRE(r);
   INFO(r->text);
-  REQUIRE(r->kind == merge_result::merged);
+  REQUIRE(r->kind == sf::core::merge_kind::merged);
   CHECK(calls == 2);
   CHECK(rev(root, "main") == r->commit);
   CHECK(rev(root, "main^1") == user_commit);
@@ -332,7 +332,7 @@ TEST_CASE("merge_milestone holds the checkout's index.lock while main moves", "[
   auto r = sf::io::merge_milestone(req);
   REQUIRE(r);
   INFO(r->text);
-  REQUIRE(r->kind == merge_result::merged);
+  REQUIRE(r->kind == sf::core::merge_kind::merged);
   CHECK(locked_during);
   CHECK(during_add_rc != 0);
   CHECK(during_add.find("index.lock") != std::string::npos);
@@ -351,7 +351,7 @@ TEST_CASE("merge_milestone reports a stale main.lock and leaves main alone", "[m
   auto before = rev(root, "main");
   write_file(root + "/.git/refs/heads/main.lock", "");
   auto r = merge(root, "M001", tip);
-  CHECK(r.kind == merge_result::locked);
+  CHECK(r.kind == sf::core::merge_kind::locked);
   CHECK(r.text.find(".git/refs/heads/main.lock") != std::string::npos);
   CHECK(rev(root, "main") == before);
   CHECK(sh("git status --porcelain", root).empty());
@@ -367,7 +367,7 @@ TEST_CASE("merge_milestone protects uncommitted changes in the root checkout", "
   SECTION("a change to a file the merge touches stops it") {
     write_file(root + "/lines.txt", "my own edit\n");
     auto r = merge(root, "M001", tip);
-    CHECK(r.kind == merge_result::dirty_checkout);
+    CHECK(r.kind == sf::core::merge_kind::dirty_checkout);
     CHECK(r.files == std::vector<std::string>{"lines.txt"});
     CHECK(rev(root, "main") == before);
     CHECK(read_file(root + "/lines.txt") == "my own edit\n");
@@ -375,7 +375,7 @@ TEST_CASE("merge_milestone protects uncommitted changes in the root checkout", "
   SECTION("an untracked file where the merge adds one stops it") {
     write_file(root + "/src/a/new.txt", "untracked\n");
     auto r = merge(root, "M001", tip);
-    CHECK(r.kind == merge_result::dirty_checkout);
+    CHECK(r.kind == sf::core::merge_kind::dirty_checkout);
     CHECK(r.files == std::vector<std::string>{"src/a/new.txt"});
     CHECK(rev(root, "main") == before);
     CHECK(read_file(root + "/src/a/new.txt") == "untracked\n");
@@ -385,7 +385,7 @@ TEST_CASE("merge_milestone protects uncommitted changes in the root checkout", "
     write_file(root + "/src/b/keep.txt", "staged by the user\n");
     sh("git add src/b/keep.txt", root);
     auto r = merge(root, "M001", tip);
-    REQUIRE(r.kind == merge_result::merged);
+    REQUIRE(r.kind == sf::core::merge_kind::merged);
     CHECK(read_file(root + "/README") == "edited by the user\n");
     CHECK(read_file(root + "/src/a/new.txt") == "new\n");
     CHECK(sh("git status --porcelain", root) == " M README\nM  src/b/keep.txt");
@@ -404,12 +404,12 @@ TEST_CASE("merge_milestone updates the root checkout for many changed files", "[
   write_file(root + "/lines.txt", "my own edit\n");
   write_file(root + "/README", "edited by the user\n");
   auto dirty = merge(root, "M001", tip);
-  CHECK(dirty.kind == merge_result::dirty_checkout);
+  CHECK(dirty.kind == sf::core::merge_kind::dirty_checkout);
   CHECK(dirty.files == std::vector<std::string>{"lines.txt"});
   CHECK(rev(root, "main") == before);
   sh("git checkout -q -- lines.txt", root);
   auto r = merge(root, "M001", tip);
-  REQUIRE(r.kind == merge_result::merged);
+  REQUIRE(r.kind == sf::core::merge_kind::merged);
   CHECK(r.files.size() == 301);
   CHECK(read_file(root + "/many/f300.txt") == "300\n");
   CHECK(read_file(root + "/README") == "edited by the user\n");
@@ -424,7 +424,7 @@ TEST_CASE("merge_milestone only moves the ref when the root has another branch",
   sh("git switch -q -c side", root);
   write_file(root + "/b.txt", "user file on side\n");
   auto r = merge(root, "M001", tip);
-  REQUIRE(r.kind == merge_result::merged);
+  REQUIRE(r.kind == sf::core::merge_kind::merged);
   CHECK(rev(root, "main") == r.commit);
   CHECK(read_file(root + "/b.txt") == "user file on side\n");
   CHECK(sh("git symbolic-ref HEAD", root) == "refs/heads/side");

@@ -21,7 +21,9 @@ run_status one_worker(const std::string& mid, const std::string& state) {
   run_status rs;
   worker_snapshot w;
   w.milestone = mid;
-  w.state = state;
+  auto parsed = sf::core::parse_milestone_state(state);
+  REQUIRE(parsed);
+  w.state = *parsed;
   rs.workers.push_back(w);
   return rs;
 }
@@ -71,7 +73,7 @@ TEST_CASE("the state writer writes what it was handed and the newest snapshot wi
   REQUIRE(rf);
   CHECK(rf->coordinator_pid == 99);
   REQUIRE(rf->status.workers.size() == 1);
-  CHECK(rf->status.workers[0].state == "failed");
+  CHECK(rf->status.workers[0].state == sf::core::milestone_state::failed);
   // Every event line is kept, in the order handed over.
   auto lines = lines_of(read_file(dir / ".sf/parallel/events.jsonl"));
   REQUIRE(lines.size() == 2);
@@ -90,5 +92,5 @@ TEST_CASE("the state writer writes pending work before its destructor returns",
   auto rf = io::read_run_file(dir.path());
   REQUIRE(rf);
   REQUIRE(rf->status.workers.size() == 1);
-  CHECK(rf->status.workers[0].state == "complete");
+  CHECK(rf->status.workers[0].state == sf::core::milestone_state::complete);
 }

@@ -44,7 +44,7 @@ TEST_CASE("a status file of the original system decodes", "[io][status]") {
   REQUIRE(st);
   CHECK(st->milestone_id == "M001");
   CHECK(st->pid == 4242);
-  CHECK(st->state == "running");
+  CHECK(st->state == sf::core::worker_state::running);
   REQUIRE(st->unit);
   CHECK(st->unit->type == "unit");
   CHECK(st->unit->id == "U1");
@@ -74,7 +74,7 @@ TEST_CASE("status: round trip with our extras, original fields first", "[io][sta
   worker_status s;
   s.milestone_id = "M007";
   s.pid = 99;
-  s.state = "error";
+  s.state = sf::core::worker_state::error;
   s.unit = current_unit{"unit", "U9", 123};
   s.completed_units = 5;
   s.cost = 0.5;
@@ -92,7 +92,7 @@ TEST_CASE("status: round trip with our extras, original fields first", "[io][sta
   auto back = decode_status(text, "M007");
   REQUIRE(back);
   CHECK(back->pid == 99);
-  CHECK(back->state == "error");
+  CHECK(back->state == sf::core::worker_state::error);
   REQUIRE(back->unit);
   CHECK(back->unit->id == "U9");
   CHECK(back->unit->started_at == 123);

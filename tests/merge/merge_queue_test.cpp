@@ -684,7 +684,9 @@ TEST_CASE("merge queue: render_merge_report shows every kind of result", "[merge
   auto outcome = [](std::string mid, std::string kind) {
     sf::merge_outcome x;
     x.milestone = std::move(mid);
-    x.kind = std::move(kind);
+    auto k = sf::core::parse_merge_kind(kind);
+    REQUIRE(k);
+    x.kind = *k;
     return x;
   };
   sf::merge_report r;

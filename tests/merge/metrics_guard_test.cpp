@@ -34,7 +34,7 @@ TEST_CASE("merge keeps main's metrics records when the branch already merged mai
   req.tip = tip.out.substr(0, 40);
   auto r = sf::io::merge_milestone(req);
   REQUIRE(r);
-  REQUIRE(r->kind == sf::io::merge_result::merged);
+  REQUIRE(r->kind == sf::core::merge_kind::merged);
   auto shown = run("git show main:.sf/metrics.json", root);
   auto j = nlohmann::json::parse(shown.out);
   CHECK(j["milestones"]["M002"]["units"].size() == 1);

@@ -167,7 +167,7 @@ worker_snapshot row_of(const std::string& root, const std::string& mid) {
 }
 
 std::string state_of(const std::string& root, const std::string& mid) {
-  return row_of(root, mid).state;
+  return std::string(sf::core::to_string(row_of(root, mid).state));
 }
 
 std::optional<io::worker_status> status_of(const std::string& root, const std::string& mid) {

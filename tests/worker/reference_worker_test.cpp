@@ -112,7 +112,7 @@ struct project {
     return true;
   }
 
-  bool wait_state(const std::string& state) const {
+  bool wait_state(sf::core::worker_state state) const {
     return wait_for([&] {
       auto s = status();
       return s && s->state == state;
@@ -212,7 +212,7 @@ TEST_CASE("the worker runs every unit in order, commits each and completes", "[w
 
   auto s = p.status();
   REQUIRE(s);
-  CHECK(s->state == "stopped");
+  CHECK(s->state == sf::core::worker_state::stopped);
   CHECK_FALSE(s->unit);
   CHECK(s->completed_units == 3);
   CHECK(s->total_units == 3);
@@ -233,7 +233,7 @@ TEST_CASE("a restarted worker resumes after the last completed unit", "[worker]"
   CHECK(first.exit_code == 1);
   auto s = p.status();
   REQUIRE(s);
-  CHECK(s->state == "error");
+  CHECK(s->state == sf::core::worker_state::error);
   CHECK(s->error == std::string("unit U2 failed: exited with code 4"));
   CHECK(s->cost == Approx(0.5));
   // The failed unit's change stays in the worktree, uncommitted.
@@ -245,7 +245,7 @@ TEST_CASE("a restarted worker resumes after the last completed unit", "[worker]"
   CHECK(read_file(p.trace("runs")) == "U1\nU2\nU2\nU3\n");
   s = p.status();
   REQUIRE(s);
-  CHECK(s->state == "stopped");
+  CHECK(s->state == sf::core::worker_state::stopped);
   CHECK(s->completed_units == 3);
   CHECK(s->cost == Approx(0.5));
   auto log = p.log();
@@ -339,7 +339,7 @@ TEST_CASE("an index.lock held for a moment is waited out while heartbeating, and
   }
   auto waiting = p.status();
   REQUIRE(waiting);
-  CHECK(waiting->state == "running");
+  CHECK(waiting->state == sf::core::worker_state::running);
   CHECK(waiting->completed_units == 1);
   CHECK(commits_named(p.log(), "M001/U2: Unit U2") == 0);
   REQUIRE(::unlink(lock.c_str()) == 0);
@@ -421,7 +421,7 @@ TEST_CASE("an index.lock held for good fails the unit naming the lock, and the n
   CHECK(WEXITSTATUS(status) == 1);
   auto s = p.status();
   REQUIRE(s);
-  CHECK(s->state == "error");
+  CHECK(s->state == sf::core::worker_state::error);
   REQUIRE(s->error);
   CHECK(s->error->find(lock) != std::string::npos);
   CHECK(s->error->find("another git process holds") != std::string::npos);
@@ -485,7 +485,7 @@ TEST_CASE("a failing unit ends the worker with an error naming it", "[worker]") 
   CHECK(r.err.find("unit U2 failed: exited with code 7") != std::string::npos);
   auto s = p.status();
   REQUIRE(s);
-  CHECK(s->state == "error");
+  CHECK(s->state == sf::core::worker_state::error);
   CHECK(s->error == std::string("unit U2 failed: exited with code 7"));
   CHECK(s->completed_units == 1);
   auto log = p.log();
@@ -504,7 +504,7 @@ TEST_CASE("a pause signal holds the next unit until resume", "[worker]") {
                            "mv \"$d/x.tmp\" \"$d/M001.signal.json\"'";
   project p(slice("S01", unit("U1", send_pause) + unit("U2", append_run("U2"))));
   auto worker = p.spawn_worker();
-  REQUIRE(p.wait_state("paused"));
+  REQUIRE(p.wait_state(sf::core::worker_state::paused));
   auto paused = p.status();
   REQUIRE(paused);
   CHECK(paused->completed_units == 1);
@@ -514,14 +514,14 @@ TEST_CASE("a pause signal holds the next unit until resume", "[worker]") {
     auto s = p.status();
     return s && s->last_heartbeat > paused->last_heartbeat;
   }));
-  CHECK(p.status()->state == "paused");
+  CHECK(p.status()->state == sf::core::worker_state::paused);
   CHECK(read_file(p.trace("runs")) == "U1\n");
   REQUIRE_FALSE(sf::io::send_signal(p.root, "M001", sf::io::signal_kind::resume));
   CHECK(WEXITSTATUS(wait_exit(worker)) == 0);
   CHECK(read_file(p.trace("runs")) == "U1\nU2\n");
   auto s = p.status();
   REQUIRE(s);
-  CHECK(s->state == "stopped");
+  CHECK(s->state == sf::core::worker_state::stopped);
   CHECK(s->completed_units == 2);
 }
 
@@ -536,7 +536,7 @@ TEST_CASE("a stop signal ends the worker between units", "[worker]") {
   CHECK(read_file(p.trace("runs")) == "U1\n");
   auto s = p.status();
   REQUIRE(s);
-  CHECK(s->state == "stopped");
+  CHECK(s->state == sf::core::worker_state::stopped);
   CHECK(s->completed_units == 1);
   CHECK(p.log()[0] == "M001/U1: Unit U1");
   CHECK(p.show(".sf/milestones/M001/MILESTONE.md").find("status: active") != std::string::npos);
@@ -578,7 +578,7 @@ TEST_CASE("SIGTERM kills the running unit's process group and stops", "[worker]"
   CHECK(p.wait_for([&] { return process_gone(sleeper); }, 3s));
   auto s = p.status();
   REQUIRE(s);
-  CHECK(s->state == "stopped");
+  CHECK(s->state == sf::core::worker_state::stopped);
   CHECK_FALSE(s->unit);
   CHECK(s->completed_units == 0);
   CHECK_FALSE(run("test -e " + sh_quote(p.trace("runs"))).exit_code == 0);
@@ -604,7 +604,7 @@ TEST_CASE("a second worker for the same milestone exits 3", "[worker]") {
   CHECK(s->pid == worker.pid());
   REQUIRE_FALSE(worker.signal(SIGTERM));
   CHECK(WEXITSTATUS(wait_exit(worker)) == 0);
-  CHECK(p.status()->state == "stopped");
+  CHECK(p.status()->state == sf::core::worker_state::stopped);
 }
 
 TEST_CASE("the worker stops itself at the budget ceiling", "[worker]") {
@@ -620,7 +620,7 @@ TEST_CASE("the worker stops itself at the budget ceiling", "[worker]") {
   CHECK(read_file(p.trace("runs")) == "U1\nU2\nU3\n");
   auto s = p.status();
   REQUIRE(s);
-  CHECK(s->state == "stopped");
+  CHECK(s->state == sf::core::worker_state::stopped);
   CHECK(s->error == std::string("budget ceiling reached ($1.20 of $1.00)"));
   CHECK(s->completed_units == 3);
   CHECK(s->cost == Approx(1.2));
@@ -681,7 +681,7 @@ TEST_CASE("a broken plan is reported in the status file", "[worker]") {
   CHECK(r.exit_code == 1);
   auto s = p.status();
   REQUIRE(s);
-  CHECK(s->state == "error");
+  CHECK(s->state == sf::core::worker_state::error);
   REQUIRE(s->error);
   CHECK(s->error->find("MILESTONE.md") != std::string::npos);
 }
