@@ -1,8 +1,12 @@
 // The CLI's conventions: verbs, exit codes, -C, --json, init, eligibility and graph output.
+#include "docs/json_schema.hpp"
+#include "io/status_file.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -189,6 +193,28 @@ TEST_CASE("status works without a coordinator and without any run", "[cli]") {
   CHECK(data["workers"].empty());
   CHECK(data["coordinator"]["running"] == false);
   CHECK(data["budgetCeiling"] == 5.0);
+}
+
+TEST_CASE("status shows a worker that reported an error as failed, with its reason", "[cli]") {
+  // No coordinator and no run.json: the worker's own file is all status has.
+  test_project p(spec_example(), "  enabled: true\n");
+  sf::io::worker_status s;
+  s.milestone_id = "M001";
+  s.pid = ::getpid();
+  s.state = sf::core::worker_state::error;
+  s.error = "cannot commit unit U02: the disk is full";
+  s.worktree_path = p.path(".sf/worktrees/M001");
+  REQUIRE_FALSE(sf::io::write_status(p.root(), s));
+  auto j = p.cli("status --json");
+  CHECK(j.exit_code == 0);
+  auto data = nlohmann::json::parse(j.out);
+  CHECK(sf::test::schema_errors(sf::test::load_schema("status-output"), data).empty());
+  REQUIRE(data["workers"].size() == 1);
+  CHECK(data["workers"][0]["state"] == "failed");
+  CHECK(data["workers"][0]["note"] == "cannot commit unit U02: the disk is full");
+  auto text = p.cli("status");
+  CHECK(text.out.find("M001** — ") != std::string::npos);
+  CHECK(text.out.find(": failed") != std::string::npos);
 }
 
 TEST_CASE("eligibility reports the same preference errors and warnings as start, with the same "
