@@ -2,6 +2,7 @@
 
 #include "actors/coordinator.hpp"
 #include "config/plan.hpp"
+#include "io/proc_files.hpp"
 #include "messages/error.hpp"
 
 #include <caf/scoped_actor.hpp>
@@ -28,11 +29,8 @@ bool is_executable(const std::string& path) {
 }
 
 std::string self_dir() {
-  char buf[4096];
-  auto n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0)
-    return {};
-  return fs::path(std::string(buf, static_cast<std::size_t>(n))).parent_path().string();
+  auto exe = io::self_exe();
+  return exe.empty() ? std::string() : fs::path(exe).parent_path().string();
 }
 
 // Where our programs are looked for, best first: the hint, the library's install prefix (right

@@ -155,8 +155,11 @@ check_result nothing_alive(const run_record& r) {
   auto left = run_processes(r.root);
   if (!left.empty()) {
     c.verdict = verdict::fail;
+    auto read = io::read_proc_file(left.front(), "cmdline", 4096);
+    std::string cmd = read ? *read : std::string("(gone)");
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
     c.detail = std::to_string(left.size()) + " process(es) left, e.g. pid " +
-               std::to_string(left.front()) + ": " + io::tail_lines("/proc/" + std::to_string(left.front()) + "/cmdline", 1);
+               std::to_string(left.front()) + ": " + cmd;
   } else {
     c.detail = "none left";
   }
@@ -407,23 +410,17 @@ const std::vector<std::string>& invariant_names() {
 
 std::vector<pid_t> run_processes(const std::string& root) {
   std::vector<pid_t> out;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr)
-    return out;
-  while (auto* e = ::readdir(d)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || pid <= 0)
+  for (auto pid : io::all_pids()) {
+    if (!io::proc_alive(pid))
       continue;
-    auto stat = io::read_proc_stat(pid);
-    if (!stat || stat->state == 'Z' || stat->state == 'X')
+    auto env = io::read_environ(pid);
+    if (!env)
       continue;
-    auto a = io::read_environ_value(pid, "SF_PROJECT_ROOT");
-    auto b = io::read_environ_value(pid, "SF_CHAOS_ROOT");
-    if ((a && *a == root) || (b && *b == root))
+    auto a = env->find("SF_PROJECT_ROOT");
+    auto b = env->find("SF_CHAOS_ROOT");
+    if ((a != env->end() && a->second == root) || (b != env->end() && b->second == root))
       out.push_back(static_cast<pid_t>(pid));
   }
-  ::closedir(d);
   return out;
 }
 

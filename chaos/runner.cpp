@@ -359,15 +359,10 @@ caf::error scenario_run::worker_pid(const std::string& mid, pid_t& out) {
     auto m = io::read_environ_value(pid, "SF_MILESTONE_LOCK");
     if (!m || *m != mid)
       continue;
-    auto stat = read_text("/proc/" + std::to_string(pid) + "/stat");
-    auto close = stat.rfind(')');
-    if (close == std::string::npos)
+    auto stat = io::read_proc_stat(pid);
+    if (!stat)
       continue;
-    std::istringstream rest{stat.substr(close + 2)};
-    char state = 0;
-    long ppid = 0;
-    rest >> state >> ppid;
-    auto parent = io::read_environ_value(ppid, "SF_MILESTONE_LOCK");
+    auto parent = io::read_environ_value(stat->ppid, "SF_MILESTONE_LOCK");
     if (parent && *parent == mid)
       continue;
     out = pid;

@@ -4,6 +4,7 @@
 #include "chaos/runner.hpp"
 #include "chaos/scenario.hpp"
 #include "cli/command.hpp"
+#include "io/proc_files.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
 #include "worker/reference_worker.hpp"
@@ -33,9 +34,8 @@ struct chaos_options {
 };
 
 std::string self_exe() {
-  char buf[4096];
-  auto n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("sf-actors");
+  auto exe = io::self_exe();
+  return exe.empty() ? std::string("sf-actors") : exe;
 }
 
 // Scenario files named on the command line, folders expanded to their *.yaml files in order.

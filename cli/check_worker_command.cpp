@@ -2,6 +2,7 @@
 // worker program in a throwaway project and reports which parts of the protocol it honours.
 #include "actors/orchestrator.hpp"
 #include "cli/command.hpp"
+#include "io/proc_files.hpp"
 #include "io/worker_launch.hpp"
 #include "messages/error.hpp"
 #include "worker/conformance.hpp"
@@ -20,11 +21,7 @@ namespace sf::cli {
 namespace {
 
 /// This program's path, so the relay installed next to it is the one used.
-std::string own_program() {
-  char buf[4096];
-  auto n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-}
+std::string own_program() { return io::self_exe(); }
 
 struct check_worker_options {
   double interval = 1;              // Seconds.

@@ -10,6 +10,7 @@
 #include "io/merge_step.hpp"
 #include "io/milestone_branch.hpp"
 #include "io/parallel_dir.hpp"
+#include "io/proc_files.hpp"
 #include "io/process.hpp"
 #include "io/runtime_files.hpp"
 #include "messages/error.hpp"
@@ -40,9 +41,8 @@ struct start_options {
 };
 
 std::string self_exe() {
-  char buf[4096];
-  auto n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("sf-actors");
+  auto exe = io::self_exe();
+  return exe.empty() ? std::string("sf-actors") : exe;
 }
 
 bool confirm(std::size_t eligible) {

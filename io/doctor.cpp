@@ -3,6 +3,7 @@
 #include "io/coordinator_lock.hpp"
 #include "io/doctor_detail.hpp"
 #include "io/parallel_dir.hpp"
+#include "io/proc_files.hpp"
 #include "io/run_file.hpp"
 #include "io/runtime_files.hpp"
 #include "io/safe_file.hpp"
@@ -284,11 +285,8 @@ fix_result remove_unsafe_file(const doctor_context& ctx, const finding& f) {
 
 /// `comm` of a process, for reports ("sleep"); "?" when gone.
 std::string command_name(int64_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/comm"};
-  std::string name;
-  if (!std::getline(in, name) || name.empty())
-    return "?";
-  return name;
+  auto name = read_comm(pid);
+  return name.empty() ? "?" : name;
 }
 
 void check_orphans(const doctor_context& ctx, std::vector<finding>& out) {

@@ -1,5 +1,6 @@
 #include "io/proc_scan.hpp"
 
+#include "io/proc_files.hpp"
 #include "io/process.hpp"
 
 #include <dirent.h>
@@ -21,76 +22,6 @@ namespace fs = std::filesystem;
 namespace sf::io {
 
 namespace {
-
-/// Reads a small /proc file whole; empty when it cannot be read.
-std::string slurp(const std::string& path, std::size_t cap) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return {};
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    auto n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() >= cap)
-      break;
-  }
-  ::close(fd);
-  return out;
-}
-
-/// Numeric entries of /proc: every process visible to us.
-std::vector<int64_t> all_pids() {
-  std::vector<int64_t> pids;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr)
-    return pids;
-  while (auto* e = ::readdir(d)) {
-    std::string_view name = e->d_name;
-    int64_t pid = 0;
-    auto [ptr, err] = std::from_chars(name.data(), name.data() + name.size(), pid);
-    if (err == std::errc{} && ptr == name.data() + name.size() && pid > 0)
-      pids.push_back(pid);
-  }
-  ::closedir(d);
-  return pids;
-}
-
-/// State and parent pid from /proc/<pid>/stat; false when the process is gone.
-bool read_state(int64_t pid, char& state, int64_t& ppid) {
-  auto text = slurp("/proc/" + std::to_string(pid) + "/stat", 4096);
-  // The comm field may hold spaces and ')': the fixed fields start after the last ')'.
-  auto close = text.rfind(')');
-  if (close == std::string::npos || close + 4 >= text.size())
-    return false;
-  state = text[close + 2];
-  auto rest = std::string_view(text).substr(close + 4);
-  auto [ptr, err] = std::from_chars(rest.data(), rest.data() + rest.size(), ppid);
-  (void) ptr;
-  return err == std::errc{};
-}
-
-/// Every KEY=VALUE of a process's starting environment.
-std::map<std::string, std::string> environ_of(int64_t pid) {
-  std::map<std::string, std::string> env;
-  auto text = slurp("/proc/" + std::to_string(pid) + "/environ", 4 * 1024 * 1024);
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\0', start);
-    if (end == std::string::npos)
-      end = text.size();
-    std::string_view entry(text.data() + start, end - start);
-    auto eq = entry.find('=');
-    if (eq != std::string_view::npos)
-      env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
-    start = end + 1;
-  }
-  return env;
-}
 
 std::string normalized(const std::string& p) {
   auto s = fs::path(p).lexically_normal().string();
@@ -127,22 +58,23 @@ std::vector<project_process> find_project_processes(const std::string& root) {
   for (auto pid : all_pids()) {
     if (pid == self)
       continue;
-    char state = '?';
-    int64_t ppid = 0;
-    if (!read_state(pid, state, ppid) || state == 'Z' || state == 'X')
+    auto st = read_proc_stat(pid);
+    if (!st || st->state == 'Z' || st->state == 'X')
       continue;
-    auto env = environ_of(pid);
-    auto it = env.find("SF_PROJECT_ROOT");
-    if (it == env.end() || !same_folder(it->second, root))
+    auto env = read_environ(pid);
+    if (!env)
+      continue;
+    auto it = env->find("SF_PROJECT_ROOT");
+    if (it == env->end() || !same_folder(it->second, root))
       continue;
     project_process p;
     p.pid = pid;
-    p.ppid = ppid;
-    p.mid = env["SF_MILESTONE_LOCK"];
-    p.spawn_token = env["SF_SPAWN_TOKEN"];
-    p.parallel_worker = env["SF_PARALLEL_WORKER"] == "1";
+    p.ppid = st->ppid;
+    p.mid = (*env)["SF_MILESTONE_LOCK"];
+    p.spawn_token = (*env)["SF_SPAWN_TOKEN"];
+    p.parallel_worker = (*env)["SF_PARALLEL_WORKER"] == "1";
     // It may have exited while we read it; a zombie's environment reads as empty anyway.
-    if (read_state(pid, state, ppid) && state != 'Z' && state != 'X')
+    if (proc_alive(pid))
       out.push_back(std::move(p));
   }
   return out;
@@ -157,26 +89,13 @@ std::vector<int64_t> find_git_writers(const std::string& dir) {
   for (auto pid : all_pids()) {
     if (pid == self)
       continue;
-    auto base = "/proc/" + std::to_string(pid);
-    auto comm = slurp(base + "/comm", 64);
-    while (!comm.empty() && comm.back() == '\n')
-      comm.pop_back();
-    bool is_git = writer(comm);
-    if (!is_git) {
-      // comm is cut at 15 characters and can be renamed; argv[0] tells the program too.
-      auto cmd = slurp(base + "/cmdline", 4096);
-      auto argv0 = fs::path(cmd.substr(0, cmd.find('\0'))).filename().string();
-      is_git = writer(argv0);
-    }
-    if (!is_git)
+    bool is_git = writer(read_comm(pid));
+    if (!is_git) // comm is cut at 15 characters and can be renamed; argv[0] tells it too.
+      is_git = writer(fs::path(read_argv0(pid)).filename().string());
+    if (!is_git || !proc_alive(pid))
       continue;
-    char state = '?';
-    int64_t ppid = 0;
-    if (!read_state(pid, state, ppid) || state == 'Z' || state == 'X')
-      continue;
-    std::error_code ec_;
-    auto cwd = fs::read_symlink(base + "/cwd", ec_);
-    if (!ec_ && path_within(cwd.string(), dir))
+    auto cwd = read_cwd(pid);
+    if (!cwd.empty() && path_within(cwd, dir))
       out.push_back(pid);
   }
   return out;
@@ -192,11 +111,12 @@ worker_check verify_worker(const std::string& root, const std::string& mid, int6
     return {worker_verdict::dead, "worker pid " + p + " is not running"};
   if (st->state == 'Z' || st->state == 'X')
     return {worker_verdict::zombie, "worker pid " + p + " has exited (zombie)"};
-  auto env = environ_of(pid);
-  if (env.empty())
+  auto environ = read_environ(pid);
+  if (!environ)
     return {worker_verdict::unverified,
             "pid " + p + " runs but its environment cannot be read, so it is not a verified "
                          "worker of this project"};
+  const auto& env = *environ;
   auto r = env.find("SF_PROJECT_ROOT");
   auto m = env.find("SF_MILESTONE_LOCK");
   if (r == env.end() || !same_folder(r->second, root) || m == env.end() || m->second != mid)

@@ -1,5 +1,6 @@
 #include "io/process.hpp"
 
+#include "io/proc_files.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
 
@@ -21,33 +22,6 @@
 namespace sf::io {
 
 namespace {
-
-/// Reads a whole file (also /proc files, whose size is reported as 0), up to `limit` bytes.
-caf::expected<std::string> slurp(const std::string& path, std::size_t limit) {
-  unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
-  if (!fd) {
-    int err = errno;
-    return make_error(err == ENOENT || err == ESRCH ? ec::not_found : ec::io_error,
-                      "cannot open " + path + ": " + errno_text(err));
-  }
-  std::string out;
-  char buf[4096];
-  while (out.size() < limit) {
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int err = errno;
-      // A process that exits while we read its /proc entry yields ESRCH.
-      return make_error(err == ESRCH ? ec::not_found : ec::io_error,
-                        "cannot read " + path + ": " + errno_text(err));
-    }
-    if (n == 0)
-      break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
-}
 
 /// Looks up `name` in PATH (taken from the child's environment when it sets one), so a
 /// missing program is reported before anything is spawned.
@@ -364,58 +338,6 @@ std::string describe_exit(int status) {
   return "unknown exit status " + std::to_string(status);
 }
 
-caf::expected<proc_stat> parse_proc_stat(std::string_view text) {
-  // The comm field is "(name)" where name may contain anything, ')' included, so the
-  // fixed-format fields only start after the last ')'.
-  auto close = text.rfind(')');
-  if (close == std::string_view::npos)
-    return make_error(ec::invalid_input, "malformed /proc stat line: no ')' after comm");
-  std::vector<std::string_view> fields;
-  std::size_t i = close + 1;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\n'))
-      ++i;
-    std::size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\n')
-      ++i;
-    if (i > start)
-      fields.push_back(text.substr(start, i - start));
-  }
-  // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
-  if (fields.size() < 20 || fields[0].size() != 1)
-    return make_error(ec::invalid_input, "malformed /proc stat line: only " +
-                                             std::to_string(fields.size()) +
-                                             " fields after comm, need at least 20");
-  proc_stat out;
-  out.state = fields[0][0];
-  auto f = fields[19];
-  auto [ptr, err] = std::from_chars(f.data(), f.data() + f.size(), out.start_time);
-  if (err != std::errc{} || ptr != f.data() + f.size())
-    return make_error(ec::invalid_input, "malformed /proc stat line: start time '" +
-                                             std::string(f) + "' is not a number");
-  return out;
-}
-
-caf::expected<proc_stat> read_proc_stat(int64_t pid) {
-  if (pid <= 0)
-    return make_error(ec::not_found, "no process with pid " + std::to_string(pid));
-  auto text = slurp("/proc/" + std::to_string(pid) + "/stat", 4096);
-  if (!text)
-    return text.error();
-  return parse_proc_stat(*text);
-}
-
-caf::expected<std::string> read_boot_id() {
-  auto text = slurp("/proc/sys/kernel/random/boot_id", 256);
-  if (!text)
-    return text.error();
-  while (!text->empty() && (text->back() == '\n' || text->back() == ' '))
-    text->pop_back();
-  if (text->empty())
-    return make_error(ec::io_error, "/proc/sys/kernel/random/boot_id is empty");
-  return *text;
-}
-
 caf::expected<process_identity> read_identity(int64_t pid) {
   auto boot = read_boot_id();
   if (!boot)
@@ -435,29 +357,6 @@ bool identity_matches(const process_identity& id) {
     return false;
   // A zombie ('Z') or dying ('X') process has finished: it must not be re-adopted.
   return st->state != 'Z' && st->state != 'X' && st->start_time == id.start_time;
-}
-
-caf::expected<std::string> read_environ_value(int64_t pid, const std::string& key) {
-  auto path = "/proc/" + std::to_string(pid) + "/environ";
-  auto text = slurp(path, 4 * 1024 * 1024);
-  if (!text)
-    return text.error();
-  // The kernel fills environ only late in exec (after posix_spawn already returned) and
-  // empties it for zombies: an empty read means "not known", not "not set".
-  if (text->empty())
-    return make_error(ec::unavailable, "environment of process " + std::to_string(pid) +
-                                           " is not readable yet (still starting, or exited)");
-  auto prefix = key + "=";
-  std::size_t start = 0;
-  while (start < text->size()) {
-    auto end = text->find('\0', start);
-    if (end == std::string::npos)
-      end = text->size();
-    if (text->compare(start, prefix.size(), prefix) == 0 && end - start >= prefix.size())
-      return text->substr(start + prefix.size(), end - start - prefix.size());
-    start = end + 1;
-  }
-  return make_error(ec::not_found, "variable " + key + " not set in " + path);
 }
 
 caf::error cap_log(const std::string& path, std::size_t max_bytes) {

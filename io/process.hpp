@@ -1,6 +1,7 @@
 #pragma once
 /// Spawning, signalling, reaping and identifying worker processes (Linux only).
 
+#include "io/proc_files.hpp"
 #include "io/unique_fd.hpp"
 
 #include <caf/error.hpp>
@@ -105,30 +106,11 @@ struct process_identity {
 /// Its exit is seen through the pidfd; its exit status is unknown (reported as -1).
 caf::expected<child_process> adopt_process(const process_identity& id);
 
-/// The parts of /proc/<pid>/stat we use.
-struct proc_stat {
-  char state = '?';        ///< Field 3: R, S, D, Z, X, ...
-  uint64_t start_time = 0; ///< Field 22.
-};
-
-/// Parses the text of /proc/<pid>/stat; the comm field may hold spaces and ')'.
-caf::expected<proc_stat> parse_proc_stat(std::string_view text);
-
-/// Reads and parses /proc/<pid>/stat.
-caf::expected<proc_stat> read_proc_stat(int64_t pid);
-
-/// The current boot id (without the trailing newline).
-caf::expected<std::string> read_boot_id();
-
 /// Identity of a running process now.
 caf::expected<process_identity> read_identity(int64_t pid);
 
 /// True if that very process still runs: same boot, same start time, and not a zombie.
 bool identity_matches(const process_identity& id);
-
-/// Value of `key` in /proc/<pid>/environ (the environment the process started with);
-/// not_found if absent; unavailable while the process is still inside exec or a zombie.
-caf::expected<std::string> read_environ_value(int64_t pid, const std::string& key);
 
 /// If the log exceeds `max_bytes`, keeps its last max_bytes/2 bytes in `<path>.1` (atomic
 /// replace) and empties the log. Bytes a child appends during the call may be lost.

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -247,6 +248,7 @@ TEST_CASE("parse_proc_stat splits at the last parenthesis", "[proc]") {
   auto st = parse_proc_stat("42 (a) b) c) R" + tail + "\n");
   REQUIRE(st);
   CHECK(st->state == 'R');
+  CHECK(st->ppid == 4);
   CHECK(st->start_time == 987654u);
   CHECK_FALSE(parse_proc_stat("42 no paren"));
   CHECK_FALSE(parse_proc_stat("42 (x) S 1 2 3"));
@@ -291,6 +293,41 @@ TEST_CASE("identity matches only the live incarnation", "[proc]") {
   CHECK_FALSE(identity_matches(*id));
   auto after = read_identity(c.pid());
   CHECK_FALSE((after && after->start_time == id->start_time));
+}
+
+TEST_CASE("the /proc reader tells a live child's parent, name, folder and environment",
+          "[proc]") {
+  temp_dir d;
+  auto c = spawn_ok({{"sleep", "100"}, d.path(), {"PATH=/usr/bin:/bin", "SF_A=1", "SF_A=2"},
+                     d / "log"});
+  auto st = read_proc_stat(c.pid());
+  REQUIRE(st);
+  CHECK(st->ppid == ::getpid());
+  CHECK(proc_alive(c.pid()));
+  CHECK(read_comm(c.pid()) == "sleep");
+  CHECK(std::filesystem::path(read_argv0(c.pid())).filename() == "sleep");
+  CHECK(std::filesystem::equivalent(read_cwd(c.pid()), d.path()));
+  auto pids = all_pids();
+  CHECK(std::binary_search(pids.begin(), pids.end(), static_cast<int64_t>(c.pid())));
+  CHECK(std::binary_search(pids.begin(), pids.end(), static_cast<int64_t>(::getpid())));
+  REQUIRE(eventually([&] {
+    auto env = read_environ(c.pid());
+    return env || sf::code_of(env.error()) != sf::ec::unavailable;
+  }));
+  auto env = read_environ(c.pid());
+  REQUIRE(env);
+  CHECK(env->at("PATH") == "/usr/bin:/bin");
+  CHECK(env->at("SF_A") == "1"); // The first of two, as getenv sees it.
+  CHECK(std::filesystem::path(self_exe()).filename() == "sf_tests");
+  REQUIRE_FALSE(c.signal(SIGKILL));
+  REQUIRE(readable_within(c.pidfd(), 5000));
+  CHECK_FALSE(proc_alive(c.pid())); // A zombie is not alive.
+  wait_exit(c);
+  CHECK(read_comm(c.pid()).empty());
+  CHECK(read_cwd(c.pid()).empty());
+  auto gone = read_environ(c.pid());
+  REQUIRE_FALSE(gone);
+  CHECK(sf::code_of(gone.error()) == sf::ec::not_found);
 }
 
 TEST_CASE("identity survives a comm with spaces and parentheses", "[proc]") {
