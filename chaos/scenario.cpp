@@ -2,6 +2,7 @@
 
 #include "config/plan.hpp"
 #include "config/yaml_input.hpp"
+#include "core/milestone_id.hpp"
 #include "io/fault_point.hpp"
 #include "messages/error.hpp"
 
@@ -197,7 +198,7 @@ caf::error parse_milestone(const reader& r, const YAML::Node& n, scenario_milest
       (err = r.get(n, "files", "milestones[]", m.files)) ||
       (err = r.get(n, "run", "milestones[]", m.run)))
     return err;
-  if (!valid_milestone_id(m.id))
+  if (!core::valid_milestone_id(m.id))
     return r.bad(n, "milestone id `" + m.id + "` is not valid", "use e.g. M001");
   if (m.units < 1 || m.slices < 1 || m.slices > m.units)
     return r.bad(n, m.id + ": units must be >= 1 and slices between 1 and units",

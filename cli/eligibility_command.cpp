@@ -1,6 +1,7 @@
 // `sf-actors eligibility [--json] [MID...]`
 #include "cli/command.hpp"
 #include "config/eligibility.hpp"
+#include "core/milestone_id.hpp"
 
 #include <iostream>
 
@@ -24,7 +25,7 @@ std::function<int()> setup_eligibility(CLI::App& app, global_options& g) {
     for (const auto& id : *only)
       if (p.find(id) == nullptr)
         return fail("unknown milestone `" + id + "`: no .sf/milestones/" +
-                      (valid_milestone_id(id) ? id : std::string("<invalid id>")) +
+                      (core::valid_milestone_id(id) ? id : std::string("<invalid id>")) +
                       "/MILESTONE.md in " + root + "; run `sf-actors graph` to list milestones",
                     exit_failure);
     auto report = analyze_eligibility(p, *only);

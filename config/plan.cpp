@@ -1,5 +1,7 @@
 #include "config/plan.hpp"
 
+#include "core/milestone_id.hpp"
+
 #include "config/cost.hpp"
 #include "config/escape.hpp"
 #include "config/yaml_input.hpp"
@@ -65,23 +67,7 @@ const milestone* plan::find(std::string_view id) const {
   return it != milestones.end() && it->id == id ? &*it : nullptr;
 }
 
-bool valid_milestone_id(std::string_view id) {
-  if (id.empty() || id.size() > 64)
-    return false;
-  // Byte checks, not <cctype> with a locale: only ASCII letters may reach a path or a ref.
-  auto ascii_alnum = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-  };
-  if (!((id[0] >= 'A' && id[0] <= 'Z') || (id[0] >= 'a' && id[0] <= 'z')))
-    return false;
-  return std::all_of(id.begin() + 1, id.end(),
-                     [&](char c) { return ascii_alnum(c) || c == '_' || c == '-'; });
-}
-
 namespace {
-
-constexpr const char* id_rule =
-    "an id starts with a letter followed by up to 63 letters, digits, '_' or '-'";
 
 /// Messages for one MILESTONE.md.
 struct context {
@@ -279,11 +265,10 @@ caf::error parse_fields(const YAML::Node& root, const context& cx, milestone& m)
   if (auto err = get_list(*f, "dependsOn", cx, "the front matter", m.depends_on))
     return err;
   for (const auto& dep : m.depends_on)
-    if (!valid_milestone_id(dep)) {
+    if (!core::valid_milestone_id(dep)) {
       const auto& [node, line] = f->at("dependsOn");
       return cx.fail(node, line,
-                     "dependsOn entry \"" + escape_text(dep) + "\" is not a valid milestone id; " +
-                         id_rule);
+                     "dependsOn entry " + core::not_a_milestone_id(escape_text(dep)));
     }
   if (auto sl = f->find("slices"); sl != f->end() && !is_null(sl->second.first)) {
     const auto& [list, line] = sl->second;
@@ -360,9 +345,8 @@ caf::expected<std::vector<std::string>> list_folder(int fd, const std::string& p
 caf::expected<milestone> parse_milestone(std::string_view text, const std::string& id,
                                          const std::string& path, const input_limits& limits) {
   try {
-    if (!valid_milestone_id(id))
-      return make_error(ec::invalid_input, path + ": \"" + escape_text(id) +
-                                               "\" is not a valid milestone id; " + id_rule);
+    if (!core::valid_milestone_id(id))
+      return make_error(ec::invalid_input, path + ": " + core::not_a_milestone_id(escape_text(id)));
     if (text.size() > limits.max_file_bytes)
       return make_error(ec::invalid_input, path + ": the file has " + std::to_string(text.size()) +
                                                " bytes, more than the limit of " +
@@ -389,10 +373,8 @@ caf::expected<milestone> parse_milestone(std::string_view text, const std::strin
 
 caf::expected<milestone> load_milestone_file(const std::string& path, const std::string& id,
                                              const input_limits& limits) {
-  if (!valid_milestone_id(id))
-    return make_error(ec::invalid_input, "milestone id '" + escape_text(id) +
-                                           "' is invalid; ids must match "
-                                           "^[A-Za-z][A-Za-z0-9_-]{0,63}$");
+  if (!core::valid_milestone_id(id))
+    return make_error(ec::invalid_input, path + ": " + core::not_a_milestone_id(escape_text(id)));
   auto text = read_input_file(path, limits);
   if (!text)
     return text.error();
@@ -428,10 +410,10 @@ caf::expected<plan> load_plan(const std::string& root, const input_limits& limit
                                              "a real folder or remove it");
     if (!S_ISDIR(st.st_mode))
       continue;
-    if (!valid_milestone_id(name))
-      return make_error(ec::invalid_input, dir_path + ": folder \"" + escape_text(name) +
-                                               "\" is not a valid milestone id (" + id_rule +
-                                               "); rename or remove it");
+    if (!core::valid_milestone_id(name))
+      return make_error(ec::invalid_input, dir_path + ": folder " +
+                                               core::not_a_milestone_id(escape_text(name)) +
+                                               "; rename or remove it");
     auto [it, fresh] = by_lower.emplace(lower(name), name);
     if (!fresh)
       return make_error(ec::invalid_input, dir_path + ": folders \"" + it->second + "\" and \"" +
@@ -468,9 +450,8 @@ caf::error validate_plan(const plan& p) {
   const auto& ms = p.milestones;
   std::map<std::string, std::string> by_lower;
   for (std::size_t i = 0; i < ms.size(); ++i) {
-    if (!valid_milestone_id(ms[i].id))
-      return make_error(ec::invalid_input, "milestone \"" + escape_text(ms[i].id) +
-                                               "\" has an invalid id; " + id_rule);
+    if (!core::valid_milestone_id(ms[i].id))
+      return make_error(ec::invalid_input, "milestone " + core::not_a_milestone_id(escape_text(ms[i].id)));
     auto [it, fresh] = by_lower.emplace(lower(ms[i].id), ms[i].id);
     if (!fresh)
       return make_error(ec::invalid_input, "milestones " + it->second + " and " + ms[i].id +

@@ -38,7 +38,7 @@ struct slice {
 
 /// One milestone of the plan.
 struct milestone {
-  std::string id;                      ///< Validated id (see `valid_milestone_id`).
+  std::string id;                      ///< Validated id (see `core::valid_milestone_id`).
   std::string title;                   ///< Human name.
   milestone_status status = milestone_status::pending; ///< From the front matter.
   std::vector<std::string> depends_on; ///< Ids that must be complete first.
@@ -67,9 +67,6 @@ struct input_limits {
   std::size_t max_depth = 32;           ///< Deepest YAML nesting accepted.
   std::size_t max_nodes = 100000;       ///< Most YAML nodes after alias expansion.
 };
-
-/// True when `id` matches `^[A-Za-z][A-Za-z0-9_-]{0,63}$`; only such ids reach paths or refs.
-bool valid_milestone_id(std::string_view id);
 
 /// Parses one MILESTONE.md's text; `id` comes from its folder name, `path` is for messages.
 caf::expected<milestone> parse_milestone(std::string_view text, const std::string& id,

@@ -1,5 +1,6 @@
 #include "io/doctor.hpp"
 
+#include "core/milestone_id.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/doctor_detail.hpp"
 #include "io/parallel_dir.hpp"
@@ -219,7 +220,7 @@ void check_temp_file(const doctor_context& ctx, const parallel_dir& dir, const s
   // Temp names start with the final name: `<MID>....` for workers, anything else is ours.
   auto prefix = name.substr(0, name.find('.'));
   bool writer_alive =
-    ctx.coordinator_running || (valid_mid(prefix) && ctx.live_worker(prefix) != nullptr);
+    ctx.coordinator_running || (core::valid_milestone_id(prefix) && ctx.live_worker(prefix) != nullptr);
   if (writer_alive && age < detail::temp_age_ms)
     return; // Probably a write in progress; no write takes a minute.
   auto f = make_finding(finding_kind::leftover_temp, ".sf/parallel/" + name,
@@ -329,7 +330,7 @@ void check_orphans(const doctor_context& ctx, std::vector<finding>& out) {
     if (child_of_worker)
       continue;
     auto pid = std::to_string(p.pid);
-    std::string mid = valid_mid(p.mid) ? p.mid : std::string{"an unknown milestone"};
+    std::string mid = core::valid_milestone_id(p.mid) ? p.mid : std::string{"an unknown milestone"};
     // A live worker's tree carries its token: only the recorded pid is the worker (a unit's
     // `setsid` daemon carries it too, and belongs to the worker reported here).
     auto live = ctx.live_tokens.find(p.spawn_token);
@@ -337,7 +338,7 @@ void check_orphans(const doctor_context& ctx, std::vector<finding>& out) {
       continue;
     bool adoptable = live != ctx.live_tokens.end();
     auto f = make_finding(finding_kind::orphan_worker,
-                          valid_mid(p.mid) ? ".sf/worktrees/" + p.mid : std::string{"pid " + pid},
+                          core::valid_milestone_id(p.mid) ? ".sf/worktrees/" + p.mid : std::string{"pid " + pid},
                           "worker pid " + pid + " of " + mid + " runs without a coordinator",
                           adoptable
                             ? "`sf-actors start` adopts it (its pid, start time, boot id and "

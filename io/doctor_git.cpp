@@ -1,6 +1,7 @@
 // The doctor's git checks: worktree folders, worktree admin entries and git lock files.
 #include "io/doctor_detail.hpp"
 
+#include "core/milestone_id.hpp"
 #include "io/git.hpp"
 #include "io/git_checkouts.hpp"
 #include "io/merge.hpp"
@@ -94,7 +95,7 @@ bool direct_child(const std::string& path, const std::string& dir) {
   auto norm = fs::path(path).lexically_normal();
   if (norm.filename().empty())
     norm = norm.parent_path();
-  return same_folder(norm.parent_path().string(), dir) && valid_mid(norm.filename().string());
+  return same_folder(norm.parent_path().string(), dir) && core::valid_milestone_id(norm.filename().string());
 }
 
 
@@ -203,7 +204,7 @@ void check_folders(const doctor_context& ctx, git_repository* repo, std::vector<
                            "delete the folder"));
       continue;
     }
-    if (!valid_mid(name))
+    if (!core::valid_milestone_id(name))
       continue;
     if (!S_ISDIR(st.st_mode)) {
       auto f = make(finding_kind::half_worktree, ctx, path, "is not a folder",

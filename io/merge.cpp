@@ -1,4 +1,5 @@
 #include "io/merge.hpp"
+#include "core/milestone_id.hpp"
 #include "io/fault_point.hpp"
 
 #include "config/plan.hpp"
@@ -631,7 +632,7 @@ caf::expected<commit_ptr> resolve_commit(git_repository* repo, const std::string
 } // namespace
 
 caf::expected<merge_result> merge_milestone(const merge_request& req) {
-  if (!valid_milestone_id(req.mid))
+  if (!core::valid_milestone_id(req.mid))
     return make_error(ec::invalid_input, "milestone id '" + req.mid.substr(0, 80) +
                                            "' is not valid; use a letter followed by up to 63 "
                                            "letters, digits, '_' or '-' (e.g. M001)");

@@ -1,6 +1,7 @@
 #include "io/merge_queue_file.hpp"
 
 #include "config/plan.hpp"
+#include "core/milestone_id.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -63,7 +64,7 @@ caf::expected<std::vector<merge_item>> read_merge_queue(const std::string& root)
     it.milestone = x["milestone"].get<std::string>();
     it.tip = x["tip"].get<std::string>();
     // Both end up in refs and paths: validate before anyone uses them.
-    if (!valid_milestone_id(it.milestone) || !hex_oid(it.tip))
+    if (!core::valid_milestone_id(it.milestone) || !hex_oid(it.tip))
       return bad("an item has an invalid milestone id or tip");
     if (x.contains("title") && x["title"].is_string())
       it.title = x["title"].get<std::string>();

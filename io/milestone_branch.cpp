@@ -1,5 +1,7 @@
 #include "io/milestone_branch.hpp"
 
+#include "config/escape.hpp"
+#include "core/milestone_id.hpp"
 #include "io/git.hpp"
 #include "io/integration_branch.hpp"
 #include "messages/error.hpp"
@@ -56,9 +58,8 @@ caf::expected<std::string> milestone_tip(const std::string& root, const std::str
 
 caf::expected<std::optional<branch_state>> read_milestone_branch(const std::string& root,
                                                                  const std::string& mid) {
-  if (!valid_milestone_id(mid))
-    return make_error(ec::invalid_input, "invalid milestone id; ids must match "
-                                         "^[A-Za-z][A-Za-z0-9_-]{0,63}$");
+  if (!core::valid_milestone_id(mid))
+    return make_error(ec::invalid_input, "milestone " + core::not_a_milestone_id(escape_text(mid)));
   git_init_once();
   auto repo = open_repo(root);
   if (!repo)

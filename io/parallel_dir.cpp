@@ -2,6 +2,7 @@
 
 #include "config/escape.hpp"
 #include "config/plan.hpp"
+#include "core/milestone_id.hpp"
 
 #include "messages/error.hpp"
 
@@ -135,20 +136,14 @@ std::optional<parallel_name> parse_parallel_name(std::string_view name) {
   } else {
     return std::nullopt;
   }
-  if (!valid_mid(mid))
+  if (!core::valid_milestone_id(mid))
     return std::nullopt;
   out.mid = std::string(mid);
   return out;
 }
 
-bool valid_mid(std::string_view id) {
-  return valid_milestone_id(id);
-}
-
 caf::error invalid_mid_error(std::string_view id) {
-  return make_error(ec::invalid_input, "milestone id '" + escape_text(id) +
-                                           "' is invalid; ids must match "
-                                           "^[A-Za-z][A-Za-z0-9_-]{0,63}$ (e.g. M001)");
+  return make_error(ec::invalid_input, "milestone " + core::not_a_milestone_id(escape_text(id)));
 }
 
 } // namespace sf::io

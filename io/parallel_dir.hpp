@@ -47,10 +47,7 @@ struct parallel_name {
 /// invalid ids, other suffixes).
 std::optional<parallel_name> parse_parallel_name(std::string_view name);
 
-/// `sf::valid_milestone_id`: `^[A-Za-z][A-Za-z0-9_-]{0,63}$`.
-bool valid_mid(std::string_view id);
-
-/// Error for a milestone id that is not safe to put in a path.
+/// Error for a milestone id that is not safe to put in a path (core::valid_milestone_id).
 caf::error invalid_mid_error(std::string_view id);
 
 } // namespace sf::io

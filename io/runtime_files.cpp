@@ -1,5 +1,6 @@
 #include "io/runtime_files.hpp"
 
+#include "core/milestone_id.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -92,7 +93,7 @@ void check_worktrees(const std::string& root, std::vector<unsafe_file>& out) {
     return; // A link there is refused by the worktree code itself, with its own message.
   check_at(wt_dir->get(), label, ".lock", out);
   for (const auto& mid : entries(wt_dir->get())) {
-    if (!valid_mid(mid))
+    if (!core::valid_milestone_id(mid))
       continue;
     auto wt = open_dir_nofollow_at(wt_dir->get(), mid, label + "/" + mid);
     if (!wt)
@@ -124,7 +125,7 @@ bool is_runtime_name(std::string_view name) {
     if (name == fixed)
       return true;
   for (std::string_view suffix : {".log", ".log.1", ".status.json", ".signal.json"})
-    if (ends_with(name, suffix) && valid_mid(name.substr(0, name.size() - suffix.size())))
+    if (ends_with(name, suffix) && core::valid_milestone_id(name.substr(0, name.size() - suffix.size())))
       return true;
   return false;
 }

@@ -1,5 +1,6 @@
 #include "io/signal_file.hpp"
 
+#include "core/milestone_id.hpp"
 #include "io/inode_release.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/status_file.hpp"
@@ -112,7 +113,7 @@ caf::error send_signal(const std::string& root, const std::string& mid, signal_k
 }
 
 caf::error send_signal(const std::string& root, const std::string& mid, const signal_message& msg) {
-  if (!valid_mid(mid))
+  if (!core::valid_milestone_id(mid))
     return invalid_mid_error(mid);
   auto dir = ensure_parallel_dir(root);
   if (!dir)
@@ -125,7 +126,7 @@ caf::error send_signal(const std::string& root, const std::string& mid, const si
 
 caf::expected<std::optional<signal_claim>> claim_signal(const std::string& root,
                                                         const std::string& mid) {
-  if (!valid_mid(mid))
+  if (!core::valid_milestone_id(mid))
     return invalid_mid_error(mid);
   auto dir = open_parallel_dir(root);
   if (!dir) {

@@ -2,6 +2,7 @@
 
 #include "config/plan.hpp"
 #include "config/yaml_input.hpp"
+#include "core/milestone_id.hpp"
 #include "io/git.hpp"
 #include "messages/error.hpp"
 
@@ -236,7 +237,7 @@ bool is_milestone_file(const std::string& path) {
   if (path.size() <= prefix.size() + suffix.size() || path.compare(0, prefix.size(), prefix) != 0 ||
       path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)
     return false;
-  return valid_milestone_id(
+  return core::valid_milestone_id(
     path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()));
 }
 

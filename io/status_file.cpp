@@ -1,6 +1,7 @@
 #include "io/status_file.hpp"
 
 #include "config/cost.hpp"
+#include "core/milestone_id.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -125,8 +126,9 @@ caf::expected<worker_status> decode_status(std::string_view text, std::string_vi
   worker_status s;
   if (auto err = get_string(doc, "milestoneId", s.milestone_id))
     return err;
-  if (!valid_mid(s.milestone_id))
-    return field_error("milestoneId", "a valid milestone id (^[A-Za-z][A-Za-z0-9_-]{0,63}$)");
+  if (!core::valid_milestone_id(s.milestone_id))
+    return field_error("milestoneId", std::string("a valid milestone id: ") +
+                                                std::string(core::milestone_id_rule()));
   if (!expected_mid.empty() && s.milestone_id != expected_mid)
     return make_error(ec::invalid_input, "status field 'milestoneId' is '" + s.milestone_id +
                                              "' but the file belongs to '" +
@@ -218,7 +220,7 @@ std::string status_path(const std::string& root, const std::string& mid) {
 }
 
 caf::expected<worker_status> read_status(const std::string& root, const std::string& mid) {
-  if (!valid_mid(mid))
+  if (!core::valid_milestone_id(mid))
     return invalid_mid_error(mid);
   auto dir = open_parallel_dir(root);
   if (!dir)
@@ -233,7 +235,7 @@ caf::expected<worker_status> read_status(const std::string& root, const std::str
 }
 
 caf::error write_status(const std::string& root, const worker_status& s) {
-  if (!valid_mid(s.milestone_id))
+  if (!core::valid_milestone_id(s.milestone_id))
     return invalid_mid_error(s.milestone_id);
   if (s.pid <= 0 || !valid_cost(s.cost))
     return make_error(ec::invalid_input, "refusing to write status of " + s.milestone_id +

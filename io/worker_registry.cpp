@@ -1,6 +1,7 @@
 #include "io/worker_registry.hpp"
 
 #include "config/plan.hpp"
+#include "core/milestone_id.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/proc_scan.hpp"
 #include "io/process.hpp"
@@ -60,7 +61,7 @@ caf::expected<std::vector<worker_identity>> read_worker_registry(const std::stri
     w.boot_id = x["bootId"].get<std::string>();
     w.token = x["token"].get<std::string>();
     // pid 0: a spawn announced before it happened (see find_announced_worker).
-    if (!valid_milestone_id(w.milestone) || (w.pid <= 1 && w.pid != 0))
+    if (!core::valid_milestone_id(w.milestone) || (w.pid <= 1 && w.pid != 0))
       return bad;
     out.push_back(std::move(w));
   }

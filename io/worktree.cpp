@@ -1,4 +1,5 @@
 #include "io/worktree.hpp"
+#include "core/milestone_id.hpp"
 #include "io/safe_file.hpp"
 
 #include "config/plan.hpp"
@@ -32,7 +33,7 @@ namespace sf::io {
 namespace {
 
 bool valid_id(const std::string& id) {
-  return valid_milestone_id(id);
+  return core::valid_milestone_id(id);
 }
 
 caf::error bad_id(const std::string& mid) {

@@ -3,6 +3,7 @@
 #include "config/cost.hpp"
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
+#include "core/milestone_id.hpp"
 #include "io/dir_watcher.hpp"
 #include "io/git.hpp"
 #include "io/ledger_file.hpp"
@@ -635,7 +636,7 @@ caf::expected<worker_options> options_from_env() {
   if (mid == nullptr || *mid == '\0')
     return usage_error("SF_MILESTONE_LOCK is not set; the coordinator sets it to the milestone "
                        "id (e.g. M001) when it starts a worker");
-  if (!valid_milestone_id(mid))
+  if (!core::valid_milestone_id(mid))
     return usage_error(std::string("SF_MILESTONE_LOCK=\"") + mid +
                        "\" is not a valid milestone id; use letters, digits, '_' or '-', "
                        "starting with a letter (e.g. M001)");

@@ -1,5 +1,6 @@
 #include "io/parallel_dir.hpp"
 
+#include "core/milestone_id.hpp"
 #include "io_test_util.hpp"
 #include "messages/error.hpp"
 #include "support/temp_dir.hpp"
@@ -108,14 +109,14 @@ TEST_CASE("temp names and protocol file names", "[io][parallel_dir]") {
 }
 
 TEST_CASE("valid_mid follows the id pattern", "[io][parallel_dir]") {
-  CHECK(valid_mid("M001"));
-  CHECK(valid_mid("a"));
-  CHECK(valid_mid("A-b_9"));
-  CHECK_FALSE(valid_mid(""));
-  CHECK_FALSE(valid_mid("_M"));
-  CHECK_FALSE(valid_mid("9M"));
-  CHECK_FALSE(valid_mid("M/1"));
-  CHECK_FALSE(valid_mid("M.1"));
-  CHECK_FALSE(valid_mid(".."));
-  CHECK_FALSE(valid_mid(std::string("M\0", 2)));
+  CHECK(core::valid_milestone_id("M001"));
+  CHECK(core::valid_milestone_id("a"));
+  CHECK(core::valid_milestone_id("A-b_9"));
+  CHECK_FALSE(core::valid_milestone_id(""));
+  CHECK_FALSE(core::valid_milestone_id("_M"));
+  CHECK_FALSE(core::valid_milestone_id("9M"));
+  CHECK_FALSE(core::valid_milestone_id("M/1"));
+  CHECK_FALSE(core::valid_milestone_id("M.1"));
+  CHECK_FALSE(core::valid_milestone_id(".."));
+  CHECK_FALSE(core::valid_milestone_id(std::string("M\0", 2)));
 }

@@ -300,6 +300,12 @@ TEST_CASE("the /proc reader tells a live child's parent, name, folder and enviro
   temp_dir d;
   auto c = spawn_ok({{"sleep", "100"}, d.path(), {"PATH=/usr/bin:/bin", "SF_A=1", "SF_A=2"},
                      d / "log"});
+  // Right after posix_spawn the child may still be inside exec: its environment (filled in
+  // with its arguments, after its new name) reads empty until exec is done.
+  REQUIRE(eventually([&] {
+    auto env = read_environ(c.pid());
+    return env || sf::code_of(env.error()) != sf::ec::unavailable;
+  }));
   auto st = read_proc_stat(c.pid());
   REQUIRE(st);
   CHECK(st->ppid == ::getpid());
@@ -310,10 +316,6 @@ TEST_CASE("the /proc reader tells a live child's parent, name, folder and enviro
   auto pids = all_pids();
   CHECK(std::binary_search(pids.begin(), pids.end(), static_cast<int64_t>(c.pid())));
   CHECK(std::binary_search(pids.begin(), pids.end(), static_cast<int64_t>(::getpid())));
-  REQUIRE(eventually([&] {
-    auto env = read_environ(c.pid());
-    return env || sf::code_of(env.error()) != sf::ec::unavailable;
-  }));
   auto env = read_environ(c.pid());
   REQUIRE(env);
   CHECK(env->at("PATH") == "/usr/bin:/bin");
