@@ -337,7 +337,7 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
     fill_slots(self); // The next waiting milestone may be prepared now.
     check_finished(self);
   };
-  self->request(helper, worktree_helper_timeout, atom::spawn_v)
+  self->request(helper, worktree_helper_timeout, atom::make_worktree_v)
     .then([done](const std::string&) { done(); },
           [self, done, id = e.id](const caf::error& err) {
             self->state.log->info("coordinator: making the worktree of {} ahead: {}", id,
@@ -586,7 +586,7 @@ void crashed(self_ptr self, milestone_entry& e, const std::string& why) {
                         prefs.max_restarts, delay));
   self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::duration<double>(delay)),
-                     atom::tick_v, e.id, ++e.restart_gen);
+                     atom::restart_due_v, e.id, ++e.restart_gen);
 }
 
 void on_exit(self_ptr self, const worker_exit& x) {
@@ -1104,13 +1104,13 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
       set_state(self, *e, ms::stale, reason + "; stopping it");
       self->send(*e->supervisor, atom::stop_v);
     },
-    [self](atom::spawn, const worker_identity& who) {
+    [self](atom::spawned, const worker_identity& who) {
       if (auto* e = find_entry(self, who.milestone); e != nullptr && e->supervisor) {
         e->identity = who;
         save_registry(self);
       }
     },
-    [self](atom::tick, const std::string& mid, uint64_t gen) {
+    [self](atom::restart_due, const std::string& mid, uint64_t gen) {
       auto* e = find_entry(self, mid);
       if (e == nullptr || e->state != ms::restarting || gen != e->restart_gen)
         return;

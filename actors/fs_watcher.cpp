@@ -119,7 +119,7 @@ fs_watcher_actor::behavior_type fs_watcher(fs_watcher_actor::stateful_pointer<fs
     return {
       [](atom::watch, const std::string&, const worker_supervisor_actor&) {},
       [](atom::unwatch, const std::string&) {},
-      [](atom::file, const std::vector<std::string>&, bool) {},
+      [](atom::changed, const std::vector<std::string>&, bool) {},
       [](atom::control, const std::vector<std::string>&) {},
     };
   }
@@ -139,7 +139,7 @@ fs_watcher_actor::behavior_type fs_watcher(fs_watcher_actor::stateful_pointer<fs
     },
     // The reactor routes status changes itself; this entry stays for hosts and tests that
     // hand the watcher file names.
-    [self](atom::file, const std::vector<std::string>& names, bool overflow) {
+    [self](atom::changed, const std::vector<std::string>& names, bool overflow) {
       for (auto& sup : targets(*self->state.routes, names, overflow))
         self->send(sup, atom::file_v);
     },

@@ -72,7 +72,7 @@ void note_heartbeat(self_ptr self) {
   if (st.deadline_armed)
     return;
   st.deadline_armed = true;
-  self->delayed_send(self, st.cfg.stale_timeout, atom::tick_v, ++st.heartbeat_gen);
+  self->delayed_send(self, st.cfg.stale_timeout, atom::heartbeat_due_v, ++st.heartbeat_gen);
 }
 
 void on_status_changed(self_ptr self) {
@@ -149,7 +149,7 @@ caf::error watch_child(self_ptr self) {
   auto handle = caf::actor_cast<worker_supervisor_actor>(self);
   // One-shot: an exited process's pidfd stays readable, and one message is all we need.
   auto id = cfg.reactor->watch_once(st.child->pidfd(),
-                                    [handle] { caf::anon_send(handle, atom::exited_v); });
+                                    [handle] { caf::anon_send(handle, atom::pidfd_ready_v); });
   if (!id)
     return id.error();
   st.reactor_id = *id;
@@ -161,7 +161,7 @@ caf::error watch_child(self_ptr self) {
     who.boot_id = *boot;
   who.token = st.spawn_token;
   io::fault_point("worker.after_spawn");
-  self->send(cfg.coordinator, atom::spawn_v, std::move(who));
+  self->send(cfg.coordinator, atom::spawned_v, std::move(who));
   // The reactor routes status changes by this table: we must be in it before the first read,
   // or a status written between that read and the watcher's `watch` would go unnoticed.
   if (cfg.routes) {
@@ -278,7 +278,7 @@ void prepare_and_launch(self_ptr self) {
   st.spawn_token = st.cfg.spawn_token.empty() ? io::new_spawn_token() : st.cfg.spawn_token;
   auto helper = self->spawn<caf::detached>(worktree_helper, st.cfg.root, st.cfg.milestone,
                                            st.cfg.before_spawn, st.creation_cancel);
-  self->request(helper, worktree_helper_timeout, atom::spawn_v)
+  self->request(helper, worktree_helper_timeout, atom::make_worktree_v)
     .then(
       [self](const std::string& wt_path) {
         if (self->state.stopping)
@@ -417,7 +417,7 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       if (auto err = st.child->signal_group(SIGKILL))
         st.cfg.log->warn("worker_supervisor {}: {}", st.cfg.milestone, describe(err));
     },
-    [self](atom::tick, uint64_t gen) {
+    [self](atom::heartbeat_due, uint64_t gen) {
       auto& st = self->state;
       if (gen != st.heartbeat_gen)
         return;
@@ -427,7 +427,7 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
       auto due = st.heartbeat_seen_at + st.cfg.stale_timeout;
       if (auto now = self->clock().now(); now < due) {
         st.deadline_armed = true;
-        self->delayed_send(self, due - now, atom::tick_v, ++st.heartbeat_gen);
+        self->delayed_send(self, due - now, atom::heartbeat_due_v, ++st.heartbeat_gen);
         return;
       }
       // A lost inotify event must not make a live worker look hung: read the file once more,
@@ -445,7 +445,7 @@ worker_supervisor(worker_supervisor_actor::stateful_pointer<worker_supervisor_st
                        st.child->pid(), reason);
       self->send(st.cfg.coordinator, atom::stale_v, st.cfg.milestone, reason);
     },
-    [self](atom::exited) {
+    [self](atom::pidfd_ready) {
       auto& st = self->state;
       if (!st.child)
         return;

@@ -3,13 +3,16 @@
 #include "io/worktree.hpp"
 #include "messages/atoms.hpp"
 
+#include <caf/typed_event_based_actor.hpp>
+
 namespace sf {
 
-caf::behavior worktree_helper(caf::event_based_actor* self, std::string root,
-                              std::string milestone, std::function<void()> before_spawn,
-                              std::shared_ptr<std::atomic<bool>> cancel) {
+worktree_helper_actor::behavior_type worktree_helper(worktree_helper_actor::pointer self,
+                                                     std::string root, std::string milestone,
+                                                     std::function<void()> before_spawn,
+                                                     std::shared_ptr<std::atomic<bool>> cancel) {
   return {
-    [=](atom::spawn) -> caf::result<std::string> {
+    [=](atom::make_worktree) -> caf::result<std::string> {
       self->quit();
       auto wt = io::ensure_worktree(root, milestone, cancel.get());
       if (!wt)

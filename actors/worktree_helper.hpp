@@ -1,8 +1,7 @@
 #pragma once
 /// A one-shot actor on a thread of its own that makes (or finds) one milestone's worktree.
 
-#include <caf/behavior.hpp>
-#include <caf/event_based_actor.hpp>
+#include "messages/interfaces.hpp"
 
 #include <chrono>
 #include <atomic>
@@ -16,15 +15,16 @@ namespace sf {
 /// tree on a slow disk, plus the durable registry write, stays well below it.
 constexpr auto worktree_helper_timeout = std::chrono::minutes(10);
 
-/// Answers one `spawn` with the path of the worktree of `milestone` under `root` (created or
+/// Answers one `make_worktree` with the path of the worktree of `milestone` under `root` (created or
 /// reused by `io::ensure_worktree`), after running `before_spawn` if given, then ends. Creating
 /// a worktree checks out the whole tree (seconds for a large repository), so spawn it detached:
 /// the scheduler's threads must not wait for it. Supervisors use it right before they start a
 /// worker; the coordinator, ahead of time, for a milestone that only waits for a slot.
 /// Setting `cancel` (may be null) stops a checkout in progress: the half-made worktree is undone
 /// and the answer is an `ec::unavailable` error, so a stop never waits for a large checkout.
-caf::behavior worktree_helper(caf::event_based_actor* self, std::string root,
-                              std::string milestone, std::function<void()> before_spawn,
-                              std::shared_ptr<std::atomic<bool>> cancel);
+worktree_helper_actor::behavior_type worktree_helper(worktree_helper_actor::pointer self,
+                                                     std::string root, std::string milestone,
+                                                     std::function<void()> before_spawn,
+                                                     std::shared_ptr<std::atomic<bool>> cancel);
 
 } // namespace sf

@@ -23,24 +23,32 @@ using progress = caf::atom_constant<caf::atom("sf_prog")>;     ///< A worker's n
 constexpr progress progress_v{};  ///< Value of `progress`.
 using exited = caf::atom_constant<caf::atom("sf_exited")>;     ///< A worker process ended.
 constexpr exited exited_v{};  ///< Value of `exited`.
+using pidfd_ready = caf::atom_constant<caf::atom("sf_pidfd")>; ///< A worker's pidfd is readable.
+constexpr pidfd_ready pidfd_ready_v{};  ///< Value of `pidfd_ready`.
 using stale = caf::atom_constant<caf::atom("sf_stale")>;       ///< A worker went quiet.
 constexpr stale stale_v{};  ///< Value of `stale`.
 using file = caf::atom_constant<caf::atom("sf_file")>;         ///< A watched file changed.
 constexpr file file_v{};  ///< Value of `file`.
+using changed = caf::atom_constant<caf::atom("sf_changed")>; ///< Names changed in a folder.
+constexpr changed changed_v{};  ///< Value of `changed`.
 using watch = caf::atom_constant<caf::atom("sf_watch")>;       ///< Route a milestone's files.
 constexpr watch watch_v{};  ///< Value of `watch`.
 using unwatch = caf::atom_constant<caf::atom("sf_unwatch")>;   ///< Stop routing.
 constexpr unwatch unwatch_v{};  ///< Value of `unwatch`.
-using tick = caf::atom_constant<caf::atom("sf_tick")>;         ///< A timer fired.
-constexpr tick tick_v{};  ///< Value of `tick`.
+using heartbeat_due = caf::atom_constant<caf::atom("sf_hbdue")>; ///< A heartbeat deadline came.
+constexpr heartbeat_due heartbeat_due_v{};  ///< Value of `heartbeat_due`.
+using restart_due = caf::atom_constant<caf::atom("sf_rstdue")>; ///< A restart's backoff ended.
+constexpr restart_due restart_due_v{};  ///< Value of `restart_due`.
 using kill = caf::atom_constant<caf::atom("sf_kill")>;         ///< Stop grace elapsed.
 constexpr kill kill_v{};  ///< Value of `kill`.
 using cost = caf::atom_constant<caf::atom("sf_cost")>;         ///< A worker's cumulative cost.
 constexpr cost cost_v{};  ///< Value of `cost`.
 using control = caf::atom_constant<caf::atom("sf_ctl")>;       ///< A control request arrived.
 constexpr control control_v{};  ///< Value of `control`.
-using spawn = caf::atom_constant<caf::atom("sf_spawn")>;       ///< Spawn the worker process.
-constexpr spawn spawn_v{};  ///< Value of `spawn`.
+using spawned = caf::atom_constant<caf::atom("sf_spawned")>;   ///< A worker was spawned.
+constexpr spawned spawned_v{};  ///< Value of `spawned`.
+using make_worktree = caf::atom_constant<caf::atom("sf_mkwtree")>; ///< Make a worktree.
+constexpr make_worktree make_worktree_v{};  ///< Value of `make_worktree`.
 using shutdown = caf::atom_constant<caf::atom("sf_shut")>;     ///< End the run.
 constexpr shutdown shutdown_v{};  ///< Value of `shutdown`.
 

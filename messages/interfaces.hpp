@@ -38,11 +38,16 @@ using worker_supervisor_actor = caf::typed_actor<
   /// Stop the worker: signal file, SIGTERM, then SIGKILL after the grace period.
   caf::reacts_to<atom::stop>,
   /// The worker's pidfd became readable (from the reactor thread).
-  caf::reacts_to<atom::exited>,
+  caf::reacts_to<atom::pidfd_ready>,
   /// Heartbeat deadline of the given generation elapsed.
-  caf::reacts_to<atom::tick, uint64_t>,
+  caf::reacts_to<atom::heartbeat_due, uint64_t>,
   /// Stop grace of the given generation elapsed: SIGKILL the group.
   caf::reacts_to<atom::kill, uint64_t>>;
+
+/// Makes (or finds) one milestone's worktree, answers with its path, and ends.
+using worktree_helper_actor = caf::typed_actor<
+  /// Make the worktree now (blocking: the helper runs detached).
+  caf::replies_to<atom::make_worktree>::with<std::string>>;
 
 /// Watches `.sf/parallel/` and routes each change to the actor that owns it.
 using fs_watcher_actor = caf::typed_actor<
@@ -51,7 +56,7 @@ using fs_watcher_actor = caf::typed_actor<
   /// Stop routing a milestone's changes.
   caf::reacts_to<atom::unwatch, std::string>,
   /// Names that changed in `.sf/parallel/` (drained on the reactor thread); true = overflow.
-  caf::reacts_to<atom::file, std::vector<std::string>, bool>,
+  caf::reacts_to<atom::changed, std::vector<std::string>, bool>,
   /// Names that changed in `.sf/parallel/control/`.
   caf::reacts_to<atom::control, std::vector<std::string>>>;
 
@@ -97,9 +102,9 @@ using coordinator_actor = caf::typed_actor<
   /// A supervisor's worker process ended.
   caf::reacts_to<atom::exited, worker_exit>,
   /// A supervisor spawned (or adopted) its worker: who it is.
-  caf::reacts_to<atom::spawn, worker_identity>,
+  caf::reacts_to<atom::spawned, worker_identity>,
   /// Restart a crashed milestone's worker now (after its backoff; the number is a generation).
-  caf::reacts_to<atom::tick, std::string, uint64_t>,
+  caf::reacts_to<atom::restart_due, std::string, uint64_t>,
   /// A supervisor's worker missed its heartbeat deadline (milestone, reason).
   caf::reacts_to<atom::stale, std::string, std::string>,
   /// Control request files arrived (names in `.sf/parallel/control/`, from the fs_watcher).

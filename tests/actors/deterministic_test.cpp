@@ -101,8 +101,8 @@ coordinator_actor::behavior_type fake_coordinator(coordinator_actor::pointer sel
     [](atom::subscribe, const event_sink_actor&) {},
     [rec](atom::progress, const worker_progress& p) { rec->progress.push_back(p); },
     [rec](atom::exited, const worker_exit& x) { rec->exits.push_back(x); },
-    [rec](atom::spawn, const worker_identity& w) { rec->spawned.push_back(w); },
-    [](atom::tick, const std::string&, uint64_t) {},
+    [rec](atom::spawned, const worker_identity& w) { rec->spawned.push_back(w); },
+    [](atom::restart_due, const std::string&, uint64_t) {},
     [self, rec](atom::stale, const std::string&, const std::string& reason) {
       rec->stale.emplace_back(self->clock().now().time_since_epoch(), reason);
     },
@@ -120,7 +120,7 @@ fs_watcher_actor::behavior_type fake_watcher(fs_watcher_actor::pointer, int) {
   return {
     [](atom::watch, const std::string&, const worker_supervisor_actor&) {},
     [](atom::unwatch, const std::string&) {},
-    [](atom::file, const std::vector<std::string>&, bool) {},
+    [](atom::changed, const std::vector<std::string>&, bool) {},
     [](atom::control, const std::vector<std::string>&) {},
   };
 }
@@ -383,7 +383,7 @@ namespace {
 worker_supervisor_actor::behavior_type idle_supervisor(worker_supervisor_actor::pointer, int) {
   return {
     [](atom::file) {},         [](atom::pause) {},          [](atom::resume) {},
-    [](atom::stop) {},         [](atom::exited) {},         [](atom::tick, uint64_t) {},
+    [](atom::stop) {},         [](atom::pidfd_ready) {},    [](atom::heartbeat_due, uint64_t) {},
     [](atom::kill, uint64_t) {},
   };
 }
