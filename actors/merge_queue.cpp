@@ -1,5 +1,6 @@
 #include "actors/merge_queue.hpp"
 
+#include "core/merge_policy.hpp"
 #include "io/fault_point.hpp"
 #include "io/fd_reactor.hpp"
 #include "io/git.hpp"
@@ -18,14 +19,6 @@
 #include <optional>
 
 namespace sf {
-
-std::string sequential_blocker(const merge_item& item, const std::set<std::string>& running) {
-  // Ids sort in merge order: any lower id still running must merge first.
-  for (const auto& id : running)
-    if (id < item.milestone)
-      return id + ", which has a lower id and is still running (merge_order: sequential)";
-  return {};
-}
 
 merge_queue_state::~merge_queue_state() {
   if (cfg.reactor) {
@@ -59,16 +52,8 @@ void persist(self_ptr self) {
     st.cfg.log->error("merge_queue: {}", describe(err));
 }
 
-// Queue order: by id (slices in their order) or by completion.
 void sort_items(merge_queue_state& st) {
-  auto by_completion = st.cfg.prefs.order == merge_order::by_completion;
-  std::stable_sort(st.items.begin(), st.items.end(), [by_completion](const auto& a, const auto& b) {
-    if (by_completion)
-      return a.sequence < b.sequence;
-    if (a.milestone != b.milestone)
-      return a.milestone < b.milestone;
-    return a.sequence < b.sequence;
-  });
+  core::sort_for_merge(st.items, st.cfg.prefs.order == merge_order::by_completion);
 }
 
 io::merge_options options(const merge_queue_state& st, bool dry_run) {
@@ -223,7 +208,7 @@ void drain(self_ptr self) {
       continue;
     }
     if (st.cfg.prefs.order == merge_order::sequential) {
-      auto why = sequential_blocker(next, st.running);
+      auto why = core::sequential_blocker(next.milestone, st.running);
       if (!why.empty()) {
         if (st.told_waiting.insert(next.milestone + why).second) {
           merge_outcome w;
@@ -286,7 +271,7 @@ merge_report explicit_merge(self_ptr self, const std::string& mid, bool dry_run)
       continue;
     }
     if (mid.empty() && st.cfg.prefs.order == merge_order::sequential) {
-      auto why = sequential_blocker(item, st.running);
+      auto why = core::sequential_blocker(item.milestone, st.running);
       if (!why.empty()) {
         merge_outcome w;
         w.milestone = item.milestone;

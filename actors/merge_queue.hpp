@@ -82,7 +82,4 @@ struct merge_queue_state {
 merge_queue_actor::behavior_type
 merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_queue_config cfg);
 
-/// Why `item` may not merge yet under sequential order, or empty when it may.
-std::string sequential_blocker(const merge_item& item, const std::set<std::string>& running);
-
 } // namespace sf

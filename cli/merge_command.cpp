@@ -1,6 +1,7 @@
 // `sf-actors merge [MID] [--dry-run] [--json]`: through the coordinator's merge queue when one
 // runs, otherwise directly, in the configured order, stopping at the first conflict.
 #include "cli/command.hpp"
+#include "core/merge_policy.hpp"
 #include "io/control_file.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/git.hpp"
@@ -106,9 +107,7 @@ merge_report merge_directly(const std::string& root, const preferences& prefs, c
     r.exit_code = exit_failure;
     return r;
   }
-  if (prefs.order == merge_order::by_completion)
-    std::stable_sort(items->begin(), items->end(),
-                     [](const auto& a, const auto& b) { return a.sequence < b.sequence; });
+  core::sort_for_merge(*items, prefs.order == merge_order::by_completion);
   io::merge_options o;
   o.push_remote = prefs.push_remote;
   o.push_timeout =
