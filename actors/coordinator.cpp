@@ -7,6 +7,7 @@
 #include "actors/worktree_helper.hpp"
 #include "config/eligibility.hpp"
 #include "core/milestone_state.hpp"
+#include "core/sf_paths.hpp"
 #include "io/control_file.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/event_log.hpp"
@@ -14,19 +15,19 @@
 #include "io/fd_log_sink.hpp"
 #include "io/fd_reactor.hpp"
 #include "io/integration_branch.hpp"
-#include "io/proc_scan.hpp"
-#include "io/process.hpp"
-#include "io/worker_launch.hpp"
-#include "io/worker_registry.hpp"
 #include "io/merge.hpp"
+#include "io/merge_queue_file.hpp"
 #include "io/merge_step.hpp"
 #include "io/milestone_branch.hpp"
-#include "io/merge_queue_file.hpp"
 #include "io/parallel_dir.hpp"
+#include "io/proc_scan.hpp"
+#include "io/process.hpp"
 #include "io/run_file.hpp"
 #include "io/runtime_files.hpp"
 #include "io/state_writer.hpp"
 #include "io/status_file.hpp"
+#include "io/worker_launch.hpp"
+#include "io/worker_registry.hpp"
 #include "messages/error.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -566,7 +567,7 @@ void crashed(self_ptr self, milestone_entry& e, const std::string& why) {
     return;
   }
   if (static_cast<int>(e.restarts.size()) >= prefs.max_restarts) {
-    auto tail = io::tail_lines(st.cfg.root + "/.sf/parallel/" + e.id + ".log", 5);
+    auto tail = io::tail_lines(core::worker_log(st.cfg.root, e.id), 5);
     std::string note = why + "; gave up after " + std::to_string(e.restarts.size()) +
                        " restart(s) within " + fmt::format("{:g}", prefs.restart_window) + " s";
     if (!tail.empty()) {
@@ -617,7 +618,7 @@ void on_exit(self_ptr self, const worker_exit& x) {
   // A worktree deleted under its worker makes the worker fail in whatever step it was in;
   // name the cause instead, and do not restart into a folder that is gone.
   struct stat wt_stat;
-  auto wt_dir = st.cfg.root + "/.sf/worktrees/" + e->id;
+  auto wt_dir = core::worktree_dir(st.cfg.root, e->id);
   bool worktree_gone = !complete && x.pid != 0 && ::stat(wt_dir.c_str(), &wt_stat) != 0 &&
                        errno == ENOENT;
   bool winding_down = e->stop_requested || st.budget_reached || st.shutting_down;

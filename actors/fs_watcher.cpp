@@ -1,5 +1,6 @@
 #include "actors/fs_watcher.hpp"
 
+#include "core/sf_paths.hpp"
 #include "io/fd_reactor.hpp"
 #include "io/parallel_dir.hpp"
 #include "messages/error.hpp"
@@ -98,8 +99,8 @@ fs_watcher_actor::behavior_type fs_watcher(fs_watcher_actor::stateful_pointer<fs
   if (routes) // Shared with the supervisors, which enter themselves before their first read.
     st.routes = std::move(routes);
   auto handle = caf::actor_cast<fs_watcher_actor>(self);
-  auto par = io::dir_watcher::create(st.root + "/.sf/parallel");
-  auto ctl = io::dir_watcher::create(st.root + "/.sf/parallel/control");
+  auto par = io::dir_watcher::create(core::parallel_dir(st.root));
+  auto ctl = io::dir_watcher::create(core::control_dir(st.root));
   caf::expected<uint64_t> par_id = caf::error{};
   caf::expected<uint64_t> ctl_id = caf::error{};
   if (par && ctl) {

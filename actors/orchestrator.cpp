@@ -2,6 +2,7 @@
 
 #include "actors/coordinator.hpp"
 #include "config/plan.hpp"
+#include "core/sf_paths.hpp"
 #include "io/proc_files.hpp"
 #include "messages/error.hpp"
 
@@ -108,9 +109,9 @@ caf::expected<coordinator_actor> spawn_orchestrator(caf::actor_system& sys,
     cfg.prefs = std::move(*prefs);
   }
   if (!cfg.prefs.enabled)
-    return make_error(ec::not_enabled,
-                      "parallel mode is off for " + root + ": set `parallel.enabled: true` in " +
-                        root + "/.sf/PREFERENCES.md");
+    return make_error(ec::not_enabled, "parallel mode is off for " + root +
+                                           ": set `parallel.enabled: true` in " +
+                                           core::preferences_file(root));
   auto p = load_plan(root);
   if (!p)
     return p.error();

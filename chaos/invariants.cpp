@@ -1,6 +1,7 @@
 #include "chaos/invariants.hpp"
 
 #include "chaos/command_runner.hpp"
+#include "core/sf_paths.hpp"
 #include "io/ledger_file.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/process.hpp"
@@ -81,7 +82,7 @@ std::vector<main_commit> main_line(const run_record& r) {
 
 std::vector<nlohmann::json> events(const run_record& r) {
   std::vector<nlohmann::json> out;
-  std::istringstream in{slurp(r.root + "/.sf/parallel/events.jsonl")};
+  std::istringstream in{slurp(core::parallel_file(r.root, "events.jsonl"))};
   for (std::string line; std::getline(in, line);) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_object())
@@ -257,7 +258,7 @@ check_result clean_after_stop(const run_record& r) {
     c.detail = "the last coordinator did not stop by itself";
     return c;
   }
-  DIR* d = ::opendir((r.root + "/.sf/parallel").c_str());
+  DIR* d = ::opendir(core::parallel_dir(r.root).c_str());
   if (d == nullptr) {
     c.detail = "no .sf/parallel";
     return c;
@@ -428,12 +429,12 @@ std::string all_logs(const run_record& r) {
   std::string text;
   for (const auto& log : r.logs)
     text += slurp(log);
-  text += slurp(r.root + "/.sf/parallel/events.jsonl");
-  if (DIR* d = ::opendir((r.root + "/.sf/parallel").c_str())) {
+  text += slurp(core::parallel_file(r.root, "events.jsonl"));
+  if (DIR* d = ::opendir(core::parallel_dir(r.root).c_str())) {
     while (auto* e = ::readdir(d)) {
       std::string name = e->d_name;
       if (name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0)
-        text += slurp(r.root + "/.sf/parallel/" + name);
+        text += slurp(core::parallel_file(r.root, name));
     }
     ::closedir(d);
   }

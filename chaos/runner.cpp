@@ -2,6 +2,7 @@
 
 #include "chaos/command_runner.hpp"
 #include "config/escape.hpp"
+#include "core/sf_paths.hpp"
 #include "io/fault_point.hpp"
 #include "io/gitignore.hpp"
 #include "io/process.hpp"
@@ -266,7 +267,7 @@ caf::error scenario_run::setup() {
   if (auto ignored = io::ensure_runtime_ignored(rec_.root); !ignored)
     return ignored.error();
   for (const auto& m : s_.milestones)
-    write_text(rec_.root + "/.sf/milestones/" + m.id + "/MILESTONE.md", milestone_text(m));
+    write_text(core::milestone_file(rec_.root, m.id), milestone_text(m));
   // Harness defaults make faults show up in seconds; the scenario's keys win.
   std::map<std::string, std::string> prefs = {
     {"enabled", "true"},       {"max_workers", "2"},       {"auto_merge", "auto"},
@@ -287,7 +288,7 @@ caf::error scenario_run::setup() {
   std::string text = "---\nparallel:\n";
   for (const auto& [k, v] : prefs)
     text += "  " + k + ": " + v + "\n";
-  write_text(rec_.root + "/.sf/PREFERENCES.md", text + "---\n");
+  write_text(core::preferences_file(rec_.root), text + "---\n");
   if (auto r = git({"add", "-A"}); r.exit_code != 0)
     return make_error(ec::process_error, "git add failed: " + r.out);
   if (auto r = git({"commit", "-q", "-m", "chaos: plan for " + s_.name}); r.exit_code != 0)
@@ -507,8 +508,8 @@ caf::error scenario_run::act(const action& a) {
   if (v == "plant-symlink" || v == "plant-fifo" || v == "plant-folder") {
     // Under a temp name, then renamed over the file the run may already have: the name never
     // goes missing, as when a hostile process swaps it.
-    fs::create_directories(rec_.root + "/.sf/parallel");
-    auto path = rec_.root + "/.sf/parallel/" + a.args[0];
+    fs::create_directories(core::parallel_dir(rec_.root));
+    auto path = core::parallel_file(rec_.root, a.args[0]);
     if (v == "plant-folder") {
       ::unlink(path.c_str()); // A folder cannot be renamed over a file.
       if (::mkdir(path.c_str(), 0700) != 0)
@@ -540,7 +541,7 @@ caf::error scenario_run::act(const action& a) {
   if (v == "delete-worktree") {
     // The worker may create files while the tree is removed (remove_all then fails with
     // ENOTEMPTY), so repeat until the folder is gone.
-    auto dir = rec_.root + "/.sf/worktrees/" + a.args[0];
+    auto dir = core::worktree_dir(rec_.root, a.args[0]);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     std::error_code err;
     while (fs::exists(dir, err) || err) {
@@ -557,7 +558,7 @@ caf::error scenario_run::act(const action& a) {
               "); run as root or with unprivileged user namespaces";
       return {};
     }
-    auto path = rec_.root + "/.sf/parallel";
+    auto path = core::parallel_dir(rec_.root);
     fs::create_directories(path);
     auto opts = "size=" + a.args[0] + ",mode=0700";
     if (::mount("tmpfs", path.c_str(), "tmpfs", 0, opts.c_str()) != 0) {
@@ -573,7 +574,7 @@ caf::error scenario_run::act(const action& a) {
   }
   if (v == "free-disk") {
     keep_full_ = false;
-    ::unlink((rec_.root + "/.sf/parallel/chaos-filler").c_str());
+    ::unlink(core::parallel_file(rec_.root, "chaos-filler").c_str());
     return {};
   }
   return make_error(ec::invalid_input, "unknown action " + v);
@@ -582,7 +583,7 @@ caf::error scenario_run::act(const action& a) {
 // Fills the disk to ENOSPC. Called again whenever .sf/parallel changes while the disk is to
 // stay full: a file removed or replaced frees a block that the run would otherwise reuse.
 caf::error scenario_run::top_up_filler() {
-  auto path = rec_.root + "/.sf/parallel/chaos-filler";
+  auto path = core::parallel_file(rec_.root, "chaos-filler");
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0)
     return errno == ENOSPC ? caf::error{}
@@ -596,7 +597,7 @@ caf::error scenario_run::top_up_filler() {
 }
 
 void scenario_run::read_new_events() {
-  auto text = read_text(rec_.root + "/.sf/parallel/events.jsonl");
+  auto text = read_text(core::parallel_file(rec_.root, "events.jsonl"));
   if (text.size() < events_offset_)
     events_offset_ = 0;
   // Only whole lines: the last one may still be being written.
@@ -700,7 +701,7 @@ scenario_result scenario_run::run() {
   int watch = -1;
   for (;;) {
     if (watch < 0 && inotify)
-      watch = ::inotify_add_watch(inotify.get(), (rec_.root + "/.sf/parallel").c_str(),
+      watch = ::inotify_add_watch(inotify.get(), (core::parallel_dir(rec_.root)).c_str(),
                                   IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
     if (keep_full_)
       (void) top_up_filler();

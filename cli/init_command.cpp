@@ -1,5 +1,6 @@
 // `sf-actors init`: a commented preferences file and one example milestone, never overwriting.
 #include "cli/command.hpp"
+#include "core/sf_paths.hpp"
 #include "io/gitignore.hpp"
 #include "messages/error.hpp"
 
@@ -81,8 +82,8 @@ std::function<int()> setup_init(CLI::App&, global_options& g) {
       fs::path path;
       std::string text;
     };
-    const item items[] = {{root / ".sf/PREFERENCES.md", preferences_template()},
-                          {root / ".sf/milestones/M001/MILESTONE.md", example_milestone}};
+    const item items[] = {{core::preferences_file(root), preferences_template()},
+                          {core::milestone_file(root, "M001"), example_milestone}};
     for (const auto& it : items) {
       auto made = create_new(it.path, it.text);
       if (!made)

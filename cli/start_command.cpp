@@ -3,6 +3,7 @@
 #include "cli/command.hpp"
 #include "cli/event_printer.hpp"
 #include "config/eligibility.hpp"
+#include "core/sf_paths.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/git.hpp"
 #include "io/gitignore.hpp"
@@ -71,7 +72,7 @@ int detach(const std::string& root, const start_options& o, const global_options
   req.cwd = root;
   for (char** e = environ; *e != nullptr; ++e)
     req.env.emplace_back(*e);
-  req.log_path = root + "/.sf/parallel/coordinator.out";
+  req.log_path = core::parallel_file(root, "coordinator.out");
   auto child = io::spawn_session_leader(req);
   if (!child)
     return fail(child.error());

@@ -1,6 +1,7 @@
 #include "config/plan.hpp"
 
 #include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 
 #include "config/cost.hpp"
 #include "config/escape.hpp"
@@ -382,7 +383,7 @@ caf::expected<milestone> load_milestone_file(const std::string& path, const std:
 }
 
 caf::expected<plan> load_plan(const std::string& root, const input_limits& limits) {
-  auto dir_path = root + "/.sf/milestones";
+  auto dir_path = core::milestones_dir(root);
   int fd = ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;

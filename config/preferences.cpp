@@ -3,6 +3,7 @@
 #include "config/escape.hpp"
 #include "config/plan.hpp"
 #include "config/yaml_input.hpp"
+#include "core/sf_paths.hpp"
 #include "messages/error.hpp"
 
 #include <algorithm>
@@ -464,9 +465,9 @@ caf::expected<preferences> load_preferences(const std::string& root, const std::
                                             const input_limits& limits) {
   preferences out;
   if (!home.empty())
-    if (auto err = apply_file(out, home + "/.sf/PREFERENCES.md", limits))
+    if (auto err = apply_file(out, core::preferences_file(home), limits))
       return err;
-  if (auto err = apply_file(out, root + "/.sf/PREFERENCES.md", limits))
+  if (auto err = apply_file(out, core::preferences_file(root), limits))
     return err;
   if (auto err = validate_preferences(out))
     return err;

@@ -1,5 +1,6 @@
 #include "io/control_file.hpp"
 
+#include "core/sf_paths.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/dir_watcher.hpp"
 #include "io/inode_release.hpp"
@@ -25,7 +26,9 @@ constexpr std::size_t max_control_bytes = 64 * 1024;
 constexpr std::string_view request_suffix = ".request.json";
 constexpr std::string_view response_suffix = ".response.json";
 
-std::string control_path(const std::string& root) { return root + "/.sf/parallel/control"; }
+std::string control_path(const std::string& root) {
+  return core::control_dir(root);
+}
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() > suffix.size() && s.substr(s.size() - suffix.size()) == suffix;

@@ -1,5 +1,6 @@
 #include "io/coordinator_lock.hpp"
 
+#include "core/sf_paths.hpp"
 #include "io/parallel_dir.hpp"
 #include "messages/error.hpp"
 
@@ -26,7 +27,7 @@ int64_t recorded_pid(int fd) {
 } // namespace
 
 std::string coordinator_lock::path(const std::string& root) {
-  return root + "/.sf/parallel/" + lock_name;
+  return core::parallel_file(root, lock_name);
 }
 
 caf::expected<coordinator_lock> coordinator_lock::acquire(const std::string& root) {

@@ -1,6 +1,7 @@
 #include "io/doctor.hpp"
 
 #include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 #include "io/coordinator_lock.hpp"
 #include "io/doctor_detail.hpp"
 #include "io/parallel_dir.hpp"
@@ -143,7 +144,7 @@ std::vector<std::string> list_names(const std::string& dir) {
 
 void check_status_file(const doctor_context& ctx, const parallel_dir& dir, const std::string& name,
                        const std::string& mid, std::vector<finding>& out) {
-  std::string rel = ".sf/parallel/" + name;
+  std::string rel = std::string(core::tree_path::parallel) + name;
   auto text = read_file_capped(dir.fd.get(), dir.path, name, max_status_bytes);
   if (!text && code_of(text.error()) == ec::not_found)
     return; // Gone since the listing: its writer removed it.
@@ -202,8 +203,9 @@ void check_signal_file(const doctor_context& ctx, const parallel_dir& dir, const
   // A running coordinator may have written it for a worker it is starting right now.
   if (ctx.coordinator_running && age < detail::temp_age_ms)
     return;
-  auto f = make_finding(finding_kind::leftover_signal, ".sf/parallel/" + name,
-                        "no live worker of " + mid + " will ever read it", "remove the file");
+  auto f =
+      make_finding(finding_kind::leftover_signal, std::string(core::tree_path::parallel) + name,
+                   "no live worker of " + mid + " will ever read it", "remove the file");
   f.mid = mid;
   auto text = read_file_capped(dir.fd.get(), dir.path, name, max_signal_bytes);
   if (text)
@@ -223,7 +225,7 @@ void check_temp_file(const doctor_context& ctx, const parallel_dir& dir, const s
     ctx.coordinator_running || (core::valid_milestone_id(prefix) && ctx.live_worker(prefix) != nullptr);
   if (writer_alive && age < detail::temp_age_ms)
     return; // Probably a write in progress; no write takes a minute.
-  auto f = make_finding(finding_kind::leftover_temp, ".sf/parallel/" + name,
+  auto f = make_finding(finding_kind::leftover_temp, std::string(core::tree_path::parallel) + name,
                         writer_alive ? "an interrupted write left it " + seconds_text(age) + " ago"
                                      : "an interrupted write left it and its writer is gone",
                         "remove the file");
@@ -306,13 +308,14 @@ void check_orphans(const doctor_context& ctx, std::vector<finding>& out) {
     }
     if (first == 0)
       continue;
-    auto f = make_finding(finding_kind::orphan_process, ".sf/worktrees/" + who.milestone,
-                          pids + ": orphan(s) of a dead worker of " + who.milestone +
-                            " (worker pid " + std::to_string(who.pid) +
-                            " is gone); they may still change its worktree",
-                          "end them: every process carrying that worker's spawn token is "
-                          "killed, each checked through a pidfd first (`sf-actors start` does "
-                          "the same before it runs " + who.milestone + " again)");
+    auto f = make_finding(
+        finding_kind::orphan_process, std::string(core::tree_path::worktrees) + who.milestone,
+        pids + ": orphan(s) of a dead worker of " + who.milestone + " (worker pid " +
+            std::to_string(who.pid) + " is gone); they may still change its worktree",
+        "end them: every process carrying that worker's spawn token is "
+        "killed, each checked through a pidfd first (`sf-actors start` does "
+        "the same before it runs " +
+            who.milestone + " again)");
     f.mid = who.milestone;
     f.pid = first;
     f.token = token;
@@ -337,16 +340,18 @@ void check_orphans(const doctor_context& ctx, std::vector<finding>& out) {
     if (live != ctx.live_tokens.end() && live->second != p.pid)
       continue;
     bool adoptable = live != ctx.live_tokens.end();
-    auto f = make_finding(finding_kind::orphan_worker,
-                          core::valid_milestone_id(p.mid) ? ".sf/worktrees/" + p.mid : std::string{"pid " + pid},
-                          "worker pid " + pid + " of " + mid + " runs without a coordinator",
-                          adoptable
-                            ? "`sf-actors start` adopts it (its pid, start time, boot id and "
-                              "spawn token match .sf/parallel/workers.json) and supervises it "
-                              "to its end; or stop it with `kill " + pid + "`"
-                            : "it is not in .sf/parallel/workers.json, so `sf-actors start` "
-                              "will not adopt it; stop it with `kill " + pid +
-                              "` if it is not wanted");
+    auto f = make_finding(
+        finding_kind::orphan_worker,
+        core::valid_milestone_id(p.mid) ? std::string(core::tree_path::worktrees) + p.mid
+                                        : std::string{"pid " + pid},
+        "worker pid " + pid + " of " + mid + " runs without a coordinator",
+        adoptable ? "`sf-actors start` adopts it (its pid, start time, boot id and "
+                    "spawn token match .sf/parallel/workers.json) and supervises it "
+                    "to its end; or stop it with `kill " +
+                        pid + "`"
+                  : "it is not in .sf/parallel/workers.json, so `sf-actors start` "
+                    "will not adopt it; stop it with `kill " +
+                        pid + "` if it is not wanted");
     f.mid = p.mid;
     f.pid = p.pid;
     keep(f, "doctor signals only what it proves a dead worker left behind; stop this live "

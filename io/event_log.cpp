@@ -1,5 +1,6 @@
 #include "io/event_log.hpp"
 
+#include "core/sf_paths.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "io/status_file.hpp"
@@ -14,7 +15,9 @@
 
 namespace sf::io {
 
-std::string event_log_path(const std::string& root) { return root + "/.sf/parallel/events.jsonl"; }
+std::string event_log_path(const std::string& root) {
+  return core::parallel_file(root, "events.jsonl");
+}
 
 std::string format_event_line(const run_event& ev, int64_t at_ms) {
   nlohmann::json j = {{"at", at_ms}, {"kind", to_string(ev.kind)}};

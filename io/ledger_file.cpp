@@ -1,6 +1,7 @@
 #include "io/ledger_file.hpp"
 
 #include "config/cost.hpp"
+#include "core/sf_paths.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "io/status_file.hpp"
@@ -15,7 +16,9 @@
 
 namespace sf::io {
 
-std::string ledger_path(const std::string& root) { return root + "/.sf/parallel/ledger.json"; }
+std::string ledger_path(const std::string& root) {
+  return core::parallel_file(root, "ledger.json");
+}
 
 caf::expected<std::map<std::string, double>> read_ledger(const std::string& root,
                                                          std::vector<std::string>* problems) {

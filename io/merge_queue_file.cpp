@@ -2,6 +2,7 @@
 
 #include "config/plan.hpp"
 #include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -13,7 +14,7 @@ namespace sf::io {
 namespace {
 
 std::string queue_path(const std::string& root) {
-  return root + "/.sf/parallel/merge-queue.json";
+  return core::parallel_file(root, "merge-queue.json");
 }
 
 bool hex_oid(const std::string& s) {

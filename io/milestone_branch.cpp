@@ -2,6 +2,7 @@
 
 #include "config/escape.hpp"
 #include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 #include "io/git.hpp"
 #include "io/integration_branch.hpp"
 #include "messages/error.hpp"
@@ -83,7 +84,7 @@ caf::expected<std::optional<branch_state>> read_milestone_branch(const std::stri
   if (git_commit_tree(&raw_tree, commit.get()) != 0)
     return git_fail("cannot read tree of", ref_name);
   tree_ptr tree{raw_tree};
-  auto rel = ".sf/milestones/" + mid + "/MILESTONE.md";
+  auto rel = core::tree_path::milestone_file(mid);
   git_tree_entry* raw_entry = nullptr;
   if (git_tree_entry_bypath(&raw_entry, tree.get(), rel.c_str()) == 0) {
     std::unique_ptr<git_tree_entry, decltype(&git_tree_entry_free)> entry{raw_entry,

@@ -1,5 +1,6 @@
 #include "io/push.hpp"
 
+#include "core/sf_paths.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -72,7 +73,7 @@ bool wait_readable(int fd, std::chrono::milliseconds timeout, int stop_fd = -1,
 } // namespace
 
 std::string push_log_path(const std::string& root) {
-  return root + "/.sf/parallel/push.log";
+  return core::parallel_file(root, "push.log");
 }
 
 caf::expected<child_process> start_push(const push_request& req) {

@@ -1,5 +1,6 @@
 #include "io/run_file.hpp"
 
+#include "core/sf_paths.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "io/status_file.hpp"
@@ -15,7 +16,9 @@ constexpr std::size_t max_run_file_bytes = 8 << 20;
 
 } // namespace
 
-std::string run_file_path(const std::string& root) { return root + "/.sf/parallel/run.json"; }
+std::string run_file_path(const std::string& root) {
+  return core::parallel_file(root, "run.json");
+}
 
 caf::error write_run_file(const std::string& root, const run_status& st, int64_t pid) {
   auto dir = ensure_parallel_dir(root);

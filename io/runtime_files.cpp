@@ -1,6 +1,7 @@
 #include "io/runtime_files.hpp"
 
 #include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -64,7 +65,7 @@ void folder_problem(const std::string& path, const caf::error& err, std::vector<
 void check_parallel(const std::string& root, std::vector<unsafe_file>& out) {
   auto dir = open_parallel_dir(root);
   if (!dir) {
-    folder_problem(root + "/.sf/parallel", dir.error(), out);
+    folder_problem(core::parallel_dir(root), dir.error(), out);
     return;
   }
   for (const auto& name : entries(dir->fd.get()))
@@ -87,7 +88,7 @@ void check_worktrees(const std::string& root, std::vector<unsafe_file>& out) {
   auto sf_dir = open_dir_nofollow_at(root_fd.get(), ".sf", root + "/.sf");
   if (!sf_dir)
     return;
-  const std::string label = root + "/.sf/worktrees";
+  const std::string label = core::worktrees_dir(root);
   auto wt_dir = open_dir_nofollow_at(sf_dir->get(), "worktrees", label);
   if (!wt_dir)
     return; // A link there is refused by the worktree code itself, with its own message.

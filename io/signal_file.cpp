@@ -1,6 +1,7 @@
 #include "io/signal_file.hpp"
 
 #include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 #include "io/inode_release.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/status_file.hpp"
@@ -102,7 +103,7 @@ std::string encode_signal(const signal_message& s) {
 }
 
 std::string signal_path(const std::string& root, const std::string& mid) {
-  return root + "/.sf/parallel/" + mid + ".signal.json";
+  return core::signal_file(root, mid);
 }
 
 caf::error send_signal(const std::string& root, const std::string& mid, signal_kind kind) {

@@ -3,6 +3,7 @@
 #include "config/plan.hpp"
 #include "config/yaml_input.hpp"
 #include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 #include "io/git.hpp"
 #include "messages/error.hpp"
 
@@ -232,7 +233,7 @@ caf::expected<std::pair<bool, std::string>> merge_file_text(const std::string& b
 }
 
 bool is_milestone_file(const std::string& path) {
-  static const std::string prefix = ".sf/milestones/";
+  static const std::string prefix{core::tree_path::milestones};
   static const std::string suffix = "/MILESTONE.md";
   if (path.size() <= prefix.size() + suffix.size() || path.compare(0, prefix.size(), prefix) != 0 ||
       path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)

@@ -2,6 +2,7 @@
 
 #include "config/cost.hpp"
 #include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -216,7 +217,7 @@ std::string encode_status(const worker_status& s) {
 }
 
 std::string status_path(const std::string& root, const std::string& mid) {
-  return root + "/.sf/parallel/" + mid + ".status.json";
+  return core::status_file(root, mid);
 }
 
 caf::expected<worker_status> read_status(const std::string& root, const std::string& mid) {
@@ -257,7 +258,7 @@ int64_t now_ms() {
 
 std::vector<std::string> status_file_milestones(const std::string& root) {
   std::vector<std::string> out;
-  DIR* d = ::opendir((root + "/.sf/parallel").c_str());
+  DIR* d = ::opendir(core::parallel_dir(root).c_str());
   if (d == nullptr)
     return out;
   while (auto* e = ::readdir(d))

@@ -1,5 +1,6 @@
 #include "io/tree_merge.hpp"
 
+#include "core/sf_paths.hpp"
 #include "io/git.hpp"
 #include "io/state_merge.hpp"
 #include "messages/error.hpp"
@@ -180,7 +181,7 @@ private:
     // Taking theirs wholesale would let a branch that merged main in erase records of other
     // milestones from metrics.json: descend to that file whenever main still has it.
     bool guards_metrics = state && o.present && t.present &&
-                          (path == ".sf" || path == ".sf/metrics.json");
+                          (path == core::tree_path::sf || path == core::tree_path::metrics);
     if (same(b, o) && !guards_metrics)
       return take(path, o, t);
     bool ot = is_tree(o);
@@ -230,7 +231,7 @@ private:
     // A branch that merged main in and then resolved metrics.json by its own side would, as a
     // plain fast-forward of the file, erase records of milestones already on main: metrics
     // always go through the per-milestone merge, which never drops an entry main has.
-    bool metrics = state && path == ".sf/metrics.json";
+    bool metrics = state && path == core::tree_path::metrics;
     if (have_base && git_oid_equal(&b.id, &o.id) != 0 && !metrics) {
       git_oid_cpy(&r.id, &t.id);
       return take(path, o, r);
@@ -277,7 +278,7 @@ private:
   caf::expected<std::optional<std::string>>
   merge_state_text(const std::string& path, const std::string& base, const std::string& ours,
                    const std::string& theirs) {
-    if (path == ".sf/metrics.json") {
+    if (path == core::tree_path::metrics) {
       auto j = merge_metrics_json(base, ours, theirs);
       if (!j)
         return std::optional<std::string>{}; // Not JSON on a side: the user must look at it.

@@ -1,5 +1,6 @@
 #include "io/worker_launch.hpp"
 
+#include "core/sf_paths.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
 
@@ -78,7 +79,7 @@ caf::expected<launched_worker> spawn_worker(const worker_launch& launch, const s
 }
 
 std::string worker_log_path(const std::string& root, const std::string& mid) {
-  return root + "/.sf/parallel/" + mid + ".log";
+  return core::worker_log(root, mid);
 }
 
 std::string new_spawn_token() {

@@ -2,6 +2,7 @@
 
 #include "config/plan.hpp"
 #include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 #include "io/parallel_dir.hpp"
 #include "io/proc_scan.hpp"
 #include "io/process.hpp"
@@ -15,7 +16,7 @@ namespace sf::io {
 namespace {
 
 std::string registry_path(const std::string& root) {
-  return root + "/.sf/parallel/workers.json";
+  return core::parallel_file(root, "workers.json");
 }
 
 } // namespace

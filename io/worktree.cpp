@@ -1,5 +1,6 @@
 #include "io/worktree.hpp"
 #include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 #include "io/safe_file.hpp"
 
 #include "config/plan.hpp"
@@ -67,7 +68,7 @@ caf::expected<layout> make_layout(const std::string& root, const std::string& mi
                                        ec_.message() + "; pass the repository's top folder");
   layout l;
   l.root = canon.string();
-  l.wt_dir = l.root + "/.sf/worktrees";
+  l.wt_dir = core::worktrees_dir(l.root);
   l.wt_path = l.wt_dir + "/" + mid;
   l.branch = "milestone/" + mid;
   return l;
@@ -377,7 +378,7 @@ caf::error create_worktree(git_repository* repo, const layout& l, const std::str
 } // namespace
 
 std::string worktrees_dir(const std::string& root) {
-  return root + "/.sf/worktrees";
+  return core::worktrees_dir(root);
 }
 
 namespace {
@@ -483,7 +484,7 @@ caf::expected<std::vector<std::string>> uncommitted_changes(git_worktree* wt,
     const git_status_entry* e = git_status_byindex(list.get(), i);
     const git_diff_delta* d = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
     std::string path = d && d->new_file.path ? d->new_file.path : "?";
-    if (e->status == GIT_STATUS_WT_NEW && path == ".sf/auto.lock")
+    if (e->status == GIT_STATUS_WT_NEW && path == core::tree_path::auto_lock)
       continue;
     changed.push_back(std::move(path));
   }

@@ -1,5 +1,6 @@
 #include "worker/auto_lock.hpp"
 
+#include "core/sf_paths.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
 
@@ -13,7 +14,7 @@
 namespace sf::worker {
 
 std::string auto_lock::path_in(const std::string& worktree) {
-  return worktree + "/.sf/auto.lock";
+  return core::auto_lock_file(worktree);
 }
 
 caf::expected<auto_lock> auto_lock::acquire(const std::string& worktree, const std::string& mid) {

@@ -1,5 +1,6 @@
 #include "worker/conformance_probe.hpp"
 
+#include "core/sf_paths.hpp"
 #include "io/proc_scan.hpp"
 #include "io/safe_file.hpp"
 #include "io/worker_launch.hpp"
@@ -18,7 +19,7 @@ worker_probe::start(const conformance_sandbox& sb, const std::vector<std::string
                     const std::vector<std::string>& base_env, int interrupt_fd,
                     const std::string& log_relay) {
   // Watch before spawning, so not even the first status write can be missed.
-  auto watcher = io::dir_watcher::create(sb.root() + "/.sf/parallel");
+  auto watcher = io::dir_watcher::create(core::parallel_dir(sb.root()));
   if (!watcher)
     return watcher.error();
   io::worker_launch launch{sb.root(), conformance_sandbox::milestone, sb.worktree(), argv,
@@ -65,7 +66,7 @@ caf::error worker_probe::signal_group(int sig) {
 }
 
 bool worker_probe::refresh() {
-  auto text = io::read_file_capped(root_ + "/.sf/parallel/" + status_name_, io::max_status_bytes);
+  auto text = io::read_file_capped(core::parallel_file(root_, status_name_), io::max_status_bytes);
   if (!text) {
     if (code_of(text.error()) != ec::not_found)
       last_error_ = describe(text.error());

@@ -1,6 +1,7 @@
 #include "worker/conformance_sandbox.hpp"
 
 #include "config/escape.hpp"
+#include "core/sf_paths.hpp"
 #include "io/git.hpp"
 #include "io/gitignore.hpp"
 #include "io/parallel_dir.hpp"
@@ -121,10 +122,9 @@ conformance_sandbox::create(std::chrono::milliseconds heartbeat,
   std::string prefs =
       "---\nparallel:\n  enabled: true\n  heartbeat_interval: " + seconds(heartbeat) +
       "\n  stale_timeout: " + seconds(stale) + "\n  stop_grace: " + seconds(stop_grace) + "\n---\n";
-  if (auto e = write_new_file(sb.root_ + "/.sf/PREFERENCES.md", prefs))
+  if (auto e = write_new_file(core::preferences_file(sb.root_), prefs))
     return e;
-  if (auto e = write_new_file(sb.root_ + "/.sf/milestones/" + milestone + "/MILESTONE.md",
-                              milestone_text(sb.gates_)))
+  if (auto e = write_new_file(core::milestone_file(sb.root_, milestone), milestone_text(sb.gates_)))
     return e;
   if (auto ignored = io::ensure_runtime_ignored(sb.root_); !ignored)
     return ignored.error();

@@ -1,5 +1,6 @@
 #include "worker/fault_knobs.hpp"
 
+#include "core/sf_paths.hpp"
 #include "io/safe_file.hpp"
 #include "io/status_file.hpp"
 #include "messages/error.hpp"
@@ -92,7 +93,7 @@ void write_bad_status(const std::string& root, const std::string& milestone,
     text = "{\"milestoneId\": \"" + milestone + "\", \"pid\": [oops, \"state\": }";
   else if (kind == "huge")
     text.insert(1, std::string(8u << 20, ' ')); // Valid JSON, far above any sane size cap.
-  (void) io::write_file_atomic(root + "/.sf/parallel", milestone + ".status.json", text, 0600);
+  (void)io::write_file_atomic(core::parallel_dir(root), milestone + ".status.json", text, 0600);
 }
 
 void leave_child_behind() {

@@ -1,6 +1,7 @@
 #include "worker/metrics.hpp"
 
 #include "config/cost.hpp"
+#include "core/sf_paths.hpp"
 #include "io/git.hpp"
 #include "io/safe_file.hpp"
 #include "messages/error.hpp"
@@ -49,7 +50,7 @@ caf::expected<unit_record> to_record(const json& u, const std::string& path,
 } // namespace
 
 std::string metrics_file::path_in(const std::string& worktree) {
-  return worktree + "/.sf/metrics.json";
+  return core::metrics_file(worktree);
 }
 
 caf::expected<metrics_file> metrics_file::parse(const std::string& text,

@@ -4,6 +4,7 @@
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
 #include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 #include "io/dir_watcher.hpp"
 #include "io/git.hpp"
 #include "io/ledger_file.hpp"
@@ -361,7 +362,7 @@ next_step session::between_units() {
       next_beat = std::chrono::steady_clock::now() + heartbeat_;
     }
     if (!watcher && !watch_failed) {
-      auto w = io::dir_watcher::create(opts_.root + "/.sf/parallel");
+      auto w = io::dir_watcher::create(core::parallel_dir(opts_.root));
       if (w) {
         watcher.emplace(std::move(*w));
         // A resume may have landed before the watch existed: look again first.
@@ -440,7 +441,7 @@ int session::run() {
   status_.protocol = 1;
 
   // The lock file lives in the worktree; the branch's .gitignore may not list it yet.
-  if (auto err = ensure_excluded(opts_.worktree, ".sf/auto.lock"))
+  if (auto err = ensure_excluded(opts_.worktree, std::string(core::tree_path::auto_lock)))
     return fail(err);
   // libgit2 parses the system's CA bundle when it starts (Debian builds it with mbedTLS;
   // ~7 ms measured, a quarter of our start-up): done on a thread while the first unit runs.
@@ -454,7 +455,7 @@ int session::run() {
   if (const auto* k = knobs(); k != nullptr && k->heartbeat_scale > 0)
     heartbeat_ = std::chrono::milliseconds(
         std::max<long long>(1, std::llround(heartbeat_.count() * k->heartbeat_scale)));
-  auto plan_path = opts_.worktree + "/.sf/milestones/" + opts_.milestone + "/MILESTONE.md";
+  auto plan_path = core::milestone_file(opts_.worktree, opts_.milestone);
   auto m = load_milestone_file(plan_path, opts_.milestone);
   if (!m)
     return fail(m.error());

@@ -1,0 +1,80 @@
+#include "core/sf_paths.hpp"
+
+namespace sf::core {
+
+namespace {
+
+std::string under(const std::string& root, std::string_view rel) {
+  std::string out;
+  out.reserve(root.size() + 1 + rel.size());
+  out += root;
+  out += '/';
+  out += rel;
+  return out;
+}
+
+std::string with(std::string base, std::string_view a, std::string_view b = {}) {
+  base += a;
+  base += b;
+  return base;
+}
+
+} // namespace
+
+std::string parallel_dir(const std::string& root) {
+  return under(root, ".sf/parallel");
+}
+
+std::string parallel_file(const std::string& root, std::string_view name) {
+  return with(under(root, tree_path::parallel), name);
+}
+
+std::string status_file(const std::string& root, std::string_view mid) {
+  return with(parallel_file(root, mid), ".status.json");
+}
+
+std::string signal_file(const std::string& root, std::string_view mid) {
+  return with(parallel_file(root, mid), ".signal.json");
+}
+
+std::string worker_log(const std::string& root, std::string_view mid) {
+  return with(parallel_file(root, mid), ".log");
+}
+
+std::string control_dir(const std::string& root) {
+  return parallel_file(root, "control");
+}
+
+std::string worktrees_dir(const std::string& root) {
+  return under(root, ".sf/worktrees");
+}
+
+std::string worktree_dir(const std::string& root, std::string_view mid) {
+  return with(under(root, tree_path::worktrees), mid);
+}
+
+std::string milestones_dir(const std::string& root) {
+  return under(root, ".sf/milestones");
+}
+
+std::string milestone_file(const std::string& root, std::string_view mid) {
+  return under(root, tree_path::milestone_file(mid));
+}
+
+std::string preferences_file(const std::string& root) {
+  return under(root, ".sf/PREFERENCES.md");
+}
+
+std::string metrics_file(const std::string& root) {
+  return under(root, tree_path::metrics);
+}
+
+std::string auto_lock_file(const std::string& root) {
+  return under(root, tree_path::auto_lock);
+}
+
+std::string tree_path::milestone_file(std::string_view mid) {
+  return with(std::string(milestones), mid, "/MILESTONE.md");
+}
+
+} // namespace sf::core
