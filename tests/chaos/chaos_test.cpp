@@ -2,6 +2,7 @@
 // broken, and the whole scenario catalog keeps every invariant on this machine.
 #include "chaos/invariants.hpp"
 #include "chaos/scenario.hpp"
+#include "io/proc_files.hpp"
 #include "messages/error.hpp"
 #include "support/temp_dir.hpp"
 
@@ -12,7 +13,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 using namespace sf;
 using namespace sf::test;
@@ -145,6 +148,13 @@ TEST_CASE("the invariants fail when main, processes or files say so", "[chaos]")
   write_file(dir / "journal", "M001 U01 0123456789012345678901234567890123456789\n");
   auto child = run("sh -c 'SF_CHAOS_ROOT=" + dir.path() + " sleep 30 >/dev/null 2>&1 & echo $!'");
   pid_t pid = std::stoi(child.out);
+  // `$!` is known before the child has exec'd sleep with SF_CHAOS_ROOT in its environment:
+  // wait (with a deadline) until /proc shows it, or the check would see sh's environment.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!sf::io::read_environ_value(pid, "SF_CHAOS_ROOT") &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(sf::io::read_environ_value(pid, "SF_CHAOS_ROOT"));
   auto checks = chaos::check_all(s, r);
   ::kill(pid, SIGKILL);
   auto verdict = [&](const std::string& name) {
