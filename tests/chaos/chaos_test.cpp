@@ -4,6 +4,7 @@
 #include "chaos/scenario.hpp"
 #include "io/proc_files.hpp"
 #include "messages/error.hpp"
+#include "support/eventually.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -13,9 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
-#include <thread>
 
 using namespace sf;
 using namespace sf::test;
@@ -150,11 +149,8 @@ TEST_CASE("the invariants fail when main, processes or files say so", "[chaos]")
   pid_t pid = std::stoi(child.out);
   // `$!` is known before the child has exec'd sleep with SF_CHAOS_ROOT in its environment:
   // wait (with a deadline) until /proc shows it, or the check would see sh's environment.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!sf::io::read_environ_value(pid, "SF_CHAOS_ROOT") &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  REQUIRE(sf::io::read_environ_value(pid, "SF_CHAOS_ROOT"));
+  REQUIRE(sf::test::eventually(
+    [&] { return static_cast<bool>(sf::io::read_environ_value(pid, "SF_CHAOS_ROOT")); }));
   auto checks = chaos::check_all(s, r);
   ::kill(pid, SIGKILL);
   auto verdict = [&](const std::string& name) {

@@ -1,5 +1,6 @@
 #include "io/process.hpp"
 #include "messages/error.hpp"
+#include "support/eventually.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -23,6 +24,7 @@
 #include <thread>
 
 using namespace sf::io;
+using sf::test::eventually;
 using sf::test::read_file;
 using sf::test::temp_dir;
 using sf::test::write_file;
@@ -47,17 +49,6 @@ int wait_exit(child_process& c) {
   int status = 0;
   REQUIRE(c.try_reap(status));
   return status;
-}
-
-/// Re-checks `pred` every few ms until it holds or 5 s pass.
-bool eventually(const std::function<bool()>& pred) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    ::poll(nullptr, 0, 2);
-  }
-  return true;
 }
 
 /// Pids whose parent is this test process (from /proc).
