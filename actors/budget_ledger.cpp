@@ -1,7 +1,7 @@
 #include "actors/budget_ledger.hpp"
 
 #include "config/cost.hpp"
-#include "io/ledger_file.hpp"
+#include "io/files/ledger_file.hpp"
 #include "messages/error.hpp"
 
 #include <spdlog/spdlog.h>

@@ -2,7 +2,7 @@
 /// fs_watcher: inotify on `.sf/parallel/` and its `control/` folder; routes each change as a
 /// typed message to the supervisor of that milestone, or to the coordinator.
 
-#include "io/dir_watcher.hpp"
+#include "io/os/dir_watcher.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/stateful_actor.hpp>

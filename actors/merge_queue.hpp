@@ -6,8 +6,8 @@
 /// queue, ended at push_timeout.
 
 #include "config/preferences.hpp"
-#include "io/change_watch.hpp"
-#include "io/process.hpp"
+#include "io/os/change_watch.hpp"
+#include "io/os/process.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/stateful_actor.hpp>

@@ -3,7 +3,7 @@
 #include "actors/coordinator.hpp"
 #include "config/plan.hpp"
 #include "core/sf_paths.hpp"
-#include "io/proc_files.hpp"
+#include "io/os/proc_files.hpp"
 #include "messages/error.hpp"
 
 #include <caf/scoped_actor.hpp>
@@ -62,12 +62,17 @@ std::vector<std::string> program_dirs(const std::string& bindir_hint) {
 } // namespace
 
 caf::expected<std::vector<std::string>> default_worker_argv(const std::string& bindir_hint) {
-  for (const auto& dir : program_dirs(bindir_hint))
+  // Per folder, the worker program of the runtime first, then the CLI's copy of it.
+  for (const auto& dir : program_dirs(bindir_hint)) {
+    if (auto exe = dir + "/sf-worker"; is_executable(exe))
+      return std::vector<std::string>{exe};
     if (auto exe = dir + "/sf-actors"; is_executable(exe))
       return std::vector<std::string>{exe, "worker"};
+  }
   return make_error(ec::not_found,
-                    "the reference worker `sf-actors` is not installed next to the library nor "
-                    "on PATH; install sf-actors, or set orchestrator_options::worker_argv");
+                    "the reference worker (`sf-worker`, or `sf-actors worker`) is not installed "
+                    "next to the library nor on PATH; install sf-actors, or set "
+                    "orchestrator_options::worker_argv");
 }
 
 std::string default_log_relay(const std::string& bindir_hint, const std::string& worker_exe) {

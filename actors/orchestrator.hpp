@@ -20,7 +20,8 @@
 #include <string>
 #include <vector>
 
-/// Folder of the installed `sf-actors`; the installed CMake package defines it for its users.
+/// Folder of the installed programs (`sf-worker`, `sf-log-relay`); the installed CMake package
+/// defines it for its users.
 #ifndef SF_ACTORS_INSTALL_BINDIR
 #define SF_ACTORS_INSTALL_BINDIR ""
 #endif
@@ -33,16 +34,17 @@ struct orchestrator_options {
   std::optional<preferences> prefs;     ///< Preferences; loaded from the files when empty.
   std::vector<std::string> worker_argv; ///< Worker command; empty = the installed reference worker.
   bool can_confirm = false;             ///< Someone answers `auto_merge: confirm` questions.
-  std::string install_bindir = SF_ACTORS_INSTALL_BINDIR; ///< Where to look for `sf-actors` first.
+  std::string install_bindir = SF_ACTORS_INSTALL_BINDIR; ///< Where to look for the worker first.
   std::string log_relay; ///< `sf-log-relay`; empty = `default_log_relay` finds it.
 };
 
-/// The reference worker's command line: `<dir>/sf-actors worker` for the first folder of
-/// `bindir_hint`, the library's install prefix, the running program's folder, then `PATH`.
+/// The reference worker's command line: `<dir>/sf-worker`, or else `<dir>/sf-actors worker`, for
+/// the first folder of `bindir_hint`, the library's install prefix, the running program's
+/// folder, then `PATH` that holds either.
 caf::expected<std::vector<std::string>> default_worker_argv(const std::string& bindir_hint = {});
 
 /// The log relay `sf-log-relay`, looked for where `default_worker_argv` looks for
-/// `sf-actors`, and next to `worker_exe`; empty when it is nowhere.
+/// the worker, and next to `worker_exe`; empty when it is nowhere.
 std::string default_log_relay(const std::string& bindir_hint = {},
                               const std::string& worker_exe = {});
 

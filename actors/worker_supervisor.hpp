@@ -2,7 +2,7 @@
 /// worker_supervisor: one per worker process. Turns typed commands into signal files and
 /// signals, and status files and pidfd events into typed messages for the coordinator.
 
-#include "io/process.hpp"
+#include "io/os/process.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/actor_clock.hpp>

@@ -1,6 +1,6 @@
 #include "actors/worktree_helper.hpp"
 
-#include "io/worktree.hpp"
+#include "io/git/worktree.hpp"
 #include "messages/atoms.hpp"
 
 #include <caf/typed_event_based_actor.hpp>

@@ -2,8 +2,8 @@
 // Usage: exit_latency_bench [--trials N] [--quick]
 // Prints one "name value unit" line per statistic.
 
-#include "io/fd_reactor.hpp"
-#include "io/process.hpp"
+#include "io/os/fd_reactor.hpp"
+#include "io/os/process.hpp"
 #include "messages/error.hpp"
 
 #include <signal.h>

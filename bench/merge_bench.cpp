@@ -9,8 +9,8 @@
 // Prints one `name min median p99 unit` line per contender.
 
 #include "bench/bench_util.hpp"
-#include "io/git.hpp"
-#include "io/merge.hpp"
+#include "io/git/git.hpp"
+#include "io/git/merge.hpp"
 #include "messages/error.hpp"
 
 #include <stdlib.h>

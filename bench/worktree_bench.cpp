@@ -4,7 +4,7 @@
 // Prints one `name min median p99 unit` line per contender, then the ratio of the medians.
 
 #include "bench/bench_util.hpp"
-#include "io/worktree.hpp"
+#include "io/git/worktree.hpp"
 #include "messages/error.hpp"
 
 #include <stdlib.h>

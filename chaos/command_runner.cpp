@@ -1,7 +1,7 @@
 #include "chaos/command_runner.hpp"
 
-#include "io/process.hpp"
-#include "io/unique_fd.hpp"
+#include "io/os/process.hpp"
+#include "io/os/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -2,10 +2,10 @@
 
 #include "chaos/command_runner.hpp"
 #include "core/sf_paths.hpp"
-#include "io/ledger_file.hpp"
-#include "io/parallel_dir.hpp"
-#include "io/process.hpp"
-#include "io/safe_file.hpp"
+#include "io/files/ledger_file.hpp"
+#include "io/files/parallel_dir.hpp"
+#include "io/os/process.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 #include "chaos/report.hpp"
 
-#include "io/fault_point.hpp"
+#include "io/os/fault_point.hpp"
 
 #include <nlohmann/json.hpp>
 

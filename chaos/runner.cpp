@@ -3,10 +3,10 @@
 #include "chaos/command_runner.hpp"
 #include "config/escape.hpp"
 #include "core/sf_paths.hpp"
-#include "io/fault_point.hpp"
-#include "io/gitignore.hpp"
-#include "io/process.hpp"
-#include "io/safe_file.hpp"
+#include "io/os/fault_point.hpp"
+#include "io/files/gitignore.hpp"
+#include "io/os/process.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -318,7 +318,7 @@ caf::error scenario_run::setup() {
   for (const auto& [mid, k] : s_.knobs) {
     auto pid = k.forge_pid == -1 ? static_cast<int64_t>(rec_.bystander) : k.forge_pid;
     auto& entry = knobs["milestones"][mid];
-    worker::for_each_knob(k, [&entry](const char* name, const auto& field) { entry[name] = field; });
+    for_each_knob(k, [&entry](const char* name, const auto& field) { entry[name] = field; });
     entry["forge_pid"] = pid;
   }
   write_text(dir_ + "/knobs.json", knobs.dump(2));

@@ -3,7 +3,7 @@
 #include "config/plan.hpp"
 #include "config/yaml_input.hpp"
 #include "core/milestone_id.hpp"
-#include "io/fault_point.hpp"
+#include "io/os/fault_point.hpp"
 #include "messages/error.hpp"
 
 #include <algorithm>
@@ -155,14 +155,14 @@ caf::error parse_trigger(const reader& r, const YAML::Node& n, trigger& t) {
 }
 
 caf::error parse_knobs(const reader& r, const YAML::Node& n, const std::string& mid,
-                       worker::fault_knobs& k) {
+                       fault_knobs& k) {
   auto where = "worker." + mid;
   std::set<std::string> names;
-  worker::for_each_knob(k, [&names](const char* name, const auto&) { names.insert(name); });
+  for_each_knob(k, [&names](const char* name, const auto&) { names.insert(name); });
   if (auto err = r.only_keys(n, where, names))
     return err;
   caf::error err;
-  worker::for_each_knob(k, [&](const char* name, auto& field) {
+  for_each_knob(k, [&](const char* name, auto& field) {
     // forge_pid may also name the bystander; read below.
     if (!err && std::string(name) != "forge_pid")
       err = r.get(n, name, where, field);

@@ -2,7 +2,7 @@
 /// A chaos scenario: the plan, how the workers misbehave, which faults to inject when, and
 /// what must come out. Scenarios are YAML files (see docs/RELIABILITY.md for the format).
 
-#include "worker/fault_knobs.hpp"
+#include "chaos/fault_knobs.hpp"
 
 #include <caf/expected.hpp>
 
@@ -76,7 +76,7 @@ struct scenario {
   std::string branch = "main";                ///< The repository's integration branch.
   std::map<std::string, std::string> preferences; ///< `parallel:` keys over the harness's.
   std::vector<scenario_milestone> milestones; ///< The plan.
-  std::map<std::string, worker::fault_knobs> knobs; ///< Per milestone (forge_pid -1: bystander).
+  std::map<std::string, fault_knobs> knobs; ///< Per milestone (forge_pid -1: bystander).
   std::vector<action> before_start;           ///< Done before the first coordinator starts.
   std::vector<injection> inject;              ///< Faults.
   expectation expect;                         ///< Outcome.

@@ -1,13 +1,13 @@
 // `sf-actors chaos <scenario.yaml|folder>...`: the fault-injection harness, plus the two
 // helper processes it starts (`chaos-worker`, `chaos-bystander`), hidden from the help.
+#include "chaos/fault_worker.hpp"
 #include "chaos/report.hpp"
 #include "chaos/runner.hpp"
 #include "chaos/scenario.hpp"
 #include "cli/command.hpp"
-#include "io/proc_files.hpp"
-#include "io/safe_file.hpp"
+#include "io/os/proc_files.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
-#include "worker/reference_worker.hpp"
 
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -138,21 +138,6 @@ int run_bystander(const std::string& log) {
   return 0;
 }
 
-int run_fault_worker(const std::string& knobs) {
-  auto opts = worker::options_from_env();
-  if (!opts) {
-    std::cerr << "sf-actors chaos-worker: " << describe(opts.error()) << '\n';
-    return static_cast<int>(worker::worker_exit_usage);
-  }
-  auto plan = worker::load_fault_plan(knobs, opts->milestone);
-  if (!plan) {
-    std::cerr << "sf-actors chaos-worker: " << describe(plan.error()) << '\n';
-    return static_cast<int>(worker::worker_exit_usage);
-  }
-  opts->faults = &*plan;
-  return worker::run_reference_worker(*opts);
-}
-
 } // namespace
 
 std::function<int()> setup_chaos(CLI::App& app, global_options& g) {
@@ -171,7 +156,7 @@ std::function<int()> setup_chaos(CLI::App& app, global_options& g) {
 std::function<int()> setup_chaos_worker(CLI::App& app, global_options&) {
   auto knobs = std::make_shared<std::string>();
   app.add_option("--knobs", *knobs, "Knobs file written by the harness")->required();
-  return [knobs] { return run_fault_worker(*knobs); };
+  return [knobs] { return chaos::run_fault_worker(*knobs); };
 }
 
 std::function<int()> setup_chaos_bystander(CLI::App& app, global_options&) {

@@ -2,10 +2,10 @@
 // worker program in a throwaway project and reports which parts of the protocol it honours.
 #include "actors/orchestrator.hpp"
 #include "cli/command.hpp"
-#include "io/proc_files.hpp"
-#include "io/worker_launch.hpp"
+#include "io/os/proc_files.hpp"
+#include "io/os/worker_launch.hpp"
 #include "messages/error.hpp"
-#include "worker/conformance.hpp"
+#include "check_worker/conformance.hpp"
 
 #include <nlohmann/json.hpp>
 

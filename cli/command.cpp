@@ -1,8 +1,8 @@
 #include "cli/command.hpp"
 
-#include "io/control_file.hpp"
-#include "io/coordinator_lock.hpp"
-#include "io/runtime_files.hpp"
+#include "io/files/control_file.hpp"
+#include "io/files/coordinator_lock.hpp"
+#include "io/files/runtime_files.hpp"
 #include "messages/error.hpp"
 
 #include <unistd.h>

@@ -1,10 +1,10 @@
 // `sf-actors stop|pause|resume [MID]`: through the coordinator when one runs, else on the files.
 #include "cli/command.hpp"
-#include "io/control_file.hpp"
-#include "io/coordinator_lock.hpp"
-#include "io/parallel_dir.hpp"
-#include "io/signal_file.hpp"
-#include "io/status_file.hpp"
+#include "io/files/control_file.hpp"
+#include "io/files/coordinator_lock.hpp"
+#include "io/files/parallel_dir.hpp"
+#include "io/files/signal_file.hpp"
+#include "io/files/status_file.hpp"
 #include "messages/error.hpp"
 
 #include <dirent.h>

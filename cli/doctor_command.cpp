@@ -1,6 +1,6 @@
 // `sf-actors doctor [--fix] [--json]`
 #include "cli/command.hpp"
-#include "io/doctor.hpp"
+#include "doctor/doctor.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 /// Prints run events as progress lines and tells the main thread when the run has finished.
 
-#include "io/safe_file.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/interfaces.hpp"
 
 #include <atomic>

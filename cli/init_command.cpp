@@ -1,7 +1,7 @@
 // `sf-actors init`: a commented preferences file and one example milestone, never overwriting.
 #include "cli/command.hpp"
 #include "core/sf_paths.hpp"
-#include "io/gitignore.hpp"
+#include "io/files/gitignore.hpp"
 #include "messages/error.hpp"
 
 #include <fcntl.h>

@@ -2,14 +2,14 @@
 // runs, otherwise directly, in the configured order, stopping at the first conflict.
 #include "cli/command.hpp"
 #include "core/merge_policy.hpp"
-#include "io/control_file.hpp"
-#include "io/coordinator_lock.hpp"
-#include "io/git.hpp"
-#include "io/integration_branch.hpp"
-#include "io/merge.hpp"
-#include "io/merge_step.hpp"
-#include "io/milestone_branch.hpp"
-#include "io/runtime_files.hpp"
+#include "io/files/control_file.hpp"
+#include "io/files/coordinator_lock.hpp"
+#include "io/git/git.hpp"
+#include "io/git/integration_branch.hpp"
+#include "io/git/merge.hpp"
+#include "io/git/merge_step.hpp"
+#include "io/git/milestone_branch.hpp"
+#include "io/files/runtime_files.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>

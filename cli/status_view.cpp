@@ -1,11 +1,11 @@
 #include "cli/status_view.hpp"
 
-#include "io/coordinator_lock.hpp"
-#include "io/ledger_file.hpp"
-#include "io/parallel_dir.hpp"
-#include "io/run_file.hpp"
-#include "io/runtime_files.hpp"
-#include "io/status_file.hpp"
+#include "io/files/coordinator_lock.hpp"
+#include "io/files/ledger_file.hpp"
+#include "io/files/parallel_dir.hpp"
+#include "io/files/run_file.hpp"
+#include "io/files/runtime_files.hpp"
+#include "io/files/status_file.hpp"
 #include "messages/error.hpp"
 
 #include <dirent.h>

@@ -1,5 +1,5 @@
 #pragma once
-/// Typed messages exchanged by sf-actors' actors (never JSON: that stays in io/).
+/// Typed messages exchanged by sf-actors' actors (never JSON: that stays in io/files/).
 
 #include "core/event_kind.hpp"
 #include "core/merge_kind.hpp"

@@ -4,8 +4,8 @@
 // right before the worker, in its own process group and without the worker's spawn token, so
 // neither a stop nor the token kill cuts off the last output; it outlives a coordinator that
 // dies, so a worker's output keeps flowing. Kept small: it links no library of ours but
-// io/capped_log, so its exec costs a fraction of a millisecond.
-#include "io/capped_log.hpp"
+// io/os/capped_log, so its exec costs a fraction of a millisecond.
+#include "io/os/capped_log.hpp"
 
 #include <signal.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 #include "worker/auto_lock.hpp"
 
 #include "core/sf_paths.hpp"
-#include "io/safe_file.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <fcntl.h>

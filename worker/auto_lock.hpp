@@ -1,7 +1,7 @@
 #pragma once
 /// `.sf/auto.lock` in a worktree: one worker per milestone, holding an flock for its lifetime.
 
-#include "io/unique_fd.hpp"
+#include "io/os/unique_fd.hpp"
 
 #include <caf/expected.hpp>
 

@@ -1,8 +1,8 @@
 #include "worker/git_commit.hpp"
 
-#include "io/git.hpp"
-#include "io/inode_release.hpp"
-#include "io/safe_file.hpp"
+#include "io/git/git.hpp"
+#include "io/os/inode_release.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <sys/stat.h>

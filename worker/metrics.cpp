@@ -2,8 +2,8 @@
 
 #include "config/cost.hpp"
 #include "core/sf_paths.hpp"
-#include "io/git.hpp"
-#include "io/safe_file.hpp"
+#include "io/git/git.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <iostream>

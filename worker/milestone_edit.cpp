@@ -1,7 +1,7 @@
 #include "worker/milestone_edit.hpp"
 
 #include "config/plan.hpp"
-#include "io/safe_file.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 namespace sf::worker {

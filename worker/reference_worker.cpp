@@ -5,12 +5,12 @@
 #include "config/preferences.hpp"
 #include "core/milestone_id.hpp"
 #include "core/sf_paths.hpp"
-#include "io/dir_watcher.hpp"
-#include "io/git.hpp"
-#include "io/ledger_file.hpp"
-#include "io/process.hpp"
-#include "io/signal_file.hpp"
-#include "io/status_file.hpp"
+#include "io/os/dir_watcher.hpp"
+#include "io/git/git.hpp"
+#include "io/files/ledger_file.hpp"
+#include "io/os/process.hpp"
+#include "io/files/signal_file.hpp"
+#include "io/files/status_file.hpp"
 #include "messages/error.hpp"
 #include "worker/auto_lock.hpp"
 #include "worker/git_commit.hpp"
@@ -72,10 +72,7 @@ public:
 
 private:
   int fail(const caf::error& err);
-  const fault_knobs* knobs() const {
-    return opts_.faults != nullptr && opts_.faults->knobs ? &*opts_.faults->knobs : nullptr;
-  }
-  void after_unit(const std::string& unit, const std::string& commit);
+  worker_hooks& hooks() const { return opts_.hooks != nullptr ? *opts_.hooks : no_hooks_; }
   int fail(const std::string& line) { return fail(make_error(ec::invalid_input, line)); }
   int stop(std::optional<std::string> reason = std::nullopt);
   void publish();
@@ -97,7 +94,7 @@ private:
   io::worker_status status_;
   std::chrono::milliseconds heartbeat_{5000};
   std::chrono::milliseconds lock_wait_{30000}; ///< How long a held git lock is waited out.
-  int units_this_session_ = 0;
+  mutable worker_hooks no_hooks_; ///< Used when the options name none.
   std::future<void> git_started_; ///< libgit2's start-up; joined at the latest on return.
   io::repo_ptr repo_;             ///< The worktree's repository, opened at the first commit.
 };
@@ -215,45 +212,11 @@ caf::expected<std::string> session::commit_unit(const std::string& what, const s
 
 void session::publish() {
   status_.last_heartbeat = io::now_ms();
-  auto shown = status_;
-  if (const auto* k = knobs(); k != nullptr && k->forge_pid != 0)
-    shown.pid = k->forge_pid;
-  if (auto err = io::write_status(opts_.root, shown))
-    report("cannot write the status file: " + describe(err) +
-           " (the coordinator may take this worker for stale)");
-  if (const auto* k = knobs(); k != nullptr && !k->forge_milestone.empty()) {
-    shown.milestone_id = k->forge_milestone;
-    (void) io::write_status(opts_.root, shown);
-  }
-}
-
-// The chaos harness's misbehaviour after a committed unit; nothing without knobs.
-void session::after_unit(const std::string& unit, const std::string& commit) {
-  if (opts_.faults == nullptr)
-    return;
-  journal_unit(*opts_.faults, opts_.milestone, unit, commit);
-  ++units_this_session_;
-  const auto* k = knobs();
-  if (k == nullptr)
-    return;
-  if (units_this_session_ == 1 && !k->bad_status.empty()) {
-    write_bad_status(opts_.root, opts_.milestone, k->bad_status);
-    // A lying cost is a whole, valid-looking report: it stands for a heartbeat interval like
-    // any other, so the coordinator sees it rather than the next unit's status over it.
-    if (k->bad_status == "huge-cost")
-      std::this_thread::sleep_for(heartbeat_);
-  }
-  if (units_this_session_ == 1 && k->cost_drop > 0)
-    status_.cost = std::max(0.0, status_.cost - k->cost_drop);
-  if (units_this_session_ == k->crash_after)
-    ::raise(SIGKILL);
-  if (units_this_session_ == k->hang_after)
-    ::raise(SIGSTOP);
-  if (units_this_session_ == k->silent_after) {
-    // Alive but mute: SIGTERM stays blocked and unread, so only SIGKILL ends it.
-    for (;;)
-      ::pause();
-  }
+  auto shown = hooks().published(status_);
+  for (std::size_t i = 0; i < shown.size(); ++i)
+    if (auto err = io::write_status(opts_.root, shown[i]); err && i == 0)
+      report("cannot write the status file: " + describe(err) +
+             " (the coordinator may take this worker for stale)");
 }
 
 int session::fail(const caf::error& err) {
@@ -409,7 +372,7 @@ int session::run() {
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t mask;
   sigemptyset(&mask);
-  if (const auto* k = knobs(); k != nullptr && k->ignore_sigterm)
+  if (hooks().ignores_sigterm())
     ::signal(SIGTERM, SIG_IGN);
   else
     sigaddset(&mask, SIGTERM);
@@ -430,8 +393,7 @@ int session::run() {
     return code_of(lock.error()) == ec::already_running ? worker_exit_busy : worker_exit_failure;
   }
 
-  if (const auto* k = knobs(); k != nullptr && k->leave_child)
-    leave_child_behind();
+  hooks().on_locked();
   status_.milestone_id = opts_.milestone;
   status_.pid = ::getpid();
   status_.state = core::worker_state::running;
@@ -452,9 +414,7 @@ int session::run() {
   prefs_ = std::move(*prefs);
   heartbeat_ = std::chrono::milliseconds(
       std::max<long long>(1, std::llround(prefs_.heartbeat_interval * 1000)));
-  if (const auto* k = knobs(); k != nullptr && k->heartbeat_scale > 0)
-    heartbeat_ = std::chrono::milliseconds(
-        std::max<long long>(1, std::llround(heartbeat_.count() * k->heartbeat_scale)));
+  heartbeat_ = hooks().heartbeat(heartbeat_);
   auto plan_path = core::milestone_file(opts_.worktree, opts_.milestone);
   auto m = load_milestone_file(plan_path, opts_.milestone);
   if (!m)
@@ -542,8 +502,7 @@ int session::run() {
         continue;
       if (between_units() == next_step::stop)
         return stop();
-      const auto* k = knobs();
-      if (auto reason = k != nullptr && k->overspend ? std::nullopt : budget_reached()) {
+      if (auto reason = hooks().obeys_budget() ? budget_reached() : std::nullopt) {
         report(*reason + "; stopping before unit " + u.id);
         return stop(*reason);
       }
@@ -604,7 +563,7 @@ int session::run() {
       status_.cost = add_costs_capped(status_.cost, rec.cost);
       status_.unit.reset();
       publish();
-      after_unit(u.id, *commit);
+      hooks().after_unit({opts_.root, opts_.milestone, u.id, *commit, heartbeat_}, status_);
     }
   }
 

@@ -6,7 +6,7 @@
 /// the worker failed (the status file says why); 2 the environment is missing or invalid;
 /// 3 another worker holds the milestone's `.sf/auto.lock`.
 
-#include "worker/fault_knobs.hpp"
+#include "worker/worker_hooks.hpp"
 
 #include <caf/expected.hpp>
 
@@ -29,7 +29,7 @@ struct worker_options {
   std::string root;                       ///< `SF_PROJECT_ROOT`, absolute, holds `.sf/parallel`.
   std::string worktree;                   ///< Absolute working directory (the worktree).
   std::optional<std::string> spawn_token; ///< `SF_SPAWN_TOKEN`, echoed in the status file.
-  const fault_plan* faults = nullptr;     ///< Chaos harness only: how to misbehave.
+  worker_hooks* hooks = nullptr;          ///< A test harness's hooks; none in the shipped worker.
 };
 
 /// Reads the options from the environment and the working directory; `ec::usage` naming the

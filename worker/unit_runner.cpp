@@ -1,7 +1,7 @@
 #include "worker/unit_runner.hpp"
 
-#include "io/process.hpp"
-#include "io/unique_fd.hpp"
+#include "io/os/process.hpp"
+#include "io/os/unique_fd.hpp"
 #include "messages/error.hpp"
 #include "worker/cost_scanner.hpp"
 

@@ -1,6 +1,6 @@
 // Absurd costs from real workers: a finite but huge value is refused where it enters, so the
 // run's total stays a number that run.json, `status --json` and `status` can show.
-#include "io/run_file.hpp"
+#include "io/files/run_file.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>

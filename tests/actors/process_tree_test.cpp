@@ -1,7 +1,7 @@
 // What a run starts ends with it: daemons a unit leaves behind, workers of a supervisor that
 // died, and a foreground `start` whose coordinator died. Real projects, the real CLI, real
 // processes and signals.
-#include "io/proc_scan.hpp"
+#include "io/os/proc_scan.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,8 +1,8 @@
 // Crash recovery: adoption after a coordinator crash, the restart policy, hung workers.
-#include "io/ledger_file.hpp"
-#include "io/process.hpp"
-#include "io/run_file.hpp"
-#include "io/status_file.hpp"
+#include "io/files/ledger_file.hpp"
+#include "io/os/process.hpp"
+#include "io/files/run_file.hpp"
+#include "io/files/status_file.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>

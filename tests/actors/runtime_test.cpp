@@ -1,8 +1,8 @@
 // The actor runtime end to end: the real CLI, real worker processes, real signals.
-#include "io/proc_scan.hpp"
-#include "io/process.hpp"
-#include "io/run_file.hpp"
-#include "io/status_file.hpp"
+#include "io/os/proc_scan.hpp"
+#include "io/os/process.hpp"
+#include "io/files/run_file.hpp"
+#include "io/files/status_file.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
 // A worker's log holds its cap at every moment, whatever the worker writes and whether or not
 // it ever heartbeats: its output goes through sf-log-relay. The real CLI, a real flood.
-#include "io/proc_scan.hpp"
-#include "io/worker_launch.hpp"
+#include "io/os/proc_scan.hpp"
+#include "io/os/worker_launch.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>

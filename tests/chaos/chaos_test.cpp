@@ -2,7 +2,7 @@
 // broken, and the whole scenario catalog keeps every invariant on this machine.
 #include "chaos/invariants.hpp"
 #include "chaos/scenario.hpp"
-#include "io/proc_files.hpp"
+#include "io/os/proc_files.hpp"
 #include "messages/error.hpp"
 #include "support/eventually.hpp"
 #include "support/temp_dir.hpp"

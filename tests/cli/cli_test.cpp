@@ -1,6 +1,6 @@
 // The CLI's conventions: verbs, exit codes, -C, --json, init, eligibility and graph output.
 #include "docs/json_schema.hpp"
-#include "io/status_file.hpp"
+#include "io/files/status_file.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>

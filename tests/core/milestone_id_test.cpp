@@ -1,6 +1,6 @@
 #include "core/milestone_id.hpp"
-#include "io/parallel_dir.hpp"
-#include "io/signal_file.hpp"
+#include "io/files/parallel_dir.hpp"
+#include "io/files/signal_file.hpp"
 #include "messages/error.hpp"
 #include "support/temp_dir.hpp"
 

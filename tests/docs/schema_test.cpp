@@ -2,11 +2,11 @@
 // from a real run and from the io functions, and check the validator rejects wrong ones.
 #include "actors/orchestrator.hpp"
 #include "docs/json_schema.hpp"
-#include "io/control_file.hpp"
-#include "io/coordinator_lock.hpp"
-#include "io/ledger_file.hpp"
-#include "io/merge_queue_file.hpp"
-#include "io/signal_file.hpp"
+#include "io/files/control_file.hpp"
+#include "io/files/coordinator_lock.hpp"
+#include "io/files/ledger_file.hpp"
+#include "io/files/merge_queue_file.hpp"
+#include "io/files/signal_file.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>

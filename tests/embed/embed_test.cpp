@@ -207,14 +207,31 @@ TEST_CASE("orchestrator refuses a project with parallel mode off or a broken pla
   CHECK(sf::describe(rt2.error()).find("MILESTONE.md") != std::string::npos);
 }
 
-TEST_CASE("the installed package builds a host program that runs a project", "[embed]") {
+TEST_CASE("the installed runtime builds a host program that runs a project", "[embed]") {
   temp_dir prefix;
-  auto install = run("cmake --install " + sh_quote(build_dir()) + " --prefix " +
-                     sh_quote(prefix.path()));
+  // Only what an embedding host needs: no CLI, no harness, no fault worker.
+  auto install = run("cmake --install " + sh_quote(build_dir()) + " --component runtime" +
+                     " --prefix " + sh_quote(prefix.path()));
+  INFO(install.out << install.err);
   REQUIRE(install.exit_code == 0);
-  CHECK(std::filesystem::exists(prefix / "bin/sf-actors"));
+  CHECK_FALSE(std::filesystem::exists(prefix / "bin/sf-actors"));
+  CHECK(std::filesystem::exists(prefix / "bin/sf-worker"));
+  CHECK(std::filesystem::exists(prefix / "bin/sf-log-relay"));
   CHECK(std::filesystem::exists(prefix / "lib/libsf_actors.a"));
   CHECK(std::filesystem::exists(prefix / "include/sf-actors/actors/orchestrator.hpp"));
+  CHECK(std::filesystem::exists(prefix / "include/sf-actors/io/git/merge.hpp"));
+  for (const char* absent : {"chaos", "doctor", "check_worker", "worker", "cli"})
+    CHECK_FALSE(std::filesystem::exists(prefix / (std::string("include/sf-actors/") + absent)));
+  // The archive's members name their sources: none comes from a program's own parts.
+  auto members = run("ar t " + sh_quote(prefix / "lib/libsf_actors.a"));
+  REQUIRE(members.exit_code == 0);
+  CHECK(members.out.find("orchestrator.cpp.o") != std::string::npos);
+  for (const char* part : {"fault_knobs", "fault_worker", "runner.cpp", "scenario.cpp",
+                           "invariants.cpp", "doctor", "conformance", "reference_worker",
+                           "unit_runner", "_command.cpp"}) {
+    INFO(part);
+    CHECK(members.out.find(part) == std::string::npos);
+  }
 
   // pkg-config finds the headers and the libraries of the installed copy.
   auto pc = run("PKG_CONFIG_PATH=" + sh_quote(prefix / "lib/pkgconfig") +
@@ -249,9 +266,19 @@ TEST_CASE("the installed package builds a host program that runs a project", "[e
   CHECK(main_status(p, "M002").find("status: complete") != std::string::npos);
 }
 
-TEST_CASE("the default worker is the sf-actors found in the install hint first", "[embed]") {
+TEST_CASE("the default worker is the sf-worker found in the install hint first", "[embed]") {
   auto dir = std::filesystem::path(SF_CLI_PATH).parent_path().string();
   auto argv = sf::default_worker_argv(dir);
   REQUIRE(argv);
-  CHECK(*argv == std::vector<std::string>{dir + "/sf-actors", "worker"});
+  CHECK(*argv == std::vector<std::string>{dir + "/sf-worker"});
+}
+
+TEST_CASE("without sf-worker the default worker is `sf-actors worker` from the same folder",
+          "[embed]") {
+  temp_dir bin;
+  std::filesystem::copy_file(SF_CLI_PATH, bin / "sf-actors");
+  std::filesystem::permissions(bin / "sf-actors", std::filesystem::perms::owner_all);
+  auto argv = sf::default_worker_argv(bin.path());
+  REQUIRE(argv);
+  CHECK(*argv == std::vector<std::string>{bin / "sf-actors", "worker"});
 }

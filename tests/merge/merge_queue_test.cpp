@@ -1,6 +1,6 @@
 // The merge queue end to end: real repositories, the real CLI and the reference worker; git
 // state is checked with the git CLI, never through our own libgit2 code.
-#include "io/merge_step.hpp"
+#include "io/git/merge_step.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // metrics.json on main keeps every milestone's records even when the branch being merged
 // already contains main and dropped an entry while resolving its own merge.
-#include "io/merge.hpp"
+#include "io/git/merge.hpp"
 #include "messages/error.hpp"
 #include "support/temp_dir.hpp"
 

@@ -1,0 +1,247 @@
+#include "io/git/merge_step.hpp"
+#include "io/os/fault_point.hpp"
+
+#include "io/git/git.hpp"
+#include "io/git/integration_branch.hpp"
+#include "io/os/inode_release.hpp"
+#include "io/git/merge.hpp"
+#include "io/git/merge_turn.hpp"
+#include "io/git/milestone_branch.hpp"
+#include "io/files/parallel_dir.hpp"
+#include "io/git/push.hpp"
+#include "io/os/safe_file.hpp"
+#include "io/files/status_file.hpp"
+#include "io/git/worktree.hpp"
+#include "messages/error.hpp"
+
+#include <git2.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <sstream>
+#include <thread>
+
+namespace sf::io {
+
+std::string merge_message(const merge_item& item) {
+  std::ostringstream out;
+  if (item.slice.empty())
+    out << "Merge milestone " << item.milestone << ": " << item.title << "\n\n";
+  else
+    out << "Merge slice " << item.slice << " of milestone " << item.milestone << ": "
+        << item.title << "\n\n";
+  if (!item.units.empty()) {
+    out << "Units:\n";
+    for (const auto& u : item.units)
+      out << "- " << u << '\n';
+    out << '\n';
+  }
+  out << "SF-Milestone: " << item.milestone << '\n';
+  if (!item.slice.empty())
+    out << "SF-Slice: " << item.slice << '\n';
+  out << "SF-Tip: " << item.tip << '\n';
+  return out.str();
+}
+
+core::merge_kind outcome_kind(core::merge_kind merge_result_kind, bool dry_run) {
+  return dry_run && merge_result_kind == core::merge_kind::merged ? core::merge_kind::would_merge
+                                                                  : merge_result_kind;
+}
+
+namespace {
+
+caf::error delete_branch_if_merged(const std::string& root, const std::string& mid) {
+  auto state = read_milestone_branch(root, mid);
+  if (!state)
+    return state.error();
+  // Only a branch whose every commit is on main may go: unmerged work is never deleted.
+  if (!*state || !(*state)->merged)
+    return {};
+  auto repo = open_repo(root);
+  if (!repo)
+    return repo.error();
+  git_reference* raw = nullptr;
+  auto name = "milestone/" + mid;
+  if (git_branch_lookup(&raw, repo->get(), name.c_str(), GIT_BRANCH_LOCAL) != 0)
+    return git_fail("cannot find branch", name);
+  reference_ptr ref{raw};
+  if (git_branch_delete(ref.get()) != 0)
+    return git_fail("cannot delete branch", name);
+  return {};
+}
+
+} // namespace
+
+merge_outcome merge_one(const std::string& root, const merge_item& item, const merge_options& o) {
+  merge_outcome out;
+  out.milestone = item.milestone;
+  out.slice = item.slice;
+  // Another sf-actors merge of this project (a second `merge`, or a coordinator's queue) waits
+  // here rather than racing us for git's locks; dry runs change nothing and need no turn.
+  unique_fd turn;
+  if (!o.dry_run) {
+    auto held = take_merge_turn(root, o.turn_patience, o.stop_fd);
+    if (!held) {
+      out.kind = code_of(held.error()) == ec::locked        ? core::merge_kind::locked
+                 : code_of(held.error()) == ec::unavailable ? core::merge_kind::interrupted
+                                                            : core::merge_kind::failed;
+      out.text = describe(held.error());
+      return out;
+    }
+    turn = std::move(*held);
+  }
+  merge_request req;
+  req.root = root;
+  req.mid = item.milestone;
+  req.tip = item.tip;
+  req.message = merge_message(item);
+  req.dry_run = o.dry_run;
+  req.stop_fd = o.stop_fd;
+  auto res = merge_milestone(req);
+  if (!res) {
+    // A stop that ended git's check is an interruption (exit 130), not a failed merge.
+    out.kind = code_of(res.error()) == ec::unavailable ? core::merge_kind::interrupted
+                                                        : core::merge_kind::failed;
+    out.text = describe(res.error());
+    return out;
+  }
+  out.commit = res->commit;
+  out.files = res->files;
+  out.text = res->text;
+  out.watch = res->watch;
+  out.notes = res->notes;
+  out.kind = outcome_kind(res->kind, o.dry_run);
+  if (o.dry_run || (out.kind != core::merge_kind::merged && out.kind != core::merge_kind::already_merged))
+    return out;
+  // The push needs no turn: the next merge must not wait for a slow remote.
+  turn.reset();
+  if (out.kind == core::merge_kind::merged && !o.push_remote.empty() && o.push_inline) {
+    auto repo = open_repo(root);
+    caf::expected<std::string> main = caf::error{};
+    if (repo)
+      main = resolve_main_branch(repo->get());
+    caf::error err = !repo ? repo.error() : !main ? main.error() : caf::error{};
+    if (!err)
+      err = push_branch(push_request{root, o.push_remote, *main}, o.push_timeout, o.stop_fd);
+    if (err)
+      out.push_error = describe(err);
+    else
+      out.pushed = true;
+  }
+  if (!o.cleanup)
+    return out;
+  auto notes = cleanup_merged(root, item, o);
+  if (!notes.empty())
+    out.text += (out.text.empty() ? "" : "; ") + notes;
+  return out;
+}
+
+std::string cleanup_merged(const std::string& root, const merge_item& item,
+                           const merge_options& o) {
+  fault_point("merge.before_cleanup");
+  std::string notes;
+  if (item.slice.empty()) {
+    // The milestone is on main: its worktree and status file have served their purpose.
+    if (auto err = remove_worktree(root, item.milestone))
+      notes += std::string("worktree kept: ") + describe(err);
+    unlink_deferred(status_path(root, item.milestone));
+    if (o.delete_merged_branch)
+      if (auto err = delete_branch_if_merged(root, item.milestone))
+        notes += (notes.empty() ? "" : "; ") + std::string("branch kept: ") + describe(err);
+  }
+  return notes;
+}
+
+caf::expected<std::vector<merge_item>> find_mergeable(const std::string& root, const plan& p) {
+  std::vector<merge_item> items;
+  for (const auto& m : p.milestones) {
+    auto state = read_milestone_branch(root, m.id);
+    if (!state)
+      return state.error();
+    if (!*state || !(*state)->complete || (*state)->merged)
+      continue;
+    merge_item item;
+    item.milestone = m.id;
+    item.title = m.title;
+    item.tip = (*state)->tip;
+    item.sequence = (*state)->tip_time;
+    for (const auto& s : m.slices)
+      for (const auto& u : s.units)
+        item.units.push_back(u.id + " " + u.title);
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+namespace {
+
+// What happens next for an obstacle: a coordinator's queue retries by itself; without one the
+// user runs the merge again.
+std::string retry_hint(const merge_report& r, const merge_outcome& x) {
+  if (r.queue_retries)
+    return "the merge goes on by itself once that is done.";
+  return "then run `sf-actors merge " + x.milestone + "`.";
+}
+
+} // namespace
+
+std::string render_merge_report(const merge_report& r) {
+  std::ostringstream out;
+  out << "# Merge Results\n\n";
+  if (r.results.empty())
+    out << "- nothing to merge: no completed milestone is waiting\n";
+  for (const auto& x : r.results) {
+    std::string who = "**" + x.milestone + "**" + (x.slice.empty() ? "" : " (" + x.slice + ")");
+    if (x.kind == core::merge_kind::merged) {
+      out << "- " << who << " — merged successfully" << (x.pushed ? " (pushed)" : "") << '\n';
+      if (!x.notes.empty())
+        out << "  note: " << x.notes << '\n';
+      if (!x.push_error.empty())
+        out << "  push failed: " << x.push_error << " (the local merge stays)\n";
+    } else if (x.kind == core::merge_kind::would_merge) {
+      out << "- " << who << " — would merge cleanly\n";
+    } else if (x.kind == core::merge_kind::already_merged) {
+      out << "- " << who << " — already merged (nothing to do)\n";
+      if (!x.notes.empty())
+        out << "  note: " << x.notes << '\n';
+    } else if (x.kind == core::merge_kind::interrupted) {
+      out << "- " << who << " — not merged: " << x.text << '\n';
+    } else if (x.kind == core::merge_kind::conflict) {
+      out << "- " << who << " — CONFLICT (" << x.files.size() << " file(s)):\n";
+      for (const auto& f : x.files)
+        out << "  - `" << f << "`\n";
+      out << "  Resolve conflicts manually and run `sf-actors merge " << x.milestone
+          << "` to retry.\n";
+    } else if (x.kind == core::merge_kind::dirty_checkout) {
+      out << "- " << who
+          << " — not merged yet: uncommitted changes of yours in the checkout of main are "
+             "in the way:\n";
+      for (const auto& f : x.files)
+        out << "  - `" << f << "`\n";
+      out << "  Commit, stash or undo them; " << retry_hint(r, x) << "\n";
+    } else if (x.kind == core::merge_kind::waiting) {
+      out << "- " << who << " — waiting: " << x.text << '\n';
+    } else if (x.kind == core::merge_kind::locked || x.kind == core::merge_kind::blocked) {
+      out << "- " << who << " — not merged yet: " << x.text << "; " << retry_hint(r, x) << '\n';
+    } else if (x.kind == core::merge_kind::pushing) {
+      out << "- " << who << " — pushing: " << x.text << '\n';
+    } else if (x.kind == core::merge_kind::pushed) {
+      out << "- " << who << " — pushed: " << x.text << '\n';
+    } else if (x.kind == core::merge_kind::push_failed) {
+      out << "- " << who << " — push failed: " << x.text << " (the local merge stays)\n";
+    } else if (x.kind == core::merge_kind::would_conflict) {
+      out << "- " << who << " — would conflict with " << x.text << " in " << x.files.size()
+          << " file(s):\n";
+      for (const auto& f : x.files)
+        out << "  - `" << f << "`\n";
+    } else {
+      out << "- " << who << " — failed: " << x.text << '\n';
+    }
+  }
+  return out.str();
+}
+
+} // namespace sf::io
