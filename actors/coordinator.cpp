@@ -1,6 +1,7 @@
 #include "actors/coordinator.hpp"
 
 #include "actors/budget_ledger.hpp"
+#include "actors/control_server.hpp"
 #include "actors/fs_watcher.hpp"
 #include "actors/merge_queue.hpp"
 #include "actors/worker_supervisor.hpp"
@@ -737,53 +738,6 @@ void on_progress(self_ptr self, worker_progress p) {
       });
 }
 
-void on_control(self_ptr self, const std::vector<std::string>& names) {
-  auto& st = self->state;
-  for (const auto& name : names) {
-    auto req = io::read_control_request(st.cfg.root, name);
-    if (!req) {
-      if (code_of(req.error()) != ec::not_found)
-        st.log->warn("coordinator: {}", describe(req.error()));
-      continue;
-    }
-    command_reply reply;
-    if (req->command == "merge") {
-      auto id = req->id;
-      auto root = st.cfg.root;
-      auto log = st.log;
-      self->request(st.merger, std::chrono::minutes(10), atom::merge_v, req->milestone,
-                    req->dry_run)
-        .then(
-          [id, root, log](const merge_report& r) {
-            std::vector<std::string> lines;
-            std::istringstream in(io::render_merge_report(r));
-            for (std::string line; std::getline(in, line);)
-              lines.push_back(line);
-            if (auto err = io::write_control_response(root, id, lines, r.exit_code))
-              log->error("coordinator: {}", describe(err));
-          },
-          [id, root, log](const caf::error& err) {
-            if (auto e2 = io::write_control_response(
-                  root, id, {"merge queue did not answer: " + caf::to_string(err)}, 1))
-              log->error("coordinator: {}", describe(e2));
-          });
-      continue;
-    }
-    if (req->command == "stop")
-      reply = do_stop(self, req->milestone);
-    else if (req->command == "pause")
-      reply = do_signal(self, req->milestone, true);
-    else if (req->command == "resume")
-      reply = do_signal(self, req->milestone, false);
-    else {
-      reply.lines.push_back("unknown control command `" + req->command + "`");
-      reply.exit_code = 2;
-    }
-    if (auto err = io::write_control_response(st.cfg.root, req->id, reply.lines, reply.exit_code))
-      st.log->error("coordinator: {}", describe(err));
-  }
-}
-
 void on_merged(self_ptr self, const merge_outcome& x) {
   auto& st = self->state;
   auto* e = find_entry(self, x.milestone);
@@ -1035,8 +989,10 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   st.ledger = self->spawn<caf::linked + caf::detached>(budget_ledger, st.cfg.root,
                                        st.cfg.prefs.budget_ceiling.value_or(0), st.log);
   st.routes = std::make_shared<watch_routes>();
+  // Other terminals' requests reach us typed, through the control server.
+  st.control = self->spawn<caf::linked>(control_server, st.cfg.root, st.log, handle);
   st.watcher =
-    self->spawn<caf::linked>(fs_watcher, st.cfg.root, st.reactor, st.log, handle, st.routes);
+    self->spawn<caf::linked>(fs_watcher, st.cfg.root, st.reactor, st.log, st.control, st.routes);
   merge_queue_config mq;
   mq.root = st.cfg.root;
   mq.prefs = st.cfg.prefs;
@@ -1123,7 +1079,6 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
       }
       start_worker(self, *e);
     },
-    [self](atom::control, const std::vector<std::string>& names) { on_control(self, names); },
     [self](atom::merged, const merge_outcome& x) { on_merged(self, x); },
     [self](atom::merge, const std::string& mid, bool dry_run) {
       return do_merge(self, mid, dry_run);

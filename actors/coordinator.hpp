@@ -80,6 +80,7 @@ struct coordinator_state {
   std::shared_ptr<io::state_writer> writer;          ///< Writes run.json, workers.json, events.
   budget_ledger_actor ledger;                        ///< Costs.
   fs_watcher_actor watcher;                          ///< File changes.
+  control_server_actor control;                      ///< Requests of other terminals.
   std::shared_ptr<watch_routes> routes;              ///< Watcher's routing table (shared).
   merge_queue_actor merger;                          ///< Merges completed milestones.
   std::set<std::string> pending_merges;              ///< Completions the queue has not answered.

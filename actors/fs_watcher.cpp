@@ -67,7 +67,7 @@ caf::expected<uint64_t> forward_status(io::fd_reactor& reactor,
   });
 }
 
-// Control requests are rare and go to the coordinator through this actor.
+// Control requests are rare and go to the control server through this actor.
 caf::expected<uint64_t> forward_control(io::fd_reactor& reactor,
                                         std::shared_ptr<io::dir_watcher> w,
                                         fs_watcher_actor handle) {
@@ -76,7 +76,7 @@ caf::expected<uint64_t> forward_control(io::fd_reactor& reactor,
     for (auto& ev : w->read_events())
       if (ev.kind != io::dir_event::overflow)
         names.push_back(std::move(ev.name));
-    // After an overflow the coordinator would not know which requests to read; the CLI
+    // After an overflow the server would not know which requests to read; the CLI
     // times out and says so, which is rarer than an inotify overflow on this folder.
     if (!names.empty())
       caf::anon_send(handle, atom::control_v, std::move(names));
@@ -89,13 +89,13 @@ fs_watcher_actor::behavior_type fs_watcher(fs_watcher_actor::stateful_pointer<fs
                                            std::string root,
                                            std::shared_ptr<io::fd_reactor> reactor,
                                            std::shared_ptr<spdlog::logger> log,
-                                           coordinator_actor coordinator,
+                                           control_server_actor control,
                                            std::shared_ptr<watch_routes> routes) {
   auto& st = self->state;
   st.root = std::move(root);
   st.reactor = std::move(reactor);
   st.log = std::move(log);
-  st.coordinator = std::move(coordinator);
+  st.control = std::move(control);
   if (routes) // Shared with the supervisors, which enter themselves before their first read.
     st.routes = std::move(routes);
   auto handle = caf::actor_cast<fs_watcher_actor>(self);
@@ -145,7 +145,7 @@ fs_watcher_actor::behavior_type fs_watcher(fs_watcher_actor::stateful_pointer<fs
         self->send(sup, atom::file_v);
     },
     [self](atom::control, const std::vector<std::string>& names) {
-      self->send(self->state.coordinator, atom::control_v, names);
+      self->send(self->state.control, atom::control_v, names);
     },
   };
 }

@@ -1,6 +1,6 @@
 #pragma once
 /// fs_watcher: inotify on `.sf/parallel/` and its `control/` folder; routes each change as a
-/// typed message to the supervisor of that milestone, or to the coordinator.
+/// typed message to the supervisor of that milestone, or to the control server.
 
 #include "io/os/dir_watcher.hpp"
 #include "messages/interfaces.hpp"
@@ -42,7 +42,7 @@ struct fs_watcher_state {
   uint64_t parallel_id = 0;                             ///< Reactor registration.
   uint64_t control_id = 0;                              ///< Reactor registration.
   std::shared_ptr<watch_routes> routes = std::make_shared<watch_routes>(); ///< Routing.
-  coordinator_actor coordinator;                        ///< Receives control requests.
+  control_server_actor control;                         ///< Receives control requests.
 
   ~fs_watcher_state();
 };
@@ -52,7 +52,7 @@ fs_watcher_actor::behavior_type fs_watcher(fs_watcher_actor::stateful_pointer<fs
                                            std::string root,
                                            std::shared_ptr<io::fd_reactor> reactor,
                                            std::shared_ptr<spdlog::logger> log,
-                                           coordinator_actor coordinator,
+                                           control_server_actor control,
                                            std::shared_ptr<watch_routes> routes = nullptr);
 
 } // namespace sf

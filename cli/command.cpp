@@ -107,7 +107,8 @@ std::size_t report_unsafe_runtime_files(const std::string& root) {
 
 bool forward_to_coordinator(const std::string& root, const std::string& verb,
                             const std::string& mid, bool dry_run,
-                            std::chrono::milliseconds timeout, int& code) {
+                            std::chrono::milliseconds timeout, int& code,
+                            const std::function<void(const merge_report&)>& show_report) {
   if (!io::coordinator_lock::is_held(root))
     return false;
   auto reply = io::send_control_request(root, verb, mid, timeout, dry_run);
@@ -119,6 +120,8 @@ bool forward_to_coordinator(const std::string& root, const std::string& verb,
   }
   for (const auto& line : reply->lines)
     std::cout << line << '\n';
+  if (reply->merge && show_report)
+    show_report(*reply->merge);
   code = reply->exit_code;
   return true;
 }

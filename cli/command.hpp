@@ -3,6 +3,7 @@
 
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
+#include "messages/types.hpp"
 
 #include <CLI/CLI.hpp>
 #include <caf/error.hpp>
@@ -80,11 +81,13 @@ bool load_enabled_project(const global_options& g, const std::string& mid, proje
 /// (`io::unsafe_runtime_files`) as `sf-actors: <message>` on stderr; returns how many.
 std::size_t report_unsafe_runtime_files(const std::string& root);
 
-/// When a coordinator runs for `root`: sends it `verb` through the control channel, prints its
-/// answer, sets `code` and returns true. Returns false when no coordinator runs.
+/// When a coordinator runs for `root`: sends it `verb` through the control channel, shows its
+/// answer (a merge report through `show_report`, other answers as lines), sets `code` and
+/// returns true. Returns false when no coordinator runs.
 bool forward_to_coordinator(const std::string& root, const std::string& verb,
                             const std::string& mid, bool dry_run,
-                            std::chrono::milliseconds timeout, int& code);
+                            std::chrono::milliseconds timeout, int& code,
+                            const std::function<void(const merge_report&)>& show_report = {});
 
 // Verb factories, one per file.
 std::function<int()> setup_eligibility(CLI::App& app, global_options& g);

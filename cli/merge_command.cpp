@@ -1,9 +1,11 @@
 // `sf-actors merge [MID] [--dry-run] [--json]`: through the coordinator's merge queue when one
 // runs, otherwise directly, in the configured order, stopping at the first conflict.
 #include "cli/command.hpp"
+#include "cli/merge_report_text.hpp"
 #include "core/merge_policy.hpp"
 #include "io/files/control_file.hpp"
 #include "io/files/coordinator_lock.hpp"
+#include "io/files/merge_report_json.hpp"
 #include "io/git/git.hpp"
 #include "io/git/integration_branch.hpp"
 #include "io/git/merge.hpp"
@@ -11,8 +13,6 @@
 #include "io/git/milestone_branch.hpp"
 #include "io/files/runtime_files.hpp"
 #include "messages/error.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <poll.h>
 #include <signal.h>
@@ -25,21 +25,6 @@
 namespace sf::cli {
 
 namespace {
-
-nlohmann::json report_to_json(const merge_report& r) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& x : r.results)
-    out.push_back({{"milestoneId", x.milestone},
-                   {"slice", x.slice},
-                   {"result", std::string(core::to_string(x.kind))},
-                   {"commit", x.commit},
-                   {"files", x.files},
-                   {"text", x.text},
-                   {"pushed", x.pushed},
-                   {"pushError", x.push_error},
-                   {"notes", x.notes}});
-  return {{"results", out}, {"exitCode", r.exit_code}};
-}
 
 // Dry run without a coordinator: every unmerged branch against main and against each other.
 merge_report predict_all(const std::string& root, const plan& p, const std::string& only) {
@@ -86,6 +71,14 @@ merge_report predict_all(const std::string& root, const plan& p, const std::stri
       }
     }
   return r;
+}
+
+/// The report as JSON (docs/schemas/merge-output.schema.json) or as text for a person.
+void print_report(const merge_report& r, bool json) {
+  if (json)
+    std::cout << io::merge_report_to_json(r).dump(2) << '\n';
+  else
+    std::cout << render_merge_report(r);
 }
 
 /// True once a signal the direct merge blocked has arrived (read without waiting).
@@ -179,7 +172,9 @@ std::function<int()> setup_merge(CLI::App& app, global_options& g) {
     const auto& root = ctx.root;
     const auto& prefs = ctx.prefs;
     const auto& p = ctx.milestones;
-    if (forward_to_coordinator(root, "merge", *mid, *dry, std::chrono::minutes(10), code))
+    // The coordinator's queue answers within 10 minutes or says why not: waited a little longer.
+    auto show = [&g](const merge_report& r) { print_report(r, g.json); };
+    if (forward_to_coordinator(root, "merge", *mid, *dry, std::chrono::minutes(11), code, show))
       return code;
     // As `start`: a planted link, FIFO or folder among the runtime files stops it up front
     // (the merge turn's lock is one of them), before anything is merged.
@@ -209,10 +204,7 @@ std::function<int()> setup_merge(CLI::App& app, global_options& g) {
         std::cerr << "sf-actors: " << *done << '\n';
       report = merge_directly(root, prefs, p, *mid, sigfd.get());
     }
-    if (g.json)
-      std::cout << report_to_json(report).dump(2) << '\n';
-    else
-      std::cout << io::render_merge_report(report);
+    print_report(report, g.json);
     return report.exit_code;
   };
 }

@@ -1,6 +1,7 @@
 // `sf-actors start [MID...] [--yes] [--max-workers N] [--detach]`
 #include "actors/orchestrator.hpp"
 #include "cli/command.hpp"
+#include "cli/merge_report_text.hpp"
 #include "cli/event_printer.hpp"
 #include "config/eligibility.hpp"
 #include "core/sf_paths.hpp"
@@ -154,7 +155,7 @@ void confirm_merge(orchestrator_runtime& rt, const std::string& mid, int sigfd) 
   }
   auto report = rt.merge(mid, false);
   if (report)
-    std::cout << io::render_merge_report(*report) << std::flush;
+    std::cout << render_merge_report(*report) << std::flush;
   else
     std::cout << "merge failed: " << describe(report.error()) << '\n';
 }

@@ -49,6 +49,12 @@ using worktree_helper_actor = caf::typed_actor<
   /// Make the worktree now (blocking: the helper runs detached).
   caf::replies_to<atom::make_worktree>::with<std::string>>;
 
+/// Turns the control request files of other terminals into typed coordinator requests, and
+/// writes each typed answer back as the request's response file.
+using control_server_actor = caf::typed_actor<
+  /// Request files arrived in `.sf/parallel/control/` (names, from the fs_watcher).
+  caf::reacts_to<atom::control, std::vector<std::string>>>;
+
 /// Watches `.sf/parallel/` and routes each change to the actor that owns it.
 using fs_watcher_actor = caf::typed_actor<
   /// Route `<MID>.status.json` changes to this supervisor.
@@ -107,11 +113,9 @@ using coordinator_actor = caf::typed_actor<
   caf::reacts_to<atom::restart_due, std::string, uint64_t>,
   /// A supervisor's worker missed its heartbeat deadline (milestone, reason).
   caf::reacts_to<atom::stale, std::string, std::string>,
-  /// Control request files arrived (names in `.sf/parallel/control/`, from the fs_watcher).
-  caf::reacts_to<atom::control, std::vector<std::string>>,
   /// A merge attempt ended (from the merge queue).
   caf::reacts_to<atom::merged, merge_outcome>,
-  /// Merge now (from `sf-actors merge` through the control channel).
+  /// Merge now (from `sf-actors merge` through the control server).
   caf::replies_to<atom::merge, std::string, bool>::with<merge_report>,
   /// End the run: stop every worker, then quit when they are gone.
   caf::reacts_to<atom::shutdown>>;

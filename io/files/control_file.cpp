@@ -2,6 +2,7 @@
 
 #include "core/sf_paths.hpp"
 #include "io/files/coordinator_lock.hpp"
+#include "io/files/merge_report_json.hpp"
 #include "io/os/dir_watcher.hpp"
 #include "io/os/inode_release.hpp"
 #include "io/files/parallel_dir.hpp"
@@ -22,7 +23,8 @@ namespace sf::io {
 
 namespace {
 
-constexpr std::size_t max_control_bytes = 64 * 1024;
+// A merge report names conflicting files, so a response may be long; requests are tiny.
+constexpr std::size_t max_control_bytes = 4 * 1024 * 1024;
 constexpr std::string_view request_suffix = ".request.json";
 constexpr std::string_view response_suffix = ".response.json";
 
@@ -111,10 +113,12 @@ caf::expected<control_request> read_control_request(const std::string& root,
 }
 
 caf::error write_control_response(const std::string& root, const std::string& id,
-                                  const std::vector<std::string>& lines, int exit_code) {
+                                  const control_response& response) {
   if (!valid_id(id))
     return make_error(ec::invalid_input, "invalid control request id `" + id + "`");
-  nlohmann::json j = {{"id", id}, {"lines", lines}, {"exitCode", exit_code}};
+  nlohmann::json j = {{"id", id}, {"lines", response.lines}, {"exitCode", response.exit_code}};
+  if (response.merge)
+    j["merge"] = merge_report_to_json(*response.merge);
   // Atomic, not durable: the asking CLI waits for it now or never (as for the request).
   return write_file_replace(control_path(root), id + std::string(response_suffix), j.dump(),
                             0600);
@@ -155,6 +159,12 @@ caf::expected<control_response> send_control_request(const std::string& root,
           out.lines.push_back(line.get<std::string>());
       if (r.contains("exitCode") && r["exitCode"].is_number_integer())
         out.exit_code = r["exitCode"].get<int>();
+      if (r.contains("merge")) {
+        auto report = merge_report_from_json(r["merge"], control_path(root) + "/" + response_name);
+        if (!report)
+          return report.error();
+        out.merge = std::move(*report);
+      }
       return out;
     }
     if (code_of(text.error()) != ec::not_found)

@@ -45,7 +45,4 @@ std::string cleanup_merged(const std::string& root, const merge_item& item,
 /// Milestones whose branch says complete but whose tip is not on main yet, with their units.
 caf::expected<std::vector<merge_item>> find_mergeable(const std::string& root, const plan& p);
 
-/// The spec's "Merge Results" report.
-std::string render_merge_report(const merge_report& r);
-
 } // namespace sf::io

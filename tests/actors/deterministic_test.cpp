@@ -2,10 +2,12 @@
 // when the test says so and time moves only when the test advances the virtual clock, so
 // deadlines, lost or late updates and message interleavings are exact, with no sleeps.
 #include "actors/budget_ledger.hpp"
+#include "actors/control_server.hpp"
 #include "actors/merge_queue.hpp"
 #include "actors/worker_supervisor.hpp"
 #include "actors/worktree_helper.hpp"
 #include "io/os/fd_reactor.hpp"
+#include "io/files/control_file.hpp"
 #include "io/files/ledger_file.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/os/process.hpp"
@@ -20,6 +22,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/send.hpp>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -94,9 +97,9 @@ coordinator_actor::behavior_type fake_coordinator(coordinator_actor::pointer sel
                                                   std::shared_ptr<coordinator_record> rec) {
   return {
     [](atom::start, const std::vector<std::string>&) { return command_reply{}; },
-    [](atom::stop, const std::string&) { return command_reply{}; },
-    [](atom::pause, const std::string&) { return command_reply{}; },
-    [](atom::resume, const std::string&) { return command_reply{}; },
+    [](atom::stop, const std::string& mid) { return command_reply{{mid + ": stopping"}, 0}; },
+    [](atom::pause, const std::string& mid) { return command_reply{{mid + ": paused"}, 0}; },
+    [](atom::resume, const std::string& mid) { return command_reply{{mid + ": resumed"}, 3}; },
     [](atom::status) { return run_status{}; },
     [](atom::subscribe, const event_sink_actor&) {},
     [rec](atom::progress, const worker_progress& p) { rec->progress.push_back(p); },
@@ -106,9 +109,15 @@ coordinator_actor::behavior_type fake_coordinator(coordinator_actor::pointer sel
     [self, rec](atom::stale, const std::string&, const std::string& reason) {
       rec->stale.emplace_back(self->clock().now().time_since_epoch(), reason);
     },
-    [](atom::control, const std::vector<std::string>&) {},
     [rec](atom::merged, const merge_outcome& x) { rec->merged.push_back(x); },
-    [](atom::merge, const std::string&, bool) { return merge_report{}; },
+    [](atom::merge, const std::string& mid, bool dry_run) {
+      merge_outcome x;
+      x.milestone = mid;
+      x.kind = dry_run ? core::merge_kind::would_conflict : core::merge_kind::conflict;
+      x.text = "M009";
+      x.files = {"a.txt"};
+      return merge_report{{x}, 5, true};
+    },
     [](atom::shutdown) {},
   };
 }
@@ -826,5 +835,79 @@ TEST_CASE("a worktree that is never ready ends the start with an error after the
   det.sched->run();
   caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  det.sched->run();
+}
+
+namespace {
+
+// Writes a control request the way the CLI does, under a fixed id.
+std::string put_request(const temp_dir& root, const std::string& id, const std::string& json) {
+  auto name = id + ".request.json";
+  write_file(root / (".sf/parallel/control/" + name), json);
+  return name;
+}
+
+nlohmann::json response(const temp_dir& root, const std::string& id) {
+  auto path = root / (".sf/parallel/control/" + id + ".response.json");
+  REQUIRE(std::filesystem::exists(path));
+  return nlohmann::json::parse(read_file(path));
+}
+
+} // namespace
+
+TEST_CASE("the control server turns request files into typed requests and answers them typed",
+          "[actors][deterministic]") {
+  det_system det;
+  temp_dir root;
+  REQUIRE(io::ensure_parallel_dir(root.path()));
+  REQUIRE_FALSE(io::ensure_control_dir(root.path()));
+  auto rec = std::make_shared<coordinator_record>();
+  auto coord = det.sys->spawn(fake_coordinator, rec);
+  auto server = det.sys->spawn(control_server, root.path(), quiet_log(), coord);
+  std::vector<std::string> names = {
+    put_request(root, "00000000000000a1", R"({"command":"pause","milestone":"M001"})"),
+    put_request(root, "00000000000000a2", R"({"command":"resume","milestone":"M002"})"),
+    put_request(root, "00000000000000a3",
+                R"({"command":"merge","milestone":"M003","dryRun":true})"),
+    put_request(root, "00000000000000a4", R"({"command":"bogus"})"),
+    "00000000000000a0.response.json", // An answer's own file: not a request, ignored.
+  };
+  caf::anon_send(server, atom::control_v, names);
+  det.sched->run();
+
+  auto paused = response(root, "00000000000000a1");
+  CHECK(paused["lines"] == nlohmann::json::array({"M001: paused"}));
+  CHECK(paused["exitCode"] == 0);
+  CHECK_FALSE(paused.contains("merge"));
+  // The coordinator's exit code travels as it is.
+  CHECK(response(root, "00000000000000a2")["exitCode"] == 3);
+  // A merge answer is the report itself, not its text.
+  auto merged = response(root, "00000000000000a3");
+  CHECK(merged["exitCode"] == 5);
+  CHECK(merged["lines"].empty());
+  REQUIRE(merged["merge"]["results"].size() == 1);
+  CHECK(merged["merge"]["results"][0]["result"] == "would_conflict");
+  CHECK(merged["merge"]["results"][0]["milestoneId"] == "M003");
+  CHECK(merged["merge"]["results"][0]["files"] == nlohmann::json::array({"a.txt"}));
+  CHECK(merged["merge"]["queueRetries"] == true);
+  auto unknown = response(root, "00000000000000a4");
+  CHECK(unknown["exitCode"] == 2);
+  CHECK(unknown["lines"][0].get<std::string>().find("unknown control command `bogus`") == 0);
+  // Every request was consumed, answered once.
+  for (const auto& n : names)
+    if (n.find(".request.json") != std::string::npos)
+      CHECK_FALSE(std::filesystem::exists(root / (".sf/parallel/control/" + n)));
+
+  // A coordinator that is gone is reported, not waited for.
+  caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+  det.sched->run();
+  caf::anon_send(server, atom::control_v,
+                 std::vector<std::string>{put_request(root, "00000000000000b1",
+                                                      R"({"command":"stop"})")});
+  det.sched->run();
+  auto gone = response(root, "00000000000000b1");
+  CHECK(gone["exitCode"] == 1);
+  CHECK(gone["lines"][0].get<std::string>().find("the coordinator did not answer `stop`") == 0);
+  caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
   det.sched->run();
 }

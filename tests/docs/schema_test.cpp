@@ -3,6 +3,7 @@
 #include "actors/orchestrator.hpp"
 #include "docs/json_schema.hpp"
 #include "io/files/control_file.hpp"
+#include "io/files/merge_report_json.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/ledger_file.hpp"
 #include "io/files/merge_queue_file.hpp"
@@ -156,7 +157,9 @@ TEST_CASE("files written by the io functions match the documented schemas", "[do
 
   REQUIRE_FALSE(sf::io::ensure_control_dir(p.root()));
   auto control = p.path(".sf/parallel/control");
-  REQUIRE_FALSE(sf::io::write_control_response(p.root(), "feed", {"M001: paused"}, 0));
+  sf::io::control_response paused;
+  paused.lines = {"M001: paused"};
+  REQUIRE_FALSE(sf::io::write_control_response(p.root(), "feed", paused));
   check_valid("control-response", parse_file(control + "/feed.response.json"));
 
   // A real request: the sender waits for an answer that we give once we have checked it. We
@@ -178,8 +181,28 @@ TEST_CASE("files written by the io functions match the documented schemas", "[do
   check_valid("control-request", request);
   CHECK(request["dryRun"] == true);
   auto id = requests[0].substr(0, requests[0].size() - std::string(".request.json").size());
-  REQUIRE_FALSE(sf::io::write_control_response(p.root(), id, {"M001: would merge"}, 0));
+  // The answer to a merge is the typed report, checked against both schemas on its way.
+  sf::merge_outcome would;
+  would.milestone = "M001";
+  would.kind = sf::core::merge_kind::would_conflict;
+  would.text = "M002";
+  would.files = {"a.txt", "b/c.txt"};
+  sf::io::control_response merged;
+  merged.merge = sf::merge_report{{would}, 5, true};
+  merged.exit_code = 5;
+  check_valid("merge-output", sf::io::merge_report_to_json(*merged.merge));
+  REQUIRE_FALSE(sf::io::write_control_response(p.root(), id, merged));
   auto answer = reply.get();
   REQUIRE(answer);
-  CHECK(answer->lines == std::vector<std::string>{"M001: would merge"});
+  CHECK(answer->lines.empty());
+  CHECK(answer->exit_code == 5);
+  REQUIRE(answer->merge);
+  REQUIRE(answer->merge->results.size() == 1);
+  const auto& got = answer->merge->results[0];
+  CHECK(got.milestone == "M001");
+  CHECK(got.kind == sf::core::merge_kind::would_conflict);
+  CHECK(got.text == "M002");
+  CHECK(got.files == would.files);
+  CHECK(answer->merge->exit_code == 5);
+  CHECK(answer->merge->queue_retries);
 }

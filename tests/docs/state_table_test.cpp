@@ -68,6 +68,17 @@ TEST_CASE("run.json's and status --json's state enums are the core's state names
   }
 }
 
+TEST_CASE("merge --json's and the control response's result enums are the core's merge kinds",
+          "[docs]") {
+  auto out = load_schema("merge-output");
+  auto result = [](const nlohmann::json& report) {
+    return report.at("properties").at("results").at("items").at("properties").at("result");
+  };
+  CHECK(result(out).at("enum").get<std::vector<std::string>>() == merge_kind_names());
+  auto control = load_schema("control-response").at("properties").at("merge");
+  CHECK(result(control).at("enum").get<std::vector<std::string>>() == merge_kind_names());
+}
+
 TEST_CASE("an event's kind and state are the core's names, as the event schema says",
           "[docs]") {
   // Milestone states first, then the merge kinds that are not also a state's name.
