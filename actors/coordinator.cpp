@@ -137,7 +137,7 @@ void set_state(self_ptr self, milestone_entry& e, ms state, std::string note) {
   run_event ev;
   ev.kind = e.state == ms::complete ? event_kind::completed : event_kind::state_changed;
   ev.milestone = e.id;
-  ev.state = std::string(core::to_string(e.state));
+  ev.state = e.state;
   ev.text = e.note;
   ev.cost = e.progress.cost;
   ev.completed_units = e.progress.completed_units;
@@ -692,7 +692,7 @@ void on_progress(self_ptr self, worker_progress p) {
     run_event ev;
     ev.kind = event_kind::progress;
     ev.milestone = p.milestone;
-    ev.state = std::string(core::to_string(e->state));
+    ev.state = e->state;
     ev.text = p.current_unit.empty() ? "" : "running " + p.current_unit;
     ev.cost = p.cost;
     ev.completed_units = p.completed_units;
@@ -768,7 +768,7 @@ void on_merged(self_ptr self, const merge_outcome& x) {
     run_event ev;
     ev.kind = event_kind::merge;
     ev.milestone = x.milestone;
-    ev.state = std::string(core::to_string(x.kind));
+    ev.merge = x.kind;
     ev.text = x.text;
     publish(self, std::move(ev));
     check_finished(self);
@@ -778,7 +778,7 @@ void on_merged(self_ptr self, const merge_outcome& x) {
   run_event ev;
   ev.kind = x.kind == core::merge_kind::confirm ? event_kind::merge_ready : event_kind::merge;
   ev.milestone = x.milestone;
-  ev.state = std::string(core::to_string(x.kind));
+  ev.merge = x.kind;
   merge_report one;
   one.results.push_back(x);
   ev.text = x.slice.empty() ? "" : "slice " + x.slice + ": ";

@@ -203,7 +203,7 @@ void orchestrator_runtime::on_coordinator_down(const caf::error& reason) {
     return;
   run_event ev;
   ev.kind = event_kind::finished;
-  ev.state = "failed";
+  ev.state = core::milestone_state::failed;
   ev.text = "the coordinator ended unexpectedly (" +
             (reason ? describe(reason) : std::string("no reason given")) +
             "); its workers keep running: `sf-actors start` adopts them (then `sf-actors "

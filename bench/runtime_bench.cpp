@@ -247,7 +247,8 @@ sf::event_sink_actor::behavior_type recording_sink(sf::event_sink_actor::pointer
 
 auto state_of(const std::string& mid, const std::string& state) {
   return [mid, state](const sf::run_event& ev) {
-    return ev.milestone == mid && ev.kind == sf::event_kind::state_changed && ev.state == state;
+    return ev.milestone == mid && ev.kind == sf::event_kind::state_changed &&
+           sf::state_name(ev) == state;
   };
 }
 
@@ -734,7 +735,7 @@ void print_sched_phases(recorder& rec, std::size_t first, const std::vector<std:
     if (ev->ev.kind == sf::event_kind::progress)
       progress[ev->ev.milestone].push_back(*ev);
     auto& m = t[ev->ev.milestone];
-    const auto& st = ev->ev.state;
+    auto st = sf::state_name(ev->ev);
     if (st == "starting" && !m.starting)
       m.starting = ev->at;
     else if (st == "running" && !m.running)
@@ -808,7 +809,8 @@ bool bench_sched(const std::string& dir, int count, int units, double unit_secon
   double makespan = ms_between(t0, fin->at) / 1000.0;
   std::size_t merged = 0, idx = first;
   while (s.rec->wait(idx, [](const sf::run_event& e) {
-    return e.kind == sf::event_kind::state_changed && e.state == "merged";
+    return e.kind == sf::event_kind::state_changed &&
+           e.state == sf::core::milestone_state::merged;
   }, 0s))
     ++merged;
   std::printf("runtime_sched_milestones %d count\n", count);

@@ -40,9 +40,9 @@ void event_printer::print(const run_event& ev) {
       break;
     case event_kind::state_changed:
     case event_kind::completed:
-      if (ev.state == core::to_string(core::milestone_state::failed))
+      if (ev.state == core::milestone_state::failed)
         any_failed_ = true;
-      out_ << "[" << ev.milestone << "] " << ev.state << (ev.text.empty() ? "" : ": " + ev.text)
+      out_ << "[" << ev.milestone << "] " << state_name(ev) << (ev.text.empty() ? "" : ": " + ev.text)
            << '\n';
       break;
     case event_kind::budget:
@@ -54,7 +54,7 @@ void event_printer::print(const run_event& ev) {
     case event_kind::merge: {
       // A whole milestone's success, or what holds its merge, also arrives as its state change
       // (to "merged", or "complete" with the reason): one line is enough.
-      auto k = core::parse_merge_kind(ev.state);
+      const auto& k = ev.merge;
       if (!(k == core::merge_kind::merged || (k && core::is_obstacle(*k))) ||
           ev.text.rfind("slice ", 0) == 0)
         out_ << "[" << ev.milestone << "] " << ev.text << '\n';
@@ -78,7 +78,7 @@ void event_printer::print(const run_event& ev) {
       break;
     case event_kind::finished:
       // "failed": the run could not finish (its coordinator is gone); the text says why.
-      if (ev.state == "failed") {
+      if (ev.state == core::milestone_state::failed) {
         out_ << "error: " << ev.text << '\n';
         any_failed_ = true;
       } else {

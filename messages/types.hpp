@@ -7,6 +7,7 @@
 #include "core/worker_state.hpp"
 
 #include <caf/meta/type_name.hpp>
+#include <caf/optional.hpp>
 
 #include <cstdint>
 #include <string>
@@ -129,7 +130,11 @@ using core::event_kind;
 struct run_event {
   event_kind kind = event_kind::message; ///< What happened.
   std::string milestone;                 ///< Whose, empty for run-level events.
-  std::string state;                     ///< New state, when relevant.
+  /// The milestone's new state (state_changed, completed, progress), or `failed` on a
+  /// finished event when the run could not finish; empty otherwise.
+  caf::optional<core::milestone_state> state;
+  /// What a merge attempt gave (merge, merge_ready); empty otherwise.
+  caf::optional<core::merge_kind> merge;
   std::string text;                      ///< Human-readable line.
   double cost = 0;                       ///< Milestone cost, or total for budget events.
   int64_t completed_units = 0;           ///< Progress.
@@ -138,6 +143,16 @@ struct run_event {
 
 /// Names of the core's enums (event kinds, merge kinds) for callers in `sf`.
 using core::to_string;
+
+/// An event's state as the event log (its `state` field) and printers name it: the milestone
+/// state's name, else the merge kind's; empty when the event has neither.
+inline std::string_view state_name(const run_event& ev) {
+  if (ev.state)
+    return core::to_string(*ev.state);
+  if (ev.merge)
+    return core::to_string(*ev.merge);
+  return {};
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_progress& x) {
@@ -201,7 +216,8 @@ typename Inspector::result_type inspect(Inspector& f, merge_report& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_event& x) {
-  return f(caf::meta::type_name("sf::run_event"), x.kind, x.milestone, x.state, x.text, x.cost,
+  return f(caf::meta::type_name("sf::run_event"), x.kind, x.milestone, x.state, x.merge, x.text,
+           x.cost,
            x.completed_units, x.total_units);
 }
 

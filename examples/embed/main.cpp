@@ -25,7 +25,7 @@ sf::event_sink_actor::behavior_type printer(sf::event_sink_actor::pointer,
     [done](sf::atom::event, const sf::run_event& ev) {
       std::cout << "[" << sf::to_string(ev.kind) << "] "
                 << (ev.milestone.empty() ? "" : ev.milestone + " ")
-                << (ev.state.empty() ? "" : ev.state + " ");
+                << (sf::state_name(ev).empty() ? "" : std::string(sf::state_name(ev)) + " ");
       if (ev.total_units > 0)
         std::cout << ev.completed_units << "/" << ev.total_units << " ";
       std::cout << ev.text << std::endl;

@@ -23,8 +23,8 @@ std::string format_event_line(const run_event& ev, int64_t at_ms) {
   nlohmann::json j = {{"at", at_ms}, {"kind", to_string(ev.kind)}};
   if (!ev.milestone.empty())
     j["milestone"] = ev.milestone;
-  if (!ev.state.empty())
-    j["state"] = ev.state;
+  if (auto name = state_name(ev); !name.empty())
+    j["state"] = std::string(name);
   if (!ev.text.empty())
     j["text"] = ev.text;
   j["cost"] = ev.cost;

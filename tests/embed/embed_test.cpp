@@ -184,9 +184,29 @@ TEST_CASE("orchestrator_runtime runs a project and answers blocking calls", "[em
   CHECK(sf::code_of(after.error()) == sf::ec::unavailable);
   std::lock_guard<std::mutex> guard{mtx};
   bool progress = false;
-  for (const auto& ev : events)
+  bool completed = false;
+  bool merged_into_main = false;
+  for (const auto& ev : events) {
     progress = progress || (ev.kind == sf::event_kind::progress && ev.milestone == "M002");
+    // Events carry typed states: a milestone's for state changes, a merge kind for merges.
+    if (ev.kind == sf::event_kind::state_changed || ev.kind == sf::event_kind::completed ||
+        ev.kind == sf::event_kind::progress) {
+      CHECK(ev.state);
+      CHECK_FALSE(ev.merge);
+    }
+    if (ev.kind == sf::event_kind::merge) {
+      CHECK(ev.merge);
+      CHECK_FALSE(ev.state);
+      merged_into_main = merged_into_main || (ev.milestone == "M001" &&
+                                              ev.merge == sf::core::merge_kind::merged &&
+                                              sf::state_name(ev) == "merged");
+    }
+    completed = completed || (ev.kind == sf::event_kind::completed && ev.milestone == "M001" &&
+                              ev.state == sf::core::milestone_state::complete);
+  }
   CHECK(progress);
+  CHECK(completed);
+  CHECK(merged_into_main);
   CHECK(main_status(p, "M002").find("status: complete") != std::string::npos);
 }
 

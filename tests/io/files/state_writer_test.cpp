@@ -32,7 +32,7 @@ run_event state_event(const std::string& mid, const std::string& state) {
   run_event ev;
   ev.kind = event_kind::state_changed;
   ev.milestone = mid;
-  ev.state = state;
+  ev.state = core::parse_milestone_state(state).value(); // The tests name real states.
   return ev;
 }
 
