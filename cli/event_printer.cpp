@@ -42,8 +42,8 @@ void event_printer::print(const run_event& ev) {
     case event_kind::completed:
       if (ev.state == core::milestone_state::failed)
         any_failed_ = true;
-      out_ << "[" << ev.milestone << "] " << state_name(ev) << (ev.text.empty() ? "" : ": " + ev.text)
-           << '\n';
+      out_ << "[" << ev.milestone << "] " << state_name(ev)
+           << (ev.text.empty() ? "" : ": " + ev.text) << '\n';
       break;
     case event_kind::budget:
       if (ev.text.rfind("budget ceiling reached", 0) == 0) {

@@ -73,7 +73,8 @@ caf::expected<merge_report> merge_report_from_json(const nlohmann::json& j,
         return err;
     auto k = core::parse_merge_kind(kind);
     if (!k)
-      return bad(where, "results[].result", "a merge kind of docs/schemas/merge-output.schema.json");
+      return bad(where, "results[].result",
+                 "a merge kind of docs/schemas/merge-output.schema.json");
     x.kind = *k;
     r.results.push_back(std::move(x));
   }
