@@ -1,5 +1,6 @@
 #include "actors/coordinator.hpp"
 
+#include "actors/branch_reader.hpp"
 #include "actors/budget_ledger.hpp"
 #include "actors/control_server.hpp"
 #include "actors/fs_watcher.hpp"
@@ -12,23 +13,23 @@
 #include "io/files/control_file.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/event_log.hpp"
-#include "io/os/fault_point.hpp"
-#include "io/os/fd_log_sink.hpp"
-#include "io/os/fd_reactor.hpp"
-#include "io/git/integration_branch.hpp"
-#include "io/git/merge.hpp"
 #include "io/files/merge_queue_file.hpp"
-#include "io/git/merge_step.hpp"
-#include "io/git/milestone_branch.hpp"
 #include "io/files/parallel_dir.hpp"
-#include "io/os/proc_scan.hpp"
-#include "io/os/process.hpp"
 #include "io/files/run_file.hpp"
 #include "io/files/runtime_files.hpp"
 #include "io/files/state_writer.hpp"
 #include "io/files/status_file.hpp"
-#include "io/os/worker_launch.hpp"
 #include "io/files/worker_registry.hpp"
+#include "io/git/integration_branch.hpp"
+#include "io/git/merge.hpp"
+#include "io/git/merge_step.hpp"
+#include "io/git/milestone_branch.hpp"
+#include "io/os/fault_point.hpp"
+#include "io/os/fd_log_sink.hpp"
+#include "io/os/fd_reactor.hpp"
+#include "io/os/proc_scan.hpp"
+#include "io/os/process.hpp"
+#include "io/os/worker_launch.hpp"
 #include "messages/error.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -158,9 +159,11 @@ std::string first_blocker(const coordinator_state& st, const milestone_entry& e)
   return {};
 }
 
+// Slots taken: workers, and milestones whose branch is read right before their start.
 std::size_t active_count(const coordinator_state& st) {
-  return static_cast<std::size_t>(std::count_if(
-    st.entries.begin(), st.entries.end(), [](const auto& kv) { return is_active(kv.second); }));
+  return st.reading.size() +
+         static_cast<std::size_t>(std::count_if(st.entries.begin(), st.entries.end(),
+                                                [](const auto& kv) { return is_active(kv.second); }));
 }
 
 void save_registry(self_ptr self) {
@@ -225,6 +228,7 @@ void start_worker(self_ptr self, milestone_entry& e,
   if (auto it = st.retiring.find(e.id); it != st.retiring.end())
     sc.predecessor = it->second;
   st.prepared.erase(e.id); // A slot is taken: the next waiting milestone may be prepared.
+  e.branch_read = false;
   e.stop_requested = false;
   e.stale_stop = false;
   e.progress = worker_progress{};
@@ -278,8 +282,11 @@ void check_finished(self_ptr self) {
   // Merges still to come hold the run open, but not a stop: the queue file keeps them for the
   // next start. A push in flight ends within push_timeout, or at once on a stop.
   // A push is waited for even on a stop: the queue ends it at once and reports it.
+  // A milestone whose branch is being read is about to start (or to merge); after a stop its
+  // answer is old news and waits for nobody.
   if (st.finished_published || (!st.pending_merges.empty() && !st.shutting_down) ||
-      st.pushing || !st.retiring.empty() || !st.preparing.empty())
+      st.pushing || !st.retiring.empty() || !st.preparing.empty() ||
+      (!st.reading.empty() && !st.shutting_down))
     return;
   for (const auto& [id, e] : st.entries)
     if (is_active(e) || (e.in_run && e.state == ms::queued && !st.budget_reached &&
@@ -299,8 +306,15 @@ void check_finished(self_ptr self) {
       });
 }
 
+milestone_entry* find_entry(self_ptr self, const std::string& id) {
+  auto it = self->state.entries.find(id);
+  return it == self->state.entries.end() ? nullptr : &it->second;
+}
+
 // Declared ahead: filling slots may queue a merge instead of starting a worker.
 void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice);
+void enqueue_merge(self_ptr self, milestone_entry& e, const std::string& slice,
+                   const std::string& tip);
 
 void fill_slots(self_ptr self);
 
@@ -324,8 +338,10 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
   if (!st.preparing.empty() || st.prepared.count(e.id) != 0 ||
       st.prepared.size() >= static_cast<std::size_t>(st.cfg.prefs.max_workers))
     return;
-  // Creations are serialised: one made ahead must not delay a worker that starts now. The
-  // last one to report running calls fill_slots again.
+  // Creations are serialised: one made ahead must not delay a worker that starts now (or is
+  // about to, its branch being read). The last one to report running calls fill_slots again.
+  if (!st.reading.empty())
+    return;
   for (const auto& [id, other] : st.entries)
     if (other.state == ms::starting)
       return;
@@ -348,6 +364,43 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
           });
 }
 
+// Reads the branch of a milestone that is about to start, on the branch reader's thread. A
+// branch that already says complete (its worker finished, then the coordinator died before
+// queueing the merge) is merged, not run again: the merge removes the worktree a new worker
+// would be using. Otherwise the next fill_slots starts its worker.
+void read_branch_then_start(self_ptr self, milestone_entry& e) {
+  auto& st = self->state;
+  st.reading.insert(e.id);
+  auto settle = [self](const std::string& id, const branch_report& r) {
+    auto& st = self->state;
+    st.reading.erase(id);
+    auto* e = find_entry(self, id);
+    // Stopped, out of budget or otherwise moved while the branch was read: the answer is old.
+    if (e != nullptr && e->in_run && (e->state == ms::queued || e->state == ms::waiting)) {
+      if (r.exists && r.complete) {
+        e->progress.completed_units = e->total_units;
+        if (!r.merged) {
+          enqueue_merge(self, *e, "", r.tip);
+        } else {
+          // Already on main (the checkout we read the plan from may lag behind a crash).
+          st.complete_on_main.insert(e->id);
+          set_state(self, *e, ms::merged, "already on main");
+        }
+      } else {
+        e->branch_read = true;
+      }
+    }
+    fill_slots(self);
+  };
+  self->request(st.reader, branch_read_timeout, atom::read_branch_v, e.id)
+    .then([settle, id = e.id](const branch_report& r) { settle(id, r); },
+          [self, settle, id = e.id](const caf::error& err) {
+            // Unreadable counts as holding no finished work, as a failed read always has.
+            self->state.log->warn("coordinator: reading milestone/{}: {}", id, describe(err));
+            settle(id, branch_report{});
+          });
+}
+
 void fill_slots(self_ptr self) {
   auto& st = self->state;
   for (auto& [id, e] : st.entries) {
@@ -366,35 +419,20 @@ void fill_slots(self_ptr self) {
       set_state(self, e, ms::queued, st.message);
       continue;
     }
-    if (st.shutting_down)
+    if (st.shutting_down || st.reading.count(e.id) != 0)
       continue;
     if (active_count(st) >= static_cast<std::size_t>(st.cfg.prefs.max_workers)) {
       set_state(self, e, ms::queued, "waiting for a free worker slot");
       prepare_worktree(self, e);
       continue;
     }
-    // A branch that already says complete (its worker finished, then the coordinator died
-    // before queueing the merge) is merged, not run again: the merge removes the worktree a
-    // new worker would be using.
-    if (auto b = io::read_milestone_branch(st.cfg.root, e.id); b && *b && (*b)->complete) {
-      e.progress.completed_units = e.total_units;
-      if (!(*b)->merged) {
-        queue_merge(self, e, "");
-        continue;
-      }
-      // Already on main (the checkout we read the plan from may lag behind a crash).
-      st.complete_on_main.insert(e.id);
-      set_state(self, e, ms::merged, "already on main");
+    if (!e.branch_read) {
+      read_branch_then_start(self, e);
       continue;
     }
     start_worker(self, e);
   }
   check_finished(self);
-}
-
-milestone_entry* find_entry(self_ptr self, const std::string& id) {
-  auto it = self->state.entries.find(id);
-  return it == self->state.entries.end() ? nullptr : &it->second;
 }
 
 // Applies `fn` to one milestone or, when `mid` is empty, to every active one.
@@ -439,6 +477,8 @@ command_reply do_stop(self_ptr self, const std::string& mid) {
       set_state(self, e, ms::stopped, "stopped before it started");
       return e.id + ": removed from the queue";
     }
+    if (is_active(e) && !e.supervisor)
+      return e.id + ": its worker has ended; stopping";
     if (e.state == ms::restarting) {
       ++e.restart_gen; // Cancels the scheduled restart.
       set_state(self, e, ms::stopped, "stopped before its restart");
@@ -524,20 +564,46 @@ command_reply do_start(self_ptr self, const std::vector<std::string>& ids) {
 }
 
 // Records the branch tip now (the merge takes exactly this commit) and hands it to the queue.
+// The tip is read first (on the branch reader's thread), so the queue merges exactly what was
+// committed when the milestone or slice completed. A whole milestone keeps its slot until then.
 void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
   auto& st = self->state;
-  auto tip = io::milestone_tip(st.cfg.root, e.id);
-  if (!tip) {
-    if (slice.empty())
-      set_state(self, e, ms::complete, "complete, but its branch cannot be read: " +
-                                       describe(tip.error()));
-    return;
-  }
+  auto unreadable = [self, slice](const std::string& id, const std::string& why) {
+    self->state.log->warn("coordinator: reading milestone/{}: {}", id, why);
+    auto* e = find_entry(self, id);
+    if (e == nullptr || !slice.empty())
+      return;
+    set_state(self, *e, ms::complete, "complete, but its branch cannot be read: " + why);
+    fill_slots(self);
+  };
+  self->request(st.reader, branch_read_timeout, atom::read_branch_v, e.id)
+    .then(
+      [self, slice, unreadable](const branch_report& r) {
+        if (!r.error.empty() || !r.exists) {
+          unreadable(r.milestone, r.exists || !r.error.empty()
+                                    ? r.error
+                                    : "branch milestone/" + r.milestone + " does not exist in " +
+                                        self->state.cfg.root);
+          return;
+        }
+        if (auto* e = find_entry(self, r.milestone)) {
+          enqueue_merge(self, *e, slice, r.tip);
+          if (slice.empty())
+            fill_slots(self); // Its slot is free now.
+        }
+      },
+      [unreadable, id = e.id](const caf::error& err) { unreadable(id, describe(err)); });
+}
+
+// Hands a completed milestone (or slice) at `tip` to the merge queue.
+void enqueue_merge(self_ptr self, milestone_entry& e, const std::string& slice,
+                   const std::string& tip) {
+  auto& st = self->state;
   merge_item item;
   item.milestone = e.id;
   item.title = e.title;
   item.slice = slice;
-  item.tip = *tip;
+  item.tip = tip;
   item.units = e.unit_lines;
   // The item goes out before the state change: set_state tells the queue this milestone no
   // longer runs, and under sequential order a higher id waiting in the queue would take that
@@ -591,6 +657,8 @@ void crashed(self_ptr self, milestone_entry& e, const std::string& why) {
                      atom::restart_due_v, e.id, ++e.restart_gen);
 }
 
+void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::string& tip);
+
 void on_exit(self_ptr self, const worker_exit& x) {
   auto& st = self->state;
   auto* e = find_entry(self, x.milestone);
@@ -605,16 +673,38 @@ void on_exit(self_ptr self, const worker_exit& x) {
   // Exit 0, or an adopted worker whose exit status nobody can know: only then can it be
   // complete, and only then is its plan worth parsing (a crash is reported without it).
   bool clean = x.exit_code == 0 || (x.exit_code == -1 && x.term_signal == 0);
-  bool complete = false;
-  if (x.pid != 0 && clean) {
-    // Workers of the original system do not edit the plan; all units reported done is enough.
-    complete = e->total_units > 0 && e->progress.completed_units >= e->total_units;
-    // Otherwise the milestone's branch is the authority: what was committed, not a working
-    // file that may be ahead of it, nor reports a worker that was never adopted never sent.
-    if (!complete)
-      if (auto b = io::read_milestone_branch(st.cfg.root, e->id); b && *b)
-        complete = (*b)->complete;
+  if (x.pid == 0 || !clean) {
+    settle_exit(self, x, false, "");
+    return;
   }
+  // Workers of the original system do not edit the plan; all units reported done is enough.
+  if (e->total_units > 0 && e->progress.completed_units >= e->total_units) {
+    settle_exit(self, x, true, ""); // The tip is read when the merge is queued.
+    return;
+  }
+  // Otherwise the milestone's branch is the authority: what was committed, not a working
+  // file that may be ahead of it, nor reports a worker that was never adopted never sent.
+  // Read on the branch reader's thread; the milestone keeps its state and its slot meanwhile.
+  self->request(st.reader, branch_read_timeout, atom::read_branch_v, e->id)
+    .then(
+      [self, x](const branch_report& r) {
+        if (!r.error.empty())
+          self->state.log->warn("coordinator: reading milestone/{}: {}", x.milestone, r.error);
+        settle_exit(self, x, r.exists && r.complete, r.tip);
+      },
+      [self, x](const caf::error& err) {
+        self->state.log->warn("coordinator: reading milestone/{}: {}", x.milestone,
+                              describe(err));
+        settle_exit(self, x, false, "");
+      });
+}
+
+// What a worker's exit means for its milestone, once it is known whether its work is complete.
+void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::string& tip) {
+  auto& st = self->state;
+  auto* e = find_entry(self, x.milestone);
+  if (e == nullptr)
+    return;
   bool exec_failure = x.exit_code == 126 || x.exit_code == 127;
   // A worktree deleted under its worker makes the worker fail in whatever step it was in;
   // name the cause instead, and do not restart into a folder that is gone.
@@ -640,6 +730,8 @@ void on_exit(self_ptr self, const worker_exit& x) {
                 " are kept; run 'sf-actors start' again to recreate the worktree from them");
   } else if (e->stale_stop) {
     crashed(self, *e, "hung (no heartbeat within stale_timeout), " + x.text);
+  } else if (complete && !tip.empty()) {
+    enqueue_merge(self, *e, "", tip);
   } else if (complete) {
     queue_merge(self, *e, "");
   } else if (winding_down) {
@@ -988,6 +1080,8 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   // the wait never holds one of the two scheduler threads the coordinator needs.
   st.ledger = self->spawn<caf::linked + caf::detached>(budget_ledger, st.cfg.root,
                                        st.cfg.prefs.budget_ceiling.value_or(0), st.log);
+  // Branch reads open the repository and parse YAML: on a thread of their own too.
+  st.reader = self->spawn<caf::linked + caf::detached>(branch_reader, st.cfg.root);
   st.routes = std::make_shared<watch_routes>();
   // Other terminals' requests reach us typed, through the control server.
   st.control = self->spawn<caf::linked>(control_server, st.cfg.root, st.log, handle);

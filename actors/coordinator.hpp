@@ -67,6 +67,8 @@ struct milestone_entry {
   std::vector<std::chrono::steady_clock::time_point> restarts; ///< Restart times (policy).
   uint64_t restart_gen = 0;                  ///< Cancels an older scheduled restart.
   bool stale_stop = false;                   ///< Being stopped because it hung.
+  bool branch_read = false;                  ///< Its branch was read since it was queued and
+                                             ///< holds no finished work: start a worker.
   double cost = 0;                           ///< Ledger's cost of the milestone (all sessions).
 };
 
@@ -83,6 +85,10 @@ struct coordinator_state {
   control_server_actor control;                      ///< Requests of other terminals.
   std::shared_ptr<watch_routes> routes;              ///< Watcher's routing table (shared).
   merge_queue_actor merger;                          ///< Merges completed milestones.
+  branch_reader_actor reader;                        ///< Reads milestone branches.
+  /// Milestones about to start whose branch is being read (a branch that says complete is
+  /// merged, not run again). Each holds a worker slot until the answer.
+  std::set<std::string> reading;
   std::set<std::string> pending_merges;              ///< Completions the queue has not answered.
   std::vector<std::string> last_running;             ///< Last running set sent to the queue.
   std::map<std::string, milestone_entry> entries;    ///< By id, sorted.

@@ -1,8 +1,8 @@
 #include "actors/fs_watcher.hpp"
 
 #include "core/sf_paths.hpp"
-#include "io/os/fd_reactor.hpp"
 #include "io/files/parallel_dir.hpp"
+#include "io/os/fd_reactor.hpp"
 #include "messages/error.hpp"
 
 #include <caf/actor_cast.hpp>

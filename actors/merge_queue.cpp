@@ -1,13 +1,13 @@
 #include "actors/merge_queue.hpp"
 
 #include "core/merge_policy.hpp"
-#include "io/os/fault_point.hpp"
-#include "io/os/fd_reactor.hpp"
+#include "io/files/merge_queue_file.hpp"
 #include "io/git/git.hpp"
 #include "io/git/integration_branch.hpp"
-#include "io/files/merge_queue_file.hpp"
 #include "io/git/merge_step.hpp"
 #include "io/git/push.hpp"
+#include "io/os/fault_point.hpp"
+#include "io/os/fd_reactor.hpp"
 #include "messages/error.hpp"
 
 #include <caf/send.hpp>

@@ -2,15 +2,15 @@
 
 #include "actors/fs_watcher.hpp"
 #include "actors/worktree_helper.hpp"
+#include "io/files/parallel_dir.hpp"
+#include "io/files/signal_file.hpp"
+#include "io/files/status_file.hpp"
+#include "io/git/worktree.hpp"
 #include "io/os/fault_point.hpp"
 #include "io/os/fd_reactor.hpp"
 #include "io/os/inode_release.hpp"
-#include "io/files/parallel_dir.hpp"
 #include "io/os/proc_scan.hpp"
-#include "io/files/signal_file.hpp"
-#include "io/files/status_file.hpp"
 #include "io/os/worker_launch.hpp"
-#include "io/git/worktree.hpp"
 #include "messages/error.hpp"
 
 #include <caf/actor_cast.hpp>

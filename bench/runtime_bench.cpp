@@ -18,17 +18,17 @@
 // Usage: runtime_bench [--quick] [--only name,name...]
 // Prints "name value unit" lines; lines starting with '#' are notes.
 
-#include "bench/bench_util.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/orchestrator.hpp"
 #include "actors/runtime.hpp"
+#include "bench/bench_util.hpp"
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
 #include "io/files/coordinator_lock.hpp"
-#include "io/os/dir_watcher.hpp"
 #include "io/files/gitignore.hpp"
 #include "io/files/status_file.hpp"
 #include "io/git/worktree.hpp"
+#include "io/os/dir_watcher.hpp"
 #include "messages/error.hpp"
 #include "messages/interfaces.hpp"
 

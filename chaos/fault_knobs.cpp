@@ -1,8 +1,8 @@
 #include "chaos/fault_knobs.hpp"
 
 #include "core/sf_paths.hpp"
-#include "io/os/safe_file.hpp"
 #include "io/files/status_file.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>

@@ -1,11 +1,11 @@
 #include "check_worker/conformance.hpp"
 
-#include "io/os/process.hpp"
-#include "io/files/signal_file.hpp"
-#include "io/os/worker_launch.hpp"
-#include "messages/error.hpp"
 #include "check_worker/conformance_probe.hpp"
 #include "check_worker/conformance_sandbox.hpp"
+#include "io/files/signal_file.hpp"
+#include "io/os/process.hpp"
+#include "io/os/worker_launch.hpp"
+#include "messages/error.hpp"
 
 #include <signal.h>
 #include <sys/signalfd.h>

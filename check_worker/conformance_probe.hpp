@@ -3,11 +3,11 @@
 /// status file followed through inotify and its exit through a pidfd, so every wait ends on
 /// an event or a deadline, never after a fixed sleep.
 
+#include "check_worker/conformance_sandbox.hpp"
+#include "io/files/status_file.hpp"
 #include "io/os/dir_watcher.hpp"
 #include "io/os/process.hpp"
-#include "io/files/status_file.hpp"
 #include "io/os/worker_launch.hpp"
-#include "check_worker/conformance_sandbox.hpp"
 
 #include <caf/expected.hpp>
 

@@ -2,13 +2,13 @@
 
 #include "config/escape.hpp"
 #include "core/sf_paths.hpp"
-#include "io/git/git.hpp"
 #include "io/files/gitignore.hpp"
 #include "io/files/parallel_dir.hpp"
-#include "io/os/safe_file.hpp"
 #include "io/files/signal_file.hpp"
 #include "io/files/status_file.hpp"
+#include "io/git/git.hpp"
 #include "io/git/worktree.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 #include "worker/git_commit.hpp"
 

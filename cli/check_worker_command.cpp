@@ -1,11 +1,11 @@
 // `sf-actors check-worker [--interval S] [--timeout S] [--json] -- <command...>`: runs a
 // worker program in a throwaway project and reports which parts of the protocol it honours.
 #include "actors/orchestrator.hpp"
+#include "check_worker/conformance.hpp"
 #include "cli/command.hpp"
 #include "io/os/proc_files.hpp"
 #include "io/os/worker_launch.hpp"
 #include "messages/error.hpp"
-#include "check_worker/conformance.hpp"
 
 #include <nlohmann/json.hpp>
 

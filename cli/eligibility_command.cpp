@@ -1,6 +1,6 @@
 // `sf-actors eligibility [--json] [MID...]`
 #include "cli/command.hpp"
-#include "config/eligibility.hpp"
+#include "cli/eligibility_text.hpp"
 #include "core/milestone_id.hpp"
 
 #include <iostream>

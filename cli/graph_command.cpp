@@ -1,6 +1,6 @@
 // `sf-actors graph [--format mermaid|dot]`
 #include "cli/command.hpp"
-#include "config/graph.hpp"
+#include "cli/plan_graph_text.hpp"
 
 #include <iostream>
 

@@ -6,12 +6,12 @@
 #include "io/files/control_file.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/merge_report_json.hpp"
+#include "io/files/runtime_files.hpp"
 #include "io/git/git.hpp"
 #include "io/git/integration_branch.hpp"
 #include "io/git/merge.hpp"
 #include "io/git/merge_step.hpp"
 #include "io/git/milestone_branch.hpp"
-#include "io/files/runtime_files.hpp"
 #include "messages/error.hpp"
 
 #include <poll.h>
@@ -30,14 +30,16 @@ namespace {
 merge_report predict_all(const std::string& root, const plan& p, const std::string& only) {
   merge_report r;
   std::string main_branch = "main";
-  if (auto repo = io::open_repo(root))
-    if (auto name = io::resolve_main_branch(repo->get()))
-      main_branch = *name;
+  auto repo = io::open_repo(root);
+  if (!repo)
+    return r; // As always: a folder that is no repository predicts nothing.
+  if (auto name = io::resolve_main_branch(repo->get()))
+    main_branch = *name;
   std::vector<std::pair<std::string, std::string>> branches; // id, tip
   for (const auto& m : p.milestones) {
     if (!only.empty() && m.id != only)
       continue;
-    auto state = io::read_milestone_branch(root, m.id);
+    auto state = io::read_milestone_branch(repo->get(), m.id);
     if (!state || !*state || (*state)->merged)
       continue;
     branches.emplace_back(m.id, (*state)->tip);

@@ -1,9 +1,9 @@
 // `sf-actors status [--json] [--watch]`
 #include "cli/command.hpp"
 #include "cli/status_view.hpp"
-#include "io/os/dir_watcher.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/status_file.hpp"
+#include "io/os/dir_watcher.hpp"
 
 #include <poll.h>
 #include <unistd.h>

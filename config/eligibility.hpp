@@ -3,8 +3,6 @@
 
 #include "config/plan.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -46,18 +44,5 @@ struct eligibility_report {
 /// overlapping pair, and memory linear in the entries, even if every milestone shares a file.
 eligibility_report analyze_eligibility(const plan& p, const std::vector<std::string>& only = {},
                                        std::size_t max_overlaps = default_max_overlaps);
-
-/// The report as Markdown, in the layout of the specification's example report.
-/// An empty eligible or ineligible section keeps its heading with "(0)" and one "- none" line;
-/// the overlap section is left out when there is no overlap. The overlap heading counts every
-/// overlapping pair, and a last line says how many pairs are not listed when some were capped.
-/// An entry without a title (an id from `only` that is not in the plan) prints its id alone.
-/// Line breaks and other control characters in titles, reasons and paths become spaces.
-std::string render_eligibility_markdown(const eligibility_report& r);
-
-/// The report as JSON: `eligible`, `ineligible` (arrays of {id, title, reason}), `overlaps`
-/// (arrays of {a, b, files}) and `overlapsOmitted`. Strings are copied as they are: dump with
-/// `nlohmann::json::error_handler_t::replace` when titles may hold invalid UTF-8.
-nlohmann::json eligibility_to_json(const eligibility_report& r);
 
 } // namespace sf

@@ -1,11 +1,10 @@
 #include "config/plan.hpp"
 
-#include "core/milestone_id.hpp"
-#include "core/sf_paths.hpp"
-
 #include "config/cost.hpp"
 #include "config/escape.hpp"
 #include "config/yaml_input.hpp"
+#include "core/milestone_id.hpp"
+#include "core/sf_paths.hpp"
 #include "messages/error.hpp"
 
 #include <dirent.h>

@@ -2,16 +2,16 @@
 
 #include "core/milestone_id.hpp"
 #include "core/sf_paths.hpp"
-#include "io/files/coordinator_lock.hpp"
 #include "doctor/doctor_detail.hpp"
+#include "io/files/coordinator_lock.hpp"
 #include "io/files/parallel_dir.hpp"
-#include "io/os/proc_files.hpp"
 #include "io/files/run_file.hpp"
 #include "io/files/runtime_files.hpp"
-#include "io/os/safe_file.hpp"
 #include "io/files/signal_file.hpp"
 #include "io/files/status_file.hpp"
 #include "io/files/worker_registry.hpp"
+#include "io/os/proc_files.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <dirent.h>

@@ -3,7 +3,6 @@
 
 #include "doctor/doctor.hpp"
 #include "io/os/proc_scan.hpp"
-
 #include "messages/types.hpp"
 
 #include <cstdint>

@@ -1,16 +1,15 @@
 // The doctor's git checks: worktree folders, worktree admin entries and git lock files.
-#include "doctor/doctor_detail.hpp"
-
 #include "core/milestone_id.hpp"
+#include "doctor/doctor_detail.hpp"
+#include "io/files/parallel_dir.hpp"
 #include "io/git/git.hpp"
 #include "io/git/git_checkouts.hpp"
+#include "io/git/integration_branch.hpp"
 #include "io/git/merge.hpp"
 #include "io/git/merge_turn.hpp"
-#include "io/git/integration_branch.hpp"
 #include "io/git/milestone_branch.hpp"
-#include "io/files/parallel_dir.hpp"
-#include "io/os/safe_file.hpp"
 #include "io/git/worktree.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <sys/stat.h>

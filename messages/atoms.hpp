@@ -49,6 +49,8 @@ using spawned = caf::atom_constant<caf::atom("sf_spawned")>;   ///< A worker was
 constexpr spawned spawned_v{};  ///< Value of `spawned`.
 using make_worktree = caf::atom_constant<caf::atom("sf_mkwtree")>; ///< Make a worktree.
 constexpr make_worktree make_worktree_v{};  ///< Value of `make_worktree`.
+using read_branch = caf::atom_constant<caf::atom("sf_rdbrnch")>; ///< Read a milestone branch.
+constexpr read_branch read_branch_v{};  ///< Value of `read_branch`.
 using shutdown = caf::atom_constant<caf::atom("sf_shut")>;     ///< End the run.
 constexpr shutdown shutdown_v{};  ///< Value of `shutdown`.
 

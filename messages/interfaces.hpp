@@ -49,6 +49,12 @@ using worktree_helper_actor = caf::typed_actor<
   /// Make the worktree now (blocking: the helper runs detached).
   caf::replies_to<atom::make_worktree>::with<std::string>>;
 
+/// Reads milestone branches (libgit2 and the YAML of the committed MILESTONE.md) on a thread of
+/// its own, so the coordinator never waits on the repository.
+using branch_reader_actor = caf::typed_actor<
+  /// What `milestone/<MID>` holds now.
+  caf::replies_to<atom::read_branch, std::string>::with<branch_report>>;
+
 /// Turns the control request files of other terminals into typed coordinator requests, and
 /// writes each typed answer back as the request's response file.
 using control_server_actor = caf::typed_actor<

@@ -89,6 +89,16 @@ struct command_reply {
   int exit_code = 0;              ///< For the CLI (see cli/command.hpp).
 };
 
+/// What a milestone's branch `milestone/<MID>` holds, as the branch reader found it.
+struct branch_report {
+  std::string milestone; ///< Milestone id.
+  bool exists = false;   ///< The branch exists.
+  bool complete = false; ///< Its committed MILESTONE.md says `status: complete`.
+  bool merged = false;   ///< Its tip is reachable from the integration branch.
+  std::string tip;       ///< Hex oid of the tip, when it exists.
+  std::string error;     ///< Why the branch could not be read; empty when it was.
+};
+
 /// A milestone (or one of its slices) ready to merge, with the tip recorded at that moment.
 struct merge_item {
   std::string milestone;          ///< Milestone id.
@@ -195,6 +205,12 @@ typename Inspector::result_type inspect(Inspector& f, budget_update& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, command_reply& x) {
   return f(caf::meta::type_name("sf::command_reply"), x.lines, x.exit_code);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, branch_report& x) {
+  return f(caf::meta::type_name("sf::branch_report"), x.milestone, x.exists, x.complete,
+           x.merged, x.tip, x.error);
 }
 
 template <class Inspector>

@@ -3,9 +3,9 @@
 #include "core/sf_paths.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/merge_report_json.hpp"
+#include "io/files/parallel_dir.hpp"
 #include "io/os/dir_watcher.hpp"
 #include "io/os/inode_release.hpp"
-#include "io/files/parallel_dir.hpp"
 #include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
@@ -36,7 +36,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() > suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-bool valid_id(std::string_view id) {
+bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 64)
     return false;
   for (char c : id)
@@ -80,7 +80,7 @@ caf::expected<control_request> read_control_request(const std::string& root,
   if (!ends_with(name, request_suffix) || is_temp_name(name))
     return make_error(ec::not_found, "not a control request: " + name);
   auto id = name.substr(0, name.size() - request_suffix.size());
-  if (!valid_id(id))
+  if (!valid_request_id(id))
     return make_error(ec::invalid_input, "control request " + name + " has an invalid id");
   auto dir = open_control_dir(root);
   if (!dir)
@@ -114,7 +114,7 @@ caf::expected<control_request> read_control_request(const std::string& root,
 
 caf::error write_control_response(const std::string& root, const std::string& id,
                                   const control_response& response) {
-  if (!valid_id(id))
+  if (!valid_request_id(id))
     return make_error(ec::invalid_input, "invalid control request id `" + id + "`");
   nlohmann::json j = {{"id", id}, {"lines", response.lines}, {"exitCode", response.exit_code}};
   if (response.merge)

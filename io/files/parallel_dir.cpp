@@ -3,7 +3,6 @@
 #include "config/escape.hpp"
 #include "config/plan.hpp"
 #include "core/milestone_id.hpp"
-
 #include "messages/error.hpp"
 
 #include <dirent.h>

@@ -2,8 +2,8 @@
 
 #include "core/sf_paths.hpp"
 #include "io/files/parallel_dir.hpp"
-#include "io/os/safe_file.hpp"
 #include "io/files/status_file.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>

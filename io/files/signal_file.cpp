@@ -2,9 +2,9 @@
 
 #include "core/milestone_id.hpp"
 #include "core/sf_paths.hpp"
-#include "io/os/inode_release.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/status_file.hpp"
+#include "io/os/inode_release.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>

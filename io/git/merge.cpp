@@ -1,18 +1,19 @@
 #include "io/git/merge.hpp"
-#include "core/milestone_id.hpp"
-#include "io/os/fault_point.hpp"
 
+#include "config/escape.hpp"
 #include "config/plan.hpp"
+#include "core/milestone_id.hpp"
+#include "io/files/status_file.hpp"
 #include "io/git/checkout_update.hpp"
 #include "io/git/git.hpp"
 #include "io/git/git_checkouts.hpp"
 #include "io/git/index_lock.hpp"
 #include "io/git/integration_branch.hpp"
 #include "io/git/merge_turn.hpp"
-#include "io/files/status_file.hpp"
+#include "io/git/tree_merge.hpp"
+#include "io/os/fault_point.hpp"
 #include "io/os/inode_release.hpp"
 #include "io/os/safe_file.hpp"
-#include "io/git/tree_merge.hpp"
 #include "messages/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -629,20 +630,32 @@ caf::expected<commit_ptr> resolve_commit(git_repository* repo, const std::string
   return commit_ptr{reinterpret_cast<git_commit*>(peeled)};
 }
 
+caf::error check_merge_id(const std::string& mid) {
+  if (core::valid_milestone_id(mid))
+    return {};
+  return make_error(ec::invalid_input,
+                    "merge of milestone " + core::not_a_milestone_id(escape_text(mid)));
+}
+
 } // namespace
 
 caf::expected<merge_result> merge_milestone(const merge_request& req) {
-  if (!core::valid_milestone_id(req.mid))
-    return make_error(ec::invalid_input, "milestone id '" + req.mid.substr(0, 80) +
-                                           "' is not valid; use a letter followed by up to 63 "
-                                           "letters, digits, '_' or '-' (e.g. M001)");
+  // The id first: a bad one is the caller's input, whatever state the repository is in.
+  if (auto err = check_merge_id(req.mid))
+    return err;
   auto repo = open_repo(req.root);
   if (!repo)
     return std::move(repo.error());
-  auto main = resolve_main_branch(repo->get());
+  return merge_milestone(repo->get(), req);
+}
+
+caf::expected<merge_result> merge_milestone(git_repository* repo, const merge_request& req) {
+  if (auto err = check_merge_id(req.mid))
+    return err;
+  auto main = resolve_main_branch(repo);
   if (!main)
     return std::move(main.error());
-  context cx{req, repo->get(), *main, "refs/heads/" + *main, "milestone/" + req.mid, {}, {}, {}};
+  context cx{req, repo, *main, "refs/heads/" + *main, "milestone/" + req.mid, {}, {}, {}};
   if (req.tip.size() != GIT_OID_HEXSZ || git_oid_fromstr(&cx.tip, req.tip.c_str()) != 0)
     return make_error(ec::invalid_input, "recorded tip '" + req.tip.substr(0, 80) + "' of " +
                                            req.mid + " is not a 40-digit commit id; record the "

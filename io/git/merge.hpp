@@ -6,6 +6,8 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include <git2.h>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -49,6 +51,9 @@ struct merge_result {
 /// where it is and is reported as an obstacle. Errors are for broken repositories and bad
 /// input; expected outcomes are `merge_result` kinds.
 caf::expected<merge_result> merge_milestone(const merge_request& req);
+
+/// The same, through the repository at `req.root` that the caller has open.
+caf::expected<merge_result> merge_milestone(git_repository* repo, const merge_request& req);
 
 /// Finishes what a merge that was cut short (a crash after main moved, or a checkout that
 /// switched to main during a merge) left in a checkout of main, and removes our own lock left

@@ -1,17 +1,17 @@
 #include "io/git/merge_step.hpp"
-#include "io/os/fault_point.hpp"
 
+#include "io/files/parallel_dir.hpp"
+#include "io/files/status_file.hpp"
 #include "io/git/git.hpp"
 #include "io/git/integration_branch.hpp"
-#include "io/os/inode_release.hpp"
 #include "io/git/merge.hpp"
 #include "io/git/merge_turn.hpp"
 #include "io/git/milestone_branch.hpp"
-#include "io/files/parallel_dir.hpp"
 #include "io/git/push.hpp"
-#include "io/os/safe_file.hpp"
-#include "io/files/status_file.hpp"
 #include "io/git/worktree.hpp"
+#include "io/os/fault_point.hpp"
+#include "io/os/inode_release.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <git2.h>
@@ -53,24 +53,38 @@ core::merge_kind outcome_kind(core::merge_kind merge_result_kind, bool dry_run) 
 
 namespace {
 
-caf::error delete_branch_if_merged(const std::string& root, const std::string& mid) {
-  auto state = read_milestone_branch(root, mid);
-  if (!state)
-    return state.error();
+caf::error delete_branch_if_merged(git_repository* repo, const std::string& mid) {
+  auto merged = milestone_merged(repo, mid);
+  if (!merged)
+    return merged.error();
   // Only a branch whose every commit is on main may go: unmerged work is never deleted.
-  if (!*state || !(*state)->merged)
+  if (!*merged || !**merged)
     return {};
-  auto repo = open_repo(root);
-  if (!repo)
-    return repo.error();
   git_reference* raw = nullptr;
   auto name = "milestone/" + mid;
-  if (git_branch_lookup(&raw, repo->get(), name.c_str(), GIT_BRANCH_LOCAL) != 0)
+  if (git_branch_lookup(&raw, repo, name.c_str(), GIT_BRANCH_LOCAL) != 0)
     return git_fail("cannot find branch", name);
   reference_ptr ref{raw};
   if (git_branch_delete(ref.get()) != 0)
     return git_fail("cannot delete branch", name);
   return {};
+}
+
+// cleanup_merged's work, through the repository the step has open.
+std::string cleanup_in(git_repository* repo, const std::string& root, const merge_item& item,
+                       const merge_options& o) {
+  fault_point("merge.before_cleanup");
+  std::string notes;
+  if (item.slice.empty()) {
+    // The milestone is on main: its worktree and status file have served their purpose.
+    if (auto err = remove_worktree(repo, root, item.milestone))
+      notes += std::string("worktree kept: ") + describe(err);
+    unlink_deferred(status_path(root, item.milestone));
+    if (o.delete_merged_branch)
+      if (auto err = delete_branch_if_merged(repo, item.milestone))
+        notes += (notes.empty() ? "" : "; ") + std::string("branch kept: ") + describe(err);
+  }
+  return notes;
 }
 
 } // namespace
@@ -93,6 +107,13 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
     }
     turn = std::move(*held);
   }
+  // One repository handle for the whole step: the merge, the push's branch name, the clean-up.
+  auto repo = open_repo(root);
+  if (!repo) {
+    out.kind = core::merge_kind::failed;
+    out.text = describe(repo.error());
+    return out;
+  }
   merge_request req;
   req.root = root;
   req.mid = item.milestone;
@@ -100,7 +121,7 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   req.message = merge_message(item);
   req.dry_run = o.dry_run;
   req.stop_fd = o.stop_fd;
-  auto res = merge_milestone(req);
+  auto res = merge_milestone(repo->get(), req);
   if (!res) {
     // A stop that ended git's check is an interruption (exit 130), not a failed merge.
     out.kind = code_of(res.error()) == ec::unavailable ? core::merge_kind::interrupted
@@ -119,11 +140,8 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   // The push needs no turn: the next merge must not wait for a slow remote.
   turn.reset();
   if (out.kind == core::merge_kind::merged && !o.push_remote.empty() && o.push_inline) {
-    auto repo = open_repo(root);
-    caf::expected<std::string> main = caf::error{};
-    if (repo)
-      main = resolve_main_branch(repo->get());
-    caf::error err = !repo ? repo.error() : !main ? main.error() : caf::error{};
+    auto main = resolve_main_branch(repo->get());
+    caf::error err = !main ? main.error() : caf::error{};
     if (!err)
       err = push_branch(push_request{root, o.push_remote, *main}, o.push_timeout, o.stop_fd);
     if (err)
@@ -133,7 +151,7 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   }
   if (!o.cleanup)
     return out;
-  auto notes = cleanup_merged(root, item, o);
+  auto notes = cleanup_in(repo->get(), root, item, o);
   if (!notes.empty())
     out.text += (out.text.empty() ? "" : "; ") + notes;
   return out;
@@ -141,24 +159,19 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
 
 std::string cleanup_merged(const std::string& root, const merge_item& item,
                            const merge_options& o) {
-  fault_point("merge.before_cleanup");
-  std::string notes;
-  if (item.slice.empty()) {
-    // The milestone is on main: its worktree and status file have served their purpose.
-    if (auto err = remove_worktree(root, item.milestone))
-      notes += std::string("worktree kept: ") + describe(err);
-    unlink_deferred(status_path(root, item.milestone));
-    if (o.delete_merged_branch)
-      if (auto err = delete_branch_if_merged(root, item.milestone))
-        notes += (notes.empty() ? "" : "; ") + std::string("branch kept: ") + describe(err);
-  }
-  return notes;
+  auto repo = open_repo(root);
+  if (!repo)
+    return item.slice.empty() ? "worktree kept: " + describe(repo.error()) : std::string{};
+  return cleanup_in(repo->get(), root, item, o);
 }
 
 caf::expected<std::vector<merge_item>> find_mergeable(const std::string& root, const plan& p) {
+  auto repo = open_repo(root);
+  if (!repo)
+    return repo.error();
   std::vector<merge_item> items;
   for (const auto& m : p.milestones) {
-    auto state = read_milestone_branch(root, m.id);
+    auto state = read_milestone_branch(repo->get(), m.id);
     if (!state)
       return state.error();
     if (!*state || !(*state)->complete || (*state)->merged)

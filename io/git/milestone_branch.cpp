@@ -48,26 +48,54 @@ caf::error check_branch_history(git_repository* repo, const std::string& mid) {
                       "need, and sf-actors makes milestone/" + mid + " from " + *main);
 }
 
-caf::expected<std::string> milestone_tip(const std::string& root, const std::string& mid) {
-  auto state = read_milestone_branch(root, mid);
-  if (!state)
-    return state.error();
-  if (!*state)
-    return make_error(ec::not_found, "branch milestone/" + mid + " does not exist in " + root);
-  return (*state)->tip;
-}
-
 caf::expected<std::optional<branch_state>> read_milestone_branch(const std::string& root,
                                                                  const std::string& mid) {
   if (!core::valid_milestone_id(mid))
     return make_error(ec::invalid_input, "milestone " + core::not_a_milestone_id(escape_text(mid)));
-  git_init_once();
   auto repo = open_repo(root);
   if (!repo)
     return repo.error();
+  return read_milestone_branch(repo->get(), mid);
+}
+
+namespace {
+
+// Whether `tip` is the integration branch's tip or one of its ancestors.
+caf::expected<bool> on_main(git_repository* repo, const git_oid& tip) {
+  auto main = resolve_main_branch(repo);
+  if (!main)
+    return main.error();
+  git_oid main_oid;
+  if (git_reference_name_to_id(&main_oid, repo, ("refs/heads/" + *main).c_str()) != 0)
+    return git_fail("reading", "refs/heads/" + *main);
+  return git_oid_equal(&main_oid, &tip) || git_graph_descendant_of(repo, &main_oid, &tip) == 1;
+}
+
+} // namespace
+
+caf::expected<std::optional<bool>> milestone_merged(git_repository* repo, const std::string& mid) {
+  if (!core::valid_milestone_id(mid))
+    return make_error(ec::invalid_input, "milestone " + core::not_a_milestone_id(escape_text(mid)));
   git_oid tip;
   auto ref_name = "refs/heads/milestone/" + mid;
-  int rc = git_reference_name_to_id(&tip, repo->get(), ref_name.c_str());
+  int rc = git_reference_name_to_id(&tip, repo, ref_name.c_str());
+  if (rc == GIT_ENOTFOUND)
+    return std::optional<bool>{};
+  if (rc != 0)
+    return git_fail("reading", ref_name);
+  auto merged = on_main(repo, tip);
+  if (!merged)
+    return merged.error();
+  return std::optional<bool>{*merged};
+}
+
+caf::expected<std::optional<branch_state>> read_milestone_branch(git_repository* repo,
+                                                                 const std::string& mid) {
+  if (!core::valid_milestone_id(mid))
+    return make_error(ec::invalid_input, "milestone " + core::not_a_milestone_id(escape_text(mid)));
+  git_oid tip;
+  auto ref_name = "refs/heads/milestone/" + mid;
+  int rc = git_reference_name_to_id(&tip, repo, ref_name.c_str());
   if (rc == GIT_ENOTFOUND)
     return std::optional<branch_state>{};
   if (rc != 0)
@@ -75,7 +103,7 @@ caf::expected<std::optional<branch_state>> read_milestone_branch(const std::stri
   branch_state out;
   out.tip = hex(&tip);
   git_commit* raw_commit = nullptr;
-  if (git_commit_lookup(&raw_commit, repo->get(), &tip) != 0)
+  if (git_commit_lookup(&raw_commit, repo, &tip) != 0)
     return git_fail("cannot read commit of", ref_name);
   commit_ptr commit{raw_commit};
   out.tip_time = git_commit_time(commit.get());
@@ -90,7 +118,7 @@ caf::expected<std::optional<branch_state>> read_milestone_branch(const std::stri
     std::unique_ptr<git_tree_entry, decltype(&git_tree_entry_free)> entry{raw_entry,
                                                                           git_tree_entry_free};
     git_blob* raw_blob = nullptr;
-    if (git_blob_lookup(&raw_blob, repo->get(), git_tree_entry_id(entry.get())) == 0) {
+    if (git_blob_lookup(&raw_blob, repo, git_tree_entry_id(entry.get())) == 0) {
       blob_ptr blob{raw_blob};
       std::string_view text{static_cast<const char*>(git_blob_rawcontent(blob.get())),
                             static_cast<std::size_t>(git_blob_rawsize(blob.get()))};
@@ -98,14 +126,10 @@ caf::expected<std::optional<branch_state>> read_milestone_branch(const std::stri
         out.complete = m->status == milestone_status::complete;
     }
   }
-  auto main = resolve_main_branch(repo->get());
-  if (!main)
-    return main.error();
-  git_oid main_oid;
-  if (git_reference_name_to_id(&main_oid, repo->get(), ("refs/heads/" + *main).c_str()) != 0)
-    return git_fail("reading", "refs/heads/" + *main);
-  out.merged = git_oid_equal(&main_oid, &tip) ||
-               git_graph_descendant_of(repo->get(), &main_oid, &tip) == 1;
+  auto merged = on_main(repo, tip);
+  if (!merged)
+    return merged.error();
+  out.merged = *merged;
   return std::optional<branch_state>{out};
 }
 

@@ -25,12 +25,17 @@ struct branch_state {
 caf::expected<std::optional<branch_state>> read_milestone_branch(const std::string& root,
                                                                  const std::string& mid);
 
+/// The same, through a repository the caller has open.
+caf::expected<std::optional<branch_state>> read_milestone_branch(git_repository* repo,
+                                                                 const std::string& mid);
+
+/// Whether the tip of `milestone/<mid>` is on the integration branch, without reading its plan;
+/// empty when there is no such branch.
+caf::expected<std::optional<bool>> milestone_merged(git_repository* repo, const std::string& mid);
+
 /// Fails when `milestone/<mid>` exists but shares no history with the integration branch (a
 /// branch of that name made elsewhere): a worker would start from a tree without the plan.
 /// The error names the branch and the fix; nothing is changed.
 caf::error check_branch_history(git_repository* repo, const std::string& mid);
-
-/// Hex oid of the tip of `milestone/<mid>`.
-caf::expected<std::string> milestone_tip(const std::string& root, const std::string& mid);
 
 } // namespace sf::io

@@ -1,15 +1,15 @@
 #include "io/git/worktree.hpp"
+
+#include "config/escape.hpp"
+#include "config/plan.hpp"
 #include "core/milestone_id.hpp"
 #include "core/sf_paths.hpp"
-#include "io/os/safe_file.hpp"
-
-#include "config/plan.hpp"
-
 #include "io/git/git.hpp"
 #include "io/git/integration_branch.hpp"
 #include "io/git/milestone_branch.hpp"
-#include "io/os/inode_release.hpp"
 #include "io/git/tree_checkout.hpp"
+#include "io/os/inode_release.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
 #include <fcntl.h>
@@ -33,18 +33,9 @@ namespace sf::io {
 
 namespace {
 
-bool valid_id(const std::string& id) {
-  return core::valid_milestone_id(id);
-}
-
 caf::error bad_id(const std::string& mid) {
-  std::string shown = mid.size() > 80 ? mid.substr(0, 80) + "..." : mid;
-  for (auto& c : shown)
-    if (static_cast<unsigned char>(c) < 0x20)
-      c = '?';
-  return make_error(ec::invalid_input, "milestone id '" + shown +
-                                         "' is not valid for a worktree; use a letter followed by "
-                                         "up to 63 letters, digits, '_' or '-' (e.g. M001)");
+  return make_error(ec::invalid_input, "worktree of milestone " +
+                                         core::not_a_milestone_id(escape_text(mid)));
 }
 
 caf::error sys_fail(const std::string& what, const std::string& path, const std::string& reason) {
@@ -74,6 +65,25 @@ caf::expected<layout> make_layout(const std::string& root, const std::string& mi
   return l;
 }
 
+/// A milestone's layout and the repository it belongs to, open.
+struct opened_layout {
+  layout where;
+  repo_ptr repo;
+};
+
+/// Checks the id, resolves the layout and opens the repository: where both entry points begin.
+caf::expected<opened_layout> open_layout(const std::string& root, const std::string& mid) {
+  if (!core::valid_milestone_id(mid))
+    return bad_id(mid);
+  auto l = make_layout(root, mid);
+  if (!l)
+    return l.error();
+  auto repo = open_repo(l->root);
+  if (!repo)
+    return repo.error();
+  return opened_layout{std::move(*l), std::move(*repo)};
+}
+
 /// Creates `path` as a real folder when missing; refuses a symbolic link or a file there.
 caf::error ensure_real_dir(const std::string& path) {
   struct stat st;
@@ -97,7 +107,7 @@ bool direct_child_of(const std::string& p, const std::string& dir) {
   if (norm.filename().empty())
     norm = norm.parent_path();
   return norm.parent_path() == fs::path(dir).lexically_normal() &&
-         valid_id(norm.filename().string());
+         core::valid_milestone_id(norm.filename().string());
 }
 
 bool same_path(const std::string& a, const std::string& b) {
@@ -407,14 +417,11 @@ caf::expected<unique_fd> lock_worktree_admin(const std::string& root) {
 
 caf::expected<worktree_info> ensure_worktree(const std::string& root, const std::string& mid,
                                              const std::atomic<bool>* cancel) {
-  if (!valid_id(mid))
-    return bad_id(mid);
-  auto l = make_layout(root, mid);
-  if (!l)
-    return l.error();
-  auto repo = open_repo(l->root);
-  if (!repo)
-    return repo.error();
+  auto opened = open_layout(root, mid);
+  if (!opened)
+    return opened.error();
+  auto* l = &opened->where;
+  auto* repo = &opened->repo;
   if (auto err = ensure_real_dir(l->root + "/.sf"))
     return err;
   if (auto err = ensure_real_dir(l->wt_dir))
@@ -491,74 +498,69 @@ caf::expected<std::vector<std::string>> uncommitted_changes(git_worktree* wt,
   return changed;
 }
 
-caf::error remove_worktree(const std::string& root, const std::string& mid) {
-  if (!valid_id(mid))
-    return bad_id(mid);
-  auto l = make_layout(root, mid);
-  if (!l)
-    return l.error();
-  auto repo = open_repo(l->root);
-  if (!repo)
-    return repo.error();
+namespace {
+
+// remove_worktree's work, through the repository at `l.root`.
+caf::error remove_worktree_in(git_repository* repo, const layout& l, const std::string& mid) {
   // Under the creation lock (see lock_worktree_admin). Without a worktrees folder nothing is
   // being created and there is nothing to lock.
   unique_fd guard;
   struct stat wt_dir_stat;
-  if (::lstat(l->wt_dir.c_str(), &wt_dir_stat) == 0) {
-    auto locked = lock_worktrees(l->wt_dir);
+  if (::lstat(l.wt_dir.c_str(), &wt_dir_stat) == 0) {
+    auto locked = lock_worktrees(l.wt_dir);
     if (!locked)
       return locked.error();
     guard = std::move(*locked);
   }
   git_worktree* raw = nullptr;
-  if (git_worktree_lookup(&raw, repo->get(), mid.c_str()) != 0) {
-    auto kind = classify_folder(l->wt_path);
+  if (git_worktree_lookup(&raw, repo, mid.c_str()) != 0) {
+    auto kind = classify_folder(l.wt_path);
     if (!kind)
       return kind.error();
     if (*kind == leftover::foreign)
-      return make_error(ec::not_found, l->wt_path + " is not a registered worktree; inspect it "
+      return make_error(ec::not_found, l.wt_path + " is not a registered worktree; inspect it "
                                                     "and delete it by hand if it is not needed");
-    return remove_leftover(l->wt_path); // Already gone, or only a failed creation's link.
+    return remove_leftover(l.wt_path); // Already gone, or only a failed creation's link.
   }
   worktree_ptr wt{raw};
   const char* reg = git_worktree_path(wt.get());
-  if (reg == nullptr || !same_path(reg, l->wt_path))
+  if (reg == nullptr || !same_path(reg, l.wt_path))
     return make_error(ec::unsafe_path, "the worktree entry '" + mid + "' is registered for " +
-                                         (reg ? reg : "(nothing)") + ", not " + l->wt_path +
+                                         (reg ? reg : "(nothing)") + ", not " + l.wt_path +
                                          "; remove it with `git worktree remove` yourself");
   if (git_worktree_is_locked(nullptr, wt.get()) > 0)
-    return make_error(ec::invalid_input, "worktree " + l->wt_path + " is locked; unlock it "
-                                         "(git worktree unlock " + l->wt_path + ") to remove it");
+    return make_error(ec::invalid_input, "worktree " + l.wt_path + " is locked; unlock it "
+                                         "(git worktree unlock " + l.wt_path + ") to remove it");
   if (git_worktree_validate(wt.get()) == 0) {
-    auto changed = uncommitted_changes(wt.get(), l->wt_path);
+    auto changed = uncommitted_changes(wt.get(), l.wt_path);
     if (!changed)
       return changed.error();
     if (!changed->empty())
       return make_error(ec::invalid_input,
-                        "worktree " + l->wt_path + " has " + std::to_string(changed->size()) +
+                        "worktree " + l.wt_path + " has " + std::to_string(changed->size()) +
                           " uncommitted change(s), first: " + changed->front() +
                           "; commit or discard them, then remove it again");
   } else {
-    auto kind = classify_folder(l->wt_path);
+    auto kind = classify_folder(l.wt_path);
     if (!kind)
       return kind.error();
     if (*kind == leftover::foreign)
-      return refuse_foreign(l->wt_path);
+      return refuse_foreign(l.wt_path);
   }
   // A rename is instant even for a huge tree, so the worktree disappears atomically; the slow
   // delete happens after git no longer knows the folder.
-  std::string trash = l->wt_dir + "/.trash-" + mid + "-" + random_hex();
+  std::string trash = l.wt_dir + "/.trash-" + mid + "-" + random_hex();
   bool moved = false;
-  if (::rename(l->wt_path.c_str(), trash.c_str()) == 0)
+  if (::rename(l.wt_path.c_str(), trash.c_str()) == 0)
     moved = true;
   else if (errno != ENOENT)
-    return sys_fail("moving aside", l->wt_path, std::strerror(errno));
+    return sys_fail("moving aside", l.wt_path, std::strerror(errno));
   {
     // Unlinks wait for the device here (see inode_release.hpp), and this runs under the lock
     // that worktree creation takes.
     held_inodes admin;
-    admin.add_tree(admin_dir(repo->get(), mid));
-    if (auto err = prune_checked(wt.get(), *l, GIT_WORKTREE_PRUNE_VALID))
+    admin.add_tree(admin_dir(repo, mid));
+    if (auto err = prune_checked(wt.get(), l, GIT_WORKTREE_PRUNE_VALID))
       return err;
   }
   guard.reset(); // The slow delete of the moved-aside tree needs no lock.
@@ -571,6 +573,26 @@ caf::error remove_worktree(const std::string& root, const std::string& mid) {
       return sys_fail("deleting the moved-aside worktree", trash, ec_.message());
   }
   return {};
+}
+
+} // namespace
+
+caf::error remove_worktree(const std::string& root, const std::string& mid) {
+  auto opened = open_layout(root, mid);
+  if (!opened)
+    return opened.error();
+  auto* l = &opened->where;
+  auto* repo = &opened->repo;
+  return remove_worktree_in(repo->get(), *l, mid);
+}
+
+caf::error remove_worktree(git_repository* repo, const std::string& root, const std::string& mid) {
+  if (!core::valid_milestone_id(mid))
+    return bad_id(mid);
+  auto l = make_layout(root, mid);
+  if (!l)
+    return l.error();
+  return remove_worktree_in(repo, *l, mid);
 }
 
 } // namespace sf::io

@@ -6,11 +6,11 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include <git2.h>
+
 #include <atomic>
 #include <string>
 #include <vector>
-
-struct git_worktree;
 
 namespace sf::io {
 
@@ -42,6 +42,9 @@ caf::expected<worktree_info> ensure_worktree(const std::string& root, const std:
 /// Deletes milestone `mid`'s worktree folder and admin entry after a merge, keeping its branch;
 /// refuses when the worktree holds changes that are not committed.
 caf::error remove_worktree(const std::string& root, const std::string& mid);
+
+/// The same, through the repository at `root` that the caller has open.
+caf::error remove_worktree(git_repository* repo, const std::string& root, const std::string& mid);
 
 /// Changed or untracked files of a worktree that removing it would lose (the runtime
 /// `.sf/auto.lock` excepted); empty when it is clean. `where` names it in errors.

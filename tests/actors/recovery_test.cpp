@@ -1,8 +1,8 @@
 // Crash recovery: adoption after a coordinator crash, the restart policy, hung workers.
 #include "io/files/ledger_file.hpp"
-#include "io/os/process.hpp"
 #include "io/files/run_file.hpp"
 #include "io/files/status_file.hpp"
+#include "io/os/process.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,8 +1,8 @@
 // The actor runtime end to end: the real CLI, real worker processes, real signals.
-#include "io/os/proc_scan.hpp"
-#include "io/os/process.hpp"
 #include "io/files/run_file.hpp"
 #include "io/files/status_file.hpp"
+#include "io/os/proc_scan.hpp"
+#include "io/os/process.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>
@@ -166,7 +166,9 @@ TEST_CASE("a killed worker is reported at once, a frozen one after stale_timeout
   CHECK(stale_at - frozen_at >= 1000); // Not before the heartbeat could have been missed.
   CHECK(event_lines(p.root(), "no heartbeat for 1.5 s").size() >= 1);
   ::kill(static_cast<pid_t>(frozen), SIGCONT);
-  CHECK(p.cli("stop").exit_code == 0);
+  auto stop = p.cli("stop");
+  INFO(stop.out << stop.err << read_file(p.path(".sf/parallel/coordinator.log")));
+  CHECK(stop.exit_code == 0);
   REQUIRE(wait_exit(cli, 30s));
 }
 

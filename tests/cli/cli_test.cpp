@@ -1,4 +1,5 @@
 // The CLI's conventions: verbs, exit codes, -C, --json, init, eligibility and graph output.
+#include "config/plan_builders.hpp"
 #include "docs/json_schema.hpp"
 #include "io/files/status_file.hpp"
 #include "support/project.hpp"
@@ -29,36 +30,13 @@ std::vector<milestone_spec> spec_example() {
   return {m1, m2, m3, m4};
 }
 
-const char* spec_report = R"(# Parallel Eligibility Report
-
-## Eligible for Parallel Execution (2)
-
-- **M002** — Auth System
-  All dependencies satisfied.
-- **M003** — Dashboard UI
-  All dependencies satisfied.
-
-## Ineligible (2)
-
-- **M001** — Core Types
-  Already complete.
-- **M004** — API Integration
-  Blocked by incomplete dependencies: M002.
-
-## File Overlap Warnings (1)
-
-- **M002** <-> **M003** — 2 shared file(s):
-  - `src/types.ts`
-  - `src/middleware.ts`
-)";
-
 } // namespace
 
 TEST_CASE("eligibility on the spec's example prints the spec's report", "[cli]") {
   test_project p(spec_example(), "  enabled: true\n");
   auto r = p.cli("eligibility");
   CHECK(r.exit_code == 0);
-  CHECK(r.out == spec_report);
+  CHECK(r.out == sf::test::spec_example_report);
   auto j = p.cli("eligibility --json");
   REQUIRE(j.exit_code == 0);
   auto data = nlohmann::json::parse(j.out);
@@ -71,10 +49,10 @@ TEST_CASE("option -C acts on another root, and a subfolder finds its root", "[cl
   test_project p(spec_example(), "  enabled: true\n");
   auto r = run(sh_quote(SF_CLI_PATH) + " -C " + sh_quote(p.root()) + " eligibility", "/");
   CHECK(r.exit_code == 0);
-  CHECK(r.out == spec_report);
+  CHECK(r.out == sf::test::spec_example_report);
   std::filesystem::create_directories(p.path("src/deep"));
   auto sub = run(sh_quote(SF_CLI_PATH) + " eligibility", p.path("src/deep"));
-  CHECK(sub.out == spec_report);
+  CHECK(sub.out == sf::test::spec_example_report);
 }
 
 TEST_CASE("graph prints mermaid and dot with statuses", "[cli]") {

@@ -1,3 +1,4 @@
+#include "cli/eligibility_text.hpp"
 #include "config/eligibility.hpp"
 #include "config/plan_builders.hpp"
 
@@ -118,36 +119,6 @@ bool same_overlaps(const std::vector<sf::overlap_warning>& x,
 
 } // namespace
 
-TEST_CASE("the specification's example renders exactly as its report", "[eligibility]") {
-  const std::string expected = R"(# Parallel Eligibility Report
-
-## Eligible for Parallel Execution (2)
-
-- **M002** — Auth System
-  All dependencies satisfied.
-- **M003** — Dashboard UI
-  All dependencies satisfied.
-
-## Ineligible (2)
-
-- **M001** — Core Types
-  Already complete.
-- **M004** — API Integration
-  Blocked by incomplete dependencies: M002.
-
-## File Overlap Warnings (1)
-
-- **M002** <-> **M003** — 2 shared file(s):
-  - `src/types.ts`
-  - `src/middleware.ts`
-)";
-  auto report = sf::analyze_eligibility(sf::test::spec_example_plan());
-  CHECK(sf::render_eligibility_markdown(report) == expected);
-  // M004 shares src/auth.ts with M002 but is blocked, so it is in no overlap.
-  REQUIRE(report.overlaps.size() == 1);
-  CHECK(report.overlaps_omitted == 0);
-}
-
 TEST_CASE("eligibility rules are applied in order", "[eligibility]") {
   sf::plan p;
   p.milestones.push_back(make_milestone("M001", "Done", milestone_status::complete));
@@ -192,7 +163,7 @@ TEST_CASE("only restricts the verdicts and the overlaps to the named ids", "[eli
   CHECK(ids_of(r.ineligible) == std::vector<std::string>{"M004", "M042"});
   CHECK(entry(r.ineligible, "M004")->reason == "Blocked by incomplete dependencies: M002.");
   CHECK(entry(r.ineligible, "M042")->reason.find("Not in the plan") == 0);
-  CHECK(sf::render_eligibility_markdown(r).find("- **M042**\n  Not in the plan") !=
+  CHECK(sf::cli::render_eligibility_markdown(r).find("- **M042**\n  Not in the plan") !=
         std::string::npos);
   // M003 overlaps M002 but was not asked for.
   CHECK(r.overlaps.empty());
@@ -230,7 +201,7 @@ TEST_CASE("a file in every milestone is capped, counted and fast", "[eligibility
   CHECK(r.overlaps.back().a == "M00000");
   CHECK(r.overlaps.back().b == padded_id(sf::default_max_overlaps));
   CHECK(r.overlaps.back().files == std::vector<std::string>{"src/hot.ts"});
-  auto text = sf::render_eligibility_markdown(r);
+  auto text = sf::cli::render_eligibility_markdown(r);
   CHECK(text.find("## File Overlap Warnings (49995000)\n") != std::string::npos);
   CHECK(text.find("- ... and 49994000 more overlapping pair(s), not listed.\n") !=
         std::string::npos);
@@ -287,47 +258,4 @@ TEST_CASE("10,000 milestones of 20 files from 50,000 paths", "[eligibility]") {
                                         partners.begin());
   }
   CHECK(r.overlaps.size() + r.overlaps_omitted == total);
-}
-
-TEST_CASE("empty sections and hostile titles render safely", "[eligibility]") {
-  sf::eligibility_report r;
-  r.ineligible.push_back({"M001", "Line one\n## Injected\r\nthird", "Already complete."});
-  r.ineligible.push_back({"M002", "T", "Blocked by unknown dependencies: M\n# X."});
-  const std::string expected = "# Parallel Eligibility Report\n"
-                               "\n"
-                               "## Eligible for Parallel Execution (0)\n"
-                               "\n"
-                               "- none\n"
-                               "\n"
-                               "## Ineligible (2)\n"
-                               "\n"
-                               "- **M001** — Line one ## Injected  third\n"
-                               "  Already complete.\n"
-                               "- **M002** — T\n"
-                               "  Blocked by unknown dependencies: M # X.\n";
-  CHECK(sf::render_eligibility_markdown(r) == expected);
-  r.overlaps.push_back({"M001", "M002", {"a`b.ts", "`x`", "new\nline"}});
-  auto text = sf::render_eligibility_markdown(r);
-  CHECK(text.find("  - ``a`b.ts``\n") != std::string::npos);
-  CHECK(text.find("  - `` `x` ``\n") != std::string::npos);
-  CHECK(text.find("  - `new line`\n") != std::string::npos);
-  CHECK(text.find("## File Overlap Warnings (1)\n") != std::string::npos);
-}
-
-TEST_CASE("the JSON form carries the same data", "[eligibility]") {
-  auto r = sf::analyze_eligibility(sf::test::spec_example_plan());
-  auto j = sf::eligibility_to_json(r);
-  auto expected = nlohmann::json::parse(R"({
-    "eligible": [
-      {"id": "M002", "title": "Auth System", "reason": "All dependencies satisfied."},
-      {"id": "M003", "title": "Dashboard UI", "reason": "All dependencies satisfied."}],
-    "ineligible": [
-      {"id": "M001", "title": "Core Types", "reason": "Already complete."},
-      {"id": "M004", "title": "API Integration",
-       "reason": "Blocked by incomplete dependencies: M002."}],
-    "overlaps": [{"a": "M002", "b": "M003", "files": ["src/types.ts", "src/middleware.ts"]}],
-    "overlapsOmitted": 0})");
-  CHECK(j == expected);
-  auto empty = sf::eligibility_to_json({});
-  CHECK(empty.dump() == R"({"eligible":[],"ineligible":[],"overlaps":[],"overlapsOmitted":0})");
 }

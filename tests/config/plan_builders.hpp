@@ -35,6 +35,30 @@ inline milestone make_milestone(std::string id, std::string title,
   return m;
 }
 
+/// The specification's example report, as `eligibility` prints it for `spec_example_plan()`.
+inline const char* const spec_example_report = R"(# Parallel Eligibility Report
+
+## Eligible for Parallel Execution (2)
+
+- **M002** — Auth System
+  All dependencies satisfied.
+- **M003** — Dashboard UI
+  All dependencies satisfied.
+
+## Ineligible (2)
+
+- **M001** — Core Types
+  Already complete.
+- **M004** — API Integration
+  Blocked by incomplete dependencies: M002.
+
+## File Overlap Warnings (1)
+
+- **M002** <-> **M003** — 2 shared file(s):
+  - `src/types.ts`
+  - `src/middleware.ts`
+)";
+
 /// The four milestones of the specification's example report.
 inline plan spec_example_plan() {
   plan p;

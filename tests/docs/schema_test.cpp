@@ -3,10 +3,10 @@
 #include "actors/orchestrator.hpp"
 #include "docs/json_schema.hpp"
 #include "io/files/control_file.hpp"
-#include "io/files/merge_report_json.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/ledger_file.hpp"
 #include "io/files/merge_queue_file.hpp"
+#include "io/files/merge_report_json.hpp"
 #include "io/files/signal_file.hpp"
 #include "support/project.hpp"
 

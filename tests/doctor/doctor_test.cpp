@@ -1,11 +1,11 @@
 // `sf-actors doctor`: planted leftovers in real repositories, real processes, the real CLI.
-#include "io/files/coordinator_lock.hpp"
 #include "doctor/doctor.hpp"
-#include "io/os/proc_scan.hpp"
-#include "io/os/process.hpp"
+#include "io/files/coordinator_lock.hpp"
 #include "io/files/status_file.hpp"
 #include "io/files/worker_registry.hpp"
 #include "io/git/worktree.hpp"
+#include "io/os/proc_scan.hpp"
+#include "io/os/process.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>

@@ -242,13 +242,14 @@ TEST_CASE("the installed runtime builds a host program that runs a project", "[e
   CHECK(std::filesystem::exists(prefix / "include/sf-actors/io/git/merge.hpp"));
   for (const char* absent : {"chaos", "doctor", "check_worker", "worker", "cli"})
     CHECK_FALSE(std::filesystem::exists(prefix / (std::string("include/sf-actors/") + absent)));
-  // The archive's members name their sources: none comes from a program's own parts.
+  // The archive's members name their sources: none comes from a program's own parts (the
+  // harnesses, the fault worker, the CLI's verbs and text renderers).
   auto members = run("ar t " + sh_quote(prefix / "lib/libsf_actors.a"));
   REQUIRE(members.exit_code == 0);
   CHECK(members.out.find("orchestrator.cpp.o") != std::string::npos);
   for (const char* part : {"fault_knobs", "fault_worker", "runner.cpp", "scenario.cpp",
                            "invariants.cpp", "doctor", "conformance", "reference_worker",
-                           "unit_runner", "_command.cpp"}) {
+                           "unit_runner", "_command.cpp", "_text.cpp", "one_line"}) {
     INFO(part);
     CHECK(members.out.find(part) == std::string::npos);
   }

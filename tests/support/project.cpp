@@ -1,8 +1,8 @@
 #include "support/project.hpp"
 
-#include "io/os/dir_watcher.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/run_file.hpp"
+#include "io/os/dir_watcher.hpp"
 
 #include <nlohmann/json.hpp>
 

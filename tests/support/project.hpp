@@ -2,8 +2,8 @@
 /// A real project for integration tests: a git repository with a plan and preferences, the
 /// CLI run as a real child process, and event-driven waits on `.sf/parallel/`.
 
-#include "io/os/process.hpp"
 #include "io/files/status_file.hpp"
+#include "io/os/process.hpp"
 #include "messages/types.hpp"
 #include "support/temp_dir.hpp"
 

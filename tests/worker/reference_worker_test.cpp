@@ -1,12 +1,11 @@
 // The reference worker end to end: real git repositories, real worker and unit processes.
-#include "io/os/dir_watcher.hpp"
 #include "io/files/ledger_file.hpp"
 #include "io/files/parallel_dir.hpp"
-#include "io/os/process.hpp"
 #include "io/files/signal_file.hpp"
 #include "io/files/status_file.hpp"
 #include "io/git/worktree.hpp"
-
+#include "io/os/dir_watcher.hpp"
+#include "io/os/process.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,11 +1,10 @@
 // Pure parts of the reference worker: cost lines, front-matter edit, metrics document.
 #include "messages/error.hpp"
+#include "support/temp_dir.hpp"
 #include "worker/cost_scanner.hpp"
 #include "worker/git_commit.hpp"
 #include "worker/metrics.hpp"
 #include "worker/milestone_edit.hpp"
-
-#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,4 @@
 #include "io/files/gitignore.hpp"
-
 #include "io/io_test_util.hpp"
 #include "messages/error.hpp"
 #include "support/temp_dir.hpp"

@@ -1,6 +1,5 @@
-#include "io/files/parallel_dir.hpp"
-
 #include "core/milestone_id.hpp"
+#include "io/files/parallel_dir.hpp"
 #include "io/io_test_util.hpp"
 #include "messages/error.hpp"
 #include "support/temp_dir.hpp"

@@ -1,7 +1,6 @@
-#include "io/files/state_writer.hpp"
-
 #include "io/files/parallel_dir.hpp"
 #include "io/files/run_file.hpp"
+#include "io/files/state_writer.hpp"
 #include "io/files/worker_registry.hpp"
 #include "support/temp_dir.hpp"
 

@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -357,9 +358,20 @@ TEST_CASE("a merge cut short after main moved is finished by the next command", 
   REQUIRE(!journal.empty());
   write_file(root + "/.git/sf-merge-checkout.json", journal);
   auto journal_json = nlohmann::json::parse(journal);
-  // The stale lock: same inode as journaled is impossible to recreate, so only its token is
-  // ours; a lock that is not ours must never be removed.
+  // The stale lock: its token is ours, but it is another file than the journaled one; a lock
+  // that is not ours must never be removed. The file system may hand the freed inode number
+  // to the new file; a placeholder then keeps that number while the lock is made again.
   write_file(root + "/.git/index.lock", lock_text);
+  std::string placeholder = root + "/.git/sf-test-inode-holder";
+  struct stat lock_stat {};
+  REQUIRE(::stat((root + "/.git/index.lock").c_str(), &lock_stat) == 0);
+  if (lock_stat.st_ino == journal_json.value("lockInode", uint64_t{0})) {
+    REQUIRE(::rename((root + "/.git/index.lock").c_str(), placeholder.c_str()) == 0);
+    write_file(root + "/.git/index.lock", lock_text);
+    REQUIRE(::stat((root + "/.git/index.lock").c_str(), &lock_stat) == 0);
+    ::unlink(placeholder.c_str());
+  }
+  REQUIRE(lock_stat.st_ino != journal_json.value("lockInode", uint64_t{0}));
   auto kept = sf::io::recover_checkouts(root);
   REQUIRE_FALSE(kept);
   CHECK(sf::code_of(kept.error()) == sf::ec::locked);

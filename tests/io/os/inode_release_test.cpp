@@ -1,7 +1,6 @@
 // Deferred freeing of replaced and removed files: nothing is lost, nothing stays open.
-#include "io/os/inode_release.hpp"
-
 #include "io/io_test_util.hpp"
+#include "io/os/inode_release.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>

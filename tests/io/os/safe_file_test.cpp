@@ -1,6 +1,5 @@
-#include "io/os/safe_file.hpp"
-
 #include "io/io_test_util.hpp"
+#include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 #include "support/temp_dir.hpp"
 

@@ -1,4 +1,4 @@
-#include "config/graph.hpp"
+#include "cli/plan_graph_text.hpp"
 #include "config/plan_builders.hpp"
 
 #include <catch2/catch.hpp>
@@ -39,7 +39,7 @@ TEST_CASE("Mermaid graph of a small plan", "[eligibility]") {
   M002 --> M003
   M009 -.-> M004
 )txt";
-  CHECK(sf::render_graph_mermaid(small_plan()) == expected);
+  CHECK(sf::cli::render_graph_mermaid(small_plan()) == expected);
 }
 
 TEST_CASE("DOT graph of a small plan", "[eligibility]") {
@@ -57,15 +57,15 @@ TEST_CASE("DOT graph of a small plan", "[eligibility]") {
   "M009" -> "M004" [style=dashed];
 }
 )txt";
-  CHECK(sf::render_graph_dot(small_plan()) == expected);
+  CHECK(sf::cli::render_graph_dot(small_plan()) == expected);
 }
 
 TEST_CASE("graph output does not depend on the plan's order", "[eligibility]") {
   auto p = small_plan();
   auto reversed = p;
   std::reverse(reversed.milestones.begin(), reversed.milestones.end());
-  CHECK(sf::render_graph_mermaid(reversed) == sf::render_graph_mermaid(p));
-  CHECK(sf::render_graph_dot(reversed) == sf::render_graph_dot(p));
+  CHECK(sf::cli::render_graph_mermaid(reversed) == sf::cli::render_graph_mermaid(p));
+  CHECK(sf::cli::render_graph_dot(reversed) == sf::cli::render_graph_dot(p));
 }
 
 TEST_CASE("hostile titles are escaped in both graph formats", "[eligibility]") {
@@ -73,13 +73,13 @@ TEST_CASE("hostile titles are escaped in both graph formats", "[eligibility]") {
   p.milestones.push_back(
       make_milestone("M001", "A \"quoted\" <b>\nnew line \\ #1 & `x`", milestone_status::pending));
   p.milestones.push_back(make_milestone("end", "Keyword id", milestone_status::pending, {"M001"}));
-  auto mermaid = sf::render_graph_mermaid(p);
+  auto mermaid = sf::cli::render_graph_mermaid(p);
   CHECK(mermaid.find("  M001[\"M001 A #quot;quoted#quot; #60;b#62; new line \\ #35;1 #38; "
                      "#96;x#96; (pending)\"]:::pending\n") != std::string::npos);
   // "end" would close a Mermaid block; it gets a hex node id, and keeps its label.
   CHECK(mermaid.find("  sf_656e64[\"end Keyword id (pending)\"]:::pending\n") != std::string::npos);
   CHECK(mermaid.find("  M001 --> sf_656e64\n") != std::string::npos);
-  auto dot = sf::render_graph_dot(p);
+  auto dot = sf::cli::render_graph_dot(p);
   CHECK(dot.find("  \"M001\" [label=\"M001 A \\\"quoted\\\" <b> new line \\\\ #1 & `x` "
                  "(pending)\", fillcolor=\"#fff3cd\"") != std::string::npos);
   CHECK(dot.find("  \"M001\" -> \"end\";\n") != std::string::npos);
@@ -92,11 +92,11 @@ TEST_CASE("a missing dependency is drawn once as a dashed node", "[eligibility]"
   sf::plan p;
   p.milestones.push_back(make_milestone("M001", "One", milestone_status::pending, {"M0\"9"}));
   p.milestones.push_back(make_milestone("M002", "Two", milestone_status::pending, {"M0\"9"}));
-  auto mermaid = sf::render_graph_mermaid(p);
+  auto mermaid = sf::cli::render_graph_mermaid(p);
   // The id has a quote, so it is hex-encoded as a node id and entity-escaped in its label.
   CHECK(mermaid.find("  sf_4d302239[\"M0#quot;9 (missing)\"]:::missing\n") != std::string::npos);
   CHECK(mermaid.find("  sf_4d302239 -.-> M001\n  sf_4d302239 -.-> M002\n") != std::string::npos);
-  auto dot = sf::render_graph_dot(p);
+  auto dot = sf::cli::render_graph_dot(p);
   CHECK(dot.find("  \"M0\\\"9\" [label=\"M0\\\"9 (missing)\", fillcolor=\"#ffffff\"") !=
         std::string::npos);
   CHECK(dot.find("  \"M0\\\"9\" -> \"M001\" [style=dashed];\n") != std::string::npos);

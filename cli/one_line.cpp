@@ -1,6 +1,6 @@
-#include "config/text.hpp"
+#include "cli/one_line.hpp"
 
-namespace sf::detail {
+namespace sf::cli {
 
 std::string one_line(std::string_view text) {
   std::string out;
@@ -13,4 +13,4 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
-} // namespace sf::detail
+} // namespace sf::cli

@@ -1,10 +1,11 @@
-#include "config/eligibility.hpp"
-#include "config/text.hpp"
+#include "cli/eligibility_text.hpp"
+
+#include "cli/one_line.hpp"
 
 #include <algorithm>
 #include <string_view>
 
-namespace sf {
+namespace sf::cli {
 
 namespace {
 
@@ -22,7 +23,7 @@ std::string code_span(std::string_view text) {
   std::string out = fence;
   if (pad)
     out += ' ';
-  out += detail::one_line(text);
+  out += one_line(text);
   if (pad)
     out += ' ';
   out += fence;
@@ -38,11 +39,11 @@ void entry_section(std::string& out, std::string_view heading,
   if (entries.empty())
     out += "- none\n";
   for (const auto& e : entries) {
-    out += "- **" + detail::one_line(e.id) + "**";
+    out += "- **" + one_line(e.id) + "**";
     if (!e.title.empty())
-      out += " — " + detail::one_line(e.title);
+      out += " — " + one_line(e.title);
     out += "\n";
-    out += "  " + detail::one_line(e.reason) + "\n";
+    out += "  " + one_line(e.reason) + "\n";
   }
 }
 
@@ -65,7 +66,7 @@ std::string render_eligibility_markdown(const eligibility_report& r) {
     return out;
   out += "\n## File Overlap Warnings (" + std::to_string(total) + ")\n\n";
   for (const auto& o : r.overlaps) {
-    out += "- **" + detail::one_line(o.a) + "** <-> **" + detail::one_line(o.b) + "** — " +
+    out += "- **" + one_line(o.a) + "** <-> **" + one_line(o.b) + "** — " +
            std::to_string(o.files.size()) + " shared file(s):\n";
     for (const auto& f : o.files)
       out += "  - " + code_span(f) + "\n";
@@ -86,4 +87,4 @@ nlohmann::json eligibility_to_json(const eligibility_report& r) {
           {"overlapsOmitted", r.overlaps_omitted}};
 }
 
-} // namespace sf
+} // namespace sf::cli

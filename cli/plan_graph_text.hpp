@@ -5,7 +5,7 @@
 
 #include <string>
 
-namespace sf {
+namespace sf::cli {
 
 /// A Mermaid flowchart (left to right): one node per milestone labelled "id title (status)",
 /// styled by a class per status, and an arrow from each dependency to its dependent.
@@ -17,4 +17,4 @@ std::string render_graph_mermaid(const plan& p);
 /// dashed nodes with dashed edges. All ids and labels are double-quoted and escaped.
 std::string render_graph_dot(const plan& p);
 
-} // namespace sf
+} // namespace sf::cli

@@ -1,5 +1,6 @@
-#include "config/graph.hpp"
-#include "config/text.hpp"
+#include "cli/plan_graph_text.hpp"
+
+#include "cli/one_line.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-namespace sf {
+namespace sf::cli {
 
 namespace {
 
@@ -65,7 +66,7 @@ std::string label_of(const std::string& id, const node& n) {
   if (!n.title.empty())
     text += " " + n.title;
   text += " (" + (n.status.empty() ? std::string{"missing"} : n.status) + ")";
-  return detail::one_line(text);
+  return one_line(text);
 }
 
 /// Mermaid keywords that break a flowchart when used as a bare node id.
@@ -101,7 +102,7 @@ std::string mermaid_id(const std::string& id) {
 /// become entity codes (`#quot;`, `#60;`, ...), which Mermaid turns back into the characters.
 std::string mermaid_text(std::string_view text) {
   std::string out;
-  for (char c : detail::one_line(text)) {
+  for (char c : one_line(text)) {
     switch (c) {
     case '"':
       out += "#quot;";
@@ -133,7 +134,7 @@ std::string mermaid_text(std::string_view text) {
 /// never emit, so they stay literal. Line breaks become spaces, like in the Mermaid output.
 std::string dot_quote(std::string_view text) {
   std::string out = "\"";
-  for (char c : detail::one_line(text)) {
+  for (char c : one_line(text)) {
     if (c == '"' || c == '\\')
       out.push_back('\\');
     out.push_back(c);
@@ -186,4 +187,4 @@ std::string render_graph_dot(const plan& p) {
   return out;
 }
 
-} // namespace sf
+} // namespace sf::cli
