@@ -4,6 +4,7 @@
 #include "config/escape.hpp"
 #include "config/yaml_input.hpp"
 #include "core/milestone_id.hpp"
+#include "core/name_table.hpp"
 #include "core/sf_paths.hpp"
 #include "messages/error.hpp"
 
@@ -22,26 +23,19 @@
 
 namespace sf {
 
-const char* to_string(milestone_status s) {
-  switch (s) {
-  case milestone_status::pending:
-    return "pending";
-  case milestone_status::active:
-    return "active";
-  case milestone_status::complete:
-    return "complete";
-  case milestone_status::parked:
-    return "parked";
-  }
-  return "?";
-}
+namespace {
+
+// The one name table of milestone_status (the spelling of MILESTONE.md's `status:`).
+constexpr core::name_table<milestone_status, 4> status_names = {
+  {"pending", "active", "complete", "parked"}};
+
+} // namespace
+
+// Names are literals: the view's data is NUL-terminated.
+const char* to_string(milestone_status s) { return status_names.name(s).data(); }
 
 std::optional<milestone_status> parse_milestone_status(std::string_view text) {
-  for (auto s : {milestone_status::pending, milestone_status::active, milestone_status::complete,
-                 milestone_status::parked})
-    if (text == to_string(s))
-      return s;
-  return std::nullopt;
+  return status_names.parse(text);
 }
 
 std::vector<std::string> milestone::files() const {

@@ -3,6 +3,7 @@
 #include "config/escape.hpp"
 #include "config/plan.hpp"
 #include "config/yaml_input.hpp"
+#include "core/name_table.hpp"
 #include "core/sf_paths.hpp"
 #include "messages/error.hpp"
 
@@ -16,37 +17,19 @@
 
 namespace sf {
 
-const char* to_string(merge_strategy v) {
-  switch (v) {
-  case merge_strategy::per_milestone:
-    return "per-milestone";
-  case merge_strategy::per_slice:
-    return "per-slice";
-  }
-  return "?";
-}
+namespace {
 
-const char* to_string(auto_merge_mode v) {
-  switch (v) {
-  case auto_merge_mode::automatic:
-    return "auto";
-  case auto_merge_mode::confirm:
-    return "confirm";
-  case auto_merge_mode::manual:
-    return "manual";
-  }
-  return "?";
-}
+// The one name table of each choice, spelled as in the preferences file.
+constexpr core::name_table<merge_strategy, 2> strategy_names = {{"per-slice", "per-milestone"}};
+constexpr core::name_table<auto_merge_mode, 3> auto_merge_names = {{"auto", "confirm", "manual"}};
+constexpr core::name_table<merge_order, 2> order_names = {{"sequential", "by-completion"}};
 
-const char* to_string(merge_order v) {
-  switch (v) {
-  case merge_order::sequential:
-    return "sequential";
-  case merge_order::by_completion:
-    return "by-completion";
-  }
-  return "?";
-}
+} // namespace
+
+// Names are literals: the views' data is NUL-terminated.
+const char* to_string(merge_strategy v) { return strategy_names.name(v).data(); }
+const char* to_string(auto_merge_mode v) { return auto_merge_names.name(v).data(); }
+const char* to_string(merge_order v) { return order_names.name(v).data(); }
 
 const std::vector<preference_key>& preference_keys() {
   static const std::vector<preference_key> keys = {
@@ -234,20 +217,18 @@ bool plausible_branch_name(const std::string& s) {
   return true;
 }
 
-template <class Enum>
-caf::error get_enum(const entry& e, std::initializer_list<Enum> values, Enum& out) {
+template <class Enum, std::size_t N>
+caf::error get_enum(const entry& e, const core::name_table<Enum, N>& names, Enum& out) {
   std::string allowed;
-  for (auto v : values)
-    allowed += (allowed.empty() ? "\"" : ", \"") + std::string{to_string(v)} + "\"";
-  if (e.value.IsScalar()) {
-    for (auto v : values)
-      if (e.value.Scalar() == to_string(v)) {
-        out = v;
-        return {};
-      }
-    return e.fail("\"" + escape_text(e.value.Scalar()) + "\" is not allowed", allowed);
+  for (auto name : names.names)
+    allowed += (allowed.empty() ? "\"" : ", \"") + std::string{name} + "\"";
+  if (!e.value.IsScalar())
+    return e.fail(describe_value(e.value) + " is not allowed", allowed);
+  if (auto v = names.parse(e.value.Scalar())) {
+    out = *v;
+    return {};
   }
-  return e.fail(describe_value(e.value) + " is not allowed", allowed);
+  return e.fail("\"" + escape_text(e.value.Scalar()) + "\" is not allowed", allowed);
 }
 
 using setter = std::function<caf::error(const entry&, preferences&)>;
@@ -272,17 +253,15 @@ const std::map<std::string, setter>& setters() {
        }},
       {"merge_strategy",
        [](const entry& e, preferences& p) {
-         return get_enum(e, {merge_strategy::per_slice, merge_strategy::per_milestone}, p.strategy);
+         return get_enum(e, strategy_names, p.strategy);
        }},
       {"auto_merge",
        [](const entry& e, preferences& p) {
-         return get_enum(
-             e, {auto_merge_mode::automatic, auto_merge_mode::confirm, auto_merge_mode::manual},
-             p.auto_merge);
+         return get_enum(e, auto_merge_names, p.auto_merge);
        }},
       {"merge_order",
        [](const entry& e, preferences& p) {
-         return get_enum(e, {merge_order::sequential, merge_order::by_completion}, p.order);
+         return get_enum(e, order_names, p.order);
        }},
       {"worker_command",
        [](const entry& e, preferences& p) { return get_string(e, p.worker_command); }},

@@ -13,8 +13,8 @@ namespace sf {
 
 struct input_limits; // config/plan.hpp
 
-/// When a milestone's branch merges back to main.
-enum class merge_strategy { per_milestone, per_slice };
+/// When a milestone's branch merges back to main (in the order the error messages list them).
+enum class merge_strategy { per_slice, per_milestone };
 
 /// How merge-back is handled.
 enum class auto_merge_mode { automatic, confirm, manual };

@@ -1,6 +1,7 @@
 #include "io/files/signal_file.hpp"
 
 #include "core/milestone_id.hpp"
+#include "core/name_table.hpp"
 #include "core/sf_paths.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/status_file.hpp"
@@ -38,26 +39,17 @@ caf::error remove_claim(const signal_claim& c) {
 
 } // namespace
 
-const char* to_string(signal_kind k) {
-  switch (k) {
-  case signal_kind::pause:
-    return "pause";
-  case signal_kind::resume:
-    return "resume";
-  case signal_kind::stop:
-    return "stop";
-  case signal_kind::rebase:
-    return "rebase";
-  }
-  return "stop";
-}
+namespace {
 
-std::optional<signal_kind> parse_signal_kind(std::string_view s) {
-  for (auto k : {signal_kind::pause, signal_kind::resume, signal_kind::stop, signal_kind::rebase})
-    if (s == to_string(k))
-      return k;
-  return std::nullopt;
-}
+// The one name table of signal_kind (the `signal` field of a signal file).
+constexpr core::name_table<signal_kind, 4> signal_names = {{"pause", "resume", "stop", "rebase"}};
+
+} // namespace
+
+// Names are literals: the view's data is NUL-terminated.
+const char* to_string(signal_kind k) { return signal_names.name(k).data(); }
+
+std::optional<signal_kind> parse_signal_kind(std::string_view s) { return signal_names.parse(s); }
 
 caf::expected<signal_message> decode_signal(std::string_view text) {
   if (text.size() > max_signal_bytes)
