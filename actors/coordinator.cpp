@@ -60,6 +60,15 @@ constexpr auto ledger_timeout = std::chrono::seconds(10);
 
 bool is_active(const milestone_entry& e) { return core::holds_slot(e.state); }
 
+// A linked part that blocks (disk, git): on a thread of its own, unless the run is driven by
+// the deterministic test scheduler (see coordinator_config::parts_on_scheduler).
+template <class Fn, class... Ts>
+auto spawn_part(self_ptr self, Fn fn, Ts&&... xs) {
+  if (self->state.cfg.parts_on_scheduler)
+    return self->spawn<caf::linked>(fn, std::forward<Ts>(xs)...);
+  return self->spawn<caf::linked + caf::detached>(fn, std::forward<Ts>(xs)...);
+}
+
 void publish(self_ptr self, run_event ev) {
   auto& st = self->state;
   // Subscribers first; the log line is written by the writer thread, never on this path.
@@ -212,6 +221,7 @@ void start_worker(self_ptr self, milestone_entry& e,
   sc.routes = st.routes;
   sc.adopt = adopt;
   sc.log_relay = st.cfg.log_relay;
+  sc.helper_on_scheduler = st.cfg.parts_on_scheduler;
   if (!adopt) {
     // Write-ahead: the token is on disk before the process exists, so a coordinator killed
     // right after the spawn leaves a successor what it needs to find and adopt the worker.
@@ -345,8 +355,11 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
   for (const auto& [id, other] : st.entries)
     if (other.state == ms::starting)
       return;
-  auto helper = self->spawn<caf::detached>(worktree_helper, st.cfg.root, e.id,
-                                           std::function<void()>{}, st.ahead_cancel);
+  auto helper = st.cfg.parts_on_scheduler
+                  ? self->spawn(worktree_helper, st.cfg.root, e.id, std::function<void()>{},
+                                st.ahead_cancel)
+                  : self->spawn<caf::detached>(worktree_helper, st.cfg.root, e.id,
+                                               std::function<void()>{}, st.ahead_cancel);
   st.preparing.insert(e.id);
   st.prepared.insert(e.id);
   // Done either way: a failure is the supervisor's to report when it tries again at the start.
@@ -477,13 +490,15 @@ command_reply do_stop(self_ptr self, const std::string& mid) {
       set_state(self, e, ms::stopped, "stopped before it started");
       return e.id + ": removed from the queue";
     }
-    if (is_active(e) && !e.supervisor)
-      return e.id + ": its worker has ended; stopping";
     if (e.state == ms::restarting) {
       ++e.restart_gen; // Cancels the scheduled restart.
       set_state(self, e, ms::stopped, "stopped before its restart");
       return e.id + ": restart cancelled";
     }
+    // Its worker exited and what that means is being read from its branch: it ends as
+    // stopped unless its work turns out complete.
+    if (is_active(e) && !e.supervisor)
+      return e.id + ": its worker has ended; stopping";
     return e.id + ": not running (" + std::string(core::to_string(e.state)) + ")";
   });
   check_finished(self);
@@ -1078,10 +1093,10 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   });
   // The ledger fsyncs each new cost (money must survive a crash): on a thread of its own, so
   // the wait never holds one of the two scheduler threads the coordinator needs.
-  st.ledger = self->spawn<caf::linked + caf::detached>(budget_ledger, st.cfg.root,
-                                       st.cfg.prefs.budget_ceiling.value_or(0), st.log);
+  st.ledger = spawn_part(self, budget_ledger, st.cfg.root,
+                         st.cfg.prefs.budget_ceiling.value_or(0), st.log);
   // Branch reads open the repository and parse YAML: on a thread of their own too.
-  st.reader = self->spawn<caf::linked + caf::detached>(branch_reader, st.cfg.root);
+  st.reader = spawn_part(self, branch_reader, st.cfg.root);
   st.routes = std::make_shared<watch_routes>();
   // Other terminals' requests reach us typed, through the control server.
   st.control = self->spawn<caf::linked>(control_server, st.cfg.root, st.log, handle);
@@ -1095,7 +1110,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   mq.coordinator = handle;
   mq.reactor = st.reactor;
   // Merges block on git I/O: the queue gets its own thread.
-  st.merger = self->spawn<caf::linked + caf::detached>(merge_queue, std::move(mq));
+  st.merger = spawn_part(self, merge_queue, std::move(mq));
   // Workers of a coordinator that died are adopted, never spawned twice: only after proving
   // each is the very process that was spawned (pid, start time, boot, token, root, milestone).
   // Tokens of recorded workers that are gone: what they started may still run (a unit in its
@@ -1216,12 +1231,16 @@ caf::expected<coordinator_actor> spawn_coordinator(caf::actor_system& sys, coord
   for (const char* own : {"run.json.", "workers.json.", "ledger.json.", "merge-queue.json.",
                           "events.jsonl."})
     io::remove_temp_files(cfg.root, own);
-  auto reactor = io::fd_reactor::create();
-  if (!reactor)
-    return reactor.error();
+  std::shared_ptr<io::fd_reactor> reactor = cfg.reactor;
+  if (!reactor) {
+    auto made = io::fd_reactor::create();
+    if (!made)
+      return made.error();
+    reactor = std::move(*made);
+  }
   auto shared_lock = std::make_shared<io::coordinator_lock>(std::move(*lock));
-  return sys.spawn(coordinator, std::move(cfg), std::move(shared_lock),
-                   std::shared_ptr<io::fd_reactor>(std::move(*reactor)), std::move(*log));
+  return sys.spawn(coordinator, std::move(cfg), std::move(shared_lock), std::move(reactor),
+                   std::move(*log));
 }
 
 } // namespace sf

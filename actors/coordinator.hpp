@@ -45,6 +45,12 @@ struct coordinator_config {
   std::string log_relay;                ///< `sf-log-relay` that writes workers' output to their
                                         ///< capped logs; empty: output goes to the log directly
                                         ///< (capped only at status reads), with a warning.
+  /// Every part (ledger, merge queue, branch reader, worktree helpers) runs as a scheduled
+  /// actor instead of on a thread of its own, and `reactor`, when set, is used instead of a
+  /// new one. For CAF's deterministic test scheduler, whose single thread must be the only
+  /// one that sends; a real run leaves both alone.
+  bool parts_on_scheduler = false;
+  std::shared_ptr<io::fd_reactor> reactor; ///< A reactor its host polls (see above); may be null.
 };
 
 /// The coordinator's view of one milestone of the run.

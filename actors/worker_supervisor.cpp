@@ -276,8 +276,11 @@ void prepare_and_launch(self_ptr self) {
     return;
   }
   st.spawn_token = st.cfg.spawn_token.empty() ? io::new_spawn_token() : st.cfg.spawn_token;
-  auto helper = self->spawn<caf::detached>(worktree_helper, st.cfg.root, st.cfg.milestone,
-                                           st.cfg.before_spawn, st.creation_cancel);
+  auto helper = st.cfg.helper_on_scheduler
+                  ? self->spawn(worktree_helper, st.cfg.root, st.cfg.milestone,
+                                st.cfg.before_spawn, st.creation_cancel)
+                  : self->spawn<caf::detached>(worktree_helper, st.cfg.root, st.cfg.milestone,
+                                               st.cfg.before_spawn, st.creation_cancel);
   self->request(helper, worktree_helper_timeout, atom::make_worktree_v)
     .then(
       [self](const std::string& wt_path) {

@@ -54,6 +54,8 @@ struct supervisor_config {
                                              ///< still cleaning up: wait until it is gone.
   std::string log_relay;                     ///< `sf-log-relay` for the worker's output; empty:
                                              ///< output goes to the log file directly.
+  bool helper_on_scheduler = false;          ///< The worktree helper is scheduled, not
+                                             ///< detached (deterministic tests only).
 };
 
 /// State of a supervisor; owns the child's pidfd and the reactor registration.

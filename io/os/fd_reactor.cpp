@@ -20,7 +20,11 @@ constexpr uint64_t wake_tag = 0;
 
 } // namespace
 
-caf::expected<std::unique_ptr<fd_reactor>> fd_reactor::create() {
+caf::expected<std::unique_ptr<fd_reactor>> fd_reactor::create() { return make(true); }
+
+caf::expected<std::unique_ptr<fd_reactor>> fd_reactor::create_manual() { return make(false); }
+
+caf::expected<std::unique_ptr<fd_reactor>> fd_reactor::make(bool threaded) {
   unique_fd ep{::epoll_create1(EPOLL_CLOEXEC)};
   if (!ep)
     return make_error(ec::io_error, std::string("cannot create epoll set: ") +
@@ -35,14 +39,30 @@ caf::expected<std::unique_ptr<fd_reactor>> fd_reactor::create() {
   if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, wake.get(), &ev) != 0)
     return make_error(ec::io_error, std::string("cannot add eventfd to epoll: ") +
                                         std::strerror(errno));
-  return std::unique_ptr<fd_reactor>(new fd_reactor(std::move(ep), std::move(wake)));
+  return std::unique_ptr<fd_reactor>(new fd_reactor(std::move(ep), std::move(wake), threaded));
 }
 
-fd_reactor::fd_reactor(unique_fd epoll, unique_fd wake)
+fd_reactor::fd_reactor(unique_fd epoll, unique_fd wake, bool threaded)
   : epoll_(std::move(epoll)), wake_(std::move(wake)) {
+  if (!threaded)
+    return;
   std::lock_guard<std::mutex> guard{mtx_};
   thread_ = std::thread([this] { run(); });
   thread_id_ = thread_.get_id();
+}
+
+std::size_t fd_reactor::poll(std::chrono::milliseconds wait) {
+  {
+    // The polling thread is the reactor thread while it polls: an unwatch from one of its
+    // callbacks must not wait for itself.
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (thread_.joinable() || stopping_)
+      return 0;
+    thread_id_ = std::this_thread::get_id();
+  }
+  std::size_t ran = 0;
+  dispatch(static_cast<int>(wait.count()), ran);
+  return ran;
 }
 
 fd_reactor::~fd_reactor() {
@@ -117,51 +137,55 @@ void fd_reactor::stop() {
 }
 
 void fd_reactor::run() {
+  std::size_t ran = 0;
+  while (dispatch(-1, ran)) {
+  }
+}
+
+bool fd_reactor::dispatch(int timeout_ms, std::size_t& ran) {
   constexpr int max_events = 64;
   epoll_event events[max_events];
-  for (;;) {
-    int n = ::epoll_wait(epoll_.get(), events, max_events, -1);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      // Only EBADF/EFAULT/EINVAL are possible: a bug, and a silent stop would hang callers.
-      std::fprintf(stderr, "fd_reactor: epoll_wait failed: %s\n", std::strerror(errno));
-      std::terminate();
-    }
-    for (int i = 0; i < n; ++i) {
-      auto id = events[i].data.u64;
-      if (id == wake_tag) {
-        uint64_t count;
-        [[maybe_unused]] auto r = ::read(wake_.get(), &count, sizeof(count));
-        continue;
-      }
-      std::shared_ptr<std::function<void()>> cb;
-      {
-        std::lock_guard<std::mutex> guard{mtx_};
-        if (stopping_)
-          return;
-        // An id unwatched after epoll_wait returned is simply not found here.
-        auto it = entries_.find(id);
-        if (it == entries_.end())
-          continue;
-        cb = it->second.cb;
-        if (it->second.once) {
-          ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.fd, nullptr);
-          entries_.erase(it);
-        }
-        running_ = id;
-      }
-      (*cb)();
-      {
-        std::lock_guard<std::mutex> guard{mtx_};
-        running_ = 0;
-      }
-      idle_.notify_all();
-    }
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (stopping_)
-      return;
+  int n = ::epoll_wait(epoll_.get(), events, max_events, timeout_ms);
+  if (n < 0) {
+    if (errno == EINTR)
+      return true;
+    // Only EBADF/EFAULT/EINVAL are possible: a bug, and a silent stop would hang callers.
+    std::fprintf(stderr, "fd_reactor: epoll_wait failed: %s\n", std::strerror(errno));
+    std::terminate();
   }
+  for (int i = 0; i < n; ++i) {
+    auto id = events[i].data.u64;
+    if (id == wake_tag) {
+      uint64_t count;
+      [[maybe_unused]] auto r = ::read(wake_.get(), &count, sizeof(count));
+      continue;
+    }
+    std::shared_ptr<std::function<void()>> cb;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (stopping_)
+        return false;
+      // An id unwatched after epoll_wait returned is simply not found here.
+      auto it = entries_.find(id);
+      if (it == entries_.end())
+        continue;
+      cb = it->second.cb;
+      if (it->second.once) {
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.fd, nullptr);
+        entries_.erase(it);
+      }
+      running_ = id;
+    }
+    (*cb)();
+    ++ran;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      running_ = 0;
+    }
+    idle_.notify_all();
+  }
+  std::lock_guard<std::mutex> guard{mtx_};
+  return !stopping_;
 }
 
 } // namespace sf::io

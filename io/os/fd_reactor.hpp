@@ -5,7 +5,9 @@
 
 #include <caf/expected.hpp>
 
+#include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,6 +33,14 @@ public:
 
   /// Creates the epoll set and the wake-up eventfd and starts the thread.
   static caf::expected<std::unique_ptr<fd_reactor>> create();
+
+  /// A reactor without a thread: callbacks run inside `poll`, on the caller's thread. For a
+  /// host that owns the only thread allowed to send (CAF's deterministic test scheduler).
+  static caf::expected<std::unique_ptr<fd_reactor>> create_manual();
+
+  /// Manual reactors only: waits up to `wait` for readiness and runs the callbacks of the
+  /// ready fds; returns how many ran (0 after a stop or when nothing became ready).
+  std::size_t poll(std::chrono::milliseconds wait);
 
   /// Stops and joins the thread. Must not run on the reactor thread.
   ~fd_reactor();
@@ -65,10 +75,17 @@ private:
     std::shared_ptr<std::function<void()>> cb; ///< Shared so a call survives an erase.
   };
 
-  fd_reactor(unique_fd epoll, unique_fd wake);
+  fd_reactor(unique_fd epoll, unique_fd wake, bool threaded);
 
-  /// Thread body: wait, look up, call.
+  /// Creates the epoll set and the wake-up eventfd.
+  static caf::expected<std::unique_ptr<fd_reactor>> make(bool threaded);
+
+  /// Thread body: dispatch until stopped.
   void run();
+
+  /// One wait of at most `timeout_ms` (-1: forever), then the callbacks of what is ready;
+  /// counts them into `ran`. False once the reactor is stopping.
+  bool dispatch(int timeout_ms, std::size_t& ran);
 
   /// Registers `fd` in the map and the epoll set.
   caf::expected<watch_id> add(int fd, std::function<void()> cb, bool once);

@@ -300,3 +300,43 @@ TEST_CASE("dir_watcher turns a queue overflow into one overflow event", "[proc]"
   CHECK(events.back().kind == dir_event::overflow);
   CHECK(w->read_events().empty());
 }
+
+TEST_CASE("a manual reactor calls back only inside poll, on the polling thread", "[reactor]") {
+  auto made = sf::io::fd_reactor::create_manual();
+  REQUIRE(made);
+  auto& reactor = **made;
+  sf::io::unique_fd ev{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+  REQUIRE(ev);
+  int calls = 0;
+  std::thread::id caller;
+  auto id = reactor.watch(ev.get(), [&] {
+    uint64_t n;
+    REQUIRE(::read(ev.get(), &n, sizeof n) == static_cast<ssize_t>(sizeof n));
+    ++calls;
+    caller = std::this_thread::get_id();
+  });
+  REQUIRE(id);
+  CHECK(reactor.poll(std::chrono::milliseconds(0)) == 0);
+  uint64_t one = 1;
+  REQUIRE(::write(ev.get(), &one, sizeof one) == static_cast<ssize_t>(sizeof one));
+  // Ready, but nothing runs until the owner polls.
+  pollfd pfd{ev.get(), POLLIN, 0};
+  REQUIRE(::poll(&pfd, 1, 0) == 1);
+  CHECK(calls == 0);
+  CHECK(reactor.poll(std::chrono::milliseconds(1000)) == 1);
+  CHECK(calls == 1);
+  CHECK(caller == std::this_thread::get_id());
+  CHECK(reactor.on_reactor_thread());
+  // A one-shot watch removed from its own callback: unwatch must not wait for itself.
+  sf::io::unique_fd ev2{::eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK)};
+  REQUIRE(ev2);
+  sf::io::fd_reactor::watch_id self_id = 0;
+  auto second = reactor.watch(ev2.get(), [&] { reactor.unwatch(self_id); });
+  REQUIRE(second);
+  self_id = *second;
+  CHECK(reactor.poll(std::chrono::milliseconds(1000)) == 1);
+  CHECK(reactor.poll(std::chrono::milliseconds(0)) == 0);
+  reactor.unwatch(*id);
+  reactor.stop();
+  CHECK(reactor.poll(std::chrono::milliseconds(0)) == 0);
+}
