@@ -1,8 +1,11 @@
 // The milestone states in the docs and the schemas come from core/milestone_state's table: the
-// diagram in docs/architecture.md is its rendering, and run.json's state enum is its names.
+// diagram in docs/architecture.md is its rendering, and run.json's state enum is its names;
+// every other enum a schema lists is checked against its one name table the same way.
 #include "core/event_kind.hpp"
 #include "core/merge_kind.hpp"
 #include "core/milestone_state.hpp"
+#include "core/worker_state.hpp"
+#include "io/files/signal_file.hpp"
 #include "docs/json_schema.hpp"
 #include "support/project.hpp"
 
@@ -95,6 +98,25 @@ TEST_CASE("an event's kind and state are the core's names, as the event schema s
     CHECK(core::parse_event_kind(kinds.back()) == k);
   }
   CHECK(schema.at("properties").at("kind").at("enum").get<std::vector<std::string>>() == kinds);
+}
+
+TEST_CASE("the status and signal files' enums are the worker states and signal kinds",
+          "[docs]") {
+  std::vector<std::string> states;
+  for (auto w : core::all_worker_states) {
+    states.emplace_back(core::to_string(w));
+    CHECK(core::parse_worker_state(states.back()) == w);
+  }
+  CHECK(load_schema("status").at("properties").at("state").at("enum").get<std::vector<std::string>>() ==
+        states);
+  std::vector<std::string> signals;
+  for (auto k : {sf::io::signal_kind::pause, sf::io::signal_kind::resume,
+                 sf::io::signal_kind::stop, sf::io::signal_kind::rebase}) {
+    signals.emplace_back(sf::io::to_string(k));
+    CHECK(sf::io::parse_signal_kind(signals.back()) == k);
+  }
+  CHECK(load_schema("signal").at("properties").at("signal").at("enum").get<std::vector<std::string>>() ==
+        signals);
 }
 
 TEST_CASE("every merge kind has one distinct name that parses back", "[core]") {
