@@ -578,9 +578,9 @@ command_reply do_start(self_ptr self, const std::vector<std::string>& ids) {
   return reply;
 }
 
-// Records the branch tip now (the merge takes exactly this commit) and hands it to the queue.
-// The tip is read first (on the branch reader's thread), so the queue merges exactly what was
-// committed when the milestone or slice completed. A whole milestone keeps its slot until then.
+// Reads the branch tip (on the branch reader's thread) and hands the milestone or slice to the
+// queue at that tip: the merge takes exactly what was committed when it completed. A whole
+// milestone keeps its slot until then.
 void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
   auto& st = self->state;
   auto unreadable = [self, slice](const std::string& id, const std::string& why) {
