@@ -948,25 +948,6 @@ caf::result<merge_report> do_merge(self_ptr self, const std::string& mid, bool d
 
 // Ends what the dead workers of an earlier coordinator left running (found by their spawn
 // tokens, checked through a pidfd), before any milestone of theirs may start again.
-void end_orphans(self_ptr self, const std::multimap<std::string, std::string>& dead) {
-  auto& st = self->state;
-  std::set<std::string> tokens;
-  std::string mids;
-  for (const auto& [mid, token] : dead) {
-    if (token.empty())
-      continue;
-    tokens.insert(token);
-    mids += (mids.empty() ? "" : ", ") + mid;
-  }
-  if (int n = io::kill_token_holders(st.cfg.root, tokens); n > 0) {
-    run_event ev;
-    ev.kind = event_kind::message;
-    ev.text = fmt::format("ended {} process(es) left running by dead workers of {}", n, mids);
-    st.log->warn("coordinator: {}", ev.text);
-    publish(self, std::move(ev));
-  }
-}
-
 // A monitored supervisor went down. A retiring one is done, so its milestone may start again
 // and the run may end; one that still had a worker died of a bug: its worker and everything
 // the worker started end (a milestone never has two workers), and the restart policy decides.
@@ -1024,7 +1005,7 @@ coordinator_state::~coordinator_state() {
 coordinator_actor::behavior_type
 coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordinator_config cfg,
             std::shared_ptr<io::coordinator_lock> lock, std::shared_ptr<io::fd_reactor> reactor,
-            std::shared_ptr<spdlog::logger> log) {
+            std::shared_ptr<spdlog::logger> log, run_recovery recovery) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.lock = std::move(lock);
@@ -1063,15 +1044,13 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   }
   // A milestone left in the merge queue by a coordinator that died is complete: it must not
   // be started again while the queue merges it (the merge removes its worktree).
-  if (auto queued = io::read_merge_queue(st.cfg.root)) {
-    for (const auto& item : *queued) {
-      auto it = st.entries.find(item.milestone);
-      if (!item.slice.empty() || it == st.entries.end() || it->second.state == ms::complete)
-        continue;
-      it->second.state = ms::complete;
-      it->second.progress.completed_units = it->second.total_units;
-      it->second.in_run = true;
-    }
+  for (const auto& mid : recovery.queued) {
+    auto it = st.entries.find(mid);
+    if (it == st.entries.end() || it->second.state == ms::complete)
+      continue;
+    it->second.state = ms::complete;
+    it->second.progress.completed_units = it->second.total_units;
+    it->second.in_run = true;
   }
   auto handle = caf::actor_cast<coordinator_actor>(self);
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
@@ -1111,37 +1090,28 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   mq.reactor = st.reactor;
   // Merges block on git I/O: the queue gets its own thread.
   st.merger = spawn_part(self, merge_queue, std::move(mq));
-  // Workers of a coordinator that died are adopted, never spawned twice: only after proving
-  // each is the very process that was spawned (pid, start time, boot, token, root, milestone).
-  // Tokens of recorded workers that are gone: what they started may still run (a unit in its
-  // own process group survives a SIGKILL of coordinator and worker together).
-  std::multimap<std::string, std::string> dead_tokens;
-  if (auto known = io::read_worker_registry(st.cfg.root)) {
-    for (const auto& who : *known) {
-      auto it = st.entries.find(who.milestone);
-      if (it == st.entries.end()) {
-        // A milestone no longer in the plan adopts nothing, but what its dead worker started
-        // still ends (a live worker of it runs on; doctor names it).
-        if (!(who.pid != 0 && io::verify_worker(st.cfg.root, who)))
-          dead_tokens.emplace(who.milestone, who.token);
-        continue;
-      }
-      auto found = who.pid == 0 ? io::find_announced_worker(st.cfg.root, who)
-                                : std::optional<worker_identity>{who};
-      if (!found || !io::verify_worker(st.cfg.root, *found)) {
-        st.log->info("coordinator: {} pid {} from the registry is gone or not ours; not adopted",
-                     who.milestone, who.pid);
-        dead_tokens.emplace(who.milestone, who.token);
-        continue;
-      }
-      it->second.in_run = true;
-      it->second.identity = *found;
-      start_worker(self, it->second, *found);
-    }
-  } else if (code_of(known.error()) != ec::not_found) {
-    st.log->warn("coordinator: {}", describe(known.error()));
+  // Workers of a coordinator that died are adopted, never spawned twice: spawn_coordinator
+  // proved each is the very process that was spawned, and ended what dead ones left running.
+  for (const auto& line : recovery.not_adopted)
+    st.log->info("coordinator: {}", line);
+  if (!recovery.registry_warning.empty())
+    st.log->warn("coordinator: {}", recovery.registry_warning);
+  if (recovery.orphans_ended > 0) {
+    run_event ev;
+    ev.kind = event_kind::message;
+    ev.text = fmt::format("ended {} process(es) left running by dead workers of {}",
+                          recovery.orphans_ended, recovery.orphans_of);
+    st.log->warn("coordinator: {}", ev.text);
+    publish(self, std::move(ev));
   }
-  end_orphans(self, dead_tokens);
+  for (const auto& who : recovery.adoptable) {
+    auto it = st.entries.find(who.milestone);
+    if (it == st.entries.end())
+      continue;
+    it->second.in_run = true;
+    it->second.identity = who;
+    start_worker(self, it->second, who);
+  }
   save_registry(self);
   st.last_running = {std::string(1, '\x01')}; // Forces the first running-set message.
   notify_running(self);
@@ -1198,6 +1168,63 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   };
 }
 
+namespace {
+
+// Reads what a coordinator that died left (holding the lock, before the new one exists): the
+// merge queue file, and the worker registry with each recorded worker verified (pid, start
+// time, boot, token, root, milestone). Tokens of recorded workers that are gone: what they
+// started may still run (a unit in its own process group survives a SIGKILL of coordinator and
+// worker together), so it is ended here, before any milestone can start again.
+run_recovery recover_run(const coordinator_config& cfg) {
+  run_recovery out;
+  std::set<std::string> in_plan;
+  for (const auto& m : cfg.milestones.milestones)
+    in_plan.insert(m.id);
+  if (auto queued = io::read_merge_queue(cfg.root))
+    for (const auto& item : *queued)
+      if (item.slice.empty())
+        out.queued.push_back(item.milestone);
+  std::set<std::string> dead_tokens;
+  std::set<std::string> dead_of;
+  auto dead = [&](const worker_identity& who) {
+    if (who.token.empty())
+      return;
+    dead_tokens.insert(who.token);
+    dead_of.insert(who.milestone);
+  };
+  auto known = io::read_worker_registry(cfg.root);
+  if (!known) {
+    if (code_of(known.error()) != ec::not_found)
+      out.registry_warning = describe(known.error());
+    return out;
+  }
+  for (const auto& who : *known) {
+    if (in_plan.count(who.milestone) == 0) {
+      // A milestone no longer in the plan adopts nothing, but what its dead worker started
+      // still ends (a live worker of it runs on; doctor names it).
+      if (!(who.pid != 0 && io::verify_worker(cfg.root, who)))
+        dead(who);
+      continue;
+    }
+    auto found = who.pid == 0 ? io::find_announced_worker(cfg.root, who)
+                              : std::optional<worker_identity>{who};
+    if (!found || !io::verify_worker(cfg.root, *found)) {
+      out.not_adopted.push_back(fmt::format("{} pid {} from the registry is gone or not ours; "
+                                            "not adopted",
+                                            who.milestone, who.pid));
+      dead(who);
+      continue;
+    }
+    out.adoptable.push_back(*found);
+  }
+  out.orphans_ended = io::kill_token_holders(cfg.root, dead_tokens);
+  for (const auto& mid : dead_of)
+    out.orphans_of += (out.orphans_of.empty() ? "" : ", ") + mid;
+  return out;
+}
+
+} // namespace
+
 caf::expected<coordinator_actor> spawn_coordinator(caf::actor_system& sys, coordinator_config cfg) {
   auto dir = io::ensure_parallel_dir(cfg.root);
   if (!dir)
@@ -1238,9 +1265,10 @@ caf::expected<coordinator_actor> spawn_coordinator(caf::actor_system& sys, coord
       return made.error();
     reactor = std::move(*made);
   }
+  auto recovery = recover_run(cfg);
   auto shared_lock = std::make_shared<io::coordinator_lock>(std::move(*lock));
   return sys.spawn(coordinator, std::move(cfg), std::move(shared_lock), std::move(reactor),
-                   std::move(*log));
+                   std::move(*log), std::move(recovery));
 }
 
 } // namespace sf

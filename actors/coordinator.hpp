@@ -120,11 +120,22 @@ struct coordinator_state {
   ~coordinator_state();
 };
 
+/// What a coordinator that died left behind, read by `spawn_coordinator` before the new one
+/// exists: on the caller's thread, so the coordinator's start reads no file and no /proc entry.
+struct run_recovery {
+  std::vector<std::string> queued;        ///< Milestones whose whole merge is in the queue file.
+  std::vector<worker_identity> adoptable; ///< Recorded workers proven alive and ours, to adopt.
+  std::vector<std::string> not_adopted;   ///< Log lines about recorded workers that are gone.
+  std::string registry_warning;           ///< Why workers.json could not be read; empty if it was.
+  int orphans_ended = 0;                  ///< Processes of dead workers ended before the start.
+  std::string orphans_of;                 ///< The milestones those dead workers belonged to.
+};
+
 /// Behavior of the coordinator (use `spawn_coordinator`); `log` writes `coordinator.log`.
 coordinator_actor::behavior_type
 coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordinator_config cfg,
             std::shared_ptr<io::coordinator_lock> lock, std::shared_ptr<io::fd_reactor> reactor,
-            std::shared_ptr<spdlog::logger> log);
+            std::shared_ptr<spdlog::logger> log, run_recovery recovery);
 
 /// Takes the project's coordinator lock, prepares `.sf/parallel/`, and spawns a coordinator.
 /// Fails with `ec::already_running` when another coordinator holds the lock.

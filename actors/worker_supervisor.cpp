@@ -1,6 +1,7 @@
 #include "actors/worker_supervisor.hpp"
 
 #include "actors/fs_watcher.hpp"
+#include "actors/worker_cleanup.hpp"
 #include "actors/worktree_helper.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/signal_file.hpp"
@@ -340,22 +341,30 @@ void finish(self_ptr self, worker_exit x) {
   // once this one is gone, so the files removed and processes killed below are never the
   // next worker's.
   self->send(st.cfg.coordinator, atom::exited_v, std::move(x));
-  // The worker is gone and its last word was read: no runtime file of it stays behind (the
-  // coordinator's run file keeps the history).
-  io::unlink_deferred(io::status_path(st.cfg.root, st.cfg.milestone));
-  io::unlink_deferred(io::signal_path(st.cfg.root, st.cfg.milestone));
-  // A worker killed between writing its temp file and renaming it leaves the temp behind.
-  io::remove_temp_files(st.cfg.root, st.cfg.milestone + ".");
   st.cfg.log->info("worker_supervisor {}: pid {} {}", st.cfg.milestone, pid, text);
-  // Whatever way it ended (done, failed, stopped, hung, adopted), nothing it started outlives
-  // it: units in their own groups, setsid daemons. Each carries this spawn's token. The scan
-  // reads every process's environment (~1-1.5 ms measured).
-  if (int n = io::kill_token_holders(st.cfg.root, st.spawn_token); n > 0)
-    st.cfg.log->warn("worker_supervisor {}: killed {} process(es) the worker left behind",
-                     st.cfg.milestone, n);
   st.child.reset();
   release_relay(st);
-  self->quit();
+  // Whatever way it ended (done, failed, stopped, hung, adopted), no runtime file of it stays
+  // and nothing it started outlives it. That work touches the disk and /proc: a helper thread
+  // does it, and this supervisor ends once it is done.
+  auto helper = st.cfg.helper_on_scheduler
+                  ? self->spawn(worker_cleanup, st.cfg.root, st.cfg.milestone, st.spawn_token)
+                  : self->spawn<caf::detached>(worker_cleanup, st.cfg.root, st.cfg.milestone,
+                                               st.spawn_token);
+  self->request(helper, worker_cleanup_timeout, atom::clean_up_v)
+    .then(
+      [self](int killed) {
+        auto& st = self->state;
+        if (killed > 0)
+          st.cfg.log->warn("worker_supervisor {}: killed {} process(es) the worker left behind",
+                           st.cfg.milestone, killed);
+        self->quit();
+      },
+      [self](const caf::error& err) {
+        self->state.cfg.log->warn("worker_supervisor {}: cleaning up after the worker: {}",
+                                  self->state.cfg.milestone, describe(err));
+        self->quit();
+      });
 }
 
 } // namespace

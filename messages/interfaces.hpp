@@ -49,6 +49,11 @@ using worktree_helper_actor = caf::typed_actor<
   /// Make the worktree now (blocking: the helper runs detached).
   caf::replies_to<atom::make_worktree>::with<std::string>>;
 
+/// Removes an exited worker's runtime files and ends what it left running, then ends.
+using worker_cleanup_actor = caf::typed_actor<
+  /// Clean up now (blocking: the helper runs detached); answers how many processes it ended.
+  caf::replies_to<atom::clean_up>::with<int>>;
+
 /// Reads milestone branches (libgit2 and the YAML of the committed MILESTONE.md) on a thread of
 /// its own, so the coordinator never waits on the repository.
 using branch_reader_actor = caf::typed_actor<

@@ -170,6 +170,7 @@ struct supervised_worker {
     coord = det.sys->spawn(fake_coordinator, rec);
     watcher = det.sys->spawn(fake_watcher, 0);
     supervisor_config sc;
+    sc.helper_on_scheduler = true; // Its helpers must not send from threads of their own.
     sc.root = dir.path();
     sc.milestone = "M001";
     sc.stale_timeout = stale_timeout;
@@ -768,6 +769,7 @@ TEST_CASE("a worker gone before its adoption is an exit of unknown status, not a
     std::this_thread::yield();
   }
   supervisor_config sc;
+  sc.helper_on_scheduler = true; // Its helpers must not send from threads of their own.
   sc.root = dir.path();
   sc.milestone = "M001";
   sc.log = quiet_log();
