@@ -121,11 +121,15 @@ struct det_coordinator {
   }
 
   // A request to the coordinator from a scheduled helper; the answer arrives with `settle`.
+  // The unused argument keeps CAF 0.17 from binding a reference through a null pointer, which
+  // it does for function actors spawned without arguments (UBSan reports it).
   template <class Reply, class... Ts> std::shared_ptr<std::optional<Reply>> ask(Ts... xs) {
     auto out = std::make_shared<std::optional<Reply>>();
-    sys->spawn([out, c = coord, xs...](caf::event_based_actor* self) {
-      self->request(c, 10s, xs...).then([out](const Reply& r) { *out = r; });
-    });
+    sys->spawn(
+      [out, c = coord, xs...](caf::event_based_actor* self, int) {
+        self->request(c, 10s, xs...).then([out](const Reply& r) { *out = r; });
+      },
+      0);
     return out;
   }
 
