@@ -4,6 +4,7 @@
 #include "messages/error.hpp"
 
 #include <caf/event_based_actor.hpp>
+#include <caf/sec.hpp>
 #include <spdlog/spdlog.h>
 
 namespace sf {
@@ -17,6 +18,11 @@ void respond(const control_server_state& st, const std::string& id,
   if (auto err = io::write_control_response(st.root, id, r))
     st.log->error("control_server: {}", describe(err));
 }
+
+// A coordinator that is gone ended its run, and its lock goes with it: the asking CLI notices
+// that and acts on the files as without a coordinator, so a `stop` racing the end of a run
+// succeeds. Any other failure (a timeout) is answered with the reason.
+bool coordinator_gone(const caf::error& err) { return err == caf::sec::request_receiver_down; }
 
 io::control_response no_answer(const std::string& command, const caf::error& err) {
   io::control_response r;
@@ -38,7 +44,12 @@ void ask(self_ptr self, const io::control_request& req, Atom what) {
         respond(self->state, id, r);
       },
       [self, id = req.id, command = req.command](const caf::error& err) {
-        respond(self->state, id, no_answer(command, err));
+        if (coordinator_gone(err))
+          self->state.log->info("control_server: `{}` arrived as the coordinator ended; "
+                                "left to the asking command",
+                                command);
+        else
+          respond(self->state, id, no_answer(command, err));
       });
 }
 
@@ -54,7 +65,11 @@ void serve(self_ptr self, const io::control_request& req) {
           respond(self->state, id, r);
         },
         [self, id = req.id](const caf::error& err) {
-          respond(self->state, id, no_answer("merge", err));
+          if (coordinator_gone(err))
+            self->state.log->info("control_server: `merge` arrived as the coordinator ended; "
+                                  "left to the asking command");
+          else
+            respond(self->state, id, no_answer("merge", err));
         });
   } else if (req.command == "stop") {
     ask(self, req, atom::stop_v);
