@@ -19,17 +19,23 @@ void respond(const control_server_state& st, const std::string& id,
     st.log->error("control_server: {}", describe(err));
 }
 
-// A coordinator that is gone ended its run, and its lock goes with it: the asking CLI notices
-// that and acts on the files as without a coordinator, so a `stop` racing the end of a run
-// succeeds. Any other failure (a timeout) is answered with the reason.
-bool coordinator_gone(const caf::error& err) { return err == caf::sec::request_receiver_down; }
-
-io::control_response no_answer(const std::string& command, const caf::error& err) {
+// A request the coordinator did not answer. One that is gone ended its run, and its lock goes
+// with it: the asking CLI notices that and acts on the files as without a coordinator, so a
+// `stop` racing the end of a run succeeds; nothing is written. Any other failure (a timeout)
+// is answered with the reason.
+void answer_failure(const control_server_state& st, const std::string& id,
+                    const std::string& command, const caf::error& err) {
+  if (err == caf::sec::request_receiver_down) {
+    st.log->info("control_server: `{}` arrived as the coordinator ended; left to the asking "
+                 "command",
+                 command);
+    return;
+  }
   io::control_response r;
   r.lines.push_back("the coordinator did not answer `" + command + "`: " + caf::to_string(err) +
                     "; check .sf/parallel/coordinator.log");
   r.exit_code = 1;
-  return r;
+  respond(st, id, r);
 }
 
 // Sends one request to the coordinator and answers its file with the reply.
@@ -44,12 +50,7 @@ void ask(self_ptr self, const io::control_request& req, Atom what) {
         respond(self->state, id, r);
       },
       [self, id = req.id, command = req.command](const caf::error& err) {
-        if (coordinator_gone(err))
-          self->state.log->info("control_server: `{}` arrived as the coordinator ended; "
-                                "left to the asking command",
-                                command);
-        else
-          respond(self->state, id, no_answer(command, err));
+        answer_failure(self->state, id, command, err);
       });
 }
 
@@ -65,11 +66,7 @@ void serve(self_ptr self, const io::control_request& req) {
           respond(self->state, id, r);
         },
         [self, id = req.id](const caf::error& err) {
-          if (coordinator_gone(err))
-            self->state.log->info("control_server: `merge` arrived as the coordinator ended; "
-                                  "left to the asking command");
-          else
-            respond(self->state, id, no_answer("merge", err));
+          answer_failure(self->state, id, "merge", err);
         });
   } else if (req.command == "stop") {
     ask(self, req, atom::stop_v);

@@ -4,6 +4,7 @@
 #include "actors/budget_ledger.hpp"
 #include "actors/control_server.hpp"
 #include "actors/fs_watcher.hpp"
+#include "actors/spawn_blocking.hpp"
 #include "actors/merge_queue.hpp"
 #include "actors/worker_supervisor.hpp"
 #include "actors/worktree_helper.hpp"
@@ -60,13 +61,11 @@ constexpr auto ledger_timeout = std::chrono::seconds(10);
 
 bool is_active(const milestone_entry& e) { return core::holds_slot(e.state); }
 
-// A linked part that blocks (disk, git): on a thread of its own, unless the run is driven by
-// the deterministic test scheduler (see coordinator_config::parts_on_scheduler).
+// A linked part that blocks (disk, git): on a thread of its own (see spawn_blocking).
 template <class Fn, class... Ts>
 auto spawn_part(self_ptr self, Fn fn, Ts&&... xs) {
-  if (self->state.cfg.parts_on_scheduler)
-    return self->spawn<caf::linked>(fn, std::forward<Ts>(xs)...);
-  return self->spawn<caf::linked + caf::detached>(fn, std::forward<Ts>(xs)...);
+  return spawn_blocking<caf::linked>(self, self->state.cfg.parts_on_scheduler, fn,
+                                     std::forward<Ts>(xs)...);
 }
 
 void publish(self_ptr self, run_event ev) {
@@ -355,11 +354,8 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
   for (const auto& [id, other] : st.entries)
     if (other.state == ms::starting)
       return;
-  auto helper = st.cfg.parts_on_scheduler
-                  ? self->spawn(worktree_helper, st.cfg.root, e.id, std::function<void()>{},
-                                st.ahead_cancel)
-                  : self->spawn<caf::detached>(worktree_helper, st.cfg.root, e.id,
-                                               std::function<void()>{}, st.ahead_cancel);
+  auto helper = spawn_blocking(self, st.cfg.parts_on_scheduler, worktree_helper, st.cfg.root,
+                               e.id, std::function<void()>{}, st.ahead_cancel);
   st.preparing.insert(e.id);
   st.prepared.insert(e.id);
   // Done either way: a failure is the supervisor's to report when it tries again at the start.

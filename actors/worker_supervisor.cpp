@@ -1,6 +1,7 @@
 #include "actors/worker_supervisor.hpp"
 
 #include "actors/fs_watcher.hpp"
+#include "actors/spawn_blocking.hpp"
 #include "actors/worker_cleanup.hpp"
 #include "actors/worktree_helper.hpp"
 #include "io/files/parallel_dir.hpp"
@@ -277,11 +278,8 @@ void prepare_and_launch(self_ptr self) {
     return;
   }
   st.spawn_token = st.cfg.spawn_token.empty() ? io::new_spawn_token() : st.cfg.spawn_token;
-  auto helper = st.cfg.helper_on_scheduler
-                  ? self->spawn(worktree_helper, st.cfg.root, st.cfg.milestone,
-                                st.cfg.before_spawn, st.creation_cancel)
-                  : self->spawn<caf::detached>(worktree_helper, st.cfg.root, st.cfg.milestone,
-                                               st.cfg.before_spawn, st.creation_cancel);
+  auto helper = spawn_blocking(self, st.cfg.helper_on_scheduler, worktree_helper, st.cfg.root,
+                               st.cfg.milestone, st.cfg.before_spawn, st.creation_cancel);
   self->request(helper, worktree_helper_timeout, atom::make_worktree_v)
     .then(
       [self](const std::string& wt_path) {
@@ -347,10 +345,8 @@ void finish(self_ptr self, worker_exit x) {
   // Whatever way it ended (done, failed, stopped, hung, adopted), no runtime file of it stays
   // and nothing it started outlives it. That work touches the disk and /proc: a helper thread
   // does it, and this supervisor ends once it is done.
-  auto helper = st.cfg.helper_on_scheduler
-                  ? self->spawn(worker_cleanup, st.cfg.root, st.cfg.milestone, st.spawn_token)
-                  : self->spawn<caf::detached>(worker_cleanup, st.cfg.root, st.cfg.milestone,
-                                               st.spawn_token);
+  auto helper = spawn_blocking(self, st.cfg.helper_on_scheduler, worker_cleanup, st.cfg.root,
+                               st.cfg.milestone, st.spawn_token);
   self->request(helper, worker_cleanup_timeout, atom::clean_up_v)
     .then(
       [self](int killed) {

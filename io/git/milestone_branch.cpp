@@ -60,6 +60,20 @@ caf::expected<std::optional<branch_state>> read_milestone_branch(const std::stri
 
 namespace {
 
+// The tip of `milestone/<mid>`, empty when there is no such branch; `mid` must keep the rule.
+caf::expected<std::optional<git_oid>> branch_tip(git_repository* repo, const std::string& mid) {
+  if (!core::valid_milestone_id(mid))
+    return make_error(ec::invalid_input, "milestone " + core::not_a_milestone_id(escape_text(mid)));
+  git_oid tip;
+  auto ref_name = "refs/heads/milestone/" + mid;
+  int rc = git_reference_name_to_id(&tip, repo, ref_name.c_str());
+  if (rc == GIT_ENOTFOUND)
+    return std::optional<git_oid>{};
+  if (rc != 0)
+    return git_fail("reading", ref_name);
+  return std::optional<git_oid>{tip};
+}
+
 // Whether `tip` is the integration branch's tip or one of its ancestors.
 caf::expected<bool> on_main(git_repository* repo, const git_oid& tip) {
   auto main = resolve_main_branch(repo);
@@ -74,16 +88,12 @@ caf::expected<bool> on_main(git_repository* repo, const git_oid& tip) {
 } // namespace
 
 caf::expected<std::optional<bool>> milestone_merged(git_repository* repo, const std::string& mid) {
-  if (!core::valid_milestone_id(mid))
-    return make_error(ec::invalid_input, "milestone " + core::not_a_milestone_id(escape_text(mid)));
-  git_oid tip;
-  auto ref_name = "refs/heads/milestone/" + mid;
-  int rc = git_reference_name_to_id(&tip, repo, ref_name.c_str());
-  if (rc == GIT_ENOTFOUND)
+  auto tip = branch_tip(repo, mid);
+  if (!tip)
+    return tip.error();
+  if (!*tip)
     return std::optional<bool>{};
-  if (rc != 0)
-    return git_fail("reading", ref_name);
-  auto merged = on_main(repo, tip);
+  auto merged = on_main(repo, **tip);
   if (!merged)
     return merged.error();
   return std::optional<bool>{*merged};
@@ -91,15 +101,13 @@ caf::expected<std::optional<bool>> milestone_merged(git_repository* repo, const 
 
 caf::expected<std::optional<branch_state>> read_milestone_branch(git_repository* repo,
                                                                  const std::string& mid) {
-  if (!core::valid_milestone_id(mid))
-    return make_error(ec::invalid_input, "milestone " + core::not_a_milestone_id(escape_text(mid)));
-  git_oid tip;
-  auto ref_name = "refs/heads/milestone/" + mid;
-  int rc = git_reference_name_to_id(&tip, repo, ref_name.c_str());
-  if (rc == GIT_ENOTFOUND)
+  auto found = branch_tip(repo, mid);
+  if (!found)
+    return found.error();
+  if (!*found)
     return std::optional<branch_state>{};
-  if (rc != 0)
-    return git_fail("reading", ref_name);
+  const git_oid tip = **found;
+  auto ref_name = "refs/heads/milestone/" + mid;
   branch_state out;
   out.tip = hex(&tip);
   git_commit* raw_commit = nullptr;
