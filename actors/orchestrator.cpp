@@ -117,10 +117,16 @@ caf::expected<coordinator_actor> spawn_orchestrator(caf::actor_system& sys,
     return make_error(ec::not_enabled, "parallel mode is off for " + root +
                                            ": set `parallel.enabled: true` in " +
                                            core::preferences_file(root));
-  auto p = load_plan(root);
-  if (!p)
-    return p.error();
-  cfg.milestones = std::move(*p);
+  if (opts.milestones) {
+    if (auto bad = validate_plan(*opts.milestones))
+      return bad;
+    cfg.milestones = *opts.milestones;
+  } else {
+    auto p = load_plan(root);
+    if (!p)
+      return p.error();
+    cfg.milestones = std::move(*p);
+  }
   if (opts.worker_argv.empty()) {
     auto argv = default_worker_argv(opts.install_bindir);
     if (!argv)

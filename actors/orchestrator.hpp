@@ -3,6 +3,7 @@
 /// `orchestrator_runtime` own one for programs that do not use CAF themselves.
 
 #include "actors/runtime.hpp"
+#include "config/plan.hpp"
 #include "config/preferences.hpp"
 #include "messages/interfaces.hpp"
 
@@ -32,6 +33,7 @@ namespace sf {
 struct orchestrator_options {
   std::string root;                     ///< Project root (made absolute).
   std::optional<preferences> prefs;     ///< Preferences; loaded from the files when empty.
+  std::optional<plan> milestones;       ///< The plan to run; read from `.sf/milestones/` when empty.
   std::vector<std::string> worker_argv; ///< Worker command; empty = the installed reference worker.
   bool can_confirm = false;             ///< Someone answers `auto_merge: confirm` questions.
   std::string install_bindir = SF_ACTORS_INSTALL_BINDIR; ///< Where to look for the worker first.

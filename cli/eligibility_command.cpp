@@ -2,6 +2,9 @@
 #include "cli/command.hpp"
 #include "cli/eligibility_text.hpp"
 #include "core/milestone_id.hpp"
+#include "io/git/committed_plan.hpp"
+#include "io/git/git.hpp"
+#include "messages/error.hpp"
 
 #include <iostream>
 
@@ -19,9 +22,36 @@ std::function<int()> setup_eligibility(CLI::App& app, global_options& g) {
     preferences prefs;
     if (!load_preferences_or_report(root, prefs, code))
       return code;
+    // The plan a run would use: the one committed on the integration branch. Before the
+    // repository has a commit there is nothing else to report on than the working copy.
     plan p;
-    if (!load_plan_or_report(root, p, code))
-      return code;
+    auto committed = io::read_committed_plan(root, prefs.integration_branch);
+    if (committed) {
+      // An edit not committed yet is still checked: its mistake is better found now.
+      plan working;
+      if (!committed->differences.empty() && !load_plan_or_report(root, working, code))
+        return code;
+      for (const auto& line : io::describe_differences(*committed))
+        std::cerr << "sf-actors: warning: " << line << '\n';
+      if (!committed->differences.empty())
+        std::cerr << "sf-actors: warning: this report is on the plan committed on "
+                  << committed->branch << "; commit the files above (git add .sf && git commit "
+                  << "-m \"plan\") to include them\n";
+      p = std::move(committed->milestones);
+    } else if (code_of(committed.error()) == ec::invalid_input && !io::open_repo(root)) {
+      std::cerr << "sf-actors: warning: " << root << " is not a git repository; this report is "
+                << "on the working copy, and `start` needs a repository with the plan committed\n";
+      if (!load_plan_or_report(root, p, code))
+        return code;
+    } else if (auto repo = io::open_repo(root);
+               repo && git_repository_head_unborn(repo->get()) == 1) {
+      std::cerr << "sf-actors: warning: the repository has no commit yet; this report is on the "
+                << "working copy, and `start` runs only what is committed\n";
+      if (!load_plan_or_report(root, p, code))
+        return code;
+    } else {
+      return fail(committed.error());
+    }
     for (const auto& id : *only)
       if (p.find(id) == nullptr)
         return fail("unknown milestone `" + id + "`: no .sf/milestones/" +

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <string>
+#include <vector>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -73,6 +75,26 @@ caf::expected<bool> create_new(const fs::path& path, const std::string& text) {
   return true;
 }
 
+// What to do after `init`, in order; a run uses only what is committed, so that step is named.
+void print_next_steps(const fs::path& root) {
+  std::error_code err;
+  bool repo = fs::exists(root / ".git", err);
+  std::vector<std::string> steps;
+  if (!repo)
+    steps.push_back("make this folder a git repository: git init && git add -A && git commit -m "
+                    "start");
+  steps.push_back("turn parallel mode on: set `enabled: true` under `parallel:` in "
+                  ".sf/PREFERENCES.md");
+  steps.push_back("describe the work: one .sf/milestones/<MID>/MILESTONE.md per milestone (M001 "
+                  "is an example)");
+  steps.push_back("commit the plan, which is what runs: git add .sf .gitignore && git commit -m "
+                  "\"plan\"");
+  steps.push_back("check and start: sf-actors eligibility, then sf-actors start");
+  std::cout << "\nNext steps:\n";
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    std::cout << "  " << i + 1 << ". " << steps[i] << '\n';
+}
+
 } // namespace
 
 std::function<int()> setup_init(CLI::App&, global_options& g) {
@@ -95,6 +117,7 @@ std::function<int()> setup_init(CLI::App&, global_options& g) {
       return fail(changed.error());
     std::cout << (*changed ? "added runtime paths to " : "runtime paths already ignored in ")
               << (root / ".gitignore").string() << '\n';
+    print_next_steps(root);
     return exit_ok;
   };
 }

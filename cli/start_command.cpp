@@ -10,9 +10,11 @@
 #include "io/files/parallel_dir.hpp"
 #include "io/files/runtime_files.hpp"
 #include "io/git/git.hpp"
+#include "io/git/committed_plan.hpp"
 #include "io/git/integration_branch.hpp"
 #include "io/git/merge_step.hpp"
 #include "io/git/milestone_branch.hpp"
+#include "io/os/executable_lookup.hpp"
 #include "io/os/proc_files.hpp"
 #include "io/os/process.hpp"
 #include "messages/error.hpp"
@@ -39,6 +41,7 @@ struct start_options {
   bool yes = false;
   int max_workers = 0;
   bool detach = false;
+  bool ignore_uncommitted = false; // Run the committed plan although the working copy differs.
   bool detached_child = false; // Internal: we are the background coordinator of --detach.
 };
 
@@ -64,6 +67,8 @@ int detach(const std::string& root, const start_options& o, const global_options
     return fail(err);
   io::spawn_request req;
   req.argv = {self_exe(), "-C", root, "start", "--yes", "--detached-child"};
+  if (o.ignore_uncommitted)
+    req.argv.push_back("--ignore-uncommitted");
   if (o.max_workers > 0) {
     req.argv.push_back("--max-workers");
     req.argv.push_back(std::to_string(o.max_workers));
@@ -99,19 +104,29 @@ int detach(const std::string& root, const start_options& o, const global_options
   return exit_ok;
 }
 
+// A worker command whose program cannot run would fail every restart of every milestone; say
+// so once, before anything starts. Command lines only the shell understands are left to it.
+caf::error check_worker_command(const std::string& root, const preferences& prefs) {
+  if (prefs.worker_command.empty())
+    return {};
+  auto program = io::program_word(prefs.worker_command);
+  if (!program)
+    return {};
+  auto why = io::why_not_executable(*program, root);
+  if (why.empty())
+    return {};
+  return make_error(ec::invalid_input,
+                    "parallel.worker_command (" + prefs.worker_command + "): " + why +
+                      "; fix the command in .sf/PREFERENCES.md, or install the program");
+}
+
+// The repository after `read_committed_plan` found it with a commit: the integration branch is
+// recorded, and no eligible milestone's branch is foreign to it.
 caf::error preflight_repository(const std::string& root, const preferences& prefs, const plan& p,
                                 const std::vector<std::string>& ids) {
   auto repo = io::open_repo(root);
   if (!repo)
-    return make_error(ec::invalid_input,
-                      root + " is not a git repository: sf-actors runs each milestone on a branch "
-                             "of it; run `git init`, commit your files and the plan (git add -A && "
-                             "git commit -m plan), then start again");
-  if (git_repository_head_unborn(repo->get()) == 1)
-    return make_error(ec::invalid_input,
-                      "the repository at " + root + " has no commit yet, and milestones start "
-                      "from one; commit your files and the plan (git add -A && git commit -m "
-                      "plan), then start again");
+    return repo.error();
   // Decided once and recorded: a later switch of the checkout never redirects a merge.
   auto branch = io::record_integration_branch(root, prefs.integration_branch);
   if (!branch)
@@ -160,7 +175,8 @@ void confirm_merge(orchestrator_runtime& rt, const std::string& mid, int sigfd) 
     std::cout << "merge failed: " << describe(report.error()) << '\n';
 }
 
-int run_foreground(const std::string& root, preferences prefs, const start_options& o) {
+int run_foreground(const std::string& root, preferences prefs, plan milestones,
+                   const start_options& o) {
   // Block the signals we wait for before any thread starts, so only our signalfd sees them.
   // Workers get an empty mask at spawn (posix_spawn SETSIGMASK), so they are unaffected.
   sigset_t mask;
@@ -173,6 +189,7 @@ int run_foreground(const std::string& root, preferences prefs, const start_optio
   auto printer = std::make_shared<event_printer>(std::cout);
   orchestrator_options opts;
   opts.prefs = std::move(prefs);
+  opts.milestones = std::move(milestones);
   opts.worker_argv = {self_exe(), "worker"};
   opts.can_confirm = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
   orchestrator_runtime rt{root, std::move(opts)};
@@ -226,6 +243,9 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
   app.add_option("--max-workers", o->max_workers, "Override parallel.max_workers for this run")
     ->check(CLI::Range(1, 64));
   app.add_flag("--detach", o->detach, "Run the coordinator in the background and return");
+  app.add_flag("--ignore-uncommitted", o->ignore_uncommitted,
+               "Run the plan as committed on the integration branch even though plan files in "
+               "the working copy differ from it (they are listed)");
   app.add_flag("--detached-child", o->detached_child)->group(""); // internal
   return [&g, o]() -> int {
     if (const char* w = std::getenv("SF_PARALLEL_WORKER"); w != nullptr && *w != '\0')
@@ -239,13 +259,30 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
       return code;
     if (o->max_workers > 0)
       prefs.max_workers = o->max_workers;
-    plan p;
-    if (!load_plan_or_report(root, p, code))
-      return code;
+    if (auto bad = check_worker_command(root, prefs))
+      return fail(bad);
+    // Worktrees are made from the integration branch, so that commit is the plan that runs.
+    auto committed = io::read_committed_plan(root, prefs.integration_branch);
+    if (!committed)
+      return fail(committed.error());
+    if (!committed->differences.empty() && !o->detached_child) {
+      for (const auto& line : io::describe_differences(*committed))
+        std::cerr << "sf-actors: " << line << '\n';
+      if (!o->ignore_uncommitted)
+        return fail("the plan files above differ from what " + committed->branch +
+                      " holds, and a run uses only what is committed; commit them (git add .sf "
+                      "&& git commit -m \"plan\") and start again, or pass --ignore-uncommitted "
+                      "to run the plan as committed",
+                    exit_failure);
+      std::cerr << "sf-actors: --ignore-uncommitted: running the plan as committed on "
+                << committed->branch << '\n';
+    }
+    plan p = committed->milestones;
     for (const auto& id : o->ids)
       if (p.find(id) == nullptr)
-        return fail("unknown milestone `" + id + "`: not in " + root +
-                      "/.sf/milestones; run `sf-actors graph` to list milestones",
+        return fail("unknown milestone `" + id + "`: not in the plan committed on " +
+                      committed->branch + " (" + root +
+                      "/.sf/milestones); commit it, or run `sf-actors graph` to list milestones",
                     exit_failure);
     // The repository comes first: without a repository, a commit or a usable milestone
     // branch, a worker fails much later in ways that point at the wrong cause.
@@ -281,7 +318,7 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
     }
     if (o->detach)
       return detach(root, *o, g);
-    return run_foreground(root, std::move(prefs), *o);
+    return run_foreground(root, std::move(prefs), std::move(p), *o);
   };
 }
 

@@ -375,6 +375,12 @@ caf::expected<milestone> load_milestone_file(const std::string& path, const std:
   return parse_milestone(*text, id, path, limits);
 }
 
+caf::error sort_and_validate(plan& p) {
+  std::sort(p.milestones.begin(), p.milestones.end(),
+            [](const milestone& a, const milestone& b) { return a.id < b.id; });
+  return validate_plan(p);
+}
+
 caf::expected<plan> load_plan(const std::string& root, const input_limits& limits) {
   auto dir_path = core::milestones_dir(root);
   int fd = ::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -433,9 +439,7 @@ caf::expected<plan> load_plan(const std::string& root, const input_limits& limit
       return m.error();
     out.milestones.push_back(std::move(*m));
   }
-  std::sort(out.milestones.begin(), out.milestones.end(),
-            [](const milestone& a, const milestone& b) { return a.id < b.id; });
-  if (auto err = validate_plan(out))
+  if (auto err = sort_and_validate(out))
     return err;
   return out;
 }

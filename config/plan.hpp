@@ -84,4 +84,7 @@ caf::expected<plan> load_plan(const std::string& root, const input_limits& limit
 /// Checks cross-milestone rules (unknown dependencies, cycles) of an already parsed plan.
 caf::error validate_plan(const plan& p);
 
+/// Sorts the milestones by id, then `validate_plan`: how every reader of a plan finishes.
+caf::error sort_and_validate(plan& p);
+
 } // namespace sf

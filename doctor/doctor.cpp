@@ -41,6 +41,7 @@ const char* to_string(finding_kind k) {
     case finding_kind::finished_worktree: return "finished worktree";
     case finding_kind::half_worktree: return "half-created worktree";
     case finding_kind::prunable_worktree: return "prunable worktree entry";
+    case finding_kind::idle_branch: return "idle branch";
     case finding_kind::trash_folder: return "trash folder";
     case finding_kind::stale_git_lock: return "git lock";
     case finding_kind::interrupted_merge: return "interrupted merge";
@@ -503,6 +504,7 @@ fix_result apply_fix(const std::string& root, const finding& f) {
     case finding_kind::finished_worktree:
     case finding_kind::half_worktree:
     case finding_kind::prunable_worktree:
+    case finding_kind::idle_branch:
     case finding_kind::trash_folder:
     case finding_kind::stale_git_lock:
     case finding_kind::interrupted_merge:

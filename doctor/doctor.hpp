@@ -22,6 +22,7 @@ enum class finding_kind {
   finished_worktree,   ///< A worktree whose milestone is merged, complete, or not planned.
   half_worktree,       ///< A folder in `.sf/worktrees` that is not a finished, valid worktree.
   prunable_worktree,   ///< A registered worktree whose folder is gone.
+  idle_branch,         ///< A milestone branch with no work of its own, behind main.
   trash_folder,        ///< A `.trash-*` folder an interrupted worktree removal left.
   stale_git_lock,      ///< A git `*.lock` file.
   interrupted_merge,   ///< A checkout of main a merge was cut short in (its journal and lock).

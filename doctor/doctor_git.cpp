@@ -310,6 +310,36 @@ std::string lock_in_use(const doctor_context& ctx, const std::string& gitdir,
   return {};
 }
 
+/// Branches of milestones still to do that hold no work of their own and lag behind main: a
+/// start would have used them as they are, without what main gained since (the plan, say).
+void check_idle_branches(const doctor_context& ctx, git_repository* repo,
+                         std::vector<finding>& out) {
+  if (ctx.milestones == nullptr)
+    return; // Whether a milestone is still to do is the plan's to say.
+  for (const auto& m : ctx.milestones->milestones) {
+    if (m.status == milestone_status::complete || ctx.live_worker(m.id) != nullptr)
+      continue;
+    auto lag = idle_branch_lag(repo, m.id);
+    if (!lag) {
+      failed(ctx, "refs/heads/milestone/" + m.id, lag.error(), out);
+      continue;
+    }
+    if (*lag == 0)
+      continue;
+    auto f = make(finding_kind::idle_branch, ctx, "refs/heads/milestone/" + m.id,
+                  "branch milestone/" + m.id + " holds no commit of its own and is " +
+                    std::to_string(*lag) + " commit(s) behind the integration branch (made "
+                    "from an older commit, or left by a start that failed)",
+                  "move it up to the integration branch with its worktree when that is clean "
+                  "(`sf-actors doctor --fix`; the next `sf-actors start` does it too)",
+                  m.id);
+    if (ctx.coordinator_running)
+      keep(f, "a coordinator (pid " + std::to_string(ctx.coordinator_pid) + ") runs and "
+              "decides about its branches");
+    out.push_back(std::move(f));
+  }
+}
+
 } // namespace
 
 void check_worktrees(const doctor_context& ctx, std::vector<finding>& out) {
@@ -321,6 +351,7 @@ void check_worktrees(const doctor_context& ctx, std::vector<finding>& out) {
     return failed(ctx, ctx.root + "/.git", repo.error(), out);
   check_folders(ctx, repo->get(), out);
   check_admin_entries(ctx, repo->get(), out);
+  check_idle_branches(ctx, repo->get(), out);
 }
 
 void check_git_locks(const doctor_context& ctx, std::vector<finding>& out) {
@@ -441,6 +472,16 @@ fix_result fix_git_finding(const doctor_context& ctx, const finding& f) {
       if (git_worktree_prune(wt.get(), &opts) != 0)
         return {false, "kept: " + describe(git_fail("pruning the admin entry of", f.mid))};
       return {true, "pruned the entry"};
+    }
+    case finding_kind::idle_branch: {
+      if (ctx.live_worker(f.mid) != nullptr)
+        return {false, "kept: a worker for " + f.mid + " runs now"};
+      auto moved = refresh_idle_branch(ctx.root, f.mid);
+      if (!moved)
+        return {false, "kept: " + describe(moved.error())};
+      if (!*moved)
+        return {false, "kept: its worktree holds uncommitted work, or it has work now"};
+      return {true, "moved milestone/" + f.mid + " up to the integration branch"};
     }
     case finding_kind::trash_folder: {
       if (!path_within(abs, dir) || fs::path(abs).filename().string().rfind(".trash-", 0) != 0)

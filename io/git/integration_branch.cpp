@@ -74,22 +74,25 @@ caf::expected<std::string> resolve_main_branch(git_repository* repo) {
   return name;
 }
 
+caf::expected<std::string> choose_integration_branch(git_repository* repo,
+                                                     const std::string& preferred) {
+  if (preferred.empty())
+    return resolve_main_branch(repo);
+  if (!local_branch_exists(repo, preferred))
+    return missing_branch(repo, preferred, "set by parallel.integration_branch");
+  return preferred;
+}
+
 caf::expected<std::string> record_integration_branch(const std::string& root,
                                                      const std::string& preferred) {
   auto repo = open_repo(root);
   if (!repo)
     return std::move(repo.error());
   auto before = recorded(repo->get());
-  std::string name = preferred;
-  if (!name.empty()) {
-    if (!local_branch_exists(repo->get(), name))
-      return missing_branch(repo->get(), name, "set by parallel.integration_branch");
-  } else {
-    auto resolved = resolve_main_branch(repo->get());
-    if (!resolved)
-      return std::move(resolved.error());
-    name = std::move(*resolved);
-  }
+  auto chosen = choose_integration_branch(repo->get(), preferred);
+  if (!chosen)
+    return std::move(chosen.error());
+  std::string name = std::move(*chosen);
   if (name == before)
     return name;
   git_config* raw = nullptr;

@@ -19,6 +19,10 @@ constexpr const char* integration_branch_key = "sf-actors.integrationBranch";
 /// branch no longer exists, with the fix.
 caf::expected<std::string> resolve_main_branch(git_repository* repo);
 
+/// The branch `record_integration_branch` would decide on, without recording it.
+caf::expected<std::string> choose_integration_branch(git_repository* repo,
+                                                     const std::string& preferred);
+
 /// Decides the integration branch and records it: `preferred` (the `integration_branch`
 /// preference) when not empty, which must exist; else the recorded one; else the rules of
 /// `resolve_main_branch`. Returns it. Writes the config only when the record changes.

@@ -24,6 +24,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -387,6 +388,68 @@ caf::error create_worktree(git_repository* repo, const layout& l, const std::str
 
 } // namespace
 
+namespace {
+
+/// The integration branch's tip when milestone branch `tip` is strictly behind it: every commit
+/// of the branch is on main, so it holds no work of a worker (made from an older commit, or left
+/// by a start that failed before the first unit), and moving it forward loses nothing.
+caf::expected<std::optional<git_oid>> idle_behind(git_repository* repo, const git_oid& tip) {
+  auto main = resolve_main_branch(repo);
+  if (!main)
+    return main.error();
+  git_oid main_tip;
+  if (git_reference_name_to_id(&main_tip, repo, ("refs/heads/" + *main).c_str()) != 0)
+    return git_fail("reading", "refs/heads/" + *main);
+  if (git_oid_equal(&main_tip, &tip))
+    return std::optional<git_oid>{};
+  int rc = git_graph_descendant_of(repo, &main_tip, &tip);
+  if (rc < 0)
+    return git_fail("comparing with the integration branch", hex_of(tip));
+  return rc == 1 ? std::optional<git_oid>{main_tip} : std::optional<git_oid>{};
+}
+
+/// Moves an idle branch (see `idle_behind`) to `to`, and its worktree along when one is
+/// registered and clean; a worktree holding anything uncommitted keeps branch and files as they
+/// are. The caller holds the worktree lock. Returns whether the branch moved.
+caf::expected<bool> refresh_idle(git_repository* repo, const layout& l, const std::string& mid,
+                                 const git_oid& from, const git_oid& to, bool registered) {
+  if (registered) {
+    git_worktree* wt_raw = nullptr;
+    if (git_worktree_lookup(&wt_raw, repo, mid.c_str()) != 0)
+      return git_fail("looking up the worktree", l.wt_path);
+    worktree_ptr wt{wt_raw};
+    auto changed = uncommitted_changes(wt.get(), l.wt_path);
+    if (!changed)
+      return changed.error();
+    if (!changed->empty())
+      return false;
+    git_repository* raw = nullptr;
+    if (git_repository_open_from_worktree(&raw, wt.get()) != 0)
+      return git_fail("opening the worktree", l.wt_path);
+    repo_ptr wt_repo{raw};
+    git_object* target = nullptr;
+    if (git_object_lookup(&target, wt_repo.get(), &to, GIT_OBJECT_COMMIT) != 0)
+      return git_fail("reading the integration branch's tip in", l.wt_path);
+    object_ptr target_ptr{target};
+    // SAFE: a file that differs from the branch's commit after all is a conflict, not lost.
+    git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+    opts.checkout_strategy = GIT_CHECKOUT_SAFE;
+    if (git_checkout_tree(wt_repo.get(), target_ptr.get(), &opts) != 0)
+      return git_fail("bringing the idle worktree up to the integration branch", l.wt_path);
+  }
+  git_reference* moved = nullptr;
+  int rc = git_reference_create_matching(&moved, repo, ("refs/heads/" + l.branch).c_str(), &to,
+                                         1, &from,
+                                         "sf-actors: recreated from the integration branch "
+                                         "(held no work of its own)");
+  if (rc != 0)
+    return git_fail("moving the idle branch", l.branch);
+  git_reference_free(moved);
+  return true;
+}
+
+} // namespace
+
 std::string worktrees_dir(const std::string& root) {
   return core::worktrees_dir(root);
 }
@@ -415,23 +478,41 @@ caf::expected<unique_fd> lock_worktree_admin(const std::string& root) {
   return lock_worktrees(worktrees_dir(root));
 }
 
-caf::expected<worktree_info> ensure_worktree(const std::string& root, const std::string& mid,
-                                             const std::atomic<bool>* cancel) {
+namespace {
+
+/// An opened layout whose worktree lock is held for as long as it lives.
+struct locked_layout {
+  opened_layout at;
+  unique_fd guard;
+};
+
+/// `open_layout`, with `.sf/worktrees` made and its lock taken. libgit2's worktree creation is
+/// not safe against a concurrent one in the same repository ("already checked out", half-made
+/// admin folders): one change at a time per project, across threads and processes alike (each
+/// call opens its own file description).
+caf::expected<locked_layout> open_locked(const std::string& root, const std::string& mid) {
   auto opened = open_layout(root, mid);
   if (!opened)
     return opened.error();
-  auto* l = &opened->where;
-  auto* repo = &opened->repo;
-  if (auto err = ensure_real_dir(l->root + "/.sf"))
+  if (auto err = ensure_real_dir(opened->where.root + "/.sf"))
     return err;
-  if (auto err = ensure_real_dir(l->wt_dir))
+  if (auto err = ensure_real_dir(opened->where.wt_dir))
     return err;
-  // libgit2's worktree creation is not safe against a concurrent one in the same repository
-  // ("already checked out", half-made admin folders): one creation at a time per project,
-  // across threads and processes alike (each call opens its own file description).
-  auto guard = lock_worktrees(l->wt_dir);
+  auto guard = lock_worktrees(opened->where.wt_dir);
   if (!guard)
     return guard.error();
+  return locked_layout{std::move(*opened), std::move(*guard)};
+}
+
+} // namespace
+
+caf::expected<worktree_info> ensure_worktree(const std::string& root, const std::string& mid,
+                                             const std::atomic<bool>* cancel) {
+  auto opened = open_locked(root, mid);
+  if (!opened)
+    return opened.error();
+  auto* l = &opened->at.where;
+  auto* repo = &opened->at.repo;
   worktree_info info;
   info.path = l->wt_path;
   info.branch = l->branch;
@@ -447,6 +528,21 @@ caf::expected<worktree_info> ensure_worktree(const std::string& root, const std:
   auto state = inspect_registered(repo->get(), *l, mid);
   if (!state) // Nothing was made for the worktree yet; only a branch we just made is undone.
     return with_undo_note(state.error(), drop_new_branch(repo->get(), *l, info.created_branch, tip));
+  if (!info.created_branch) {
+    auto ahead = idle_behind(repo->get(), tip);
+    if (!ahead)
+      return ahead.error();
+    if (*ahead) {
+      auto moved = refresh_idle(repo->get(), *l, mid, tip, **ahead, *state == existing::reuse);
+      if (!moved)
+        return moved.error();
+      if (*moved) {
+        tip = **ahead;
+        info.head = hex_of(tip);
+        info.refreshed_branch = true;
+      }
+    }
+  }
   if (*state == existing::reuse)
     return info;
   if (*state == existing::none) {
@@ -468,6 +564,53 @@ caf::expected<worktree_info> ensure_worktree(const std::string& root, const std:
   }
   info.created_worktree = true;
   return info;
+}
+
+caf::expected<std::size_t> idle_branch_lag(git_repository* repo, const std::string& mid) {
+  if (!core::valid_milestone_id(mid))
+    return bad_id(mid);
+  git_oid tip;
+  int rc = git_reference_name_to_id(&tip, repo, ("refs/heads/milestone/" + mid).c_str());
+  if (rc == GIT_ENOTFOUND)
+    return std::size_t{0};
+  if (rc != 0)
+    return git_fail("reading", "milestone/" + mid);
+  auto ahead = idle_behind(repo, tip);
+  if (!ahead)
+    return ahead.error();
+  if (!*ahead)
+    return std::size_t{0};
+  size_t behind = 0, own = 0;
+  if (git_graph_ahead_behind(&behind, &own, repo, &**ahead, &tip) != 0)
+    return git_fail("counting the commits of", "milestone/" + mid);
+  return static_cast<std::size_t>(behind);
+}
+
+caf::expected<bool> refresh_idle_branch(const std::string& root, const std::string& mid) {
+  auto opened = open_locked(root, mid);
+  if (!opened)
+    return opened.error();
+  auto* l = &opened->at.where;
+  auto* repo = &opened->at.repo;
+  git_oid tip;
+  int rc = git_reference_name_to_id(&tip, repo->get(), ("refs/heads/" + l->branch).c_str());
+  if (rc == GIT_ENOTFOUND)
+    return false;
+  if (rc != 0)
+    return git_fail("reading", l->branch);
+  auto ahead = idle_behind(repo->get(), tip);
+  if (!ahead)
+    return ahead.error();
+  if (!*ahead)
+    return false;
+  git_worktree* raw = nullptr;
+  bool registered = git_worktree_lookup(&raw, repo->get(), mid.c_str()) == 0;
+  worktree_ptr wt{raw};
+  if (registered && git_worktree_validate(wt.get()) != 0)
+    return make_error(ec::invalid_input, "the worktree " + l->wt_path + " of " + l->branch +
+                                           " is broken; run `sf-actors doctor --fix` for it "
+                                           "first, then again");
+  return refresh_idle(repo->get(), *l, mid, tip, **ahead, registered);
 }
 
 caf::expected<std::vector<std::string>> uncommitted_changes(git_worktree* wt,

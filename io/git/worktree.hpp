@@ -21,6 +21,7 @@ struct worktree_info {
   std::string head;              ///< Hex id of the commit the branch points to.
   bool created_branch = false;   ///< The branch was made by this call at the main branch's tip.
   bool created_worktree = false; ///< The folder was (re)created by this call.
+  bool refreshed_branch = false; ///< An idle branch behind main was moved up to main's tip.
 };
 
 /// Folder that holds every milestone worktree of the repository at `root`.
@@ -38,6 +39,16 @@ caf::expected<unique_fd> lock_worktree_admin(const std::string& root);
 /// like any failed creation, and the error is `ec::unavailable`.
 caf::expected<worktree_info> ensure_worktree(const std::string& root, const std::string& mid,
                                              const std::atomic<bool>* cancel = nullptr);
+
+/// Commits the integration branch is ahead of milestone `mid`'s branch when that branch holds no
+/// commit of its own (made from an older commit, or left by a start that failed before its first
+/// unit); 0 when it has work, is level with main, or does not exist.
+caf::expected<std::size_t> idle_branch_lag(git_repository* repo, const std::string& mid);
+
+/// Moves such an idle branch up to the integration branch's tip, with its worktree when that is
+/// clean (`ensure_worktree` does the same before a start). Returns whether it moved; a worktree
+/// holding uncommitted work keeps branch and files as they are.
+caf::expected<bool> refresh_idle_branch(const std::string& root, const std::string& mid);
 
 /// Deletes milestone `mid`'s worktree folder and admin entry after a merge, keeping its branch;
 /// refuses when the worktree holds changes that are not committed.

@@ -133,10 +133,30 @@ TEST_CASE("a worker that crashes every time ends failed while the others finish"
   CHECK(failed[0].find("last log lines") != std::string::npos);
 }
 
-TEST_CASE("a worker command that cannot run is a configuration error, not a crash loop",
+TEST_CASE("start refuses a worker command whose program does not exist, before anything runs",
           "[recovery]") {
   test_project p({ms("M001", {}, {{"U1", "true", {}, -1}})},
-                 "  enabled: true\n  worker_command: \"/nonexistent/worker --go\"\n"
+                 "  enabled: true\n  worker_command: \"/nonexistent/worker --go\"\n");
+  auto r = p.cli("start --yes");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("parallel.worker_command") != std::string::npos);
+  CHECK(r.err.find("/nonexistent/worker does not exist") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(event_lines(p.root(), "\"starting\"").empty());
+  // A program found on PATH passes the check; a name that is nowhere does not.
+  write_file(p.path(".sf/PREFERENCES.md"),
+             "---\nparallel:\n  enabled: true\n  worker_command: no-such-worker-program\n---\n");
+  p.git("commit -q -am 'worker command'");
+  auto missing = p.cli("start --yes");
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err.find("`no-such-worker-program` is not found on PATH") != std::string::npos);
+}
+
+TEST_CASE("a worker command that cannot run is a configuration error, not a crash loop",
+          "[recovery]") {
+  // `exec` leaves the lookup to the shell, so the coordinator meets the failure at run time.
+  test_project p({ms("M001", {}, {{"U1", "true", {}, -1}})},
+                 "  enabled: true\n  worker_command: \"exec /nonexistent/worker --go\"\n"
                  "  restart_backoff: 0.01\n");
   auto cli = p.spawn_cli({"start", "--yes"});
   auto status = wait_exit(cli, 30s);

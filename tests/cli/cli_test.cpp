@@ -149,9 +149,15 @@ TEST_CASE("init creates a disabled preferences file and an example, never overwr
                           "stop_grace"})
     CHECK(prefs.find("# " + key + ":") != std::string::npos);
   CHECK(read_file(d / ".gitignore").find(".sf/parallel/") != std::string::npos);
-  // The example plan is valid and eligible.
+  // The example plan is valid, but a run uses only what is committed: until then it is named.
+  auto before = run(sh_quote(SF_CLI_PATH) + " eligibility", d.path());
+  CHECK(before.exit_code == 0);
+  CHECK(before.err.find(".sf/milestones/M001/MILESTONE.md: not committed") != std::string::npos);
+  CHECK(before.out.find("**M001**") == std::string::npos);
+  REQUIRE(run("git add .sf .gitignore && git commit -q -m plan", d.path()).exit_code == 0);
   auto e = run(sh_quote(SF_CLI_PATH) + " eligibility", d.path());
   CHECK(e.exit_code == 0);
+  CHECK(e.err.empty());
   CHECK(e.out.find("**M001**") != std::string::npos);
   // A second run keeps the user's edits.
   write_file(d / ".sf/PREFERENCES.md", "---\nparallel:\n  enabled: true\n---\n");

@@ -523,3 +523,36 @@ TEST_CASE("a merge killed after main moved: doctor names it, and the fix or the 
     CHECK(p.cli("doctor").exit_code == 0);
   }
 }
+
+TEST_CASE("an idle milestone branch behind main is reported and brought up to main",
+          "[doctor]") {
+  test_project p({ms("M001", {}, {}), ms("M002", {}, {})}, "  enabled: true\n");
+  // Both start and fail before a unit; then main gains a commit (the fix, say).
+  REQUIRE(sf::io::ensure_worktree(p.root(), "M001"));
+  REQUIRE(sf::io::ensure_worktree(p.root(), "M002"));
+  auto old_tip = p.git("rev-parse main");
+  write_file(p.path("fix.txt"), "the fix\n");
+  p.git("add fix.txt");
+  p.git("commit -q -m fix");
+  auto main_tip = p.git("rev-parse main");
+  // M002's worktree holds a file of a unit that did not commit: it must stay as it is.
+  write_file(p.path(".sf/worktrees/M002/draft.txt"), "draft\n");
+
+  auto j = doctor_json(p);
+  CHECK(j["exit"] == 1);
+  auto f1 = finding_at(j, "refs/heads/milestone/M001");
+  REQUIRE(f1.is_object());
+  CHECK(f1["kind"] == "idle branch");
+  CHECK(f1["safe"] == true);
+  REQUIRE(finding_at(j, "refs/heads/milestone/M002").is_object());
+
+  auto fixed = p.cli("doctor --fix");
+  INFO(fixed.out << fixed.err);
+  CHECK(fixed.out.find("1 fixed, 1 kept") != std::string::npos);
+  CHECK(fixed.out.find("kept: its worktree holds uncommitted work") != std::string::npos);
+  CHECK(p.git("rev-parse milestone/M001") == main_tip);
+  CHECK(read_file(p.path(".sf/worktrees/M001/fix.txt")) == "the fix\n");
+  CHECK(run("git status --porcelain", p.path(".sf/worktrees/M001")).out.empty());
+  CHECK(p.git("rev-parse milestone/M002") == old_tip);
+  CHECK(read_file(p.path(".sf/worktrees/M002/draft.txt")) == "draft\n");
+}

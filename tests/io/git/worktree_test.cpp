@@ -162,6 +162,58 @@ TEST_CASE("ensure_worktree leaves an existing worktree and its uncommitted work 
   CHECK(sh("git status --porcelain", wt) == " M README\n?? new.txt");
 }
 
+TEST_CASE("an idle branch behind main is brought up to main, with its clean worktree", "[git]") {
+  sf::test::temp_dir tmp;
+  auto root = tmp / "repo";
+  sf::test::init_git_repo(root);
+  // A start that failed before any unit: branch and worktree at an old commit, no work.
+  REQUIRE(sf::io::ensure_worktree(root, "M001"));
+  auto old_tip = sh("git rev-parse main", root);
+  sf::test::write_file(root + "/plan.txt", "the plan, committed later\n");
+  sh("git add plan.txt && git commit -qm plan", root);
+  auto main_tip = sh("git rev-parse main", root);
+  auto wt = wt_of(root, "M001");
+  SECTION("with its worktree") {
+    auto again = sf::io::ensure_worktree(root, "M001");
+    REQUIRE(again);
+    CHECK(again->refreshed_branch);
+    CHECK_FALSE(again->created_worktree);
+    CHECK(again->head == main_tip);
+  }
+  SECTION("without a worktree") {
+    sh("git worktree remove " + sh_quote(wt), root);
+    auto again = sf::io::ensure_worktree(root, "M001");
+    REQUIRE(again);
+    CHECK(again->refreshed_branch);
+    CHECK(again->created_worktree);
+  }
+  CHECK(sh("git rev-parse milestone/M001", root) == main_tip);
+  CHECK(sh("git rev-parse HEAD", wt) == main_tip);
+  CHECK(sf::test::read_file(wt + "/plan.txt") == "the plan, committed later\n");
+  CHECK(sh("git status --porcelain", wt).empty());
+  // Nothing is lost: the old tip is an ancestor of the new one.
+  CHECK(run("git merge-base --is-ancestor " + old_tip + " milestone/M001", root).exit_code == 0);
+}
+
+TEST_CASE("an idle branch whose worktree holds uncommitted work is left alone", "[git]") {
+  sf::test::temp_dir tmp;
+  auto root = tmp / "repo";
+  sf::test::init_git_repo(root);
+  REQUIRE(sf::io::ensure_worktree(root, "M001"));
+  auto old_tip = sh("git rev-parse main", root);
+  auto wt = wt_of(root, "M001");
+  sf::test::write_file(wt + "/half.txt", "a unit's work, not committed yet\n");
+  sf::test::write_file(root + "/later.txt", "later\n");
+  sh("git add later.txt && git commit -qm later", root);
+  auto again = sf::io::ensure_worktree(root, "M001");
+  REQUIRE(again);
+  CHECK_FALSE(again->refreshed_branch);
+  CHECK(again->head == old_tip);
+  CHECK(sh("git rev-parse milestone/M001", root) == old_tip);
+  CHECK(sf::test::read_file(wt + "/half.txt") == "a unit's work, not committed yet\n");
+  CHECK(sh("git status --porcelain", wt) == "?? half.txt");
+}
+
 TEST_CASE("ensure_worktree re-adds a worktree whose folder was deleted", "[git]") {
   sf::test::temp_dir tmp;
   auto root = tmp / "repo";
