@@ -26,6 +26,16 @@ std::vector<std::string> event_printer::take_confirmations() {
   return std::exchange(to_confirm_, {});
 }
 
+std::string state_line(const std::string& state, const std::string& text) {
+  if (text.empty() || text == state)
+    return state;
+  // The coordinator's text often opens with the state itself ("complete, queued for merge").
+  if (text.rfind(state + ", ", 0) == 0 || text.rfind(state + ": ", 0) == 0 ||
+      text.rfind(state + " ", 0) == 0)
+    return text;
+  return state + ": " + text;
+}
+
 void event_printer::print(const run_event& ev) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto money = [](double v) {
@@ -42,8 +52,7 @@ void event_printer::print(const run_event& ev) {
     case event_kind::completed:
       if (ev.state == core::milestone_state::failed)
         any_failed_ = true;
-      out_ << "[" << ev.milestone << "] " << state_name(ev)
-           << (ev.text.empty() ? "" : ": " + ev.text) << '\n';
+      out_ << "[" << ev.milestone << "] " << state_line(std::string(state_name(ev)), ev.text) << '\n';
       break;
     case event_kind::budget:
       if (ev.text.rfind("budget ceiling reached", 0) == 0) {

@@ -13,6 +13,10 @@
 
 namespace sf::cli {
 
+/// A milestone's event line after its id: `state: text`, or the text alone when it already
+/// opens with the state (no "complete: complete, ...").
+std::string state_line(const std::string& state, const std::string& text);
+
 /// Shared between the sink actor (which prints) and the main thread (which waits).
 class event_printer {
 public:
