@@ -5,7 +5,9 @@
 #include "core/merge_policy.hpp"
 #include "io/files/control_file.hpp"
 #include "io/files/coordinator_lock.hpp"
+#include "io/files/merge_queue_file.hpp"
 #include "io/files/merge_report_json.hpp"
+#include "io/files/run_file.hpp"
 #include "io/files/runtime_files.hpp"
 #include "io/git/git.hpp"
 #include "io/git/integration_branch.hpp"
@@ -21,6 +23,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <set>
 
 namespace sf::cli {
 
@@ -156,6 +159,40 @@ merge_report merge_directly(const std::string& root, const preferences& prefs, c
   return r;
 }
 
+// Without a coordinator nobody else updates what a later `status` and `start` read: the merged
+// milestones leave the queue file a dead coordinator left, and the run file shows them merged.
+void record_offline_merges(const std::string& root, const merge_report& r) {
+  std::set<std::string> merged;
+  for (const auto& x : r.results)
+    if (x.kind == core::merge_kind::merged || x.kind == core::merge_kind::already_merged)
+      merged.insert(x.milestone);
+  if (merged.empty() || io::coordinator_lock::is_held(root))
+    return; // One that started meanwhile reads the branches itself.
+  if (auto queue = io::read_merge_queue(root); queue && !queue->empty()) {
+    auto before = queue->size();
+    queue->erase(std::remove_if(queue->begin(), queue->end(),
+                                [&](const merge_item& i) { return merged.count(i.milestone) > 0; }),
+                 queue->end());
+    if (queue->size() != before)
+      if (auto err = io::write_merge_queue(root, *queue))
+        std::cerr << "sf-actors: " << describe(err) << '\n';
+  }
+  auto run = io::read_run_file(root);
+  if (!run)
+    return;
+  bool changed = false;
+  for (auto& w : run->status.workers)
+    if (merged.count(w.milestone) > 0 && w.state != core::milestone_state::merged) {
+      w.state = core::milestone_state::merged;
+      w.note = "merged into main by `sf-actors merge`";
+      w.pid = 0;
+      changed = true;
+    }
+  if (changed)
+    if (auto err = io::write_run_file(root, run->status, run->coordinator_pid))
+      std::cerr << "sf-actors: " << describe(err) << '\n';
+}
+
 } // namespace
 
 std::function<int()> setup_merge(CLI::App& app, global_options& g) {
@@ -205,6 +242,7 @@ std::function<int()> setup_merge(CLI::App& app, global_options& g) {
       else if (!done->empty())
         std::cerr << "sf-actors: " << *done << '\n';
       report = merge_directly(root, prefs, p, *mid, sigfd.get());
+      record_offline_merges(root, report);
     }
     print_report(report, g.json);
     return report.exit_code;
