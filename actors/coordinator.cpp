@@ -141,6 +141,9 @@ void set_state(self_ptr self, milestone_entry& e, ms state, std::string note) {
     return;
   if (!core::can_move(e.state, state))
     illegal_move(self, e, state, note);
+  // A worker that runs again after a pause (whoever resumed it) is no longer paused.
+  if (e.state == ms::paused && state == ms::running)
+    e.pause_requested = false;
   e.state = state;
   e.note = std::move(note);
   run_event ev;
@@ -165,6 +168,38 @@ std::string first_blocker(const coordinator_state& st, const milestone_entry& e)
     if (st.complete_on_main.count(dep) == 0)
       return dep;
   return {};
+}
+
+// True while a milestone of the run waits for merges the user has yet to confirm and for
+// nothing that cannot come any more: the run stays open for the answer (the prompt, or
+// `sf-actors merge` from another terminal) instead of ending after the first layer of a chain.
+bool waits_for_answer(const coordinator_state& st) {
+  if (st.awaiting_answer.empty())
+    return false;
+  for (const auto& [id, e] : st.entries) {
+    if (!e.in_run || e.state != ms::waiting)
+      continue;
+    bool asked = false;
+    bool hopeless = false;
+    for (const auto& dep : e.depends_on) {
+      if (st.complete_on_main.count(dep) != 0)
+        continue;
+      if (st.awaiting_answer.count(dep) != 0) {
+        asked = true;
+        continue;
+      }
+      // A dependency still on its way holds the run by itself; one that ended without its
+      // work on main (failed, stopped, a conflict) never comes.
+      auto it = st.entries.find(dep);
+      if (it == st.entries.end() ||
+          !(is_active(it->second) || it->second.state == ms::queued ||
+            it->second.state == ms::waiting))
+        hopeless = true;
+    }
+    if (asked && !hopeless)
+      return true;
+  }
+  return false;
 }
 
 // Slots taken: workers, and milestones whose branch is read right before their start.
@@ -295,7 +330,8 @@ void check_finished(self_ptr self) {
   // answer is old news and waits for nobody.
   if (st.finished_published || (!st.pending_merges.empty() && !st.shutting_down) ||
       st.pushing || !st.retiring.empty() || !st.preparing.empty() ||
-      (!st.reading.empty() && !st.shutting_down))
+      (!st.reading.empty() && !st.shutting_down) ||
+      (!st.shutting_down && waits_for_answer(st)))
     return;
   for (const auto& [id, e] : st.entries)
     if (is_active(e) || (e.in_run && e.state == ms::queued && !st.budget_reached &&
@@ -428,6 +464,10 @@ void fill_slots(self_ptr self) {
       set_state(self, e, ms::queued, st.message);
       continue;
     }
+    if (e.pause_requested) {
+      set_state(self, e, ms::queued, "paused: starts after `sf-actors resume`");
+      continue;
+    }
     if (st.shutting_down || st.reading.count(e.id) != 0)
       continue;
     if (active_count(st) >= static_cast<std::size_t>(st.cfg.prefs.max_workers)) {
@@ -501,17 +541,55 @@ command_reply do_stop(self_ptr self, const std::string& mid) {
   return reply;
 }
 
+// Pause and resume: a running worker gets the signal (it takes effect between units); a
+// milestone of the run that has not started is held (or let go) before it starts. Saying it
+// twice is answered, not repeated.
+std::string pause_one(self_ptr self, milestone_entry& e) {
+  const bool not_started = e.in_run && (e.state == ms::queued || e.state == ms::waiting);
+  if (e.supervisor && is_active(e)) {
+    if (e.state == ms::paused)
+      return e.id + ": already paused";
+    if (e.pause_requested)
+      return e.id + ": pause already requested (takes effect after the current unit)";
+    e.pause_requested = true;
+    self->send(*e.supervisor, atom::pause_v);
+    return e.id + ": pause requested (takes effect after the current unit)";
+  }
+  if (not_started) {
+    if (e.pause_requested)
+      return e.id + ": already held; it starts after `sf-actors resume`";
+    e.pause_requested = true;
+    if (e.state == ms::queued)
+      set_state(self, e, ms::queued, "paused: starts after `sf-actors resume`");
+    return e.id + ": held before its start (" + std::string(core::to_string(e.state)) +
+           "); it starts after `sf-actors resume`";
+  }
+  return e.id + ": not running (" + std::string(core::to_string(e.state)) + ")";
+}
+
+std::string resume_one(self_ptr self, milestone_entry& e) {
+  const bool not_started = e.in_run && (e.state == ms::queued || e.state == ms::waiting);
+  if (e.supervisor && is_active(e)) {
+    if (e.state != ms::paused && !e.pause_requested)
+      return e.id + ": not paused (" + std::string(core::to_string(e.state)) + ")";
+    e.pause_requested = false;
+    self->send(*e.supervisor, atom::resume_v);
+    return e.id + ": resume requested";
+  }
+  if (not_started && e.pause_requested) {
+    e.pause_requested = false;
+    return e.id + ": released; it starts when it can";
+  }
+  return e.id + ": not paused (" + std::string(core::to_string(e.state)) + ")";
+}
+
 command_reply do_signal(self_ptr self, const std::string& mid, bool pause) {
-  return for_targets(self, mid, [self, pause](milestone_entry& e) -> std::string {
-    if (!e.supervisor || !is_active(e))
-      return e.id + ": not running (" + std::string(core::to_string(e.state)) + ")";
-    if (pause)
-      self->send(*e.supervisor, atom::pause_v);
-    else
-      self->send(*e.supervisor, atom::resume_v);
-    return e.id + (pause ? ": pause requested (takes effect after the current unit)"
-                         : ": resume requested");
+  auto reply = for_targets(self, mid, [self, pause](milestone_entry& e) -> std::string {
+    return pause ? pause_one(self, e) : resume_one(self, e);
   });
+  if (!pause)
+    fill_slots(self); // What was held may start now.
+  return reply;
 }
 
 command_reply do_start(self_ptr self, const std::vector<std::string>& ids) {
@@ -878,6 +956,16 @@ void on_merged(self_ptr self, const merge_outcome& x) {
     return;
   }
   bool obstacle = core::is_obstacle(x.kind);
+  // Under auto_merge: confirm a completion waits for the user's yes (the prompt, or `sf-actors
+  // merge`); any other answer of the queue settles it.
+  const bool confirm_mode = st.cfg.prefs.auto_merge == auto_merge_mode::confirm;
+  if (x.slice.empty()) {
+    if (x.kind == core::merge_kind::confirm ||
+        (x.kind == core::merge_kind::waiting && confirm_mode))
+      st.awaiting_answer.insert(x.milestone);
+    else if (!obstacle)
+      st.awaiting_answer.erase(x.milestone);
+  }
   run_event ev;
   ev.kind = x.kind == core::merge_kind::confirm ? event_kind::merge_ready : event_kind::merge;
   ev.milestone = x.milestone;
@@ -928,6 +1016,10 @@ void on_merged(self_ptr self, const merge_outcome& x) {
       set_state(self, *e, ms::complete, "not merged: " + x.text);
     } else if (x.kind == core::merge_kind::waiting) {
       set_state(self, *e, ms::complete, "complete, " + x.text);
+    } else if (x.kind == core::merge_kind::confirm) {
+      set_state(self, *e, ms::complete,
+                "complete, awaiting your confirmation: answer the prompt, or run `sf-actors "
+                "merge " + x.milestone + "`");
     }
   }
   fill_slots(self);
@@ -1155,6 +1247,16 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
       start_worker(self, *e);
     },
     [self](atom::merged, const merge_outcome& x) { on_merged(self, x); },
+    [self](atom::decline, const std::string& mid) {
+      auto& st = self->state;
+      if (st.awaiting_answer.erase(mid) == 0)
+        return;
+      if (auto* e = find_entry(self, mid); e != nullptr && e->state == ms::complete)
+        set_state(self, *e, ms::complete,
+                  "complete, not merged (you declined); run `sf-actors merge " + mid +
+                    "` when ready");
+      fill_slots(self); // Its dependents say why they wait; the run may end now.
+    },
     [self](atom::merge, const std::string& mid, bool dry_run) {
       return do_merge(self, mid, dry_run);
     },

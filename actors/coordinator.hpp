@@ -76,6 +76,9 @@ struct milestone_entry {
   bool branch_read = false;                  ///< Its branch was read since it was queued and
                                              ///< holds no finished work: start a worker.
   double cost = 0;                           ///< Ledger's cost of the milestone (all sessions).
+  bool pause_requested = false;              ///< Paused by `pause`, not resumed since: a
+                                             ///< worker holds between units, a queued
+                                             ///< milestone does not start.
 };
 
 /// State of the coordinator.
@@ -96,6 +99,10 @@ struct coordinator_state {
   /// merged, not run again). Each holds a worker slot until the answer.
   std::set<std::string> reading;
   std::set<std::string> pending_merges;              ///< Completions the queue has not answered.
+  /// Complete milestones whose merge waits for the user's yes (`auto_merge: confirm`: the
+  /// prompt of a foreground start, or `sf-actors merge`). While a milestone of the run waits
+  /// for one of them, the run stays open for the answer.
+  std::set<std::string> awaiting_answer;
   std::vector<std::string> last_running;             ///< Last running set sent to the queue.
   std::map<std::string, milestone_entry> entries;    ///< By id, sorted.
   std::set<std::string> complete_on_main;            ///< Milestones complete in the root checkout.
@@ -111,6 +118,8 @@ struct coordinator_state {
   /// Set by a stop of the run: worktrees being made ahead stop at their next file.
   std::shared_ptr<std::atomic<bool>> ahead_cancel = std::make_shared<std::atomic<bool>>(false);
   bool budget_reached = false;                       ///< No new worker or unit may start.
+  bool paused_all = false;                           ///< `pause` of every worker: nothing new
+                                                     ///< starts until `resume`.
   bool shutting_down = false;                        ///< Stop everything, start nothing.
   bool finished_published = false;                   ///< `finished` sent for the current run.
   bool pushing = false;                              ///< The merge queue's push is in flight.

@@ -492,8 +492,8 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
       } else {
         w.kind = core::merge_kind::waiting;
         w.text = st.cfg.prefs.auto_merge == auto_merge_mode::confirm
-                   ? "auto_merge is confirm but no terminal can answer, so it waits as with "
-                     "manual: run `sf-actors merge " + item.milestone + "`"
+                   ? "awaiting your confirmation (auto_merge is confirm): run `sf-actors "
+                     "merge " + item.milestone + "` to merge it"
                    : "auto_merge is manual: run `sf-actors merge " + item.milestone + "`";
       }
       tell(self, w);

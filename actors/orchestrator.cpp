@@ -267,6 +267,11 @@ caf::expected<merge_report> orchestrator_runtime::merge(const std::string& mid, 
   return ask<merge_report>(timeout, atom::merge_v, mid, dry_run);
 }
 
+void orchestrator_runtime::decline(const std::string& mid) {
+  if (!error_)
+    caf::anon_send(coordinator_, atom::decline_v, mid);
+}
+
 caf::expected<run_status> orchestrator_runtime::status(std::chrono::milliseconds timeout) {
   return ask<run_status>(timeout, atom::status_v);
 }

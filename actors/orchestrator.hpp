@@ -106,6 +106,10 @@ public:
   caf::expected<merge_report> merge(const std::string& mid, bool dry_run,
                                     std::chrono::milliseconds timeout = std::chrono::minutes(10));
 
+  /// Tells the coordinator the user said no to merging `mid` (`auto_merge: confirm`): it stays
+  /// unmerged, and the run no longer waits for an answer about it.
+  void decline(const std::string& mid);
+
   /// A snapshot of every worker and the budget.
   caf::expected<run_status> status(std::chrono::milliseconds timeout = default_timeout);
 

@@ -159,13 +159,11 @@ bool wait_for_answer(int sigfd, std::string& answer) {
 void confirm_merge(orchestrator_runtime& rt, const std::string& mid, int sigfd) {
   std::cout << "Merge " << mid << " into main? [y/N] " << std::flush;
   std::string answer;
-  if (!wait_for_answer(sigfd, answer)) {
-    std::cout << '\n' << mid << " left unmerged; run `sf-actors merge " << mid
+  const bool answered = wait_for_answer(sigfd, answer);
+  if (!answered || (answer != "y" && answer != "Y" && answer != "yes")) {
+    std::cout << (answered ? "" : "\n") << mid << " left unmerged; run `sf-actors merge " << mid
               << "` when ready\n";
-    return;
-  }
-  if (answer != "y" && answer != "Y" && answer != "yes") {
-    std::cout << mid << " left unmerged; run `sf-actors merge " << mid << "` when ready\n";
+    rt.decline(mid); // Its dependents cannot start: the run need not wait for them.
     return;
   }
   auto report = rt.merge(mid, false);
@@ -219,7 +217,8 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
       continue;
     if (fds[2].revents & POLLIN)
       for (const auto& mid : printer->take_confirmations())
-        confirm_merge(rt, mid, sigfd.get());
+        if (!stopping)
+          confirm_merge(rt, mid, sigfd.get());
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info;
       (void) ::read(sigfd.get(), &info, sizeof info);
@@ -230,6 +229,10 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
       caf::anon_send(rt.coordinator(), atom::shutdown_v);
     }
   }
+  // A milestone that completed as the run ended still gets its question, in order.
+  if (!stopping)
+    for (const auto& mid : printer->take_confirmations())
+      confirm_merge(rt, mid, sigfd.get());
   return printer->exit_code();
 }
 

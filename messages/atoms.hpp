@@ -74,5 +74,7 @@ using push_late = caf::atom_constant<caf::atom("sf_pushlt")>;  ///< A push ran p
 constexpr push_late push_late_v{};  ///< Value of `push_late`.
 using repush = caf::atom_constant<caf::atom("sf_repush")>;     ///< Try a failed push again.
 constexpr repush repush_v{};  ///< Value of `repush`.
+using decline = caf::atom_constant<caf::atom("sf_decline")>; ///< The user said no to a merge.
+constexpr decline decline_v{};  ///< Value of `decline`.
 
 } // namespace sf::atom

@@ -128,6 +128,9 @@ using coordinator_actor = caf::typed_actor<
   caf::reacts_to<atom::merged, merge_outcome>,
   /// Merge now (from `sf-actors merge` through the control server).
   caf::replies_to<atom::merge, std::string, bool>::with<merge_report>,
+  /// The user answered no to a milestone's `auto_merge: confirm` question: it stays unmerged
+  /// and no longer holds the run open.
+  caf::reacts_to<atom::decline, std::string>,
   /// End the run: stop every worker, then quit when they are gone.
   caf::reacts_to<atom::shutdown>>;
 

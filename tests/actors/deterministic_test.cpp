@@ -118,6 +118,7 @@ coordinator_actor::behavior_type fake_coordinator(coordinator_actor::pointer sel
       x.files = {"a.txt"};
       return merge_report{{x}, 5, true};
     },
+    [](atom::decline, const std::string&) {},
     [](atom::shutdown) {},
   };
 }

@@ -41,7 +41,9 @@ TEST_CASE("independent milestones run at once and a dependent waits", "[runtime]
   test_project p({ms("M001", {}, units(3)),
                   ms("M002", {}, units(3)),
                   ms("M003", {"M001"}, units(3))},
-                 "  enabled: true\n  max_workers: 2\n" + shell_worker(3, 0.3, 0.1));
+                 // manual: the run ends with M003 waiting (confirm would wait for an answer).
+                 "  enabled: true\n  max_workers: 2\n  auto_merge: manual\n" +
+                   shell_worker(3, 0.3, 0.1));
   auto cli = p.spawn_cli({"start", "--yes"});
   auto status = wait_exit(cli, 60s);
   REQUIRE(status);

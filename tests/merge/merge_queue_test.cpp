@@ -1,6 +1,7 @@
 // The merge queue end to end: real repositories, the real CLI and the reference worker; git
 // state is checked with the git CLI, never through our own libgit2 code.
 #include "io/git/merge_step.hpp"
+#include "support/gates.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>
@@ -40,19 +41,6 @@ std::string line_name(int n) {
 // A unit command that rewrites line `n` of shared.txt to say who changed it.
 std::string edit_line(int n, const std::string& who) {
   return "sed -i 's/^" + line_name(n) + "$/" + line_name(n) + " by " + who + "/' shared.txt";
-}
-
-// A unit command that holds until the test creates `<root>/go-<name>`.
-std::string hold(const std::string& name) {
-  return "while [ ! -e \"$SF_PROJECT_ROOT/go-" + name + "\" ]; do sleep 0.05; done";
-}
-
-void release(const test_project& p, const std::string& name) {
-  write_file(p.path("go-" + name), "go\n");
-}
-
-unit_spec unit(const std::string& id, const std::string& cmd) {
-  return {id, cmd, {}, -1};
 }
 
 // Adds a file to main in the root checkout.
@@ -382,7 +370,7 @@ TEST_CASE("merge queue: confirm without a terminal and manual leave main alone u
   CHECK(contains(r.output, "sf-actors merge M002"));
   auto told = event_lines(p.root(), "sf-actors merge M002");
   REQUIRE_FALSE(told.empty());
-  CHECK(contains(told[0], "manual"));
+  CHECK(contains(told[0], mode == "manual" ? "auto_merge is manual" : "awaiting your confirmation"));
   auto row = status_row(p, "M002");
   REQUIRE(row.is_object());
   CHECK(row.value("state", "") == "complete");
