@@ -25,6 +25,8 @@ enum exit_code : int {
   exit_merge_conflict = 5,  ///< A merge stopped on a conflict.
   exit_budget_reached = 6,  ///< The budget ceiling is reached.
   exit_busy = 7,            ///< Another coordinator already runs for this project.
+  exit_push_failed = 8,     ///< Merged into main, but pushing main to `push_remote` failed.
+  exit_interrupted = 130,   ///< Ended by Ctrl-C (128 + the signal: 143 for SIGTERM).
 };
 
 /// Options every verb understands.

@@ -73,6 +73,10 @@ void event_printer::print(const run_event& ev) {
         merge_problem_ = true;
       else if (k == core::merge_kind::failed)
         any_failed_ = true;
+      else if (k == core::merge_kind::push_failed)
+        push_failed_ = true;
+      else if (k == core::merge_kind::pushed)
+        push_failed_ = false;
       break;
     }
     case event_kind::merge_ready: {
@@ -93,9 +97,10 @@ void event_printer::print(const run_event& ev) {
       } else {
         out_ << ev.text << " (total " << money(ev.cost) << ")\n";
       }
-      exit_code_ = budget_         ? exit_budget_reached
-                   : any_failed_   ? exit_failure
+      exit_code_ = budget_          ? exit_budget_reached
+                   : any_failed_    ? exit_failure
                    : merge_problem_ ? exit_merge_conflict
+                   : push_failed_   ? exit_push_failed
                                     : exit_ok;
       finished_ = true;
       uint64_t one = 1;

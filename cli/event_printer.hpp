@@ -52,6 +52,7 @@ private:
   bool any_failed_ = false;
   bool budget_ = false;
   bool merge_problem_ = false;
+  bool push_failed_ = false; ///< The last push of main failed (a later one that worked clears it).
 };
 
 /// Behavior of an event sink that forwards to `printer`.

@@ -29,7 +29,12 @@ namespace sf::cli {
 
 namespace {
 
-// Dry run without a coordinator: every unmerged branch against main and against each other.
+// What a dry run says of a branch whose worker has not finished: the prediction is of the
+// branch as it stands, which its worker may still change.
+const char* incomplete_note = "incomplete: its worker has not finished, so this is the branch as it stands now";
+
+// Dry run, with or without a coordinator (it only reads): every branch that is complete or on
+// its way, against main and against each other. Exit 5 when any conflict is predicted.
 merge_report predict_all(const std::string& root, const plan& p, const std::string& only) {
   merge_report r;
   std::string main_branch = "main";
@@ -38,41 +43,64 @@ merge_report predict_all(const std::string& root, const plan& p, const std::stri
     return r; // As always: a folder that is no repository predicts nothing.
   if (auto name = io::resolve_main_branch(repo->get()))
     main_branch = *name;
-  std::vector<std::pair<std::string, std::string>> branches; // id, tip
+  struct candidate {
+    std::string id, tip;
+    bool complete;
+  };
+  std::vector<candidate> branches;
   for (const auto& m : p.milestones) {
     if (!only.empty() && m.id != only)
       continue;
     auto state = io::read_milestone_branch(repo->get(), m.id);
-    if (!state || !*state || (*state)->merged)
+    if (!state || !*state)
       continue;
-    branches.emplace_back(m.id, (*state)->tip);
+    const auto& b = **state;
+    if (b.merged && b.complete)
+      continue; // On main already.
+    if (b.merged) {
+      // Made from main, nothing committed on it yet: nothing to predict.
+      merge_outcome x;
+      x.milestone = m.id;
+      x.kind = core::merge_kind::would_merge;
+      x.notes = "incomplete: nothing is committed on its branch yet";
+      r.results.push_back(x);
+      continue;
+    }
+    branches.push_back({m.id, b.tip, b.complete});
   }
-  for (const auto& [id, tip] : branches) {
+  for (const auto& b : branches) {
     merge_outcome x;
-    x.milestone = id;
-    auto files = io::predict_conflicts(root, main_branch, tip);
+    x.milestone = b.id;
+    if (!b.complete)
+      x.notes = incomplete_note;
+    auto files = io::predict_conflicts(root, main_branch, b.tip);
     if (!files) {
       x.kind = core::merge_kind::failed;
       x.text = describe(files.error());
+      r.exit_code = std::max(r.exit_code, static_cast<int>(exit_failure));
     } else if (files->empty()) {
       x.kind = core::merge_kind::would_merge;
     } else {
       x.kind = core::merge_kind::conflict;
       x.files = *files;
+      r.exit_code = exit_merge_conflict;
     }
     r.results.push_back(x);
   }
   // Pairs of branches that would conflict with each other once both are on main.
   for (std::size_t i = 0; i < branches.size(); ++i)
     for (std::size_t j = i + 1; j < branches.size(); ++j) {
-      auto files = io::predict_conflicts(root, branches[i].second, branches[j].second);
+      auto files = io::predict_conflicts(root, branches[i].tip, branches[j].tip);
       if (files && !files->empty()) {
         merge_outcome x;
-        x.milestone = branches[i].first;
+        x.milestone = branches[i].id;
         x.kind = core::merge_kind::would_conflict;
-        x.text = branches[j].first;
+        x.text = branches[j].id;
         x.files = *files;
+        if (!branches[i].complete || !branches[j].complete)
+          x.notes = "one of them is incomplete: its worker may still change this";
         r.results.push_back(x);
+        r.exit_code = exit_merge_conflict;
       }
     }
   return r;
@@ -119,7 +147,7 @@ merge_report merge_directly(const std::string& root, const preferences& prefs, c
     if (stopped_by.empty() && signalled(sigfd)) {
       // Ctrl-C or SIGTERM: the merge in progress finished (never half done), the rest waits.
       stopped_by = "the interruption of this command (Ctrl-C or SIGTERM)";
-      r.exit_code = 130;
+      r.exit_code = exit_interrupted;
     }
     if (!stopped_by.empty()) {
       // Later milestones wait behind a halted queue; the report names each of them.
@@ -136,7 +164,7 @@ merge_report merge_directly(const std::string& root, const preferences& prefs, c
       // Exit 5 is for conflicts; an obstacle or a failure is 1 (the report says which), an
       // interruption the conventional 130.
       r.exit_code = x.kind == core::merge_kind::conflict      ? exit_merge_conflict
-                    : x.kind == core::merge_kind::interrupted ? 130
+                    : x.kind == core::merge_kind::interrupted ? exit_interrupted
                                               : exit_failure;
       stopped_by = x.kind == core::merge_kind::interrupted ? "the interruption of this command"
                                            : x.milestone + " (" + std::string(core::to_string(x.kind)) + ")";
@@ -213,7 +241,10 @@ std::function<int()> setup_merge(CLI::App& app, global_options& g) {
     const auto& p = ctx.milestones;
     // The coordinator's queue answers within 10 minutes or says why not: waited a little longer.
     auto show = [&g](const merge_report& r) { print_report(r, g.json); };
-    if (forward_to_coordinator(root, "merge", *mid, *dry, std::chrono::minutes(11), code, show))
+    // A dry run only reads the branches, so it needs no coordinator and covers what its queue
+    // does not hold yet (running branches, and every pair).
+    if (!*dry &&
+        forward_to_coordinator(root, "merge", *mid, *dry, std::chrono::minutes(11), code, show))
       return code;
     // As `start`: a planted link, FIFO or folder among the runtime files stops it up front
     // (the merge turn's lock is one of them), before anything is merged.
@@ -243,6 +274,11 @@ std::function<int()> setup_merge(CLI::App& app, global_options& g) {
         std::cerr << "sf-actors: " << *done << '\n';
       report = merge_directly(root, prefs, p, *mid, sigfd.get());
       record_offline_merges(root, report);
+      // Merged, but main did not reach the remote: a script must not take that for success.
+      if (report.exit_code == exit_ok &&
+          std::any_of(report.results.begin(), report.results.end(),
+                      [](const merge_outcome& x) { return !x.push_error.empty(); }))
+        report.exit_code = exit_push_failed;
     }
     print_report(report, g.json);
     return report.exit_code;

@@ -14,6 +14,12 @@ std::string retry_hint(const merge_report& r, const merge_outcome& x) {
   return "then run `sf-actors merge " + x.milestone + "`.";
 }
 
+// A note of the merge's (what it did to a checkout, or why a prediction may change) on its line.
+void put_note(std::ostream& out, const merge_outcome& x) {
+  if (!x.notes.empty())
+    out << "  note: " << x.notes << '\n';
+}
+
 } // namespace
 
 std::string render_merge_report(const merge_report& r) {
@@ -25,16 +31,15 @@ std::string render_merge_report(const merge_report& r) {
     std::string who = "**" + x.milestone + "**" + (x.slice.empty() ? "" : " (" + x.slice + ")");
     if (x.kind == core::merge_kind::merged) {
       out << "- " << who << " — merged successfully" << (x.pushed ? " (pushed)" : "") << '\n';
-      if (!x.notes.empty())
-        out << "  note: " << x.notes << '\n';
+      put_note(out, x);
       if (!x.push_error.empty())
         out << "  push failed: " << x.push_error << " (the local merge stays)\n";
     } else if (x.kind == core::merge_kind::would_merge) {
       out << "- " << who << " — would merge cleanly\n";
+      put_note(out, x);
     } else if (x.kind == core::merge_kind::already_merged) {
       out << "- " << who << " — already merged (nothing to do)\n";
-      if (!x.notes.empty())
-        out << "  note: " << x.notes << '\n';
+      put_note(out, x);
     } else if (x.kind == core::merge_kind::interrupted) {
       out << "- " << who << " — not merged: " << x.text << '\n';
     } else if (x.kind == core::merge_kind::conflict) {
@@ -43,6 +48,7 @@ std::string render_merge_report(const merge_report& r) {
         out << "  - `" << f << "`\n";
       out << "  Resolve conflicts manually and run `sf-actors merge " << x.milestone
           << "` to retry.\n";
+      put_note(out, x);
     } else if (x.kind == core::merge_kind::dirty_checkout) {
       out << "- " << who
           << " — not merged yet: uncommitted changes of yours in the checkout of main are "
@@ -65,6 +71,7 @@ std::string render_merge_report(const merge_report& r) {
           << " file(s):\n";
       for (const auto& f : x.files)
         out << "  - `" << f << "`\n";
+      put_note(out, x);
     } else {
       out << "- " << who << " — failed: " << x.text << '\n';
     }

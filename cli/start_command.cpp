@@ -209,6 +209,7 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
     return reply.exit_code;
   }
   bool stopping = false;
+  int signal_number = 0; // The first signal that ended the run: the exit is 128 + it.
   while (!printer->finished()) {
     pollfd fds[3] = {{sigfd.get(), POLLIN, 0},
                      {printer->done_fd(), POLLIN, 0},
@@ -225,6 +226,7 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
       if (!stopping) {
         std::cout << "\nstopping every worker...\n" << std::flush;
         stopping = true;
+        signal_number = static_cast<int>(info.ssi_signo);
       }
       caf::anon_send(rt.coordinator(), atom::shutdown_v);
     }
@@ -233,6 +235,9 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
   if (!stopping)
     for (const auto& mid : printer->take_confirmations())
       confirm_merge(rt, mid, sigfd.get());
+  // Interrupted: the conventional 128 + signal (130 for Ctrl-C), once every worker has ended.
+  if (stopping)
+    return 128 + signal_number;
   return printer->exit_code();
 }
 

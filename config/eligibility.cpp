@@ -65,6 +65,48 @@ struct candidate {
   std::vector<std::uint32_t> sorted; ///< The same ids sorted, for membership tests.
 };
 
+/// For each candidate, the other candidates it depends on or that depend on it, directly or
+/// through others: empty lists for a plan without dependencies, which costs one lookup per
+/// dependency.
+std::vector<std::vector<std::uint32_t>> dependency_relatives(const std::vector<candidate>& cands) {
+  const std::size_t n = cands.size();
+  std::unordered_map<std::string_view, std::uint32_t> index;
+  index.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    index.emplace(cands[i].m->id, static_cast<std::uint32_t>(i));
+  std::vector<std::vector<std::uint32_t>> up(n), down(n), out(n);
+  bool any = false;
+  for (std::size_t i = 0; i < n; ++i)
+    for (const auto& dep : cands[i].m->depends_on)
+      if (auto it = index.find(dep); it != index.end() && it->second != i) {
+        up[i].push_back(it->second);
+        down[it->second].push_back(static_cast<std::uint32_t>(i));
+        any = true;
+      }
+  if (!any)
+    return out;
+  std::vector<std::size_t> seen(n, 0); // Walk number + 1 that last reached each candidate.
+  std::vector<std::uint32_t> stack;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (up[i].empty() && down[i].empty())
+      continue;
+    seen[i] = i + 1;
+    for (const auto* edges : {&up, &down}) {
+      stack.assign((*edges)[i].begin(), (*edges)[i].end());
+      while (!stack.empty()) {
+        auto k = stack.back();
+        stack.pop_back();
+        if (seen[k] == i + 1)
+          continue;
+        seen[k] = i + 1;
+        out[i].push_back(k);
+        stack.insert(stack.end(), (*edges)[k].begin(), (*edges)[k].end());
+      }
+    }
+  }
+  return out;
+}
+
 /// Finds overlapping pairs among `cands` (sorted by id) using an inverted index file -> milestones.
 /// Files held by many milestones get a bitset instead of a posting walk, so a file shared by all
 /// n milestones costs n/64 words per milestone rather than n, and the pairs beyond the cap are
@@ -105,6 +147,10 @@ void find_overlaps(const std::vector<candidate>& cands, const std::vector<std::s
       bits[postings[k] / 64] |= std::uint64_t{1} << (postings[k] % 64);
   }
   std::vector<std::uint64_t> partners(words);
+  // Milestones in dependency order never run side by side (the later one starts from main
+  // after the earlier merged), so they are no pair: `ordered` masks each one's relatives.
+  const auto relatives = dependency_relatives(cands);
+  std::vector<std::uint64_t> ordered(words, 0);
   std::uint64_t total = 0;
   for (std::size_t i = 0; i + 1 < n; ++i) {
     if (cands[i].files.empty())
@@ -125,6 +171,14 @@ void find_overlaps(const std::vector<candidate>& cands, const std::vector<std::s
       }
     }
     partners[first] &= ~std::uint64_t{0} << ((i + 1) % 64);
+    if (!relatives[i].empty()) {
+      for (auto r : relatives[i])
+        ordered[r / 64] |= std::uint64_t{1} << (r % 64);
+      for (std::size_t w = first; w < words; ++w)
+        partners[w] &= ~ordered[w];
+      for (auto r : relatives[i])
+        ordered[r / 64] = 0;
+    }
     std::uint64_t count = 0;
     for (std::size_t w = first; w < words; ++w)
       count += static_cast<std::uint64_t>(__builtin_popcountll(partners[w]));
@@ -169,15 +223,17 @@ eligibility_report analyze_eligibility(const plan& p, const std::vector<std::str
             {id, "", "Not in the plan; check the id against the folders in .sf/milestones/."});
     }
   }
+  // Overlaps are looked for among every milestone still to run, not only those eligible now:
+  // one waiting for a dependency shares files with the others all the same.
   std::vector<const milestone*> runnable;
   for (const auto* m : chosen) {
     std::string reason;
-    if (judge(*m, by_id, reason)) {
+    if (judge(*m, by_id, reason))
       out.eligible.push_back({m->id, m->title, std::move(reason)});
-      runnable.push_back(m);
-    } else {
+    else
       out.ineligible.push_back({m->id, m->title, std::move(reason)});
-    }
+    if (m->status != milestone_status::complete && m->status != milestone_status::parked)
+      runnable.push_back(m);
   }
   auto by_entry_id = [](const eligibility_entry& x, const eligibility_entry& y) {
     return x.id < y.id;

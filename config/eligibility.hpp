@@ -35,11 +35,12 @@ struct eligibility_report {
   std::uint64_t overlaps_omitted = 0;        ///< Overlapping pairs beyond the cap, not listed.
 };
 
-/// Classifies milestones and finds file overlaps among the eligible ones.
+/// Classifies milestones and finds file overlaps among those still to run (every one that is
+/// neither complete nor parked, eligible now or waiting for a dependency).
 /// `only`, when not empty, restricts the verdicts to those ids (dependencies are still looked up
 /// in the whole plan; an id absent from the plan is listed as ineligible). At most
 /// `max_overlaps` pairs are listed, the first ones in (a, b) order; the rest are counted in
-/// `overlaps_omitted`. Cost, with n eligible milestones: one hash lookup and at most n/64 words
+/// `overlaps_omitted`. Cost, with n milestones still to run: one hash lookup and at most n/64 words
 /// of bitset work per (milestone, file) entry, plus the listed pairs; never one step per
 /// overlapping pair, and memory linear in the entries, even if every milestone shares a file.
 eligibility_report analyze_eligibility(const plan& p, const std::vector<std::string>& only = {},

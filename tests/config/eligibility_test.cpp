@@ -55,7 +55,7 @@ sf::plan random_plan(std::size_t count, std::size_t per, std::size_t pool, std::
   return p;
 }
 
-/// The eligible milestones of a `random_plan` with their files numbered (first appearance
+/// The milestones of a `random_plan` still to run, with their files numbered (first appearance
 /// order, no repeats); numbers keep the reference computations cheap in Debug builds.
 struct numbered_plan {
   std::vector<const sf::milestone*> runnable;
@@ -67,7 +67,7 @@ numbered_plan number_files(const sf::plan& p) {
   numbered_plan np;
   std::unordered_map<std::string, std::size_t> number;
   for (const auto& m : p.milestones) {
-    if (m.status != milestone_status::pending || !m.depends_on.empty())
+    if (m.status == milestone_status::complete || m.status == milestone_status::parked)
       continue;
     np.runnable.push_back(&m);
     auto& mine = np.files.emplace_back();
@@ -84,7 +84,7 @@ numbered_plan number_files(const sf::plan& p) {
   return np;
 }
 
-/// Reference answer: every pair of eligible milestones compared directly, up to `limit` pairs.
+/// Reference answer: every pair of milestones still to run compared directly, up to `limit` pairs.
 std::vector<sf::overlap_warning> brute_force_overlaps(const numbered_plan& np,
                                                       std::size_t limit = unlimited) {
   std::vector<char> in_b(np.path_of.size(), 0);
@@ -258,4 +258,36 @@ TEST_CASE("10,000 milestones of 20 files from 50,000 paths", "[eligibility]") {
                                         partners.begin());
   }
   CHECK(r.overlaps.size() + r.overlaps_omitted == total);
+}
+
+TEST_CASE("overlaps cover milestones waiting for a dependency, not complete or parked ones",
+          "[eligibility]") {
+  sf::plan p;
+  p.milestones.push_back(make_milestone("A", "Now", milestone_status::pending, {}, {{"x.c"}}));
+  p.milestones.push_back(make_milestone("B", "Later", milestone_status::pending, {"C"}, {{"x.c"}}));
+  p.milestones.push_back(make_milestone("C", "Now too", milestone_status::pending, {}, {{"y.c"}}));
+  p.milestones.push_back(make_milestone("D", "Done", milestone_status::complete, {}, {{"x.c"}}));
+  p.milestones.push_back(make_milestone("E", "Parked", milestone_status::parked, {}, {{"x.c"}}));
+  p.milestones.push_back(make_milestone("F", "After A", milestone_status::pending, {"A"}, {{"x.c"}}));
+  auto r = sf::analyze_eligibility(p);
+  CHECK(ids_of(r.eligible) == std::vector<std::string>{"A", "C"});
+  // B waits for C, yet it may run beside A's and F's changes to x.c; F starts from main only
+  // after A merged, so A and F are no pair.
+  REQUIRE(r.overlaps.size() == 2);
+  CHECK(r.overlaps[0].a == "A");
+  CHECK(r.overlaps[0].b == "B");
+  CHECK(r.overlaps[0].files == std::vector<std::string>{"x.c"});
+  CHECK(r.overlaps[1].a == "B");
+  CHECK(r.overlaps[1].b == "F");
+  CHECK(r.overlaps_omitted == 0);
+}
+
+TEST_CASE("a chain of dependencies through shared files gives no overlap", "[eligibility]") {
+  sf::plan p;
+  p.milestones.push_back(make_milestone("A", "1", milestone_status::pending, {}, {{"x.c"}}));
+  p.milestones.push_back(make_milestone("B", "2", milestone_status::pending, {"A"}, {{"x.c"}}));
+  p.milestones.push_back(make_milestone("C", "3", milestone_status::pending, {"B"}, {{"x.c"}}));
+  auto r = sf::analyze_eligibility(p);
+  CHECK(r.overlaps.empty());
+  CHECK(r.overlaps_omitted == 0);
 }

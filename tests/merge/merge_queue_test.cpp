@@ -548,7 +548,7 @@ TEST_CASE("merge queue: a push that never answers holds neither the queue nor th
   CHECK(merges_on_main(p).size() == 2);
   CHECK(any_event(p.root(), "did not end within 1 s (push_timeout)"));
   CHECK(contains(r.output, "push_timeout"));
-  CHECK(r.exit_code == 0);
+  CHECK(r.exit_code == 8); // Merged, not pushed: a failed push has its own exit code.
   CHECK_FALSE(git_running_in(p.root()));
 }
 
@@ -626,7 +626,7 @@ TEST_CASE("merge queue: merge --dry-run predicts a conflict between two branches
   auto shared_before = read_file(p.path("shared.txt"));
   auto dry = p.cli("merge --dry-run");
   INFO(dry.out << dry.err);
-  CHECK(dry.exit_code == 0);
+  CHECK(dry.exit_code == 5); // A predicted conflict, as a real one.
   CHECK(contains(dry.out, "# Merge Results"));
   CHECK(contains(dry.out, "- **M002** — would merge cleanly"));
   CHECK(contains(dry.out, "- **M003** — would merge cleanly"));
@@ -661,6 +661,12 @@ TEST_CASE("merge queue: merge while a coordinator runs goes through its queue",
   CHECK(predicted["results"][0]["milestoneId"] == "M002");
   CHECK(predicted["results"][0]["result"] == "would_merge");
   CHECK(predicted["exitCode"] == 0);
+  // All of them: M003 still runs (nothing on its branch yet) and is said to be incomplete.
+  auto all = p.cli("merge --dry-run");
+  INFO(all.out << all.err);
+  CHECK(all.exit_code == 0);
+  CHECK(contains(all.out, "- **M002** — would merge cleanly\n"));
+  CHECK(contains(all.out, "- **M003** — would merge cleanly\n  note: incomplete"));
   CHECK(main_oid(p) == before);
   auto m = p.cli("merge M002");
   INFO(m.out << m.err);
@@ -678,4 +684,66 @@ TEST_CASE("merge queue: merge while a coordinator runs goes through its queue",
   }, 30s));
   CHECK(status_row(p, "M003").value("state", "") == "complete");
   CHECK(merges_on_main(p).size() == 1);
+}
+
+TEST_CASE("merge queue: merge --dry-run with a coordinator covers running branches and pairs",
+          "[mergequeue]") {
+  // M003 commits its edit in its first unit, then holds in the second: its branch has work,
+  // its worker has not finished.
+  test_project p({ms("M002", {}, {unit("U01", edit_line(10, "M002"))}),
+                  ms("M003", {}, {unit("U01", edit_line(10, "M003")), unit("U02", hold("M003"))})},
+                 prefs("  auto_merge: manual\n"));
+  commit_file(p, "shared.txt", numbered_lines());
+  auto started = p.cli("start --yes --detach");
+  REQUIRE(started.exit_code == 0);
+  REQUIRE(wait_for(p.root(), [&] {
+    return status_row(p, "M002").value("state", "") == "complete" &&
+           status_row(p, "M003").value("completedUnits", 0) == 1;
+  }, 30s));
+  auto before = main_oid(p);
+  auto dry = p.cli("merge --dry-run --json");
+  INFO(dry.out << dry.err);
+  CHECK(dry.exit_code == 5);
+  auto j = nlohmann::json::parse(dry.out, nullptr, false);
+  REQUIRE(j.is_object());
+  CHECK(j["exitCode"] == 5);
+  bool pair = false, running = false;
+  for (const auto& x : j["results"]) {
+    if (x["result"] == "would_conflict" && x["milestoneId"] == "M002" &&
+        contains(x["text"].get<std::string>(), "M003"))
+      pair = true;
+    if (x["milestoneId"] == "M003" && x["result"] == "would_merge" &&
+        contains(x["notes"].get<std::string>(), "incomplete"))
+      running = true;
+  }
+  CHECK(pair);
+  CHECK(running);
+  CHECK(main_oid(p) == before);
+  release(p, "M003");
+  REQUIRE(wait_for(p.root(), [&] { return !event_lines(p.root(), "run finished").empty(); },
+                   30s));
+}
+
+TEST_CASE("merge queue: a push to a missing remote folder exits 8 with git's own reason",
+          "[mergequeue]") {
+  auto mode = GENERATE(std::string("auto"), std::string("manual"));
+  INFO("auto_merge: " << mode);
+  test_project p({ms("M002", {}, {unit("U01", "echo two > m2.txt")})},
+                 prefs("  auto_merge: " + mode + "\n  push_remote: ../no-such-remote.git\n"));
+  auto r = start_to_end(p);
+  INFO(r.output);
+  std::string said = r.output;
+  if (mode == "manual") {
+    CHECK(r.exit_code == 0); // Nothing merged yet, so nothing was pushed.
+    auto m = p.cli("merge");
+    INFO(m.out << m.err);
+    CHECK(m.exit_code == 8);
+    said = m.out + m.err;
+  } else {
+    CHECK(r.exit_code == 8);
+  }
+  // The local merge stays; the message is git's reason, not a guess.
+  CHECK(merges_on_main(p).size() == 1);
+  CHECK(contains(said, "does not appear to be a git repository"));
+  CHECK_FALSE(contains(said, "unsupported URL protocol"));
 }
