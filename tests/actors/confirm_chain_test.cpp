@@ -105,3 +105,30 @@ TEST_CASE("confirm: a completion nothing depends on does not hold the run", "[co
   CHECK(contains(row_of(p.root(), "M001").note, "sf-actors merge M001"));
   CHECK(contains(row_of(p.root(), "M002").note, "sf-actors merge M002"));
 }
+
+TEST_CASE("confirm: a conflict answered through `sf-actors merge` makes the foreground start exit 5",
+          "[confirm]") {
+  // M001 and M002 change the same line; M003 needs both, so the run waits for the answers.
+  auto edit = [](const std::string& who) { return "echo " + who + " > shared.txt"; };
+  test_project p({ms("M001", {}, {unit("U01", edit("M001"))}),
+                  ms("M002", {}, {unit("U01", edit("M002"))}),
+                  ms("M003", {"M001", "M002"}, {unit("U01", "echo three > three.txt")})},
+                 "  enabled: true\n  max_workers: 2\n");
+  auto child = p.spawn_cli({"start", "--yes"});
+  REQUIRE(awaits_answer(p, "M001"));
+  REQUIRE(awaits_answer(p, "M002"));
+  auto first = p.cli("merge M001");
+  INFO(first.out << first.err);
+  CHECK(first.exit_code == 0);
+  auto second = p.cli("merge M002");
+  INFO(second.out << second.err);
+  CHECK(second.exit_code == 5);
+  // M003 can no longer start: the run ends, and says a merge conflicted.
+  auto status = wait_exit(child, 30s);
+  REQUIRE(status);
+  INFO(read_file(p.cli_log(1)));
+  REQUIRE(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 5);
+  CHECK(state_of(p.root(), "M002") == "conflict");
+  CHECK(state_of(p.root(), "M003") == "waiting");
+}
