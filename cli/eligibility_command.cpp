@@ -1,5 +1,6 @@
 // `sf-actors eligibility [--json] [MID...]`
 #include "cli/command.hpp"
+#include "cli/terminal_style.hpp"
 #include "cli/eligibility_text.hpp"
 #include "core/milestone_id.hpp"
 #include "io/git/committed_plan.hpp"
@@ -62,7 +63,7 @@ std::function<int()> setup_eligibility(CLI::App& app, global_options& g) {
     if (g.json)
       std::cout << eligibility_to_json(report).dump(2) << '\n';
     else
-      std::cout << render_eligibility_markdown(report);
+      std::cout << for_stdout(render_eligibility_markdown(report));
     return exit_ok;
   };
 }

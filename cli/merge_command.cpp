@@ -1,6 +1,7 @@
 // `sf-actors merge [MID] [--dry-run] [--json]`: through the coordinator's merge queue when one
 // runs, otherwise directly, in the configured order, stopping at the first conflict.
 #include "cli/command.hpp"
+#include "cli/terminal_style.hpp"
 #include "cli/merge_report_text.hpp"
 #include "core/merge_policy.hpp"
 #include "io/files/control_file.hpp"
@@ -111,7 +112,7 @@ void print_report(const merge_report& r, bool json) {
   if (json)
     std::cout << io::merge_report_to_json(r).dump(2) << '\n';
   else
-    std::cout << render_merge_report(r);
+    std::cout << for_stdout(render_merge_report(r));
 }
 
 /// True once a signal the direct merge blocked has arrived (read without waiting).

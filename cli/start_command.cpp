@@ -1,6 +1,7 @@
 // `sf-actors start [MID...] [--yes] [--max-workers N] [--detach]`
 #include "actors/orchestrator.hpp"
 #include "cli/command.hpp"
+#include "cli/terminal_style.hpp"
 #include "cli/eligibility_text.hpp"
 #include "cli/event_printer.hpp"
 #include "cli/merge_report_text.hpp"
@@ -168,7 +169,7 @@ void confirm_merge(orchestrator_runtime& rt, const std::string& mid, int sigfd) 
   }
   auto report = rt.merge(mid, false);
   if (report)
-    std::cout << render_merge_report(*report) << std::flush;
+    std::cout << for_stdout(render_merge_report(*report)) << std::flush;
   else
     std::cout << "merge failed: " << describe(report.error()) << '\n';
 }
@@ -303,7 +304,7 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
                   exit_busy);
     auto report = analyze_eligibility(p, o->ids);
     if (!o->detached_child)
-      std::cout << render_eligibility_markdown(report) << '\n';
+      std::cout << for_stdout(render_eligibility_markdown(report)) << '\n';
     if (report.eligible.empty()) {
       std::string text = "No milestones are eligible for parallel execution.";
       for (const auto& e : report.ineligible)

@@ -1,5 +1,6 @@
 // `sf-actors status [--json] [--watch]`
 #include "cli/command.hpp"
+#include "cli/terminal_style.hpp"
 #include "cli/status_view.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/status_file.hpp"
@@ -34,7 +35,7 @@ std::function<int()> setup_status(CLI::App& app, global_options& g) {
       else {
         if (*watch && ::isatty(STDOUT_FILENO))
           std::cout << "\x1b[H\x1b[2J";
-        std::cout << render_status(view, io::now_ms());
+        std::cout << for_stdout(render_status(view, io::now_ms()));
       }
       std::cout << std::flush;
     };
