@@ -4,8 +4,13 @@
 # Usage: scripts/demo.sh [project-dir]   (default: a new folder under /tmp)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-"$here/scripts/setup.sh" "$here/build" >/dev/null
-sf="$here/build/sf-actors"
+# SF_DEMO_BIN: a folder with sf-actors already built (the test suite plays the demo that way).
+if [ -n "${SF_DEMO_BIN:-}" ]; then
+  sf="$SF_DEMO_BIN/sf-actors"
+else
+  "$here/scripts/setup.sh" "$here/build" >/dev/null
+  sf="$here/build/sf-actors"
+fi
 demo=${1:-$(mktemp -d /tmp/sf-demo-XXXXXX)}
 mkdir -p "$demo"
 cd "$demo"
@@ -60,6 +65,9 @@ parallel:
   stop_grace: 5
 ---
 PREFS
+# The runtime paths sf-actors would add to .gitignore at the first start, committed with the plan.
+printf '%s\n' '# sf-actors runtime files (added automatically)' /.sf/parallel/ /.sf/worktrees/ \
+  .sf/auto.lock '**/.sf/auto.lock' >.gitignore
 git add -A
 git commit -q -m "Demo project with a five-milestone plan"
 
@@ -67,7 +75,8 @@ echo "== demo project: $demo"
 echo
 "$sf" graph
 echo
-"$sf" start --yes || true
+rc=0
+"$sf" start --yes || rc=$?
 echo
 "$sf" status
 echo
@@ -76,3 +85,4 @@ git branch --list 'milestone/*' -v
 echo
 echo "== main"
 git log --oneline --graph -n 12 main
+exit "$rc"

@@ -58,3 +58,18 @@ TEST_CASE("the README quick start, run as written, merges three milestones into 
   // Nothing the run did is left for the person to commit.
   CHECK(run_ok("git status --porcelain", repo).empty());
 }
+
+TEST_CASE("README command (1), the demo, runs a real plan to merged work", "[readme]") {
+  temp_dir d;
+  auto bin = std::filesystem::path(SF_CLI_PATH).parent_path().string();
+  auto r = run("SF_DEMO_BIN=" + sh_quote(bin) + " bash " + sh_quote(SF_SOURCE_DIR "/scripts/demo.sh") +
+                 " " + sh_quote(d / "demo"),
+               d.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("run finished: 4 complete, 0 failed, 0 not finished") != std::string::npos);
+  auto merges = run_ok("git log --merges --format=%s main", d / "demo");
+  for (std::string mid : {"M002", "M003", "M004", "M005"})
+    CHECK(merges.find("Merge milestone " + mid) != std::string::npos);
+  CHECK(run_ok("git status --porcelain", d / "demo").empty());
+}
