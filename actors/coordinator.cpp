@@ -92,6 +92,7 @@ run_status make_status(const coordinator_state& st) {
     w.last_heartbeat = e.progress.last_heartbeat;
     w.pid = e.supervisor ? e.progress.pid : 0;
     w.note = e.note;
+    w.adopted = e.adopted;
     rs.workers.push_back(std::move(w));
     if (is_active(e) || e.state == ms::queued)
       rs.active = true;
@@ -254,6 +255,7 @@ void start_worker(self_ptr self, milestone_entry& e,
   sc.watcher = st.watcher;
   sc.routes = st.routes;
   sc.adopt = adopt;
+  e.adopted = adopt.has_value();
   sc.log_relay = st.cfg.log_relay;
   sc.helper_on_scheduler = st.cfg.parts_on_scheduler;
   if (!adopt) {

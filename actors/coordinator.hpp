@@ -76,6 +76,7 @@ struct milestone_entry {
   bool branch_read = false;                  ///< Its branch was read since it was queued and
                                              ///< holds no finished work: start a worker.
   double cost = 0;                           ///< Ledger's cost of the milestone (all sessions).
+  bool adopted = false;                       ///< Its worker was adopted, not spawned by us.
   bool pause_requested = false;              ///< Paused by `pause`, not resumed since: a
                                              ///< worker holds between units, a queued
                                              ///< milestone does not start.

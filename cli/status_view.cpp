@@ -126,7 +126,8 @@ std::string render_status(const status_view& v, int64_t now_ms) {
   if (v.run.workers.empty())
     out << "No workers have run yet. Start some with `sf-actors start`.\n";
   for (const auto& w : v.run.workers) {
-    out << "- **" << w.milestone << "** — " << w.title << ": " << core::to_string(w.state) << "\n  "
+    out << "- **" << w.milestone << "** — " << w.title << ": " << core::to_string(w.state)
+        << (w.adopted && core::has_live_worker(w.state) ? " (adopted)" : "") << "\n  "
         << bar(w.completed_units, w.total_units) << ' ' << w.completed_units << '/'
         << w.total_units << " units";
     if (!w.current_unit.empty())
@@ -176,7 +177,8 @@ nlohmann::json status_to_json(const status_view& v) {
                        {"cost", w.cost},
                        {"lastHeartbeat", w.last_heartbeat},
                        {"pid", w.pid},
-                       {"note", w.note}});
+                       {"note", w.note},
+                       {"adopted", w.adopted}});
   return {{"workers", workers},
           {"totalCost", v.run.total_cost},
           {"budgetCeiling", v.run.budget_ceiling > 0 ? nlohmann::json(v.run.budget_ceiling)

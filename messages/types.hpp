@@ -61,6 +61,8 @@ struct worker_snapshot {
   int64_t last_heartbeat = 0;  ///< ms since the Unix epoch, 0 when none yet.
   int64_t pid = 0;             ///< Worker pid, 0 when none runs.
   std::string note;            ///< Why it is in this state (error, stale reason, waiting for).
+  bool adopted = false;        ///< Its worker was adopted from an earlier coordinator that
+                               ///< died, not spawned by this one.
 };
 
 /// The whole run, as `status` reports it.
@@ -187,7 +189,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_snapshot& x) {
   return f(caf::meta::type_name("sf::worker_snapshot"), x.milestone, x.title, x.state,
            x.completed_units, x.total_units, x.current_unit, x.cost, x.last_heartbeat, x.pid,
-           x.note);
+           x.note, x.adopted);
 }
 
 template <class Inspector>

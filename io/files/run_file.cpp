@@ -35,7 +35,8 @@ caf::error write_run_file(const std::string& root, const run_status& st, int64_t
                        {"cost", w.cost},
                        {"lastHeartbeat", w.last_heartbeat},
                        {"pid", w.pid},
-                       {"note", w.note}});
+                       {"note", w.note},
+                       {"adopted", w.adopted}});
   nlohmann::json j = {{"coordinatorPid", pid},
                       {"updatedAt", now_ms()},
                       {"workers", workers},
@@ -87,6 +88,7 @@ caf::expected<run_file> read_run_file(const std::string& root) {
       s.last_heartbeat = w.value("lastHeartbeat", int64_t{0});
       s.pid = w.value("pid", int64_t{0});
       s.note = w.value("note", std::string{});
+      s.adopted = w.value("adopted", false); // Absent in files of older versions.
       out.status.workers.push_back(std::move(s));
     }
   } catch (const nlohmann::json::exception&) {

@@ -69,6 +69,13 @@ TEST_CASE("a restarted coordinator adopts live workers instead of spawning new o
   }, 30s));
   CHECK(event_lines(p.root(), "(pid " + std::to_string(pid1) + ")").size() >= 1);
   CHECK(event_lines(p.root(), "(pid " + std::to_string(pid2) + ")").size() >= 1);
+  // status shows them adopted, as text and as data, for as long as they run.
+  CHECK(row_of(p.root(), "M001").adopted);
+  CHECK(row_of(p.root(), "M002").adopted);
+  auto shown = p.cli("status");
+  INFO(shown.out);
+  CHECK(shown.out.find("M001: running (adopted)") != std::string::npos);
+  CHECK(shown.out.find("M002: running (adopted)") != std::string::npos);
   write_file(p.path("go"), "");
   auto status = wait_exit(second, 60s);
   REQUIRE(status);
