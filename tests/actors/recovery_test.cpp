@@ -70,8 +70,10 @@ TEST_CASE("a restarted coordinator adopts live workers instead of spawning new o
   CHECK(event_lines(p.root(), "(pid " + std::to_string(pid1) + ")").size() >= 1);
   CHECK(event_lines(p.root(), "(pid " + std::to_string(pid2) + ")").size() >= 1);
   // status shows them adopted, as text and as data, for as long as they run.
-  CHECK(row_of(p.root(), "M001").adopted);
-  CHECK(row_of(p.root(), "M002").adopted);
+  // (run.json is written right after the event line: waited for, not assumed.)
+  CHECK(wait_for(p.root(), [&] {
+    return row_of(p.root(), "M001").adopted && row_of(p.root(), "M002").adopted;
+  }, 10s));
   auto shown = p.cli("status");
   INFO(shown.out);
   CHECK(shown.out.find("M001: running (adopted)") != std::string::npos);
