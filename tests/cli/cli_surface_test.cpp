@@ -53,7 +53,7 @@ TEST_CASE("help prints the overall help or one verb's, version prints --version"
   CHECK(version.out.rfind("sf-actors ", 0) == 0);
 }
 
-TEST_CASE("-C works after the verb as before it", "[cli][surface]") {
+TEST_CASE("option -C works after the verb as before it", "[cli][surface]") {
   test_project p({ms("M001", {}, {{"U01", "true", {}, -1}})}, "  enabled: true\n");
   auto before = run(sh_quote(SF_CLI_PATH) + " -C " + sh_quote(p.root()) + " graph", "/");
   auto after = run(sh_quote(SF_CLI_PATH) + " graph -C " + sh_quote(p.root()), "/");
@@ -66,7 +66,7 @@ TEST_CASE("-C works after the verb as before it", "[cli][surface]") {
   CHECK(eligible.out.find("\"M001\"") != std::string::npos);
 }
 
-TEST_CASE("-C naming a missing folder exits 1 naming it, and init creates nothing",
+TEST_CASE("option -C naming a missing folder exits 1 naming it, and init creates nothing",
           "[cli][surface]") {
   temp_dir d;
   const auto missing = d / "not-there";

@@ -19,7 +19,7 @@ std::string coordinator_log_of(const std::string& args) {
 
 } // namespace
 
-TEST_CASE("-q leaves the info lines out of the coordinator log, the default has them",
+TEST_CASE("option -q leaves the info lines out of the coordinator log, the default has them",
           "[cli][log-level]") {
   auto normal = coordinator_log_of("start --yes");
   CHECK(normal.find("[info] coordinator: pid") != std::string::npos);
