@@ -70,12 +70,15 @@ int run_control(const global_options& g, const std::string& verb, io::signal_kin
                 const std::string& mid) {
   int code = exit_ok;
   std::string root;
-  project_context ctx;
-  if (kind == io::signal_kind::stop ? !load_project_for_stop(g, mid, root, code)
-                                    : !load_enabled_project(g, mid, ctx, code))
-    return code;
-  if (kind != io::signal_kind::stop)
+  if (kind == io::signal_kind::stop) {
+    if (!load_project_for_stop(g, mid, root, code))
+      return code;
+  } else {
+    project_context ctx;
+    if (!load_enabled_project(g, mid, ctx, code))
+      return code;
     root = ctx.root;
+  }
   // A planted link or FIFO is reported, but the command still does what it can: a stop must
   // reach a running coordinator whatever else is wrong. The exit code then says it.
   const bool unsafe = report_unsafe_runtime_files(root) > 0;
