@@ -5,9 +5,27 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <string>
 
 using namespace sf::test;
 using namespace std::chrono_literals;
+
+namespace {
+
+// However the test ends, the run is stopped (with the switch on again), so a failed check
+// leaves no worker behind.
+struct stop_at_end {
+  const test_project& p;
+  std::string prefs;
+  ~stop_at_end() {
+    if (p.cli("stop").exit_code != 0) {
+      write_file(p.path(".sf/PREFERENCES.md"), prefs);
+      (void) p.cli("stop");
+    }
+  }
+};
+
+} // namespace
 
 TEST_CASE("stop ends a detached run after parallel.enabled was turned off", "[cli][stop]") {
   const std::string prefs_tail = "  stop_grace: 2\n  auto_merge: manual\n";
@@ -15,6 +33,7 @@ TEST_CASE("stop ends a detached run after parallel.enabled was turned off", "[cl
                  "  enabled: true\n" + prefs_tail);
   auto started = p.cli("start --yes --detach -v");
   REQUIRE(started.exit_code == 0);
+  stop_at_end cleanup{p, read_file(p.path(".sf/PREFERENCES.md"))};
   REQUIRE(wait_for(p.root(), [&] { return status_of(p.root(), "M001").has_value(); }, 30s));
   const auto worker = status_of(p.root(), "M001")->pid;
   REQUIRE(alive(worker));

@@ -16,6 +16,12 @@ command_result cli_in(const test_project& p, const std::string& cwd, const std::
   return run("HOME=" + sh_quote(p.root()) + " " + sh_quote(SF_CLI_PATH) + " " + args, cwd);
 }
 
+// Stops the project's run however the test ends, so a failed check leaves no worker behind.
+struct stop_at_end {
+  const test_project& p;
+  ~stop_at_end() { (void) p.cli("stop"); }
+};
+
 } // namespace
 
 TEST_CASE("in a folder of `git worktree add`, commands read the main worktree's plan",
@@ -46,6 +52,7 @@ TEST_CASE("no coordinator starts inside a milestone's worktree while the project
   test_project p({ms("M001", {}, {{"U01", "sleep 120", {}, -1}})},
                  "  enabled: true\n  stop_grace: 2\n  auto_merge: manual\n");
   REQUIRE(p.cli("start --yes --detach").exit_code == 0);
+  stop_at_end cleanup{p};
   REQUIRE(wait_for(p.root(), [&] { return status_of(p.root(), "M001").has_value(); }, 30s));
   const auto wt = p.path(".sf/worktrees/M001");
   REQUIRE(std::filesystem::is_directory(wt));
