@@ -80,6 +80,41 @@ TEST_CASE("the generated zsh completion and man page name every visible verb",
     CHECK(run("zsh -n " + sh_quote(SF_ZSH_COMPLETION)).exit_code == 0);
 }
 
+TEST_CASE("the generated zsh completion completes verbs and milestones in an interactive zsh",
+          "[cli][completion]") {
+  if (!has_command("zsh")) {
+    WARN("zsh is not installed: the zsh completion is only checked for the verbs it names");
+    return;
+  }
+  test_project p({ms("M001", {}, {{"U01", "true", {}, -1}}),
+                  ms("M002", {}, {{"U01", "true", {}, -1}})},
+                 "  enabled: true\n");
+  temp_dir fpath;
+  std::filesystem::copy_file(SF_ZSH_COMPLETION, fpath / "_sf-actors");
+  // A real interactive zsh on a pseudo-terminal (zsh/zpty), TAB pressed after each line;
+  // each read waits for the text it expects (the outer timeout bounds a missing one).
+  write_file(fpath / "drive.zsh",
+             "zmodload zsh/zpty\n"
+             "zpty z zsh -f -i\n"
+             "zpty -w z \"PS1='> '; fpath=(" + fpath.path() + " \\$fpath); autoload -Uz compinit; "
+             "compinit -u -d " + (fpath / "dump") + "; cd " + p.root() + "; echo READY\"\n"
+             "zpty -r -m z line '*READY*'\nzpty -r -m z line '*READY*'\n"
+             "zpty -w -n z $'sf-actors st\\t'\n"
+             "zpty -r -m z out '*stop *--*' && print -r -- \"$out\"\n"
+             "zpty -w -n z $'\\C-u'\n"
+             "zpty -w -n z $'sf-actors logs \\t'\n"
+             "zpty -r -m z out '*logs M00*' && print -r -- LISTED-MILESTONES\n"
+             "zpty -d z\n");
+  auto r = run("timeout 60 zsh -f " + sh_quote(fpath / "drive.zsh"), p.root());
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("start") != std::string::npos);
+  CHECK(r.out.find("status") != std::string::npos);
+  CHECK(r.out.find("stop") != std::string::npos);
+  // M001 and M002 share "M00", which zsh inserts before listing them.
+  CHECK(r.out.find("LISTED-MILESTONES") != std::string::npos);
+}
+
 TEST_CASE("cmake --install puts the completions and the man page where shells and man look",
           "[cli][completion]") {
   temp_dir prefix;
