@@ -56,6 +56,8 @@ void ask(self_ptr self, const io::control_request& req, Atom what) {
 
 void serve(self_ptr self, const io::control_request& req) {
   auto& st = self->state;
+  st.log->debug("control_server: request {} `{}`{}{}", req.id, req.command,
+                req.milestone.empty() ? "" : " for ", req.milestone);
   if (req.command == "merge") {
     self->request(st.coordinator, merge_reply_timeout, atom::merge_v, req.milestone, req.dry_run)
       .then(

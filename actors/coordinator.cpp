@@ -1346,6 +1346,7 @@ caf::expected<coordinator_actor> spawn_coordinator(caf::actor_system& sys, coord
   auto log = io::open_file_logger(dir->fd.get(), dir->path, "coordinator.log", "sf:" + cfg.root);
   if (!log)
     return log.error();
+  (*log)->set_level(cfg.log_level);
   // A merge an earlier coordinator was killed in may have left a checkout of main behind (and
   // our lock in it): finished before anything else merges. A lock held now is retried by the
   // first merge.

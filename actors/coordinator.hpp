@@ -11,6 +11,7 @@
 #include <caf/expected.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <spdlog/common.h>
 
 #include <atomic>
 #include <chrono>
@@ -50,6 +51,7 @@ struct coordinator_config {
   /// new one. For CAF's deterministic test scheduler, whose single thread must be the only
   /// one that sends; a real run leaves both alone.
   bool parts_on_scheduler = false;
+  spdlog::level::level_enum log_level = spdlog::level::info; ///< Of `coordinator.log`.
   std::shared_ptr<io::fd_reactor> reactor; ///< A reactor its host polls (see above); may be null.
 };
 

@@ -136,6 +136,7 @@ caf::expected<coordinator_actor> spawn_orchestrator(caf::actor_system& sys,
     cfg.worker_argv = opts.worker_argv;
   }
   cfg.can_confirm = opts.can_confirm;
+  cfg.log_level = opts.log_level;
   cfg.log_relay = opts.log_relay.empty()
                     ? default_log_relay(opts.install_bindir, cfg.worker_argv.front())
                     : opts.log_relay;

@@ -10,6 +10,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+#include <spdlog/common.h>
 
 #include <atomic>
 #include <chrono>
@@ -38,6 +39,7 @@ struct orchestrator_options {
   bool can_confirm = false;             ///< Someone answers `auto_merge: confirm` questions.
   std::string install_bindir = SF_ACTORS_INSTALL_BINDIR; ///< Where to look for the worker first.
   std::string log_relay; ///< `sf-log-relay`; empty = `default_log_relay` finds it.
+  spdlog::level::level_enum log_level = spdlog::level::info; ///< Of `coordinator.log`.
 };
 
 /// The reference worker's command line: `<dir>/sf-worker`, or else `<dir>/sf-actors worker`, for

@@ -3,6 +3,7 @@
 #include "io/files/control_file.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/runtime_files.hpp"
+#include "io/git/main_worktree.hpp"
 #include "messages/error.hpp"
 
 #include <unistd.h>
@@ -18,6 +19,10 @@ std::string project_root(const global_options& g) {
   std::error_code err;
   fs::path start = g.directory.empty() ? fs::current_path(err) : fs::absolute(g.directory, err);
   start = fs::weakly_canonical(start, err);
+  // A linked worktree (a milestone's, or one of `git worktree add`) belongs to the project of
+  // the main worktree, so a command there acts on that project and no coordinator nests.
+  if (auto main = io::main_worktree_of(start.string()); !main.empty())
+    return main;
   // Like git, search upwards so the CLI works from any subfolder of the project.
   for (auto dir = start; !dir.empty(); dir = dir.parent_path()) {
     if (fs::is_directory(dir / ".sf", err) || fs::exists(dir / ".git", err))
@@ -26,6 +31,20 @@ std::string project_root(const global_options& g) {
       break;
   }
   return start.string();
+}
+
+bool check_directory_option(const global_options& g, int& code) {
+  if (g.directory.empty())
+    return true;
+  std::error_code err;
+  auto st = fs::status(g.directory, err);
+  if (fs::is_directory(st))
+    return true;
+  code = fail("-C " + g.directory +
+                (fs::exists(st) ? ": not a folder" : ": no such folder") +
+                "; name an existing project folder (create it first with mkdir -p)",
+              exit_failure);
+  return false;
 }
 
 int exit_code_for(const caf::error& err) {
@@ -89,13 +108,17 @@ bool load_enabled_project(const global_options& g, const std::string& mid, proje
     return false;
   if (!load_plan_or_report(out.root, out.milestones, code))
     return false;
-  if (!mid.empty() && out.milestones.find(mid) == nullptr) {
-    code = fail("unknown milestone `" + mid + "`: not in " + out.root +
-                  "/.sf/milestones; run `sf-actors graph` to list milestones",
-                exit_failure);
-    return false;
-  }
-  return true;
+  return check_milestone_known(out.root, out.milestones, mid, code);
+}
+
+bool check_milestone_known(const std::string& root, const plan& p, const std::string& mid,
+                           int& code) {
+  if (mid.empty() || p.find(mid) != nullptr)
+    return true;
+  code = fail("unknown milestone `" + mid + "`: not in " + root +
+                "/.sf/milestones; run `sf-actors graph` to list milestones",
+              exit_failure);
+  return false;
 }
 
 std::size_t report_unsafe_runtime_files(const std::string& root) {

@@ -33,6 +33,8 @@ enum exit_code : int {
 struct global_options {
   std::string directory; ///< `-C <dir>`: act as if started there.
   bool json = false;     ///< `--json`: print data as JSON.
+  int verbose = 0;       ///< `-v` given this many times: a more detailed coordinator log.
+  int quiet = 0;         ///< `-q` given this many times: a sparser coordinator log.
 };
 
 /// One verb: its name, its help line, how it declares options, and how it runs.
@@ -46,8 +48,24 @@ struct command {
 /// Every verb, in help order.
 const std::vector<command>& commands();
 
-/// The project root: `-C` or the working directory, then the nearest ancestor holding `.sf` or `.git`.
+/// The names of every verb, hidden ones included.
+const std::vector<std::string>& all_verb_names();
+
+/// The names of the verbs the help lists.
+const std::vector<std::string>& visible_verb_names();
+
+/// What `--version` and `sf-actors version` print.
+inline constexpr const char* version_text = "sf-actors " SF_VERSION;
+
+/// Adds the options every verb understands, before or after it: `-C`, `-v`, `-q`.
+void add_global_options(CLI::App& app, global_options& g);
+
+/// The project root: `-C` or the working directory; inside a linked worktree the main worktree
+/// (through the common git dir), else the nearest ancestor holding `.sf` or `.git`.
 std::string project_root(const global_options& g);
+
+/// False, after printing why, when `-C` names something that is not an existing folder.
+bool check_directory_option(const global_options& g, int& code);
 
 /// Prints `sf-actors: <describe(err)>` to stderr and returns the exit code for its category.
 int fail(const caf::error& err);
@@ -66,6 +84,11 @@ bool load_plan_or_report(const std::string& root, plan& out, int& code);
 
 /// Fails with the spec's message and the fix when `parallel.enabled` is false.
 bool require_enabled(const preferences& prefs, int& code);
+
+/// True when `mid` is empty or in `p`; otherwise prints that it is unknown and how to list the
+/// milestones, and sets `code`.
+bool check_milestone_known(const std::string& root, const plan& p, const std::string& mid,
+                           int& code);
 
 /// What the verbs acting on a project share: its root, preferences and plan.
 struct project_context {
@@ -107,6 +130,10 @@ std::function<int()> setup_check_worker(CLI::App& app, global_options& g);
 std::function<int()> setup_chaos(CLI::App& app, global_options& g);
 std::function<int()> setup_chaos_worker(CLI::App& app, global_options& g);
 std::function<int()> setup_chaos_bystander(CLI::App& app, global_options& g);
+std::function<int()> setup_help(CLI::App& app, global_options& g);
+std::function<int()> setup_version(CLI::App& app, global_options& g);
+std::function<int()> setup_logs(CLI::App& app, global_options& g);
+std::function<int()> setup_generate(CLI::App& app, global_options& g);
 std::function<int()> setup_unavailable(CLI::App& app, global_options& g, const char* name);
 
 } // namespace sf::cli

@@ -19,6 +19,7 @@ const std::vector<command>& commands() {
     {"start", "Check eligibility, confirm, and run workers for the eligible milestones",
      setup_start},
     {"status", "Show every worker's state, progress and cost, and the budget", setup_status},
+    {"logs", "Print a milestone's worker log, or follow it with -f", setup_logs},
     {"stop", "Stop all workers, or the worker of one milestone", setup_stop},
     {"pause", "Pause all workers, or one (the current unit finishes first)", setup_pause},
     {"resume", "Resume paused workers, or one", setup_resume},
@@ -37,11 +38,46 @@ const std::vector<command>& commands() {
      setup_check_worker},
     {"chaos", "Run fault-injection scenarios and check the invariants after each",
      setup_chaos},
+    {"help", "Print the help of sf-actors, or of one command", setup_help},
+    {"version", "Print the version (as --version does)", setup_version},
+    {"generate-docs", "Print the shell completion or the man page (run by the build)",
+     setup_generate, true},
     {"chaos-worker", "The chaos harness's fault worker", setup_chaos_worker, true},
     {"chaos-bystander", "A process outside the run that records signals", setup_chaos_bystander,
      true},
   };
   return table;
+}
+
+namespace {
+
+std::vector<std::string> names_of(bool with_hidden) {
+  std::vector<std::string> out;
+  for (const auto& cmd : commands())
+    if (with_hidden || !cmd.hidden)
+      out.emplace_back(cmd.name);
+  return out;
+}
+
+} // namespace
+
+const std::vector<std::string>& all_verb_names() {
+  static const auto names = names_of(true);
+  return names;
+}
+
+const std::vector<std::string>& visible_verb_names() {
+  static const auto names = names_of(false);
+  return names;
+}
+
+void add_global_options(CLI::App& app, global_options& g) {
+  app.add_option("-C", g.directory, "Act on the project at <dir> instead of the working directory")
+    ->type_name("<dir>");
+  app.add_flag("-v,--verbose", g.verbose,
+               "A more detailed coordinator log: -v adds debug lines, -vv trace lines");
+  app.add_flag("-q,--quiet", g.quiet,
+               "A sparser coordinator log: -q only warnings and errors, -qq only errors");
 }
 
 } // namespace sf::cli

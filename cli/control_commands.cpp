@@ -55,13 +55,30 @@ int run_control_on(const std::string& root, const std::string& verb, io::signal_
   return exit_ok;
 }
 
+// `stop` needs no `parallel.enabled`: turning the switch off must never leave workers running
+// that nothing can end. Its preferences and plan are still read (a typo is still reported).
+bool load_project_for_stop(const global_options& g, const std::string& mid, std::string& root,
+                           int& code) {
+  root = project_root(g);
+  preferences prefs;
+  plan p;
+  return load_preferences_or_report(root, prefs, code) && load_plan_or_report(root, p, code) &&
+         check_milestone_known(root, p, mid, code);
+}
+
 int run_control(const global_options& g, const std::string& verb, io::signal_kind kind,
                 const std::string& mid) {
   int code = exit_ok;
-  project_context ctx;
-  if (!load_enabled_project(g, mid, ctx, code))
-    return code;
-  const auto& root = ctx.root;
+  std::string root;
+  if (kind == io::signal_kind::stop) {
+    if (!load_project_for_stop(g, mid, root, code))
+      return code;
+  } else {
+    project_context ctx;
+    if (!load_enabled_project(g, mid, ctx, code))
+      return code;
+    root = ctx.root;
+  }
   // A planted link or FIFO is reported, but the command still does what it can: a stop must
   // reach a running coordinator whatever else is wrong. The exit code then says it.
   const bool unsafe = report_unsafe_runtime_files(root) > 0;

@@ -4,6 +4,7 @@
 #include "cli/terminal_style.hpp"
 #include "cli/eligibility_text.hpp"
 #include "cli/event_printer.hpp"
+#include "cli/log_level.hpp"
 #include "cli/merge_report_text.hpp"
 #include "core/sf_paths.hpp"
 #include "io/files/coordinator_lock.hpp"
@@ -68,6 +69,8 @@ int detach(const std::string& root, const start_options& o, const global_options
     return fail(err);
   io::spawn_request req;
   req.argv = {self_exe(), "-C", root, "start", "--yes", "--detached-child"};
+  for (const auto& level : log_level_args(g)) // The background coordinator logs as asked.
+    req.argv.insert(req.argv.begin() + 3, level);
   if (o.ignore_uncommitted)
     req.argv.push_back("--ignore-uncommitted");
   if (o.max_workers > 0) {
@@ -175,7 +178,7 @@ void confirm_merge(orchestrator_runtime& rt, const std::string& mid, int sigfd) 
 }
 
 int run_foreground(const std::string& root, preferences prefs, plan milestones,
-                   const start_options& o) {
+                   const start_options& o, const global_options& g) {
   // Block the signals we wait for before any thread starts, so only our signalfd sees them.
   // Workers get an empty mask at spawn (posix_spawn SETSIGMASK), so they are unaffected.
   sigset_t mask;
@@ -191,6 +194,7 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
   opts.milestones = std::move(milestones);
   opts.worker_argv = {self_exe(), "worker"};
   opts.can_confirm = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+  opts.log_level = coordinator_log_level(g);
   orchestrator_runtime rt{root, std::move(opts)};
   if (rt.error())
     return fail(rt.error());
@@ -327,7 +331,7 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
     }
     if (o->detach)
       return detach(root, *o, g);
-    return run_foreground(root, std::move(prefs), std::move(p), *o);
+    return run_foreground(root, std::move(prefs), std::move(p), *o, g);
   };
 }
 

@@ -3,6 +3,7 @@
 #include "config/escape.hpp"
 #include "config/plan.hpp"
 #include "config/yaml_input.hpp"
+#include "core/edit_distance.hpp"
 #include "core/name_table.hpp"
 #include "core/sf_paths.hpp"
 #include "messages/error.hpp"
@@ -295,23 +296,6 @@ const std::map<std::string, setter>& setters() {
   return table;
 }
 
-/// Optimal string alignment distance: Levenshtein plus adjacent swaps ("cieling").
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i)
-    d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i)
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  return d[a.size()][b.size()];
-}
-
 /// The closest known key, when it is close enough to be a plausible typo.
 std::string suggest_key(const std::string& unknown) {
   // Unknown keys are user text of any length; long ones are never near a key name.
@@ -320,7 +304,7 @@ std::string suggest_key(const std::string& unknown) {
   std::string best;
   std::size_t best_dist = std::max<std::size_t>(1, unknown.size() / 3) + 1;
   for (const auto& k : preference_keys()) {
-    auto d = edit_distance(unknown, k.name);
+    auto d = core::edit_distance(unknown, k.name);
     if (d < best_dist) {
       best_dist = d;
       best = k.name;

@@ -6,8 +6,10 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 shift || true
 
+# zsh and groff-base only for the tests: they drive the generated zsh completion in a real zsh
+# and check the generated man page with groff.
 packages=(g++ cmake make git pkg-config libcaf-dev libyaml-cpp-dev nlohmann-json3-dev
-          libgit2-dev libspdlog-dev libfmt-dev catch2 libcli11-dev)
+          libgit2-dev libspdlog-dev libfmt-dev catch2 libcli11-dev zsh groff-base)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,7 @@
 #include "io/os/capped_log.hpp"
 
+#include "io/os/write_all.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,24 +13,6 @@
 #include <utility>
 
 namespace sf::io {
-
-namespace {
-
-/// Writes all of `size` bytes; false (errno set) on the first failure.
-bool write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-} // namespace
 
 capped_log::capped_log(std::string path, std::size_t max_bytes)
     : path_(std::move(path)), half_(std::max<std::size_t>(max_bytes, 2) / 2) {}

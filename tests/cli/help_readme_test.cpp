@@ -1,6 +1,7 @@
 // `sf-actors <verb> --help` and README.md's command table must describe the same commands
 // and long options.
 #include "config/preferences.hpp"
+#include "support/help_verbs.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,27 +13,6 @@
 using namespace sf::test;
 
 namespace {
-
-// Subcommand names listed in the top-level help ("Subcommands:" section).
-std::set<std::string> help_verbs() {
-  auto help = run_cli("--help");
-  REQUIRE(help.exit_code == 0);
-  std::set<std::string> out;
-  std::istringstream in(help.out);
-  std::string line;
-  bool in_section = false;
-  static const std::regex entry(R"(^\s+([a-z][a-z-]*)\s{2,}\S)");
-  while (std::getline(in, line)) {
-    if (line.rfind("Subcommands:", 0) == 0) {
-      in_section = true;
-      continue;
-    }
-    std::smatch m;
-    if (in_section && std::regex_search(line, m, entry))
-      out.insert(m[1]);
-  }
-  return out;
-}
 
 // Long options of one verb's help, e.g. {"--json", "--watch", "--help"}.
 std::set<std::string> help_options(const std::string& verb) {
