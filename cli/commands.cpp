@@ -19,6 +19,8 @@ const std::vector<command>& commands() {
     {"start", "Check eligibility, confirm, and run workers for the eligible milestones",
      setup_start},
     {"status", "Show every worker's state, progress and cost, and the budget", setup_status},
+    {"budget", "Show what the budget period spent, or start a new period (`budget reset`)",
+     setup_budget},
     {"stop", "Stop all workers, or the worker of one milestone", setup_stop},
     {"pause", "Pause all workers, or one (the current unit finishes first)", setup_pause},
     {"resume", "Resume paused workers, or one", setup_resume},

@@ -4,6 +4,7 @@
 #include "cli/eligibility_text.hpp"
 #include "cli/event_printer.hpp"
 #include "cli/merge_report_text.hpp"
+#include "cli/start_budget_check.hpp"
 #include "core/sf_paths.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/gitignore.hpp"
@@ -293,6 +294,8 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
       return fail("a coordinator (pid " + std::to_string(holder) + ") already runs for " + root +
                     "; use `sf-actors status`, or `sf-actors stop` to end it",
                   exit_busy);
+    if (auto spent = budget_refusal(root, prefs); spent && !o->detached_child)
+      return fail(*spent, exit_budget_reached);
     auto report = analyze_eligibility(p, o->ids);
     if (!o->detached_child)
       std::cout << render_eligibility_markdown(report) << '\n';
