@@ -599,13 +599,15 @@ int session::run() {
   return stop();
 }
 
+// A unit that failed or was stopped: the money it reported was spent all the same.
 caf::error session::count_attempt(const slice& s, const unit& u, const unit_result& result,
                                   int64_t started) {
   unit_record rec;
   rec.id = u.id;
   rec.slice = s.id;
   rec.title = u.title;
-  rec.cost = u.cost ? *u.cost : result.reported_cost;
+  // What its SF_COST lines reported: a fixed `cost:` is the price of a unit that completes.
+  rec.cost = result.reported_cost;
   rec.started_at = started;
   rec.finished_at = io::now_ms();
   if (rec.cost <= 0)
