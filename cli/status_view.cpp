@@ -53,8 +53,10 @@ status_view collect_status(const std::string& root, const plan& p, double budget
     v.coordinator_pid = 0;
   std::map<std::string, worker_snapshot> rows;
   std::map<std::string, double> reported; // Each status file's running total.
+  int64_t run_updated_at = 0;
   if (auto rf = io::read_run_file(root)) {
     v.run = rf->status;
+    run_updated_at = rf->updated_at;
     for (auto& w : rf->status.workers)
       rows[w.milestone] = w;
   } else if (code_of(rf.error()) != ec::not_found) {
@@ -118,6 +120,11 @@ status_view collect_status(const std::string& root, const plan& p, double budget
     add_problem(spent.problem);
   v.ledger_exists = spent.ledger_exists;
   v.budget_period_start = spent.ledger.period_start;
+  // A finished run's last word (often "budget ceiling reached") belongs to an earlier period
+  // once `budget reset` followed it.
+  if (!v.coordinator_running && !v.run.message.empty() && run_updated_at > 0 &&
+      run_updated_at < v.budget_period_start)
+    v.run.message = "before this budget period began: " + v.run.message;
   v.run.total_cost = spent.total;
   v.run.budget_ceiling = budget_ceiling;
   return v;

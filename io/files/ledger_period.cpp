@@ -38,8 +38,10 @@ caf::expected<budget_period_reset> start_budget_period(const std::string& root, 
     auto old = parse_ledger_record(*text, ledger_path(root));
     if (!old)
       return make_error(ec::invalid_input,
-                        describe(old.error()) + "; a new period needs a readable ledger (run "
-                                                "`sf-actors start` once, which sets it aside)");
+                        describe(old.error()) + " (a new period carries what the old one "
+                                                "counted, so it needs a readable ledger): `mv " +
+                          ledger_path(root) + " " + ledger_path(root) +
+                          ".bad` and run `sf-actors budget reset` again");
     out.old_total = old->total();
     out.old_start = old->period_start;
     next.carried = old->carried;

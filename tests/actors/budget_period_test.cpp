@@ -99,7 +99,7 @@ TEST_CASE("a failing unit's reported cost counts once per attempt, across runs",
   CHECK(shown["totalCost"].get<double>() == Approx(0.40 * static_cast<double>(all)));
 }
 
-TEST_CASE("the ceiling covers every run until `budget reset`; start refuses a spent period",
+TEST_CASE("the ceiling covers every run until `budget reset`, and start refuses a spent period",
           "[runtime][cost][budget]") {
   test_project p({ms("M001", {},
                      {{"U01", paid_unit("U01", "0.60"), {}, -1},
@@ -166,6 +166,13 @@ TEST_CASE("the ceiling covers every run until `budget reset`; start refuses a sp
   auto after = nlohmann::json::parse(p.cli("budget --json").out);
   CHECK(after["spent"].get<double>() == 0);
   CHECK(after["reached"] == false);
+  auto after_status = p.cli("status").out;
+  INFO(after_status);
+  CHECK(after_status.find("Total cost: $0.00 of $1.00 ceiling") != std::string::npos);
+  // The last run's outcome is told as what it was: the past period's.
+  CHECK(after_status.find("\nbefore this budget period began: budget ceiling reached ($1.20 of "
+                          "$1.00)\n") != std::string::npos);
+  CHECK(nlohmann::json::parse(p.cli("status --json").out)["budgetReached"] == false);
 
   // The next run resumes M001: its worker's running total (1.20 so far) counts only beyond
   // what the last period counted, so U03 runs and the new period spent $0.10.
@@ -229,4 +236,23 @@ TEST_CASE("budget --json without a ledger says nothing was spent", "[cli][budget
   CHECK(p.cli("budget").out ==
         "Budget period: nothing spent yet, all runs until `sf-actors budget reset`\n"
         "Spent: $0.00 (no budget ceiling)\n");
+}
+
+TEST_CASE("an unreadable ledger is never replaced by budget reset, and budget says why",
+          "[cli][budget]") {
+  test_project p({ms("M001", {}, {{"U01", "true", {}, -1}})}, "  enabled: true\n");
+  REQUIRE(p.cli("budget reset").exit_code == 0); // Creates .sf/parallel and a first ledger.
+  write_file(sf::io::ledger_path(p.root()), "not json");
+  auto reset = p.cli("budget reset");
+  CHECK(reset.exit_code == 1);
+  CHECK(reset.err.find("not a ledger") != std::string::npos);
+  CHECK(reset.err.find("`mv " + sf::io::ledger_path(p.root())) != std::string::npos);
+  CHECK(read_file(sf::io::ledger_path(p.root())) == "not json");
+  CHECK(ledger_archives(p).empty());
+  auto shown = p.cli("budget --json");
+  CHECK(shown.exit_code == 1);
+  auto j = nlohmann::json::parse(shown.out);
+  check_valid("budget-output", j);
+  REQUIRE(j["problems"].size() == 1);
+  CHECK(j["problems"][0].get<std::string>().find("not a ledger") != std::string::npos);
 }
