@@ -8,7 +8,7 @@
 namespace sf::cli {
 
 budget_spent count_budget_spent(const std::string& root,
-                                const std::map<std::string, double>& reported) {
+                                const std::map<std::string, reported_cost>& reported) {
   budget_spent out;
   if (auto read = io::read_ledger_record(root)) {
     out.ledger = std::move(*read);
@@ -17,9 +17,11 @@ budget_spent count_budget_spent(const std::string& root,
     out.problem = describe(read.error());
   }
   out.per_milestone = out.ledger.milestone_costs();
-  for (const auto& [mid, cost] : reported) {
+  for (const auto& [mid, file] : reported) {
+    if (file.written_at < out.ledger.period_start)
+      continue;
     auto carried = out.ledger.carried.find(mid);
-    double beyond = cost - (carried == out.ledger.carried.end() ? 0.0 : carried->second);
+    double beyond = file.cost - (carried == out.ledger.carried.end() ? 0.0 : carried->second);
     out.per_milestone[mid] = std::max(out.per_milestone[mid], beyond);
   }
   for (const auto& [mid, cost] : out.per_milestone)
@@ -27,11 +29,11 @@ budget_spent count_budget_spent(const std::string& root,
   return out;
 }
 
-std::map<std::string, double> reported_costs(const std::string& root) {
-  std::map<std::string, double> out;
+std::map<std::string, reported_cost> reported_costs(const std::string& root) {
+  std::map<std::string, reported_cost> out;
   for (const auto& mid : io::status_file_milestones(root))
     if (auto st = io::read_status(root, mid))
-      out[mid] = st->cost;
+      out[mid] = {st->cost, st->last_heartbeat};
   return out;
 }
 

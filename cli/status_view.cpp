@@ -52,7 +52,7 @@ status_view collect_status(const std::string& root, const plan& p, double budget
   if (!v.coordinator_running)
     v.coordinator_pid = 0;
   std::map<std::string, worker_snapshot> rows;
-  std::map<std::string, double> reported; // Each status file's running total.
+  std::map<std::string, reported_cost> reported; // Each status file's running total.
   int64_t run_updated_at = 0;
   if (auto rf = io::read_run_file(root)) {
     v.run = rf->status;
@@ -95,7 +95,7 @@ status_view collect_status(const std::string& root, const plan& p, double budget
           w.total_units = *st->total_units;
         w.current_unit = st->unit ? st->unit->id : "";
         w.cost = std::max(w.cost, st->cost);
-        reported[parsed->mid] = st->cost;
+        reported[parsed->mid] = {st->cost, st->last_heartbeat};
         w.last_heartbeat = st->last_heartbeat;
         w.pid = st->pid;
         if (st->error && w.note.empty())

@@ -274,8 +274,9 @@ std::optional<std::string> session::budget_reached() {
   // Others' costs: the ledger lags behind by the coordinator's processing, while each worker's
   // status file is written the moment a unit ends, so take the larger of the two per milestone.
   auto others = ledger.milestone_costs();
+  // A file written before the period began is an earlier period's, all counted there.
   for (const auto& mid : io::status_file_milestones(opts_.root))
-    if (auto st = io::read_status(opts_.root, mid); st)
+    if (auto st = io::read_status(opts_.root, mid); st && st->last_heartbeat >= ledger.period_start)
       others[mid] = std::max(others[mid], in_period(mid, st->cost));
   // Our own entry may lag behind too; our own cost is the fresher figure.
   double total = own;

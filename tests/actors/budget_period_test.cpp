@@ -5,6 +5,7 @@
 #include "docs/json_schema.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/ledger_file.hpp"
+#include "io/files/status_file.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>
@@ -195,7 +196,16 @@ TEST_CASE("budget reset is refused while a coordinator runs, and changes nothing
           "[cli][budget]") {
   test_project p({ms("M001", {}, {{"U01", "true", {}, -1}})},
                  "  enabled: true\n  budget_ceiling: 5\n");
-  REQUIRE_FALSE(sf::io::write_ledger(p.root(), {{"M001", 2.5}}));
+  // What a worker of the original protocol left: a session's key, and its last status file.
+  REQUIRE_FALSE(sf::io::write_ledger(p.root(), {{"M001/3f2a", 2.5}}));
+  sf::io::worker_status left;
+  left.milestone_id = "M001";
+  left.pid = 999999;
+  left.state = sf::core::worker_state::stopped;
+  left.cost = 2.5;
+  left.last_heartbeat = left.started_at = sf::io::now_ms() - 1000;
+  left.worktree_path = p.path(".sf/worktrees/M001");
+  REQUIRE_FALSE(sf::io::write_status(p.root(), left));
   auto ledger_text = read_file(sf::io::ledger_path(p.root()));
   {
     // We play the running coordinator: we hold its lock.
@@ -221,7 +231,11 @@ TEST_CASE("budget reset is refused while a coordinator runs, and changes nothing
   auto fresh = sf::io::read_ledger_record(p.root());
   REQUIRE(fresh);
   CHECK(fresh->total() == 0);
-  CHECK(fresh->carried["M001"] == Approx(2.5));
+  CHECK(fresh->carried["M001/3f2a"] == Approx(2.5));
+  // The status file was written before the period began: its money was the last period's.
+  auto shown = nlohmann::json::parse(p.cli("budget --json").out);
+  CHECK(shown["spent"] == 0);
+  CHECK(nlohmann::json::parse(p.cli("status --json").out)["totalCost"] == 0);
 }
 
 TEST_CASE("budget --json without a ledger says nothing was spent", "[cli][budget]") {
