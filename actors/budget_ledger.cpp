@@ -2,37 +2,21 @@
 
 #include "config/cost.hpp"
 #include "io/files/ledger_file.hpp"
+#include "io/files/status_file.hpp"
 #include "messages/error.hpp"
 
 #include <spdlog/spdlog.h>
 
 namespace sf {
 
-double budget_ledger_state::total() const {
-  double sum = 0;
-  for (const auto& [mid, cost] : costs)
-    sum += cost;
-  return sum;
-}
-
 namespace {
-
-// Ledger keys are "<MID>" or "<MID>/<session>"; a milestone's cost is the sum of its keys.
-double milestone_cost(const budget_ledger_state& st, const std::string& mid) {
-  double sum = 0;
-  for (auto it = st.costs.lower_bound(mid);
-       it != st.costs.end() && it->first.compare(0, mid.size(), mid) == 0; ++it)
-    if (it->first.size() == mid.size() || it->first[mid.size()] == '/')
-      sum += it->second;
-  return sum;
-}
 
 budget_update make_update(const budget_ledger_state& st, const std::string& mid) {
   budget_update u;
   u.milestone = mid;
   if (!mid.empty())
-    u.milestone_cost = milestone_cost(st, mid);
-  u.total = st.total();
+    u.milestone_cost = st.ledger.milestone_cost(mid);
+  u.total = st.ledger.total();
   u.ceiling = st.ceiling;
   // A tiny epsilon keeps 0.4+0.6 (0.9999999) from slipping under a 1.00 ceiling.
   u.reached = st.ceiling > 0 && u.total + 1e-9 >= st.ceiling;
@@ -48,10 +32,11 @@ budget_ledger(budget_ledger_actor::stateful_pointer<budget_ledger_state> self, s
   st.root = std::move(root);
   st.ceiling = ceiling;
   st.log = std::move(log);
-  // Continue a run's ledger after a coordinator restart instead of forgetting money spent.
+  // The period goes on across runs and coordinator restarts: money spent is never forgotten.
   std::vector<std::string> problems;
-  if (auto loaded = io::read_ledger(st.root, &problems)) {
-    st.costs = std::move(*loaded);
+  st.ledger.period_start = io::now_ms();
+  if (auto loaded = io::read_ledger_record(st.root, &problems)) {
+    st.ledger = std::move(*loaded);
     for (const auto& p : problems)
       st.log->warn("budget_ledger: {}", p);
   } else if (code_of(loaded.error()) != ec::not_found) {
@@ -73,17 +58,20 @@ budget_ledger(budget_ledger_actor::stateful_pointer<budget_ledger_state> self, s
         u.anomaly = true;
         return u;
       }
-      auto& known = st.costs[session.empty() ? mid : mid + "/" + session];
-      if (cost + 1e-12 < known) {
+      auto key = session.empty() ? mid : mid + "/" + session;
+      // Workers report running totals; what an earlier period counted is not spent again.
+      double carried = st.ledger.carried.count(key) != 0 ? st.ledger.carried[key] : 0.0;
+      auto& known = st.ledger.costs[key];
+      if (cost + 1e-12 < carried + known) {
         st.log->warn("budget_ledger: {} reported cost {:.4f} below its earlier {:.4f}; ignored",
-                     mid, cost, known);
+                     mid, cost, carried + known);
         auto u = make_update(st, mid);
         u.anomaly = true;
         return u;
       }
-      if (cost != known) {
-        known = cost;
-        if (auto err = io::write_ledger(st.root, st.costs))
+      if (cost - carried != known) {
+        known = cost - carried;
+        if (auto err = io::write_ledger_record(st.root, st.ledger))
           st.log->error("budget_ledger: {}", describe(err));
       }
       return make_update(st, mid);

@@ -1,12 +1,13 @@
 #pragma once
-/// budget_ledger: the cost of every worker of a run, their total, and the ceiling.
+/// budget_ledger: the cost of every worker in the current budget period (all runs since the
+/// last `sf-actors budget reset`), their total, and the ceiling.
 
+#include "io/files/ledger_file.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include <map>
 #include <memory>
 #include <string>
 
@@ -21,11 +22,8 @@ struct budget_ledger_state {
   static inline const char* name = "budget_ledger"; ///< Actor name for logs.
   std::string root;                                 ///< Project root (ledger file lives there).
   double ceiling = 0;                               ///< 0 = no ceiling.
-  std::map<std::string, double> costs;              ///< Accepted cumulative cost per milestone.
+  io::ledger_record ledger;                         ///< What ledger.json holds.
   std::shared_ptr<spdlog::logger> log;              ///< The run's logger.
-
-  /// Sum of `costs`.
-  double total() const;
 };
 
 /// Behavior of the ledger; loads the persisted ledger of `root` if one exists.

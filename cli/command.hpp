@@ -120,6 +120,7 @@ std::function<int()> setup_graph(CLI::App& app, global_options& g);
 std::function<int()> setup_init(CLI::App& app, global_options& g);
 std::function<int()> setup_start(CLI::App& app, global_options& g);
 std::function<int()> setup_status(CLI::App& app, global_options& g);
+std::function<int()> setup_budget(CLI::App& app, global_options& g);
 std::function<int()> setup_stop(CLI::App& app, global_options& g);
 std::function<int()> setup_pause(CLI::App& app, global_options& g);
 std::function<int()> setup_resume(CLI::App& app, global_options& g);

@@ -20,6 +20,8 @@ const std::vector<command>& commands() {
      setup_start},
     {"status", "Show every worker's state, progress and cost, and the budget", setup_status},
     {"logs", "Print a milestone's worker log, or follow it with -f", setup_logs},
+    {"budget", "Show what the budget period spent, or start a new period (`budget reset`)",
+     setup_budget},
     {"stop", "Stop all workers, or the worker of one milestone", setup_stop},
     {"pause", "Pause all workers, or one (the current unit finishes first)", setup_pause},
     {"resume", "Resume paused workers, or one", setup_resume},

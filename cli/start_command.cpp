@@ -6,6 +6,7 @@
 #include "cli/event_printer.hpp"
 #include "cli/log_level.hpp"
 #include "cli/merge_report_text.hpp"
+#include "cli/start_budget_check.hpp"
 #include "core/sf_paths.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/gitignore.hpp"
@@ -306,6 +307,8 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
       return fail("a coordinator (pid " + std::to_string(holder) + ") already runs for " + root +
                     "; use `sf-actors status`, or `sf-actors stop` to end it",
                   exit_busy);
+    if (auto spent = budget_refusal(root, prefs); spent && !o->detached_child)
+      return fail(*spent, exit_budget_reached);
     auto report = analyze_eligibility(p, o->ids);
     if (!o->detached_child)
       std::cout << for_stdout(render_eligibility_markdown(report)) << '\n';

@@ -1,7 +1,8 @@
 #include "cli/status_view.hpp"
 
+#include "cli/budget_spent.hpp"
+#include "core/utc_time.hpp"
 #include "io/files/coordinator_lock.hpp"
-#include "io/files/ledger_file.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/run_file.hpp"
 #include "io/files/runtime_files.hpp"
@@ -51,16 +52,21 @@ status_view collect_status(const std::string& root, const plan& p, double budget
   if (!v.coordinator_running)
     v.coordinator_pid = 0;
   std::map<std::string, worker_snapshot> rows;
+  std::map<std::string, reported_cost> reported; // Each status file's running total.
+  int64_t run_updated_at = 0;
   if (auto rf = io::read_run_file(root)) {
     v.run = rf->status;
+    run_updated_at = rf->updated_at;
     for (auto& w : rf->status.workers)
       rows[w.milestone] = w;
   } else if (code_of(rf.error()) != ec::not_found) {
     add_problem(describe(rf.error()));
   }
   if (!v.coordinator_running) {
-    // Nobody supervises these workers now: what a dead coordinator last wrote is history.
+    // Nobody supervises these workers now: what a dead coordinator last wrote is history, and
+    // whether the ceiling is reached now is the ledger's to say (a reset may have followed).
     v.run.active = false;
+    v.run.budget_reached = false;
   }
   // Status files are fresher than the run file for progress, cost and heartbeat.
   if (auto dir = io::open_parallel_dir(root)) {
@@ -89,6 +95,7 @@ status_view collect_status(const std::string& root, const plan& p, double budget
           w.total_units = *st->total_units;
         w.current_unit = st->unit ? st->unit->id : "";
         w.cost = std::max(w.cost, st->cost);
+        reported[parsed->mid] = {st->cost, st->last_heartbeat};
         w.last_heartbeat = st->last_heartbeat;
         w.pid = st->pid;
         if (st->error && w.note.empty())
@@ -98,7 +105,6 @@ status_view collect_status(const std::string& root, const plan& p, double budget
     }
   }
   v.run.workers.clear();
-  double total = 0;
   for (auto& [mid, w] : rows) {
     if (const auto* m = p.find(mid)) {
       if (w.title.empty())
@@ -106,18 +112,29 @@ status_view collect_status(const std::string& root, const plan& p, double budget
       if (w.total_units == 0)
         w.total_units = static_cast<int64_t>(m->unit_count());
     }
-    total += w.cost;
     v.run.workers.push_back(w);
   }
-  if (auto ledger = io::read_ledger(root)) {
-    double sum = 0;
-    for (const auto& [mid, c] : *ledger)
-      sum += c;
-    total = std::max(total, sum);
-  }
-  v.run.total_cost = std::max(v.run.total_cost, total);
+  // The total is the budget period's: the ledger outlives runs (see budget_spent.hpp).
+  auto spent = count_budget_spent(root, reported);
+  if (!spent.problem.empty())
+    add_problem(spent.problem);
+  v.ledger_exists = spent.ledger_exists;
+  v.budget_period_start = spent.ledger.period_start;
+  // A finished run's last word (often "budget ceiling reached") belongs to an earlier period
+  // once `budget reset` followed it.
+  if (!v.coordinator_running && !v.run.message.empty() && run_updated_at > 0 &&
+      run_updated_at < v.budget_period_start)
+    v.run.message = "before this budget period began: " + v.run.message;
+  v.run.total_cost = spent.total;
   v.run.budget_ceiling = budget_ceiling;
   return v;
+}
+
+std::string budget_period_text(int64_t period_start, bool ledger_exists) {
+  std::string since = period_start > 0 ? "since " + core::utc_text(period_start)
+                      : ledger_exists  ? "since a time the ledger does not record"
+                                       : "nothing spent yet";
+  return since + ", " + budget_scope_text;
 }
 
 std::string render_status(const status_view& v, int64_t now_ms) {
@@ -148,7 +165,8 @@ std::string render_status(const status_view& v, int64_t now_ms) {
     out << " of " << money(v.run.budget_ceiling) << " ceiling";
   else
     out << " (no budget ceiling)";
-  out << '\n';
+  out << '\n' << "Budget period: " << budget_period_text(v.budget_period_start, v.ledger_exists)
+      << '\n';
   if (v.run.budget_reached || (v.run.budget_ceiling > 0 &&
                                v.run.total_cost + 1e-9 >= v.run.budget_ceiling))
     out << "budget ceiling reached (" << money(v.run.total_cost) << " of "
@@ -183,6 +201,10 @@ nlohmann::json status_to_json(const status_view& v) {
           {"totalCost", v.run.total_cost},
           {"budgetCeiling", v.run.budget_ceiling > 0 ? nlohmann::json(v.run.budget_ceiling)
                                                      : nlohmann::json()},
+          {"budgetPeriod",
+           {{"since", v.budget_period_start > 0 ? nlohmann::json(v.budget_period_start)
+                                                 : nlohmann::json()},
+            {"covers", "all-runs-until-reset"}}},
           {"budgetReached", v.run.budget_reached ||
                               (v.run.budget_ceiling > 0 &&
                                v.run.total_cost + 1e-9 >= v.run.budget_ceiling)},

@@ -6,6 +6,7 @@
 #include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 namespace sf::worker {
@@ -66,20 +67,23 @@ caf::expected<metrics_file> metrics_file::parse(const std::string& text,
   } else if (!ms->is_object()) {
     return shape_error(path, "`milestones` is not an object");
   }
-  // Validate every milestone's unit list now, so later reads cannot meet a bad shape.
+  // Validate every milestone's unit lists now, so later reads cannot meet a bad shape.
   for (auto& [mid, m] : doc["milestones"].items()) {
     if (!m.is_object())
       return shape_error(path, "milestones." + mid + " is not an object");
-    auto units = m.find("units");
-    if (units == m.end())
-      continue;
-    if (!units->is_array())
-      return shape_error(path, "milestones." + mid + ".units is not an array");
-    std::size_t i = 0;
-    for (const auto& u : *units) {
-      auto rec = to_record(u, path, "milestones." + mid + ".units[" + std::to_string(i++) + "]");
-      if (!rec)
-        return rec.error();
+    for (const std::string list : {"units", "failedUnits"}) {
+      auto units = m.find(list);
+      if (units == m.end())
+        continue;
+      auto where = "milestones." + mid + "." + list;
+      if (!units->is_array())
+        return shape_error(path, where + " is not an array");
+      std::size_t i = 0;
+      for (const auto& u : *units) {
+        auto rec = to_record(u, path, where + "[" + std::to_string(i++) + "]");
+        if (!rec)
+          return rec.error();
+      }
     }
   }
   if (!doc.contains("version"))
@@ -140,38 +144,75 @@ caf::expected<std::optional<std::string>> metrics_file::committed_text(
       std::string(static_cast<const char*>(git_blob_rawcontent(blob)), size)};
 }
 
-std::vector<unit_record> metrics_file::units(const std::string& mid) const {
+namespace {
+
+std::vector<unit_record> records_of(const json& doc, const std::string& mid, const char* list) {
   std::vector<unit_record> out;
-  const auto& ms = doc_["milestones"];
+  const auto& ms = doc["milestones"];
   auto m = ms.find(mid);
-  if (m == ms.end() || !m->contains("units"))
+  if (m == ms.end() || !m->contains(list) || !(*m)[list].is_array())
     return out;
-  for (const auto& u : (*m)["units"])
+  for (const auto& u : (*m)[list])
     if (auto rec = to_record(u, "", ""))
       out.push_back(std::move(*rec));
   return out;
+}
+
+json record_json(const unit_record& rec) {
+  return {{"id", rec.id},
+          {"slice", rec.slice},
+          {"title", rec.title},
+          {"cost", rec.cost},
+          {"startedAt", rec.started_at},
+          {"finishedAt", rec.finished_at}};
+}
+
+} // namespace
+
+std::vector<unit_record> metrics_file::units(const std::string& mid) const {
+  return records_of(doc_, mid, "units");
+}
+
+std::vector<unit_record> metrics_file::failed_units(const std::string& mid) const {
+  return records_of(doc_, mid, "failedUnits");
 }
 
 double metrics_file::cost(const std::string& mid) const {
   double sum = 0;
   for (const auto& u : units(mid))
     sum = add_costs_capped(sum, u.cost);
+  for (const auto& u : failed_units(mid))
+    sum = add_costs_capped(sum, u.cost);
   return sum;
 }
 
 void metrics_file::record(const std::string& mid, const unit_record& rec) {
+  append(mid, "units", rec);
+}
+
+void metrics_file::record_failed(const std::string& mid, const unit_record& rec) {
+  append(mid, "failedUnits", rec);
+}
+
+void metrics_file::append(const std::string& mid, const char* list, const unit_record& rec) {
   auto& m = doc_["milestones"][mid];
   if (!m.is_object())
     m = json::object();
-  if (!m.contains("units") || !m["units"].is_array())
-    m["units"] = json::array();
-  m["units"].push_back({{"id", rec.id},
-                        {"slice", rec.slice},
-                        {"title", rec.title},
-                        {"cost", rec.cost},
-                        {"startedAt", rec.started_at},
-                        {"finishedAt", rec.finished_at}});
+  if (!m.contains(list) || !m[list].is_array())
+    m[list] = json::array();
+  m[list].push_back(record_json(rec));
   m["cost"] = cost(mid);
+}
+
+void metrics_file::adopt_failed(const std::string& mid, const metrics_file& other) {
+  auto known = failed_units(mid);
+  for (const auto& rec : other.failed_units(mid)) {
+    bool seen = std::any_of(known.begin(), known.end(), [&](const unit_record& k) {
+      return k.id == rec.id && k.started_at == rec.started_at;
+    });
+    if (!seen)
+      record_failed(mid, rec);
+  }
 }
 
 std::string metrics_file::dump() const {

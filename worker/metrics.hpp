@@ -2,7 +2,9 @@
 /// `.sf/metrics.json` in a worktree: the units each milestone completed and what they cost.
 ///
 /// Shape: `{"version":1,"milestones":{"<MID>":{"units":[{"id","slice","title","cost",
-/// "startedAt","finishedAt"}...],"cost":<sum>}}}`. The file travels with the branch and is
+/// "startedAt","finishedAt"}...],"failedUnits":[...same fields...],"cost":<sum>}}}`.
+/// `failedUnits` are attempts that failed or were stopped: no commit of theirs exists, but
+/// the money they reported was spent, so `cost` counts them too. The file travels with the branch and is
 /// shared by every milestone after merges, so entries of other milestones (and fields we do
 /// not know) are kept exactly as read.
 
@@ -53,11 +55,21 @@ public:
   /// Completed units of milestone `mid`, in the order they were recorded.
   std::vector<unit_record> units(const std::string& mid) const;
 
-  /// Recorded total cost of milestone `mid` (sum of its units), 0 when none.
+  /// Failed or stopped attempts of milestone `mid`, in the order they were recorded.
+  std::vector<unit_record> failed_units(const std::string& mid) const;
+
+  /// Recorded total cost of milestone `mid` (its units and its failed attempts), 0 when none.
   double cost(const std::string& mid) const;
 
   /// Appends a completed unit to `mid` and updates its `cost` sum.
   void record(const std::string& mid, const unit_record& rec);
+
+  /// Appends a failed or stopped attempt to `mid` and updates its `cost` sum.
+  void record_failed(const std::string& mid, const unit_record& rec);
+
+  /// Adds the failed attempts of `mid` that `other` holds and this document does not (same
+  /// unit and start time): the worktree's copy knows attempts no commit carries yet.
+  void adopt_failed(const std::string& mid, const metrics_file& other);
 
   /// Serialised document (indented, newline-terminated, stable for diffs).
   std::string dump() const;
@@ -67,6 +79,8 @@ public:
   caf::error save(const std::string& worktree) const;
 
 private:
+  void append(const std::string& mid, const char* list, const unit_record& rec);
+
   nlohmann::json doc_ = {{"version", 1}, {"milestones", nlohmann::json::object()}};
 };
 

@@ -75,6 +75,8 @@ private:
   worker_hooks& hooks() const { return opts_.hooks != nullptr ? *opts_.hooks : no_hooks_; }
   int fail(const std::string& line) { return fail(make_error(ec::invalid_input, line)); }
   int stop(std::optional<std::string> reason = std::nullopt);
+  caf::error count_attempt(const slice& s, const unit& u, const unit_result& result,
+                           int64_t started);
   void publish();
   bool sigterm_pending();
   next_step between_units();
@@ -253,22 +255,29 @@ std::optional<std::string> session::budget_reached() {
   if (!prefs_.budget_ceiling)
     return std::nullopt;
   double ceiling = *prefs_.budget_ceiling;
-  double own = status_.cost;
+  // The ceiling covers the current budget period; running totals (ours, and those of other
+  // workers' status files) count only beyond what earlier periods counted.
+  io::ledger_record ledger;
+  if (auto read = io::read_ledger_record(opts_.root)) {
+    ledger = std::move(*read);
+  } else if (code_of(read.error()) != ec::not_found) {
+    report("cannot read the budget ledger, using the other workers' status files only: " +
+           describe(read.error()));
+  }
+  auto in_period = [&](const std::string& mid, double running_total) {
+    auto carried = ledger.carried.find(mid);
+    return std::max(0.0, running_total - (carried == ledger.carried.end() ? 0.0 : carried->second));
+  };
+  double own = in_period(opts_.milestone, status_.cost);
   if (own >= ceiling)
     return "budget ceiling reached (" + usd(own) + " of " + usd(ceiling) + ")";
   // Others' costs: the ledger lags behind by the coordinator's processing, while each worker's
   // status file is written the moment a unit ends, so take the larger of the two per milestone.
-  std::map<std::string, double> others;
-  auto ledger = io::read_ledger(opts_.root);
-  if (ledger) {
-    others = std::move(*ledger);
-  } else if (code_of(ledger.error()) != ec::not_found) {
-    report("cannot read the budget ledger, using the other workers' status files only: " +
-           describe(ledger.error()));
-  }
+  auto others = ledger.milestone_costs();
+  // A file written before the period began is an earlier period's, all counted there.
   for (const auto& mid : io::status_file_milestones(opts_.root))
-    if (auto st = io::read_status(opts_.root, mid); st && st->cost > others[mid])
-      others[mid] = st->cost;
+    if (auto st = io::read_status(opts_.root, mid); st && st->last_heartbeat >= ledger.period_start)
+      others[mid] = std::max(others[mid], in_period(mid, st->cost));
   // Our own entry may lag behind too; our own cost is the fresher figure.
   double total = own;
   for (const auto& [mid, cost] : others)
@@ -432,6 +441,8 @@ int session::run() {
   if (!committed)
     return fail(committed.error());
   metrics_ = std::move(*committed);
+  // Failed attempts no commit carries yet were paid for all the same.
+  metrics_.adopt_failed(opts_.milestone, *worktree_metrics);
 
   std::set<std::string> done;
   for (const auto& rec : metrics_.units(opts_.milestone))
@@ -526,6 +537,11 @@ int session::run() {
       auto result = run_unit(req);
       if (!result)
         return fail(result.error());
+      if (result->interrupted || !result->succeeded()) {
+        // Counted before it is published, so a crash in between never loses the money.
+        if (auto err = count_attempt(s, u, *result, started))
+          return fail(err);
+      }
       if (result->interrupted) {
         (void) sigterm_pending(); // Consume it; we are stopping anyway.
         report("stopped during unit " + u.id + "; its changes stay uncommitted in " +
@@ -582,6 +598,28 @@ int session::run() {
   }
   status_.current_slice.reset();
   return stop();
+}
+
+// A unit that failed or was stopped: the money it reported was spent all the same.
+caf::error session::count_attempt(const slice& s, const unit& u, const unit_result& result,
+                                  int64_t started) {
+  unit_record rec;
+  rec.id = u.id;
+  rec.slice = s.id;
+  rec.title = u.title;
+  // What its SF_COST lines reported: a fixed `cost:` is the price of a unit that completes.
+  rec.cost = result.reported_cost;
+  rec.started_at = started;
+  rec.finished_at = io::now_ms();
+  if (rec.cost <= 0)
+    return {};
+  metrics_.record_failed(opts_.milestone, rec);
+  // Saved in the worktree without a commit: the next run of this milestone starts from it,
+  // and the next unit's commit carries it.
+  if (auto err = metrics_.save(opts_.worktree))
+    return err;
+  status_.cost = add_costs_capped(status_.cost, rec.cost);
+  return {};
 }
 
 caf::error usage_error(const std::string& line) {

@@ -9,38 +9,36 @@
 
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cmath>
+#include <algorithm>
+#include <cstdio>
 
 namespace sf::io {
 
-std::string ledger_path(const std::string& root) {
-  return core::parallel_file(root, "ledger.json");
+namespace {
+
+/// The milestone a ledger key belongs to ("M001/abc" -> "M001").
+std::string milestone_of(const std::string& key) {
+  return key.substr(0, key.find('/'));
 }
 
-caf::expected<std::map<std::string, double>> read_ledger(const std::string& root,
-                                                         std::vector<std::string>* problems) {
-  auto text = read_file_capped(ledger_path(root), 4 << 20);
-  if (!text)
-    return text.error();
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("costs") || !j["costs"].is_object())
-    return make_error(ec::invalid_input, ledger_path(root) +
-                                           ": not a ledger (expected {\"costs\":{...}}); move it "
-                                           "aside to start a new ledger");
-  std::map<std::string, double> costs;
+/// Reads the valid costs of `j[field]` (an object of numbers) into `out`; see read_ledger.
+void read_costs(const nlohmann::json& j, const char* field, const std::string& path,
+                std::map<std::string, double>& out, std::vector<std::string>* problems) {
+  auto at = j.find(field);
+  if (at == j.end() || !at->is_object())
+    return;
   auto note = [&](const std::string& line) {
     if (problems != nullptr)
-      problems->push_back(ledger_path(root) + ": " + line);
+      problems->push_back(path + ": " + line);
   };
-  for (auto it = j["costs"].begin(); it != j["costs"].end(); ++it) {
+  for (auto it = at->begin(); it != at->end(); ++it) {
     double v = it.value().is_number() ? it.value().get<double>() : std::nan("");
     if (valid_cost(v)) {
-      costs[it.key()] = v;
+      out[it.key()] = v;
     } else if (v > max_cost_usd) {
-      costs[it.key()] = max_cost_usd;
+      out[it.key()] = max_cost_usd;
       note("the cost of `" + it.key() + "` is above the maximum of " + max_cost_text +
            " USD and counts as that maximum");
     } else {
@@ -48,7 +46,65 @@ caf::expected<std::map<std::string, double>> read_ledger(const std::string& root
            " and is left out");
     }
   }
-  return costs;
+}
+
+} // namespace
+
+double ledger_record::total() const {
+  double sum = 0;
+  for (const auto& [key, cost] : costs)
+    sum += cost;
+  return sum;
+}
+
+double ledger_record::milestone_cost(const std::string& mid) const {
+  double sum = 0;
+  for (const auto& [key, cost] : costs)
+    if (milestone_of(key) == mid)
+      sum += cost;
+  return sum;
+}
+
+std::map<std::string, double> ledger_record::milestone_costs() const {
+  std::map<std::string, double> out;
+  for (const auto& [key, cost] : costs)
+    out[milestone_of(key)] += cost;
+  return out;
+}
+
+std::string ledger_path(const std::string& root) {
+  return core::parallel_file(root, "ledger.json");
+}
+
+caf::expected<ledger_record> parse_ledger_record(const std::string& text, const std::string& path,
+                                                 std::vector<std::string>* problems) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("costs") || !j["costs"].is_object())
+    return make_error(ec::invalid_input, path +
+                                           ": not a ledger (expected {\"costs\":{...}}); move it "
+                                           "aside to start a new ledger");
+  ledger_record rec;
+  read_costs(j, "costs", path, rec.costs, problems);
+  read_costs(j, "carried", path, rec.carried, problems);
+  if (auto at = j.find("periodStart"); at != j.end() && at->is_number_integer())
+    rec.period_start = std::max<int64_t>(0, at->get<int64_t>());
+  return rec;
+}
+
+caf::expected<ledger_record> read_ledger_record(const std::string& root,
+                                                std::vector<std::string>* problems) {
+  auto text = read_file_capped(ledger_path(root), max_ledger_bytes);
+  if (!text)
+    return text.error();
+  return parse_ledger_record(*text, ledger_path(root), problems);
+}
+
+caf::expected<std::map<std::string, double>> read_ledger(const std::string& root,
+                                                         std::vector<std::string>* problems) {
+  auto rec = read_ledger_record(root, problems);
+  if (!rec)
+    return rec.error();
+  return std::move(rec->costs);
 }
 
 caf::expected<std::string> set_ledger_aside(const std::string& root) {
@@ -59,21 +115,22 @@ caf::expected<std::string> set_ledger_aside(const std::string& root) {
   return aside;
 }
 
-caf::error write_ledger(const std::string& root, const std::map<std::string, double>& costs) {
+caf::error write_ledger_record(const std::string& root, const ledger_record& rec) {
   auto dir = ensure_parallel_dir(root);
   if (!dir)
     return dir.error();
-  double total = 0;
-  for (const auto& [mid, cost] : costs)
-    total += cost;
-  nlohmann::json j = {{"costs", costs}, {"total", total}};
+  nlohmann::json j = {{"costs", rec.costs},
+                      {"total", rec.total()},
+                      {"carried", rec.carried},
+                      {"periodStart", rec.period_start}};
   return write_file_atomic(dir->fd.get(), dir->path, "ledger.json", j.dump(1), 0600);
 }
 
-caf::error remove_ledger(const std::string& root) {
-  if (::unlink(ledger_path(root).c_str()) != 0 && errno != ENOENT)
-    return make_error(ec::io_error, "cannot remove " + ledger_path(root) + ": " + errno_text(errno));
-  return {};
+caf::error write_ledger(const std::string& root, const std::map<std::string, double>& costs) {
+  ledger_record rec;
+  rec.costs = costs;
+  rec.period_start = now_ms();
+  return write_ledger_record(root, rec);
 }
 
 } // namespace sf::io

@@ -2,6 +2,7 @@
 
 #include "core/milestone_id.hpp"
 #include "core/sf_paths.hpp"
+#include "io/files/ledger_period.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
@@ -125,6 +126,8 @@ bool is_runtime_name(std::string_view name) {
                                  "merge-queue.json", "merge.lock", "push.log"})
     if (name == fixed)
       return true;
+  if (is_ledger_archive_name(std::string(name)))
+    return true;
   for (std::string_view suffix : {".log", ".log.1", ".status.json", ".signal.json"})
     if (ends_with(name, suffix) && core::valid_milestone_id(name.substr(0, name.size() - suffix.size())))
       return true;

@@ -605,6 +605,42 @@ TEST_CASE("a ledger with one bad entry keeps the others, and an unreadable one i
   }
 }
 
+TEST_CASE("after a new budget period a running total counts only beyond what was carried",
+          "[deterministic][cost][budget]") {
+  det_system det;
+  temp_dir dir;
+  REQUIRE(io::ensure_parallel_dir(dir.path()));
+  // What `budget reset` leaves: M001 had reported 1.20 before the period began.
+  io::ledger_record start;
+  start.carried = {{"M001", 1.2}};
+  start.period_start = 1000;
+  REQUIRE_FALSE(io::write_ledger_record(dir.path(), start));
+  auto ledger = det.sys->spawn(budget_ledger, dir.path(), 1.0, quiet_log());
+  det.sched->run();
+  const std::vector<cost_report> reports = {{"M001", "", 1.2},  // the same total: nothing new
+                                            {"M001", "", 0.5},  // below it: ignored
+                                            {"M001", "", 1.3},  // 0.10 spent in this period
+                                            {"M002", "", 0.4}}; // a milestone new to it
+  auto answers = std::make_shared<std::vector<budget_update>>(reports.size());
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    cost_client(*det.sys, ledger, reports[i], answers, i);
+    det.sched->run();
+  }
+  CHECK((*answers)[0].total == Approx(0));
+  CHECK_FALSE((*answers)[0].anomaly);
+  CHECK((*answers)[1].anomaly);
+  CHECK((*answers)[2].milestone_cost == Approx(0.1));
+  CHECK((*answers)[3].total == Approx(0.5));
+  CHECK_FALSE((*answers)[3].reached);
+  auto persisted = io::read_ledger_record(dir.path());
+  REQUIRE(persisted);
+  CHECK(persisted->costs["M001"] == Approx(0.1));
+  CHECK(persisted->carried == std::map<std::string, double>{{"M001", 1.2}});
+  CHECK(persisted->period_start == 1000);
+  caf::anon_send_exit(ledger, caf::exit_reason::user_shutdown);
+  det.sched->run();
+}
+
 namespace {
 
 // A repository whose milestone branches each add their own file, merged by a queue that runs

@@ -2,6 +2,8 @@
 
 #include "support/temp_dir.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <stdexcept>
 
 namespace sf::test {
@@ -103,6 +105,14 @@ std::vector<std::string> schema_errors(const nlohmann::json& schema, const nlohm
 nlohmann::json load_schema(const std::string& name) {
   return nlohmann::json::parse(
     read_file(std::string(SF_SOURCE_DIR) + "/docs/schemas/" + name + ".schema.json"));
+}
+
+void check_valid(const std::string& schema, const nlohmann::json& doc) {
+  auto errors = schema_errors(load_schema(schema), doc);
+  INFO(schema << ": " << doc.dump());
+  for (const auto& e : errors)
+    UNSCOPED_INFO(e);
+  CHECK(errors.empty());
 }
 
 } // namespace sf::test

@@ -16,4 +16,8 @@ std::vector<std::string> schema_errors(const nlohmann::json& schema, const nlohm
 /// Loads `docs/schemas/<name>.schema.json` from the source tree.
 nlohmann::json load_schema(const std::string& name);
 
+/// A Catch2 check that `doc` is valid against `docs/schemas/<schema>.schema.json`, listing
+/// every violation when it is not.
+void check_valid(const std::string& schema, const nlohmann::json& doc);
+
 } // namespace sf::test

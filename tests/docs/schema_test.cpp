@@ -23,14 +23,6 @@ using namespace sf::test;
 
 namespace {
 
-void check_valid(const std::string& schema, const nlohmann::json& doc) {
-  auto errors = schema_errors(load_schema(schema), doc);
-  INFO(schema << ": " << doc.dump());
-  for (const auto& e : errors)
-    UNSCOPED_INFO(e);
-  CHECK(errors.empty());
-}
-
 nlohmann::json parse_file(const std::string& path) {
   return nlohmann::json::parse(read_file(path));
 }

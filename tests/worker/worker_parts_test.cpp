@@ -116,6 +116,33 @@ TEST_CASE("metrics keep other milestones and sum costs", "[worker][metrics]") {
   CHECK(text.find("\"cost\": 0.75") != std::string::npos);
 }
 
+TEST_CASE("failed attempts count in a milestone's cost and are adopted once",
+          "[worker][metrics]") {
+  sf::test::temp_dir dir;
+  sf::worker::metrics_file committed;
+  committed.record("M001", {"U1", "S1", "First", 0.25, 10, 20});
+  committed.record_failed("M001", {"U2", "S1", "Second", 0.5, 30, 40});
+  CHECK(committed.cost("M001") == Approx(0.75));
+  CHECK(committed.units("M001").size() == 1);
+  // The worktree's copy knows one more attempt than the commit does.
+  auto worktree = committed;
+  worktree.record_failed("M001", {"U2", "S1", "Second", 0.5, 50, 60});
+  std::filesystem::create_directories(dir / ".sf");
+  REQUIRE_FALSE(worktree.save(dir.path()));
+  auto read = sf::worker::metrics_file::load(dir.path());
+  REQUIRE(read);
+  committed.adopt_failed("M001", *read);
+  committed.adopt_failed("M001", *read); // Twice: nothing is counted twice.
+  CHECK(committed.failed_units("M001").size() == 2);
+  CHECK(committed.cost("M001") == Approx(1.25));
+  CHECK(committed.dump().find("\"cost\": 1.25") != std::string::npos);
+  sf::test::write_file(dir / ".sf/metrics.json",
+                       R"({"milestones":{"M1":{"failedUnits":[{"id":"U1","cost":-1}]}}})");
+  auto bad = sf::worker::metrics_file::load(dir.path());
+  REQUIRE_FALSE(bad);
+  CHECK(sf::describe(bad.error()).find("milestones.M1.failedUnits[0]") != std::string::npos);
+}
+
 TEST_CASE("malformed metrics are refused with the path", "[worker][metrics]") {
   sf::test::temp_dir dir;
   sf::test::write_file(dir / ".sf/metrics.json", R"({"milestones":{"M1":{"units":[{"x":1}]}}})");

@@ -1,0 +1,40 @@
+#include "cli/budget_spent.hpp"
+
+#include "io/files/status_file.hpp"
+#include "messages/error.hpp"
+
+#include <algorithm>
+
+namespace sf::cli {
+
+budget_spent count_budget_spent(const std::string& root,
+                                const std::map<std::string, reported_cost>& reported) {
+  budget_spent out;
+  if (auto read = io::read_ledger_record(root)) {
+    out.ledger = std::move(*read);
+    out.ledger_exists = true;
+  } else if (code_of(read.error()) != ec::not_found) {
+    out.problem = describe(read.error());
+  }
+  out.per_milestone = out.ledger.milestone_costs();
+  for (const auto& [mid, file] : reported) {
+    if (file.written_at < out.ledger.period_start)
+      continue;
+    auto carried = out.ledger.carried.find(mid);
+    double beyond = file.cost - (carried == out.ledger.carried.end() ? 0.0 : carried->second);
+    out.per_milestone[mid] = std::max(out.per_milestone[mid], beyond);
+  }
+  for (const auto& [mid, cost] : out.per_milestone)
+    out.total += cost;
+  return out;
+}
+
+std::map<std::string, reported_cost> reported_costs(const std::string& root) {
+  std::map<std::string, reported_cost> out;
+  for (const auto& mid : io::status_file_milestones(root))
+    if (auto st = io::read_status(root, mid))
+      out[mid] = {st->cost, st->last_heartbeat};
+  return out;
+}
+
+} // namespace sf::cli
