@@ -2,6 +2,7 @@
 // a worker that stops heartbeating and ignores SIGTERM fails the named checks, and a missing
 // command is a usage error. Every run gets its own TMPDIR and HOME, so the tests can see that
 // the throwaway project is removed and no developer preferences leak in.
+#include "docs/check_schema.hpp"
 #include "support/project.hpp"
 #include "support/temp_dir.hpp"
 
@@ -34,6 +35,7 @@ check_run check_worker(const std::string& options, const std::string& command) {
   INFO("stdout: " << r.result.out << "\nstderr: " << r.result.err);
   r.report = nlohmann::json::parse(r.result.out, nullptr, false);
   REQUIRE(r.report.is_object());
+  check_valid("check-worker-output", r.report);
   for (const auto& c : r.report.at("checks"))
     r.outcome[c.at("id").get<std::string>()] = c.at("result").get<std::string>();
   r.sandbox_left = !fs::is_empty(tmp.path());

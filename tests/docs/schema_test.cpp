@@ -1,7 +1,7 @@
 // docs/schemas/*.schema.json describe the files sf-actors really writes: validate real files
 // from a real run and from the io functions, and check the validator rejects wrong ones.
 #include "actors/orchestrator.hpp"
-#include "docs/json_schema.hpp"
+#include "docs/check_schema.hpp"
 #include "io/files/control_file.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/ledger_file.hpp"
@@ -22,14 +22,6 @@ using namespace std::chrono_literals;
 using namespace sf::test;
 
 namespace {
-
-void check_valid(const std::string& schema, const nlohmann::json& doc) {
-  auto errors = schema_errors(load_schema(schema), doc);
-  INFO(schema << ": " << doc.dump());
-  for (const auto& e : errors)
-    UNSCOPED_INFO(e);
-  CHECK(errors.empty());
-}
 
 nlohmann::json parse_file(const std::string& path) {
   return nlohmann::json::parse(read_file(path));

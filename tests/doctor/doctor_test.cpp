@@ -1,4 +1,5 @@
 // `sf-actors doctor`: planted leftovers in real repositories, real processes, the real CLI.
+#include "docs/check_schema.hpp"
 #include "doctor/doctor.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/status_file.hpp"
@@ -87,6 +88,7 @@ nlohmann::json doctor_json(const test_project& p, const std::string& args = "") 
   INFO(r.err);
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   REQUIRE(j.is_object());
+  check_valid("doctor-output", j);
   j["exit"] = r.exit_code;
   return j;
 }
