@@ -74,6 +74,13 @@ TEST_CASE("graph prints mermaid and dot with statuses", "[cli]") {
   CHECK(d.exit_code == 0);
   CHECK(d.out.find("\"M002\" -> \"M004\"") != std::string::npos);
   CHECK(p.cli("graph --format svg").exit_code == 2);
+  auto data = cli_json(p, "graph --json", "graph-output");
+  REQUIRE(data["milestones"].size() == 4);
+  CHECK(data["milestones"][0]["status"] == "complete");
+  CHECK(data["milestones"][3]["dependsOn"] == nlohmann::json({"M002"}));
+  CHECK(data["edges"] == nlohmann::json({{{"from", "M002"}, {"to", "M004"}, {"missing", false}}}));
+  // One output at a time: the two are alternatives.
+  CHECK(p.cli("graph --json --format dot").exit_code == 2);
 }
 
 TEST_CASE("not enabled: commands that need it exit 3 with the fix", "[cli]") {
