@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <sstream>
 
 using namespace sf::test;
@@ -86,4 +87,29 @@ TEST_CASE("start --json refuses --detach and needs --yes without a terminal", "[
   CHECK(unasked.exit_code == 2);
   CHECK(unasked.out.empty());
   CHECK(unasked.err.find("pass --yes") != std::string::npos);
+}
+
+TEST_CASE("start --json on a terminal asks on the terminal and keeps stdout for JSON", "[cli]") {
+  REQUIRE(std::filesystem::exists("/usr/bin/script")); // util-linux: gives the run a terminal.
+  test_project p({ms("M001", {}, {{"U01", "echo hi > hi.txt", {"hi.txt"}, -1}})},
+                 "  enabled: true\n  auto_merge: manual\n");
+  auto out = p.path("out.jsonl");
+  // stdin and stderr are the terminal, stdout a file; the answer waits in the terminal.
+  auto inner = sh_quote(SF_CLI_PATH) + " -C " + sh_quote(p.root()) + " start --json > " +
+               sh_quote(out);
+  auto screen = run("printf 'y\\n' | script -qec " + sh_quote(inner) + " /dev/null");
+  INFO("terminal: " << screen.out << screen.err);
+  CHECK(screen.exit_code == 0);
+  CHECK(screen.out.find("# Parallel Eligibility Report") != std::string::npos);
+  CHECK(screen.out.find("Start 1 milestone(s)? [y/N]") != std::string::npos);
+  std::istringstream lines(read_file(out));
+  std::string line;
+  nlohmann::json last;
+  while (std::getline(lines, line)) {
+    INFO(line);
+    last = nlohmann::json::parse(line, nullptr, false);
+    REQUIRE(last.is_object());
+  }
+  check_valid("start-summary", last);
+  CHECK(last["counts"] == nlohmann::json({{"complete", 1}}));
 }
