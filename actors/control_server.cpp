@@ -47,6 +47,7 @@ void ask(self_ptr self, const io::control_request& req, Atom what) {
         io::control_response r;
         r.lines = reply.lines;
         r.exit_code = reply.exit_code;
+        r.milestones = reply.milestones;
         respond(self->state, id, r);
       },
       [self, id = req.id, command = req.command](const caf::error& err) {

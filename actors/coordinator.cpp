@@ -486,6 +486,14 @@ void fill_slots(self_ptr self) {
   check_finished(self);
 }
 
+// The line `fn` gave for `e`, kept as text and, with `e`'s state after it, as data.
+void record_target(command_reply& reply, const milestone_entry& e, std::string line) {
+  const auto prefix = e.id + ": ";
+  auto text = line.rfind(prefix, 0) == 0 ? line.substr(prefix.size()) : line;
+  reply.milestones.push_back({e.id, e.state, std::move(text)});
+  reply.lines.push_back(std::move(line));
+}
+
 // Applies `fn` to one milestone or, when `mid` is empty, to every active one.
 template <class Fn>
 command_reply for_targets(self_ptr self, const std::string& mid, Fn fn) {
@@ -497,12 +505,12 @@ command_reply for_targets(self_ptr self, const std::string& mid, Fn fn) {
       reply.exit_code = 1;
       return reply;
     }
-    reply.lines.push_back(fn(*e));
+    record_target(reply, *e, fn(*e));
     return reply;
   }
   for (auto& [id, e] : self->state.entries)
     if (is_active(e) || (e.in_run && (e.state == ms::queued || e.state == ms::waiting)))
-      reply.lines.push_back(fn(e));
+      record_target(reply, e, fn(e));
   if (reply.lines.empty())
     reply.lines.push_back("no worker is running");
   return reply;

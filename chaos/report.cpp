@@ -11,16 +11,22 @@ namespace sf::chaos {
 
 namespace {
 
-const char* word(check_result::verdict_type v) {
+// A verdict as the table shows it (FAIL stands out) and as `chaos --json` spells it.
+struct verdict_words {
+  const char* table;
+  const char* json;
+};
+
+verdict_words words(check_result::verdict_type v) {
   switch (v) {
     case check_result::pass:
-      return "pass";
+      return {"pass", "pass"};
     case check_result::fail:
-      return "FAIL";
+      return {"FAIL", "fail"};
     case check_result::not_applicable:
-      return "n/a";
+      return {"n/a", "not_applicable"};
   }
-  return "?";
+  return {"?", "?"};
 }
 
 std::string seconds(double s) {
@@ -52,7 +58,8 @@ std::string render_table(const std::vector<scenario_result>& results, bool summa
     out << " " << seconds(r.seconds) << "\n";
     for (const auto& c : r.checks) {
       char line[96];
-      std::snprintf(line, sizeof line, "  %-4s  %-46s ", word(c.verdict), c.name.c_str());
+      std::snprintf(line, sizeof line, "  %-4s  %-46s ", words(c.verdict).table,
+                    c.name.c_str());
       out << line << c.detail << "\n";
     }
     if (!r.workdir.empty())
@@ -81,7 +88,8 @@ std::string render_json(const std::vector<scenario_result>& results) {
       j["workdir"] = r.workdir;
     auto checks = nlohmann::json::array();
     for (const auto& c : r.checks)
-      checks.push_back({{"name", c.name}, {"result", word(c.verdict)}, {"detail", c.detail}});
+      checks.push_back(
+        {{"name", c.name}, {"result", words(c.verdict).json}, {"detail", c.detail}});
     j["checks"] = std::move(checks);
     all.push_back(std::move(j));
   }
@@ -201,7 +209,7 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
       const char* v = "-";
       for (const auto& c : r.checks)
         if (c.name == n)
-          v = word(c.verdict);
+          v = words(c.verdict).table;
       out << v << " | ";
     }
     passed += r.passed() ? 1 : 0;

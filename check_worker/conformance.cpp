@@ -40,16 +40,16 @@ enum check_index : std::size_t {
 };
 
 const check_result check_table[check_count] = {
-    {"status-file", "status file appears, parses, names the milestone and the worker's pid",
+    {"status_file", "status file appears, parses, names the milestone and the worker's pid",
      check_outcome::skip, "not run"},
     {"heartbeat", "lastHeartbeat advances within 1.5 intervals, running and paused",
      check_outcome::skip, "not run"},
     {"pause", "a pause signal pauses it between units; no progress while paused",
      check_outcome::skip, "not run"},
     {"resume", "a resume signal makes it run and progress again", check_outcome::skip, "not run"},
-    {"stop-signal", "a stop signal file ends it in time: state stopped, exit code 0",
+    {"stop_signal", "a stop signal file ends it in time: state stopped, exit code 0",
      check_outcome::skip, "not run"},
-    {"stop-sigterm", "SIGTERM to its process group ends it in time with exit code 0",
+    {"stop_sigterm", "SIGTERM to its process group ends it in time with exit code 0",
      check_outcome::skip, "not run"},
     {"completion", "a run to completion exits 0 with state stopped", check_outcome::skip,
      "not run"},
@@ -172,14 +172,14 @@ void checker::check_identity(const worker_probe& p) {
 void checker::control_run() {
   auto probe = spawn(status_check);
   if (!probe) {
-    skip_from(heartbeat_check, stop_file_check, "needs a running worker (status-file failed)");
+    skip_from(heartbeat_check, stop_file_check, "needs a running worker (status_file failed)");
     return;
   }
   auto& p = *probe;
   std::string why;
   if (!first_status(p, why)) {
     set(status_check, check_outcome::fail, why);
-    skip_from(heartbeat_check, stop_file_check, "needs a status file (status-file failed)");
+    skip_from(heartbeat_check, stop_file_check, "needs a status file (status_file failed)");
     return;
   }
   check_identity(p);

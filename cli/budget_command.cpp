@@ -29,7 +29,7 @@ nlohmann::json budget_json(const budget_spent& spent, double ceiling) {
           {"reached", ceiling > 0 && spent.total + 1e-9 >= ceiling},
           {"periodStart", start > 0 ? nlohmann::json(start) : nlohmann::json()},
           {"periodStartUtc", start > 0 ? nlohmann::json(core::utc_text(start)) : nlohmann::json()},
-          {"covers", "all-runs-until-reset"},
+          {"covers", "all_runs_until_reset"},
           {"milestones", milestones},
           {"problems", spent.problem.empty() ? nlohmann::json::array()
                                              : nlohmann::json::array({spent.problem})}};

@@ -128,15 +128,25 @@ std::size_t report_unsafe_runtime_files(const std::string& root) {
   return all.size();
 }
 
+std::optional<caf::expected<io::control_response>>
+ask_coordinator(const std::string& root, const std::string& verb, const std::string& mid,
+                bool dry_run, std::chrono::milliseconds timeout) {
+  if (!io::coordinator_lock::is_held(root))
+    return std::nullopt;
+  auto reply = io::send_control_request(root, verb, mid, timeout, dry_run);
+  if (!reply && code_of(reply.error()) == ec::not_found)
+    return std::nullopt; // It ended meanwhile: act on the files as without a coordinator.
+  return reply;
+}
+
 bool forward_to_coordinator(const std::string& root, const std::string& verb,
                             const std::string& mid, bool dry_run,
                             std::chrono::milliseconds timeout, int& code,
                             const std::function<void(const merge_report&)>& show_report) {
-  if (!io::coordinator_lock::is_held(root))
+  auto answer = ask_coordinator(root, verb, mid, dry_run, timeout);
+  if (!answer)
     return false;
-  auto reply = io::send_control_request(root, verb, mid, timeout, dry_run);
-  if (!reply && code_of(reply.error()) == ec::not_found)
-    return false; // It ended meanwhile: act on the files as without a coordinator.
+  auto& reply = *answer;
   if (!reply) {
     code = fail(reply.error());
     return true;

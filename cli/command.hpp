@@ -3,6 +3,7 @@
 
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
+#include "io/files/control_file.hpp"
 #include "messages/types.hpp"
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,6 +107,12 @@ bool load_enabled_project(const global_options& g, const std::string& mid, proje
 /// Prints every runtime file of `root` that is a link, FIFO, folder or other non-regular file
 /// (`io::unsafe_runtime_files`) as `sf-actors: <message>` on stderr; returns how many.
 std::size_t report_unsafe_runtime_files(const std::string& root);
+
+/// When a coordinator runs for `root`: sends it `verb` through the control channel and returns
+/// its answer, or why asking failed. Empty when no coordinator runs (or it ended meanwhile).
+std::optional<caf::expected<io::control_response>>
+ask_coordinator(const std::string& root, const std::string& verb, const std::string& mid,
+                bool dry_run, std::chrono::milliseconds timeout);
 
 /// When a coordinator runs for `root`: sends it `verb` through the control channel, shows its
 /// answer (a merge report through `show_report`, other answers as lines), sets `code` and

@@ -43,7 +43,7 @@ void print_text(const std::vector<outcome>& all, bool fixing, int fixed, int kep
 nlohmann::json to_json(const std::vector<outcome>& all, int fixed, int kept) {
   auto list = nlohmann::json::array();
   for (const auto& o : all) {
-    nlohmann::json j = {{"kind", io::to_string(o.f.kind)}, {"path", o.f.path},
+    nlohmann::json j = {{"kind", io::id_of(o.f.kind)}, {"path", o.f.path},
                         {"description", o.f.description}, {"fix", o.f.fix}, {"safe", o.f.safe}};
     if (o.attempted) {
       j["action"] = o.result.text;

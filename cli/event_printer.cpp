@@ -3,6 +3,8 @@
 #include "cli/command.hpp"
 #include "core/merge_kind.hpp"
 #include "core/milestone_state.hpp"
+#include "io/files/event_log.hpp"
+#include "io/files/status_file.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -13,8 +15,9 @@
 
 namespace sf::cli {
 
-event_printer::event_printer(std::ostream& out)
-  : out_(out),
+event_printer::event_printer(std::ostream& out, bool ndjson)
+  : out_(ndjson ? discard_ : out),
+    ndjson_(ndjson ? &out : nullptr),
     done_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
     confirm_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
 }
@@ -36,8 +39,25 @@ std::string state_line(const std::string& state, const std::string& text) {
   return state + ": " + text;
 }
 
+std::map<std::string, core::milestone_state> event_printer::final_states() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return states_;
+}
+
+run_event event_printer::finish() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return finish_;
+}
+
 void event_printer::print(const run_event& ev) {
   std::lock_guard<std::mutex> guard{mtx_};
+  if (ndjson_ != nullptr)
+    *ndjson_ << io::format_event_line(ev, io::now_ms()) << std::flush;
+  if ((ev.kind == event_kind::state_changed || ev.kind == event_kind::completed) &&
+      !ev.milestone.empty() && ev.state)
+    states_[ev.milestone] = *ev.state;
+  if (ev.kind == event_kind::finished)
+    finish_ = ev;
   auto money = [](double v) {
     std::ostringstream s;
     s << '$' << std::fixed << std::setprecision(2) << v;

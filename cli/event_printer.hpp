@@ -1,10 +1,12 @@
 #pragma once
 /// Prints run events as progress lines and tells the main thread when the run has finished.
 
+#include "core/milestone_state.hpp"
 #include "io/os/safe_file.hpp"
 #include "messages/interfaces.hpp"
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <ostream>
@@ -20,8 +22,9 @@ std::string state_line(const std::string& state, const std::string& text);
 /// Shared between the sink actor (which prints) and the main thread (which waits).
 class event_printer {
 public:
-  /// Prints to `out`.
-  explicit event_printer(std::ostream& out);
+  /// Prints progress lines to `out`; with `ndjson`, each event as its event-log line instead
+  /// (docs/schemas/event.schema.json), stamped when it is printed.
+  explicit event_printer(std::ostream& out, bool ndjson = false);
 
   /// Prints one event and records the outcome.
   void print(const run_event& ev);
@@ -41,12 +44,22 @@ public:
   /// Takes the milestones waiting for a confirmation.
   std::vector<std::string> take_confirmations();
 
+  /// The last state each milestone's events gave, by id.
+  std::map<std::string, core::milestone_state> final_states() const;
+
+  /// The `finished` event, once it arrived (its text and the run's total cost).
+  run_event finish() const;
+
 private:
+  std::ostream discard_{nullptr}; // Takes the progress lines when they are not wanted.
   std::ostream& out_;
-  std::mutex mtx_;
+  std::ostream* ndjson_;
+  mutable std::mutex mtx_;
   io::unique_fd done_;
   io::unique_fd confirm_;
   std::vector<std::string> to_confirm_;
+  std::map<std::string, core::milestone_state> states_;
+  run_event finish_;
   std::atomic<bool> finished_{false};
   std::atomic<int> exit_code_{0};
   bool any_failed_ = false;

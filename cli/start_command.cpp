@@ -1,4 +1,4 @@
-// `sf-actors start [MID...] [--yes] [--max-workers N] [--detach]`
+// `sf-actors start [MID...] [--yes] [--max-workers N] [--detach | --json]`
 #include "actors/orchestrator.hpp"
 #include "cli/command.hpp"
 #include "cli/terminal_style.hpp"
@@ -6,6 +6,7 @@
 #include "cli/event_printer.hpp"
 #include "cli/log_level.hpp"
 #include "cli/merge_report_text.hpp"
+#include "cli/run_summary.hpp"
 #include "cli/start_budget_check.hpp"
 #include "core/sf_paths.hpp"
 #include "io/files/coordinator_lock.hpp"
@@ -53,8 +54,11 @@ std::string self_exe() {
   return exe.empty() ? std::string("sf-actors") : exe;
 }
 
-bool confirm(std::size_t eligible) {
-  std::cout << "Start " << eligible << " milestone(s)? [y/N] " << std::flush;
+// Where text for a person goes: standard error while standard output carries --json's lines.
+std::ostream& human_out(bool json) { return json ? std::cerr : std::cout; }
+
+bool confirm(std::size_t eligible, std::ostream& out) {
+  out << "Start " << eligible << " milestone(s)? [y/N] " << std::flush;
   std::string answer;
   if (!std::getline(std::cin, answer))
     return false;
@@ -161,25 +165,29 @@ bool wait_for_answer(int sigfd, std::string& answer) {
 
 // auto_merge: confirm on a terminal: ask, and merge through the coordinator's queue on yes. A
 // Ctrl-C or SIGTERM while the question is open ends the wait, and the run stops.
-void confirm_merge(orchestrator_runtime& rt, const std::string& mid, int sigfd) {
-  std::cout << "Merge " << mid << " into main? [y/N] " << std::flush;
+void confirm_merge(orchestrator_runtime& rt, const std::string& mid, int sigfd,
+                   std::ostream& out) {
+  out << "Merge " << mid << " into main? [y/N] " << std::flush;
   std::string answer;
   const bool answered = wait_for_answer(sigfd, answer);
   if (!answered || (answer != "y" && answer != "Y" && answer != "yes")) {
-    std::cout << (answered ? "" : "\n") << mid << " left unmerged; run `sf-actors merge " << mid
-              << "` when ready\n";
+    out << (answered ? "" : "\n") << mid << " left unmerged; run `sf-actors merge " << mid
+        << "` when ready\n";
     rt.decline(mid); // Its dependents cannot start: the run need not wait for them.
     return;
   }
   auto report = rt.merge(mid, false);
   if (report)
-    std::cout << for_stdout(render_merge_report(*report)) << std::flush;
+    out << for_fd(&out == &std::cerr ? STDERR_FILENO : STDOUT_FILENO,
+                  render_merge_report(*report))
+        << std::flush;
   else
-    std::cout << "merge failed: " << describe(report.error()) << '\n';
+    out << "merge failed: " << describe(report.error()) << '\n';
 }
 
 int run_foreground(const std::string& root, preferences prefs, plan milestones,
                    const start_options& o, const global_options& g) {
+  const bool json = g.json;
   // Block the signals we wait for before any thread starts, so only our signalfd sees them.
   // Workers get an empty mask at spawn (posix_spawn SETSIGMASK), so they are unaffected.
   sigset_t mask;
@@ -189,12 +197,14 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
   sigaddset(&mask, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   io::unique_fd sigfd{::signalfd(-1, &mask, SFD_CLOEXEC)};
-  auto printer = std::make_shared<event_printer>(std::cout);
+  auto printer = std::make_shared<event_printer>(std::cout, json);
+  auto& human = human_out(json);
   orchestrator_options opts;
   opts.prefs = std::move(prefs);
   opts.milestones = std::move(milestones);
   opts.worker_argv = {self_exe(), "worker"};
-  opts.can_confirm = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+  opts.can_confirm =
+    ::isatty(STDIN_FILENO) && ::isatty(json ? STDERR_FILENO : STDOUT_FILENO);
   opts.log_level = coordinator_log_level(g);
   orchestrator_runtime rt{root, std::move(opts)};
   if (rt.error())
@@ -225,12 +235,12 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
     if (fds[2].revents & POLLIN)
       for (const auto& mid : printer->take_confirmations())
         if (!stopping)
-          confirm_merge(rt, mid, sigfd.get());
+          confirm_merge(rt, mid, sigfd.get(), human);
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info;
       (void) ::read(sigfd.get(), &info, sizeof info);
       if (!stopping) {
-        std::cout << "\nstopping every worker...\n" << std::flush;
+        human << "\nstopping every worker...\n" << std::flush;
         stopping = true;
         signal_number = static_cast<int>(info.ssi_signo);
       }
@@ -240,11 +250,12 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
   // A milestone that completed as the run ended still gets its question, in order.
   if (!stopping)
     for (const auto& mid : printer->take_confirmations())
-      confirm_merge(rt, mid, sigfd.get());
+      confirm_merge(rt, mid, sigfd.get(), human);
   // Interrupted: the conventional 128 + signal (130 for Ctrl-C), once every worker has ended.
-  if (stopping)
-    return 128 + signal_number;
-  return printer->exit_code();
+  const int code = stopping ? 128 + signal_number : printer->exit_code();
+  if (json)
+    std::cout << run_summary_json(*printer, code).dump() << '\n' << std::flush;
+  return code;
 }
 
 } // namespace
@@ -256,7 +267,11 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
   app.add_flag("-y,--yes", o->yes, "Do not ask for confirmation (required without a terminal)");
   app.add_option("--max-workers", o->max_workers, "Override parallel.max_workers for this run")
     ->check(CLI::Range(1, 64));
-  app.add_flag("--detach", o->detach, "Run the coordinator in the background and return");
+  auto* detach_flag =
+    app.add_flag("--detach", o->detach, "Run the coordinator in the background and return");
+  app.add_flag("--json", g.json,
+               "Print each run event as a JSON line while it runs, then a summary line")
+    ->excludes(detach_flag);
   app.add_flag("--ignore-uncommitted", o->ignore_uncommitted,
                "Run the plan as committed on the integration branch even though plan files in "
                "the working copy differ from it (they are listed)");
@@ -310,8 +325,12 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
     if (auto spent = budget_refusal(root, prefs); spent && !o->detached_child)
       return fail(*spent, exit_budget_reached);
     auto report = analyze_eligibility(p, o->ids);
-    if (!o->detached_child)
-      std::cout << for_stdout(render_eligibility_markdown(report)) << '\n';
+    // With --json the report is only for a person about to answer the prompt.
+    const bool asking = !o->yes && !o->detached_child;
+    if (!o->detached_child && (!g.json || asking))
+      human_out(g.json) << for_fd(g.json ? STDERR_FILENO : STDOUT_FILENO,
+                                  render_eligibility_markdown(report))
+                        << '\n';
     if (report.eligible.empty()) {
       std::string text = "No milestones are eligible for parallel execution.";
       for (const auto& e : report.ineligible)
@@ -322,13 +341,13 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
     }
     if (auto changed = io::ensure_runtime_ignored(root); !changed)
       return fail(changed.error());
-    if (!o->yes && !o->detached_child) {
+    if (asking) {
       if (!::isatty(STDIN_FILENO))
         return fail("standard input is not a terminal, so `start` cannot ask for confirmation; "
                     "pass --yes",
                     exit_usage);
-      if (!confirm(report.eligible.size())) {
-        std::cout << "not started\n";
+      if (!confirm(report.eligible.size(), human_out(g.json))) {
+        human_out(g.json) << "not started\n";
         return exit_ok;
       }
     }

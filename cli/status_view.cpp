@@ -204,7 +204,7 @@ nlohmann::json status_to_json(const status_view& v) {
           {"budgetPeriod",
            {{"since", v.budget_period_start > 0 ? nlohmann::json(v.budget_period_start)
                                                  : nlohmann::json()},
-            {"covers", "all-runs-until-reset"}}},
+            {"covers", "all_runs_until_reset"}}},
           {"budgetReached", v.run.budget_reached ||
                               (v.run.budget_ceiling > 0 &&
                                v.run.total_cost + 1e-9 >= v.run.budget_ceiling)},

@@ -103,8 +103,10 @@ std::string style_markdown(const std::string& markdown) {
   return out;
 }
 
-std::string for_stdout(const std::string& markdown) {
-  return styled_output(STDOUT_FILENO) ? style_markdown(markdown) : markdown;
+std::string for_fd(int fd, const std::string& markdown) {
+  return styled_output(fd) ? style_markdown(markdown) : markdown;
 }
+
+std::string for_stdout(const std::string& markdown) { return for_fd(STDOUT_FILENO, markdown); }
 
 } // namespace sf::cli

@@ -15,7 +15,10 @@ bool styled_output(int fd);
 /// (without the `#`), `**x**` bold, `` `x` `` cyan, CONFLICT and failures red, successes green.
 std::string style_markdown(const std::string& markdown);
 
-/// `markdown` as standard output should show it (styled or unchanged, see `styled_output`).
+/// `markdown` as output to `fd` should show it (styled or unchanged, see `styled_output`).
+std::string for_fd(int fd, const std::string& markdown);
+
+/// `for_fd` for standard output.
 std::string for_stdout(const std::string& markdown);
 
 } // namespace sf::cli

@@ -54,6 +54,13 @@ const char* to_string(finding_kind k) {
   return "unknown";
 }
 
+std::string id_of(finding_kind k) {
+  // Derived from the label, so the text and the JSON never name a kind differently.
+  std::string id = to_string(k);
+  std::replace_if(id.begin(), id.end(), [](char c) { return c == ' ' || c == '-'; }, '_');
+  return id;
+}
+
 namespace detail {
 
 const project_process* doctor_context::live_worker(const std::string& mid) const {

@@ -36,6 +36,18 @@ enum class finding_kind {
 /// Short label shown in brackets, e.g. "stale status".
 const char* to_string(finding_kind k);
 
+/// The label as `doctor --json` spells it, in snake_case: "stale_status".
+std::string id_of(finding_kind k);
+
+/// Every kind, in declaration order.
+inline constexpr finding_kind all_finding_kinds[] = {
+  finding_kind::stale_status,      finding_kind::bad_status,        finding_kind::silent_worker,
+  finding_kind::leftover_signal,   finding_kind::leftover_temp,     finding_kind::finished_worktree,
+  finding_kind::half_worktree,     finding_kind::prunable_worktree, finding_kind::idle_branch,
+  finding_kind::trash_folder,      finding_kind::stale_git_lock,    finding_kind::interrupted_merge,
+  finding_kind::orphan_worker,     finding_kind::orphan_process,    finding_kind::coordinator_lock,
+  finding_kind::unsafe_file,       finding_kind::check_failed};
+
 /// One problem: what, where, how to fix it, and whether `apply_fix` may do it unattended.
 struct finding {
   finding_kind kind = finding_kind::check_failed; ///< Category.

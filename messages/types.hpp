@@ -85,10 +85,18 @@ struct budget_update {
   bool anomaly = false;      ///< The report was lower than before and was ignored.
 };
 
+/// What a stop, pause or resume did to one milestone, as data for `--json`.
+struct milestone_reply {
+  std::string milestone;                                    ///< Milestone id.
+  core::milestone_state state = core::milestone_state::idle; ///< Its state right after.
+  std::string text; ///< Its line without the leading "<MID>: ".
+};
+
 /// What a command did, one line per milestone.
 struct command_reply {
-  std::vector<std::string> lines; ///< Human-readable, e.g. "M002: paused".
-  int exit_code = 0;              ///< For the CLI (see cli/command.hpp).
+  std::vector<std::string> lines;          ///< Human-readable, e.g. "M002: paused".
+  int exit_code = 0;                       ///< For the CLI (see cli/command.hpp).
+  std::vector<milestone_reply> milestones; ///< The lines about one milestone each, as data.
 };
 
 /// What a milestone's branch `milestone/<MID>` holds, as the branch reader found it.
@@ -205,8 +213,13 @@ typename Inspector::result_type inspect(Inspector& f, budget_update& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, milestone_reply& x) {
+  return f(caf::meta::type_name("sf::milestone_reply"), x.milestone, x.state, x.text);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, command_reply& x) {
-  return f(caf::meta::type_name("sf::command_reply"), x.lines, x.exit_code);
+  return f(caf::meta::type_name("sf::command_reply"), x.lines, x.exit_code, x.milestones);
 }
 
 template <class Inspector>

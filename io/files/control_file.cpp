@@ -1,5 +1,6 @@
 #include "io/files/control_file.hpp"
 
+#include "core/milestone_state.hpp"
 #include "core/sf_paths.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/merge_report_json.hpp"
@@ -117,6 +118,13 @@ caf::error write_control_response(const std::string& root, const std::string& id
   if (!valid_request_id(id))
     return make_error(ec::invalid_input, "invalid control request id `" + id + "`");
   nlohmann::json j = {{"id", id}, {"lines", response.lines}, {"exitCode", response.exit_code}};
+  if (!response.milestones.empty()) {
+    auto& list = j["milestones"] = nlohmann::json::array();
+    for (const auto& m : response.milestones)
+      list.push_back({{"milestoneId", m.milestone},
+                      {"state", std::string(core::to_string(m.state))},
+                      {"text", m.text}});
+  }
   if (response.merge)
     j["merge"] = merge_report_to_json(*response.merge);
   // Atomic, not durable: the asking CLI waits for it now or never (as for the request).
@@ -159,6 +167,18 @@ caf::expected<control_response> send_control_request(const std::string& root,
           out.lines.push_back(line.get<std::string>());
       if (r.contains("exitCode") && r["exitCode"].is_number_integer())
         out.exit_code = r["exitCode"].get<int>();
+      if (r.contains("milestones") && r["milestones"].is_array())
+        for (const auto& m : r["milestones"]) {
+          auto state = m.is_object() && m.contains("state") && m["state"].is_string()
+                         ? core::parse_milestone_state(m["state"].get<std::string>())
+                         : std::nullopt;
+          if (!state || !m.contains("milestoneId") || !m["milestoneId"].is_string() ||
+              !m.contains("text") || !m["text"].is_string())
+            return make_error(ec::invalid_input, control_path(root) + "/" + response_name +
+                                                   ": malformed entry in `milestones`");
+          out.milestones.push_back(
+            {m["milestoneId"].get<std::string>(), *state, m["text"].get<std::string>()});
+        }
       if (r.contains("merge")) {
         auto report = merge_report_from_json(r["merge"], control_path(root) + "/" + response_name);
         if (!report)

@@ -25,6 +25,7 @@ struct control_request {
 struct control_response {
   std::vector<std::string> lines;    ///< What it did, one line per milestone.
   int exit_code = 0;                 ///< For the CLI.
+  std::vector<milestone_reply> milestones; ///< The lines about one milestone each, as data.
   std::optional<merge_report> merge; ///< A `merge` request's report, typed (the CLI renders it).
 };
 

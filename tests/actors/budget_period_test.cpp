@@ -135,7 +135,7 @@ TEST_CASE("the ceiling covers every run until `budget reset`, and start refuses 
   CHECK(shown["spent"].get<double>() == Approx(1.2));
   CHECK(shown["ceiling"].get<double>() == Approx(1.0));
   CHECK(shown["reached"] == true);
-  CHECK(shown["covers"] == "all-runs-until-reset");
+  CHECK(shown["covers"] == "all_runs_until_reset");
   REQUIRE(shown["milestones"].size() == 1);
   CHECK(shown["milestones"][0]["milestoneId"] == "M001");
   auto old_start = shown["periodStart"].get<int64_t>();

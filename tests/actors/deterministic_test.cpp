@@ -97,9 +97,9 @@ coordinator_actor::behavior_type fake_coordinator(coordinator_actor::pointer sel
                                                   std::shared_ptr<coordinator_record> rec) {
   return {
     [](atom::start, const std::vector<std::string>&) { return command_reply{}; },
-    [](atom::stop, const std::string& mid) { return command_reply{{mid + ": stopping"}, 0}; },
-    [](atom::pause, const std::string& mid) { return command_reply{{mid + ": paused"}, 0}; },
-    [](atom::resume, const std::string& mid) { return command_reply{{mid + ": resumed"}, 3}; },
+    [](atom::stop, const std::string& mid) { return command_reply{{mid + ": stopping"}, 0, {}}; },
+    [](atom::pause, const std::string& mid) { return command_reply{{mid + ": paused"}, 0, {}}; },
+    [](atom::resume, const std::string& mid) { return command_reply{{mid + ": resumed"}, 3, {}}; },
     [](atom::status) { return run_status{}; },
     [](atom::subscribe, const event_sink_actor&) {},
     [rec](atom::progress, const worker_progress& p) { rec->progress.push_back(p); },

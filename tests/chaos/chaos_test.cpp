@@ -2,6 +2,7 @@
 // broken, and the whole scenario catalog keeps every invariant on this machine.
 #include "chaos/invariants.hpp"
 #include "chaos/scenario.hpp"
+#include "docs/check_schema.hpp"
 #include "io/os/proc_files.hpp"
 #include "messages/error.hpp"
 #include "support/eventually.hpp"
@@ -55,6 +56,7 @@ void run_catalog_part(std::size_t part, std::size_t parts) {
   INFO(res.err);
   auto results = nlohmann::json::parse(res.out, nullptr, false);
   REQUIRE(results.is_array());
+  check_valid("chaos-output", results);
   REQUIRE(results.size() == mine);
   for (const auto& r : results) {
     INFO("scenario " << r.value("name", "?") << ", kept in " << r.value("workdir", "-"));
@@ -65,7 +67,7 @@ void run_catalog_part(std::size_t part, std::size_t parts) {
     REQUIRE(r["checks"].size() == chaos::invariant_names().size());
     for (const auto& c : r["checks"]) {
       INFO(c.value("name", "") << ": " << c.value("detail", ""));
-      CHECK(c.value("result", "") != "FAIL");
+      CHECK(c.value("result", "") != "fail");
     }
   }
   CHECK(res.exit_code == 0);
@@ -175,6 +177,7 @@ TEST_CASE("a scenario whose expectation is wrong fails and keeps its folder", "[
   CHECK(res.exit_code == 1);
   auto results = nlohmann::json::parse(res.out, nullptr, false);
   REQUIRE(results.is_array());
+  check_valid("chaos-output", results);
   REQUIRE(results.size() == 1);
   CHECK_FALSE(results[0].value("passed", true));
   auto workdir = results[0].value("workdir", "");

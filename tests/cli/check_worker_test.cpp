@@ -2,6 +2,7 @@
 // a worker that stops heartbeating and ignores SIGTERM fails the named checks, and a missing
 // command is a usage error. Every run gets its own TMPDIR and HOME, so the tests can see that
 // the throwaway project is removed and no developer preferences leak in.
+#include "docs/check_schema.hpp"
 #include "support/project.hpp"
 #include "support/temp_dir.hpp"
 
@@ -34,6 +35,7 @@ check_run check_worker(const std::string& options, const std::string& command) {
   INFO("stdout: " << r.result.out << "\nstderr: " << r.result.err);
   r.report = nlohmann::json::parse(r.result.out, nullptr, false);
   REQUIRE(r.report.is_object());
+  check_valid("check-worker-output", r.report);
   for (const auto& c : r.report.at("checks"))
     r.outcome[c.at("id").get<std::string>()] = c.at("result").get<std::string>();
   r.sandbox_left = !fs::is_empty(tmp.path());
@@ -48,8 +50,8 @@ std::string details(const check_run& r) {
   return out;
 }
 
-const std::vector<std::string> all_checks = {"status-file", "heartbeat",    "pause",     "resume",
-                                             "stop-signal", "stop-sigterm", "completion"};
+const std::vector<std::string> all_checks = {"status_file", "heartbeat",    "pause",     "resume",
+                                             "stop_signal", "stop_sigterm", "completion"};
 
 } // namespace
 
@@ -99,12 +101,12 @@ TEST_CASE("a worker that goes silent and ignores SIGTERM fails, and check-worker
   auto r = check_worker("--interval 0.3 --timeout 1", sh_quote(script));
   INFO(details(r));
   CHECK(r.result.exit_code == 1);
-  CHECK(r.outcome["status-file"] == "pass");
+  CHECK(r.outcome["status_file"] == "pass");
   CHECK(r.outcome["heartbeat"] == "fail");
   CHECK(r.outcome["pause"] == "fail");
   CHECK(r.outcome["resume"] == "skip");
-  CHECK(r.outcome["stop-signal"] == "fail");
-  CHECK(r.outcome["stop-sigterm"] == "fail");
+  CHECK(r.outcome["stop_signal"] == "fail");
+  CHECK(r.outcome["stop_sigterm"] == "fail");
   CHECK(r.outcome["completion"] == "fail");
   CHECK(r.report.at("ok") == false);
   // The worker's own output is handed back to help its author.
@@ -117,9 +119,9 @@ TEST_CASE("a worker command that cannot run fails the checks, not the checker", 
   auto r = check_worker("--interval 0.3 --timeout 1", "/nonexistent/worker-program");
   INFO(details(r));
   CHECK(r.result.exit_code == 1);
-  CHECK(r.outcome["status-file"] == "fail");
+  CHECK(r.outcome["status_file"] == "fail");
   CHECK(r.outcome["heartbeat"] == "skip");
-  CHECK(r.outcome["stop-sigterm"] == "fail");
+  CHECK(r.outcome["stop_sigterm"] == "fail");
   CHECK(r.outcome["completion"] == "fail");
   CHECK_FALSE(r.sandbox_left);
 }

@@ -1,6 +1,6 @@
 // The CLI's conventions: verbs, exit codes, -C, --json, init, eligibility and graph output.
 #include "config/plan_builders.hpp"
-#include "docs/json_schema.hpp"
+#include "docs/check_schema.hpp"
 #include "io/files/status_file.hpp"
 #include "support/project.hpp"
 
@@ -30,6 +30,17 @@ std::vector<milestone_spec> spec_example() {
   return {m1, m2, m3, m4};
 }
 
+// `args` (ending in --json) run on `p`: it succeeds, and its output matches `schema`.
+nlohmann::json cli_json(const test_project& p, const std::string& args,
+                        const std::string& schema) {
+  auto r = p.cli(args);
+  INFO(args << ": " << r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  auto data = nlohmann::json::parse(r.out, nullptr, false);
+  check_valid(schema, data);
+  return data;
+}
+
 } // namespace
 
 TEST_CASE("eligibility on the spec's example prints the spec's report", "[cli]") {
@@ -37,9 +48,7 @@ TEST_CASE("eligibility on the spec's example prints the spec's report", "[cli]")
   auto r = p.cli("eligibility");
   CHECK(r.exit_code == 0);
   CHECK(r.out == sf::test::spec_example_report);
-  auto j = p.cli("eligibility --json");
-  REQUIRE(j.exit_code == 0);
-  auto data = nlohmann::json::parse(j.out);
+  auto data = cli_json(p, "eligibility --json", "eligibility-output");
   CHECK(data["eligible"].size() == 2);
   CHECK(data["ineligible"][1]["reason"] == "Blocked by incomplete dependencies: M002.");
   CHECK(data["overlaps"][0]["files"] == nlohmann::json({"src/types.ts", "src/middleware.ts"}));
@@ -65,6 +74,13 @@ TEST_CASE("graph prints mermaid and dot with statuses", "[cli]") {
   CHECK(d.exit_code == 0);
   CHECK(d.out.find("\"M002\" -> \"M004\"") != std::string::npos);
   CHECK(p.cli("graph --format svg").exit_code == 2);
+  auto data = cli_json(p, "graph --json", "graph-output");
+  REQUIRE(data["milestones"].size() == 4);
+  CHECK(data["milestones"][0]["status"] == "complete");
+  CHECK(data["milestones"][3]["dependsOn"] == nlohmann::json({"M002"}));
+  CHECK(data["edges"] == nlohmann::json({{{"from", "M002"}, {"to", "M004"}, {"missing", false}}}));
+  // One output at a time: the two are alternatives.
+  CHECK(p.cli("graph --json --format dot").exit_code == 2);
 }
 
 TEST_CASE("not enabled: commands that need it exit 3 with the fix", "[cli]") {

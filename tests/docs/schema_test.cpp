@@ -1,7 +1,7 @@
 // docs/schemas/*.schema.json describe the files sf-actors really writes: validate real files
 // from a real run and from the io functions, and check the validator rejects wrong ones.
 #include "actors/orchestrator.hpp"
-#include "docs/json_schema.hpp"
+#include "docs/check_schema.hpp"
 #include "io/files/control_file.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/ledger_file.hpp"
@@ -150,7 +150,8 @@ TEST_CASE("files written by the io functions match the documented schemas", "[do
   REQUIRE_FALSE(sf::io::ensure_control_dir(p.root()));
   auto control = p.path(".sf/parallel/control");
   sf::io::control_response paused;
-  paused.lines = {"M001: paused"};
+  paused.lines = {"M001: pause requested"};
+  paused.milestones = {{"M001", sf::core::milestone_state::running, "pause requested"}};
   REQUIRE_FALSE(sf::io::write_control_response(p.root(), "feed", paused));
   check_valid("control-response", parse_file(control + "/feed.response.json"));
 

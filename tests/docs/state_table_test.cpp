@@ -5,6 +5,7 @@
 #include "core/merge_kind.hpp"
 #include "core/milestone_state.hpp"
 #include "core/worker_state.hpp"
+#include "doctor/doctor.hpp"
 #include "io/files/signal_file.hpp"
 #include "docs/json_schema.hpp"
 #include "support/project.hpp"
@@ -69,6 +70,37 @@ TEST_CASE("run.json's and status --json's state enums are the core's state names
     auto states = schema.at("properties").at("workers").at("items").at("properties").at("state");
     CHECK(states.at("enum").get<std::vector<std::string>>() == state_names());
   }
+}
+
+TEST_CASE("stop/pause/resume and start --json list the core's state names", "[docs]") {
+  auto row = [](const std::string& schema, const std::string& list) {
+    return load_schema(schema).at("properties").at(list).at("items").at("properties").at("state");
+  };
+  CHECK(row("control-output", "milestones").at("oneOf").at(1).at("enum") ==
+        nlohmann::json(state_names()));
+  CHECK(row("start-summary", "milestones").at("enum") == nlohmann::json(state_names()));
+  auto response = load_schema("control-response").at("properties").at("milestones");
+  CHECK(response.at("items").at("properties").at("state").at("enum") ==
+        nlohmann::json(state_names()));
+  // The summary counts milestones per state: one property per state name.
+  std::vector<std::string> counted;
+  auto summary = load_schema("start-summary");
+  for (const auto& entry : summary.at("properties").at("counts").at("properties").items())
+    counted.push_back(entry.key());
+  auto sorted = state_names();
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(counted == sorted); // nlohmann::json orders object keys.
+}
+
+TEST_CASE("doctor --json's kinds are the doctor's labels in snake_case", "[docs]") {
+  std::vector<std::string> ids;
+  for (auto k : sf::io::all_finding_kinds)
+    ids.push_back(sf::io::id_of(k));
+  CHECK(ids.size() == static_cast<std::size_t>(sf::io::finding_kind::check_failed) + 1);
+  CHECK(sf::io::id_of(sf::io::finding_kind::half_worktree) == "half_created_worktree");
+  auto kind = load_schema("doctor-output").at("properties").at("findings").at("items")
+                .at("properties").at("kind");
+  CHECK(kind.at("enum").get<std::vector<std::string>>() == ids);
 }
 
 TEST_CASE("merge --json's and the control response's result enums are the core's merge kinds",

@@ -1,4 +1,5 @@
 // `sf-actors doctor`: planted leftovers in real repositories, real processes, the real CLI.
+#include "docs/check_schema.hpp"
 #include "doctor/doctor.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/status_file.hpp"
@@ -87,6 +88,7 @@ nlohmann::json doctor_json(const test_project& p, const std::string& args = "") 
   INFO(r.err);
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   REQUIRE(j.is_object());
+  check_valid("doctor-output", j);
   j["exit"] = r.exit_code;
   return j;
 }
@@ -144,7 +146,7 @@ TEST_CASE("stale status files are removed and no pid from a file is ever signall
     auto f = finding_at(before, ".sf/parallel/" + mid + ".status.json");
     INFO(mid);
     REQUIRE(f.is_object());
-    CHECK(f["kind"] == "stale status");
+    CHECK(f["kind"] == "stale_status");
     CHECK(f["safe"] == true);
     CHECK(f["result"] == "open");
   }
@@ -152,7 +154,7 @@ TEST_CASE("stale status files are removed and no pid from a file is ever signall
           "is not running") != std::string::npos);
   CHECK(finding_at(before, ".sf/parallel/M005.status.json")["description"].get<std::string>().find(
           "last heartbeat") != std::string::npos);
-  CHECK(finding_at(before, ".sf/parallel/M006.status.json")["kind"] == "malformed status");
+  CHECK(finding_at(before, ".sf/parallel/M006.status.json")["kind"] == "malformed_status");
 
   auto text = p.cli("doctor");
   CHECK(text.out.find("- [stale status] .sf/parallel/M004.status.json — worker pid " +
@@ -184,7 +186,7 @@ TEST_CASE("a verified live worker that went silent is reported and never touched
   CHECK(j["exit"] == 1);
   REQUIRE(j["findings"].size() == 1); // The signal file belongs to the live worker.
   auto f = j["findings"][0];
-  CHECK(f["kind"] == "silent worker");
+  CHECK(f["kind"] == "silent_worker");
   CHECK(f["safe"] == false);
   CHECK(f["result"] == "kept");
   CHECK(exists(p.path(".sf/parallel/M007.status.json")));
@@ -205,9 +207,9 @@ TEST_CASE("leftover signal and temp files are removed", "[doctor]") {
   write_file(p.path(".sf/parallel/run.json.tmp.ffee"), "{");
   auto j = doctor_json(p);
   CHECK(j["exit"] == 1);
-  CHECK(finding_at(j, ".sf/parallel/M001.signal.json")["kind"] == "leftover signal");
-  CHECK(finding_at(j, ".sf/parallel/M001.status.json.tmp.0a1b")["kind"] == "temp file");
-  CHECK(finding_at(j, ".sf/parallel/run.json.tmp.ffee")["kind"] == "temp file");
+  CHECK(finding_at(j, ".sf/parallel/M001.signal.json")["kind"] == "leftover_signal");
+  CHECK(finding_at(j, ".sf/parallel/M001.status.json.tmp.0a1b")["kind"] == "temp_file");
+  CHECK(finding_at(j, ".sf/parallel/run.json.tmp.ffee")["kind"] == "temp_file");
   auto fixed = doctor_json(p, "--fix");
   CHECK(fixed["exit"] == 0);
   CHECK(fixed["fixed"] == 3);
@@ -269,10 +271,10 @@ TEST_CASE("half-created worktrees and prunable admin entries", "[doctor]") {
 
   auto j = doctor_json(p);
   CHECK(j["exit"] == 1);
-  CHECK(finding_at(j, ".sf/worktrees/M004")["kind"] == "half-created worktree");
+  CHECK(finding_at(j, ".sf/worktrees/M004")["kind"] == "half_created_worktree");
   CHECK(finding_at(j, ".sf/worktrees/M004")["safe"] == true);
   CHECK(finding_at(j, ".sf/worktrees/M005")["safe"] == false);
-  CHECK(finding_at(j, ".git/worktrees/M006")["kind"] == "prunable worktree entry");
+  CHECK(finding_at(j, ".git/worktrees/M006")["kind"] == "prunable_worktree_entry");
 
   auto fixed = p.cli("doctor --fix");
   INFO(fixed.out);
@@ -352,7 +354,7 @@ TEST_CASE("a live worker's setsid daemon is not offered for adoption as a second
   auto j = doctor_json(p);
   std::vector<nlohmann::json> workers;
   for (const auto& f : j["findings"])
-    if (f["kind"] == "orphan worker")
+    if (f["kind"] == "orphan_worker")
       workers.push_back(f);
   INFO(j.dump(2));
   REQUIRE(workers.size() == 1);
@@ -510,9 +512,9 @@ TEST_CASE("a merge killed after main moved: doctor names it, and the fix or the 
     CHECK_FALSE(std::filesystem::exists(p.path("m.txt")));
     auto report = p.cli("doctor --json");
     CHECK(report.exit_code == 1);
-    CHECK(report.out.find("interrupted merge") != std::string::npos);
+    CHECK(report.out.find("\"interrupted_merge\"") != std::string::npos);
     // Our lock is part of that finding, never offered for removal on its own.
-    CHECK(report.out.find("\"git lock\"") == std::string::npos);
+    CHECK(report.out.find("\"git_lock\"") == std::string::npos);
     auto fixed = p.cli(repair);
     INFO(fixed.out << fixed.err);
     CHECK(fixed.exit_code == 0);
@@ -542,7 +544,7 @@ TEST_CASE("an idle milestone branch behind main is reported and brought up to ma
   CHECK(j["exit"] == 1);
   auto f1 = finding_at(j, "refs/heads/milestone/M001");
   REQUIRE(f1.is_object());
-  CHECK(f1["kind"] == "idle branch");
+  CHECK(f1["kind"] == "idle_branch");
   CHECK(f1["safe"] == true);
   REQUIRE(finding_at(j, "refs/heads/milestone/M002").is_object());
 

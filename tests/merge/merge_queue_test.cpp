@@ -1,5 +1,6 @@
 // The merge queue end to end: real repositories, the real CLI and the reference worker; git
 // state is checked with the git CLI, never through our own libgit2 code.
+#include "docs/check_schema.hpp"
 #include "io/git/merge_step.hpp"
 #include "support/gates.hpp"
 #include "support/project.hpp"
@@ -637,6 +638,19 @@ TEST_CASE("merge queue: merge --dry-run predicts a conflict between two branches
   CHECK(std::filesystem::is_directory(p.path(".sf/worktrees/M002")));
   CHECK(std::filesystem::is_directory(p.path(".sf/worktrees/M003")));
   CHECK(tracked_changes(p).empty());
+  // The same prediction for scripts, then the real merges: both shapes are merge-output's.
+  auto dry_json = nlohmann::json::parse(p.cli("merge --dry-run --json").out, nullptr, false);
+  check_valid("merge-output", dry_json);
+  CHECK(contains(dry_json.dump(), "\"would_conflict\""));
+  CHECK(main_oid(p) == before);
+  auto merged = p.cli("merge --json");
+  INFO(merged.out << merged.err);
+  auto merged_json = nlohmann::json::parse(merged.out, nullptr, false);
+  check_valid("merge-output", merged_json);
+  REQUIRE(merged_json["results"].size() == 2);
+  CHECK(merged_json["results"][0]["result"] == "merged");
+  CHECK(merged_json["results"][1]["result"] == "conflict");
+  CHECK(merged_json["exitCode"] == merged.exit_code);
 }
 
 TEST_CASE("merge queue: merge while a coordinator runs goes through its queue",
@@ -657,6 +671,7 @@ TEST_CASE("merge queue: merge while a coordinator runs goes through its queue",
   CHECK(dry.exit_code == 0);
   auto predicted = nlohmann::json::parse(dry.out, nullptr, false);
   REQUIRE(predicted.is_object());
+  check_valid("merge-output", predicted);
   REQUIRE(predicted["results"].size() == 1);
   CHECK(predicted["results"][0]["milestoneId"] == "M002");
   CHECK(predicted["results"][0]["result"] == "would_merge");
