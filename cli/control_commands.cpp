@@ -95,10 +95,17 @@ int run_control_on(const std::string& root, const std::string& verb, io::signal_
     return exit_ok;
   }
   for (const auto& target : targets) {
-    if (auto err = io::send_signal(root, target, kind))
-      return fail(err);
-    const std::string text = verb + " signal written (no coordinator is running; the worker "
-                                    "reads it between units)";
+    // A pause of a worker that holds already is answered, not sent again.
+    auto st = io::read_status(root, target);
+    std::string text;
+    if (kind == io::signal_kind::pause && st && st->state == core::worker_state::paused) {
+      text = "already paused (no coordinator is running)";
+    } else {
+      if (auto err = io::send_signal(root, target, kind))
+        return fail(err);
+      text = verb + " signal written (no coordinator is running; the worker reads it between "
+                    "units)";
+    }
     if (doc != nullptr)
       (*doc)["milestones"].push_back(
         {{"milestoneId", target}, {"state", nullptr}, {"text", text}});

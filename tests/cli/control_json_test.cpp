@@ -68,6 +68,15 @@ TEST_CASE("stop, pause and resume --json without a coordinator name the signal f
   auto one = control_json(p, "stop M001 --json");
   CHECK(one["milestone"] == "M001");
   CHECK(one["milestones"].size() == 1);
+  // A worker that holds already: the pause is answered, and no signal is left for it.
+  s.state = sf::core::worker_state::paused;
+  REQUIRE_FALSE(sf::io::write_status(p.root(), s));
+  ::unlink(sf::io::signal_path(p.root(), "M001").c_str());
+  auto paused = p.cli("pause M001");
+  INFO(paused.out << paused.err);
+  CHECK(paused.exit_code == 0);
+  CHECK(paused.out == "M001: already paused (no coordinator is running)\n");
+  CHECK_FALSE(std::filesystem::exists(sf::io::signal_path(p.root(), "M001")));
 }
 
 TEST_CASE("stop, pause and resume --json through a coordinator give each milestone's state",
