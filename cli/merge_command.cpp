@@ -3,6 +3,7 @@
 #include "cli/command.hpp"
 #include "cli/terminal_style.hpp"
 #include "cli/merge_report_text.hpp"
+#include "cli/push_wait.hpp"
 #include "core/merge_policy.hpp"
 #include "io/files/control_file.hpp"
 #include "io/files/coordinator_lock.hpp"
@@ -23,6 +24,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <iostream>
 #include <set>
 
@@ -241,12 +243,34 @@ std::function<int()> setup_merge(CLI::App& app, global_options& g) {
     const auto& prefs = ctx.prefs;
     const auto& p = ctx.milestones;
     // The coordinator's queue answers within 10 minutes or says why not: waited a little longer.
-    auto show = [&g](const merge_report& r) { print_report(r, g.json); };
+    // Through a coordinator the push follows its answer: the report is shown once the push
+    // outcome is known, so the exit code (8 for a failed push) is the one without a coordinator.
+    const auto log_mark = event_log_size(root);
+    std::optional<merge_report> answered;
+    auto keep = [&answered](const merge_report& r) { answered = r; };
     // A dry run only reads the branches, so it needs no coordinator and covers what its queue
     // does not hold yet (running branches, and every pair).
     if (!*dry &&
-        forward_to_coordinator(root, "merge", *mid, *dry, std::chrono::minutes(11), code, show))
+        forward_to_coordinator(root, "merge", *mid, *dry, std::chrono::minutes(11), code, keep)) {
+      if (!answered)
+        return code;
+      const bool merged = std::any_of(answered->results.begin(), answered->results.end(),
+                                      [](const merge_outcome& x) {
+                                        return x.kind == core::merge_kind::merged;
+                                      });
+      if (code == exit_ok && merged && !prefs.push_remote.empty()) {
+        auto wait = std::chrono::milliseconds(static_cast<int64_t>(prefs.push_timeout * 1000)) +
+                    std::chrono::seconds(15);
+        if (auto failed = wait_push_outcome(root, log_mark, wait); failed && !failed->empty()) {
+          for (auto& x : answered->results)
+            if (x.kind == core::merge_kind::merged && x.push_error.empty())
+              x.push_error = *failed;
+          answered->exit_code = code = exit_push_failed;
+        }
+      }
+      print_report(*answered, g.json);
       return code;
+    }
     // As `start`: a planted link, FIFO or folder among the runtime files stops it up front
     // (the merge turn's lock is one of them), before anything is merged.
     if (auto err = io::first_unsafe_runtime_file(root))

@@ -762,3 +762,28 @@ TEST_CASE("merge queue: a push to a missing remote folder exits 8 with git's own
   CHECK(contains(said, "does not appear to be a git repository"));
   CHECK_FALSE(contains(said, "unsupported URL protocol"));
 }
+
+TEST_CASE("merge queue: a merge through a coordinator whose push fails exits 8 too",
+          "[mergequeue]") {
+  // M003 keeps the coordinator running while M002 is merged by hand through it.
+  test_project p({ms("M002", {}, {unit("U01", "echo two > m2.txt")}),
+                  ms("M003", {}, {unit("U01", hold("M003"))})},
+                 prefs("  auto_merge: manual\n  push_remote: ../no-such-remote.git\n"));
+  REQUIRE(p.cli("start --yes --detach").exit_code == 0);
+  REQUIRE(wait_for(p.root(), [&] {
+    return status_row(p, "M002").value("state", "") == "complete";
+  }, 30s));
+  auto m = p.cli("merge M002 --json");
+  INFO(m.out << m.err);
+  CHECK(m.exit_code == 8);
+  auto j = nlohmann::json::parse(m.out, nullptr, false);
+  REQUIRE(j.is_object());
+  CHECK(j["exitCode"] == 8);
+  REQUIRE(j["results"].size() == 1);
+  CHECK(j["results"][0]["result"] == "merged");
+  CHECK(contains(j["results"][0]["pushError"].get<std::string>(),
+                 "does not appear to be a git repository"));
+  CHECK(merges_on_main(p).size() == 1);
+  release(p, "M003");
+  REQUIRE(wait_for(p.root(), [&] { return any_event(p.root(), "run finished"); }, 30s));
+}
