@@ -171,12 +171,15 @@ std::string first_blocker(const coordinator_state& st, const milestone_entry& e)
   return {};
 }
 
-// True while a milestone of the run waits for merges the user has yet to confirm and for
-// nothing that cannot come any more: the run stays open for the answer (the prompt, or
+// True while a question is open on a terminal, or while a milestone of the run waits for merges
+// the user has yet to confirm and for nothing that cannot come any more: the run stays open for the answer (the prompt, or
 // `sf-actors merge` from another terminal) instead of ending after the first layer of a chain.
 bool waits_for_answer(const coordinator_state& st) {
   if (st.awaiting_answer.empty())
     return false;
+  // Someone is being asked right now (a terminal's prompt): the answer comes, yes or no.
+  if (st.cfg.can_confirm)
+    return true;
   for (const auto& [id, e] : st.entries) {
     if (!e.in_run || e.state != ms::waiting)
       continue;
@@ -1003,6 +1006,11 @@ void on_merged(self_ptr self, const merge_outcome& x) {
   }
   if (!x.push_error.empty())
     ev.text += "; push failed: " + x.push_error;
+  // The state says what waits before the question is asked (its prompt follows the event).
+  if (e != nullptr && x.slice.empty() && x.kind == core::merge_kind::confirm)
+    set_state(self, *e, ms::complete,
+              "complete, awaiting your confirmation: answer the prompt, or run `sf-actors "
+              "merge " + x.milestone + "`");
   publish(self, ev);
   // An obstacle is not an answer: the queue retries by itself, and the run waits for it
   // (a stop ends the run all the same, see check_finished).
@@ -1026,10 +1034,6 @@ void on_merged(self_ptr self, const merge_outcome& x) {
       set_state(self, *e, ms::complete, "not merged: " + x.text);
     } else if (x.kind == core::merge_kind::waiting) {
       set_state(self, *e, ms::complete, "complete, " + x.text);
-    } else if (x.kind == core::merge_kind::confirm) {
-      set_state(self, *e, ms::complete,
-                "complete, awaiting your confirmation: answer the prompt, or run `sf-actors "
-                "merge " + x.milestone + "`");
     }
   }
   fill_slots(self);

@@ -98,7 +98,10 @@ int run_control_on(const std::string& root, const std::string& verb, io::signal_
     // A pause of a worker that holds already is answered, not sent again.
     auto st = io::read_status(root, target);
     std::string text;
-    if (kind == io::signal_kind::pause && st && st->state == core::worker_state::paused) {
+    if (!st && code_of(st.error()) == ec::not_found) {
+      // No worker of it runs: a signal left now would surprise the next one that starts.
+      text = "no worker is running (no coordinator and no status file); nothing sent";
+    } else if (kind == io::signal_kind::pause && st && st->state == core::worker_state::paused) {
       text = "already paused (no coordinator is running)";
     } else {
       if (auto err = io::send_signal(root, target, kind))

@@ -58,6 +58,7 @@ void event_printer::print(const run_event& ev) {
     states_[ev.milestone] = *ev.state;
   if (ev.kind == event_kind::finished)
     finish_ = ev;
+  std::ostringstream text; // Held back while a question is open (see begin_question).
   auto money = [](double v) {
     std::ostringstream s;
     s << '$' << std::fixed << std::setprecision(2) << v;
@@ -65,19 +66,19 @@ void event_printer::print(const run_event& ev) {
   };
   switch (ev.kind) {
     case event_kind::progress:
-      out_ << "[" << ev.milestone << "] " << ev.completed_units << "/" << ev.total_units
+      text << "[" << ev.milestone << "] " << ev.completed_units << "/" << ev.total_units
            << " units, " << money(ev.cost) << (ev.text.empty() ? "" : ", " + ev.text) << '\n';
       break;
     case event_kind::state_changed:
     case event_kind::completed:
       if (ev.state == core::milestone_state::failed)
         any_failed_ = true;
-      out_ << "[" << ev.milestone << "] " << state_line(std::string(state_name(ev)), ev.text) << '\n';
+      text << "[" << ev.milestone << "] " << state_line(std::string(state_name(ev)), ev.text) << '\n';
       break;
     case event_kind::budget:
       if (ev.text.rfind("budget ceiling reached", 0) == 0) {
         budget_ = true;
-        out_ << ev.text << '\n';
+        text << ev.text << '\n';
       }
       break;
     case event_kind::merge: {
@@ -86,7 +87,7 @@ void event_printer::print(const run_event& ev) {
       const auto& k = ev.merge;
       if (!(k == core::merge_kind::merged || (k && core::is_obstacle(*k))) ||
           ev.text.rfind("slice ", 0) == 0)
-        out_ << "[" << ev.milestone << "] " << ev.text << '\n';
+        text << "[" << ev.milestone << "] " << ev.text << '\n';
       // Exit 5 is for conflicts only; a merge that failed outright is a failure (1). An
       // obstacle (the user's changes, a lock, a rebase) is waited out by the queue.
       if (k == core::merge_kind::conflict)
@@ -100,22 +101,22 @@ void event_printer::print(const run_event& ev) {
       break;
     }
     case event_kind::merge_ready: {
-      out_ << "[" << ev.milestone << "] complete and ready to merge\n";
+      // The state line (complete, awaiting your confirmation) has said it already.
       to_confirm_.push_back(ev.milestone);
       uint64_t one = 1;
       (void) ::write(confirm_.get(), &one, sizeof one);
       break;
     }
     case event_kind::message:
-      out_ << ev.text << '\n';
+      text << ev.text << '\n';
       break;
     case event_kind::finished:
       // "failed": the run could not finish (its coordinator is gone); the text says why.
       if (ev.state == core::milestone_state::failed) {
-        out_ << "error: " << ev.text << '\n';
+        text << "error: " << ev.text << '\n';
         any_failed_ = true;
       } else {
-        out_ << ev.text << " (total " << money(ev.cost) << ")\n";
+        text << ev.text << " (total " << money(ev.cost) << ")\n";
       }
       exit_code_ = budget_          ? exit_budget_reached
                    : any_failed_    ? exit_failure
@@ -127,7 +128,21 @@ void event_printer::print(const run_event& ev) {
       (void) ::write(done_.get(), &one, sizeof one);
       break;
   }
-  out_ << std::flush;
+  if (question_open_)
+    held_ += text.str();
+  else
+    out_ << text.str() << std::flush;
+}
+
+void event_printer::begin_question() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  question_open_ = true;
+}
+
+void event_printer::end_question() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  question_open_ = false;
+  out_ << std::exchange(held_, {}) << std::flush;
 }
 
 event_sink_actor::behavior_type event_sink(event_sink_actor::pointer,

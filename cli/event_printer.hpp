@@ -44,6 +44,11 @@ public:
   /// Takes the milestones waiting for a confirmation.
   std::vector<std::string> take_confirmations();
 
+  /// While a question waits on the terminal its line stays whole: progress lines are held back
+  /// from here until `end_question`, which prints them.
+  void begin_question();
+  void end_question();
+
   /// The last state each milestone's events gave, by id.
   std::map<std::string, core::milestone_state> final_states() const;
 
@@ -65,6 +70,8 @@ private:
   bool any_failed_ = false;
   bool budget_ = false;
   bool merge_problem_ = false;
+  bool question_open_ = false; ///< See begin_question.
+  std::string held_;           ///< Lines held back while a question is open.
   bool push_failed_ = false; ///< The last push of main failed (a later one that worked clears it).
 };
 

@@ -224,6 +224,12 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
       std::cerr << line << '\n';
     return reply.exit_code;
   }
+  // A question keeps its line: what the run reports meanwhile is printed after the answer.
+  auto ask = [&](const std::string& mid) {
+    printer->begin_question();
+    confirm_merge(rt, mid, sigfd.get(), human);
+    printer->end_question();
+  };
   bool stopping = false;
   int signal_number = 0; // The first signal that ended the run: the exit is 128 + it.
   while (!printer->finished()) {
@@ -235,7 +241,7 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
     if (fds[2].revents & POLLIN)
       for (const auto& mid : printer->take_confirmations())
         if (!stopping)
-          confirm_merge(rt, mid, sigfd.get(), human);
+          ask(mid);
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info;
       (void) ::read(sigfd.get(), &info, sizeof info);
@@ -250,7 +256,7 @@ int run_foreground(const std::string& root, preferences prefs, plan milestones,
   // A milestone that completed as the run ended still gets its question, in order.
   if (!stopping)
     for (const auto& mid : printer->take_confirmations())
-      confirm_merge(rt, mid, sigfd.get(), human);
+      ask(mid);
   // Interrupted: the conventional 128 + signal (130 for Ctrl-C), once every worker has ended.
   const int code = stopping ? 128 + signal_number : printer->exit_code();
   if (json)

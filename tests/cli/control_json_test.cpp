@@ -46,6 +46,11 @@ TEST_CASE("stop, pause and resume --json without a coordinator name the signal f
   CHECK(none["milestones"].empty());
   REQUIRE(none["messages"].size() == 1);
   CHECK(none["messages"][0].get<std::string>().find("no worker is running") == 0);
+  // Named, but with no worker: nothing is left for the next worker to find.
+  auto named = p.cli("pause M001");
+  CHECK(named.exit_code == 0);
+  CHECK(named.out == "M001: no worker is running (no coordinator and no status file); nothing sent\n");
+  CHECK_FALSE(std::filesystem::exists(sf::io::signal_path(p.root(), "M001")));
   // A worker's status file makes it a target: its signal is left where it looks.
   sf::io::worker_status s;
   s.milestone_id = "M001";
