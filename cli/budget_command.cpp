@@ -52,7 +52,7 @@ std::string budget_text(const budget_spent& spent, double ceiling) {
   return out;
 }
 
-int reset_budget(const std::string& root) {
+int reset_budget(const std::string& root, bool json) {
   // Held while the ledger is replaced: no coordinator (so no ledger actor) can start meanwhile.
   auto lock = io::coordinator_lock::acquire(root);
   if (!lock) {
@@ -69,6 +69,19 @@ int reset_budget(const std::string& root) {
   auto done = io::start_budget_period(root, io::now_ms());
   if (!done)
     return fail(done.error());
+  if (json) {
+    // docs/schemas/budget-reset-output.schema.json
+    auto stamp = [](int64_t ms) { return ms > 0 ? nlohmann::json(ms) : nlohmann::json(); };
+    std::cout << nlohmann::json{
+                   {"periodStart", done->new_start},
+                   {"periodStartUtc", core::utc_text(done->new_start)},
+                   {"archive", done->archive.empty() ? nlohmann::json() : nlohmann::json(done->archive)},
+                   {"previousPeriodStart", stamp(done->old_start)},
+                   {"previousSpent", done->old_total}}
+                   .dump(2)
+              << '\n';
+    return exit_ok;
+  }
   std::cout << "New budget period since " << core::utc_text(done->new_start) << ", "
             << budget_scope_text << ".\n";
   if (done->archive.empty())
@@ -87,11 +100,12 @@ std::function<int()> setup_budget(CLI::App& app, global_options& g) {
   app.add_flag("--json", g.json, "Print the budget as JSON");
   auto* reset = app.add_subcommand("reset", "Start a new budget period (the old ledger is kept); "
                                             "refused while a coordinator runs");
+  reset->add_flag("--json", g.json, "Print the new period and the kept ledger as JSON");
   return [&g, reset]() -> int {
     int code = exit_ok;
     auto root = project_root(g);
     if (reset->parsed())
-      return reset_budget(root);
+      return reset_budget(root, g.json);
     preferences prefs;
     if (!load_preferences_or_report(root, prefs, code))
       return code;

@@ -9,6 +9,8 @@
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include <dirent.h>
@@ -225,7 +227,14 @@ TEST_CASE("budget reset is refused while a coordinator runs, and changes nothing
   CHECK(text.out.find("Spent: $2.50 of $5.00 ceiling ($2.50 left)\n- M001: $2.50\n") !=
         std::string::npos);
   // Without a coordinator it goes through; a second reset keeps the (empty) ledger too.
-  CHECK(p.cli("budget reset").exit_code == 0);
+  auto first = p.cli("budget reset --json");
+  INFO(first.out << first.err);
+  CHECK(first.exit_code == 0);
+  auto reset = nlohmann::json::parse(first.out, nullptr, false);
+  check_valid("budget-reset-output", reset);
+  CHECK(reset["previousSpent"] == Approx(2.5));
+  REQUIRE(reset["archive"].is_string());
+  CHECK(std::filesystem::exists(reset["archive"].get<std::string>()));
   CHECK(p.cli("budget reset").exit_code == 0);
   CHECK(ledger_archives(p).size() == 2);
   auto fresh = sf::io::read_ledger_record(p.root());
