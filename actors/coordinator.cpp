@@ -172,8 +172,9 @@ std::string first_blocker(const coordinator_state& st, const milestone_entry& e)
 }
 
 // True while a question is open on a terminal, or while a milestone of the run waits for merges
-// the user has yet to confirm and for nothing that cannot come any more: the run stays open for the answer (the prompt, or
-// `sf-actors merge` from another terminal) instead of ending after the first layer of a chain.
+// the user has yet to confirm and for nothing that cannot come any more: the run stays open for
+// the answer (the prompt, or `sf-actors merge` from another terminal) instead of ending after
+// the first layer of a chain.
 bool waits_for_answer(const coordinator_state& st) {
   if (st.awaiting_answer.empty())
     return false;

@@ -75,7 +75,8 @@ int reset_budget(const std::string& root, bool json) {
     std::cout << nlohmann::json{
                    {"periodStart", done->new_start},
                    {"periodStartUtc", core::utc_text(done->new_start)},
-                   {"archive", done->archive.empty() ? nlohmann::json() : nlohmann::json(done->archive)},
+                   {"archive",
+                    done->archive.empty() ? nlohmann::json() : nlohmann::json(done->archive)},
                    {"previousPeriodStart", stamp(done->old_start)},
                    {"previousSpent", done->old_total}}
                    .dump(2)

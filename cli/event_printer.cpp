@@ -73,7 +73,8 @@ void event_printer::print(const run_event& ev) {
     case event_kind::completed:
       if (ev.state == core::milestone_state::failed)
         any_failed_ = true;
-      text << "[" << ev.milestone << "] " << state_line(std::string(state_name(ev)), ev.text) << '\n';
+      text << "[" << ev.milestone << "] " << state_line(std::string(state_name(ev)), ev.text)
+           << '\n';
       break;
     case event_kind::budget:
       if (ev.text.rfind("budget ceiling reached", 0) == 0) {

@@ -34,7 +34,8 @@ namespace {
 
 // What a dry run says of a branch whose worker has not finished: the prediction is of the
 // branch as it stands, which its worker may still change.
-const char* incomplete_note = "incomplete: its worker has not finished, so this is the branch as it stands now";
+const char* incomplete_note =
+  "incomplete: its worker has not finished, so this is the branch as it stands now";
 
 // Dry run, with or without a coordinator (it only reads): every branch that is complete or on
 // its way, against main and against each other. Exit 5 when any conflict is predicted.
