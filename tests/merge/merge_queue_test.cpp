@@ -98,14 +98,14 @@ bool any_event(const std::string& root, const std::string& needle) {
   return !event_lines(root, needle).empty();
 }
 
-// The row of `mid` in `status --json`, or null.
+// The row of `mid` in `status --json`, or an empty object while it has none.
 nlohmann::json status_row(const test_project& p, const std::string& mid) {
   auto j = nlohmann::json::parse(p.cli("status --json").out, nullptr, false);
   if (j.is_object() && j.contains("workers"))
     for (const auto& w : j["workers"])
       if (w.value("milestoneId", "") == mid)
         return w;
-  return nullptr;
+  return nlohmann::json::object();
 }
 
 struct finished_run {
