@@ -2,7 +2,7 @@
 // broken, and the whole scenario catalog keeps every invariant on this machine.
 #include "chaos/invariants.hpp"
 #include "chaos/scenario.hpp"
-#include "docs/check_schema.hpp"
+#include "docs/json_schema.hpp"
 #include "io/os/proc_files.hpp"
 #include "messages/error.hpp"
 #include "support/eventually.hpp"

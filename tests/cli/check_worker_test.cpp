@@ -2,7 +2,7 @@
 // a worker that stops heartbeating and ignores SIGTERM fails the named checks, and a missing
 // command is a usage error. Every run gets its own TMPDIR and HOME, so the tests can see that
 // the throwaway project is removed and no developer preferences leak in.
-#include "docs/check_schema.hpp"
+#include "docs/json_schema.hpp"
 #include "support/project.hpp"
 #include "support/temp_dir.hpp"
 

@@ -1,6 +1,6 @@
 // The CLI's conventions: verbs, exit codes, -C, --json, init, eligibility and graph output.
 #include "config/plan_builders.hpp"
-#include "docs/check_schema.hpp"
+#include "docs/json_schema.hpp"
 #include "io/files/status_file.hpp"
 #include "support/project.hpp"
 

@@ -1,8 +1,9 @@
 // `stop`, `pause` and `resume` with --json: one object saying what was done to each milestone,
 // through a running coordinator and without one, in the shape of control-output.schema.json.
-#include "docs/check_schema.hpp"
+#include "docs/json_schema.hpp"
 #include "io/files/signal_file.hpp"
 #include "io/files/status_file.hpp"
+#include "support/gates.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>
@@ -28,10 +29,6 @@ nlohmann::json control_json(const test_project& p, const std::string& args) {
   check_valid("control-output", j);
   CHECK(j["exitCode"] == r.exit_code);
   return j;
-}
-
-std::string hold(const std::string& name) {
-  return "while [ ! -e \"$SF_PROJECT_ROOT/go-" + name + "\" ]; do sleep 0.05; done";
 }
 
 } // namespace

@@ -2,7 +2,7 @@
 // dependency, and dependencies absent from the plan marked, in the documented shape.
 #include "cli/plan_graph_json.hpp"
 #include "config/plan_builders.hpp"
-#include "docs/check_schema.hpp"
+#include "docs/json_schema.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // `start --json`: standard output is one event line per run event, in the event log's shape,
 // then one summary line; nothing else, so a script can read it line by line.
-#include "docs/check_schema.hpp"
+#include "docs/json_schema.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>

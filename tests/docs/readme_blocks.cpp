@@ -8,7 +8,7 @@
 
 namespace sf::test {
 
-std::vector<readme_step> readme_steps(const std::string& after) {
+std::string readme_block(const std::string& after) {
   auto readme = read_file(SF_SOURCE_DIR "/README.md");
   auto at = readme.find("\n" + after + "\n");
   if (at == std::string::npos)
@@ -17,7 +17,11 @@ std::vector<readme_step> readme_steps(const std::string& after) {
   auto close = open == std::string::npos ? open : readme.find("\n```\n", open);
   if (close == std::string::npos)
     throw std::runtime_error("no ```sh block after '" + after + "'");
-  std::istringstream in(readme.substr(open + 6, close - open - 5));
+  return readme.substr(open + 6, close - open - 5);
+}
+
+std::vector<readme_step> readme_steps(const std::string& after) {
+  std::istringstream in(readme_block(after));
   std::vector<readme_step> steps;
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("$ ", 0) == 0) {

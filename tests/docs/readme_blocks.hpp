@@ -13,7 +13,10 @@ struct readme_step {
   std::vector<std::string> output;  ///< The lines the README shows it printing.
 };
 
-/// The steps of the first ```sh block after the line `after` in README.md.
+/// The text of the first ```sh block after the line `after` in README.md (with its last newline).
+std::string readme_block(const std::string& after);
+
+/// The steps of that block.
 std::vector<readme_step> readme_steps(const std::string& after);
 
 /// `text` with every `pid <digits>` written `pid N`, so a shown pid matches any real one.

@@ -1,4 +1,5 @@
 // The README's quick start, played exactly as written in a new repository, reaches merged work.
+#include "docs/readme_blocks.hpp"
 #include "support/run_ok.hpp"
 #include "support/temp_dir.hpp"
 
@@ -13,17 +14,7 @@ using namespace sf::test;
 namespace {
 
 /// The first ```sh block after `## Quick start`.
-std::string quick_start_block() {
-  auto readme = read_file(SF_SOURCE_DIR "/README.md");
-  auto section = readme.find("\n## Quick start\n");
-  REQUIRE(section != std::string::npos);
-  auto open = readme.find("```sh\n", section);
-  REQUIRE(open != std::string::npos);
-  open += 6;
-  auto close = readme.find("\n```\n", open);
-  REQUIRE(close != std::string::npos);
-  return readme.substr(open, close - open + 1);
-}
+std::string quick_start_block() { return readme_block("## Quick start"); }
 
 } // namespace
 

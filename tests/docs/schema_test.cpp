@@ -1,7 +1,7 @@
 // docs/schemas/*.schema.json describe the files sf-actors really writes: validate real files
 // from a real run and from the io functions, and check the validator rejects wrong ones.
 #include "actors/orchestrator.hpp"
-#include "docs/check_schema.hpp"
+#include "docs/json_schema.hpp"
 #include "io/files/control_file.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/ledger_file.hpp"

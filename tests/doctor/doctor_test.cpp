@@ -1,5 +1,5 @@
 // `sf-actors doctor`: planted leftovers in real repositories, real processes, the real CLI.
-#include "docs/check_schema.hpp"
+#include "docs/json_schema.hpp"
 #include "doctor/doctor.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/status_file.hpp"

@@ -1,6 +1,6 @@
 // The merge queue end to end: real repositories, the real CLI and the reference worker; git
 // state is checked with the git CLI, never through our own libgit2 code.
-#include "docs/check_schema.hpp"
+#include "docs/json_schema.hpp"
 #include "io/git/merge_step.hpp"
 #include "support/gates.hpp"
 #include "support/project.hpp"
