@@ -18,8 +18,7 @@ budget_update make_update(const budget_ledger_state& st, const std::string& mid)
     u.milestone_cost = st.ledger.milestone_cost(mid);
   u.total = st.ledger.total();
   u.ceiling = st.ceiling;
-  // A tiny epsilon keeps 0.4+0.6 (0.9999999) from slipping under a 1.00 ceiling.
-  u.reached = st.ceiling > 0 && u.total + 1e-9 >= st.ceiling;
+  u.reached = ceiling_reached(u.total, st.ceiling);
   return u;
 }
 

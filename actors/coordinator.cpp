@@ -8,6 +8,7 @@
 #include "actors/merge_queue.hpp"
 #include "actors/worker_supervisor.hpp"
 #include "actors/worktree_helper.hpp"
+#include "config/cost.hpp"
 #include "config/eligibility.hpp"
 #include "core/milestone_state.hpp"
 #include "core/sf_paths.hpp"
@@ -606,7 +607,7 @@ command_reply do_signal(self_ptr self, const std::string& mid, bool pause) {
   return reply;
 }
 
-command_reply do_start(self_ptr self, const std::vector<std::string>& ids) {
+command_reply start_run(self_ptr self, const std::vector<std::string>& ids) {
   auto& st = self->state;
   command_reply reply;
   for (const auto& id : ids)
@@ -664,6 +665,26 @@ command_reply do_start(self_ptr self, const std::vector<std::string>& ids) {
   }
   fill_slots(self);
   return reply;
+}
+
+// A run whose budget period has already spent its ceiling could not spend anything: it is
+// refused before anything starts, whoever asks (the CLI checks too, an embedding host need not).
+caf::result<command_reply> do_start(self_ptr self, const std::vector<std::string>& ids) {
+  auto rp = self->make_response_promise<command_reply>();
+  self->request(self->state.ledger, ledger_timeout, atom::status_v)
+    .then(
+      [self, rp, ids](const budget_update& u) mutable {
+        if (u.reached) {
+          command_reply refused;
+          refused.lines.push_back(ceiling_refusal(u.total, u.ceiling));
+          refused.exit_code = 6; // As documented for `start` (README, Exit codes).
+          rp.deliver(std::move(refused));
+          return;
+        }
+        rp.deliver(start_run(self, ids));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
 }
 
 // Reads the branch tip (on the branch reader's thread) and hands the milestone or slice to the

@@ -2,6 +2,7 @@
 #include "cli/budget_spent.hpp"
 #include "cli/command.hpp"
 #include "cli/status_view.hpp"
+#include "config/cost.hpp"
 #include "core/utc_time.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/ledger_period.hpp"
@@ -26,7 +27,7 @@ nlohmann::json budget_json(const budget_spent& spent, double ceiling) {
           {"ceiling", ceiling > 0 ? nlohmann::json(ceiling) : nlohmann::json()},
           {"remaining", ceiling > 0 ? nlohmann::json(std::max(0.0, ceiling - spent.total))
                                     : nlohmann::json()},
-          {"reached", ceiling > 0 && spent.total + 1e-9 >= ceiling},
+          {"reached", ceiling_reached(spent.total, ceiling)},
           {"periodStart", start > 0 ? nlohmann::json(start) : nlohmann::json()},
           {"periodStartUtc", start > 0 ? nlohmann::json(core::utc_text(start)) : nlohmann::json()},
           {"covers", "all_runs_until_reset"},
@@ -41,7 +42,7 @@ std::string budget_text(const budget_spent& spent, double ceiling) {
   out += fmt::format("Spent: ${:.2f}", spent.total);
   if (ceiling <= 0)
     out += " (no budget ceiling)\n";
-  else if (spent.total + 1e-9 >= ceiling)
+  else if (ceiling_reached(spent.total, ceiling))
     out += fmt::format(" of ${:.2f} ceiling: reached; raise `parallel.budget_ceiling` or run "
                        "`sf-actors budget reset`\n",
                        ceiling);

@@ -1,6 +1,7 @@
 #include "cli/status_view.hpp"
 
 #include "cli/budget_spent.hpp"
+#include "config/cost.hpp"
 #include "core/utc_time.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/parallel_dir.hpp"
@@ -167,8 +168,7 @@ std::string render_status(const status_view& v, int64_t now_ms) {
     out << " (no budget ceiling)";
   out << '\n' << "Budget period: " << budget_period_text(v.budget_period_start, v.ledger_exists)
       << '\n';
-  if (v.run.budget_reached || (v.run.budget_ceiling > 0 &&
-                               v.run.total_cost + 1e-9 >= v.run.budget_ceiling))
+  if (v.run.budget_reached || ceiling_reached(v.run.total_cost, v.run.budget_ceiling))
     out << "budget ceiling reached (" << money(v.run.total_cost) << " of "
         << money(v.run.budget_ceiling) << ")\n";
   else if (!v.run.message.empty())
@@ -206,8 +206,7 @@ nlohmann::json status_to_json(const status_view& v) {
                                                  : nlohmann::json()},
             {"covers", "all_runs_until_reset"}}},
           {"budgetReached", v.run.budget_reached ||
-                              (v.run.budget_ceiling > 0 &&
-                               v.run.total_cost + 1e-9 >= v.run.budget_ceiling)},
+                              ceiling_reached(v.run.total_cost, v.run.budget_ceiling)},
           {"coordinator",
            {{"running", v.coordinator_running},
             {"pid", v.coordinator_running ? nlohmann::json(v.coordinator_pid) : nlohmann::json()}}},

@@ -26,4 +26,12 @@ std::string cost_problem(double usd);
 /// exceeds what a reader accepts).
 double add_costs_capped(double a, double b);
 
+/// True when a ceiling is set (> 0) and `spent` has reached it. A tiny epsilon keeps 0.4+0.6
+/// (0.9999999) from slipping under a 1.00 ceiling; every reader of "reached" asks this.
+bool ceiling_reached(double spent, double ceiling);
+
+/// The one line that refuses a run because the budget period already spent its ceiling:
+/// spent, ceiling, and the two fixes.
+std::string ceiling_refusal(double spent, double ceiling);
+
 } // namespace sf

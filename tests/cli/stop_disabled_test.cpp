@@ -1,5 +1,6 @@
 // `stop` works whatever `parallel.enabled` says: turning the switch off during a run must not
 // leave workers that nothing can end. `-v` reaches the background coordinator of `--detach`.
+#include "support/gates.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>
@@ -29,7 +30,7 @@ struct stop_at_end {
 
 TEST_CASE("stop ends a detached run after parallel.enabled was turned off", "[cli][stop]") {
   const std::string prefs_tail = "  stop_grace: 2\n  auto_merge: manual\n";
-  test_project p({ms("M001", {}, {{"U01", "sleep 120", {}, -1}})},
+  test_project p({ms("M001", {}, {unit("U01", hold("never"))})},
                  "  enabled: true\n" + prefs_tail);
   auto started = p.cli("start --yes --detach -v");
   REQUIRE(started.exit_code == 0);

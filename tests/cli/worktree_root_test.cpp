@@ -1,5 +1,6 @@
 // From a linked worktree (a milestone's under .sf/worktrees, or any `git worktree add`) the
 // commands act on the project of the main worktree, found through the common git dir.
+#include "support/gates.hpp"
 #include "support/project.hpp"
 
 #include <catch2/catch.hpp>
@@ -49,7 +50,7 @@ TEST_CASE("in a folder of `git worktree add`, commands read the main worktree's 
 
 TEST_CASE("no coordinator starts inside a milestone's worktree while the project runs",
           "[cli][worktree]") {
-  test_project p({ms("M001", {}, {{"U01", "sleep 120", {}, -1}})},
+  test_project p({ms("M001", {}, {unit("U01", hold("never"))})},
                  "  enabled: true\n  stop_grace: 2\n  auto_merge: manual\n");
   REQUIRE(p.cli("start --yes --detach").exit_code == 0);
   stop_at_end cleanup{p};

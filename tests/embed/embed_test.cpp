@@ -1,6 +1,7 @@
 // The embedding API: orchestrators inside a host's actor system, the owning runtime, and the
 // installed package used by a separate CMake project.
 #include "actors/orchestrator.hpp"
+#include "io/files/ledger_file.hpp"
 #include "messages/error.hpp"
 #include "messages/register.hpp"
 #include "support/project.hpp"
@@ -208,6 +209,37 @@ TEST_CASE("orchestrator_runtime runs a project and answers blocking calls", "[em
   CHECK(completed);
   CHECK(merged_into_main);
   CHECK(main_status(p, "M002").find("status: complete") != std::string::npos);
+}
+
+TEST_CASE("an embedded start is refused when the budget period has spent its ceiling",
+          "[embed][budget]") {
+  test_project p({ms("M001", {}, quick_units("m1", 1))},
+                 "  enabled: true\n  auto_merge: auto\n  budget_ceiling: 1.0\n");
+  // An earlier run of this period spent the whole ceiling.
+  REQUIRE_FALSE(sf::io::write_ledger(p.root(), {{"M001", 0.75}, {"M002", 0.25}}));
+  sf::orchestrator_runtime rt{p.root(), options_for(p)};
+  REQUIRE_FALSE(rt.error());
+  auto reply = rt.start();
+  REQUIRE(reply);
+  CHECK(reply->exit_code == 6);
+  REQUIRE(reply->lines.size() == 1);
+  CHECK(reply->lines[0] ==
+        "the budget ceiling is reached: spent $1.00 of $1.00 ceiling in this budget period (all "
+        "runs since it began); fix: raise `parallel.budget_ceiling` in .sf/PREFERENCES.md or "
+        "start a new period with `sf-actors budget reset`");
+  // Nothing was started: no worker, no worktree, no branch.
+  auto st = rt.status();
+  REQUIRE(st);
+  CHECK_FALSE(st->active);
+  CHECK(st->workers.empty());
+  CHECK_FALSE(std::filesystem::exists(p.path(".sf/worktrees/M001")));
+  CHECK(run("git rev-parse --verify -q milestone/M001", p.root()).exit_code != 0);
+
+  // The refusal spent nothing: the ledger says what it said.
+  auto ledger = sf::io::read_ledger_record(p.root());
+  REQUIRE(ledger);
+  CHECK(ledger->total() == Approx(1.0));
+  rt.shutdown();
 }
 
 TEST_CASE("orchestrator refuses a project with parallel mode off or a broken plan", "[embed]") {

@@ -9,9 +9,14 @@
 
 namespace sf::test {
 
-/// A unit command that holds until the test creates `<root>/go-<name>`.
+/// A unit command that holds until the test creates `<root>/go-<name>`, or stops it. A shell
+/// cannot wait on a file event, so it looks every 50 ms; after two minutes (a test that forgot
+/// its gate) the unit fails, saying so in the worker's log, instead of holding until the suite's
+/// timeout.
 inline std::string hold(const std::string& name) {
-  return "while [ ! -e \"$SF_PROJECT_ROOT/go-" + name + "\" ]; do sleep 0.05; done";
+  return "n=0; while [ ! -e \"$SF_PROJECT_ROOT/go-" + name +
+         "\" ]; do n=$((n+1)); if [ $n -gt 2400 ]; then echo \"gate " + name +
+         " was never opened\" >&2; exit 124; fi; sleep 0.05; done";
 }
 
 /// Opens the gate `name`: the unit holding on it ends.
