@@ -1,5 +1,6 @@
 #include "actors/branch_reader.hpp"
 
+#include "io/git/branch_changes.hpp"
 #include "io/git/milestone_branch.hpp"
 #include "messages/atoms.hpp"
 #include "messages/error.hpp"
@@ -24,6 +25,18 @@ branch_reader_actor::behavior_type branch_reader(branch_reader_actor::pointer,
         r.complete = (*b)->complete;
         r.merged = (*b)->merged;
         r.tip = (*b)->tip;
+      }
+      return r;
+    },
+    [root](atom::read_changes, const std::string& mid) {
+      branch_changes r;
+      r.milestone = mid;
+      auto changes = io::read_branch_changes(root, mid);
+      if (!changes)
+        r.error = describe(changes.error());
+      else if (*changes) {
+        r.tip = (*changes)->tip;
+        r.files = std::move((*changes)->files);
       }
       return r;
     },

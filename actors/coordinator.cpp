@@ -2,6 +2,7 @@
 
 #include "actors/branch_reader.hpp"
 #include "actors/budget_ledger.hpp"
+#include "actors/file_overlaps.hpp"
 #include "actors/control_server.hpp"
 #include "actors/fs_watcher.hpp"
 #include "actors/spawn_blocking.hpp"
@@ -77,6 +78,17 @@ void publish(self_ptr self, run_event ev) {
   st.writer->event(ev);
 }
 
+// The pairs of milestones whose unmerged work changed the same files: every milestone of the
+// run whose branch holds work not on main (running or done, not yet merged, not given up).
+std::vector<file_overlap> overlapping_now(const coordinator_state& st) {
+  std::map<std::string, std::vector<std::string>> changed;
+  for (const auto& [id, e] : st.entries)
+    if (e.in_run && !e.changed_files.empty() && e.state != ms::merged &&
+        e.state != ms::failed && e.state != ms::idle)
+      changed[id] = e.changed_files;
+  return find_overlaps(changed);
+}
+
 run_status make_status(const coordinator_state& st) {
   run_status rs;
   for (const auto& [id, e] : st.entries) {
@@ -102,6 +114,7 @@ run_status make_status(const coordinator_state& st) {
   rs.budget_ceiling = st.cfg.prefs.budget_ceiling.value_or(0);
   rs.budget_reached = st.budget_reached;
   rs.message = st.message;
+  rs.overlaps = overlapping_now(st);
   return rs;
 }
 
@@ -874,6 +887,51 @@ void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::
   fill_slots(self);
 }
 
+// Warns once per pair and newly shared path: an event (and a log line) naming both
+// milestones and the files, so a person sees the coming conflict while the work still runs.
+void warn_overlaps(self_ptr self) {
+  auto& st = self->state;
+  for (auto& o : overlapping_now(st)) {
+    auto& told = st.overlaps_told[{o.first, o.second}];
+    if (std::includes(told.begin(), told.end(), o.files.begin(), o.files.end()))
+      continue;
+    told = o.files;
+    run_event ev;
+    ev.kind = event_kind::overlap;
+    ev.milestone = o.second;
+    ev.other = o.first;
+    ev.text = overlap_text(o) + "; merging the second may conflict (`sf-actors merge --dry-run` "
+                                "predicts it)";
+    ev.files = o.files;
+    st.log->warn("coordinator: {}", ev.text);
+    publish(self, std::move(ev));
+  }
+  save_run(self);
+}
+
+// Asks the branch reader which files `mid`'s branch changed; an unreadable branch keeps what
+// was known (the next unit asks again).
+void read_changes(self_ptr self, const std::string& mid) {
+  self->request(self->state.reader, branch_read_timeout, atom::read_changes_v, mid)
+    .then(
+      [self](branch_changes& r) {
+        auto* e = find_entry(self, r.milestone);
+        if (e == nullptr)
+          return;
+        if (!r.error.empty()) {
+          self->state.log->warn("coordinator: reading the changes of milestone/{}: {}",
+                                r.milestone, r.error);
+          return;
+        }
+        e->changed_files = std::move(r.files);
+        warn_overlaps(self);
+      },
+      [self, mid](const caf::error& err) {
+        self->state.log->warn("coordinator: reading the changes of milestone/{}: {}", mid,
+                              describe(err));
+      });
+}
+
 void on_progress(self_ptr self, worker_progress p) {
   auto& st = self->state;
   if (io::fault_point_fails("coordinator.progress")) {
@@ -916,6 +974,9 @@ void on_progress(self_ptr self, worker_progress p) {
     publish(self, std::move(ev));
     save_run(self);
   }
+  // A unit committed: what the branch changed may now meet another milestone's work.
+  if (p.completed_units > before.completed_units)
+    read_changes(self, p.milestone);
   if (before.cost == p.cost)
     return;
   self->request(st.ledger, ledger_timeout, atom::cost_v, p.milestone, p.session, p.cost)

@@ -82,6 +82,8 @@ struct milestone_entry {
   bool pause_requested = false;              ///< Paused by `pause`, not resumed since: a
                                              ///< worker holds between units, a queued
                                              ///< milestone does not start.
+  std::vector<std::string> changed_files;    ///< Paths its branch changed (outside `.sf/`),
+                                             ///< as read after its last committed unit.
 };
 
 /// State of the coordinator.
@@ -106,6 +108,9 @@ struct coordinator_state {
   /// prompt of a foreground start, or `sf-actors merge`). While a milestone of the run waits
   /// for one of them, the run stays open for the answer.
   std::set<std::string> awaiting_answer;
+  /// Overlapping pairs already warned about, with the shared paths named then: a warning is
+  /// repeated only when the pair shares a path it did not share before.
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> overlaps_told;
   std::vector<std::string> last_running;             ///< Last running set sent to the queue.
   std::map<std::string, milestone_entry> entries;    ///< By id, sorted.
   std::set<std::string> complete_on_main;            ///< Milestones complete in the root checkout.

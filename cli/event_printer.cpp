@@ -111,6 +111,9 @@ void event_printer::print(const run_event& ev) {
     case event_kind::message:
       text << ev.text << '\n';
       break;
+    case event_kind::overlap:
+      text << "warning: " << ev.text << '\n';
+      break;
     case event_kind::finished:
       // "failed": the run could not finish (its coordinator is gone); the text says why.
       if (ev.state == core::milestone_state::failed) {

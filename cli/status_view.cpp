@@ -1,5 +1,6 @@
 #include "cli/status_view.hpp"
 
+#include "actors/file_overlaps.hpp"
 #include "cli/budget_spent.hpp"
 #include "config/cost.hpp"
 #include "core/utc_time.hpp"
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <iomanip>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace sf::cli {
@@ -138,6 +140,24 @@ std::string budget_period_text(int64_t period_start, bool ledger_exists) {
   return since + ", " + budget_scope_text;
 }
 
+namespace {
+
+// The run file's overlaps whose milestones are both still unmerged: a merge made since (by
+// `sf-actors merge` without a coordinator) ends a warning.
+std::vector<file_overlap> open_overlaps(const status_view& v) {
+  std::set<std::string> merged;
+  for (const auto& w : v.run.workers)
+    if (w.state == core::milestone_state::merged)
+      merged.insert(w.milestone);
+  std::vector<file_overlap> out;
+  for (const auto& o : v.run.overlaps)
+    if (merged.count(o.first) == 0 && merged.count(o.second) == 0)
+      out.push_back(o);
+  return out;
+}
+
+} // namespace
+
 std::string render_status(const status_view& v, int64_t now_ms) {
   std::ostringstream out;
   out << "# Parallel Status\n\n";
@@ -160,6 +180,11 @@ std::string render_status(const status_view& v, int64_t now_ms) {
     out << '\n';
     if (!w.note.empty())
       out << "  " << w.note << '\n';
+  }
+  if (auto overlaps = open_overlaps(v); !overlaps.empty()) {
+    out << "\nOverlapping changes (the later merge may conflict):\n";
+    for (const auto& o : overlaps)
+      out << "- " << overlap_text(o) << '\n';
   }
   out << "\nTotal cost: " << money(v.run.total_cost);
   if (v.run.budget_ceiling > 0)
@@ -197,7 +222,11 @@ nlohmann::json status_to_json(const status_view& v) {
                        {"pid", w.pid},
                        {"note", w.note},
                        {"adopted", w.adopted}});
+  nlohmann::json overlaps = nlohmann::json::array();
+  for (const auto& o : open_overlaps(v))
+    overlaps.push_back({{"milestones", {o.first, o.second}}, {"files", o.files}});
   return {{"workers", workers},
+          {"overlaps", overlaps},
           {"totalCost", v.run.total_cost},
           {"budgetCeiling", v.run.budget_ceiling > 0 ? nlohmann::json(v.run.budget_ceiling)
                                                      : nlohmann::json()},

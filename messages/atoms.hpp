@@ -51,6 +51,8 @@ using make_worktree = caf::atom_constant<caf::atom("sf_mkwtree")>; ///< Make a w
 constexpr make_worktree make_worktree_v{};  ///< Value of `make_worktree`.
 using read_branch = caf::atom_constant<caf::atom("sf_rdbrnch")>; ///< Read a milestone branch.
 constexpr read_branch read_branch_v{};  ///< Value of `read_branch`.
+using read_changes = caf::atom_constant<caf::atom("sf_rdchng")>; ///< Files a branch changed.
+constexpr read_changes read_changes_v{};  ///< Value of `read_changes`.
 using clean_up = caf::atom_constant<caf::atom("sf_cleanup")>; ///< Clean up after a worker.
 constexpr clean_up clean_up_v{};  ///< Value of `clean_up`.
 using shutdown = caf::atom_constant<caf::atom("sf_shut")>;     ///< End the run.

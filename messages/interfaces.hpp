@@ -58,7 +58,9 @@ using worker_cleanup_actor = caf::typed_actor<
 /// its own, so the coordinator never waits on the repository.
 using branch_reader_actor = caf::typed_actor<
   /// What `milestone/<MID>` holds now.
-  caf::replies_to<atom::read_branch, std::string>::with<branch_report>>;
+  caf::replies_to<atom::read_branch, std::string>::with<branch_report>,
+  /// Which files `milestone/<MID>` changed since it left the integration branch.
+  caf::replies_to<atom::read_changes, std::string>::with<branch_changes>>;
 
 /// Turns the control request files of other terminals into typed coordinator requests, and
 /// writes each typed answer back as the request's response file.

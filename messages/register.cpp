@@ -15,6 +15,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<command_reply>("sf::command_reply");
   cfg.add_message_type<run_event>("sf::run_event");
   cfg.add_message_type<branch_report>("sf::branch_report");
+  cfg.add_message_type<branch_changes>("sf::branch_changes");
   cfg.add_message_type<merge_item>("sf::merge_item");
   cfg.add_message_type<worker_identity>("sf::worker_identity");
   cfg.add_message_type<merge_outcome>("sf::merge_outcome");

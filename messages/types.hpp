@@ -65,6 +65,13 @@ struct worker_snapshot {
                                ///< died, not spawned by this one.
 };
 
+/// Two milestones of the run whose branches changed the same files: their merges may conflict.
+struct file_overlap {
+  std::string first;              ///< The milestone id that sorts first.
+  std::string second;             ///< The other.
+  std::vector<std::string> files; ///< The paths both changed, sorted.
+};
+
 /// The whole run, as `status` reports it.
 struct run_status {
   std::vector<worker_snapshot> workers; ///< Sorted by milestone id.
@@ -73,6 +80,7 @@ struct run_status {
   bool budget_reached = false;          ///< The ceiling stopped the run.
   bool active = false;                  ///< Some worker still runs or is queued.
   std::string message;                  ///< Run-level note, e.g. budget text.
+  std::vector<file_overlap> overlaps;   ///< Unmerged pairs that changed the same files.
 };
 
 /// The ledger's answer to a cost report.
@@ -107,6 +115,14 @@ struct branch_report {
   bool merged = false;   ///< Its tip is reachable from the integration branch.
   std::string tip;       ///< Hex oid of the tip, when it exists.
   std::string error;     ///< Why the branch could not be read; empty when it was.
+};
+
+/// Which files a milestone's branch changed since it left the integration branch.
+struct branch_changes {
+  std::string milestone;          ///< Milestone id.
+  std::string tip;                ///< Hex oid of the tip the files were read at.
+  std::vector<std::string> files; ///< Sorted paths outside `.sf/`.
+  std::string error;              ///< Why the branch could not be read; empty when it was.
 };
 
 /// A milestone (or one of its slices) ready to merge, with the tip recorded at that moment.
@@ -159,6 +175,8 @@ struct run_event {
   double cost = 0;                       ///< Milestone cost, or total for budget events.
   int64_t completed_units = 0;           ///< Progress.
   int64_t total_units = 0;               ///< Progress.
+  std::vector<std::string> files;        ///< overlap: the paths both milestones changed.
+  std::string other;                     ///< overlap: the other milestone.
 };
 
 /// Names of the core's enums (event kinds, merge kinds) for callers in `sf`.
@@ -203,7 +221,19 @@ typename Inspector::result_type inspect(Inspector& f, worker_snapshot& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_status& x) {
   return f(caf::meta::type_name("sf::run_status"), x.workers, x.total_cost, x.budget_ceiling,
-           x.budget_reached, x.active, x.message);
+           x.budget_reached, x.active, x.message, x.overlaps);
+}
+
+/// Serialization of `file_overlap`.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, file_overlap& x) {
+  return f(caf::meta::type_name("sf::file_overlap"), x.first, x.second, x.files);
+}
+
+/// Serialization of `branch_changes`.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, branch_changes& x) {
+  return f(caf::meta::type_name("sf::branch_changes"), x.milestone, x.tip, x.files, x.error);
 }
 
 template <class Inspector>
@@ -248,8 +278,7 @@ typename Inspector::result_type inspect(Inspector& f, merge_report& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_event& x) {
   return f(caf::meta::type_name("sf::run_event"), x.kind, x.milestone, x.state, x.merge, x.text,
-           x.cost,
-           x.completed_units, x.total_units);
+           x.cost, x.completed_units, x.total_units, x.files, x.other);
 }
 
 } // namespace sf

@@ -32,6 +32,10 @@ std::string format_event_line(const run_event& ev, int64_t at_ms) {
     j["completedUnits"] = ev.completed_units;
     j["totalUnits"] = ev.total_units;
   }
+  if (!ev.files.empty())
+    j["files"] = ev.files;
+  if (!ev.other.empty())
+    j["with"] = ev.other;
   return j.dump() + "\n";
 }
 

@@ -37,6 +37,9 @@ caf::error write_run_file(const std::string& root, const run_status& st, int64_t
                        {"pid", w.pid},
                        {"note", w.note},
                        {"adopted", w.adopted}});
+  nlohmann::json overlaps = nlohmann::json::array();
+  for (const auto& o : st.overlaps)
+    overlaps.push_back({{"milestones", {o.first, o.second}}, {"files", o.files}});
   nlohmann::json j = {{"coordinatorPid", pid},
                       {"updatedAt", now_ms()},
                       {"workers", workers},
@@ -44,7 +47,8 @@ caf::error write_run_file(const std::string& root, const run_status& st, int64_t
                       {"budgetCeiling", st.budget_ceiling},
                       {"budgetReached", st.budget_reached},
                       {"active", st.active},
-                      {"message", st.message}};
+                      {"message", st.message},
+                      {"overlaps", overlaps}};
   // Atomic, not durable: run.json is a view for `status`, rewritten on every change and by
   // the next coordinator; nothing is recovered from it (workers.json and the ledger are).
   return write_file_replace(dir->fd.get(), dir->path, "run.json", j.dump(1), 0600);
@@ -94,6 +98,22 @@ caf::expected<run_file> read_run_file(const std::string& root) {
   } catch (const nlohmann::json::exception&) {
     // `value` throws on a present field of the wrong type.
     return bad("workers[]");
+  }
+  // Absent in files of older versions.
+  if (j.contains("overlaps")) {
+    if (!j["overlaps"].is_array())
+      return bad("overlaps");
+    try {
+      for (const auto& o : j["overlaps"]) {
+        const auto& ids = o.at("milestones");
+        if (!ids.is_array() || ids.size() != 2)
+          return bad("overlaps[].milestones");
+        out.status.overlaps.push_back({ids[0].get<std::string>(), ids[1].get<std::string>(),
+                                       o.at("files").get<std::vector<std::string>>()});
+      }
+    } catch (const nlohmann::json::exception&) {
+      return bad("overlaps[]");
+    }
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // commands act on the project of the main worktree, found through the common git dir.
 #include "support/gates.hpp"
 #include "support/project.hpp"
+#include "support/stop_at_end.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,12 +17,6 @@ namespace {
 command_result cli_in(const test_project& p, const std::string& cwd, const std::string& args) {
   return run("HOME=" + sh_quote(p.root()) + " " + sh_quote(SF_CLI_PATH) + " " + args, cwd);
 }
-
-// Stops the project's run however the test ends, so a failed check leaves no worker behind.
-struct stop_at_end {
-  const test_project& p;
-  ~stop_at_end() { (void) p.cli("stop"); }
-};
 
 } // namespace
 

@@ -38,7 +38,7 @@ std::vector<std::string> schema_errors(const nlohmann::json& schema, const nlohm
   for (auto it = schema.begin(); it != schema.end(); ++it) {
     static const char* known[] = {"$schema", "title", "type", "required", "properties",
                                   "additionalProperties", "enum", "minimum", "maximum", "items",
-                                  "oneOf", "description"};
+                                  "oneOf", "description", "minItems", "maxItems"};
     bool ok = false;
     for (const char* k : known)
       ok = ok || it.key() == k;
@@ -70,6 +70,14 @@ std::vector<std::string> schema_errors(const nlohmann::json& schema, const nlohm
     if (matches != 1)
       out.push_back(at + ": matches " + std::to_string(matches) + " alternatives of oneOf");
   }
+  if (doc.is_array() && schema.contains("minItems") &&
+      doc.size() < schema["minItems"].get<std::size_t>())
+    out.push_back(at + ": " + std::to_string(doc.size()) + " items, fewer than " +
+                  schema["minItems"].dump());
+  if (doc.is_array() && schema.contains("maxItems") &&
+      doc.size() > schema["maxItems"].get<std::size_t>())
+    out.push_back(at + ": " + std::to_string(doc.size()) + " items, more than " +
+                  schema["maxItems"].dump());
   if (doc.is_array() && schema.contains("items"))
     for (std::size_t i = 0; i < doc.size(); ++i) {
       auto sub = schema_errors(schema["items"], doc[i], where + "/" + std::to_string(i));

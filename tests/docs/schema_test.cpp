@@ -75,6 +75,14 @@ TEST_CASE("the schema checker rejects what the schemas forbid", "[docs]") {
   CHECK(schema_errors(ledger, {{"costs", {{"M001", "x"}}}, {"total", 1.0}}).size() == 1);
   CHECK(schema_errors(ledger, {{"costs", {{"M001", 1.7e308}}}, {"total", 1.0}}).size() == 1);
   CHECK(schema_errors(ledger, {{"costs", nlohmann::json::object()}, {"total", 0}, {"extra", 1}}).size() == 1);
+  // Array sizes: an overlap names exactly two milestones and at least one file.
+  auto overlap = load_schema("run")["properties"]["overlaps"]["items"];
+  CHECK(schema_errors(overlap, {{"milestones", {"M001", "M002"}}, {"files", {"a"}}}).empty());
+  CHECK(schema_errors(overlap, {{"milestones", {"M001"}}, {"files", {"a"}}}).size() == 1);
+  CHECK(schema_errors(overlap, {{"milestones", {"M1", "M2", "M3"}}, {"files", {"a"}}}).size() ==
+        1);
+  CHECK(schema_errors(overlap, {{"milestones", {"M001", "M002"}},
+                                {"files", nlohmann::json::array()}}).size() == 1);
 }
 
 TEST_CASE("files of a real run match the documented schemas", "[docs]") {
