@@ -24,6 +24,9 @@ public:
   /// Hands over a last line that had no trailing newline; call once at end of output.
   void finish(const line_handler& on_line);
 
+  /// Bytes kept of the unfinished last line (0 while an overlong line is being skipped).
+  std::size_t buffered() const noexcept { return tail_.size(); }
+
   /// Number of overlong lines skipped so far.
   std::size_t skipped() const noexcept { return skipped_; }
 

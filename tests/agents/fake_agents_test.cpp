@@ -390,3 +390,32 @@ TEST_CASE("generic agent: prompt on stdin and in SF_PROMPT_FILE, SF_COST summed"
                                                  "Keep the tests green.", "SF_COST 0.5"});
   CHECK(r.report.usage.usd == 0.75);
 }
+
+TEST_CASE("the fakes refuse what the real CLIs refuse", "[agents][fake]") {
+  agent_fixture f;
+  sf::test::temp_dir not_a_repo;
+  // The generic adapter passes any command line as it is.
+  auto refused = [&](std::vector<std::string> argv, const std::string& cwd = "") {
+    auto p = f.profile(agent_adapter::generic);
+    p.command = std::move(argv);
+    auto r = run_to_end(p, f.request("", false, cwd), f.env("success"));
+    return std::make_pair(WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1,
+                          r.report.last_plain_line);
+  };
+  auto claude = sf::test::fake_agent("claude");
+  CHECK(refused({claude, "-p", "--output-format", "stream-json"}) ==
+        std::make_pair(1, std::string("Error: When using --print, --output-format=stream-json "
+                                      "requires --verbose")));
+  CHECK(refused({claude, "-p", "--output-format", "stream-json", "--verbose", "--session-id", "a",
+                 "--resume", "a"}) ==
+        std::make_pair(1, std::string("Error: --session-id cannot be used with --continue or "
+                                      "--resume.")));
+  auto codex = sf::test::fake_agent("codex");
+  CHECK(refused({codex, "exec", "--json", "--full-auto", "-"}) ==
+        std::make_pair(2, std::string("error: unexpected argument '--full-auto' found")));
+  CHECK(refused({codex, "exec", "--json", "resume", "t", "-C", "/tmp", "go"}) ==
+        std::make_pair(2, std::string("error: unexpected argument '-C' found")));
+  CHECK(refused({codex, "exec", "--json", "-"}, not_a_repo.path()) ==
+        std::make_pair(1, std::string("Not inside a trusted directory and "
+                                      "--skip-git-repo-check was not specified.")));
+}
