@@ -90,6 +90,7 @@ public:
   void on_transcript(transcript_sink sink) { sink_ = std::move(sink); }
 
 protected:
+  /// Lines up to `max_stream_line_bytes`; no transcript sink yet.
   agent_stream() : lines_(max_stream_line_bytes) {}
 
   /// One complete line (no `\n`, no trailing `\r`).
