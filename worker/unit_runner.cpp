@@ -1,9 +1,9 @@
 #include "worker/unit_runner.hpp"
 
+#include "agents/cost_scanner.hpp"
 #include "io/os/process.hpp"
 #include "io/os/unique_fd.hpp"
 #include "messages/error.hpp"
-#include "worker/cost_scanner.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -87,7 +87,7 @@ caf::expected<unit_result> run_unit(const unit_request& req) {
 
   unit_result result;
   result.pid = child->pid();
-  cost_scanner costs;
+  agents::cost_scanner costs;
   output_copier copier{req.copy_fd};
   char buf[16384];
   // Reads what is available; returns false at end of file or on a read error.

@@ -29,7 +29,7 @@ struct unit_result {
   pid_t pid = -1;            ///< Process id of the unit's shell (also its process group).
   int exit_status = 0;       ///< waitpid-style status of the shell.
   bool interrupted = false;  ///< `stop_fd` fired and the unit's group was terminated.
-  double reported_cost = 0;  ///< Sum of its `SF_COST` lines (see worker/cost_scanner.hpp).
+  double reported_cost = 0;  ///< Sum of its `SF_COST` lines (see agents/cost_scanner.hpp).
   std::size_t cost_reports = 0; ///< Number of `SF_COST` lines seen.
 
   /// True when the shell exited with code 0 and was not interrupted.

@@ -1,7 +1,7 @@
 // Pure parts of the reference worker: cost lines, front-matter edit, metrics document.
+#include "agents/cost_scanner.hpp"
 #include "messages/error.hpp"
 #include "support/temp_dir.hpp"
-#include "worker/cost_scanner.hpp"
 #include "worker/git_commit.hpp"
 #include "worker/metrics.hpp"
 #include "worker/milestone_edit.hpp"
@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <string>
 
-using sf::worker::cost_scanner;
-using sf::worker::parse_cost_line;
+using sf::agents::cost_scanner;
+using sf::agents::parse_cost_line;
 
 TEST_CASE("SF_COST lines are parsed strictly", "[worker][cost]") {
   CHECK(parse_cost_line("SF_COST 0.42") == 0.42);
@@ -57,7 +57,7 @@ TEST_CASE("the cost scanner sums lines split across chunks", "[worker][cost]") {
 TEST_CASE("the cost scanner skips an overlong line whole", "[worker][cost]") {
   cost_scanner s;
   // The overlong line starts like a cost line; its tail must not be taken as a new line.
-  s.feed("SF_COST 5" + std::string(sf::worker::max_line_bytes, '0'));
+  s.feed("SF_COST 5" + std::string(sf::agents::max_line_bytes, '0'));
   s.feed(std::string(1000, '1') + "\nSF_COST 2\n");
   s.finish();
   CHECK(s.reports() == 1);

@@ -9,12 +9,14 @@
 /// cost line, adds nothing. Lines longer than `max_line_bytes` are
 /// skipped whole, so a unit cannot make the worker buffer without bound.
 
+#include "agents/line_splitter.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace sf::worker {
+namespace sf::agents {
 
 /// Longest output line kept for scanning; a longer line cannot be a cost report.
 constexpr std::size_t max_line_bytes = 64 * 1024;
@@ -26,10 +28,10 @@ std::optional<double> parse_cost_line(std::string_view line);
 class cost_scanner {
 public:
   /// Scans the next chunk of output (chunks may split lines anywhere).
-  void feed(std::string_view chunk);
+  void feed(std::string_view chunk) { lines_.feed(chunk, on_line()); }
 
   /// Scans a last line that had no trailing newline; call once at end of output.
-  void finish();
+  void finish() { lines_.finish(on_line()); }
 
   /// Sum of the costs seen so far, in USD (at most `max_cost_usd`).
   double total() const noexcept { return total_; }
@@ -38,12 +40,11 @@ public:
   std::size_t reports() const noexcept { return reports_; }
 
 private:
-  void end_line();
+  line_handler on_line();
 
-  std::string line_;
-  bool overlong_ = false;
+  line_splitter lines_{max_line_bytes};
   double total_ = 0;
   std::size_t reports_ = 0;
 };
 
-} // namespace sf::worker
+} // namespace sf::agents

@@ -1,4 +1,4 @@
-#include "worker/cost_scanner.hpp"
+#include "agents/cost_scanner.hpp"
 
 #include "config/cost.hpp"
 
@@ -6,7 +6,7 @@
 #include <charconv>
 #include <cmath>
 
-namespace sf::worker {
+namespace sf::agents {
 
 std::optional<double> parse_cost_line(std::string_view line) {
   constexpr std::string_view prefix = "SF_COST ";
@@ -31,42 +31,14 @@ std::optional<double> parse_cost_line(std::string_view line) {
   return std::min(value, max_cost_usd);
 }
 
-void cost_scanner::feed(std::string_view chunk) {
-  while (!chunk.empty()) {
-    auto nl = chunk.find('\n');
-    auto piece = chunk.substr(0, nl);
-    if (!overlong_) {
-      if (line_.size() + piece.size() > max_line_bytes) {
-        // Drop what we have: the rest of this line is skipped up to its newline.
-        overlong_ = true;
-        line_.clear();
-        line_.shrink_to_fit();
-      } else {
-        line_.append(piece);
-      }
-    }
-    if (nl == std::string_view::npos)
-      return;
-    end_line();
-    chunk.remove_prefix(nl + 1);
-  }
-}
-
-void cost_scanner::finish() {
-  if (!line_.empty() || overlong_)
-    end_line();
-}
-
-void cost_scanner::end_line() {
-  if (!overlong_) {
-    if (auto cost = parse_cost_line(line_)) {
+line_handler cost_scanner::on_line() {
+  return [this](std::string_view line) {
+    if (auto cost = parse_cost_line(line)) {
       // Many valid lines may add up past the maximum: a unit costs at most that.
       total_ = add_costs_capped(total_, *cost);
       ++reports_;
     }
-  }
-  overlong_ = false;
-  line_.clear();
+  };
 }
 
-} // namespace sf::worker
+} // namespace sf::agents
