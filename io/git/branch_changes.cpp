@@ -3,7 +3,7 @@
 #include "config/escape.hpp"
 #include "core/milestone_id.hpp"
 #include "io/git/git.hpp"
-#include "io/git/integration_branch.hpp"
+#include "io/git/milestone_branch.hpp"
 #include "messages/error.hpp"
 
 #include <algorithm>
@@ -44,14 +44,13 @@ caf::expected<std::optional<branch_change_set>> read_branch_changes(git_reposito
     return std::optional<branch_change_set>{};
   if (rc != 0)
     return git_fail("reading", ref_name);
-  auto main = resolve_main_branch(repo);
-  if (!main)
-    return main.error();
-  git_oid main_oid, base;
-  if (git_reference_name_to_id(&main_oid, repo, ("refs/heads/" + *main).c_str()) != 0)
-    return git_fail("reading", "refs/heads/" + *main);
-  if (git_merge_base(&base, repo, &tip, &main_oid) != 0)
-    return git_fail("finding the merge base", "milestone/" + mid + " and " + *main);
+  auto found = merge_base_with_main(repo, tip, mid);
+  if (!found)
+    return found.error();
+  if (!*found)
+    return make_error(ec::invalid_input, "branch milestone/" + mid +
+                                           " shares no history with the integration branch");
+  const git_oid base = **found;
   char hex[GIT_OID_HEXSZ + 1];
   git_oid_tostr(hex, sizeof hex, &tip);
   branch_change_set out;

@@ -21,6 +21,23 @@ std::string hex(const git_oid* oid) {
 
 } // namespace
 
+caf::expected<std::optional<git_oid>> merge_base_with_main(git_repository* repo,
+                                                           const git_oid& tip,
+                                                           const std::string& mid) {
+  auto main = resolve_main_branch(repo);
+  if (!main)
+    return main.error();
+  git_oid main_oid, base;
+  if (git_reference_name_to_id(&main_oid, repo, ("refs/heads/" + *main).c_str()) != 0)
+    return git_fail("reading", "refs/heads/" + *main);
+  int rc = git_merge_base(&base, repo, &tip, &main_oid);
+  if (rc == GIT_ENOTFOUND)
+    return std::optional<git_oid>{};
+  if (rc != 0)
+    return git_fail("finding the merge base", "milestone/" + mid + " and " + *main);
+  return std::optional<git_oid>{base};
+}
+
 caf::error check_branch_history(git_repository* repo, const std::string& mid) {
   git_oid tip;
   auto ref_name = "refs/heads/milestone/" + mid;
@@ -29,17 +46,14 @@ caf::error check_branch_history(git_repository* repo, const std::string& mid) {
     return {};
   if (rc != 0)
     return git_fail("reading", ref_name);
+  auto base = merge_base_with_main(repo, tip, mid);
+  if (!base)
+    return base.error();
+  if (*base)
+    return {};
   auto main = resolve_main_branch(repo);
   if (!main)
     return main.error();
-  git_oid main_oid, base;
-  if (git_reference_name_to_id(&main_oid, repo, ("refs/heads/" + *main).c_str()) != 0)
-    return git_fail("reading", "refs/heads/" + *main);
-  rc = git_merge_base(&base, repo, &tip, &main_oid);
-  if (rc == 0)
-    return {};
-  if (rc != GIT_ENOTFOUND)
-    return git_fail("finding the merge base", "milestone/" + mid + " and " + *main);
   return make_error(ec::invalid_input,
                     "branch milestone/" + mid + " exists in " + git_repository_commondir(repo) +
                       " but shares no history with " + *main +

@@ -33,6 +33,12 @@ caf::expected<std::optional<branch_state>> read_milestone_branch(git_repository*
 /// empty when there is no such branch.
 caf::expected<std::optional<bool>> milestone_merged(git_repository* repo, const std::string& mid);
 
+/// The merge base of `tip` (of `milestone/<mid>`) and the integration branch's tip; empty when
+/// they share no history.
+caf::expected<std::optional<git_oid>> merge_base_with_main(git_repository* repo,
+                                                           const git_oid& tip,
+                                                           const std::string& mid);
+
 /// Fails when `milestone/<mid>` exists but shares no history with the integration branch (a
 /// branch of that name made elsewhere): a worker would start from a tree without the plan.
 /// The error names the branch and the fix; nothing is changed.
