@@ -8,6 +8,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <string>
@@ -129,4 +132,26 @@ TEST_CASE("start and eligibility refuse an agent unit naming no profile, before 
   auto report = p.cli("eligibility");
   CHECK(report.exit_code == 1);
   CHECK(report.err == line);
+}
+
+TEST_CASE("the coordinator removes the prompt file a killed worker left", "[worker]") {
+  temp_dir gate_dir;
+  const auto gate = gate_dir / "go";
+  REQUIRE(::mkfifo(gate.c_str(), 0600) == 0);
+  // The unit blocks on the gate, which nobody opens: only the cleanup ends it.
+  test_project p({ms("M001", {}, {{"U1", "read go < '" + gate + "'", {}, -1}})},
+                 "  enabled: true\n  heartbeat_interval: 0.2\n  max_restarts: 0\n");
+  auto cli = p.spawn_cli({"start", "--yes"});
+  const auto prompt_file = p.path(".sf/parallel/M001.prompt.md");
+  REQUIRE(wait_for(p.root(), [&] {
+    auto s = status_of(p.root(), "M001");
+    return s && s->unit && std::filesystem::exists(prompt_file);
+  }, std::chrono::seconds(20)));
+  auto worker = status_of(p.root(), "M001")->pid;
+  REQUIRE(::kill(static_cast<pid_t>(worker), SIGKILL) == 0);
+  REQUIRE(wait_for(p.root(), [&] { return !std::filesystem::exists(prompt_file); },
+                   std::chrono::seconds(20)));
+  auto status = wait_exit(cli, std::chrono::seconds(30));
+  REQUIRE(status);
+  CHECK(state_of(p.root(), "M001") == "failed");
 }
