@@ -533,15 +533,18 @@ int session::run() {
                                    "yet; give it a run: command instead"));
       // The prompt lives in the runtime folder, never in the worktree a commit takes in.
       auto prompt = build_prompt(plan_, s, u);
+      // A full disk must not fail a shell unit that may never read the file (as a status file
+      // it cannot write does not stop the worker): it runs without SF_PROMPT_FILE.
       auto prompt_file = io::write_prompt_file(opts_.root, opts_.milestone, prompt);
       if (!prompt_file)
-        return fail(prompt_file.error());
+        report("unit " + u.id + " runs without SF_PROMPT_FILE: " + describe(prompt_file.error()));
       unit_request req;
       req.command = u.run;
       req.cwd = opts_.worktree;
       // What each unit is, for the unit itself and for whoever must tell a unit from its
       // worker (a coordinator adopting a worker it only knows by token).
-      req.env = with_unit_vars(env, {u.id, s.id, plan_path, *prompt_file, prompt});
+      req.env = with_unit_vars(env, {u.id, s.id, plan_path, prompt_file ? *prompt_file : "",
+                                     prompt});
       req.copy_fd = STDOUT_FILENO;
       req.stop_fd = sigfd_.get();
       req.heartbeat = heartbeat_;

@@ -24,7 +24,10 @@ std::vector<std::string> with_unit_vars(std::vector<std::string> env, const unit
   set_var(env, "SF_UNIT_ID", v.unit_id);
   set_var(env, "SF_SLICE_ID", v.slice_id);
   set_var(env, "SF_MILESTONE_FILE", v.milestone_file);
-  set_var(env, "SF_PROMPT_FILE", v.prompt_file);
+  if (!v.prompt_file.empty())
+    set_var(env, "SF_PROMPT_FILE", v.prompt_file);
+  else
+    unset_var(env, "SF_PROMPT_FILE"); // Not written: an inherited path would be another's.
   if (v.prompt.size() <= max_prompt_env_bytes) {
     set_var(env, "SF_PROMPT", v.prompt);
   } else {

@@ -18,7 +18,8 @@ struct unit_vars {
   std::string unit_id;        ///< `SF_UNIT_ID`.
   std::string slice_id;       ///< `SF_SLICE_ID`.
   std::string milestone_file; ///< `SF_MILESTONE_FILE`: absolute MILESTONE.md in the worktree.
-  std::string prompt_file;    ///< `SF_PROMPT_FILE`: absolute, under `.sf/parallel/`.
+  std::string prompt_file;    ///< `SF_PROMPT_FILE`: absolute, under `.sf/parallel/`; empty
+                              ///< when it could not be written, and then left out.
   std::string prompt;         ///< `SF_PROMPT`, left out above `max_prompt_env_bytes`.
 };
 

@@ -65,6 +65,10 @@ TEST_CASE("with_unit_vars sets each variable once, replacing inherited ones", "[
   CHECK(count_named(big, "SF_PROMPT") == 0);
   CHECK(count_named(big, "SF_PROMPT_FILE") == 1);
   CHECK(count_named(big, "SF_UNIT_ID") == 1);
+  // A prompt file that could not be written is not named, nor is an inherited one.
+  auto unwritten = sf::worker::with_unit_vars(base, {"U1", "S01", "/w/M.md", "", "hello"});
+  CHECK(count_named(unwritten, "SF_PROMPT_FILE") == 0);
+  CHECK(count_named(unwritten, "SF_PROMPT") == 1);
 }
 
 TEST_CASE("a shell unit gets its ids, the milestone file and its prompt, never committed",
