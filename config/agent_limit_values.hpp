@@ -11,7 +11,7 @@ namespace sf {
 
 /// Allowed values of `timeout:` and `idle_timeout:`, as error messages name them.
 inline constexpr const char* limit_seconds_allowed =
-  "a number of seconds greater than 0, at most 1000000";
+    "a number of seconds greater than 0, at most 1000000";
 
 /// Allowed values of `max_attempts:`, as error messages name them.
 inline constexpr const char* max_attempts_allowed = "an integer from 1 to 20";

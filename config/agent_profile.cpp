@@ -8,12 +8,14 @@ namespace {
 
 // The one name table of agent_adapter, spelled as in the preferences file.
 constexpr core::name_table<agent_adapter, 4> adapter_names = {
-  {"claude", "codex", "aider", "generic"}};
+    {"claude", "codex", "aider", "generic"}};
 
 } // namespace
 
 // Names are literals: the view's data is NUL-terminated.
-const char* to_string(agent_adapter a) { return adapter_names.name(a).data(); }
+const char* to_string(agent_adapter a) {
+  return adapter_names.name(a).data();
+}
 
 std::optional<agent_adapter> parse_agent_adapter(std::string_view text) {
   return adapter_names.parse(text);

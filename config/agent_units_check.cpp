@@ -17,7 +17,8 @@ std::string missing_profile(const agent_settings& a, const std::string& name) {
            ".sf/PREFERENCES.md (e.g. \"claude: {adapter: claude}\")";
   if (name == "default")
     return "there are several agent profiles and no agents.default; set agents.default to "
-           "one of: " + profile_names(a);
+           "one of: " +
+           profile_names(a);
   return "there is no agent profile \"" + escape_text(name) +
          "\"; add it under agents.profiles or use one of: " + profile_names(a);
 }
@@ -31,9 +32,8 @@ caf::error check_agent_units(const plan& p, const preferences& prefs) {
         const auto& u = m.slices[i].units[j];
         if (!u.is_agent())
           continue;
-        auto where = m.path + ": milestone " + m.id + ", unit " + escape_text(u.id) +
-                     ": slices[" + std::to_string(i) + "].units[" + std::to_string(j) +
-                     "].agent: ";
+        auto where = m.path + ": milestone " + m.id + ", unit " + escape_text(u.id) + ": slices[" +
+                     std::to_string(i) + "].units[" + std::to_string(j) + "].agent: ";
         auto why = missing_profile(prefs.agents, u.agent);
         if (!why.empty())
           return make_error(ec::invalid_input, where + why);
@@ -42,8 +42,8 @@ caf::error check_agent_units(const plan& p, const preferences& prefs) {
           return make_error(ec::invalid_input,
                             where + "profile \"" + profile->name +
                                 "\" uses the generic adapter, which needs a command; add "
-                                "agents.profiles." + profile->name +
-                                ".command (e.g. [my-agent]) or set its adapter");
+                                "agents.profiles." +
+                                profile->name + ".command (e.g. [my-agent]) or set its adapter");
       }
   return {};
 }

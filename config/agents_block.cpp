@@ -22,12 +22,12 @@ struct value_at {
   const agents_block_source& src;
   std::string key;  ///< `agents.profiles.claude.model`.
   std::string name; ///< Its own key in its map: `model`.
-  YAML::Node node; ///< A copy: iteration hands out temporaries (copies share the tree).
+  YAML::Node node;  ///< A copy: iteration hands out temporaries (copies share the tree).
   std::size_t line;
 
   caf::error fail(const std::string& allowed) const {
-    return make_error(ec::invalid_input, src.path + ":" + std::to_string(line) + ": " + key +
-                                             ": " + describe_value(node) +
+    return make_error(ec::invalid_input, src.path + ":" + std::to_string(line) + ": " + key + ": " +
+                                             describe_value(node) +
                                              " is not allowed; allowed: " + allowed);
   }
 };
@@ -91,8 +91,8 @@ bool valid_profile_name(const std::string& s) {
   if (s.empty() || s.size() > 64 || s == "default")
     return false;
   for (char c : s)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-' || c == '.'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-' || c == '.'))
       return false;
   return true;
 }
@@ -208,8 +208,8 @@ caf::error apply_prices(agent_settings& into, const value_at& v) {
     }
     if (!input || !output)
       return make_error(ec::invalid_input,
-                        m.src.path + ":" + std::to_string(m.line) + ": " + m.key +
-                            " has no " + (input ? "output" : "input") +
+                        m.src.path + ":" + std::to_string(m.line) + ": " + m.key + " has no " +
+                            (input ? "output" : "input") +
                             " price; give both input: and output: (USD per million tokens)");
     // Unknown cache pricing is charged as fresh input: a budget errs on the safe side.
     if (!cached)
@@ -264,7 +264,8 @@ caf::error validate_agents(const agent_settings& a,
                     (from == origin.end() ? std::string("the preferences") : from->second) +
                         ": agents.default is \"" + escape_text(a.default_profile) +
                         "\", which is not a profile; add it under agents.profiles or use one "
-                        "of: " + profile_names(a));
+                        "of: " +
+                        profile_names(a));
 }
 
 } // namespace sf

@@ -34,10 +34,12 @@ std::string build_prompt(const milestone& m, const slice& s, const unit& u) {
   add("## Unit " + heading(u.id, u.title));
   add(trimmed(u.prompt));
   std::string closing =
-    "---\n"
-    "Work in the current directory: it is a git worktree of the project, on the branch "
-    "milestone/" + m.id + ". Do only this unit's part of the milestone. Do not commit: "
-    "sf-actors commits your changes when you finish.";
+      "---\n"
+      "Work in the current directory: it is a git worktree of the project, on the branch "
+      "milestone/" +
+      m.id +
+      ". Do only this unit's part of the milestone. Do not commit: "
+      "sf-actors commits your changes when you finish.";
   // A milestone's verify applies to its agent units only; a shell unit has none of its own.
   if (auto verify = u.is_agent() ? m.verify_of(u) : std::string{}; !verify.empty())
     closing += "\nWhen you finish, this command must succeed in the worktree: " + verify;

@@ -45,7 +45,7 @@ void remove_prompt_file(const std::string& root, const std::string& mid) {
   auto name = prompt_name(mid);
   struct stat st {};
   if (::fstatat(dir->fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-    (void) unlink_deferred(dir->fd.get(), name.c_str());
+    (void)unlink_deferred(dir->fd.get(), name.c_str());
 }
 
 } // namespace sf::io

@@ -148,8 +148,7 @@ TEST_CASE("agent limits out of range are refused naming the field and the range"
         "/r/M.md:3: milestone M001: the front matter: verify is a map; it must be text");
 }
 
-TEST_CASE("check_agent_units finds units naming no profile, and names the fix",
-          "[config][plan]") {
+TEST_CASE("check_agent_units finds units naming no profile, and names the fix", "[config][plan]") {
   auto p = plan_of(with_unit("    agent: claud\n"));
   const std::string at = "/r/M.md: milestone M001, unit U1: slices[0].units[1].agent: ";
   auto two = prefs_with("  profiles:\n    claude: {}\n    codex: {}\n");
@@ -169,7 +168,7 @@ TEST_CASE("check_agent_units finds units naming no profile, and names the fix",
   // One profile is the default by itself; a named default works among several.
   CHECK_FALSE(sf::check_agent_units(by_default, prefs_with("  profiles:\n    claude: {}\n")));
   CHECK_FALSE(sf::check_agent_units(
-    by_default, prefs_with("  default: codex\n  profiles:\n    claude: {}\n    codex: {}\n")));
+      by_default, prefs_with("  default: codex\n  profiles:\n    claude: {}\n    codex: {}\n")));
   CHECK_FALSE(sf::check_agent_units(plan_of(with_unit("    agent: codex\n")), two));
   // Shell units need no profile at all.
   CHECK_FALSE(sf::check_agent_units(plan_of(with_unit("    run: make\n")), sf::preferences{}));
@@ -181,6 +180,6 @@ TEST_CASE("check_agent_units refuses a generic profile without a command", "[con
         "/r/M.md: milestone M001, unit U1: slices[0].units[1].agent: profile \"mine\" uses the "
         "generic adapter, which needs a command; add agents.profiles.mine.command (e.g. "
         "[my-agent]) or set its adapter");
-  CHECK_FALSE(sf::check_agent_units(
-    p, prefs_with("  profiles:\n    mine: {command: [my-agent, --go]}\n")));
+  CHECK_FALSE(
+      sf::check_agent_units(p, prefs_with("  profiles:\n    mine: {command: [my-agent, --go]}\n")));
 }

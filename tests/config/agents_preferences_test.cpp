@@ -178,11 +178,12 @@ TEST_CASE("home and project agents merge field by field, the project winning",
           "[config][preferences]") {
   temp_dir root;
   temp_dir home;
-  write_file(home / ".sf/PREFERENCES.md",
-             "---\nagents:\n  default: claude\n  profiles:\n"
-             "    claude: {model: opus, args: [\"-v\"], timeout: 60}\n    aider: {}\n"
-             "  prices:\n    m: {input: 1, output: 2, cached: 0.5}\n    gone: {input: 1, output: 1}\n"
-             "---\n");
+  write_file(
+      home / ".sf/PREFERENCES.md",
+      "---\nagents:\n  default: claude\n  profiles:\n"
+      "    claude: {model: opus, args: [\"-v\"], timeout: 60}\n    aider: {}\n"
+      "  prices:\n    m: {input: 1, output: 2, cached: 0.5}\n    gone: {input: 1, output: 1}\n"
+      "---\n");
   write_file(root / ".sf/PREFERENCES.md",
              "---\nagents:\n  profiles:\n    claude: {model: sonnet, timeout: null}\n"
              "  prices:\n    m: {input: 4, output: 5}\n    gone: null\n---\n");
@@ -249,8 +250,7 @@ TEST_CASE("bad hooks and worktree_setup values are one-line errors", "[config][p
         "/p/P.md:3: parallel.worktree_setup: a list is not a string; allowed: a string");
 }
 
-TEST_CASE("unknown hook events warn; a project can turn a home hook off",
-          "[config][preferences]") {
+TEST_CASE("unknown hook events warn; a project can turn a home hook off", "[config][preferences]") {
   auto p = applied("parallel:\n  hooks:\n    unit_don: x\n    done: {command: y, retries: 2}\n");
   REQUIRE(p.warnings.size() == 2);
   CHECK(p.warnings[0] == "/p/P.md:4: parallel.hooks.unit_don is not a known event and is "

@@ -63,13 +63,13 @@ TEST_CASE("the prompt leaves out what is empty; a unit's verify wins over the mi
   u.prompt.clear();
   u.verify = "./check.sh";
   const std::string closing =
-    "---\n"
-    "Work in the current directory: it is a git worktree of the project, on the branch "
-    "milestone/M007. Do only this unit's part of the milestone. Do not commit: sf-actors "
-    "commits your changes when you finish.\n";
+      "---\n"
+      "Work in the current directory: it is a git worktree of the project, on the branch "
+      "milestone/M007. Do only this unit's part of the milestone. Do not commit: sf-actors "
+      "commits your changes when you finish.\n";
   CHECK(sf::build_prompt(m, s, u) ==
         "# M007\n\n## Slice S02\n\n## Unit U03\n\n" + closing +
-          "When you finish, this command must succeed in the worktree: ./check.sh\n");
+            "When you finish, this command must succeed in the worktree: ./check.sh\n");
   // A shell unit has no verify, whatever the milestone says.
   u.agent.clear();
   u.run = "make";

@@ -21,19 +21,19 @@ using namespace sf::test;
 namespace {
 
 std::size_t count_named(const std::vector<std::string>& env, const std::string& key) {
-  return static_cast<std::size_t>(std::count_if(env.begin(), env.end(), [&](const std::string& e) {
-    return e.rfind(key + "=", 0) == 0;
-  }));
+  return static_cast<std::size_t>(std::count_if(
+      env.begin(), env.end(), [&](const std::string& e) { return e.rfind(key + "=", 0) == 0; }));
 }
 
 /// A shell command that writes what the unit sees into `env-<unit>.txt` in the worktree.
 const char* report_env =
-  "{ echo \"unit=$SF_UNIT_ID\"; echo \"slice=$SF_SLICE_ID\"; "
-  "echo \"milestone_file=$SF_MILESTONE_FILE\"; echo \"prompt_file=$SF_PROMPT_FILE\"; "
-  "echo \"prompt_set=${SF_PROMPT+yes}\"; echo \"prompt_bytes=$(printf %s \"$SF_PROMPT\" | wc -c)\"; "
-  "echo \"file_bytes=$(wc -c < \"$SF_PROMPT_FILE\")\"; "
-  "echo \"same=$(printf %s \"$SF_PROMPT\" | cmp -s - \"$SF_PROMPT_FILE\" && echo yes)\"; "
-  "echo '--- file'; cat \"$SF_PROMPT_FILE\"; } > \"env-$SF_UNIT_ID.txt\"";
+    "{ echo \"unit=$SF_UNIT_ID\"; echo \"slice=$SF_SLICE_ID\"; "
+    "echo \"milestone_file=$SF_MILESTONE_FILE\"; echo \"prompt_file=$SF_PROMPT_FILE\"; "
+    "echo \"prompt_set=${SF_PROMPT+yes}\"; echo \"prompt_bytes=$(printf %s \"$SF_PROMPT\" | wc "
+    "-c)\"; "
+    "echo \"file_bytes=$(wc -c < \"$SF_PROMPT_FILE\")\"; "
+    "echo \"same=$(printf %s \"$SF_PROMPT\" | cmp -s - \"$SF_PROMPT_FILE\" && echo yes)\"; "
+    "echo '--- file'; cat \"$SF_PROMPT_FILE\"; } > \"env-$SF_UNIT_ID.txt\"";
 
 /// The prompt the worker builds for `unit` of the milestone at `path` (read back from disk).
 std::string expected_prompt(const std::string& path, const std::string& mid,
@@ -94,14 +94,12 @@ TEST_CASE("a shell unit gets its ids, the milestone file and its prompt, never c
     auto prompt = expected_prompt(milestone_file, "M001", unit);
     CHECK(prompt.find("## Unit " + unit + ": Unit " + unit + "\n") != std::string::npos);
     CHECK(read_file(wt1 + "/env-" + unit + ".txt") ==
-          "unit=" + unit + "\nslice=S01\nmilestone_file=" + milestone_file +
-            "\nprompt_file=" + prompt_file + "\nprompt_set=yes\nprompt_bytes=" +
-            std::to_string(prompt.size()) + "\nfile_bytes=" + std::to_string(prompt.size()) +
-            "\nsame=yes\n--- file\n" + prompt);
+          "unit=" + unit + "\nslice=S01\nmilestone_file=" + milestone_file + "\nprompt_file=" +
+              prompt_file + "\nprompt_set=yes\nprompt_bytes=" + std::to_string(prompt.size()) +
+              "\nfile_bytes=" + std::to_string(prompt.size()) + "\nsame=yes\n--- file\n" + prompt);
   }
   const auto wt2 = p.path(".sf/worktrees/M002");
-  auto long_prompt =
-    expected_prompt(wt2 + "/.sf/milestones/M002/MILESTONE.md", "M002", "U9");
+  auto long_prompt = expected_prompt(wt2 + "/.sf/milestones/M002/MILESTONE.md", "M002", "U9");
   REQUIRE(long_prompt.size() > sf::worker::max_prompt_env_bytes);
   auto seen = read_file(wt2 + "/env-U9.txt");
   CHECK(seen.find("\nprompt_set=\nprompt_bytes=0\nfile_bytes=" +
@@ -147,14 +145,17 @@ TEST_CASE("the coordinator removes the prompt file a killed worker left", "[work
                  "  enabled: true\n  heartbeat_interval: 0.2\n  max_restarts: 0\n");
   auto cli = p.spawn_cli({"start", "--yes"});
   const auto prompt_file = p.path(".sf/parallel/M001.prompt.md");
-  REQUIRE(wait_for(p.root(), [&] {
-    auto s = status_of(p.root(), "M001");
-    return s && s->unit && std::filesystem::exists(prompt_file);
-  }, std::chrono::seconds(20)));
+  REQUIRE(wait_for(
+      p.root(),
+      [&] {
+        auto s = status_of(p.root(), "M001");
+        return s && s->unit && std::filesystem::exists(prompt_file);
+      },
+      std::chrono::seconds(20)));
   auto worker = status_of(p.root(), "M001")->pid;
   REQUIRE(::kill(static_cast<pid_t>(worker), SIGKILL) == 0);
-  REQUIRE(wait_for(p.root(), [&] { return !std::filesystem::exists(prompt_file); },
-                   std::chrono::seconds(20)));
+  REQUIRE(wait_for(
+      p.root(), [&] { return !std::filesystem::exists(prompt_file); }, std::chrono::seconds(20)));
   auto status = wait_exit(cli, std::chrono::seconds(30));
   REQUIRE(status);
   CHECK(state_of(p.root(), "M001") == "failed");
