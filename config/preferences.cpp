@@ -238,11 +238,15 @@ caf::error get_hooks(const entry& e, preferences& p) {
   if (!e.value.IsMap())
     return e.fail(describe_value(e.value) + " is not a map",
                   "a map of event to command, e.g. \"unit_done: notify-send done\"");
+  std::set<std::string> seen;
   for (const auto& kv : e.value) {
     auto line = line_of(kv.first, e.src.first_line, e.line);
     auto name = kv.first.IsScalar() ? kv.first.Scalar() : std::string{};
     auto event = parse_hook_event(name);
     auto where = e.src.path + ":" + std::to_string(line) + ": parallel.hooks." + escape_text(name);
+    // yaml-cpp would keep the first of two silently.
+    if (!seen.insert(name).second)
+      return make_error(ec::invalid_input, where + " appears twice; keep one");
     if (!event) {
       p.warnings.push_back(where + " is not a known event and is ignored; events: " +
                            hook_event_names());

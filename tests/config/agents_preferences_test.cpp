@@ -246,6 +246,8 @@ TEST_CASE("bad hooks and worktree_setup values are one-line errors", "[config][p
   CHECK(apply_error("parallel:\n  worktree_setup_timeout: 0\n") ==
         "/p/P.md:3: parallel.worktree_setup_timeout: 0 is out of range; allowed: a number of "
         "seconds greater than 0, at most 1000000");
+  CHECK(apply_error("parallel:\n  hooks:\n    failed: a\n    failed: b\n") ==
+        "/p/P.md:5: parallel.hooks.failed appears twice; keep one");
   CHECK(apply_error("parallel:\n  worktree_setup: [a]\n") ==
         "/p/P.md:3: parallel.worktree_setup: a list is not a string; allowed: a string");
 }
