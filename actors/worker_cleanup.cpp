@@ -1,6 +1,7 @@
 #include "actors/worker_cleanup.hpp"
 
 #include "io/files/parallel_dir.hpp"
+#include "io/files/prompt_file.hpp"
 #include "io/files/signal_file.hpp"
 #include "io/files/status_file.hpp"
 #include "io/os/inode_release.hpp"
@@ -21,6 +22,7 @@ worker_cleanup_actor::behavior_type worker_cleanup(worker_cleanup_actor::pointer
       // (the coordinator's run file keeps the history).
       io::unlink_deferred(io::status_path(root, milestone));
       io::unlink_deferred(io::signal_path(root, milestone));
+      io::remove_prompt_file(root, milestone); // A worker killed mid-unit leaves its prompt.
       io::remove_temp_files(root, milestone + ".");
       // The scan reads every process's environment (~1-1.5 ms measured).
       return io::kill_token_holders(root, token);

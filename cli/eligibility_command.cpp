@@ -2,6 +2,7 @@
 #include "cli/command.hpp"
 #include "cli/terminal_style.hpp"
 #include "cli/eligibility_text.hpp"
+#include "config/agent_units_check.hpp"
 #include "core/milestone_id.hpp"
 #include "io/git/committed_plan.hpp"
 #include "io/git/git.hpp"
@@ -53,6 +54,9 @@ std::function<int()> setup_eligibility(CLI::App& app, global_options& g) {
     } else {
       return fail(committed.error());
     }
+    // `start` refuses such a plan up front; the report must not call it fine.
+    if (auto err = check_agent_units(p, prefs))
+      return fail(err);
     for (const auto& id : *only)
       if (p.find(id) == nullptr)
         return fail("unknown milestone `" + id + "`: no .sf/milestones/" +

@@ -28,13 +28,24 @@ std::string preferences_template() {
          "# first; keys set here win). Uncomment a key to change it; values shown are defaults.\n"
          "parallel:\n"
          "  enabled: false\n";
+  std::ostringstream agents;
   for (const auto& key : preference_keys()) {
-    if (std::string_view{key.name} == "enabled")
+    std::string_view name = key.name;
+    if (name == "enabled")
       continue;
-    out << "  # " << key.name << ": " << key.default_value << "    # " << key.type << ". "
-        << key.description << '\n';
+    // Dotted names are paths in the top-level `agents:` block, shown after `parallel:`.
+    auto& to = name.find('.') == std::string_view::npos ? out : agents;
+    to << (&to == &out ? "  # " : "# ") << key.name << ": " << key.default_value << "    # "
+       << key.type << ". " << key.description << '\n';
   }
-  out << "---\n\nNotes for humans may follow the front matter.\n";
+  out << "# Agent profiles for `agent:` units: a top-level block next to parallel:, e.g.\n"
+         "# agents:\n"
+         "#   default: claude\n"
+         "#   profiles:\n"
+         "#     claude: {adapter: claude, model: sonnet, timeout: 1800}\n"
+         "#   prices:\n"
+         "#     gpt-5-codex: {input: 1.25, output: 10, cached: 0.125}\n"
+      << agents.str() << "---\n\nNotes for humans may follow the front matter.\n";
   return out.str();
 }
 

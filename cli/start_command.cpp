@@ -8,6 +8,7 @@
 #include "cli/merge_report_text.hpp"
 #include "cli/run_summary.hpp"
 #include "cli/start_budget_check.hpp"
+#include "config/agent_units_check.hpp"
 #include "core/sf_paths.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/gitignore.hpp"
@@ -319,6 +320,9 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
                       committed->branch + " (" + root +
                       "/.sf/milestones); commit it, or run `sf-actors graph` to list milestones",
                     exit_failure);
+    // An agent unit naming a profile the preferences lack would fail only once its turn came.
+    if (auto err = check_agent_units(p, prefs))
+      return fail(err);
     // The repository comes first: without a repository, a commit or a usable milestone
     // branch, a worker fails much later in ways that point at the wrong cause.
     if (auto err = preflight_repository(root, prefs, p, o->ids))

@@ -1,5 +1,6 @@
 #include "config/plan.hpp"
 
+#include "config/agent_limit_values.hpp"
 #include "config/cost.hpp"
 #include "config/escape.hpp"
 #include "config/yaml_input.hpp"
@@ -55,6 +56,10 @@ std::size_t milestone::unit_count() const {
   return n;
 }
 
+const std::string& milestone::verify_of(const unit& u) const {
+  return u.verify.empty() ? verify : u.verify;
+}
+
 const milestone* plan::find(std::string_view id) const {
   auto it = std::lower_bound(milestones.begin(), milestones.end(), id,
                              [](const milestone& m, std::string_view x) { return m.id < x; });
@@ -74,7 +79,12 @@ struct context {
   }
 
   caf::error fail(const YAML::Node& node, std::size_t fallback, const std::string& text) const {
-    return make_error(ec::invalid_input, at(node, fallback) + ": milestone " + id + ": " + text);
+    return fail_at(line_of(node, first_line, fallback), text);
+  }
+
+  caf::error fail_at(std::size_t line, const std::string& text) const {
+    return make_error(ec::invalid_input,
+                      path + ":" + std::to_string(line) + ": milestone " + id + ": " + text);
   }
 };
 
@@ -145,14 +155,102 @@ caf::error get_list(const std::map<std::string, std::pair<YAML::Node, std::size_
   return {};
 }
 
+/// `slices[i].units[j]`, the path of a unit's fields in messages.
+std::string unit_path(std::size_t slice_index, std::size_t unit_index) {
+  return "slices[" + std::to_string(slice_index) + "].units[" + std::to_string(unit_index) + "]";
+}
+
+/// Present and not null: a key the user wrote a value for.
+bool given(const std::map<std::string, std::pair<YAML::Node, std::size_t>>& f, const char* key) {
+  auto it = f.find(key);
+  return it != f.end() && !is_null(it->second.first);
+}
+
+// Keys that only mean something to an agent, and what a shell unit does instead.
+constexpr std::pair<const char*, const char*> agent_only_keys[] = {
+  {"prompt", "drop it, or replace run: with agent: <profile>"},
+  {"verify", "on a shell unit, put the check in the command (run: \"make && make test\")"},
+  {"timeout", "on a shell unit, limit the command itself (run: \"timeout 600 make\")"},
+  {"idle_timeout", "drop it, or replace run: with agent: <profile>"},
+  {"max_attempts", "drop it, or replace run: with agent: <profile>"},
+};
+
+/// `timeout:`, `idle_timeout:` and `max_attempts:` of an agent unit.
+caf::error parse_limits(const std::map<std::string, std::pair<YAML::Node, std::size_t>>& f,
+                        const context& cx, const std::string& what, const std::string& at,
+                        agent_limits& out) {
+  for (auto [key, slot] : {std::pair{"timeout", &out.timeout},
+                           std::pair{"idle_timeout", &out.idle_timeout}}) {
+    if (!given(f, key))
+      continue;
+    const auto& [node, line] = f.at(key);
+    *slot = limit_seconds(node);
+    if (!*slot)
+      return cx.fail(node, line,
+                     what + ": " + at + "." + key + ": " + describe_value(node) +
+                         " is not allowed; allowed: " + limit_seconds_allowed);
+  }
+  if (given(f, "max_attempts")) {
+    const auto& [node, line] = f.at("max_attempts");
+    out.max_attempts = max_attempts_value(node);
+    if (!out.max_attempts)
+      return cx.fail(node, line,
+                     what + ": " + at + ".max_attempts: " + describe_value(node) +
+                         " is not allowed; allowed: " + max_attempts_allowed);
+  }
+  return {};
+}
+
+/// The fields that make a unit a shell unit (`run:`) or an agent unit (`agent:` and its own).
+caf::error parse_work(const std::map<std::string, std::pair<YAML::Node, std::size_t>>& f,
+                      const context& cx, std::size_t line, const std::string& what,
+                      const std::string& at, unit& out) {
+  bool has_run = given(f, "run");
+  bool has_agent = given(f, "agent");
+  if (has_run && has_agent)
+    return cx.fail(f.at("agent").first, f.at("agent").second,
+                   what + ": " + at + " has both run: and agent:; keep run: for a shell command "
+                                      "or agent: for a coding agent");
+  if (!has_run && !has_agent)
+    return cx.fail_at(line,
+                   what + ": " + at + " has neither run: nor agent:; add run: (a shell command) "
+                                      "or agent: (a profile from .sf/PREFERENCES.md)");
+  if (has_run) {
+    const auto& [node, rline] = f.at("run");
+    if (node.IsScalar() && blank(node.Scalar()))
+      return cx.fail(node, rline,
+                     what + ": " + at + ".run is empty; add \"run: <shell command>\"");
+    if (auto err = get_text(f, "run", true, cx, line, what, out.run))
+      return err;
+    for (const auto& [key, fix] : agent_only_keys)
+      if (given(f, key))
+        return cx.fail(f.at(key).first, f.at(key).second,
+                       what + ": " + at + "." + key + " is only for agent: units; " + fix);
+    return {};
+  }
+  const auto& [node, aline] = f.at("agent");
+  if (node.IsScalar() && blank(node.Scalar()))
+    return cx.fail(node, aline,
+                   what + ": " + at + ".agent is empty; name a profile from "
+                                      ".sf/PREFERENCES.md (agents.profiles), or default");
+  if (auto err = get_text(f, "agent", true, cx, line, what, out.agent))
+    return err;
+  if (auto err = get_text(f, "prompt", false, cx, line, what, out.prompt))
+    return err;
+  if (auto err = get_text(f, "verify", false, cx, line, what, out.verify))
+    return err;
+  return parse_limits(f, cx, what, at, out.limits);
+}
+
 caf::error parse_unit(const YAML::Node& node, std::size_t fallback, const std::string& slice_id,
-                      const context& cx, unit& out) {
+                      std::size_t slice_index, std::size_t unit_index, const context& cx,
+                      unit& out) {
   auto line = line_of(node, cx.first_line, fallback);
   auto what = "slice " + escape_text(slice_id) + ": a unit";
   if (!node.IsMap())
     return cx.fail(node, line,
                    what + " is " + describe_value(node) +
-                       "; it must be a map with id, title, run and files");
+                       "; it must be a map with id, title, run or agent, and files");
   auto f = fields_of(node, cx, line, what);
   if (!f)
     return f.error();
@@ -161,13 +259,7 @@ caf::error parse_unit(const YAML::Node& node, std::size_t fallback, const std::s
   what = "slice " + escape_text(slice_id) + ", unit " + escape_text(out.id);
   if (auto err = get_text(*f, "title", false, cx, line, what, out.title))
     return err;
-  auto run = f->find("run");
-  if (run == f->end() || is_null(run->second.first) ||
-      (run->second.first.IsScalar() && blank(run->second.first.Scalar())))
-    return make_error(ec::invalid_input, cx.path + ":" + std::to_string(line) + ": milestone " +
-                                             cx.id + ", " + what +
-                                             ": has no run command; add \"run: <shell command>\"");
-  if (auto err = get_text(*f, "run", true, cx, line, what, out.run))
+  if (auto err = parse_work(*f, cx, line, what, unit_path(slice_index, unit_index), out))
     return err;
   if (auto err = get_list(*f, "files", cx, what, out.files))
     return err;
@@ -190,8 +282,8 @@ caf::error parse_unit(const YAML::Node& node, std::size_t fallback, const std::s
   return {};
 }
 
-caf::error parse_slice(const YAML::Node& node, std::size_t fallback, const context& cx,
-                       slice& out) {
+caf::error parse_slice(const YAML::Node& node, std::size_t fallback, std::size_t index,
+                       const context& cx, slice& out) {
   auto line = line_of(node, cx.first_line, fallback);
   if (!node.IsMap())
     return cx.fail(node, line,
@@ -214,7 +306,7 @@ caf::error parse_slice(const YAML::Node& node, std::size_t fallback, const conte
                    what + ": units is " + describe_value(list) + "; it must be a list");
   for (const auto& u : list) {
     unit parsed;
-    if (auto err = parse_unit(u, uline, out.id, cx, parsed))
+    if (auto err = parse_unit(u, uline, out.id, index, out.units.size(), cx, parsed))
       return err;
     out.units.push_back(std::move(parsed));
   }
@@ -256,6 +348,8 @@ caf::error parse_fields(const YAML::Node& root, const context& cx, milestone& m)
                          "\"complete\", \"parked\"");
     m.status = *parsed;
   }
+  if (auto err = get_text(*f, "verify", false, cx, fallback, "the front matter", m.verify))
+    return err;
   if (auto err = get_list(*f, "dependsOn", cx, "the front matter", m.depends_on))
     return err;
   for (const auto& dep : m.depends_on)
@@ -270,7 +364,7 @@ caf::error parse_fields(const YAML::Node& root, const context& cx, milestone& m)
       return cx.fail(list, line, "slices is " + describe_value(list) + "; it must be a list");
     for (const auto& s : list) {
       slice parsed;
-      if (auto err = parse_slice(s, line, cx, parsed))
+      if (auto err = parse_slice(s, line, m.slices.size(), cx, parsed))
         return err;
       m.slices.push_back(std::move(parsed));
     }

@@ -1,6 +1,8 @@
 #pragma once
 /// The user's milestone plan: `.sf/milestones/<MID>/MILESTONE.md`, parsed into plain structs.
 
+#include "config/agent_profile.hpp"
+
 #include <caf/expected.hpp>
 
 #include <cstddef>
@@ -20,13 +22,20 @@ const char* to_string(milestone_status s);
 /// Parses a status name; empty when unknown.
 std::optional<milestone_status> parse_milestone_status(std::string_view text);
 
-/// One unit of work: a shell command the reference worker runs.
+/// One unit of work: a shell command (`run:`) or a coding agent (`agent:`), never both.
 struct unit {
   std::string id;                  ///< Unique within its milestone.
   std::string title;               ///< Human name.
   std::string run;                 ///< Shell command, run with /bin/sh -c in the worktree.
+  std::string agent;               ///< Agent profile name (`default`: the default profile).
+  std::string prompt;              ///< `prompt:` of an agent unit, added to the built prompt.
+  std::string verify;              ///< `verify:` of an agent unit; empty = the milestone's.
+  agent_limits limits;             ///< `timeout:`, `idle_timeout:`, `max_attempts:` (agent).
   std::vector<std::string> files;  ///< Files it is likely to touch (overlap warnings).
   std::optional<double> cost;      ///< Fixed cost in USD, when the plan declares one.
+
+  /// True for an `agent:` unit.
+  bool is_agent() const { return !agent.empty(); }
 };
 
 /// A group of units; `per-slice` merging merges after each one.
@@ -43,6 +52,7 @@ struct milestone {
   milestone_status status = milestone_status::pending; ///< From the front matter.
   std::vector<std::string> depends_on; ///< Ids that must be complete first.
   std::vector<slice> slices;           ///< The work.
+  std::string verify;                  ///< `verify:` for its agent units that have none.
   std::string body;                    ///< Markdown after the front matter.
   std::string path;                    ///< Path of its MILESTONE.md.
 
@@ -51,6 +61,9 @@ struct milestone {
 
   /// Number of units across all slices.
   std::size_t unit_count() const;
+
+  /// The verify command of agent unit `u`: its own, else the milestone's; empty = none.
+  const std::string& verify_of(const unit& u) const;
 };
 
 /// Every milestone of a project, sorted by id.
@@ -78,7 +91,7 @@ caf::expected<milestone> load_milestone_file(const std::string& path, const std:
                                              const input_limits& limits = {});
 
 /// Loads and validates every milestone under `<root>/.sf/milestones/`.
-/// Rejects bad ids, unknown dependencies, cycles, duplicates, units without `run`.
+/// Rejects bad ids, unknown dependencies, cycles, duplicates, units without `run` or `agent`.
 caf::expected<plan> load_plan(const std::string& root, const input_limits& limits = {});
 
 /// Checks cross-milestone rules (unknown dependencies, cycles) of an already parsed plan.

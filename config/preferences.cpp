@@ -1,5 +1,6 @@
 #include "config/preferences.hpp"
 
+#include "config/agents_block.hpp"
 #include "config/escape.hpp"
 #include "config/plan.hpp"
 #include "config/yaml_input.hpp"
@@ -68,6 +69,39 @@ const std::vector<preference_key>& preference_keys() {
       {"restart_window", "seconds, number > 0", "600", "Period over which restarts are counted."},
       {"restart_backoff", "seconds, number >= 0", "1",
        "Wait before the first restart; it doubles for each further one."},
+      {"worktree_setup", "string", "\"\"",
+       "Shell command run once in a new worktree (copy .env, install dependencies); not a unit, "
+       "not committed; empty = none."},
+      {"worktree_setup_timeout", "seconds, number > 0", "600",
+       "A worktree_setup still running after this long is stopped and the milestone fails."},
+      {"hooks", "map of event to a command or {command, timeout}", "{}",
+       "Commands run on unit_done, milestone_complete, needs_attention, conflict, "
+       "budget_reached, failed (default timeout 30 s); a failing hook is only logged."},
+      {"agents.default", "string (a profile name)", "\"\"",
+       "The profile `agent: default` units use; empty = the only profile, when there is one."},
+      {"agents.profiles.<name>.adapter", "\"claude\", \"codex\", \"aider\" or \"generic\"",
+       "generic",
+       "How the agent is started and its output read; a profile named like an adapter "
+       "defaults to that adapter."},
+      {"agents.profiles.<name>.command", "list of strings", "[]",
+       "The agent's argv prefix; empty = the adapter's program (claude, codex, aider); the "
+       "generic adapter needs one."},
+      {"agents.profiles.<name>.model", "string", "\"\"",
+       "Model passed to the agent; empty = the agent's own default."},
+      {"agents.profiles.<name>.permission_mode", "string", "\"\"",
+       "Claude Code's permission mode or Codex's sandbox; empty = the adapter's default."},
+      {"agents.profiles.<name>.args", "list of strings", "[]",
+       "Extra arguments, after the adapter's own and before the prompt."},
+      {"agents.profiles.<name>.timeout", "seconds, number > 0, or null", "null",
+       "An agent unit still running after this long is stopped and fails; a unit's own "
+       "timeout: wins."},
+      {"agents.profiles.<name>.idle_timeout", "seconds, number > 0, or null", "null",
+       "No output for this long marks the milestone as needing attention; a unit's own wins."},
+      {"agents.profiles.<name>.max_attempts", "integer (1-20)", "1",
+       "Runs of the agent per unit when verify fails; a unit's own wins."},
+      {"agents.prices", "map of model to {input, output, cached}", "{}",
+       "USD per million tokens by model name as the agent reports it; input and output "
+       "required, cached defaults to input."},
   };
   return keys;
 }
@@ -99,42 +133,6 @@ struct entry {
 
 bool is_null(const YAML::Node& n) {
   return !n.IsDefined() || n.IsNull();
-}
-
-bool matches_int(const std::string& s) {
-  std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
-  if (i == s.size())
-    return false;
-  return std::all_of(s.begin() + static_cast<std::ptrdiff_t>(i), s.end(),
-                     [](char c) { return c >= '0' && c <= '9'; });
-}
-
-/// YAML 1.2 core-schema decimal float (no .inf/.nan: none of our keys wants them).
-bool matches_number(const std::string& s) {
-  std::size_t i = 0;
-  if (i < s.size() && (s[i] == '-' || s[i] == '+'))
-    ++i;
-  std::size_t digits = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9')
-    ++i, ++digits;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
-      ++i, ++digits;
-  }
-  if (digits == 0)
-    return false;
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '-' || s[i] == '+'))
-      ++i;
-    std::size_t exp = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
-      ++i, ++exp;
-    if (exp == 0)
-      return false;
-  }
-  return i == s.size();
 }
 
 caf::error get_bool(const entry& e, bool& out) {
@@ -232,6 +230,72 @@ caf::error get_enum(const entry& e, const core::name_table<Enum, N>& names, Enum
   return e.fail("\"" + escape_text(e.value.Scalar()) + "\" is not allowed", allowed);
 }
 
+/// `hooks:`, merged event by event over what an earlier file set; a null or empty command
+/// removes that event's hook (a project can turn off a hook of the home file).
+caf::error get_hooks(const entry& e, preferences& p) {
+  if (is_null(e.value))
+    return {};
+  if (!e.value.IsMap())
+    return e.fail(describe_value(e.value) + " is not a map",
+                  "a map of event to command, e.g. \"unit_done: notify-send done\"");
+  std::set<std::string> seen;
+  for (const auto& kv : e.value) {
+    auto line = line_of(kv.first, e.src.first_line, e.line);
+    auto name = kv.first.IsScalar() ? kv.first.Scalar() : std::string{};
+    auto event = parse_hook_event(name);
+    auto where = e.src.path + ":" + std::to_string(line) + ": parallel.hooks." + escape_text(name);
+    // yaml-cpp would keep the first of two silently.
+    if (!seen.insert(name).second)
+      return make_error(ec::invalid_input, where + " appears twice; keep one");
+    if (!event) {
+      p.warnings.push_back(where + " is not a known event and is ignored; events: " +
+                           hook_event_names());
+      continue;
+    }
+    hook_command hook;
+    // reset() rebinds; `=` on a Node would overwrite the tree it refers to.
+    YAML::Node command;
+    if (!kv.second.IsMap()) {
+      command.reset(kv.second);
+    } else {
+      const YAML::Node& fields = kv.second; // const: looking a key up must not add it
+      if (!fields["command"])
+        return make_error(ec::invalid_input,
+                          where + " has no command; add \"command: <shell command>\"");
+      for (const auto& field : kv.second) {
+        auto key = field.first.IsScalar() ? field.first.Scalar() : std::string{};
+        if (key == "command") {
+          command.reset(field.second);
+          continue;
+        }
+        if (key == "timeout") {
+          entry t{e.src, e.key, field.second, line_of(field.second, e.src.first_line, line)};
+          if (auto err = get_seconds(t, false, hook.timeout))
+            return make_error(ec::invalid_input,
+                              where + ".timeout: " + describe_value(field.second) +
+                                  " is not allowed; allowed: a number of seconds greater than "
+                                  "0, at most 1000000");
+        } else {
+          p.warnings.push_back(where + "." + escape_text(key) +
+                               " is not a known key and is ignored; a hook has command and "
+                               "timeout");
+        }
+      }
+    }
+    if (!is_null(command) && !command.IsScalar())
+      return make_error(ec::invalid_input, where + ": " + describe_value(command) +
+                                               " is not allowed; allowed: a shell command, or "
+                                               "{command: <shell command>, timeout: <seconds>}");
+    hook.command = is_null(command) ? std::string{} : command.Scalar();
+    if (hook.command.find_first_not_of(" \t") == std::string::npos)
+      p.hooks.erase(*event);
+    else
+      p.hooks[*event] = std::move(hook);
+    p.origin[std::string("hooks.") + to_string(*event)] = e.src.path;
+  }
+  return {};
+}
+
 using setter = std::function<caf::error(const entry&, preferences&)>;
 
 const std::map<std::string, setter>& setters() {
@@ -292,6 +356,13 @@ const std::map<std::string, setter>& setters() {
        [](const entry& e, preferences& p) { return get_seconds(e, false, p.restart_window); }},
       {"restart_backoff",
        [](const entry& e, preferences& p) { return get_seconds(e, true, p.restart_backoff); }},
+      {"worktree_setup",
+       [](const entry& e, preferences& p) { return get_string(e, p.worktree_setup); }},
+      {"worktree_setup_timeout",
+       [](const entry& e, preferences& p) {
+         return get_seconds(e, false, p.worktree_setup_timeout);
+       }},
+      {"hooks", get_hooks},
   };
   return table;
 }
@@ -304,6 +375,8 @@ std::string suggest_key(const std::string& unknown) {
   std::string best;
   std::size_t best_dist = std::max<std::size_t>(1, unknown.size() / 3) + 1;
   for (const auto& k : preference_keys()) {
+    if (std::string_view{k.name}.find('.') != std::string_view::npos)
+      continue; // An `agents.` path is not a key of `parallel:`.
     auto d = core::edit_distance(unknown, k.name);
     if (d < best_dist) {
       best_dist = d;
@@ -341,27 +414,35 @@ caf::error apply_impl(preferences& into, std::string_view text, const std::strin
                             ": the front matter must be a map of keys (such as \"parallel:\"), "
                             "not " +
                             describe_value(*root));
-    YAML::Node block;
-    bool seen = false;
+    // The two blocks sf-actors reads; other top-level keys belong to other tools.
+    std::map<std::string, std::pair<YAML::Node, std::size_t>> blocks;
     for (const auto& kv : *root) {
-      if (!kv.first.IsScalar() || kv.first.Scalar() != "parallel")
+      if (!kv.first.IsScalar() || (kv.first.Scalar() != "parallel" && kv.first.Scalar() != "agents"))
         continue;
-      if (seen)
-        return make_error(ec::invalid_input, src.at(kv.first, fm->first_line) +
-                                                 ": \"parallel\" appears twice; keep one block");
-      seen = true;
-      block = kv.second;
-      if (!is_null(block) && !block.IsMap())
+      const auto& name = kv.first.Scalar();
+      auto line = line_of(kv.first, fm->first_line, fm->first_line);
+      if (!blocks.emplace(name, std::make_pair(kv.second, line)).second)
+        return make_error(ec::invalid_input, src.at(kv.first, fm->first_line) + ": \"" + name +
+                                                 "\" appears twice; keep one block");
+      if (!is_null(kv.second) && !kv.second.IsMap())
         return make_error(ec::invalid_input,
-                          src.at(block, line_of(kv.first, fm->first_line, fm->first_line)) +
-                              ": parallel: " + describe_value(block) +
-                              " is not allowed; it must be a map of keys such as "
-                              "\"max_workers: 2\"");
+                          src.at(kv.second, line) + ": " + name + ": " +
+                              describe_value(kv.second) +
+                              " is not allowed; it must be a map of keys such as " +
+                              (name == "parallel" ? "\"max_workers: 2\"" : "\"default: claude\""));
     }
-    if (!seen || is_null(block))
-      return {};
     // Work on a copy so a file that fails half-way changes nothing.
     auto next = into;
+    if (auto agents = blocks.find("agents"); agents != blocks.end())
+      if (auto err = apply_agents_block(next.agents, agents->second.first, agents->second.second,
+                                        {path, fm->first_line, next.origin, next.warnings}))
+        return err;
+    auto parallel = blocks.find("parallel");
+    if (parallel == blocks.end() || is_null(parallel->second.first)) {
+      into = std::move(next);
+      return {};
+    }
+    const auto& block = parallel->second.first;
     std::set<std::string> keys_seen;
     for (const auto& kv : block) {
       auto key_line = line_of(kv.first, fm->first_line, fm->first_line);
@@ -377,7 +458,9 @@ caf::error apply_impl(preferences& into, std::string_view text, const std::strin
         auto warning = path + ":" + std::to_string(key_line) + ": parallel." + escape_text(key) +
                        " is not a known key and is ignored";
         auto hint = suggest_key(key);
-        if (!hint.empty())
+        if (key == "agents")
+          warning += "; agents: is a block of its own, at the top next to parallel:";
+        else if (!hint.empty())
           warning += "; did you mean `" + hint + "`?";
         next.warnings.push_back(std::move(warning));
         continue;
@@ -413,6 +496,8 @@ caf::error apply_preferences(preferences& into, std::string_view text, const std
 }
 
 caf::error validate_preferences(const preferences& p) {
+  if (auto err = validate_agents(p.agents, p.origin))
+    return err;
   if (p.heartbeat_interval < p.stale_timeout)
     return {};
   return make_error(

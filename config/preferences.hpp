@@ -1,5 +1,8 @@
 #pragma once
-/// The `parallel:` block of `~/.sf/PREFERENCES.md` and `.sf/PREFERENCES.md`.
+/// The `parallel:` and `agents:` blocks of `~/.sf/PREFERENCES.md` and `.sf/PREFERENCES.md`.
+
+#include "config/agent_profile.hpp"
+#include "config/hook_settings.hpp"
 
 #include <caf/expected.hpp>
 
@@ -46,14 +49,21 @@ struct preferences {
   int max_restarts = 3;                         ///< Restarts per milestone within the window.
   double restart_window = 600;                  ///< Seconds over which restarts are counted.
   double restart_backoff = 1;                   ///< Seconds before the first restart (doubles).
+  std::string worktree_setup;                   ///< Run once when a worktree is created.
+  double worktree_setup_timeout = 600;          ///< Seconds `worktree_setup` may take.
+  std::map<hook_event, hook_command> hooks;     ///< `hooks:`, by event.
+  agent_settings agents;                        ///< The top-level `agents:` block.
 
   std::vector<std::string> warnings;            ///< Non-fatal findings (unknown keys).
-  std::map<std::string, std::string> origin;    ///< Key -> file that set it.
+  std::map<std::string, std::string> origin;    ///< Key -> file that set it (`agents.` keys
+                                                ///< spelled out: `agents.profiles.claude.model`).
 };
 
 /// Documentation of one key, used by `init`, `--help` and the README check.
 struct preference_key {
-  const char* name;          ///< Key under `parallel:`.
+  const char* name;          ///< Key under `parallel:`, or a dotted path from the top of the
+                             ///< front matter for the `agents:` block (`agents.default`,
+                             ///< `agents.profiles.<name>.model`).
   const char* type;          ///< Human type, e.g. "integer (1-64)".
   const char* default_value; ///< As written in YAML.
   const char* description;   ///< One line.

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -331,6 +332,42 @@ std::string describe_value(const YAML::Node& node) {
   if (is_plain_scalar(node))
     return escape_text(node.Scalar());
   return "\"" + escape_text(node.Scalar()) + "\"";
+}
+
+bool matches_int(const std::string& s) {
+  std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  if (i == s.size())
+    return false;
+  return std::all_of(s.begin() + static_cast<std::ptrdiff_t>(i), s.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// No .inf/.nan: none of our keys wants them.
+bool matches_number(const std::string& s) {
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+'))
+    ++i;
+  std::size_t digits = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+    ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+      ++i, ++digits;
+  }
+  if (digits == 0)
+    return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+'))
+      ++i;
+    std::size_t exp = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+      ++i, ++exp;
+    if (exp == 0)
+      return false;
+  }
+  return i == s.size();
 }
 
 } // namespace sf

@@ -48,6 +48,12 @@ std::size_t line_of(const YAML::Node& node, std::size_t first_line, std::size_t 
 /// True for a scalar written without quotes (so `"2"` and `'true'` are strings, not numbers).
 bool is_plain_scalar(const YAML::Node& node);
 
+/// True for an integer as written in YAML: an optional sign, then decimal digits.
+bool matches_int(const std::string& s);
+
+/// True for a YAML 1.2 core-schema decimal number (`1`, `-2.5`, `3e4`; no `.inf` or `.nan`).
+bool matches_number(const std::string& s);
+
 /// Short rendering of a value for messages: plain scalars as written, quoted ones in quotes,
 /// collections as "a list" / "a map".
 std::string describe_value(const YAML::Node& node);

@@ -37,6 +37,10 @@ std::string signal_file(const std::string& root, std::string_view mid) {
   return with(parallel_file(root, mid), ".signal.json");
 }
 
+std::string prompt_file(const std::string& root, std::string_view mid) {
+  return with(parallel_file(root, mid), ".prompt.md");
+}
+
 std::string worker_log(const std::string& root, std::string_view mid) {
   return with(parallel_file(root, mid), ".log");
 }

@@ -20,6 +20,9 @@ std::string status_file(const std::string& root, std::string_view mid);
 /// `<root>/.sf/parallel/<mid>.signal.json`: what the coordinator asks of a worker.
 std::string signal_file(const std::string& root, std::string_view mid);
 
+/// `<root>/.sf/parallel/<mid>.prompt.md`: the prompt of the unit the worker of `mid` runs.
+std::string prompt_file(const std::string& root, std::string_view mid);
+
 /// `<root>/.sf/parallel/<mid>.log`: a worker's output.
 std::string worker_log(const std::string& root, std::string_view mid);
 

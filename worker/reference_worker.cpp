@@ -3,9 +3,11 @@
 #include "config/cost.hpp"
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
+#include "config/unit_prompt.hpp"
 #include "core/milestone_id.hpp"
 #include "core/sf_paths.hpp"
 #include "io/files/ledger_file.hpp"
+#include "io/files/prompt_file.hpp"
 #include "io/files/signal_file.hpp"
 #include "io/files/status_file.hpp"
 #include "io/git/git.hpp"
@@ -16,6 +18,7 @@
 #include "worker/git_commit.hpp"
 #include "worker/metrics.hpp"
 #include "worker/milestone_edit.hpp"
+#include "worker/unit_env.hpp"
 #include "worker/unit_runner.hpp"
 
 #include <poll.h>
@@ -369,6 +372,7 @@ next_step session::between_units() {
   }
 }
 
+// The worker's own environment, which every unit's starts from (with_unit_vars adds the rest).
 std::vector<std::string> session::unit_env() const {
   std::vector<std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e)
@@ -522,19 +526,32 @@ int session::run() {
       status_.current_slice = s.id;
       publish();
       std::cout << "=== " << opts_.milestone << "/" << u.id << ": " << u.title << std::endl;
+      if (u.is_agent())
+        return fail(make_error(ec::invalid_input,
+                               plan_path + ": unit " + u.id + " is an agent unit (agent: " +
+                                   u.agent + "), which this reference worker does not run "
+                                   "yet; give it a run: command instead"));
+      // The prompt lives in the runtime folder, never in the worktree a commit takes in.
+      auto prompt = build_prompt(plan_, s, u);
+      // A full disk must not fail a shell unit that may never read the file (as a status file
+      // it cannot write does not stop the worker): it runs without SF_PROMPT_FILE.
+      auto prompt_file = io::write_prompt_file(opts_.root, opts_.milestone, prompt);
+      if (!prompt_file)
+        report("unit " + u.id + " runs without SF_PROMPT_FILE: " + describe(prompt_file.error()));
       unit_request req;
       req.command = u.run;
       req.cwd = opts_.worktree;
-      req.env = env;
       // What each unit is, for the unit itself and for whoever must tell a unit from its
       // worker (a coordinator adopting a worker it only knows by token).
-      req.env.push_back("SF_UNIT_ID=" + u.id);
-      req.env.push_back("SF_SLICE_ID=" + s.id);
+      req.env = with_unit_vars(env, {u.id, s.id, plan_path, prompt_file ? *prompt_file : "",
+                                     prompt});
       req.copy_fd = STDOUT_FILENO;
       req.stop_fd = sigfd_.get();
       req.heartbeat = heartbeat_;
       req.on_heartbeat = [this] { publish(); };
       auto result = run_unit(req);
+      // Whatever the outcome, the unit is over; the next one gets its own prompt.
+      io::remove_prompt_file(opts_.root, opts_.milestone);
       if (!result)
         return fail(result.error());
       if (result->interrupted || !result->succeeded()) {

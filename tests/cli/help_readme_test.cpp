@@ -99,7 +99,7 @@ TEST_CASE("every preference key is a row of the README's preferences table and n
   auto end = readme.find("\n## ", start + 1);
   std::istringstream in(readme.substr(start, end - start));
   std::set<std::string> rows;
-  static const std::regex row(R"(^\| `([a-z_]+)` \|)");
+  static const std::regex row(R"(^\| `([a-z_.<>]+)` \|)");
   for (std::string line; std::getline(in, line);) {
     std::smatch m;
     if (std::regex_search(line, m, row))

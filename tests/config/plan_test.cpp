@@ -172,7 +172,7 @@ TEST_CASE("a unit without run names milestone, slice and unit", "[config][plan]"
     CHECK(contains(msg, "milestone M005"));
     CHECK(contains(msg, "slice S07"));
     CHECK(contains(msg, "unit U03"));
-    CHECK(contains(msg, "no run command"));
+    CHECK((contains(msg, "has neither run: nor agent:") || contains(msg, ".run is empty")));
   }
 }
 

@@ -69,7 +69,7 @@ TEST_CASE("absent or null parallel block keeps defaults", "[config][preferences]
 
 TEST_CASE("every key is read with its value", "[config][preferences]") {
   sf::preferences p;
-  auto err = sf::apply_preferences(p, prefs(R"(  enabled: true
+  auto err = sf::apply_preferences(p, "---\nparallel:\n" + std::string(R"(  enabled: true
   max_workers: 64
   budget_ceiling: 12.5
   merge_strategy: per-slice
@@ -86,7 +86,13 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
   max_restarts: 0
   restart_window: 60
   restart_backoff: 0
-)"),
+  worktree_setup: ./setup.sh
+  worktree_setup_timeout: 20
+  hooks: {failed: ./alert.sh}
+)") + "agents:\n  default: p\n  profiles:\n    p: {adapter: codex, command: [x], model: m, "
+                                         "permission_mode: auto, args: [-v], timeout: 9, "
+                                         "idle_timeout: 3, max_attempts: 4}\n"
+                                         "  prices:\n    m: {input: 1, output: 2}\n---\n",
                                    "f.md");
   REQUIRE_FALSE(err);
   CHECK(p.enabled);
@@ -107,24 +113,52 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
   CHECK(p.max_restarts == 0);
   CHECK(p.restart_window == 60);
   CHECK(p.restart_backoff == 0);
-  CHECK(p.origin.size() == sf::preference_keys().size());
+  CHECK(p.worktree_setup == "./setup.sh");
+  CHECK(p.worktree_setup_timeout == 20);
+  CHECK(p.hooks.at(sf::hook_event::failed).command == "./alert.sh");
+  CHECK(p.agents.default_profile == "p");
+  CHECK(p.agents.profiles.at("p").limits.max_attempts == 4);
+  // Every documented key has its origin: `<name>` and `<model>` spelled out here.
+  for (const auto& k : sf::preference_keys()) {
+    auto name = std::string{k.name};
+    for (auto [from, to] : {std::pair{"<name>", "p"}, std::pair{"<model>", "m"}})
+      if (auto at = name.find(from); at != std::string::npos)
+        name.replace(at, std::string{from}.size(), to);
+    CAPTURE(name);
+    CHECK(p.origin.count(name) == 1);
+  }
   CHECK(p.warnings.empty());
 }
 
 TEST_CASE("preference_keys documents exactly the accepted keys", "[config][preferences]") {
   const auto& keys = sf::preference_keys();
-  REQUIRE(keys.size() == 17);
+  REQUIRE(keys.size() == 30);
   for (const auto& k : keys) {
     CAPTURE(k.name);
     CHECK(std::string{k.type}.size() > 0);
     CHECK(std::string{k.default_value}.size() > 0);
     CHECK(std::string{k.description}.size() > 0);
-    // Each documented key must be accepted without an unknown-key warning.
+    // Each documented key must be accepted without an unknown-key warning: a plain name under
+    // `parallel:`, a dotted one as the nested maps it names (`<name>` a profile called p).
+    std::string name = k.name;
+    if (auto at = name.find("<name>"); at != std::string::npos)
+      name.replace(at, 6, "p");
+    std::string text = "---\n";
+    std::string indent;
+    if (name.find('.') == std::string::npos)
+      text += "parallel:\n", indent = "  ";
+    std::size_t from = 0;
+    for (auto dot = name.find('.'); dot != std::string::npos; dot = name.find('.', from)) {
+      text += indent + name.substr(from, dot - from) + ":\n";
+      indent += "  ";
+      from = dot + 1;
+    }
+    text += indent + name.substr(from) + ": " + k.default_value + "\n---\n";
+    CAPTURE(text);
     sf::preferences p;
-    auto text = prefs(std::string("  ") + k.name + ": " + k.default_value + "\n");
     REQUIRE_FALSE(sf::apply_preferences(p, text, "f.md"));
     CHECK(p.warnings.empty());
-    CHECK(p.origin.count(k.name) == 1);
+    CHECK(p.origin.count(name) == 1);
   }
 }
 

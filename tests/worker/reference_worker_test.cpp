@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -683,4 +684,33 @@ TEST_CASE("a broken plan is reported in the status file", "[worker]") {
   CHECK(s->state == sf::core::worker_state::error);
   REQUIRE(s->error);
   CHECK(s->error->find("MILESTONE.md") != std::string::npos);
+}
+
+TEST_CASE("the prompt file exists while its unit runs and is gone once the unit failed",
+          "[worker]") {
+  // Exit 3 only when the file is there: the failure itself proves it existed during the run.
+  project p(slice("S01", unit("U1", "'test -f \"$SF_PROMPT_FILE\" && exit 3'")));
+  auto r = p.run_worker();
+  CHECK(r.exit_code == 1);
+  auto s = p.status();
+  REQUIRE(s);
+  REQUIRE(s->error);
+  CHECK(s->error->find("unit U1 failed: exited with code 3") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(p.root + "/.sf/parallel/M001.prompt.md"));
+}
+
+TEST_CASE("an agent unit ends this worker with an error saying it runs only run: units",
+          "[worker]") {
+  project p(slice("S01", unit("U1", append_run("U1")) +
+                             "      - id: U2\n        title: Agent\n        agent: claude\n"));
+  auto r = p.run_worker();
+  CHECK(r.exit_code == 1);
+  auto s = p.status();
+  REQUIRE(s);
+  REQUIRE(s->error);
+  CHECK(*s->error == p.wt + "/.sf/milestones/M001/MILESTONE.md: unit U2 is an agent unit "
+                            "(agent: claude), which this reference worker does not run yet; "
+                            "give it a run: command instead");
+  CHECK(read_file(p.trace("runs")) == "U1\n");
+  CHECK(s->completed_units == 1);
 }
