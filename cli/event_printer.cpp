@@ -112,6 +112,7 @@ void event_printer::print(const run_event& ev) {
       text << ev.text << '\n';
       break;
     case event_kind::overlap:
+    case event_kind::needs_attention:
       text << "warning: " << ev.text << '\n';
       break;
     case event_kind::finished:

@@ -9,7 +9,7 @@ namespace {
 // The one name table of the enum (core/name_table.hpp).
 constexpr name_table<event_kind, all_event_kinds.size()> names = {
     {"progress", "state_changed", "completed", "budget", "message", "finished", "merge",
-     "merge_ready", "overlap"}};
+     "merge_ready", "overlap", "needs_attention"}};
 
 } // namespace
 

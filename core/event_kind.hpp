@@ -19,13 +19,15 @@ enum class event_kind : uint8_t {
   merge,         ///< A merge attempt ended (text has the result).
   merge_ready,   ///< A milestone waits for a merge confirmation (auto_merge: confirm).
   overlap,       ///< Two unmerged branches changed the same files (their merges may conflict).
+  needs_attention, ///< An agent went silent for its `idle_timeout`; it keeps running.
 };
 
 /// Every kind, in declaration order.
-inline constexpr std::array<event_kind, 9> all_event_kinds = {
+inline constexpr std::array<event_kind, 10> all_event_kinds = {
     event_kind::progress, event_kind::state_changed, event_kind::completed,
     event_kind::budget,   event_kind::message,       event_kind::finished,
-    event_kind::merge,    event_kind::merge_ready,   event_kind::overlap};
+    event_kind::merge,    event_kind::merge_ready,   event_kind::overlap,
+    event_kind::needs_attention};
 
 /// The kind's name in events.jsonl and logs.
 std::string_view to_string(event_kind k);

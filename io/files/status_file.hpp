@@ -25,6 +25,26 @@ struct current_unit {
 };
 
 /// A worker's heartbeat and progress, as in the protocol's status file.
+/// Tokens an agent used: uncached input, output, and input read from the provider's cache.
+struct token_counts {
+  int64_t input = 0;  ///< Uncached input tokens.
+  int64_t output = 0; ///< Output tokens.
+  int64_t cached = 0; ///< Cached input tokens.
+};
+
+/// What a worker running an agent unit says about it (`agent` in the status file).
+struct agent_progress {
+  std::string profile;        ///< The profile's name in the preferences.
+  std::string adapter;        ///< claude | codex | aider | generic.
+  std::string activity;       ///< Its last progress line (a tool, a command, a message).
+  int attempt = 1;            ///< This attempt of the unit, from 1.
+  int max_attempts = 1;       ///< Attempts allowed (verify retries).
+  std::string session_id;     ///< The agent's session (resumed after a crash); may be empty.
+  bool price_missing = false; ///< It reports tokens only and its model has no price: the
+                              ///< cost counts nothing for them.
+  std::optional<std::string> needs_attention; ///< Why a person should look (silent for long).
+};
+
 struct worker_status {
   // Fields of the original protocol (all required on read).
   std::string milestone_id;                 ///< Must equal the file's <MID>.
@@ -42,6 +62,8 @@ struct worker_status {
   std::optional<std::string> error;         ///< `error`: reason when state is error.
   std::optional<std::string> spawn_token;   ///< `spawnToken`: per-spawn secret from the env.
   std::optional<int> protocol;              ///< `protocol`: our format version (1).
+  std::optional<token_counts> tokens;       ///< `tokens`: cumulative, like `cost` (agents).
+  std::optional<agent_progress> agent;      ///< `agent`: while an agent unit runs.
 };
 
 /// Parses status JSON; rejects oversize input, wrong types, missing fields, mismatched id.
