@@ -41,6 +41,10 @@ std::string prompt_file(const std::string& root, std::string_view mid) {
   return with(parallel_file(root, mid), ".prompt.md");
 }
 
+std::string agent_stream_file(const std::string& root, std::string_view mid) {
+  return with(parallel_file(root, mid), ".agent.jsonl");
+}
+
 std::string worker_log(const std::string& root, std::string_view mid) {
   return with(parallel_file(root, mid), ".log");
 }

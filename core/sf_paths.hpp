@@ -23,6 +23,10 @@ std::string signal_file(const std::string& root, std::string_view mid);
 /// `<root>/.sf/parallel/<mid>.prompt.md`: the prompt of the unit the worker of `mid` runs.
 std::string prompt_file(const std::string& root, std::string_view mid);
 
+/// `<root>/.sf/parallel/<mid>.agent.jsonl`: the raw output of the agent a worker of `mid` runs
+/// (its readable transcript is in the worker's log).
+std::string agent_stream_file(const std::string& root, std::string_view mid);
+
 /// `<root>/.sf/parallel/<mid>.log`: a worker's output.
 std::string worker_log(const std::string& root, std::string_view mid);
 

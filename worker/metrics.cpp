@@ -45,6 +45,24 @@ caf::expected<unit_record> to_record(const json& u, const std::string& path,
     r.started_at = v->get<int64_t>();
   if (auto v = u.find("finishedAt"); v != u.end() && v->is_number_integer())
     r.finished_at = v->get<int64_t>();
+  if (auto t = u.find("tokens"); t != u.end()) {
+    io::token_counts c;
+    for (auto [key, field] : {std::pair<const char*, int64_t*>{"input", &c.input},
+                              {"output", &c.output}, {"cached", &c.cached}}) {
+      auto v = t->is_object() ? t->find(key) : t->end();
+      if (v == t->end() || !v->is_number_integer() || v->get<int64_t>() < 0)
+        return shape_error(path, where + " has `tokens` without a count `" + key +
+                                     "` (a whole number from 0)");
+      *field = v->get<int64_t>();
+    }
+    r.tokens = c;
+  }
+  if (auto v = u.find("agent"); v != u.end() && v->is_string())
+    r.agent = v->get<std::string>();
+  if (auto v = u.find("attempt"); v != u.end() && v->is_number_integer())
+    r.attempt = v->get<int>();
+  if (auto v = u.find("outcome"); v != u.end() && v->is_string())
+    r.outcome = v->get<std::string>();
   return r;
 }
 
@@ -158,13 +176,27 @@ std::vector<unit_record> records_of(const json& doc, const std::string& mid, con
   return out;
 }
 
+json tokens_json(const io::token_counts& t) {
+  return {{"input", t.input}, {"output", t.output}, {"cached", t.cached}};
+}
+
 json record_json(const unit_record& rec) {
-  return {{"id", rec.id},
-          {"slice", rec.slice},
-          {"title", rec.title},
-          {"cost", rec.cost},
-          {"startedAt", rec.started_at},
-          {"finishedAt", rec.finished_at}};
+  json j = {{"id", rec.id},
+            {"slice", rec.slice},
+            {"title", rec.title},
+            {"cost", rec.cost},
+            {"startedAt", rec.started_at},
+            {"finishedAt", rec.finished_at}};
+  // Agent units only: the files of shell-only plans stay as they were.
+  if (rec.tokens)
+    j["tokens"] = tokens_json(*rec.tokens);
+  if (!rec.agent.empty())
+    j["agent"] = rec.agent;
+  if (rec.attempt > 0)
+    j["attempt"] = rec.attempt;
+  if (!rec.outcome.empty())
+    j["outcome"] = rec.outcome;
+  return j;
 }
 
 } // namespace
@@ -186,6 +218,62 @@ double metrics_file::cost(const std::string& mid) const {
   return sum;
 }
 
+io::token_counts metrics_file::tokens(const std::string& mid) const {
+  io::token_counts sum;
+  for (const auto* list : {"units", "failedUnits"})
+    for (const auto& u : records_of(doc_, mid, list))
+      if (u.tokens) {
+        sum.input += u.tokens->input;
+        sum.output += u.tokens->output;
+        sum.cached += u.tokens->cached;
+      }
+  return sum;
+}
+
+std::optional<agent_session_record> metrics_file::agent_session(const std::string& mid,
+                                                                const std::string& unit) const {
+  auto m = doc_["milestones"].find(mid);
+  if (m == doc_["milestones"].end() || !m->is_object())
+    return std::nullopt;
+  auto sessions = m->find("agentSessions");
+  if (sessions == m->end() || !sessions->is_object())
+    return std::nullopt;
+  auto it = sessions->find(unit);
+  if (it == sessions->end() || !it->is_object())
+    return std::nullopt;
+  agent_session_record rec;
+  rec.session_id = it->value("sessionId", std::string{});
+  rec.attempt = std::max(1, it->value("attempt", 1));
+  if (auto snap = it->find("snapshot"); snap != it->end() && snap->is_object()) {
+    rec.snapshot.input = snap->value("input", int64_t{0});
+    rec.snapshot.output = snap->value("output", int64_t{0});
+    rec.snapshot.cached = snap->value("cached", int64_t{0});
+  }
+  return rec;
+}
+
+void metrics_file::set_agent_session(const std::string& mid, const std::string& unit,
+                                     const agent_session_record& rec) {
+  auto& m = doc_["milestones"][mid];
+  if (!m.is_object())
+    m = json::object();
+  m["agentSessions"][unit] = {{"sessionId", rec.session_id},
+                              {"attempt", rec.attempt},
+                              {"snapshot", tokens_json({rec.snapshot.input, rec.snapshot.output,
+                                                        rec.snapshot.cached})}};
+}
+
+void metrics_file::clear_agent_session(const std::string& mid, const std::string& unit) {
+  auto m = doc_["milestones"].find(mid);
+  if (m == doc_["milestones"].end() || !m->is_object())
+    return;
+  if (auto sessions = m->find("agentSessions"); sessions != m->end() && sessions->is_object()) {
+    sessions->erase(unit);
+    if (sessions->empty())
+      m->erase("agentSessions");
+  }
+}
+
 void metrics_file::record(const std::string& mid, const unit_record& rec) {
   append(mid, "units", rec);
 }
@@ -202,6 +290,8 @@ void metrics_file::append(const std::string& mid, const char* list, const unit_r
     m[list] = json::array();
   m[list].push_back(record_json(rec));
   m["cost"] = cost(mid);
+  if (rec.tokens || m.contains("tokens"))
+    m["tokens"] = tokens_json(tokens(mid));
 }
 
 void metrics_file::adopt_failed(const std::string& mid, const metrics_file& other) {

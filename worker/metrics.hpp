@@ -8,8 +8,10 @@
 /// shared by every milestone after merges, so entries of other milestones (and fields we do
 /// not know) are kept exactly as read.
 
-#include <caf/expected.hpp>
+#include "io/files/status_file.hpp"
+#include "worker/agent_unit.hpp"
 
+#include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -27,6 +29,10 @@ struct unit_record {
   double cost = 0;         ///< USD it cost.
   int64_t started_at = 0;  ///< ms since the Unix epoch.
   int64_t finished_at = 0; ///< ms since the Unix epoch.
+  std::optional<io::token_counts> tokens; ///< Tokens of an agent unit (`tokens`).
+  std::string agent;       ///< The agent profile that ran it; empty for a shell unit.
+  int attempt = 0;         ///< Its attempt number (agent units), 0 when not an agent's.
+  std::string outcome;     ///< How the attempt ended (agent units), e.g. "verify failed".
 };
 
 /// Largest metrics file read.
@@ -60,6 +66,21 @@ public:
 
   /// Recorded total cost of milestone `mid` (its units and its failed attempts), 0 when none.
   double cost(const std::string& mid) const;
+
+  /// Recorded tokens of milestone `mid` (its units and failed attempts).
+  io::token_counts tokens(const std::string& mid) const;
+
+  /// The agent session unit `unit` of `mid` recorded while it ran, if any (a worker that
+  /// died left it in the worktree's copy; the next one resumes it).
+  std::optional<agent_session_record> agent_session(const std::string& mid,
+                                                    const std::string& unit) const;
+
+  /// Records (or with an empty id and attempt 0, forgets) the session of `unit`.
+  void set_agent_session(const std::string& mid, const std::string& unit,
+                         const agent_session_record& rec);
+
+  /// Forgets the session of `unit` (it completed).
+  void clear_agent_session(const std::string& mid, const std::string& unit);
 
   /// Appends a completed unit to `mid` and updates its `cost` sum.
   void record(const std::string& mid, const unit_record& rec);

@@ -14,6 +14,7 @@
 #include "io/os/dir_watcher.hpp"
 #include "io/os/process.hpp"
 #include "messages/error.hpp"
+#include "worker/agent_unit.hpp"
 #include "worker/auto_lock.hpp"
 #include "worker/git_commit.hpp"
 #include "worker/metrics.hpp"
@@ -72,6 +73,10 @@ public:
   explicit session(const worker_options& opts) : opts_(opts) {}
 
   int run();
+  std::optional<int> agent_unit(const slice& s, const unit& u, const std::string& prompt,
+                                const std::string& prompt_file,
+                                const std::vector<std::string>& env, unit_record& rec,
+                                std::string& summary);
 
 private:
   int fail(const caf::error& err);
@@ -447,6 +452,12 @@ int session::run() {
   metrics_ = std::move(*committed);
   // Failed attempts no commit carries yet were paid for all the same.
   metrics_.adopt_failed(opts_.milestone, *worktree_metrics);
+  // An agent's session left by a worker that died: the next attempt resumes it.
+  for (const auto& s : plan_.slices)
+    for (const auto& u : s.units)
+      if (auto rec = u.is_agent() ? worktree_metrics->agent_session(opts_.milestone, u.id)
+                                  : std::nullopt)
+        metrics_.set_agent_session(opts_.milestone, u.id, *rec);
 
   std::set<std::string> done;
   for (const auto& rec : metrics_.units(opts_.milestone))
@@ -471,6 +482,8 @@ int session::run() {
   const bool mark_at_last = plan_.status != milestone_status::complete;
   // Starting from the recorded sum keeps the reported cost from dropping across restarts.
   status_.cost = metrics_.cost(opts_.milestone);
+  if (auto t = metrics_.tokens(opts_.milestone); t.input > 0 || t.output > 0 || t.cached > 0)
+    status_.tokens = t;
   publish();
 
   // Units that finished in an earlier run whose commit is missing (index.lock held, disk full):
@@ -526,59 +539,67 @@ int session::run() {
       status_.current_slice = s.id;
       publish();
       std::cout << "=== " << opts_.milestone << "/" << u.id << ": " << u.title << std::endl;
-      if (u.is_agent())
-        return fail(make_error(ec::invalid_input,
-                               plan_path + ": unit " + u.id + " is an agent unit (agent: " +
-                                   u.agent + "), which this reference worker does not run "
-                                   "yet; give it a run: command instead"));
       // The prompt lives in the runtime folder, never in the worktree a commit takes in.
       auto prompt = build_prompt(plan_, s, u);
       // A full disk must not fail a shell unit that may never read the file (as a status file
       // it cannot write does not stop the worker): it runs without SF_PROMPT_FILE.
       auto prompt_file = io::write_prompt_file(opts_.root, opts_.milestone, prompt);
+      if (!prompt_file && u.is_agent())
+        return fail(make_error(ec::io_error, "unit " + u.id + " cannot give its agent the "
+                                             "prompt: " + describe(prompt_file.error())));
       if (!prompt_file)
         report("unit " + u.id + " runs without SF_PROMPT_FILE: " + describe(prompt_file.error()));
-      unit_request req;
-      req.command = u.run;
-      req.cwd = opts_.worktree;
       // What each unit is, for the unit itself and for whoever must tell a unit from its
       // worker (a coordinator adopting a worker it only knows by token).
-      req.env = with_unit_vars(env, {u.id, s.id, plan_path, prompt_file ? *prompt_file : "",
-                                     prompt});
-      req.copy_fd = STDOUT_FILENO;
-      req.stop_fd = sigfd_.get();
-      req.heartbeat = heartbeat_;
-      req.on_heartbeat = [this] { publish(); };
-      auto result = run_unit(req);
-      // Whatever the outcome, the unit is over; the next one gets its own prompt.
-      io::remove_prompt_file(opts_.root, opts_.milestone);
-      if (!result)
-        return fail(result.error());
-      if (result->interrupted || !result->succeeded()) {
-        // Counted before it is published, so a crash in between never loses the money.
-        if (auto err = count_attempt(s, u, *result, started))
-          return fail(err);
-      }
-      if (result->interrupted) {
-        (void) sigterm_pending(); // Consume it; we are stopping anyway.
-        report("stopped during unit " + u.id + "; its changes stay uncommitted in " +
-               opts_.worktree);
-        return stop();
-      }
-      if (!result->succeeded())
-        return fail(make_error(ec::process_error, "unit " + u.id + " failed: " +
-                                                      io::describe_exit(result->exit_status)));
+      auto vars_env = with_unit_vars(env, {u.id, s.id, plan_path,
+                                           prompt_file ? *prompt_file : "", prompt});
       unit_record rec;
       rec.id = u.id;
       rec.slice = s.id;
       rec.title = u.title;
-      rec.cost = u.cost ? *u.cost : result->reported_cost;
       rec.started_at = started;
+      std::string message = opts_.milestone + "/" + u.id + ": " + u.title;
+      if (u.is_agent()) {
+        std::string summary;
+        auto ended = agent_unit(s, u, prompt, *prompt_file, vars_env, rec, summary);
+        io::remove_prompt_file(opts_.root, opts_.milestone);
+        if (ended)
+          return *ended;
+        message = agent_commit_message(opts_.milestone, u.id, u.title, summary);
+      } else {
+        unit_request req;
+        req.command = u.run;
+        req.cwd = opts_.worktree;
+        req.env = std::move(vars_env);
+        req.copy_fd = STDOUT_FILENO;
+        req.stop_fd = sigfd_.get();
+        req.heartbeat = heartbeat_;
+        req.on_heartbeat = [this] { publish(); };
+        auto result = run_unit(req);
+        // Whatever the outcome, the unit is over; the next one gets its own prompt.
+        io::remove_prompt_file(opts_.root, opts_.milestone);
+        if (!result)
+          return fail(result.error());
+        if (result->interrupted || !result->succeeded()) {
+          // Counted before it is published, so a crash in between never loses the money.
+          if (auto err = count_attempt(s, u, *result, started))
+            return fail(err);
+        }
+        if (result->interrupted) {
+          (void) sigterm_pending(); // Consume it; we are stopping anyway.
+          report("stopped during unit " + u.id + "; its changes stay uncommitted in " +
+                 opts_.worktree);
+          return stop();
+        }
+        if (!result->succeeded())
+          return fail(make_error(ec::process_error, "unit " + u.id + " failed: " +
+                                                        io::describe_exit(result->exit_status)));
+        rec.cost = u.cost ? *u.cost : result->reported_cost;
+      }
       rec.finished_at = io::now_ms();
       metrics_.record(opts_.milestone, rec);
       if (auto err = metrics_.save(opts_.worktree))
         return fail(err);
-      std::string message = opts_.milestone + "/" + u.id + ": " + u.title;
       if (u.id == last_pending && mark_at_last) {
         if (auto err = mark_milestone_complete(plan_path))
           return fail(err);
@@ -594,6 +615,8 @@ int session::run() {
         return fail(commit.error());
       ++status_.completed_units;
       status_.cost = add_costs_capped(status_.cost, rec.cost);
+      if (rec.tokens)
+        status_.tokens = metrics_.tokens(opts_.milestone);
       status_.unit.reset();
       publish();
       hooks().after_unit({opts_.root, opts_.milestone, u.id, *commit, heartbeat_}, status_);
@@ -615,6 +638,115 @@ int session::run() {
   }
   status_.current_slice.reset();
   return stop();
+}
+
+// An `agent:` unit: the profile's agent works on the prompt (resuming the session a dead
+// worker left), every attempt is recorded and costed as it ends, and the budget is checked as
+// its cost grows. Fills `rec` and `summary` when the unit is done, else returns the exit code.
+std::optional<int> session::agent_unit(const slice& s, const unit& u, const std::string& prompt,
+                                       const std::string& prompt_file,
+                                       const std::vector<std::string>& env, unit_record& rec,
+                                       std::string& summary) {
+  const auto* profile = prefs_.agents.find(u.agent);
+  if (profile == nullptr)
+    return fail("unit " + u.id + " names the agent profile `" + u.agent +
+                "`, which .sf/PREFERENCES.md does not define; add it under agents.profiles");
+  // aider keeps its chat history and caches in the worktree: resumable, never committed.
+  if (profile->adapter == agent_adapter::aider)
+    if (auto err = ensure_excluded(opts_.worktree, ".aider*"))
+      return fail(err);
+  const double base_cost = status_.cost;
+  const auto base_tokens = status_.tokens.value_or(io::token_counts{});
+  agent_unit_request req;
+  req.profile = profile;
+  req.prices = &prefs_.agents.prices;
+  req.root = opts_.root;
+  req.milestone = opts_.milestone;
+  req.unit_id = u.id;
+  req.worktree = opts_.worktree;
+  req.prompt = prompt;
+  req.prompt_file = prompt_file;
+  req.verify = u.verify;
+  req.limits = effective_limits(u.limits, profile->limits);
+  req.env = env;
+  req.stop_fd = sigfd_.get();
+  req.transcript_fd = STDOUT_FILENO;
+  req.raw_log_path = core::agent_stream_file(opts_.root, opts_.milestone);
+  req.heartbeat = heartbeat_;
+  if (auto rec_session = metrics_.agent_session(opts_.milestone, u.id)) {
+    report("unit " + u.id + ": resuming the agent's recorded session" +
+           (rec_session->session_id.empty() ? "" : " " + rec_session->session_id));
+    req.resume = *rec_session;
+  }
+  req.on_progress = [&](const io::agent_progress& p, double unit_cost,
+                        const io::token_counts& t) {
+    status_.agent = p;
+    status_.cost = add_costs_capped(base_cost, unit_cost);
+    status_.tokens = io::token_counts{base_tokens.input + t.input, base_tokens.output + t.output,
+                                      base_tokens.cached + t.cached};
+    publish();
+  };
+  req.over_budget = [&](double unit_cost) -> std::optional<std::string> {
+    if (!hooks().obeys_budget())
+      return std::nullopt;
+    status_.cost = add_costs_capped(base_cost, unit_cost);
+    return budget_reached();
+  };
+  req.on_session = [&](const agent_session_record& r) {
+    metrics_.set_agent_session(opts_.milestone, u.id, r);
+    if (auto err = metrics_.save(opts_.worktree))
+      report("unit " + u.id + ": cannot record the agent's session: " + describe(err));
+  };
+  req.on_attempt = [&](const agent_attempt& a) {
+    unit_record r;
+    r.id = u.id;
+    r.slice = s.id;
+    r.title = u.title;
+    r.cost = a.cost;
+    r.tokens = a.tokens;
+    r.agent = profile->name;
+    r.attempt = a.number;
+    r.outcome = a.outcome;
+    r.started_at = a.started_at;
+    r.finished_at = a.finished_at;
+    if (a.price_missing)
+      report("unit " + u.id + ": the tokens of attempt " + std::to_string(a.number) +
+             " have no price (add the model under agents.prices); they count as $0");
+    if (a.outcome == "done") {
+      rec = r;
+      return;
+    }
+    // Counted before anything else happens, so a crash never loses the money.
+    metrics_.record_failed(opts_.milestone, r);
+    if (auto err = metrics_.save(opts_.worktree))
+      report("unit " + u.id + ": cannot record attempt " + std::to_string(a.number) + ": " +
+             describe(err));
+  };
+  auto result = run_agent_unit(req);
+  status_.agent.reset();
+  if (!result)
+    return fail(result.error());
+  // What the failed attempts cost is in the record now; a done attempt is added with its commit.
+  status_.cost = metrics_.cost(opts_.milestone);
+  status_.tokens = metrics_.tokens(opts_.milestone);
+  switch (result->end) {
+    case agent_end::done:
+      metrics_.clear_agent_session(opts_.milestone, u.id);
+      summary = result->summary;
+      return std::nullopt;
+    case agent_end::interrupted:
+      (void) sigterm_pending(); // Consume it; we are stopping anyway.
+      report("stopped during unit " + u.id + "; its changes stay uncommitted in " +
+             opts_.worktree + ", and the next run resumes the agent's session");
+      return stop();
+    case agent_end::budget:
+      report(result->reason + "; the agent was stopped during unit " + u.id);
+      return stop(result->reason);
+    case agent_end::timed_out:
+    case agent_end::failed:
+      break;
+  }
+  return fail(make_error(ec::process_error, "unit " + u.id + " failed: " + result->reason));
 }
 
 // A unit that failed or was stopped: the money it reported was spent all the same.

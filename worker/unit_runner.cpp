@@ -61,7 +61,8 @@ private:
 } // namespace
 
 bool unit_result::succeeded() const {
-  return !interrupted && WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0;
+  return !interrupted && ended_by.empty() && WIFEXITED(exit_status) &&
+         WEXITSTATUS(exit_status) == 0;
 }
 
 caf::expected<unit_result> run_unit(const unit_request& req) {
@@ -72,7 +73,8 @@ caf::expected<unit_result> run_unit(const unit_request& req) {
   io::unique_fd read_end{fds[0]};
   io::unique_fd write_end{fds[1]};
   io::spawn_request sp;
-  sp.argv = {"/bin/sh", "-c", req.command};
+  sp.argv = req.argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", req.command} : req.argv;
+  sp.input_fd = req.input_fd;
   sp.cwd = req.cwd;
   sp.env = req.env;
   sp.output_fd = write_end.get();
@@ -87,6 +89,9 @@ caf::expected<unit_result> run_unit(const unit_request& req) {
 
   unit_result result;
   result.pid = child->pid();
+  const auto began = clock_type::now();
+  auto last_output = began;
+  bool idle = false;
   agents::cost_scanner costs;
   output_copier copier{req.copy_fd};
   char buf[16384];
@@ -97,6 +102,13 @@ caf::expected<unit_result> run_unit(const unit_request& req) {
       if (n > 0) {
         copier.write(buf, static_cast<std::size_t>(n));
         costs.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+        if (req.on_output)
+          req.on_output(std::string_view(buf, static_cast<std::size_t>(n)));
+        last_output = clock_type::now();
+        if (idle) {
+          idle = false;
+          req.on_idle(false);
+        }
         continue;
       }
       if (n < 0 && errno == EINTR)
@@ -111,6 +123,13 @@ caf::expected<unit_result> run_unit(const unit_request& req) {
   auto period = req.heartbeat.count() > 0 ? req.heartbeat : std::chrono::milliseconds(1000);
   auto next_beat = clock_type::now() + period;
   auto kill_at = clock_type::time_point::max();
+  const auto end_at = req.timeout ? began + *req.timeout : clock_type::time_point::max();
+  auto terminate = [&](std::string why) {
+    result.ended_by = std::move(why);
+    (void) child->signal_group(SIGTERM);
+    ph = phase::terminating;
+    kill_at = clock_type::now() + req.kill_grace;
+  };
   for (;;) {
     pollfd pfds[3];
     nfds_t n = 0;
@@ -128,6 +147,10 @@ caf::expected<unit_result> run_unit(const unit_request& req) {
     int timeout = ms_until(next_beat);
     if (ph == phase::terminating)
       timeout = std::min(timeout, ms_until(kill_at));
+    if (ph == phase::running && req.timeout)
+      timeout = std::min(timeout, ms_until(end_at));
+    if (ph == phase::running && req.idle_timeout && req.on_idle && !idle)
+      timeout = std::min(timeout, ms_until(last_output + *req.idle_timeout));
     int rc = ::poll(pfds, n, timeout);
     if (rc < 0 && errno != EINTR) {
       int err = errno;
@@ -148,9 +171,17 @@ caf::expected<unit_result> run_unit(const unit_request& req) {
     }
     if (stop_slot >= 0 && (pfds[stop_slot].revents & POLLIN) != 0) {
       result.interrupted = true;
-      (void) child->signal_group(SIGTERM);
-      ph = phase::terminating;
-      kill_at = clock_type::now() + req.kill_grace;
+      terminate("");
+    }
+    if (ph == phase::running && clock_type::now() >= end_at)
+      terminate("timeout");
+    if (ph == phase::running && req.should_end)
+      if (auto why = req.should_end())
+        terminate(*why);
+    if (ph == phase::running && req.idle_timeout && req.on_idle && !idle &&
+        clock_type::now() >= last_output + *req.idle_timeout) {
+      idle = true;
+      req.on_idle(true);
     }
     if (ph == phase::terminating && clock_type::now() >= kill_at) {
       (void) child->signal_group(SIGKILL);

@@ -128,7 +128,8 @@ bool is_runtime_name(std::string_view name) {
       return true;
   if (is_ledger_archive_name(std::string(name)))
     return true;
-  for (std::string_view suffix : {".log", ".log.1", ".status.json", ".signal.json", ".prompt.md"})
+  for (std::string_view suffix : {".log", ".log.1", ".status.json", ".signal.json", ".prompt.md",
+                                  ".agent.jsonl", ".agent.jsonl.1"})
     if (ends_with(name, suffix) && core::valid_milestone_id(name.substr(0, name.size() - suffix.size())))
       return true;
   return false;

@@ -11,6 +11,9 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <string_view>
+
+extern char** environ;
 #include <cstring>
 
 namespace sf::io {
@@ -106,11 +109,36 @@ const std::vector<std::string>& worker_env_allowlist() {
   return keys;
 }
 
+const std::vector<std::string>& worker_env_prefixes() {
+  // What coding agents read: their keys, endpoints and configuration (Claude Code, Codex,
+  // aider), and where the user's tools keep configuration and trust proxies and certificates.
+  static const std::vector<std::string> prefixes = {
+    "ANTHROPIC_", "CLAUDE_", "OPENAI_", "CODEX_", "AIDER_", "AZURE_OPENAI_", "GEMINI_",
+    "GOOGLE_", "AWS_", "XDG_", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
+    "https_proxy", "no_proxy", "SSL_CERT_"};
+  return prefixes;
+}
+
 std::vector<std::string> allowlisted_environment() {
   std::vector<std::string> env;
   for (const auto& key : worker_env_allowlist())
     if (const char* value = std::getenv(key.c_str()))
       env.push_back(key + "=" + value);
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry{*e};
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos)
+      continue;
+    auto key = entry.substr(0, eq);
+    // CLAUDECODE marks a shell inside Claude Code: a nested agent must not inherit it.
+    if (key == "CLAUDECODE")
+      continue;
+    for (const auto& prefix : worker_env_prefixes())
+      if (key.rfind(prefix, 0) == 0) {
+        env.emplace_back(entry);
+        break;
+      }
+  }
   return env;
 }
 

@@ -58,7 +58,12 @@ std::string new_spawn_token();
 /// Environment variables passed through to workers (besides the SF_* ones we set).
 const std::vector<std::string>& worker_env_allowlist();
 
-/// "K=V" entries of the current environment whose keys are in the allowlist.
+/// Prefixes of further variables passed through: what coding agents read (API keys and
+/// endpoints of Anthropic, OpenAI, Codex, aider, cloud credentials, XDG folders, proxies).
+const std::vector<std::string>& worker_env_prefixes();
+
+/// "K=V" entries of the current environment whose keys are in the allowlist or start with one
+/// of `worker_env_prefixes` (never `CLAUDECODE`).
 std::vector<std::string> allowlisted_environment();
 
 /// True when `pid` is the worker `leader` itself or another process of its process group (a

@@ -699,8 +699,10 @@ TEST_CASE("the prompt file exists while its unit runs and is gone once the unit 
   CHECK_FALSE(std::filesystem::exists(p.root + "/.sf/parallel/M001.prompt.md"));
 }
 
-TEST_CASE("an agent unit ends this worker with an error saying it runs only run: units",
+TEST_CASE("an agent unit whose profile the preferences lack ends the worker saying so",
           "[worker]") {
+  // `start` refuses such a plan up front (config/agent_units_check); a worker started by hand
+  // must not run anything in its place either.
   project p(slice("S01", unit("U1", append_run("U1")) +
                              "      - id: U2\n        title: Agent\n        agent: claude\n"));
   auto r = p.run_worker();
@@ -708,9 +710,8 @@ TEST_CASE("an agent unit ends this worker with an error saying it runs only run:
   auto s = p.status();
   REQUIRE(s);
   REQUIRE(s->error);
-  CHECK(*s->error == p.wt + "/.sf/milestones/M001/MILESTONE.md: unit U2 is an agent unit "
-                            "(agent: claude), which this reference worker does not run yet; "
-                            "give it a run: command instead");
+  CHECK(*s->error == "unit U2 names the agent profile `claude`, which .sf/PREFERENCES.md does "
+                     "not define; add it under agents.profiles");
   CHECK(read_file(p.trace("runs")) == "U1\n");
   CHECK(s->completed_units == 1);
 }

@@ -14,6 +14,23 @@
 using sf::agents::cost_scanner;
 using sf::agents::parse_cost_line;
 
+namespace {
+
+// A shell unit's record (no agent fields), in the order the fields are declared.
+sf::worker::unit_record rec_of(std::string id, std::string slice, std::string title, double cost,
+                               int64_t started, int64_t finished) {
+  sf::worker::unit_record r;
+  r.id = std::move(id);
+  r.slice = std::move(slice);
+  r.title = std::move(title);
+  r.cost = cost;
+  r.started_at = started;
+  r.finished_at = finished;
+  return r;
+}
+
+} // namespace
+
 TEST_CASE("SF_COST lines are parsed strictly", "[worker][cost]") {
   CHECK(parse_cost_line("SF_COST 0.42") == 0.42);
   CHECK(parse_cost_line("SF_COST 3") == 3.0);
@@ -99,8 +116,8 @@ TEST_CASE("metrics keep other milestones and sum costs", "[worker][metrics]") {
   REQUIRE(m);
   CHECK(m->units("M001").empty());
   CHECK(m->cost("M002") == Approx(2.0));
-  m->record("M001", {"U1", "S1", "First", 0.25, 10, 20});
-  m->record("M001", {"U2", "S1", "Second", 0.5, 30, 40});
+  m->record("M001", rec_of("U1", "S1", "First", 0.25, 10, 20));
+  m->record("M001", rec_of("U2", "S1", "Second", 0.5, 30, 40));
   REQUIRE_FALSE(m->save(dir.path()));
   auto again = sf::worker::metrics_file::load(dir.path());
   REQUIRE(again);
@@ -120,13 +137,13 @@ TEST_CASE("failed attempts count in a milestone's cost and are adopted once",
           "[worker][metrics]") {
   sf::test::temp_dir dir;
   sf::worker::metrics_file committed;
-  committed.record("M001", {"U1", "S1", "First", 0.25, 10, 20});
-  committed.record_failed("M001", {"U2", "S1", "Second", 0.5, 30, 40});
+  committed.record("M001", rec_of("U1", "S1", "First", 0.25, 10, 20));
+  committed.record_failed("M001", rec_of("U2", "S1", "Second", 0.5, 30, 40));
   CHECK(committed.cost("M001") == Approx(0.75));
   CHECK(committed.units("M001").size() == 1);
   // The worktree's copy knows one more attempt than the commit does.
   auto worktree = committed;
-  worktree.record_failed("M001", {"U2", "S1", "Second", 0.5, 50, 60});
+  worktree.record_failed("M001", rec_of("U2", "S1", "Second", 0.5, 50, 60));
   std::filesystem::create_directories(dir / ".sf");
   REQUIRE_FALSE(worktree.save(dir.path()));
   auto read = sf::worker::metrics_file::load(dir.path());
@@ -194,7 +211,7 @@ TEST_CASE("an emptied metrics file falls back to the copy committed at HEAD", "[
   // A committed record survives the file being emptied (what a power loss before the next
   // commit can leave, since `save` does not fsync).
   sf::worker::metrics_file m;
-  m.record("M001", {"U1", "S1", "First", 0.5, 10, 20});
+  m.record("M001", rec_of("U1", "S1", "First", 0.5, 10, 20));
   REQUIRE_FALSE(m.save(root));
   REQUIRE(sf::test::run("git add .sf/metrics.json && git commit -q -m unit", root).exit_code == 0);
   sf::test::write_file(root + "/.sf/metrics.json", "");

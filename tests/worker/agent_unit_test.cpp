@@ -1,0 +1,309 @@
+// `agent:` units end to end: the reference worker runs the profile's coding agent (the fake
+// claude, codex and aider CLIs of tests/fixtures/agents, first on PATH) on the built prompt,
+// reads its stream, records and costs every attempt, resumes the session after `verify`
+// fails or the worker was stopped, and commits with the agent's summary. Real repositories,
+// the CLI, real processes.
+#include "support/project.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <sstream>
+
+using namespace std::chrono_literals;
+using namespace sf::test;
+
+namespace {
+
+// A project whose M001 is one agent unit, with the preferences' agents block as given.
+struct agent_project : test_project {
+  agent_project(const std::string& unit_yaml, const std::string& agents_yaml,
+                const std::string& parallel_extra = "")
+      : test_project({ms("M001", {}, {{"U01", "true", {}, -1}})}, "  enabled: true\n") {
+    setup(*this, unit_yaml, agents_yaml, parallel_extra);
+  }
+
+  static void setup(test_project& p, const std::string& unit_yaml, const std::string& agents_yaml,
+                    const std::string& parallel_extra);
+};
+
+void agent_project::setup(test_project& p, const std::string& unit_yaml,
+                          const std::string& agents_yaml, const std::string& parallel_extra) {
+  write_file(p.path(".sf/milestones/M001/MILESTONE.md"),
+             "---\ntitle: Greeting\nstatus: pending\nslices:\n  - id: S01\n    title: Say hello\n"
+             "    units:\n      - id: U01\n        title: Write the greeting\n" +
+               unit_yaml +
+               "---\n\nThe project needs a greeting file.\n");
+  auto agents = agents_yaml;
+  for (auto at = agents.find("@ROOT@"); at != std::string::npos; at = agents.find("@ROOT@"))
+    agents.replace(at, 6, p.root());
+  write_file(p.path(".sf/PREFERENCES.md"),
+             "---\nparallel:\n  enabled: true\n  auto_merge: auto\n  max_restarts: 0\n"
+             "  heartbeat_interval: 0.2\n" +
+               parallel_extra + agents + "---\n");
+  p.git("add -A");
+  p.git("commit -q -m agent-plan");
+}
+
+// The profile `name` of the fake agent of the same name. Workers pass only an allowlist of the
+// environment on, so the fake's settings (`env`: "K=V" words) travel in its command line, as a
+// user's wrapper would; the runs are logged outside the worktree, in the project's root.
+std::string fake_profile(const std::string& name, const std::string& env,
+                         const std::string& extra = "", const std::string& prices = "") {
+  std::string cmd = "[env, \"FAKE_AGENT_LOG=@ROOT@/agent-runs.jsonl\"";
+  std::istringstream words{env};
+  for (std::string w; words >> w;)
+    cmd += ", \"" + w + "\"";
+  cmd += ", " + name + "]";
+  return "agents:\n  profiles:\n    " + name + ":\n      adapter: " + name +
+         "\n      command: " + cmd + "\n" + extra + prices;
+}
+
+// Runs the CLI with the fake agents first on PATH.
+command_result agent_cli(const test_project& p, const std::string& args) {
+  return run("HOME=" + sh_quote(p.root()) + " PATH=" + sh_quote(SF_AGENT_FIXTURES) +
+               ":\"$PATH\" " + sh_quote(SF_CLI_PATH) + " " + args,
+             p.root());
+}
+
+std::vector<nlohmann::json> agent_runs(const test_project& p) {
+  std::vector<nlohmann::json> out;
+  if (!std::filesystem::exists(p.path("agent-runs.jsonl")))
+    return out; // No agent has started yet.
+  std::istringstream in{read_file(p.path("agent-runs.jsonl"))};
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty())
+      out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+bool has_arg(const nlohmann::json& run, const std::string& arg) {
+  for (const auto& a : run["argv"])
+    if (a == arg)
+      return true;
+  return false;
+}
+
+std::string arg_after(const nlohmann::json& run, const std::string& flag) {
+  const auto& argv = run["argv"];
+  for (std::size_t i = 0; i + 1 < argv.size(); ++i)
+    if (argv[i] == flag)
+      return argv[i + 1].get<std::string>();
+  return {};
+}
+
+nlohmann::json milestone_metrics(const test_project& p, const std::string& rev) {
+  auto text = p.git("show " + rev + ":.sf/metrics.json");
+  return nlohmann::json::parse(text)["milestones"]["M001"];
+}
+
+const std::string sonnet = "      model: sonnet\n";
+
+} // namespace
+
+TEST_CASE("a Claude unit gets the prompt, its work is committed with its summary and costed",
+          "[agents][worker]") {
+  agent_project p("        agent: claude\n        prompt: Write hello to greeting.txt.\n",
+                  fake_profile("claude", "FAKE_AGENT_EDIT=greeting.txt", sonnet));
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err << read_file(p.path(".sf/parallel/M001.log")));
+  REQUIRE(started.exit_code == 0);
+
+  // The agent ran once, headless, in the worktree, with a pinned session and the whole prompt.
+  auto runs = agent_runs(p);
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0]["agent"] == "claude");
+  CHECK(runs[0]["cwd"] == p.path(".sf/worktrees/M001"));
+  CHECK(has_arg(runs[0], "-p"));
+  CHECK(arg_after(runs[0], "--output-format") == "stream-json");
+  CHECK(has_arg(runs[0], "--verbose"));
+  CHECK(arg_after(runs[0], "--model") == "sonnet");
+  auto session = arg_after(runs[0], "--session-id");
+  CHECK(session.size() == 36);
+  auto prompt = runs[0]["prompt"].get<std::string>();
+  CHECK(prompt.find("The project needs a greeting file.") != std::string::npos);
+  CHECK(prompt.find("Write the greeting") != std::string::npos);
+  CHECK(prompt.find("Write hello to greeting.txt.") != std::string::npos);
+
+  // Its work reached main, committed with the agent's own summary as the subject.
+  CHECK(p.git("show main:greeting.txt") == "edited by fake claude (success)\n");
+  auto subject = p.git("log -1 --format=%s milestone/M001");
+  CHECK(subject == "M001/U01: Fixed the uninitialised counter; tests pass.\n");
+
+  // Cost and tokens of the unit, in the committed metrics and the status.
+  auto m = milestone_metrics(p, "main");
+  REQUIRE(m["units"].size() == 1);
+  CHECK(m["units"][0]["cost"].get<double>() == Approx(0.18342));
+  CHECK(m["units"][0]["agent"] == "claude");
+  CHECK(m["units"][0]["tokens"]["input"] == 31 + 9874);
+  CHECK(m["units"][0]["tokens"]["output"] == 1822);
+  CHECK(m["units"][0]["tokens"]["cached"] == 112503);
+  CHECK_FALSE(m.contains("agentSessions"));
+  auto status = nlohmann::json::parse(agent_cli(p, "status --json").out);
+  CHECK(status["totalCost"].get<double>() == Approx(0.18342));
+
+  // The log holds a transcript a person reads; the raw stream is kept beside it.
+  auto log = read_file(p.path(".sf/parallel/M001.log"));
+  CHECK(log.find("[tool] Edit src/parse.cc") != std::string::npos);
+  CHECK(log.find("{\"type\":") == std::string::npos);
+  auto raw = read_file(p.path(".sf/parallel/M001.agent.jsonl"));
+  CHECK(raw.find("{\"type\":\"result\"") != std::string::npos);
+}
+
+TEST_CASE("verify failing resumes the agent's session with the failure until it passes",
+          "[agents][worker]") {
+  // The greeting needs two lines: the first attempt writes one, the resumed one the second.
+  agent_project p("        agent: claude\n        verify: test \"$(wc -l < greeting.txt)\" "
+                         "-ge 2 || { echo 'greeting too short'; exit 3; }\n        max_attempts: 3\n",
+                  fake_profile("claude", "FAKE_AGENT_EDIT=greeting.txt FAKE_AGENT_COST=0.25"));
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err << read_file(p.path(".sf/parallel/M001.log")));
+  REQUIRE(started.exit_code == 0);
+  auto runs = agent_runs(p);
+  REQUIRE(runs.size() == 2);
+  auto session = arg_after(runs[0], "--session-id");
+  CHECK(arg_after(runs[1], "--resume") == session);
+  CHECK_FALSE(has_arg(runs[1], "--session-id"));
+  auto retry_prompt = runs[1]["prompt"].get<std::string>();
+  CHECK(retry_prompt.find("failed after your work (exited with code 3)") != std::string::npos);
+  CHECK(retry_prompt.find("greeting too short") != std::string::npos);
+
+  // Both attempts were paid for and recorded; the unit's record is the one that passed.
+  auto m = milestone_metrics(p, "main");
+  REQUIRE(m["failedUnits"].size() == 1);
+  CHECK(m["failedUnits"][0]["attempt"] == 1);
+  CHECK(m["failedUnits"][0]["outcome"] == "verify failed (exited with code 3)");
+  CHECK(m["failedUnits"][0]["cost"].get<double>() == Approx(0.25));
+  REQUIRE(m["units"].size() == 1);
+  CHECK(m["units"][0]["attempt"] == 2);
+  CHECK(m["cost"].get<double>() == Approx(0.50));
+  CHECK(m["tokens"]["output"] == 2 * 1822);
+  CHECK(p.git("show main:greeting.txt") ==
+        "edited by fake claude (success)\nedited by fake claude (success)\n");
+}
+
+TEST_CASE("a failing agent fails its unit with the agent's reason and its cost still counts",
+          "[agents][worker]") {
+  agent_project p("        agent: claude\n",
+                  fake_profile("claude", "FAKE_AGENT_SCENARIO=error_max_turns "
+                                         "FAKE_AGENT_EDIT=greeting.txt FAKE_AGENT_COST=0.9113"));
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err);
+  CHECK(started.exit_code == 1);
+  auto log = read_file(p.path(".sf/parallel/M001.log"));
+  INFO(log);
+  CHECK(log.find("unit U01 failed: agent `claude` (claude) exited with code 1: Reached maximum "
+                 "number of turns (40)") != std::string::npos);
+  // Not committed, yet paid for: in the worktree's metrics and the budget ledger.
+  CHECK(p.git("log --format=%s milestone/M001").find("M001/U01") == std::string::npos);
+  auto m = nlohmann::json::parse(read_file(p.path(".sf/worktrees/M001/.sf/metrics.json")));
+  CHECK(m["milestones"]["M001"]["failedUnits"][0]["cost"].get<double>() == Approx(0.9113));
+  auto budget = nlohmann::json::parse(agent_cli(p, "budget --json").out);
+  CHECK(budget["spent"].get<double>() == Approx(0.9113));
+}
+
+TEST_CASE("an agent past its timeout is stopped and its unit fails with that reason",
+          "[agents][worker]") {
+  agent_project p("        agent: claude\n        timeout: 1\n",
+                  fake_profile("claude", "FAKE_AGENT_SCENARIO=hang"), "  stop_grace: 5\n");
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err);
+  CHECK(started.exit_code == 1);
+  auto log = read_file(p.path(".sf/parallel/M001.log"));
+  INFO(log);
+  CHECK(log.find("unit U01 failed: unit U01 ran past its timeout of 1 s and was stopped") !=
+        std::string::npos);
+}
+
+TEST_CASE("an agent that crosses the budget ceiling is stopped, not finished",
+          "[agents][worker][budget]") {
+  agent_project p("        agent: claude\n",
+                  fake_profile("claude", "FAKE_AGENT_EDIT=greeting.txt FAKE_AGENT_COST=0.4 "
+                                         "FAKE_AGENT_DELAY=0.3"),
+                  "  budget_ceiling: 0.1\n");
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err << read_file(p.path(".sf/parallel/M001.log")));
+  CHECK(started.exit_code == 6);
+  // Nothing of the unit was committed or merged; what it spent counts.
+  CHECK(p.git("log --format=%s milestone/M001").find("M001/U01") == std::string::npos);
+  CHECK(run("git show main:greeting.txt", p.root()).exit_code != 0);
+  auto budget = nlohmann::json::parse(agent_cli(p, "budget --json").out);
+  CHECK(budget["spent"].get<double>() == Approx(0.4));
+  CHECK(read_file(p.path(".sf/parallel/M001.log")).find("the agent was stopped during unit U01") !=
+        std::string::npos);
+}
+
+TEST_CASE("a stopped agent unit resumes its recorded session in the next run",
+          "[agents][worker]") {
+  agent_project p("        agent: claude\n", fake_profile("claude", "FAKE_AGENT_SCENARIO=hang"),
+                  "  stop_grace: 5\n");
+  auto started = agent_cli(p, "start --yes --detach");
+  REQUIRE(started.exit_code == 0);
+  REQUIRE(wait_for(p.root(), [&] { return agent_runs(p).size() == 1; }, 30s));
+  REQUIRE(agent_cli(p, "stop").exit_code == 0);
+  REQUIRE(wait_for(p.root(), [&] { return !event_lines(p.root(), "run finished").empty(); },
+                   30s));
+  auto session = arg_after(agent_runs(p)[0], "--session-id");
+  REQUIRE(session.size() == 36);
+  // The next run's agent succeeds (the preferences are committed, as a run reads them).
+  auto prefs = read_file(p.path(".sf/PREFERENCES.md"));
+  prefs.replace(prefs.find("FAKE_AGENT_SCENARIO=hang"), 24, "FAKE_AGENT_EDIT=greeting.txt");
+  write_file(p.path(".sf/PREFERENCES.md"), prefs);
+  p.git("commit -q -am next-run");
+  auto again = agent_cli(p, "start --yes");
+  INFO(again.out << again.err << read_file(p.path(".sf/parallel/M001.log")));
+  REQUIRE(again.exit_code == 0);
+  auto runs = agent_runs(p);
+  REQUIRE(runs.size() == 2);
+  CHECK(arg_after(runs[1], "--resume") == session);
+  CHECK(runs[1]["prompt"].get<std::string>().find("was interrupted") != std::string::npos);
+  CHECK(p.git("show main:greeting.txt") == "edited by fake claude (success)\n");
+}
+
+TEST_CASE("a Codex unit is priced from its tokens with the preferences' price table",
+          "[agents][worker]") {
+  agent_project p("        agent: codex\n",
+                  fake_profile("codex", "FAKE_AGENT_EDIT=greeting.txt",
+                               "      model: gpt-5-codex\n      permission_mode: workspace-write\n",
+                               "  prices:\n    gpt-5-codex: {input: 1.25, output: 10, cached: "
+                               "0.125}\n"));
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err << read_file(p.path(".sf/parallel/M001.log")));
+  REQUIRE(started.exit_code == 0);
+  auto runs = agent_runs(p);
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0]["argv"][0] == "exec");
+  CHECK(has_arg(runs[0], "--json"));
+  CHECK(arg_after(runs[0], "--sandbox") == "workspace-write");
+  CHECK(arg_after(runs[0], "-m") == "gpt-5-codex");
+  // 48213 input of which 40960 cached, 1377 output, at the table's prices per million.
+  const double usd = (48213 - 40960) * 1.25e-6 + 40960 * 0.125e-6 + 1377 * 10e-6;
+  auto m = milestone_metrics(p, "main");
+  CHECK(m["units"][0]["cost"].get<double>() == Approx(usd));
+  CHECK(m["units"][0]["tokens"]["input"] == 48213 - 40960);
+  CHECK(m["units"][0]["tokens"]["cached"] == 40960);
+  CHECK(m["units"][0]["tokens"]["output"] == 1377);
+  CHECK(p.git("show main:greeting.txt") == "edited by fake codex (success)\n");
+}
+
+TEST_CASE("an aider unit reports the session cost of its Tokens/Cost lines", "[agents][worker]") {
+  agent_project p("        agent: aider\n",
+                  fake_profile("aider", "FAKE_AGENT_EDIT=greeting.txt FAKE_AGENT_COST=0.0393",
+                               sonnet));
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err << read_file(p.path(".sf/parallel/M001.log")));
+  REQUIRE(started.exit_code == 0);
+  auto runs = agent_runs(p);
+  REQUIRE(runs.size() == 1);
+  CHECK(has_arg(runs[0], "--message-file"));
+  CHECK(has_arg(runs[0], "--no-auto-commits"));
+  auto m = milestone_metrics(p, "main");
+  CHECK(m["units"][0]["cost"].get<double>() == Approx(0.0393));
+  CHECK(p.git("show main:greeting.txt") == "edited by fake aider (success)\n");
+  // Its chat history (written in the worktree, for a resume) is in no commit.
+  CHECK(read_file(p.path(".sf/parallel/M001.agent.jsonl")).find("Tokens:") != std::string::npos);
+  CHECK(p.git("log --all --name-only --format=").find(".aider") == std::string::npos);
+}
