@@ -378,6 +378,10 @@ milestone_entry* find_entry(self_ptr self, const std::string& id) {
 
 // Declared ahead: filling slots may queue a merge instead of starting a worker.
 void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice);
+bool has_agent_units(const coordinator_state& st, const std::string& mid);
+template <class Unreadable>
+void merge_if_changed(self_ptr self, const std::string& mid, const std::string& tip,
+                      Unreadable unreadable);
 void enqueue_merge(self_ptr self, milestone_entry& e, const std::string& slice,
                    const std::string& tip);
 
@@ -723,6 +727,10 @@ void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
                                         self->state.cfg.root);
           return;
         }
+        if (slice.empty() && has_agent_units(self->state, r.milestone)) {
+          merge_if_changed(self, r.milestone, r.tip, unreadable);
+          return;
+        }
         if (auto* e = find_entry(self, r.milestone)) {
           enqueue_merge(self, *e, slice, r.tip);
           if (slice.empty())
@@ -730,6 +738,47 @@ void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
         }
       },
       [unreadable, id = e.id](const caf::error& err) { unreadable(id, describe(err)); });
+}
+
+bool has_agent_units(const coordinator_state& st, const std::string& mid) {
+  const auto* m = st.cfg.milestones.find(mid);
+  if (m == nullptr)
+    return false;
+  for (const auto& s : m->slices)
+    for (const auto& u : s.units)
+      if (u.is_agent())
+        return true;
+  return false;
+}
+
+// An agent can "finish" having changed nothing (it refused, misread the task, or lost its
+// edits): such a milestone is reported, not offered to main as work.
+template <class Unreadable>
+void merge_if_changed(self_ptr self, const std::string& mid, const std::string& tip,
+                      Unreadable unreadable) {
+  self->request(self->state.reader, branch_read_timeout, atom::read_changes_v, mid)
+    .then(
+      [self, tip, unreadable](branch_changes& r) {
+        if (!r.error.empty()) {
+          unreadable(r.milestone, r.error);
+          return;
+        }
+        auto* e = find_entry(self, r.milestone);
+        if (e == nullptr)
+          return;
+        e->changed_files = r.files;
+        if (r.files.empty()) {
+          self->state.log->warn("coordinator: {} completed without changing a file", e->id);
+          set_state(self, *e, ms::complete,
+                    "complete, but its units changed no file outside .sf/, so there is nothing "
+                    "to merge; see `sf-actors logs " +
+                      e->id + "`");
+        } else {
+          enqueue_merge(self, *e, "", tip);
+        }
+        fill_slots(self); // Its slot is free now.
+      },
+      [unreadable, mid](const caf::error& err) { unreadable(mid, describe(err)); });
 }
 
 // Hands a completed milestone (or slice) at `tip` to the merge queue.

@@ -307,3 +307,18 @@ TEST_CASE("an aider unit reports the session cost of its Tokens/Cost lines", "[a
   CHECK(read_file(p.path(".sf/parallel/M001.agent.jsonl")).find("Tokens:") != std::string::npos);
   CHECK(p.git("log --all --name-only --format=").find(".aider") == std::string::npos);
 }
+
+TEST_CASE("an agent unit that changed nothing leaves its milestone unmerged, saying why",
+          "[agents][worker]") {
+  // The fake agent succeeds but edits no file (no FAKE_AGENT_EDIT).
+  agent_project p("        agent: claude\n", fake_profile("claude", "FAKE_AGENT_COST=0.05"));
+  auto before = p.git("rev-parse main");
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err);
+  CHECK(started.exit_code == 0);
+  CHECK(p.git("rev-parse main") == before);
+  auto status = agent_cli(p, "status").out;
+  INFO(status);
+  CHECK(status.find("complete, but its units changed no file outside .sf/, so there is nothing "
+                    "to merge; see `sf-actors logs M001`") != std::string::npos);
+}
