@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 #include <sstream>
@@ -65,6 +66,49 @@ const char* example_milestone =
   "---\n\n"
   "Free text for whoever works on this milestone.\n";
 
+// `init --agent <name>`: a profile for that agent, made the default, as the real CLI runs
+// headless in a worktree (docs/agents.md has the options of each).
+std::string agent_block(const std::string& agent) {
+  std::string profile;
+  if (agent == "claude")
+    profile = "      adapter: claude\n      model: sonnet\n      permission_mode: acceptEdits\n"
+              "      timeout: 1800\n      idle_timeout: 300\n      max_attempts: 2\n";
+  else if (agent == "codex")
+    profile = "      adapter: codex\n      model: gpt-5-codex\n"
+              "      permission_mode: workspace-write\n      timeout: 1800\n"
+              "      idle_timeout: 300\n      max_attempts: 2\n";
+  else
+    profile = "      adapter: aider\n      model: sonnet\n      timeout: 1800\n"
+              "      idle_timeout: 300\n      max_attempts: 2\n";
+  std::string out = "agents:\n  default: " + agent + "\n  profiles:\n    " + agent + ":\n" +
+                    profile;
+  if (agent == "codex") // Codex reports tokens only: without a price its cost counts as $0.
+    out += "  prices:\n    gpt-5-codex: {input: 1.25, output: 10, cached: 0.125}\n";
+  return out;
+}
+
+std::string agent_milestone(const std::string& agent) {
+  return "---\n"
+         "title: Example milestone\n"
+         "status: pending\n"
+         "dependsOn: []\n"
+         "slices:\n"
+         "  - id: S01\n"
+         "    title: First slice\n"
+         "    units:\n"
+         "      - id: U01\n"
+         "        title: Write a greeting\n"
+         "        agent: " +
+         agent +
+         "\n"
+         "        prompt: |\n"
+         "          Create hello.txt holding one line that greets the reader.\n"
+         "        verify: test -s hello.txt\n"
+         "        files: [hello.txt]\n"
+         "---\n\n"
+         "Everything written here, below the front matter, is part of the agent's prompt.\n";
+}
+
 // Creates `path` with `text` unless something is already there; O_EXCL makes that race-free.
 caf::expected<bool> create_new(const fs::path& path, const std::string& text) {
   std::error_code err;
@@ -108,15 +152,25 @@ void print_next_steps(const fs::path& root) {
 
 } // namespace
 
-std::function<int()> setup_init(CLI::App&, global_options& g) {
-  return [&g]() -> int {
+std::function<int()> setup_init(CLI::App& app, global_options& g) {
+  auto agent = std::make_shared<std::string>();
+  app.add_option("--agent", *agent,
+                 "Write a profile for this coding agent (claude, codex or aider) and an "
+                 "example milestone it runs")
+    ->check(CLI::IsMember({"claude", "codex", "aider"}));
+  return [&g, agent]() -> int {
     fs::path root = g.directory.empty() ? fs::current_path() : fs::absolute(g.directory);
     struct item {
       fs::path path;
       std::string text;
     };
-    const item items[] = {{core::preferences_file(root), preferences_template()},
-                          {core::milestone_file(root, "M001"), example_milestone}};
+    auto prefs = preferences_template();
+    if (!agent->empty())
+      prefs.insert(prefs.rfind("---\n"), agent_block(*agent));
+    const item items[] = {{core::preferences_file(root), prefs},
+                          {core::milestone_file(root, "M001"),
+                           agent->empty() ? std::string(example_milestone)
+                                          : agent_milestone(*agent)}};
     for (const auto& it : items) {
       auto made = create_new(it.path, it.text);
       if (!made)

@@ -322,3 +322,38 @@ TEST_CASE("an agent unit that changed nothing leaves its milestone unmerged, say
   CHECK(status.find("complete, but its units changed no file outside .sf/, so there is nothing "
                     "to merge; see `sf-actors logs M001`") != std::string::npos);
 }
+
+TEST_CASE("init --agent writes a profile and an example milestone that agent runs",
+          "[agents][cli]") {
+  for (const std::string agent : {"claude", "codex", "aider"}) {
+    INFO(agent);
+    sf::test::temp_dir dir;
+    init_git_repo(dir.path());
+    auto cli = [&](const std::string& args) {
+      return run("HOME=" + sh_quote(dir.path()) + " PATH=" + sh_quote(SF_AGENT_FIXTURES) +
+                   ":\"$PATH\" " + sh_quote(SF_CLI_PATH) + " " + args,
+                 dir.path());
+    };
+    auto made = cli("init --agent " + agent);
+    INFO(made.out << made.err);
+    REQUIRE(made.exit_code == 0);
+    auto prefs = read_file(dir / ".sf/PREFERENCES.md");
+    CHECK(prefs.find("\nagents:\n  default: " + agent + "\n  profiles:\n    " + agent +
+                     ":\n      adapter: " + agent + "\n") != std::string::npos);
+    CHECK(read_file(dir / ".sf/milestones/M001/MILESTONE.md").find("agent: " + agent + "\n") !=
+          std::string::npos);
+    // The files are valid as written: with parallel mode on, the plan checks out.
+    prefs.replace(prefs.find("enabled: false"), 14, "enabled: true");
+    write_file(dir / ".sf/PREFERENCES.md", prefs);
+    run("git add -A && git commit -q -m plan", dir.path());
+    auto report = cli("eligibility --json");
+    INFO(report.out << report.err);
+    CHECK(report.exit_code == 0);
+    CHECK(report.err.empty());
+  }
+  sf::test::temp_dir other;
+  init_git_repo(other.path());
+  auto bad = run(sh_quote(SF_CLI_PATH) + " init --agent gemini", other.path());
+  CHECK(bad.exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists(other / ".sf"));
+}
