@@ -50,21 +50,20 @@ std::string preferences_template() {
   return out.str();
 }
 
-const char* example_milestone =
-  "---\n"
-  "title: Example milestone\n"
-  "status: pending\n"
-  "dependsOn: []\n"
-  "slices:\n"
-  "  - id: S01\n"
-  "    title: First slice\n"
-  "    units:\n"
-  "      - id: U01\n"
-  "        title: Write a greeting\n"
-  "        run: echo hello > hello.txt\n"
-  "        files: [hello.txt]\n"
-  "---\n\n"
-  "Free text for whoever works on this milestone.\n";
+// The example milestone, its one unit's work given as front-matter lines.
+std::string example_milestone(const std::string& work, const std::string& text) {
+  return "---\n"
+         "title: Example milestone\n"
+         "status: pending\n"
+         "dependsOn: []\n"
+         "slices:\n"
+         "  - id: S01\n"
+         "    title: First slice\n"
+         "    units:\n"
+         "      - id: U01\n"
+         "        title: Write a greeting\n" +
+         work + "        files: [hello.txt]\n---\n\n" + text + "\n";
+}
 
 // `init --agent <name>`: a profile for that agent, made the default, as the real CLI runs
 // headless in a worktree (docs/agents.md has the options of each).
@@ -88,25 +87,14 @@ std::string agent_block(const std::string& agent) {
 }
 
 std::string agent_milestone(const std::string& agent) {
-  return "---\n"
-         "title: Example milestone\n"
-         "status: pending\n"
-         "dependsOn: []\n"
-         "slices:\n"
-         "  - id: S01\n"
-         "    title: First slice\n"
-         "    units:\n"
-         "      - id: U01\n"
-         "        title: Write a greeting\n"
-         "        agent: " +
-         agent +
-         "\n"
-         "        prompt: |\n"
-         "          Create hello.txt holding one line that greets the reader.\n"
-         "        verify: test -s hello.txt\n"
-         "        files: [hello.txt]\n"
-         "---\n\n"
-         "Everything written here, below the front matter, is part of the agent's prompt.\n";
+  return example_milestone("        agent: " + agent +
+                             "\n"
+                             "        prompt: |\n"
+                             "          Create hello.txt holding one line that greets the "
+                             "reader.\n"
+                             "        verify: test -s hello.txt\n",
+                           "Everything written here, below the front matter, is part of the "
+                           "agent's prompt.");
 }
 
 // Creates `path` with `text` unless something is already there; O_EXCL makes that race-free.
@@ -169,8 +157,11 @@ std::function<int()> setup_init(CLI::App& app, global_options& g) {
       prefs.insert(prefs.rfind("---\n"), agent_block(*agent));
     const item items[] = {{core::preferences_file(root), prefs},
                           {core::milestone_file(root, "M001"),
-                           agent->empty() ? std::string(example_milestone)
-                                          : agent_milestone(*agent)}};
+                           agent->empty()
+                             ? example_milestone("        run: echo hello > hello.txt\n",
+                                                 "Free text for whoever works on this "
+                                                 "milestone.")
+                             : agent_milestone(*agent)}};
     for (const auto& it : items) {
       auto made = create_new(it.path, it.text);
       if (!made)
