@@ -55,6 +55,10 @@ struct agent_settings {
   std::map<std::string, agent_profile> profiles; ///< By name.
   std::string default_profile;                   ///< `agents.default`; the only one if unset.
   std::map<std::string, token_price> prices;     ///< By model name as the agent reports it.
+  /// `agents.commit_subject`: the subject of an agent unit's commit, with `{milestone}`,
+  /// `{unit}`, `{title}` and `{summary}` (the first line of the agent's final message, or
+  /// the title when it said nothing) replaced; at most 72 characters are kept.
+  std::string commit_subject = "{milestone}/{unit}: {summary}";
 
   /// The profile an `agent:` unit names (`default` or empty: the default profile); nullptr
   /// when there is none.

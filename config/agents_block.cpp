@@ -237,8 +237,10 @@ caf::error apply_agents_block(agent_settings& into, const YAML::Node& block, std
       err = apply_profiles(into, k);
     } else if (name == "prices") {
       err = apply_prices(into, k);
+    } else if (name == "commit_subject") {
+      err = get_text(k, into.commit_subject);
     } else {
-      warn_unknown(k, "default, profiles, prices");
+      warn_unknown(k, "default, profiles, prices, commit_subject");
       continue;
     }
     if (err)

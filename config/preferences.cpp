@@ -99,6 +99,9 @@ const std::vector<preference_key>& preference_keys() {
        "No output for this long marks the milestone as needing attention; a unit's own wins."},
       {"agents.profiles.<name>.max_attempts", "integer (1-20)", "1",
        "Runs of the agent per unit when verify fails; a unit's own wins."},
+      {"agents.commit_subject", "string", "\"{milestone}/{unit}: {summary}\"",
+       "Subject of an agent unit's commit: {milestone}, {unit}, {title} and {summary} (the "
+       "first line of the agent's last message) are filled in; 72 characters at most."},
       {"agents.prices", "map of model to {input, output, cached}", "{}",
        "USD per million tokens by model name as the agent reports it; input and output "
        "required, cached defaults to input."},

@@ -471,8 +471,9 @@ agent_limits effective_limits(const agent_limits& unit, const agent_limits& prof
   return out;
 }
 
-std::string agent_commit_message(const std::string& mid, const std::string& unit_id,
-                                 const std::string& title, const std::string& summary) {
+std::string agent_commit_message(const std::string& subject_template, const std::string& mid,
+                                 const std::string& unit_id, const std::string& title,
+                                 const std::string& summary) {
   constexpr std::size_t max_subject = 72;
   std::string first;
   for (char c : summary) {
@@ -483,7 +484,22 @@ std::string agent_commit_message(const std::string& mid, const std::string& unit
     }
     first += c;
   }
-  std::string subject = mid + "/" + unit_id + ": " + (first.empty() ? title : first);
+  const std::pair<const char*, std::string> fields[] = {
+    {"{milestone}", mid}, {"{unit}", unit_id}, {"{title}", title},
+    {"{summary}", first.empty() ? title : first}};
+  std::string subject;
+  for (std::size_t i = 0; i < subject_template.size();) {
+    bool replaced = false;
+    for (const auto& [name, value] : fields)
+      if (subject_template.compare(i, std::strlen(name), name) == 0) {
+        subject += value;
+        i += std::strlen(name);
+        replaced = true;
+        break;
+      }
+    if (!replaced)
+      subject += subject_template[i++];
+  }
   if (subject.size() > max_subject) {
     subject.resize(max_subject - 3);
     // Never cut a UTF-8 sequence in half.

@@ -94,10 +94,11 @@ caf::expected<agent_unit_result> run_agent_unit(const agent_unit_request& req);
 /// when neither sets it.
 agent_limits effective_limits(const agent_limits& unit, const agent_limits& profile);
 
-/// The commit message of an agent unit: `<MID>/<UNIT>: <first line of the summary>` (at most
-/// 72 characters; the unit title when the agent said nothing), then the title and the whole
-/// summary in the body.
-std::string agent_commit_message(const std::string& mid, const std::string& unit_id,
-                                 const std::string& title, const std::string& summary);
+/// The commit message of an agent unit: the subject from `subject_template` (see
+/// `agent_settings::commit_subject`; at most 72 characters, cut at a character boundary), then
+/// the unit and its title and the agent's whole final message in the body.
+std::string agent_commit_message(const std::string& subject_template, const std::string& mid,
+                                 const std::string& unit_id, const std::string& title,
+                                 const std::string& summary);
 
 } // namespace sf::worker

@@ -565,7 +565,8 @@ int session::run() {
         io::remove_prompt_file(opts_.root, opts_.milestone);
         if (ended)
           return *ended;
-        message = agent_commit_message(opts_.milestone, u.id, u.title, summary);
+        message = agent_commit_message(prefs_.agents.commit_subject, opts_.milestone, u.id,
+                                       u.title, summary);
       } else {
         unit_request req;
         req.command = u.run;

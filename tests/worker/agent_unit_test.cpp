@@ -4,6 +4,7 @@
 // fails or the worker was stopped, and commits with the agent's summary. Real repositories,
 // the CLI, real processes.
 #include "support/project.hpp"
+#include "worker/agent_unit.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -356,4 +357,25 @@ TEST_CASE("init --agent writes a profile and an example milestone that agent run
   auto bad = run(sh_quote(SF_CLI_PATH) + " init --agent gemini", other.path());
   CHECK(bad.exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(other / ".sf"));
+}
+
+TEST_CASE("an agent unit's commit message: the subject from the template, capped, and the body",
+          "[agents][worker]") {
+  using sf::worker::agent_commit_message;
+  const std::string plain = "{milestone}/{unit}: {summary}";
+  CHECK(agent_commit_message(plain, "M001", "U01", "Fix parse", "Fixed it.\n\nDetails here.") ==
+        "M001/U01: Fixed it.\n\nUnit U01: Fix parse\n\nFixed it.\n\nDetails here.");
+  // An agent that said nothing: the unit's title.
+  CHECK(agent_commit_message(plain, "M001", "U01", "Fix parse", "") ==
+        "M001/U01: Fix parse\n\nUnit U01: Fix parse");
+  CHECK(agent_commit_message("feat({milestone}): {title}", "M002", "U03", "Add cache", "ok") ==
+        "feat(M002): Add cache\n\nUnit U03: Add cache\n\nok");
+  // At most 72 characters, never cutting a character in two.
+  auto long_summary = std::string(60, 'x') + "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9 more";
+  auto msg = agent_commit_message(plain, "M001", "U01", "t", long_summary);
+  auto subject = msg.substr(0, msg.find('\n'));
+  CHECK(subject.size() <= 72);
+  CHECK(subject.substr(subject.size() - 3) == "...");
+  CHECK(subject.rfind("M001/U01: " + std::string(60, 'x'), 0) == 0);
+  CHECK((static_cast<unsigned char>(subject[subject.size() - 4]) & 0xC0) != 0xC0);
 }
