@@ -43,7 +43,8 @@ TEST_CASE("status text shows what each agent does, its tokens and what needs a p
                   "output for 300 s\n  price missing: its model has no entry in "
                   "`agents.prices`, so its tokens add nothing to the cost\n") != std::string::npos);
   // A shell worker's row has none of these lines.
-  auto shell = text.substr(text.find("**M002**"));
+  auto from = text.find("**M002**");
+  auto shell = text.substr(from, text.find("\nTotal cost") - from);
   CHECK(shell.find("tokens:") == std::string::npos);
   CHECK(shell.find("agent ") == std::string::npos);
   CHECK(text.find("\nTotal tokens: 1200 in, 300 out, 5000 cached\n") != std::string::npos);

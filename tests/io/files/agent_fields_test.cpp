@@ -113,10 +113,10 @@ TEST_CASE("status: files of the original protocol carry no tokens and no agent",
 TEST_CASE("status: bad tokens or agent fields are one line naming the field",
           "[io][status][agent]") {
   CHECK(error_after([](auto& j) { j["tokens"] = "many"; }) ==
-        "sf::invalid_input: status field 'tokens' must be an object of integers >= 0 'input', "
+        "status field 'tokens' must be an object of integers >= 0 'input', "
         "'output', 'cached' when present; fix the worker that wrote it");
   CHECK(error_after([](auto& j) { j["tokens"]["input"] = -1; }) ==
-        "sf::invalid_input: status field 'tokens' must be an object of integers >= 0 'input', "
+        "status field 'tokens' must be an object of integers >= 0 'input', "
         "'output', 'cached' when present (member 'input' must be an integer >= 0); fix the "
         "worker that wrote it");
   CHECK(error_after([](auto& j) { j["tokens"]["cached"] = 1.5; }).find("member 'cached'") !=
@@ -138,7 +138,7 @@ TEST_CASE("status: bad tokens or agent fields are one line naming the field",
                    "member 'needsAttention' must be a string or null"}}) {
     auto text = agent_error(member, value);
     INFO(text);
-    CHECK(text.rfind("sf::invalid_input: status field 'agent' must be an object with", 0) == 0);
+    CHECK(text.rfind("status field 'agent' must be an object with", 0) == 0);
     CHECK(text.find(std::string("(") + why + "); fix the worker that wrote it") !=
           std::string::npos);
   }
