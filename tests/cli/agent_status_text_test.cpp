@@ -1,9 +1,12 @@
 // What `status` and `status --json` say of agents: per milestone its activity, tokens and
-// cost, "attempt n of m", "needs attention: <why>" and a missing price; the run's tokens.
+// cost, "attempt n of m", "needs attention: <why>" and a missing price; the run's tokens; and how a foreground run prints a needs-attention event.
+#include "cli/event_printer.hpp"
 #include "cli/status_view.hpp"
 #include "docs/json_schema.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <sstream>
 
 using namespace sf;
 
@@ -78,4 +81,17 @@ TEST_CASE("status --json gives tokens and agent per worker and the total", "[cli
   CHECK(j["workers"][1]["tokens"].is_null());
   CHECK(j["workers"][1]["agent"].is_null());
   CHECK(j["totalTokens"]["cached"] == 5000);
+}
+
+TEST_CASE("a foreground run prints a needs-attention event as a warning naming the milestone",
+          "[cli][agent]") {
+  std::ostringstream out;
+  cli::event_printer p{out};
+  run_event ev;
+  ev.kind = core::event_kind::needs_attention;
+  ev.milestone = "M001";
+  ev.text = "no output for 300 s";
+  p.print(ev);
+  CHECK(out.str() == "warning: [M001] needs attention: no output for 300 s\n");
+  CHECK_FALSE(p.finished());
 }
