@@ -1,5 +1,6 @@
 // What `status` and `status --json` say of agents: per milestone its activity, tokens and
-// cost, "attempt n of m", "needs attention: <why>" and a missing price; the run's tokens; and how a foreground run prints a needs-attention event.
+// cost, "attempt n of m", "needs attention: <why>" and a missing price; the run's tokens; and
+// the line a foreground run prints for a needs-attention event.
 #include "cli/event_printer.hpp"
 #include "cli/status_view.hpp"
 #include "docs/json_schema.hpp"
