@@ -19,7 +19,61 @@ budget_update make_update(const budget_ledger_state& st, const std::string& mid)
   u.total = st.ledger.total();
   u.ceiling = st.ceiling;
   u.reached = ceiling_reached(u.total, st.ceiling);
+  if (!mid.empty())
+    u.milestone_tokens = st.ledger.milestone_tokens(mid);
+  u.total_tokens = st.ledger.total_tokens();
   return u;
+}
+
+// Workers report running totals; what an earlier period counted is not spent again. Gives
+// whether the ledger changed; a report that is invalid or lower than before sets `anomaly`.
+bool record_cost(budget_ledger_state& st, const std::string& mid, const std::string& key,
+                 double cost, bool& anomaly) {
+  // Status files are checked when read; this guards every other sender, so the sum stays a
+  // finite number whoever reports.
+  if (!valid_cost(cost)) {
+    st.log->warn("budget_ledger: {} reported cost {} that {}; ignored", mid, cost,
+                 cost_problem(cost));
+    anomaly = true;
+    return false;
+  }
+  double carried = st.ledger.carried.count(key) != 0 ? st.ledger.carried[key] : 0.0;
+  auto& known = st.ledger.costs[key];
+  if (cost + 1e-12 < carried + known) {
+    st.log->warn("budget_ledger: {} reported cost {:.4f} below its earlier {:.4f}; ignored",
+                 mid, cost, carried + known);
+    anomaly = true;
+    return false;
+  }
+  if (cost - carried == known)
+    return false;
+  known = cost - carried;
+  return true;
+}
+
+// The same rule for tokens, count by count: a report that lowers any of them is ignored.
+bool record_tokens(budget_ledger_state& st, const std::string& mid, const std::string& key,
+                   const core::token_counts& tokens, bool& anomaly) {
+  auto known = st.ledger.tokens.find(key);
+  // Shell workers report none: their keys get no token entry at all.
+  if (known == st.ledger.tokens.end() && tokens.sum() == 0)
+    return false;
+  core::token_counts carried;
+  if (auto c = st.ledger.carried_tokens.find(key); c != st.ledger.carried_tokens.end())
+    carried = c->second;
+  core::token_counts before = known == st.ledger.tokens.end() ? core::token_counts{}
+                                                              : known->second;
+  if (!covers(tokens, carried + before)) {
+    st.log->warn("budget_ledger: {} reported tokens ({} in, {} out, {} cached) below its "
+                 "earlier ones; ignored",
+                 mid, tokens.input, tokens.output, tokens.cached);
+    anomaly = true;
+    return false;
+  }
+  if (known != st.ledger.tokens.end() && tokens - carried == before)
+    return false;
+  st.ledger.tokens[key] = tokens - carried;
+  return true;
 }
 
 } // namespace
@@ -45,35 +99,19 @@ budget_ledger(budget_ledger_actor::stateful_pointer<budget_ledger_state> self, s
                  aside ? "kept it as " + *aside : describe(aside.error()));
   }
   return {
-    [self](atom::cost, const std::string& mid, const std::string& session,
-           double cost) -> budget_update {
+    [self](atom::cost, const std::string& mid, const std::string& session, double cost,
+           const core::token_counts& tokens) -> budget_update {
       auto& st = self->state;
-      // Status files are checked when read; this guards every other sender, so the sum stays
-      // a finite number whoever reports.
-      if (!valid_cost(cost)) {
-        st.log->warn("budget_ledger: {} reported cost {} that {}; ignored", mid, cost,
-                     cost_problem(cost));
-        auto u = make_update(st, mid);
-        u.anomaly = true;
-        return u;
-      }
       auto key = session.empty() ? mid : mid + "/" + session;
-      // Workers report running totals; what an earlier period counted is not spent again.
-      double carried = st.ledger.carried.count(key) != 0 ? st.ledger.carried[key] : 0.0;
-      auto& known = st.ledger.costs[key];
-      if (cost + 1e-12 < carried + known) {
-        st.log->warn("budget_ledger: {} reported cost {:.4f} below its earlier {:.4f}; ignored",
-                     mid, cost, carried + known);
-        auto u = make_update(st, mid);
-        u.anomaly = true;
-        return u;
-      }
-      if (cost - carried != known) {
-        known = cost - carried;
-        if (auto err = io::write_ledger_record(st.root, st.ledger))
-          st.log->error("budget_ledger: {}", describe(err));
-      }
-      return make_update(st, mid);
+      bool anomaly = false;
+      bool changed = record_cost(st, mid, key, cost, anomaly);
+      changed = record_tokens(st, mid, key, tokens, anomaly) || changed;
+      auto err = changed ? io::write_ledger_record(st.root, st.ledger) : caf::error{};
+      if (err)
+        st.log->error("budget_ledger: {}", describe(err));
+      auto u = make_update(st, mid);
+      u.anomaly = anomaly;
+      return u;
     },
     [self](atom::status) -> budget_update { return make_update(self->state, ""); },
   };

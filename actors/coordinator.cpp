@@ -106,11 +106,17 @@ run_status make_status(const coordinator_state& st) {
     w.pid = e.supervisor ? e.progress.pid : 0;
     w.note = e.note;
     w.adopted = e.adopted;
+    // Like the cost: the ledger sums sessions, the worker's file may be ahead of it.
+    if (e.progress.tokens || e.tokens.sum() > 0)
+      w.tokens = core::max_counts(e.tokens, e.progress.tokens.value_or(core::token_counts{}));
+    if (e.supervisor)
+      w.agent = e.progress.agent;
     rs.workers.push_back(std::move(w));
     if (is_active(e) || e.state == ms::queued)
       rs.active = true;
   }
   rs.total_cost = st.total_cost;
+  rs.total_tokens = st.total_tokens;
   rs.budget_ceiling = st.cfg.prefs.budget_ceiling.value_or(0);
   rs.budget_reached = st.budget_reached;
   rs.message = st.message;
@@ -363,6 +369,7 @@ void check_finished(self_ptr self) {
     .then(
       [self](const budget_update& u) {
         self->state.total_cost = u.total;
+        self->state.total_tokens = u.total_tokens;
         publish_finished(self);
       },
       [self](const caf::error& err) {
@@ -981,6 +988,23 @@ void read_changes(self_ptr self, const std::string& mid) {
       });
 }
 
+// An agent that needs a person is told once per reason: when the worker first reports it or
+// the reason changes, not on every heartbeat that repeats it.
+void tell_attention(self_ptr self, const worker_progress& before, const worker_progress& p) {
+  std::string why = p.agent ? p.agent->needs_attention : "";
+  std::string was = before.agent ? before.agent->needs_attention : "";
+  if (why.empty() || why == was)
+    return;
+  run_event ev;
+  ev.kind = event_kind::needs_attention;
+  ev.milestone = p.milestone;
+  ev.text = why;
+  ev.cost = p.cost;
+  ev.tokens = p.tokens;
+  self->state.log->warn("coordinator: {} needs attention: {}", p.milestone, why);
+  publish(self, std::move(ev));
+}
+
 void on_progress(self_ptr self, worker_progress p) {
   auto& st = self->state;
   if (io::fault_point_fails("coordinator.progress")) {
@@ -1011,7 +1035,7 @@ void on_progress(self_ptr self, worker_progress p) {
   if (was_starting && e->state != ms::starting)
     fill_slots(self); // A worktree may be made ahead now (see prepare_worktree).
   if (before.completed_units != p.completed_units || before.current_unit != p.current_unit ||
-      before.cost != p.cost) {
+      before.cost != p.cost || before.tokens != p.tokens) {
     run_event ev;
     ev.kind = event_kind::progress;
     ev.milestone = p.milestone;
@@ -1020,21 +1044,29 @@ void on_progress(self_ptr self, worker_progress p) {
     ev.cost = p.cost;
     ev.completed_units = p.completed_units;
     ev.total_units = p.total_units > 0 ? p.total_units : e->total_units;
+    ev.tokens = p.tokens;
     publish(self, std::move(ev));
     save_run(self);
+  } else if (before.agent != p.agent) {
+    save_run(self); // What the agent does now, for `status`.
   }
+  tell_attention(self, before, p);
   // A unit committed: what the branch changed may now meet another milestone's work.
   if (p.completed_units > before.completed_units)
     read_changes(self, p.milestone);
-  if (before.cost == p.cost)
+  if (before.cost == p.cost && before.tokens == p.tokens)
     return;
-  self->request(st.ledger, ledger_timeout, atom::cost_v, p.milestone, p.session, p.cost)
+  self->request(st.ledger, ledger_timeout, atom::cost_v, p.milestone, p.session, p.cost,
+                p.tokens.value_or(core::token_counts{}))
     .then(
       [self](const budget_update& u) {
         auto& st = self->state;
         st.total_cost = u.total;
-        if (auto* e = find_entry(self, u.milestone))
+        st.total_tokens = u.total_tokens;
+        if (auto* e = find_entry(self, u.milestone)) {
           e->cost = u.milestone_cost;
+          e->tokens = u.milestone_tokens;
+        }
         run_event ev;
         ev.kind = event_kind::budget;
         ev.milestone = u.milestone;
@@ -1350,10 +1382,14 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   st.last_running = {std::string(1, '\x01')}; // Forces the first running-set message.
   notify_running(self);
   self->request(st.ledger, ledger_timeout, atom::status_v)
-    .then([self](const budget_update& u) { self->state.total_cost = u.total; },
-          [self](const caf::error& err) {
-            self->state.log->error("coordinator: ledger: {}", caf::to_string(err));
-          });
+    .then(
+      [self](const budget_update& u) {
+        self->state.total_cost = u.total;
+        self->state.total_tokens = u.total_tokens;
+      },
+      [self](const caf::error& err) {
+        self->state.log->error("coordinator: ledger: {}", caf::to_string(err));
+      });
   return {
     [self](atom::start, const std::vector<std::string>& ids) { return do_start(self, ids); },
     [self](atom::stop, const std::string& mid) { return do_stop(self, mid); },

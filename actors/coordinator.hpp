@@ -78,6 +78,7 @@ struct milestone_entry {
   bool branch_read = false;                  ///< Its branch was read since it was queued and
                                              ///< holds no finished work: start a worker.
   double cost = 0;                           ///< Ledger's cost of the milestone (all sessions).
+  core::token_counts tokens;                 ///< Ledger's tokens of the milestone (all sessions).
   bool adopted = false;                       ///< Its worker was adopted, not spawned by us.
   bool pause_requested = false;              ///< Paused by `pause`, not resumed since: a
                                              ///< worker holds between units, a queued
@@ -132,6 +133,7 @@ struct coordinator_state {
   bool finished_published = false;                   ///< `finished` sent for the current run.
   bool pushing = false;                              ///< The merge queue's push is in flight.
   double total_cost = 0;                             ///< From the ledger.
+  core::token_counts total_tokens;                   ///< From the ledger.
   std::string message;                               ///< Run-level note for status.
 
   ~coordinator_state();

@@ -4,6 +4,7 @@
 #include "actors/spawn_blocking.hpp"
 #include "actors/worker_cleanup.hpp"
 #include "actors/worktree_helper.hpp"
+#include "io/files/agent_json.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/signal_file.hpp"
 #include "io/files/status_file.hpp"
@@ -49,6 +50,10 @@ worker_progress to_progress(const io::worker_status& s, const std::string& token
   // session at zero, so their sessions add up in the ledger.
   if (!s.protocol)
     p.session = token;
+  if (s.tokens)
+    p.tokens = *s.tokens;
+  if (s.agent)
+    p.agent = io::as_activity(*s.agent);
   return p;
 }
 
@@ -60,7 +65,8 @@ constexpr auto heartbeat_forward = std::chrono::seconds(1);
 bool same_progress(const worker_progress& a, const worker_progress& b) {
   return a.state == b.state && a.completed_units == b.completed_units &&
          a.total_units == b.total_units && a.current_unit == b.current_unit &&
-         a.current_slice == b.current_slice && a.cost == b.cost && a.error == b.error;
+         a.current_slice == b.current_slice && a.cost == b.cost && a.error == b.error &&
+         a.tokens == b.tokens && a.agent == b.agent;
 }
 
 using self_ptr = worker_supervisor_actor::stateful_pointer<worker_supervisor_state>;

@@ -4,6 +4,7 @@
 #include "cli/status_view.hpp"
 #include "config/cost.hpp"
 #include "core/utc_time.hpp"
+#include "io/files/agent_json.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/ledger_period.hpp"
 #include "io/files/status_file.hpp"
@@ -20,10 +21,17 @@ namespace {
 
 nlohmann::json budget_json(const budget_spent& spent, double ceiling) {
   nlohmann::json milestones = nlohmann::json::array();
-  for (const auto& [mid, cost] : spent.per_milestone)
-    milestones.push_back({{"milestoneId", mid}, {"cost", cost}});
+  for (const auto& [mid, cost] : spent.per_milestone) {
+    auto t = spent.per_milestone_tokens.find(mid);
+    milestones.push_back({{"milestoneId", mid},
+                          {"cost", cost},
+                          {"tokens", io::tokens_to_json(t == spent.per_milestone_tokens.end()
+                                                          ? core::token_counts{}
+                                                          : t->second)}});
+  }
   auto start = spent.ledger.period_start;
   return {{"spent", spent.total},
+          {"tokens", io::tokens_to_json(spent.total_tokens)},
           {"ceiling", ceiling > 0 ? nlohmann::json(ceiling) : nlohmann::json()},
           {"remaining", ceiling > 0 ? nlohmann::json(std::max(0.0, ceiling - spent.total))
                                     : nlohmann::json()},
@@ -48,6 +56,9 @@ std::string budget_text(const budget_spent& spent, double ceiling) {
                        ceiling);
   else
     out += fmt::format(" of ${:.2f} ceiling (${:.2f} left)\n", ceiling, ceiling - spent.total);
+  if (spent.total_tokens.sum() > 0)
+    out += fmt::format("Tokens: {} in, {} out, {} cached\n", spent.total_tokens.input,
+                       spent.total_tokens.output, spent.total_tokens.cached);
   for (const auto& [mid, cost] : spent.per_milestone)
     out += fmt::format("- {}: ${:.2f}\n", mid, cost);
   return out;

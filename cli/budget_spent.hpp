@@ -13,6 +13,7 @@ namespace sf::cli {
 struct reported_cost {
   double cost = 0;       ///< USD.
   int64_t written_at = 0; ///< Its `lastHeartbeat`, ms since the Unix epoch.
+  core::token_counts tokens; ///< Its running token totals (0 when it reports none).
 };
 
 /// The period's spending.
@@ -21,10 +22,13 @@ struct budget_spent {
   bool ledger_exists = false;            ///< A ledger file was read.
   std::map<std::string, double> per_milestone; ///< Spent per milestone in this period.
   double total = 0;                      ///< Sum of `per_milestone`.
+  /// Tokens per milestone in this period, counted as the costs are.
+  std::map<std::string, core::token_counts> per_milestone_tokens;
+  core::token_counts total_tokens;       ///< Sum of `per_milestone_tokens`.
   std::string problem;                   ///< Why the ledger could not be read; empty if it could.
 };
 
-/// The ledger's period costs, each milestone raised to what its status file reports beyond
+/// The ledger's period costs (and tokens), each milestone raised to what its status file reports beyond
 /// what earlier periods counted (the ledger lags a worker's file by the coordinator's
 /// processing). `reported` maps milestones to their status files; a file written before the
 /// period began is an earlier period's, all counted there.

@@ -112,8 +112,10 @@ void event_printer::print(const run_event& ev) {
       text << ev.text << '\n';
       break;
     case event_kind::overlap:
-    case event_kind::needs_attention:
       text << "warning: " << ev.text << '\n';
+      break;
+    case event_kind::needs_attention:
+      text << "warning: [" << ev.milestone << "] needs attention: " << ev.text << '\n';
       break;
     case event_kind::finished:
       // "failed": the run could not finish (its coordinator is gone); the text says why.

@@ -4,6 +4,7 @@
 #include "cli/budget_spent.hpp"
 #include "config/cost.hpp"
 #include "core/utc_time.hpp"
+#include "io/files/agent_json.hpp"
 #include "io/files/coordinator_lock.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/run_file.hpp"
@@ -27,6 +28,28 @@ std::string money(double v) {
   std::ostringstream s;
   s << '$' << std::fixed << std::setprecision(2) << v;
   return s.str();
+}
+
+// "1200 in, 300 out, 5000 cached".
+std::string tokens_text(const core::token_counts& t) {
+  return std::to_string(t.input) + " in, " + std::to_string(t.output) + " out, " +
+         std::to_string(t.cached) + " cached";
+}
+
+// The agent lines of a row: what it does now, its attempt, and what a person must know.
+void render_agent(std::ostringstream& out, const agent_activity& a) {
+  out << "  agent " << (a.adapter.empty() ? std::string("(unnamed)") : a.adapter);
+  if (!a.profile.empty())
+    out << " (profile " << a.profile << ")";
+  out << ", attempt " << a.attempt << " of " << a.max_attempts;
+  if (!a.activity.empty())
+    out << ": " << a.activity;
+  out << '\n';
+  if (!a.needs_attention.empty())
+    out << "  needs attention: " << a.needs_attention << '\n';
+  if (a.price_missing)
+    out << "  price missing: its model has no entry in `agents.prices`, so its tokens add "
+           "nothing to the cost\n";
 }
 
 std::string bar(int64_t done, int64_t total) {
@@ -98,7 +121,15 @@ status_view collect_status(const std::string& root, const plan& p, double budget
           w.total_units = *st->total_units;
         w.current_unit = st->unit ? st->unit->id : "";
         w.cost = std::max(w.cost, st->cost);
-        reported[parsed->mid] = {st->cost, st->last_heartbeat};
+        reported[parsed->mid] = {st->cost, st->last_heartbeat,
+                                 st->tokens.value_or(core::token_counts{})};
+        if (st->tokens)
+          w.tokens = core::max_counts(w.tokens.value_or(core::token_counts{}), *st->tokens);
+        // The worker's own word on its agent is the freshest; a worker that ended runs none.
+        if (st->agent && core::has_live_worker(w.state))
+          w.agent = io::as_activity(*st->agent);
+        else
+          w.agent = caf::none;
         w.last_heartbeat = st->last_heartbeat;
         w.pid = st->pid;
         if (st->error && w.note.empty())
@@ -129,6 +160,7 @@ status_view collect_status(const std::string& root, const plan& p, double budget
       run_updated_at < v.budget_period_start)
     v.run.message = "before this budget period began: " + v.run.message;
   v.run.total_cost = spent.total;
+  v.run.total_tokens = spent.total_tokens;
   v.run.budget_ceiling = budget_ceiling;
   return v;
 }
@@ -178,6 +210,10 @@ std::string render_status(const status_view& v, int64_t now_ms) {
     if (w.pid > 0)
       out << ", pid " << w.pid;
     out << '\n';
+    if (w.tokens)
+      out << "  tokens: " << tokens_text(*w.tokens) << '\n';
+    if (w.agent)
+      render_agent(out, *w.agent);
     if (!w.note.empty())
       out << "  " << w.note << '\n';
   }
@@ -191,6 +227,8 @@ std::string render_status(const status_view& v, int64_t now_ms) {
     out << " of " << money(v.run.budget_ceiling) << " ceiling";
   else
     out << " (no budget ceiling)";
+  if (v.run.total_tokens.sum() > 0)
+    out << "\nTotal tokens: " << tokens_text(v.run.total_tokens);
   out << '\n' << "Budget period: " << budget_period_text(v.budget_period_start, v.ledger_exists)
       << '\n';
   if (v.run.budget_reached || ceiling_reached(v.run.total_cost, v.run.budget_ceiling))
@@ -209,7 +247,7 @@ std::string render_status(const status_view& v, int64_t now_ms) {
 
 nlohmann::json status_to_json(const status_view& v) {
   nlohmann::json workers = nlohmann::json::array();
-  for (const auto& w : v.run.workers)
+  for (const auto& w : v.run.workers) {
     workers.push_back({{"milestoneId", w.milestone},
                        {"title", w.title},
                        {"state", core::to_string(w.state)},
@@ -221,13 +259,17 @@ nlohmann::json status_to_json(const status_view& v) {
                        {"lastHeartbeat", w.last_heartbeat},
                        {"pid", w.pid},
                        {"note", w.note},
-                       {"adopted", w.adopted}});
+                       {"adopted", w.adopted},
+                       {"tokens", w.tokens ? io::tokens_to_json(*w.tokens) : nlohmann::json()},
+                       {"agent", w.agent ? io::agent_to_json(*w.agent) : nlohmann::json()}});
+  }
   nlohmann::json overlaps = nlohmann::json::array();
   for (const auto& o : open_overlaps(v))
     overlaps.push_back({{"milestones", {o.first, o.second}}, {"files", o.files}});
   return {{"workers", workers},
           {"overlaps", overlaps},
           {"totalCost", v.run.total_cost},
+          {"totalTokens", io::tokens_to_json(v.run.total_tokens)},
           {"budgetCeiling", v.run.budget_ceiling > 0 ? nlohmann::json(v.run.budget_ceiling)
                                                      : nlohmann::json()},
           {"budgetPeriod",

@@ -21,9 +21,11 @@ using event_sink_actor = caf::typed_actor<
 
 /// Sums the cost of every worker of a run and persists it.
 using budget_ledger_actor = caf::typed_actor<
-  /// Records a worker's cumulative cost for (milestone, session); lower values are anomalies
-  /// and ignored. Sessions of one milestone add up; an empty session is the whole milestone.
-  caf::replies_to<atom::cost, std::string, std::string, double>::with<budget_update>,
+  /// Records a worker's cumulative cost and tokens for (milestone, session); lower values are
+  /// anomalies and ignored. Sessions of one milestone add up; an empty session is the whole
+  /// milestone.
+  caf::replies_to<atom::cost, std::string, std::string, double,
+                  core::token_counts>::with<budget_update>,
   /// The current totals (milestone empty).
   caf::replies_to<atom::status>::with<budget_update>>;
 

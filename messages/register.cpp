@@ -11,6 +11,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<worker_snapshot>("sf::worker_snapshot");
   cfg.add_message_type<run_status>("sf::run_status");
   cfg.add_message_type<budget_update>("sf::budget_update");
+  cfg.add_message_type<core::token_counts>("sf::core::token_counts");
   cfg.add_message_type<milestone_reply>("sf::milestone_reply");
   cfg.add_message_type<command_reply>("sf::command_reply");
   cfg.add_message_type<run_event>("sf::run_event");

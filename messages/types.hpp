@@ -4,6 +4,7 @@
 #include "core/event_kind.hpp"
 #include "core/merge_kind.hpp"
 #include "core/milestone_state.hpp"
+#include "core/token_counts.hpp"
 #include "core/worker_state.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -14,6 +15,26 @@
 #include <vector>
 
 namespace sf {
+
+/// What a worker says about the agent unit it runs (the status file's `agent`).
+struct agent_activity {
+  std::string profile;         ///< The profile's name in the preferences.
+  std::string adapter;         ///< claude | codex | aider | generic.
+  std::string activity;        ///< Its last progress line (a tool, a command, a message).
+  int attempt = 1;             ///< This attempt of the unit, from 1.
+  int max_attempts = 1;        ///< Attempts allowed (verify retries).
+  std::string session_id;      ///< The agent's session; may be empty.
+  bool price_missing = false;  ///< Its model has no price: its tokens cost nothing in USD.
+  std::string needs_attention; ///< Why a person should look; empty when nothing.
+};
+
+/// Same profile, activity, attempt, session and attention.
+inline bool operator==(const agent_activity& a, const agent_activity& b) {
+  return a.profile == b.profile && a.adapter == b.adapter && a.activity == b.activity &&
+         a.attempt == b.attempt && a.max_attempts == b.max_attempts &&
+         a.session_id == b.session_id && a.price_missing == b.price_missing &&
+         a.needs_attention == b.needs_attention;
+}
 
 /// A worker's status as the supervisor learned it from the status file.
 struct worker_progress {
@@ -29,6 +50,9 @@ struct worker_progress {
   std::string error;          ///< Reason, when state is error.
   std::string session;        ///< Empty when `cost` covers the whole milestone (our protocol);
                               ///< else the spawn it belongs to (costs of sessions add up).
+  caf::optional<core::token_counts> tokens; ///< Cumulative, like `cost`; empty when the worker
+                                            ///< reports none.
+  caf::optional<agent_activity> agent;      ///< Set while an agent unit runs.
 };
 
 /// Who a spawned worker is, so a restarted coordinator can verify it before adopting it.
@@ -63,6 +87,8 @@ struct worker_snapshot {
   std::string note;            ///< Why it is in this state (error, stale reason, waiting for).
   bool adopted = false;        ///< Its worker was adopted from an earlier coordinator that
                                ///< died, not spawned by this one.
+  caf::optional<core::token_counts> tokens; ///< Tokens so far; empty when none are reported.
+  caf::optional<agent_activity> agent;      ///< The agent unit it runs now, if any.
 };
 
 /// Two milestones of the run whose branches changed the same files: their merges may conflict.
@@ -81,6 +107,7 @@ struct run_status {
   bool active = false;                  ///< Some worker still runs or is queued.
   std::string message;                  ///< Run-level note, e.g. budget text.
   std::vector<file_overlap> overlaps;   ///< Unmerged pairs that changed the same files.
+  core::token_counts total_tokens;      ///< Sum over workers (like `total_cost`).
 };
 
 /// The ledger's answer to a cost report.
@@ -91,6 +118,8 @@ struct budget_update {
   double ceiling = 0;        ///< 0 when there is none.
   bool reached = false;      ///< total >= ceiling.
   bool anomaly = false;      ///< The report was lower than before and was ignored.
+  core::token_counts milestone_tokens; ///< Its accepted tokens (all sessions).
+  core::token_counts total_tokens;     ///< Tokens over the run.
 };
 
 /// What a stop, pause or resume did to one milestone, as data for `--json`.
@@ -177,6 +206,7 @@ struct run_event {
   int64_t total_units = 0;               ///< Progress.
   std::vector<std::string> files;        ///< overlap: the paths both milestones changed.
   std::string other;                     ///< overlap: the other milestone.
+  caf::optional<core::token_counts> tokens; ///< progress: the milestone's tokens, when known.
 };
 
 /// Names of the core's enums (event kinds, merge kinds) for callers in `sf`.
@@ -192,11 +222,18 @@ inline std::string_view state_name(const run_event& ev) {
   return {};
 }
 
+/// Serialization of `agent_activity`.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_activity& x) {
+  return f(caf::meta::type_name("sf::agent_activity"), x.profile, x.adapter, x.activity,
+           x.attempt, x.max_attempts, x.session_id, x.price_missing, x.needs_attention);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_progress& x) {
   return f(caf::meta::type_name("sf::worker_progress"), x.milestone, x.state, x.completed_units,
            x.total_units, x.current_unit, x.current_slice, x.cost, x.last_heartbeat, x.pid,
-           x.error, x.session);
+           x.error, x.session, x.tokens, x.agent);
 }
 
 template <class Inspector>
@@ -215,13 +252,13 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_snapshot& x) {
   return f(caf::meta::type_name("sf::worker_snapshot"), x.milestone, x.title, x.state,
            x.completed_units, x.total_units, x.current_unit, x.cost, x.last_heartbeat, x.pid,
-           x.note, x.adopted);
+           x.note, x.adopted, x.tokens, x.agent);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_status& x) {
   return f(caf::meta::type_name("sf::run_status"), x.workers, x.total_cost, x.budget_ceiling,
-           x.budget_reached, x.active, x.message, x.overlaps);
+           x.budget_reached, x.active, x.message, x.overlaps, x.total_tokens);
 }
 
 /// Serialization of `file_overlap`.
@@ -239,7 +276,7 @@ typename Inspector::result_type inspect(Inspector& f, branch_changes& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, budget_update& x) {
   return f(caf::meta::type_name("sf::budget_update"), x.milestone, x.milestone_cost, x.total,
-           x.ceiling, x.reached, x.anomaly);
+           x.ceiling, x.reached, x.anomaly, x.milestone_tokens, x.total_tokens);
 }
 
 template <class Inspector>
@@ -278,7 +315,17 @@ typename Inspector::result_type inspect(Inspector& f, merge_report& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_event& x) {
   return f(caf::meta::type_name("sf::run_event"), x.kind, x.milestone, x.state, x.merge, x.text,
-           x.cost, x.completed_units, x.total_units, x.files, x.other);
+           x.cost, x.completed_units, x.total_units, x.files, x.other, x.tokens);
 }
 
 } // namespace sf
+
+namespace sf::core {
+
+/// Serialization of `token_counts` (found by argument-dependent lookup in its namespace).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_counts& x) {
+  return f(caf::meta::type_name("sf::core::token_counts"), x.input, x.output, x.cached);
+}
+
+} // namespace sf::core

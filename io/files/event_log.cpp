@@ -1,6 +1,7 @@
 #include "io/files/event_log.hpp"
 
 #include "core/sf_paths.hpp"
+#include "io/files/agent_json.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/status_file.hpp"
 #include "io/os/safe_file.hpp"
@@ -36,6 +37,8 @@ std::string format_event_line(const run_event& ev, int64_t at_ms) {
     j["files"] = ev.files;
   if (!ev.other.empty())
     j["with"] = ev.other;
+  if (ev.tokens)
+    j["tokens"] = tokens_to_json(*ev.tokens);
   return j.dump() + "\n";
 }
 

@@ -2,6 +2,7 @@
 
 #include "config/cost.hpp"
 #include "core/sf_paths.hpp"
+#include "io/files/agent_json.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/status_file.hpp"
 #include "io/os/safe_file.hpp"
@@ -48,7 +49,53 @@ void read_costs(const nlohmann::json& j, const char* field, const std::string& p
   }
 }
 
+/// Reads the token counts of `j[field]` (an object of token objects); a bad entry is left out.
+void read_tokens(const nlohmann::json& j, const char* field, const std::string& path,
+                 std::map<std::string, core::token_counts>& out,
+                 std::vector<std::string>* problems) {
+  auto at = j.find(field);
+  if (at == j.end() || !at->is_object())
+    return;
+  for (auto it = at->begin(); it != at->end(); ++it) {
+    core::token_counts t;
+    if (auto why = tokens_from_json(it.value(), t); why.empty())
+      out[it.key()] = t;
+    else if (problems != nullptr)
+      problems->push_back(path + ": the tokens of `" + it.key() + "` " + why +
+                          " and are left out");
+  }
+}
+
+nlohmann::json tokens_by_key(const std::map<std::string, core::token_counts>& m) {
+  auto out = nlohmann::json::object();
+  for (const auto& [key, t] : m)
+    out[key] = tokens_to_json(t);
+  return out;
+}
+
 } // namespace
+
+core::token_counts ledger_record::total_tokens() const {
+  core::token_counts sum;
+  for (const auto& [key, t] : tokens)
+    sum = sum + t;
+  return sum;
+}
+
+core::token_counts ledger_record::milestone_tokens(const std::string& mid) const {
+  core::token_counts sum;
+  for (const auto& [key, t] : tokens)
+    if (milestone_of(key) == mid)
+      sum = sum + t;
+  return sum;
+}
+
+std::map<std::string, core::token_counts> ledger_record::milestone_token_counts() const {
+  std::map<std::string, core::token_counts> out;
+  for (const auto& [key, t] : tokens)
+    out[milestone_of(key)] = out[milestone_of(key)] + t;
+  return out;
+}
 
 double ledger_record::total() const {
   double sum = 0;
@@ -86,6 +133,8 @@ caf::expected<ledger_record> parse_ledger_record(const std::string& text, const 
   ledger_record rec;
   read_costs(j, "costs", path, rec.costs, problems);
   read_costs(j, "carried", path, rec.carried, problems);
+  read_tokens(j, "tokens", path, rec.tokens, problems);
+  read_tokens(j, "carriedTokens", path, rec.carried_tokens, problems);
   if (auto at = j.find("periodStart"); at != j.end() && at->is_number_integer())
     rec.period_start = std::max<int64_t>(0, at->get<int64_t>());
   return rec;
@@ -123,6 +172,13 @@ caf::error write_ledger_record(const std::string& root, const ledger_record& rec
                       {"total", rec.total()},
                       {"carried", rec.carried},
                       {"periodStart", rec.period_start}};
+  // Only agents report tokens: a ledger of shell workers keeps its older shape.
+  if (!rec.tokens.empty()) {
+    j["tokens"] = tokens_by_key(rec.tokens);
+    j["tokensTotal"] = tokens_to_json(rec.total_tokens());
+  }
+  if (!rec.carried_tokens.empty())
+    j["carriedTokens"] = tokens_by_key(rec.carried_tokens);
   return write_file_atomic(dir->fd.get(), dir->path, "ledger.json", j.dump(1), 0600);
 }
 

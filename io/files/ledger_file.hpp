@@ -4,6 +4,8 @@
 /// The file outlives runs: the ceiling covers every run of the project until
 /// `sf-actors budget reset` starts a new period (see ledger_period.hpp).
 
+#include "core/token_counts.hpp"
+
 #include <caf/expected.hpp>
 
 #include <cstddef>
@@ -23,6 +25,10 @@ struct ledger_record {
   std::map<std::string, double> carried;
   /// When the period began (ms since the Unix epoch); 0 when the file does not say.
   int64_t period_start = 0;
+  /// Tokens used in this period, per key as `costs` (absent in older files: none).
+  std::map<std::string, core::token_counts> tokens;
+  /// Per key, the running token totals reported when the period began (as `carried`).
+  std::map<std::string, core::token_counts> carried_tokens;
 
   /// Sum of `costs`.
   double total() const;
@@ -30,6 +36,12 @@ struct ledger_record {
   double milestone_cost(const std::string& mid) const;
   /// Spent per milestone (keys folded by their milestone).
   std::map<std::string, double> milestone_costs() const;
+  /// Sum of `tokens`.
+  core::token_counts total_tokens() const;
+  /// Tokens of milestone `mid`: the sum of its keys.
+  core::token_counts milestone_tokens(const std::string& mid) const;
+  /// Tokens per milestone (keys folded by their milestone).
+  std::map<std::string, core::token_counts> milestone_token_counts() const;
 };
 
 /// Largest ledger file read.

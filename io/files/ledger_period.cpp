@@ -47,6 +47,9 @@ caf::expected<budget_period_reset> start_budget_period(const std::string& root, 
     next.carried = old->carried;
     for (const auto& [key, cost] : old->costs)
       next.carried[key] = add_costs_capped(next.carried[key], cost);
+    next.carried_tokens = old->carried_tokens;
+    for (const auto& [key, t] : old->tokens)
+      next.carried_tokens[key] = next.carried_tokens[key] + t;
     auto name = std::string(archive_prefix) + core::utc_stamp(now_ms) + archive_suffix;
     // The exact bytes: whoever audits the old period reads what the ledger said.
     if (auto err = write_file_atomic(dir->fd.get(), dir->path, name, *text, 0600))

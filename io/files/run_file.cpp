@@ -1,6 +1,7 @@
 #include "io/files/run_file.hpp"
 
 #include "core/sf_paths.hpp"
+#include "io/files/agent_json.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/status_file.hpp"
 #include "io/os/safe_file.hpp"
@@ -25,7 +26,7 @@ caf::error write_run_file(const std::string& root, const run_status& st, int64_t
   if (!dir)
     return dir.error();
   nlohmann::json workers = nlohmann::json::array();
-  for (const auto& w : st.workers)
+  for (const auto& w : st.workers) {
     workers.push_back({{"milestoneId", w.milestone},
                        {"title", w.title},
                        {"state", core::to_string(w.state)},
@@ -37,6 +38,12 @@ caf::error write_run_file(const std::string& root, const run_status& st, int64_t
                        {"pid", w.pid},
                        {"note", w.note},
                        {"adopted", w.adopted}});
+    // Agents only: rows of shell workers keep their older shape.
+    if (w.tokens)
+      workers.back()["tokens"] = tokens_to_json(*w.tokens);
+    if (w.agent)
+      workers.back()["agent"] = agent_to_json(*w.agent);
+  }
   nlohmann::json overlaps = nlohmann::json::array();
   for (const auto& o : st.overlaps)
     overlaps.push_back({{"milestones", {o.first, o.second}}, {"files", o.files}});
@@ -48,7 +55,8 @@ caf::error write_run_file(const std::string& root, const run_status& st, int64_t
                       {"budgetReached", st.budget_reached},
                       {"active", st.active},
                       {"message", st.message},
-                      {"overlaps", overlaps}};
+                      {"overlaps", overlaps},
+                      {"totalTokens", tokens_to_json(st.total_tokens)}};
   // Atomic, not durable: run.json is a view for `status`, rewritten on every change and by
   // the next coordinator; nothing is recovered from it (workers.json and the ledger are).
   return write_file_replace(dir->fd.get(), dir->path, "run.json", j.dump(1), 0600);
@@ -75,6 +83,9 @@ caf::expected<run_file> read_run_file(const std::string& root) {
     out.status.budget_reached = j.value("budgetReached", false);
     out.status.active = j.value("active", false);
     out.status.message = j.value("message", std::string{});
+    if (auto t = j.find("totalTokens"); t != j.end() && !t->is_null())
+      if (!tokens_from_json(*t, out.status.total_tokens).empty())
+        return bad("totalTokens");
     if (!j.contains("workers") || !j["workers"].is_array())
       return bad("workers");
     for (const auto& w : j["workers"]) {
@@ -93,6 +104,19 @@ caf::expected<run_file> read_run_file(const std::string& root) {
       s.pid = w.value("pid", int64_t{0});
       s.note = w.value("note", std::string{});
       s.adopted = w.value("adopted", false); // Absent in files of older versions.
+      // Absent for shell workers and in files of older versions.
+      if (auto t = w.find("tokens"); t != w.end() && !t->is_null()) {
+        core::token_counts counts;
+        if (!tokens_from_json(*t, counts).empty())
+          return bad("workers[].tokens");
+        s.tokens = counts;
+      }
+      if (auto a = w.find("agent"); a != w.end() && !a->is_null()) {
+        agent_activity agent;
+        if (!agent_from_json(*a, agent).empty())
+          return bad("workers[].agent");
+        s.agent = std::move(agent);
+      }
       out.status.workers.push_back(std::move(s));
     }
   } catch (const nlohmann::json::exception&) {

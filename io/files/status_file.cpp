@@ -3,6 +3,7 @@
 #include "config/cost.hpp"
 #include "core/milestone_id.hpp"
 #include "core/sf_paths.hpp"
+#include "io/files/agent_json.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
@@ -109,6 +110,27 @@ caf::error decode_unit(const json& obj, std::optional<current_unit>& out) {
   return {};
 }
 
+// `tokens` and `agent`: optional (absent or null in files of the original protocol).
+caf::error decode_agent_fields(const json& obj, worker_status& s) {
+  if (auto it = obj.find("tokens"); it != obj.end() && !it->is_null()) {
+    core::token_counts t;
+    if (auto why = tokens_from_json(*it, t); !why.empty())
+      return field_error("tokens", std::string(tokens_shape) + " when present" +
+                                     (why.rfind("member", 0) == 0 ? " (" + why + ")" : ""));
+    s.tokens = t;
+  }
+  if (auto it = obj.find("agent"); it != obj.end() && !it->is_null()) {
+    agent_activity a;
+    if (auto why = agent_from_json(*it, a); !why.empty())
+      return field_error("agent", "an object with string 'profile', 'adapter', 'activity', "
+                                  "'sessionId', integer 'attempt' and 'maxAttempts' >= 1, "
+                                  "boolean 'priceMissing' and 'needsAttention' a string or "
+                                  "null (" + why + ")");
+    s.agent = as_progress(std::move(a));
+  }
+  return {};
+}
+
 } // namespace
 
 caf::expected<worker_status> decode_status(std::string_view text, std::string_view expected_mid) {
@@ -183,6 +205,8 @@ caf::expected<worker_status> decode_status(std::string_view text, std::string_vi
     return err;
   if (protocol)
     s.protocol = static_cast<int>(*protocol);
+  if (auto err = decode_agent_fields(doc, s))
+    return err;
   return s;
 }
 
@@ -212,6 +236,10 @@ std::string encode_status(const worker_status& s) {
     j["spawnToken"] = *s.spawn_token;
   if (s.protocol)
     j["protocol"] = *s.protocol;
+  if (s.tokens)
+    j["tokens"] = tokens_to_json(*s.tokens);
+  if (s.agent)
+    j["agent"] = agent_to_json(as_activity(*s.agent));
   // Replace invalid UTF-8 instead of throwing: no exception may leave this function.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }

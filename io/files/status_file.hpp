@@ -1,6 +1,7 @@
 #pragma once
 /// Codec and atomic read/write of `.sf/parallel/<MID>.status.json` (written by workers).
 
+#include "core/token_counts.hpp"
 #include "core/worker_state.hpp"
 
 #include <caf/expected.hpp>
@@ -24,13 +25,8 @@ struct current_unit {
   int64_t started_at = 0; ///< ms since the Unix epoch.
 };
 
-/// A worker's heartbeat and progress, as in the protocol's status file.
-/// Tokens an agent used: uncached input, output, and input read from the provider's cache.
-struct token_counts {
-  int64_t input = 0;  ///< Uncached input tokens.
-  int64_t output = 0; ///< Output tokens.
-  int64_t cached = 0; ///< Cached input tokens.
-};
+/// Tokens an agent used (core/token_counts.hpp; the alias keeps `io::token_counts` callers).
+using token_counts = core::token_counts;
 
 /// What a worker running an agent unit says about it (`agent` in the status file).
 struct agent_progress {
@@ -45,6 +41,7 @@ struct agent_progress {
   std::optional<std::string> needs_attention; ///< Why a person should look (silent for long).
 };
 
+/// A worker's heartbeat and progress, as in the protocol's status file.
 struct worker_status {
   // Fields of the original protocol (all required on read).
   std::string milestone_id;                 ///< Must equal the file's <MID>.

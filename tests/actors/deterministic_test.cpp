@@ -458,7 +458,7 @@ caf::actor cost_client(caf::actor_system& sys, budget_ledger_actor ledger, cost_
   auto behavior = [](caf::event_based_actor* self, budget_ledger_actor ledger, cost_report r,
                      std::shared_ptr<std::vector<budget_update>> out,
                      std::size_t slot) -> caf::behavior {
-    self->request(ledger, 10s, atom::cost_v, r.mid, r.session, r.usd)
+    self->request(ledger, 10s, atom::cost_v, r.mid, r.session, r.usd, core::token_counts{})
       .then([self, out, slot](const budget_update& u) {
         (*out)[slot] = u;
         self->quit();
