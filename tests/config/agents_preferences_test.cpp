@@ -162,7 +162,7 @@ TEST_CASE("unknown agents keys warn and are ignored", "[config][preferences]") {
                    "parallel:\n  agents: {}\n");
   REQUIRE(p.warnings.size() == 4);
   CHECK(p.warnings[0] == "/p/P.md:3: agents.profile is not a known key and is ignored; known: "
-                         "default, profiles, prices");
+                         "default, profiles, prices, commit_subject");
   CHECK(p.warnings[1] == "/p/P.md:5: agents.profiles.c.modle is not a known key and is ignored; "
                          "known: adapter, command, model, permission_mode, args, timeout, "
                          "idle_timeout, max_attempts");

@@ -92,7 +92,8 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
 )") + "agents:\n  default: p\n  profiles:\n    p: {adapter: codex, command: [x], model: m, "
                                          "permission_mode: auto, args: [-v], timeout: 9, "
                                          "idle_timeout: 3, max_attempts: 4}\n"
-                                         "  prices:\n    m: {input: 1, output: 2}\n---\n",
+                                         "  prices:\n    m: {input: 1, output: 2}\n"
+                                         "  commit_subject: \"{unit}: {summary}\"\n---\n",
                                    "f.md");
   REQUIRE_FALSE(err);
   CHECK(p.enabled);
@@ -118,6 +119,7 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
   CHECK(p.hooks.at(sf::hook_event::failed).command == "./alert.sh");
   CHECK(p.agents.default_profile == "p");
   CHECK(p.agents.profiles.at("p").limits.max_attempts == 4);
+  CHECK(p.agents.commit_subject == "{unit}: {summary}");
   // Every documented key has its origin: `<name>` and `<model>` spelled out here.
   for (const auto& k : sf::preference_keys()) {
     auto name = std::string{k.name};
@@ -132,7 +134,7 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
 
 TEST_CASE("preference_keys documents exactly the accepted keys", "[config][preferences]") {
   const auto& keys = sf::preference_keys();
-  REQUIRE(keys.size() == 30);
+  REQUIRE(keys.size() == 31);
   for (const auto& k : keys) {
     CAPTURE(k.name);
     CHECK(std::string{k.type}.size() > 0);

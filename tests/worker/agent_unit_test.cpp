@@ -376,6 +376,27 @@ TEST_CASE("an agent unit's commit message: the subject from the template, capped
   auto subject = msg.substr(0, msg.find('\n'));
   CHECK(subject.size() <= 72);
   CHECK(subject.substr(subject.size() - 3) == "...");
-  CHECK(subject.rfind("M001/U01: " + std::string(60, 'x'), 0) == 0);
+  CHECK(subject.rfind("M001/U01: " + std::string(50, 'x'), 0) == 0);
   CHECK((static_cast<unsigned char>(subject[subject.size() - 4]) & 0xC0) != 0xC0);
+}
+
+TEST_CASE("a silent agent is flagged as needing attention while it keeps running",
+          "[agents][worker]") {
+  agent_project p("        agent: claude\n        idle_timeout: 0.5\n",
+                  fake_profile("claude", "FAKE_AGENT_SCENARIO=silence FAKE_AGENT_SILENCE=4"));
+  auto started = agent_cli(p, "start --yes --detach");
+  REQUIRE(started.exit_code == 0);
+  // While it is silent: the event, and the status says so; the agent still runs.
+  REQUIRE(wait_for(p.root(), [&] { return !event_lines(p.root(), "needs_attention").empty(); },
+                   30s));
+  auto ev = nlohmann::json::parse(event_lines(p.root(), "needs_attention")[0]);
+  CHECK(ev["milestone"] == "M001");
+  CHECK(ev["text"].get<std::string>().find("no output from the agent for 0.5 s") !=
+        std::string::npos);
+  auto status = nlohmann::json::parse(agent_cli(p, "status --json").out);
+  INFO(status.dump(1));
+  CHECK(status["workers"][0]["state"] == "running");
+  REQUIRE(wait_for(p.root(), [&] { return !event_lines(p.root(), "run finished").empty(); },
+                   60s));
+  CHECK(event_lines(p.root(), "needs_attention").size() == 1);
 }
