@@ -245,6 +245,7 @@ hook_runner(hook_runner_actor::stateful_pointer<hook_runner_state> self, hook_ru
   st.trigger.emplace(cfg.budget_ceiling);
   st.cfg = std::move(cfg);
   self->monitor(st.cfg.coordinator);
+  st.cfg.coordinator = nullptr; // The monitor is enough; a handle would keep it in memory.
   self->set_down_handler([self](caf::down_msg&) { on_coordinator_down(self); });
   return {
     [self](atom::event, const run_event& ev) { on_event(self, ev); },
