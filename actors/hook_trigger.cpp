@@ -19,13 +19,23 @@ std::optional<hook_event> hook_trigger::fire(const run_event& ev) {
       it->second = ev.completed_units;
     }
   }
+  // `completed` and `failed` are told on the way in: a second event in the same state (its
+  // note changed, e.g. "queued for merge") is no new completion.
+  bool entered = false;
+  if (ev.state && !ev.milestone.empty()) {
+    auto [it, fresh] = last_state_.emplace(ev.milestone, *ev.state);
+    entered = fresh || it->second != *ev.state;
+    it->second = *ev.state;
+  }
   switch (ev.kind) {
     case event_kind::progress:
       if (grew)
         return hook_event::unit_done;
       return std::nullopt;
     case event_kind::completed:
-      return hook_event::milestone_complete;
+      if (entered)
+        return hook_event::milestone_complete;
+      return std::nullopt;
     case event_kind::needs_attention:
       return hook_event::needs_attention;
     case event_kind::merge:
@@ -38,7 +48,7 @@ std::optional<hook_event> hook_trigger::fire(const run_event& ev) {
       budget_told_ = true;
       return hook_event::budget_reached;
     case event_kind::state_changed:
-      if (ev.state && *ev.state == core::milestone_state::failed)
+      if (entered && *ev.state == core::milestone_state::failed)
         return hook_event::failed;
       return std::nullopt;
     default:

@@ -39,7 +39,9 @@ TEST_CASE("unit_done fires once per growth of a milestone's completed units", "[
 
 TEST_CASE("completion, attention, conflicts and failures fire their hooks", "[hooks]") {
   hook_trigger t{0};
-  CHECK(t.fire(units(event_kind::completed, "M001", 3)) == hook_event::milestone_complete);
+  auto complete = units(event_kind::completed, "M009", 3);
+  complete.state = milestone_state::complete;
+  CHECK(t.fire(complete) == hook_event::milestone_complete);
   run_event attention;
   attention.kind = event_kind::needs_attention;
   attention.milestone = "M001";
@@ -55,6 +57,18 @@ TEST_CASE("completion, attention, conflicts and failures fire their hooks", "[ho
   CHECK_FALSE(t.fire(state));
   state.state = milestone_state::failed;
   CHECK(t.fire(state) == hook_event::failed);
+  state.text = "the same failure, told again";
+  CHECK_FALSE(t.fire(state));
+  // Complete once, whatever notes follow; complete again after it ran again.
+  auto again = units(event_kind::completed, "M001", 3);
+  again.state = milestone_state::complete;
+  CHECK(t.fire(again) == hook_event::milestone_complete);
+  again.text = "complete, queued for merge";
+  CHECK_FALSE(t.fire(again));
+  auto rerun = units(event_kind::state_changed, "M001", 0);
+  rerun.state = milestone_state::running;
+  CHECK_FALSE(t.fire(rerun));
+  CHECK(t.fire(again) == hook_event::milestone_complete);
   run_event note;
   note.kind = event_kind::message;
   CHECK_FALSE(t.fire(note));

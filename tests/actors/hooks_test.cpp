@@ -145,12 +145,20 @@ TEST_CASE("unit_done, milestone_complete and failed hooks get the event on stdin
 }
 
 TEST_CASE("a conflict hook fires for a merge that stopped at a conflict", "[hooks][runtime]") {
-  test_project p({ms("M001", {}, {unit("U01", "echo one > shared.txt")}),
-                  ms("M002", {}, {unit("U01", "echo two > shared.txt")})},
+  // Both hold until both run: each branch is made from the same main, so the second merge
+  // meets the first one's shared.txt.
+  test_project p({ms("M001", {}, {unit("U01", "echo one > shared.txt; " + hold("both"))}),
+                  ms("M002", {}, {unit("U01", "echo two > shared.txt; " + hold("both"))})},
                  "  enabled: true\n  max_workers: 2\n  auto_merge: automatic\n" +
                    record_hooks({"conflict"}));
-  auto r = p.cli("start --yes");
-  INFO(r.out << r.err << text_of(seen(p)));
+  auto cli = p.spawn_cli({"start", "--yes"});
+  stop_at_end cleanup{p};
+  REQUIRE(wait_for(p.root(), [&] {
+    return state_of(p.root(), "M001") == "running" && state_of(p.root(), "M002") == "running";
+  }, 60s));
+  release(p, "both");
+  REQUIRE(wait_exit(cli, 60s));
+  INFO(text_of(seen(p)));
   auto conflicts = calls_in(seen(p));
   REQUIRE(conflicts.size() == 1);
   CHECK(conflicts[0].header.rfind("conflict merge M00", 0) == 0);
