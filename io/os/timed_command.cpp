@@ -53,7 +53,8 @@ timed_command::timed_command(child_process child, clock::time_point deadline,
 }
 
 timed_command::~timed_command() {
-  if (child_.pid() <= 0 || done_)
+  // A moved-from command keeps the pid but no pidfd: the process is its new owner's.
+  if (child_.pid() <= 0 || child_.pidfd() < 0 || done_)
     return;
   (void) child_.signal_group(SIGKILL);
   wait_exit(child_.pidfd(), std::chrono::seconds(5));

@@ -81,8 +81,10 @@ TEST_CASE("hooks run in order, a full queue drops what comes past it, and the ru
   for (int64_t done = 0; done <= 5; ++done)
     caf::anon_send(runner, sf::atom::event_v, progress(done));
   // Unit 1 runs (held), 2 and 3 wait, 4 and 5 find the queue full.
-  REQUIRE(sf::test::eventually(
-    [&] { return count_of(text_of(log_path), "hook unit_done for M001 dropped") == 2; }, 10s));
+  bool dropped = sf::test::eventually(
+    [&] { return count_of(text_of(log_path), "hook unit_done for M001 dropped") == 2; }, 10s);
+  INFO(text_of(log_path));
+  REQUIRE(dropped);
   write_file(dir / "gate", "");
   REQUIRE(sf::test::eventually(
     [&] { return count_of(text_of(dir / "seen.jsonl"), "\n") == 3; }, 10s));

@@ -149,13 +149,15 @@ TEST_CASE("a conflict hook fires for a merge that stopped at a conflict", "[hook
   // meets the first one's shared.txt.
   test_project p({ms("M001", {}, {unit("U01", "echo one > shared.txt; " + hold("both"))}),
                   ms("M002", {}, {unit("U01", "echo two > shared.txt; " + hold("both"))})},
-                 "  enabled: true\n  max_workers: 2\n  auto_merge: automatic\n" +
+                 "  enabled: true\n  max_workers: 2\n  auto_merge: auto\n" +
                    record_hooks({"conflict"}));
   auto cli = p.spawn_cli({"start", "--yes"});
   stop_at_end cleanup{p};
-  REQUIRE(wait_for(p.root(), [&] {
+  bool both = wait_for(p.root(), [&] {
     return state_of(p.root(), "M001") == "running" && state_of(p.root(), "M002") == "running";
-  }, 60s));
+  }, 60s);
+  INFO(text_of(p.path(".sf/parallel/events.jsonl")) << text_of(p.cli_log(1)));
+  REQUIRE(both);
   release(p, "both");
   REQUIRE(wait_exit(cli, 60s));
   INFO(text_of(seen(p)));

@@ -81,7 +81,8 @@ TEST_CASE("worktree_setup runs once per worktree, its output in the milestone's 
   CHECK(count_of(log, "SETUP-OUTPUT in " + p.path(".sf/worktrees/M001")) == 1);
   CHECK(count_of(log, "[sf-actors] worktree_setup: exited with code 0") == 1);
   CHECK(log.find("[sf-actors] worktree_setup: running") < log.find("SETUP-OUTPUT"));
-  CHECK(count_of(text_of(p.path(".sf/parallel/M002.log")), "SETUP-OUTPUT") == 1);
+  CHECK(count_of(text_of(p.path(".sf/parallel/M002.log")),
+                 "SETUP-OUTPUT in " + p.path(".sf/worktrees/M002")) == 1);
   // Recorded in the worktree's git folder; `.env` is the user's, ignored, never committed.
   auto marker = sf::io::setup_marker_path(p.path(".sf/worktrees/M001"));
   CHECK(marker.find("/.git/worktrees/") != std::string::npos);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -25,6 +26,7 @@ namespace {
 
 spawn_request shell(const std::string& cmd, const std::string& log) {
   spawn_request req;
+  req.cwd = std::filesystem::path(log).parent_path().string();
   req.argv = {"/bin/sh", "-c", cmd};
   req.env = {"PATH=/usr/bin:/bin"};
   req.log_path = log;
