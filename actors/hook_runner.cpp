@@ -27,7 +27,7 @@ namespace sf {
 namespace {
 
 using self_ptr = hook_runner_actor::stateful_pointer<hook_runner_state>;
-using clock = io::timed_command::clock;
+using clock = io::timed_process::clock;
 using std::chrono::milliseconds;
 using io::errno_text;
 using io::unique_fd;
@@ -143,7 +143,7 @@ void start_next(self_ptr self) {
     req.log_path = log;
     req.input_fd = input->get();
     st.output_from = file_size(log);
-    auto started = io::timed_command::start(req, timeout, st.cfg.grace);
+    auto started = io::timed_process::start(req, timeout, st.cfg.grace);
     if (!started) {
       st.cfg.log->warn("hook_runner: hook {} for {} ({}) cannot start: {}; the run goes on",
                        to_string(p.which), milestone_or_run(p), hook.command,

@@ -6,7 +6,7 @@
 
 #include "actors/hook_trigger.hpp"
 #include "config/hook_settings.hpp"
-#include "io/os/timed_command.hpp"
+#include "io/os/timed_process.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -56,12 +56,12 @@ struct hook_runner_state {
   hook_runner_config cfg;                         ///< Settings.
   std::optional<hook_trigger> trigger;            ///< Event -> hook rules.
   std::deque<pending_hook> queue;                 ///< Waiting, oldest first.
-  std::optional<io::timed_command> running;       ///< The hook that runs now.
+  std::optional<io::timed_process> running;       ///< The hook that runs now.
   pending_hook current;                           ///< What `running` runs.
   std::size_t output_from = 0;                    ///< Where its output starts in hooks.log.
   bool ticking = false;                           ///< A hook_tick is on its way.
   /// Set once the coordinator is gone: nothing runs past it.
-  std::optional<io::timed_command::clock::time_point> drain_until;
+  std::optional<io::timed_process::clock::time_point> drain_until;
 };
 
 /// Path of the log that holds every hook's output: `.sf/parallel/hooks.log`.

@@ -3,7 +3,7 @@
 #include "core/sf_paths.hpp"
 #include "io/os/process.hpp"
 #include "io/os/safe_file.hpp"
-#include "io/os/timed_command.hpp"
+#include "io/os/timed_process.hpp"
 #include "io/os/worker_launch.hpp"
 #include "io/os/write_all.hpp"
 #include "messages/error.hpp"
@@ -66,7 +66,7 @@ caf::error run_worktree_setup(const worktree_setup& setup, const std::string& ro
   req.env.push_back("SF_WORKTREE=" + worktree);
   req.log_path = log;
   note_in_log(log, "worktree_setup: running `" + setup.command + "` in " + worktree);
-  auto cmd = timed_command::start(req, setup.timeout, setup.grace);
+  auto cmd = timed_process::start(req, setup.timeout, setup.grace);
   if (!cmd) {
     note_in_log(log, "worktree_setup: cannot start: " + describe(cmd.error()));
     return make_error(ec::process_error, "worktree_setup `" + setup.command +
@@ -78,7 +78,7 @@ caf::error run_worktree_setup(const worktree_setup& setup, const std::string& ro
   while (!(out = cmd->wait_for(std::chrono::milliseconds(100))))
     if (!cancelled && cancel != nullptr && cancel->load()) {
       cancelled = true;
-      cmd->cut_deadline(timed_command::clock::now());
+      cmd->cut_deadline(timed_process::clock::now());
     }
   note_in_log(log, "worktree_setup: " + out->describe());
   if (cancelled)

@@ -1,5 +1,5 @@
 #pragma once
-/// timed_command: a child process with a deadline. Past it the child's process group gets
+/// timed_process: a child process with a deadline. Past it the child's process group gets
 /// SIGTERM, then SIGKILL after a grace. Hooks and `worktree_setup` run this way.
 
 #include "io/os/process.hpp"
@@ -27,22 +27,22 @@ struct timed_outcome {
 
 /// Owns one started command until it has ended; the destructor kills and reaps what still
 /// runs, so a command is never left behind. Not thread-safe: one owner at a time.
-class timed_command {
+class timed_process {
 public:
   using clock = std::chrono::steady_clock;
 
   /// Spawns `req` (its own process group) that may run until `timeout` has passed.
-  static caf::expected<timed_command> start(const spawn_request& req,
+  static caf::expected<timed_process> start(const spawn_request& req,
                                             std::chrono::milliseconds timeout,
                                             std::chrono::milliseconds grace);
 
-  timed_command(timed_command&&) noexcept = default;
-  timed_command& operator=(timed_command&&) noexcept = default;
-  timed_command(const timed_command&) = delete;
-  timed_command& operator=(const timed_command&) = delete;
+  timed_process(timed_process&&) noexcept = default;
+  timed_process& operator=(timed_process&&) noexcept = default;
+  timed_process(const timed_process&) = delete;
+  timed_process& operator=(const timed_process&) = delete;
 
   /// SIGKILLs the group of a command that still runs and reaps it.
-  ~timed_command();
+  ~timed_process();
 
   /// Waits at most `slice` for the end, escalating signals at their deadlines; the outcome
   /// once the command has ended, else empty.
@@ -58,7 +58,7 @@ public:
   pid_t pid() const { return child_.pid(); }
 
 private:
-  timed_command(child_process child, clock::time_point deadline,
+  timed_process(child_process child, clock::time_point deadline,
                 std::chrono::milliseconds grace);
 
   child_process child_;

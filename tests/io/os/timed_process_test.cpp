@@ -1,6 +1,6 @@
-// timed_command: a command past its deadline loses its whole process group (SIGTERM, then
+// timed_process: a command past its deadline loses its whole process group (SIGTERM, then
 // SIGKILL after the grace); one in time reports its exit. Real processes, short deadlines.
-#include "io/os/timed_command.hpp"
+#include "io/os/timed_process.hpp"
 #include "support/eventually.hpp"
 #include "support/project.hpp"
 #include "support/temp_dir.hpp"
@@ -18,7 +18,7 @@
 
 using namespace std::chrono_literals;
 using sf::io::spawn_request;
-using sf::io::timed_command;
+using sf::io::timed_process;
 using sf::test::read_file;
 using sf::test::temp_dir;
 
@@ -40,9 +40,9 @@ std::string text_or_empty(const std::string& path) {
 
 } // namespace
 
-TEST_CASE("a timed command that ends in time reports its exit code", "[timed_command]") {
+TEST_CASE("a timed command that ends in time reports its exit code", "[timed_process]") {
   temp_dir dir;
-  auto cmd = timed_command::start(shell("echo hi; exit 3", dir / "log"), 10s, 1s);
+  auto cmd = timed_process::start(shell("echo hi; exit 3", dir / "log"), 10s, 1s);
   REQUIRE(cmd);
   auto out = cmd->wait();
   CHECK_FALSE(out.timed_out);
@@ -50,15 +50,15 @@ TEST_CASE("a timed command that ends in time reports its exit code", "[timed_com
   CHECK(WEXITSTATUS(out.status) == 3);
   CHECK(out.describe() == "exited with code 3");
   CHECK(read_file(dir / "log") == "hi\n");
-  auto fine = timed_command::start(shell("true", dir / "log"), 10s, 1s);
+  auto fine = timed_process::start(shell("true", dir / "log"), 10s, 1s);
   REQUIRE(fine);
   CHECK(fine->wait().ok());
 }
 
-TEST_CASE("a timed command past its deadline is ended with its children", "[timed_command]") {
+TEST_CASE("a timed command past its deadline is ended with its children", "[timed_process]") {
   temp_dir dir;
   // The background child writes its pid, then both wait far longer than the deadline.
-  auto cmd = timed_command::start(shell("sleep 30 & echo $! > child; wait", dir / "log"),
+  auto cmd = timed_process::start(shell("sleep 30 & echo $! > child; wait", dir / "log"),
                                   300ms, 1s);
   REQUIRE(cmd);
   auto started = std::chrono::steady_clock::now();
@@ -73,9 +73,9 @@ TEST_CASE("a timed command past its deadline is ended with its children", "[time
   CHECK(sf::test::eventually([&] { return !sf::test::alive(child); }, 5s));
 }
 
-TEST_CASE("a command that ignores SIGTERM is killed after the grace", "[timed_command]") {
+TEST_CASE("a command that ignores SIGTERM is killed after the grace", "[timed_process]") {
   temp_dir dir;
-  auto cmd = timed_command::start(shell("trap '' TERM; echo ready; while :; do sleep 0.05; done",
+  auto cmd = timed_process::start(shell("trap '' TERM; echo ready; while :; do sleep 0.05; done",
                                         dir / "log"),
                                   200ms, 300ms);
   REQUIRE(cmd);
@@ -86,13 +86,13 @@ TEST_CASE("a command that ignores SIGTERM is killed after the grace", "[timed_co
   CHECK(out.took < 5s);
 }
 
-TEST_CASE("a cut deadline ends a command early, and a later one is ignored", "[timed_command]") {
+TEST_CASE("a cut deadline ends a command early, and a later one is ignored", "[timed_process]") {
   temp_dir dir;
-  auto cmd = timed_command::start(shell("exec sleep 30", dir / "log"), 30s, 1s);
+  auto cmd = timed_process::start(shell("exec sleep 30", dir / "log"), 30s, 1s);
   REQUIRE(cmd);
   CHECK_FALSE(cmd->wait_for(50ms));
-  cmd->cut_deadline(timed_command::clock::now() + 100ms);
-  cmd->cut_deadline(timed_command::clock::now() + 60s);
+  cmd->cut_deadline(timed_process::clock::now() + 100ms);
+  cmd->cut_deadline(timed_process::clock::now() + 60s);
   auto out = cmd->wait();
   CHECK(out.timed_out);
   CHECK(out.took < 5s);

@@ -1,4 +1,4 @@
-#include "io/os/timed_command.hpp"
+#include "io/os/timed_process.hpp"
 
 #include <fmt/format.h>
 
@@ -39,20 +39,20 @@ std::string timed_outcome::describe() const {
                      describe_exit(status));
 }
 
-caf::expected<timed_command> timed_command::start(const spawn_request& req,
+caf::expected<timed_process> timed_process::start(const spawn_request& req,
                                                   milliseconds timeout, milliseconds grace) {
   auto child = spawn_process(req);
   if (!child)
     return std::move(child.error());
-  return timed_command{std::move(*child), clock::now() + timeout, grace};
+  return timed_process{std::move(*child), clock::now() + timeout, grace};
 }
 
-timed_command::timed_command(child_process child, clock::time_point deadline,
+timed_process::timed_process(child_process child, clock::time_point deadline,
                              milliseconds grace)
   : child_(std::move(child)), started_(clock::now()), deadline_(deadline), grace_(grace) {
 }
 
-timed_command::~timed_command() {
+timed_process::~timed_process() {
   // A moved-from command keeps the pid but no pidfd: the process is its new owner's.
   if (child_.pid() <= 0 || child_.pidfd() < 0 || done_)
     return;
@@ -62,11 +62,11 @@ timed_command::~timed_command() {
   (void) child_.try_reap(status);
 }
 
-void timed_command::cut_deadline(clock::time_point at) {
+void timed_process::cut_deadline(clock::time_point at) {
   deadline_ = std::min(deadline_, at);
 }
 
-std::optional<timed_outcome> timed_command::wait_for(milliseconds slice) {
+std::optional<timed_outcome> timed_process::wait_for(milliseconds slice) {
   if (done_)
     return done_;
   auto now = clock::now();
@@ -104,7 +104,7 @@ std::optional<timed_outcome> timed_command::wait_for(milliseconds slice) {
   }
 }
 
-timed_outcome timed_command::wait() {
+timed_outcome timed_process::wait() {
   while (true)
     if (auto out = wait_for(std::chrono::seconds(1)))
       return *out;
