@@ -5,6 +5,7 @@
 #include "actors/file_overlaps.hpp"
 #include "actors/control_server.hpp"
 #include "actors/fs_watcher.hpp"
+#include "actors/hook_runner.hpp"
 #include "actors/spawn_blocking.hpp"
 #include "actors/merge_queue.hpp"
 #include "actors/worker_supervisor.hpp"
@@ -68,6 +69,18 @@ template <class Fn, class... Ts>
 auto spawn_part(self_ptr self, Fn fn, Ts&&... xs) {
   return spawn_blocking<caf::linked>(self, self->state.cfg.parts_on_scheduler, fn,
                                      std::forward<Ts>(xs)...);
+}
+
+// `worktree_setup` as the worktree helpers run it.
+io::worktree_setup worktree_setup_of(const coordinator_state& st) {
+  io::worktree_setup setup;
+  setup.command = st.cfg.prefs.worktree_setup;
+  setup.timeout = std::chrono::milliseconds(
+    static_cast<int64_t>(st.cfg.prefs.worktree_setup_timeout * 1000));
+  setup.grace = std::chrono::milliseconds(static_cast<int64_t>(st.cfg.prefs.stop_grace * 1000));
+  if (!setup.command.empty())
+    setup.base_env = io::allowlisted_environment();
+  return setup;
 }
 
 void publish(self_ptr self, run_event ev) {
@@ -282,6 +295,7 @@ void start_worker(self_ptr self, milestone_entry& e,
   e.adopted = adopt.has_value();
   sc.log_relay = st.cfg.log_relay;
   sc.helper_on_scheduler = st.cfg.parts_on_scheduler;
+  sc.setup = worktree_setup_of(st);
   if (!adopt) {
     // Write-ahead: the token is on disk before the process exists, so a coordinator killed
     // right after the spawn leaves a successor what it needs to find and adopt the worker.
@@ -422,7 +436,8 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
     if (other.state == ms::starting)
       return;
   auto helper = spawn_blocking(self, st.cfg.parts_on_scheduler, worktree_helper, st.cfg.root,
-                               e.id, std::function<void()>{}, st.ahead_cancel);
+                               e.id, worktree_setup_of(st), std::function<void()>{},
+                               st.ahead_cancel);
   st.preparing.insert(e.id);
   st.prepared.insert(e.id);
   // Done either way: a failure is the supervisor's to report when it tries again at the start.
@@ -431,7 +446,7 @@ void prepare_worktree(self_ptr self, const milestone_entry& e) {
     fill_slots(self); // The next waiting milestone may be prepared now.
     check_finished(self);
   };
-  self->request(helper, worktree_helper_timeout, atom::make_worktree_v)
+  self->request(helper, worktree_helper_wait(worktree_setup_of(st)), atom::make_worktree_v)
     .then([done](const std::string&) { done(); },
           [self, done, id = e.id](const caf::error& err) {
             self->state.log->info("coordinator: making the worktree of {} ahead: {}", id,
@@ -1347,6 +1362,20 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   st.control = self->spawn<caf::linked>(control_server, st.cfg.root, st.log, handle);
   st.watcher =
     self->spawn<caf::linked>(fs_watcher, st.cfg.root, st.reactor, st.log, st.control, st.routes);
+  // Hooks wait on the user's commands: on a thread of their own, fed like any subscriber.
+  // Not linked: the runner outlives us by at most one hook timeout, so the hooks of the last
+  // events still run.
+  if (!st.cfg.prefs.hooks.empty()) {
+    hook_runner_config hc;
+    hc.root = st.cfg.root;
+    hc.hooks = st.cfg.prefs.hooks;
+    hc.budget_ceiling = st.cfg.prefs.budget_ceiling.value_or(0);
+    hc.base_env = inherited_environment();
+    hc.log = st.log;
+    hc.coordinator = caf::actor_cast<caf::actor>(self);
+    auto hooks = spawn_blocking(self, st.cfg.parts_on_scheduler, hook_runner, std::move(hc));
+    st.subscribers.push_back(caf::actor_cast<event_sink_actor>(hooks));
+  }
   merge_queue_config mq;
   mq.root = st.cfg.root;
   mq.prefs = st.cfg.prefs;

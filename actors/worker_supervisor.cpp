@@ -285,8 +285,9 @@ void prepare_and_launch(self_ptr self) {
   }
   st.spawn_token = st.cfg.spawn_token.empty() ? io::new_spawn_token() : st.cfg.spawn_token;
   auto helper = spawn_blocking(self, st.cfg.helper_on_scheduler, worktree_helper, st.cfg.root,
-                               st.cfg.milestone, st.cfg.before_spawn, st.creation_cancel);
-  self->request(helper, worktree_helper_timeout, atom::make_worktree_v)
+                               st.cfg.milestone, st.cfg.setup, st.cfg.before_spawn,
+                               st.creation_cancel);
+  self->request(helper, worktree_helper_wait(st.cfg.setup), atom::make_worktree_v)
     .then(
       [self](const std::string& wt_path) {
         if (self->state.stopping)
@@ -300,7 +301,9 @@ void prepare_and_launch(self_ptr self) {
           report_unstarted(self, fmt::format("cannot start worker: its worktree was not ready "
                                              "within {} min; check the disk and "
                                              ".sf/worktrees/{}",
-                                             worktree_helper_timeout.count(),
+                                             std::chrono::duration_cast<std::chrono::minutes>(
+                                               worktree_helper_wait(self->state.cfg.setup))
+                                               .count(),
                                              self->state.cfg.milestone));
         else
           report_unstarted(self, "cannot start worker: " + describe(err));

@@ -2,6 +2,7 @@
 /// worker_supervisor: one per worker process. Turns typed commands into signal files and
 /// signals, and status files and pidfd events into typed messages for the coordinator.
 
+#include "io/git/worktree_setup.hpp"
 #include "io/os/process.hpp"
 #include "messages/interfaces.hpp"
 
@@ -54,6 +55,7 @@ struct supervisor_config {
                                              ///< still cleaning up: wait until it is gone.
   std::string log_relay;                     ///< `sf-log-relay` for the worker's output; empty:
                                              ///< output goes to the log file directly.
+  io::worktree_setup setup;                  ///< Run in a new worktree before the first worker.
   bool helper_on_scheduler = false;          ///< The worktree helper is scheduled, not
                                              ///< detached (deterministic tests only).
 };

@@ -78,5 +78,7 @@ using repush = caf::atom_constant<caf::atom("sf_repush")>;     ///< Try a failed
 constexpr repush repush_v{};  ///< Value of `repush`.
 using decline = caf::atom_constant<caf::atom("sf_decline")>; ///< The user said no to a merge.
 constexpr decline decline_v{};  ///< Value of `decline`.
+using hook_tick = caf::atom_constant<caf::atom("sf_hooktk")>; ///< Look at the running hook.
+constexpr hook_tick hook_tick_v{};  ///< Value of `hook_tick`.
 
 } // namespace sf::atom

@@ -19,6 +19,13 @@ using event_sink_actor = caf::typed_actor<
   /// Receives one event.
   caf::reacts_to<atom::event, run_event>>;
 
+/// Runs the user's hooks (`parallel.hooks`) for the events it receives, one at a time.
+using hook_runner_actor = caf::typed_actor<
+  /// An event of the run, as every subscriber gets it.
+  caf::reacts_to<atom::event, run_event>,
+  /// Its own wakeup: waits briefly for the running hook, then looks at the mailbox again.
+  caf::reacts_to<atom::hook_tick>>;
+
 /// Sums the cost of every worker of a run and persists it.
 using budget_ledger_actor = caf::typed_actor<
   /// Records a worker's cumulative cost and tokens for (milestone, session); lower values are

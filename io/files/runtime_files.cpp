@@ -123,7 +123,8 @@ bool is_runtime_name(std::string_view name) {
     return false;
   for (std::string_view fixed : {"coordinator.lock", "coordinator.log", "coordinator.out",
                                  "events.jsonl", "run.json", "workers.json", "ledger.json",
-                                 "merge-queue.json", "merge.lock", "push.log"})
+                                 "merge-queue.json", "merge.lock", "push.log", "hooks.log",
+                                 "hooks.log.1"})
     if (name == fixed)
       return true;
   if (is_ledger_archive_name(std::string(name)))

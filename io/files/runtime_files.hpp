@@ -14,7 +14,8 @@
 namespace sf::io {
 
 /// True for a name in `.sf/parallel` that sf-actors opens: `coordinator.lock`, `.log`, `.out`,
-/// `events.jsonl`, `run.json`, `workers.json`, `ledger.json`, `merge-queue.json`, and per
+/// `events.jsonl`, `run.json`, `workers.json`, `ledger.json`, `merge-queue.json`, `push.log`,
+/// `hooks.log` (and `.1`), and per
 /// milestone `<MID>.log`, `<MID>.log.1`, `<MID>.status.json`, `<MID>.signal.json`,
 /// `<MID>.prompt.md`. Temp names
 /// (containing ".tmp") are not runtime files: their writers create them with O_EXCL.
