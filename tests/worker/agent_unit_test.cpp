@@ -3,6 +3,7 @@
 // reads its stream, records and costs every attempt, resumes the session after `verify`
 // fails or the worker was stopped, and commits with the agent's summary. Real repositories,
 // the CLI, real processes.
+#include "io/files/coordinator_lock.hpp"
 #include "support/project.hpp"
 #include "worker/agent_unit.hpp"
 
@@ -245,7 +246,8 @@ TEST_CASE("a stopped agent unit resumes its recorded session in the next run",
   REQUIRE(started.exit_code == 0);
   REQUIRE(wait_for(p.root(), [&] { return agent_runs(p).size() == 1; }, 30s));
   REQUIRE(agent_cli(p, "stop").exit_code == 0);
-  REQUIRE(wait_for(p.root(), [&] { return !event_lines(p.root(), "run finished").empty(); },
+  // The detached coordinator is gone (its lock released), so the next start may run.
+  REQUIRE(wait_for(p.root(), [&] { return !sf::io::coordinator_lock::is_held(p.root()); },
                    30s));
   auto session = arg_after(agent_runs(p)[0], "--session-id");
   REQUIRE(session.size() == 36);
