@@ -675,9 +675,11 @@ std::optional<int> session::agent_unit(const slice& s, const unit& u, const std:
   req.raw_log_path = core::agent_stream_file(opts_.root, opts_.milestone);
   req.heartbeat = heartbeat_;
   if (auto rec_session = metrics_.agent_session(opts_.milestone, u.id)) {
-    report("unit " + u.id + ": resuming the agent's recorded session" +
-           (rec_session->session_id.empty() ? "" : " " + rec_session->session_id));
+    // Attempts are counted on; a session is resumed only when there is one to resume.
     req.resume = *rec_session;
+    if (!rec_session->session_id.empty() || profile->adapter == agent_adapter::aider)
+      report("unit " + u.id + ": resuming the agent's recorded session" +
+             (rec_session->session_id.empty() ? "" : " " + rec_session->session_id));
   }
   req.on_progress = [&](const io::agent_progress& p, double unit_cost,
                         const io::token_counts& t) {
