@@ -241,7 +241,10 @@ private:
     att.tokens = counts_of(usage);
     auto usd = agents::cost_usd(usage, model_of(rep), *req_.prices);
     att.cost = usd ? std::min(*usd, max_cost_usd) : 0.0;
-    att.price_missing = !usd && (usage.input > 0 || usage.output > 0 || usage.cached > 0);
+    // Claude tells its USD only in its result: until then, unpriced tokens are not missing.
+    const bool usd_to_come = req_.profile->adapter == agent_adapter::claude && !rep.finished;
+    att.price_missing = !usd && !usd_to_come &&
+                        (usage.input > 0 || usage.output > 0 || usage.cached > 0);
   }
 
   caf::expected<agent_outcome> run_agent(const agents::launch_line& line,
@@ -305,10 +308,18 @@ private:
     ur.heartbeat = req_.heartbeat;
     ur.kill_grace = req_.kill_grace;
     ur.on_heartbeat = [&] { (void) tell(); };
+    // A new activity is told at once (at most four times a second), not at the next heartbeat.
+    auto told_at = clock_type::now();
     ur.on_output = [&](std::string_view chunk) {
       if (raw)
         raw->append(chunk.data(), chunk.size());
       stream->feed(chunk);
+      const auto& rep = stream->report();
+      if ((rep.activity != progress.activity || rep.session_id != progress.session_id) &&
+          clock_type::now() - told_at >= std::chrono::milliseconds(250)) {
+        told_at = clock_type::now();
+        (void) tell();
+      }
     };
     ur.should_end = [&]() -> std::optional<std::string> {
       auto now = current();

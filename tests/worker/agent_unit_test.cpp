@@ -402,3 +402,18 @@ TEST_CASE("a silent agent is flagged as needing attention while it keeps running
                    60s));
   CHECK(event_lines(p.root(), "needs_attention").size() == 1);
 }
+
+TEST_CASE("tokens without a price count as $0 and the worker says the price is missing",
+          "[agents][worker]") {
+  agent_project p("        agent: codex\n",
+                  fake_profile("codex", "FAKE_AGENT_EDIT=greeting.txt", "      model: gpt-x\n"));
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err);
+  REQUIRE(started.exit_code == 0);
+  auto m = milestone_metrics(p, "main");
+  CHECK(m["units"][0]["cost"].get<double>() == 0);
+  CHECK(m["units"][0]["tokens"]["output"] == 1377);
+  CHECK(read_file(p.path(".sf/parallel/M001.log"))
+          .find("unit U01: the tokens of attempt 1 have no price (add the model under "
+                "agents.prices); they count as $0") != std::string::npos);
+}
