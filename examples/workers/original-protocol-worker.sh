@@ -4,10 +4,13 @@
 # exit 0 once its milestone is complete. Use it as `parallel.worker_command` to check that
 # sf-actors drives third-party workers unchanged.
 #
-# Usage: original-protocol-worker.sh UNITS [SECONDS_PER_UNIT] [COST_PER_UNIT]
+# Usage: original-protocol-worker.sh [UNITS] [SECONDS_PER_UNIT] [COST_PER_UNIT]
+# (defaults 6, 1, 0.10). Check it as any third-party worker is checked, from the repository
+# (check-worker starts it in a worktree of its own, so the path is absolute):
+#   sf-actors check-worker -- sh "$PWD/examples/workers/original-protocol-worker.sh"
 set -u
-units=${1:-3}
-unit_seconds=${2:-0.2}
+units=${1:-6}
+unit_seconds=${2:-1}
 unit_cost=${3:-0.10}
 mid=${SF_MILESTONE_LOCK:?SF_MILESTONE_LOCK is not set}
 dir=${SF_PROJECT_ROOT:?SF_PROJECT_ROOT is not set}/.sf/parallel
@@ -57,7 +60,12 @@ while [ "$i" -le "$units" ]; do
   unit=$(printf '{"type":"task","id":"U%02d","startedAt":%d}' "$i" $(($(date +%s%N) / 1000000)))
   write_status
   echo "unit $i" >>"$PWD/original-worker-units.log"
-  sleep "$unit_seconds" & wait $!
+  # The unit's work, with a heartbeat (a fresh status) every quarter second while it lasts.
+  end=$(($(date +%s%N) / 1000000 + $(awk "BEGIN { printf \"%.0f\", $unit_seconds * 1000 }")))
+  while [ "$(($(date +%s%N) / 1000000))" -lt "$end" ]; do
+    sleep 0.25 & wait $!
+    write_status
+  done
   done_units=$i
   cost=$(awk "BEGIN { printf \"%.2f\", $cost + $unit_cost }")
   unit=null

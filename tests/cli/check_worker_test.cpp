@@ -78,6 +78,24 @@ TEST_CASE("the original-protocol sh worker passes what it supports", "[checkwork
   CHECK_FALSE(r.sandbox_left);
 }
 
+TEST_CASE("the shipped example worker passes check-worker as its header says to run it",
+          "[checkworker]") {
+  // The line in the script's own header, run as written from the source tree.
+  auto text = read_file(original_worker_script());
+  const std::string marker = "#   sf-actors check-worker -- ";
+  auto at = text.find(marker);
+  REQUIRE(at != std::string::npos);
+  auto line = text.substr(at + 4, text.find('\n', at) - at - 4);
+  REQUIRE(line ==
+          "sf-actors check-worker -- sh \"$PWD/examples/workers/original-protocol-worker.sh\"");
+  auto r = run(sh_quote(SF_CLI_PATH) + line.substr(std::string("sf-actors").size()),
+               SF_SOURCE_DIR);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("7 checks: 7 passed, 0 failed, 0 skipped: the worker follows the protocol") !=
+        std::string::npos);
+}
+
 TEST_CASE("a worker that goes silent and ignores SIGTERM fails, and check-worker exits 1",
           "[checkworker]") {
   temp_dir dir;
