@@ -60,10 +60,12 @@ while [ "$i" -le "$units" ]; do
   unit=$(printf '{"type":"task","id":"U%02d","startedAt":%d}' "$i" $(($(date +%s%N) / 1000000)))
   write_status
   echo "unit $i" >>"$PWD/original-worker-units.log"
-  # The unit's work, with a heartbeat (a fresh status) every quarter second while it lasts.
-  end=$(($(date +%s%N) / 1000000 + $(awk "BEGIN { printf \"%.0f\", $unit_seconds * 1000 }")))
-  while [ "$(($(date +%s%N) / 1000000))" -lt "$end" ]; do
-    sleep 0.25 & wait $!
+  # The unit's work, with a heartbeat (a fresh status) at least every quarter second.
+  left=$(awk "BEGIN { printf \"%.0f\", $unit_seconds * 1000 }")
+  while [ "$left" -gt 0 ]; do
+    step=$((left < 250 ? left : 250))
+    sleep "$(awk "BEGIN { printf \"%.3f\", $step / 1000 }")" & wait $!
+    left=$((left - step))
     write_status
   done
   done_units=$i
