@@ -5,11 +5,14 @@
 // the CLI, real processes.
 #include "io/files/coordinator_lock.hpp"
 #include "support/project.hpp"
+#include "support/stop_at_end.hpp"
 #include "worker/agent_unit.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
+
+#include <signal.h>
 
 #include <filesystem>
 #include <sstream>
@@ -416,4 +419,29 @@ TEST_CASE("tokens without a price count as $0 and the worker says the price is m
   CHECK(read_file(p.path(".sf/parallel/M001.log"))
           .find("unit U01: the tokens of attempt 1 have no price (add the model under "
                 "agents.prices); they count as $0") != std::string::npos);
+}
+
+TEST_CASE("after its worker is killed, the restarted worker resumes the agent's session",
+          "[agents][worker]") {
+  agent_project p("        agent: claude\n", fake_profile("claude", "FAKE_AGENT_SCENARIO=hang"),
+                  "  stop_grace: 5\n  restart_backoff: 0\n");
+  // One restart allowed (the project's preferences say 0: this test's worker may come back).
+  auto prefs = read_file(p.path(".sf/PREFERENCES.md"));
+  prefs.replace(prefs.find("max_restarts: 0"), 15, "max_restarts: 1");
+  write_file(p.path(".sf/PREFERENCES.md"), prefs);
+  p.git("commit -q -am one-restart");
+  REQUIRE(agent_cli(p, "start --yes --detach").exit_code == 0);
+  stop_at_end cleanup{p};
+  REQUIRE(wait_for(p.root(), [&] { return agent_runs(p).size() == 1; }, 30s));
+  auto first = status_of(p.root(), "M001");
+  REQUIRE(first);
+  REQUIRE(::kill(static_cast<pid_t>(first->pid), SIGKILL) == 0);
+  // The coordinator ends what the dead worker left (the agent), restarts the worker, and the
+  // new worker resumes the recorded session instead of starting over.
+  REQUIRE(wait_for(p.root(), [&] { return agent_runs(p).size() == 2; }, 60s));
+  auto runs = agent_runs(p);
+  auto session = arg_after(runs[0], "--session-id");
+  REQUIRE(session.size() == 36);
+  CHECK(arg_after(runs[1], "--resume") == session);
+  CHECK(runs[1]["prompt"].get<std::string>().find("was interrupted") != std::string::npos);
 }
