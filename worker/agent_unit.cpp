@@ -136,6 +136,18 @@ public:
                            snapshot);
       if (!ran)
         return ran.error();
+      if (ran->end == agent_end::failed && resume && !fell_back_ && lost_session(ran->reason)) {
+        // The agent no longer knows the session (its store was cleaned, or the run died before
+        // the session was saved): the attempt starts over, once, with the unit's own prompt.
+        fell_back_ = true;
+        resume = false;
+        prompt_text = req_.prompt;
+        prompt_file = req_.prompt_file;
+        if (!use_prompt(req_.prompt, prompt_text, prompt_file))
+          return finish(agent_end::failed, ran->reason);
+        --attempt;
+        continue;
+      }
       if (ran->end)
         return finish(*ran->end, ran->reason);
       summary_ = ran->summary;
@@ -184,6 +196,12 @@ private:
     std::string exit_text;
     std::string tail;
   };
+
+  // What Claude Code and Codex print when asked to resume a session they do not have.
+  static bool lost_session(const std::string& reason) {
+    return reason.find("No conversation found with session ID") != std::string::npos ||
+           reason.find("no rollout found for thread id") != std::string::npos;
+  }
 
   bool can_resume(const std::string& session) const {
     const auto a = req_.profile->adapter;
@@ -460,6 +478,7 @@ private:
   agent_unit_result result_;
   std::string summary_;
   std::string side_error_;
+  bool fell_back_ = false; ///< A lost session was started over once already.
   io::unique_fd null_;
 };
 

@@ -445,3 +445,28 @@ TEST_CASE("after its worker is killed, the restarted worker resumes the agent's 
   CHECK(arg_after(runs[1], "--resume") == session);
   CHECK(runs[1]["prompt"].get<std::string>().find("was interrupted") != std::string::npos);
 }
+
+TEST_CASE("a recorded session the agent no longer has is started over once, not failed",
+          "[agents][worker]") {
+  agent_project p("        agent: claude\n", fake_profile("claude", "FAKE_AGENT_SCENARIO=hang"),
+                  "  stop_grace: 5\n");
+  REQUIRE(agent_cli(p, "start --yes --detach").exit_code == 0);
+  REQUIRE(wait_for(p.root(), [&] { return agent_runs(p).size() == 1; }, 30s));
+  REQUIRE(agent_cli(p, "stop").exit_code == 0);
+  REQUIRE(wait_for(p.root(), [&] { return !sf::io::coordinator_lock::is_held(p.root()); },
+                   30s));
+  // The agent's own session store is gone (the fake keeps it under $HOME/.fake-claude).
+  std::filesystem::remove_all(p.path(".fake-claude"));
+  auto prefs = read_file(p.path(".sf/PREFERENCES.md"));
+  prefs.replace(prefs.find("FAKE_AGENT_SCENARIO=hang"), 24, "FAKE_AGENT_EDIT=greeting.txt");
+  write_file(p.path(".sf/PREFERENCES.md"), prefs);
+  p.git("commit -q -am next-run");
+  auto again = agent_cli(p, "start --yes");
+  INFO(again.out << again.err << read_file(p.path(".sf/parallel/M001.log")));
+  REQUIRE(again.exit_code == 0);
+  auto runs = agent_runs(p);
+  REQUIRE(runs.size() == 3); // The hung run, the refused resume, the fresh start.
+  CHECK_FALSE(arg_after(runs[1], "--resume").empty());
+  CHECK_FALSE(arg_after(runs[2], "--session-id").empty());
+  CHECK(p.git("show main:greeting.txt") == "edited by fake claude (success)\n");
+}
