@@ -107,6 +107,25 @@ nlohmann::json milestone_metrics(const test_project& p, const std::string& rev) 
 
 const std::string sonnet = "      model: sonnet\n";
 
+// Starts the run detached with the fake's hang scenario, waits for the agent, and stops it:
+// the unit's session is recorded, the coordinator gone.
+void start_and_stop_hung_agent(const test_project& p) {
+  REQUIRE(agent_cli(p, "start --yes --detach").exit_code == 0);
+  REQUIRE(wait_for(p.root(), [&] { return agent_runs(p).size() == 1; }, 30s));
+  REQUIRE(agent_cli(p, "stop").exit_code == 0);
+  // The detached coordinator is gone (its lock released), so the next start may run.
+  REQUIRE(wait_for(p.root(), [&] { return !sf::io::coordinator_lock::is_held(p.root()); },
+                   30s));
+}
+
+// The next run's fake succeeds and edits greeting.txt (committed: a run reads what is).
+void let_next_run_succeed(test_project& p) {
+  auto prefs = read_file(p.path(".sf/PREFERENCES.md"));
+  prefs.replace(prefs.find("FAKE_AGENT_SCENARIO=hang"), 24, "FAKE_AGENT_EDIT=greeting.txt");
+  write_file(p.path(".sf/PREFERENCES.md"), prefs);
+  p.git("commit -q -am next-run");
+}
+
 } // namespace
 
 TEST_CASE("a Claude unit gets the prompt, its work is committed with its summary and costed",
@@ -245,20 +264,10 @@ TEST_CASE("a stopped agent unit resumes its recorded session in the next run",
           "[agents][worker]") {
   agent_project p("        agent: claude\n", fake_profile("claude", "FAKE_AGENT_SCENARIO=hang"),
                   "  stop_grace: 5\n");
-  auto started = agent_cli(p, "start --yes --detach");
-  REQUIRE(started.exit_code == 0);
-  REQUIRE(wait_for(p.root(), [&] { return agent_runs(p).size() == 1; }, 30s));
-  REQUIRE(agent_cli(p, "stop").exit_code == 0);
-  // The detached coordinator is gone (its lock released), so the next start may run.
-  REQUIRE(wait_for(p.root(), [&] { return !sf::io::coordinator_lock::is_held(p.root()); },
-                   30s));
+  start_and_stop_hung_agent(p);
   auto session = arg_after(agent_runs(p)[0], "--session-id");
   REQUIRE(session.size() == 36);
-  // The next run's agent succeeds (the preferences are committed, as a run reads them).
-  auto prefs = read_file(p.path(".sf/PREFERENCES.md"));
-  prefs.replace(prefs.find("FAKE_AGENT_SCENARIO=hang"), 24, "FAKE_AGENT_EDIT=greeting.txt");
-  write_file(p.path(".sf/PREFERENCES.md"), prefs);
-  p.git("commit -q -am next-run");
+  let_next_run_succeed(p);
   auto again = agent_cli(p, "start --yes");
   INFO(again.out << again.err << read_file(p.path(".sf/parallel/M001.log")));
   REQUIRE(again.exit_code == 0);
@@ -450,17 +459,10 @@ TEST_CASE("a recorded session the agent no longer has is started over once, not 
           "[agents][worker]") {
   agent_project p("        agent: claude\n", fake_profile("claude", "FAKE_AGENT_SCENARIO=hang"),
                   "  stop_grace: 5\n");
-  REQUIRE(agent_cli(p, "start --yes --detach").exit_code == 0);
-  REQUIRE(wait_for(p.root(), [&] { return agent_runs(p).size() == 1; }, 30s));
-  REQUIRE(agent_cli(p, "stop").exit_code == 0);
-  REQUIRE(wait_for(p.root(), [&] { return !sf::io::coordinator_lock::is_held(p.root()); },
-                   30s));
+  start_and_stop_hung_agent(p);
   // The agent's own session store is gone (the fake keeps it under $HOME/.fake-claude).
   std::filesystem::remove_all(p.path(".fake-claude"));
-  auto prefs = read_file(p.path(".sf/PREFERENCES.md"));
-  prefs.replace(prefs.find("FAKE_AGENT_SCENARIO=hang"), 24, "FAKE_AGENT_EDIT=greeting.txt");
-  write_file(p.path(".sf/PREFERENCES.md"), prefs);
-  p.git("commit -q -am next-run");
+  let_next_run_succeed(p);
   auto again = agent_cli(p, "start --yes");
   INFO(again.out << again.err << read_file(p.path(".sf/parallel/M001.log")));
   REQUIRE(again.exit_code == 0);
