@@ -3,6 +3,7 @@
 // ends once its coordinator is gone and nothing waits.
 #include "actors/hook_runner.hpp"
 #include "actors/runtime.hpp"
+#include "support/text_files.hpp"
 #include "support/eventually.hpp"
 #include "support/temp_dir.hpp"
 
@@ -21,24 +22,12 @@
 #include <string>
 
 using namespace std::chrono_literals;
+using sf::test::count_of;
 using sf::test::temp_dir;
+using sf::test::text_of;
 using sf::test::write_file;
 
 namespace {
-
-std::string text_of(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-    ++n;
-  return n;
-}
 
 sf::run_event progress(int64_t done) {
   sf::run_event ev;

@@ -2,6 +2,7 @@
 // stdin) to a file, and the test reads what every event kind handed over. A failing and a
 // hanging hook are logged and the run still ends, within the hanging hook's timeout.
 #include "docs/json_schema.hpp"
+#include "support/text_files.hpp"
 #include "support/gates.hpp"
 #include "support/project.hpp"
 #include "support/stop_at_end.hpp"
@@ -87,13 +88,6 @@ bool logged(const std::string& root, nlohmann::json ev) {
 
 std::string seen(const test_project& p) {
   return p.path(".sf/parallel/hooks-seen.txt");
-}
-
-std::string text_of(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 // ahead, and not again after a worker restart or a second start), with its output in the
 // milestone's log, and a failing one fails the milestone before any worker starts there.
 #include "io/git/worktree_setup.hpp"
+#include "support/text_files.hpp"
 #include "support/gates.hpp"
 #include "support/project.hpp"
 #include "support/stop_at_end.hpp"
@@ -19,20 +20,6 @@ using namespace std::chrono_literals;
 using namespace sf::test;
 
 namespace {
-
-std::string text_of(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-    ++n;
-  return n;
-}
 
 // The setup counts its runs per milestone in the project, prints a line, and makes `.env`
 // (ignored by the project's .gitignore, as the README asks).
