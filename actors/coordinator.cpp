@@ -399,7 +399,7 @@ milestone_entry* find_entry(self_ptr self, const std::string& id) {
 
 // Declared ahead: filling slots may queue a merge instead of starting a worker.
 void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice);
-bool has_agent_units(const coordinator_state& st, const std::string& mid);
+bool must_change_files(const coordinator_state& st, const std::string& mid);
 template <class Unreadable>
 void merge_if_changed(self_ptr self, const std::string& mid, const std::string& tip,
                       Unreadable unreadable);
@@ -470,7 +470,9 @@ void read_branch_then_start(self_ptr self, milestone_entry& e) {
     if (e != nullptr && e->in_run && (e->state == ms::queued || e->state == ms::waiting)) {
       if (r.exists && r.complete) {
         e->progress.completed_units = e->total_units;
-        if (!r.merged) {
+        if (!r.merged && must_change_files(st, e->id)) {
+          queue_merge(self, *e, "");
+        } else if (!r.merged) {
           enqueue_merge(self, *e, "", r.tip);
         } else {
           // Already on main (the checkout we read the plan from may lag behind a crash).
@@ -749,7 +751,7 @@ void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
                                         self->state.cfg.root);
           return;
         }
-        if (slice.empty() && has_agent_units(self->state, r.milestone)) {
+        if (slice.empty() && must_change_files(self->state, r.milestone)) {
           merge_if_changed(self, r.milestone, r.tip, unreadable);
           return;
         }
@@ -762,10 +764,14 @@ void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
       [unreadable, id = e.id](const caf::error& err) { unreadable(id, describe(err)); });
 }
 
-bool has_agent_units(const coordinator_state& st, const std::string& mid) {
+// Milestones whose work is not a fixed command: agent units, or no units at all (a worker
+// of its own reads the prose, or nothing runs it).
+bool must_change_files(const coordinator_state& st, const std::string& mid) {
   const auto* m = st.cfg.milestones.find(mid);
   if (m == nullptr)
     return false;
+  if (m->unit_count() == 0)
+    return true;
   for (const auto& s : m->slices)
     for (const auto& u : s.units)
       if (u.is_agent())
@@ -791,10 +797,17 @@ void merge_if_changed(self_ptr self, const std::string& mid, const std::string& 
         e->changed_files = r.files;
         if (r.files.empty()) {
           self->state.log->warn("coordinator: {} completed without changing a file", e->id);
-          set_state(self, *e, ms::complete,
-                    "complete, but its units changed no file outside .sf/, so there is nothing "
-                    "to merge; see `sf-actors logs " +
-                      e->id + "`");
+          const auto* m = self->state.cfg.milestones.find(e->id);
+          if (m != nullptr && m->unit_count() == 0)
+            set_state(self, *e, ms::complete,
+                      "complete, but it has no units and its branch changed no file outside "
+                      ".sf/, so there is nothing to merge; give it units, or an agents.default "
+                      "profile to work on its text (docs/agents.md)");
+          else
+            set_state(self, *e, ms::complete,
+                      "complete, but its units changed no file outside .sf/, so there is "
+                      "nothing to merge; see `sf-actors logs " +
+                        e->id + "`");
         } else {
           enqueue_merge(self, *e, "", tip);
         }
@@ -938,9 +951,10 @@ void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::
                 " are kept; run 'sf-actors start' again to recreate the worktree from them");
   } else if (e->stale_stop) {
     crashed(self, *e, "hung (no heartbeat within stale_timeout), " + x.text);
-  } else if (complete && !tip.empty()) {
+  } else if (complete && !tip.empty() && !must_change_files(st, e->id)) {
     enqueue_merge(self, *e, "", tip);
   } else if (complete) {
+    // Read again, with the check that agent work changed something.
     queue_merge(self, *e, "");
   } else if (winding_down) {
     set_state(self, *e, ms::stopped,

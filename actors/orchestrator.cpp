@@ -1,6 +1,7 @@
 #include "actors/orchestrator.hpp"
 
 #include "actors/coordinator.hpp"
+#include "config/prose_milestone.hpp"
 #include "config/plan.hpp"
 #include "core/sf_paths.hpp"
 #include "io/os/proc_files.hpp"
@@ -127,6 +128,7 @@ caf::expected<coordinator_actor> spawn_orchestrator(caf::actor_system& sys,
       return p.error();
     cfg.milestones = std::move(*p);
   }
+  add_prose_units(cfg.milestones, cfg.prefs.agents);
   if (opts.worker_argv.empty()) {
     auto argv = default_worker_argv(opts.install_bindir);
     if (!argv)

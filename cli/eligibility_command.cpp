@@ -2,6 +2,7 @@
 #include "cli/command.hpp"
 #include "cli/terminal_style.hpp"
 #include "cli/eligibility_text.hpp"
+#include "config/prose_milestone.hpp"
 #include "config/agent_units_check.hpp"
 #include "core/milestone_id.hpp"
 #include "io/git/committed_plan.hpp"
@@ -55,6 +56,10 @@ std::function<int()> setup_eligibility(CLI::App& app, global_options& g) {
       return fail(committed.error());
     }
     // `start` refuses such a plan up front; the report must not call it fine.
+    add_prose_units(p, prefs.agents);
+    for (const auto& m : p.milestones)
+      if (auto why = nothing_to_run(m); !why.empty())
+        std::cerr << "sf-actors: warning: " << why << '\n';
     if (auto err = check_agent_units(p, prefs))
       return fail(err);
     for (const auto& id : *only)

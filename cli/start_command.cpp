@@ -8,6 +8,7 @@
 #include "cli/merge_report_text.hpp"
 #include "cli/run_summary.hpp"
 #include "cli/start_budget_check.hpp"
+#include "config/prose_milestone.hpp"
 #include "config/agent_units_check.hpp"
 #include "core/sf_paths.hpp"
 #include "io/files/coordinator_lock.hpp"
@@ -314,6 +315,10 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
                 << committed->branch << '\n';
     }
     plan p = committed->milestones;
+    add_prose_units(p, prefs.agents);
+    for (const auto& m : p.milestones)
+      if (auto why = nothing_to_run(m); !why.empty())
+        std::cerr << "sf-actors: warning: " << why << '\n';
     for (const auto& id : o->ids)
       if (p.find(id) == nullptr)
         return fail("unknown milestone `" + id + "`: not in the plan committed on " +

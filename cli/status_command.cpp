@@ -2,6 +2,7 @@
 #include "cli/command.hpp"
 #include "cli/terminal_style.hpp"
 #include "cli/status_view.hpp"
+#include "config/prose_milestone.hpp"
 #include "io/files/parallel_dir.hpp"
 #include "io/files/status_file.hpp"
 #include "io/os/dir_watcher.hpp"
@@ -26,6 +27,7 @@ std::function<int()> setup_status(CLI::App& app, global_options& g) {
     plan p;
     if (!load_plan_or_report(root, p, code))
       return code;
+    add_prose_units(p, prefs.agents);
     std::size_t unsafe = 0;
     auto draw = [&] {
       auto view = collect_status(root, p, prefs.budget_ceiling.value_or(0));

@@ -32,8 +32,12 @@ caf::error check_agent_units(const plan& p, const preferences& prefs) {
         const auto& u = m.slices[i].units[j];
         if (!u.is_agent())
           continue;
-        auto where = m.path + ": milestone " + m.id + ", unit " + escape_text(u.id) + ": slices[" +
-                     std::to_string(i) + "].units[" + std::to_string(j) + "].agent: ";
+        auto where = m.prose_unit
+                       ? m.path + ": milestone " + m.id +
+                           " has no units, so its text is work for the default agent profile: "
+                       : m.path + ": milestone " + m.id + ", unit " + escape_text(u.id) +
+                           ": slices[" + std::to_string(i) + "].units[" + std::to_string(j) +
+                           "].agent: ";
         auto why = missing_profile(prefs.agents, u.agent);
         if (!why.empty())
           return make_error(ec::invalid_input, where + why);

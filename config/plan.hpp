@@ -55,6 +55,8 @@ struct milestone {
   std::string verify;                  ///< `verify:` for its agent units that have none.
   std::string body;                    ///< Markdown after the front matter.
   std::string path;                    ///< Path of its MILESTONE.md.
+  bool prose_unit = false;             ///< Its one unit was made from its prose (see
+                                       ///< config/prose_milestone.hpp), not written.
 
   /// Sorted, de-duplicated union of every unit's `files`.
   std::vector<std::string> files() const;

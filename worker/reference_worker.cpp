@@ -1,5 +1,6 @@
 #include "worker/reference_worker.hpp"
 
+#include "config/prose_milestone.hpp"
 #include "config/cost.hpp"
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
@@ -438,6 +439,9 @@ int session::run() {
   if (!m)
     return fail(m.error());
   plan_ = std::move(*m);
+  add_prose_unit(plan_, prefs_.agents);
+  if (auto why = nothing_to_run(plan_); !why.empty())
+    report(why);
   lock_wait_ = std::chrono::milliseconds(
       std::max<long long>(1, std::llround(prefs_.stale_timeout * 1000)));
   // Progress is what the branch holds: a unit is done only once its commit exists. The

@@ -338,6 +338,60 @@ TEST_CASE("an agent unit that changed nothing leaves its milestone unmerged, say
                     "to merge; see `sf-actors logs M001`") != std::string::npos);
 }
 
+// Prose only: the milestone's text, no units.
+void write_prose_milestone(test_project& p) {
+  write_file(p.path(".sf/milestones/M001/MILESTONE.md"),
+             "---\ntitle: Greeting\nstatus: pending\n---\n\nWrite a greeting to greeting.txt.\n");
+  p.git("commit -q -am prose-only");
+}
+
+TEST_CASE("a prose-only milestone is one unit of the default agent, merged with its work",
+          "[agents][worker]") {
+  agent_project p("        agent: claude\n",
+                  fake_profile("claude", "FAKE_AGENT_EDIT=greeting.txt", sonnet));
+  write_prose_milestone(p);
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err << read_file(p.path(".sf/parallel/M001.log")));
+  REQUIRE(started.exit_code == 0);
+  CHECK(started.err.find("has no units") == std::string::npos);
+  auto runs = agent_runs(p);
+  REQUIRE(runs.size() == 1);
+  auto prompt = runs[0]["prompt"].get<std::string>();
+  CHECK(prompt.find("Greeting") != std::string::npos);
+  CHECK(prompt.find("Write a greeting to greeting.txt.") != std::string::npos);
+  CHECK(p.git("show main:greeting.txt") == "edited by fake claude (success)\n");
+  CHECK(p.git("log -1 --format=%s milestone/M001") ==
+        "M001/U01: Fixed the uninitialised counter; tests pass.\n");
+  auto status = nlohmann::json::parse(agent_cli(p, "status --json").out);
+  REQUIRE(status["workers"].size() == 1);
+  CHECK(status["workers"][0]["state"] == "merged");
+  CHECK(status["workers"][0]["completedUnits"] == 1);
+  CHECK(status["workers"][0]["totalUnits"] == 1);
+  CHECK(milestone_metrics(p, "main")["units"][0]["agent"] == "claude");
+}
+
+TEST_CASE("a prose-only milestone without an agent profile is named, not merged",
+          "[agents][worker]") {
+  agent_project p("        agent: claude\n", "");
+  write_prose_milestone(p);
+  auto before = p.git("rev-parse main");
+  auto eligible = agent_cli(p, "eligibility");
+  CHECK(eligible.exit_code == 0);
+  const std::string why = "M001 has no units and no agent profile to work on its text, so the "
+                          "reference worker completes it with nothing done";
+  CHECK(eligible.err.find("sf-actors: warning: " + why) != std::string::npos);
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err);
+  CHECK(started.exit_code == 0);
+  CHECK(started.err.find("sf-actors: warning: " + why) != std::string::npos);
+  CHECK(p.git("rev-parse main") == before);
+  CHECK(read_file(p.path(".sf/parallel/M001.log")).find(why) != std::string::npos);
+  auto status = agent_cli(p, "status").out;
+  INFO(status);
+  CHECK(status.find("complete, but it has no units and its branch changed no file outside .sf/, "
+                    "so there is nothing to merge") != std::string::npos);
+}
+
 TEST_CASE("init --agent writes a profile and an example milestone that agent runs",
           "[agents][cli]") {
   for (const std::string agent : {"claude", "codex", "aider"}) {
