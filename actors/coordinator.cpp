@@ -839,6 +839,17 @@ void enqueue_merge(self_ptr self, milestone_entry& e, const std::string& slice,
   }
 }
 
+// What an agent unit does now, as the end of a progress line: ": [tool] Edit x (attempt 2 of
+// 3)"; empty for a shell unit.
+std::string activity_line(const caf::optional<agent_activity>& a) {
+  if (!a)
+    return {};
+  std::string out = a->activity.empty() ? std::string() : ": " + a->activity;
+  if (a->attempt > 1)
+    out += fmt::format(" (attempt {} of {})", a->attempt, a->max_attempts);
+  return out;
+}
+
 // Crashed or hung: restart under the policy (at most max_restarts within restart_window,
 // with doubling backoff), or give up with the reason and the end of the worker's log.
 void crashed(self_ptr self, milestone_entry& e, const std::string& why) {
@@ -1064,12 +1075,13 @@ void on_progress(self_ptr self, worker_progress p) {
   if (was_starting && e->state != ms::starting)
     fill_slots(self); // A worktree may be made ahead now (see prepare_worktree).
   if (before.completed_units != p.completed_units || before.current_unit != p.current_unit ||
-      before.cost != p.cost || before.tokens != p.tokens) {
+      before.cost != p.cost || before.tokens != p.tokens ||
+      activity_line(before.agent) != activity_line(p.agent)) {
     run_event ev;
     ev.kind = event_kind::progress;
     ev.milestone = p.milestone;
     ev.state = e->state;
-    ev.text = p.current_unit.empty() ? "" : "running " + p.current_unit;
+    ev.text = p.current_unit.empty() ? "" : "running " + p.current_unit + activity_line(p.agent);
     ev.cost = p.cost;
     ev.completed_units = p.completed_units;
     ev.total_units = p.total_units > 0 ? p.total_units : e->total_units;

@@ -65,10 +65,17 @@ void event_printer::print(const run_event& ev) {
     return s.str();
   };
   switch (ev.kind) {
-    case event_kind::progress:
-      text << "[" << ev.milestone << "] " << ev.completed_units << "/" << ev.total_units
+    case event_kind::progress: {
+      std::ostringstream line;
+      line << "[" << ev.milestone << "] " << ev.completed_units << "/" << ev.total_units
            << " units, " << money(ev.cost) << (ev.text.empty() ? "" : ", " + ev.text) << '\n';
+      // Tokens change with every message of an agent; the line only when what it shows does.
+      auto& last = last_progress_[ev.milestone];
+      if (line.str() != last)
+        text << line.str();
+      last = line.str();
       break;
+    }
     case event_kind::state_changed:
     case event_kind::completed:
       if (ev.state == core::milestone_state::failed)
@@ -86,7 +93,8 @@ void event_printer::print(const run_event& ev) {
       // A whole milestone's success, or what holds its merge, also arrives as its state change
       // (to "merged", or "complete" with the reason): one line is enough.
       const auto& k = ev.merge;
-      if (!(k == core::merge_kind::merged || (k && core::is_obstacle(*k))) ||
+      if (!(k == core::merge_kind::merged || k == core::merge_kind::waiting ||
+            (k && core::is_obstacle(*k))) ||
           ev.text.rfind("slice ", 0) == 0)
         text << "[" << ev.milestone << "] " << ev.text << '\n';
       // Exit 5 is for conflicts only; a merge that failed outright is a failure (1). An

@@ -64,6 +64,7 @@ private:
   io::unique_fd confirm_;
   std::vector<std::string> to_confirm_;
   std::map<std::string, core::milestone_state> states_;
+  std::map<std::string, std::string> last_progress_; ///< Per milestone: its last progress line.
   run_event finish_;
   std::atomic<bool> finished_{false};
   std::atomic<int> exit_code_{0};

@@ -8,17 +8,19 @@
 
 namespace sf::test {
 
-std::string readme_block(const std::string& after) {
-  auto readme = read_file(SF_SOURCE_DIR "/README.md");
-  auto at = readme.find("\n" + after + "\n");
+std::string doc_block(const std::string& doc, const std::string& after) {
+  auto text = read_file(SF_SOURCE_DIR "/" + doc);
+  auto at = text.find("\n" + after + "\n");
   if (at == std::string::npos)
-    throw std::runtime_error("README.md has no line '" + after + "'");
-  auto open = readme.find("```sh\n", at);
-  auto close = open == std::string::npos ? open : readme.find("\n```\n", open);
+    throw std::runtime_error(doc + " has no line '" + after + "'");
+  auto open = text.find("```sh\n", at);
+  auto close = open == std::string::npos ? open : text.find("\n```\n", open);
   if (close == std::string::npos)
-    throw std::runtime_error("no ```sh block after '" + after + "'");
-  return readme.substr(open + 6, close - open - 5);
+    throw std::runtime_error("no ```sh block after '" + after + "' in " + doc);
+  return text.substr(open + 6, close - open - 5);
 }
+
+std::string readme_block(const std::string& after) { return doc_block("README.md", after); }
 
 std::vector<readme_step> readme_steps(const std::string& after) {
   std::istringstream in(readme_block(after));

@@ -13,7 +13,11 @@ struct readme_step {
   std::vector<std::string> output;  ///< The lines the README shows it printing.
 };
 
-/// The text of the first ```sh block after the line `after` in README.md (with its last newline).
+/// The text of the first ```sh block after the line `after` in the source tree's file `doc`
+/// (e.g. "docs/agents.md"), with its last newline.
+std::string doc_block(const std::string& doc, const std::string& after);
+
+/// `doc_block` of README.md.
 std::string readme_block(const std::string& after);
 
 /// The steps of that block.
