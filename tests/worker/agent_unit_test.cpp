@@ -41,13 +41,15 @@ void agent_project::setup(test_project& p, const std::string& unit_yaml,
              "    units:\n      - id: U01\n        title: Write the greeting\n" +
                unit_yaml +
                "---\n\nThe project needs a greeting file.\n");
-  auto agents = agents_yaml;
-  for (auto at = agents.find("@ROOT@"); at != std::string::npos; at = agents.find("@ROOT@"))
-    agents.replace(at, 6, p.root());
+  auto with_root = [&](std::string text) {
+    for (auto at = text.find("@ROOT@"); at != std::string::npos; at = text.find("@ROOT@"))
+      text.replace(at, 6, p.root());
+    return text;
+  };
   write_file(p.path(".sf/PREFERENCES.md"),
              "---\nparallel:\n  enabled: true\n  auto_merge: auto\n  max_restarts: 0\n"
              "  heartbeat_interval: 0.2\n" +
-               parallel_extra + agents + "---\n");
+               with_root(parallel_extra) + with_root(agents_yaml) + "---\n");
   p.git("add -A");
   p.git("commit -q -m agent-plan");
 }
@@ -450,8 +452,11 @@ TEST_CASE("an agent unit's commit message: the subject from the template, capped
 
 TEST_CASE("a silent agent is flagged as needing attention while it keeps running",
           "[agents][worker]") {
+  // The needs_attention hook keeps what it was given (inside .git: out of every commit).
   agent_project p("        agent: claude\n        idle_timeout: 0.5\n",
-                  fake_profile("claude", "FAKE_AGENT_SCENARIO=silence FAKE_AGENT_SILENCE=4"));
+                  fake_profile("claude", "FAKE_AGENT_SCENARIO=silence FAKE_AGENT_SILENCE=4"),
+                  "  hooks:\n    needs_attention: \"cat > @ROOT@/.git/attention.json; echo "
+                  "\\\"$SF_EVENT $SF_MILESTONE\\\" > @ROOT@/.git/attention.env\"\n");
   auto started = agent_cli(p, "start --yes --detach");
   REQUIRE(started.exit_code == 0);
   // While it is silent: the event, and the status says so; the agent still runs.
@@ -467,6 +472,15 @@ TEST_CASE("a silent agent is flagged as needing attention while it keeps running
   REQUIRE(wait_for(p.root(), [&] { return !event_lines(p.root(), "run finished").empty(); },
                    60s));
   CHECK(event_lines(p.root(), "needs_attention").size() == 1);
+  // The hook got that event as JSON on stdin and as variables (the coordinator, gone, waited
+  // for its hooks).
+  REQUIRE(wait_for(p.root(), [&] { return !sf::io::coordinator_lock::is_held(p.root()); },
+                   30s));
+  auto hooked = nlohmann::json::parse(read_file(p.path(".git/attention.json")));
+  CHECK(hooked["kind"] == "needs_attention");
+  CHECK(hooked["milestone"] == "M001");
+  CHECK(hooked["text"] == ev["text"]);
+  CHECK(read_file(p.path(".git/attention.env")) == "needs_attention M001\n");
 }
 
 TEST_CASE("tokens without a price count as $0 and the worker says the price is missing",
