@@ -1,8 +1,8 @@
 #include "actors/orchestrator.hpp"
 
 #include "actors/coordinator.hpp"
-#include "config/prose_milestone.hpp"
 #include "config/plan.hpp"
+#include "config/prose_milestone.hpp"
 #include "core/sf_paths.hpp"
 #include "io/os/proc_files.hpp"
 #include "messages/error.hpp"

@@ -1,9 +1,9 @@
 #include "worker/reference_worker.hpp"
 
-#include "config/prose_milestone.hpp"
 #include "config/cost.hpp"
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
+#include "config/prose_milestone.hpp"
 #include "config/unit_prompt.hpp"
 #include "core/milestone_id.hpp"
 #include "core/sf_paths.hpp"
