@@ -188,27 +188,49 @@ private:
     bool tt = is_tree(t);
     // Folders on both sides, or a folder against nothing: descend so that only the files both
     // sides touched can conflict, as git does.
-    if ((ot && tt) || (ot && !t.present) || (tt && !o.present)) {
-      auto bt = load_tree(b);
-      if (!bt)
-        return std::move(bt.error());
-      auto otree = load_tree(o);
-      if (!otree)
-        return std::move(otree.error());
-      auto ttree = load_tree(t);
-      if (!ttree)
-        return std::move(ttree.error());
-      return merge_dir(path + "/", bt->get(), otree->get(), ttree->get());
+    if ((ot && tt) || (ot && !t.present) || (tt && !o.present))
+      return merge_subtrees(path, b, o, t);
+    if ((ot && t.present) || (tt && o.present)) {
+      // A folder against a file, both changed: git moves the file aside and merges the
+      // folder's files as if the file's side had deleted them, so a file in it that the file's
+      // side never saw changed is kept, and one it did is a conflict of its own.
+      auto before = conflicts.size();
+      auto inner = merge_subtrees(path, b, o, t); // A file counts as no folder.
+      if (!inner)
+        return std::move(inner.error());
+      // Nothing of the folder is left: the file stands alone, as the merge of its side.
+      if (!inner->present && conflicts.size() == before)
+        return ot ? take(path, o, t) : o;
+      return conflict(path, o);
     }
-    if (ot || tt || !o.present || !t.present) {
-      // A folder against a file, or a file changed on one side and deleted on the other. Under
-      // .sf/ a branch's change to a file main deleted is kept (nothing is lost by that); main's
-      // change to a file the branch deleted must not vanish, so that is a conflict like in code.
+    if (!o.present || !t.present) {
+      // A file changed on one side and deleted on the other. Under .sf/ a branch's change to a
+      // file main deleted is kept (nothing is lost by that); main's change to a file the branch
+      // deleted must not vanish, so that is a conflict like in code.
       if (state && !o.present && is_file(t))
         return take(path, o, t);
+      // A folder one side deleted and the other replaced by a file: every file of the base is
+      // gone on both sides, and the new file is an add only one side made.
+      if (is_tree(b))
+        return o.present ? o : take(path, o, t);
       return conflict(path, o);
     }
     return merge_files(path, state, b, o, t);
+  }
+
+  /// The folders at `path` merged (a side that is not a folder there counts as an empty one).
+  caf::expected<entry> merge_subtrees(const std::string& path, const entry& b, const entry& o,
+                                      const entry& t) {
+    auto bt = load_tree(b);
+    if (!bt)
+      return std::move(bt.error());
+    auto otree = load_tree(o);
+    if (!otree)
+      return std::move(otree.error());
+    auto ttree = load_tree(t);
+    if (!ttree)
+      return std::move(ttree.error());
+    return merge_dir(path + "/", bt->get(), otree->get(), ttree->get());
   }
 
   caf::expected<entry> merge_files(const std::string& path, bool state, const entry& b,
