@@ -368,7 +368,8 @@ void check_finished(self_ptr self) {
   // A push is waited for even on a stop: the queue ends it at once and reports it.
   // A milestone whose branch is being read is about to start (or to merge); after a stop its
   // answer is old news and waits for nobody.
-  if (st.finished_published || (!st.pending_merges.empty() && !st.shutting_down) ||
+  if (st.runs_started == 0 || st.finished_published ||
+      (!st.pending_merges.empty() && !st.shutting_down) ||
       st.pushing || !st.retiring.empty() || !st.preparing.empty() ||
       (!st.reading.empty() && !st.shutting_down) ||
       (!st.shutting_down && waits_for_answer(st)))
@@ -378,17 +379,22 @@ void check_finished(self_ptr self) {
                          !st.shutting_down))
       return;
   st.finished_published = true;
-  // The ledger answers in order, so this total includes every cost reported before.
+  // The ledger answers in order, so this total includes every cost reported before. A start
+  // that arrives meanwhile begins another run, which ends on its own.
+  auto run = st.runs_started;
   self->request(st.ledger, ledger_timeout, atom::status_v)
     .then(
-      [self](const budget_update& u) {
+      [self, run](const budget_update& u) {
+        if (self->state.runs_started != run)
+          return;
         self->state.total_cost = u.total;
         self->state.total_tokens = u.total_tokens;
         publish_finished(self);
       },
-      [self](const caf::error& err) {
+      [self, run](const caf::error& err) {
         self->state.log->error("coordinator: ledger: {}", caf::to_string(err));
-        publish_finished(self);
+        if (self->state.runs_started == run)
+          publish_finished(self);
       });
 }
 
@@ -667,6 +673,7 @@ command_reply start_run(self_ptr self, const std::vector<std::string>& ids) {
   }
   st.shutting_down = false;
   st.finished_published = false;
+  ++st.runs_started;
   st.ahead_cancel = std::make_shared<std::atomic<bool>>(false);
   // Eligible milestones start now; blocked ones whose blockers are part of this run wait.
   std::set<std::string> requested;

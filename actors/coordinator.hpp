@@ -131,6 +131,9 @@ struct coordinator_state {
                                                      ///< starts until `resume`.
   bool shutting_down = false;                        ///< Stop everything, start nothing.
   bool finished_published = false;                   ///< `finished` sent for the current run.
+  /// Runs asked for so far (`start`); 0: none, so there is no run to call finished (merges a
+  /// dead coordinator left in the queue may end before the first start arrives).
+  uint64_t runs_started = 0;
   bool pushing = false;                              ///< The merge queue's push is in flight.
   double total_cost = 0;                             ///< From the ledger.
   core::token_counts total_tokens;                   ///< From the ledger.

@@ -60,7 +60,11 @@ std::vector<hook_call> calls_in(const std::string& path) {
     std::getline(in, json);
     c.root = c.root.substr(5);
     c.text = c.text.substr(5);
-    c.event = nlohmann::json::parse(json);
+    // A record still being written (the test polls while hooks run) is not a call yet; the
+    // checks after the run count every call, so a broken one still fails them.
+    c.event = nlohmann::json::parse(json, nullptr, false);
+    if (c.event.is_discarded())
+      continue;
     out.push_back(std::move(c));
   }
   return out;

@@ -55,7 +55,8 @@ TEST_CASE("the README's example session runs as written and prints what it shows
       }, 30s));
   }
   REQUIRE(wait_for(p.root(), [&] { return !event_lines(p.root(), "run finished").empty(); }, 30s));
-  CHECK(state_of(p.root(), "M002") == "stopped");
+  // run.json is written after the event log, by the same writer: wait for it, not a race.
+  CHECK(wait_for(p.root(), [&] { return state_of(p.root(), "M002") == "stopped"; }, 30s));
 }
 
 TEST_CASE("the README's further examples run as written", "[readme]") {

@@ -2,6 +2,7 @@
 // installed package used by a separate CMake project.
 #include "actors/orchestrator.hpp"
 #include "io/files/ledger_file.hpp"
+#include "io/files/merge_queue_file.hpp"
 #include "messages/error.hpp"
 #include "messages/register.hpp"
 #include "support/project.hpp"
@@ -208,6 +209,58 @@ TEST_CASE("orchestrator_runtime runs a project and answers blocking calls", "[em
   CHECK(progress);
   CHECK(completed);
   CHECK(merged_into_main);
+  CHECK(main_status(p, "M002").find("status: complete") != std::string::npos);
+}
+
+TEST_CASE("a merge left in the queue that ends before the start does not end the run",
+          "[embed]") {
+  // As a coordinator killed just before it saved its queue leaves things: M001 and M002 are
+  // complete on their branches, only M001 is in the queue file.
+  test_project p({ms("M001", {}, quick_units("q1", 1)), ms("M002", {}, quick_units("q2", 1))},
+                 "  enabled: true\n  auto_merge: manual\n");
+  REQUIRE(run_cli("start --yes", p.root()).exit_code == 0);
+  sf::merge_item left;
+  left.milestone = "M001";
+  left.title = "M001";
+  left.tip = run("git rev-parse milestone/M001", p.root()).out.substr(0, 40);
+  REQUIRE_FALSE(sf::io::write_merge_queue(p.root(), {left}));
+  write_file(p.path(".sf/PREFERENCES.md"), "---\nparallel:\n  enabled: true\n  auto_merge: auto\n---\n");
+  p.git("commit -qam auto-merge");
+
+  sf::orchestrator_runtime rt{p.root(), options_for(p)};
+  REQUIRE_FALSE(rt.error());
+  event_log log;
+  REQUIRE_FALSE(rt.subscribe([&](const sf::run_event& ev) { log.add(p.root(), ev); }));
+  // The queue finishes M001 on its own; no run was asked for, so none is finished.
+  auto m001_on_main = [&] {
+    std::unique_lock<std::mutex> guard{log.mtx};
+    return log.cv.wait_for(guard, 60s, [&] {
+      for (const auto& ev : log.by_root[p.root()])
+        if (ev.kind == sf::event_kind::merge && ev.milestone == "M001" && ev.merge &&
+            sf::core::is_on_main(*ev.merge))
+          return true;
+      return false;
+    });
+  };
+  REQUIRE(m001_on_main());
+  auto reply = rt.start();
+  REQUIRE(reply);
+  CHECK(reply->exit_code == 0);
+  REQUIRE(log.wait_all({p.root()}, 60s));
+  std::lock_guard<std::mutex> guard{log.mtx};
+  std::size_t finished = 0;
+  bool m002_merged = false;
+  for (const auto& ev : log.by_root[p.root()]) {
+    if (ev.kind == sf::event_kind::merge && ev.milestone == "M002" &&
+        ev.merge == sf::core::merge_kind::merged)
+      m002_merged = true;
+    if (ev.kind == sf::event_kind::finished) {
+      ++finished;
+      CHECK(m002_merged); // The run ends after M002 merged, never before.
+      CHECK(ev.text.find("0 not finished") != std::string::npos);
+    }
+  }
+  CHECK(finished == 1);
   CHECK(main_status(p, "M002").find("status: complete") != std::string::npos);
 }
 
