@@ -898,6 +898,20 @@ void crashed(self_ptr self, milestone_entry& e, const std::string& why) {
 
 void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::string& tip);
 
+// Whether the worker failed on an agent unit. Workers run a milestone's units in order, so it
+// is the first unit not completed.
+bool failed_on_agent_unit(const coordinator_state& st, const milestone_entry& e) {
+  const auto* m = st.cfg.milestones.find(e.id);
+  if (m == nullptr)
+    return false;
+  int64_t index = 0;
+  for (const auto& s : m->slices)
+    for (const auto& u : s.units)
+      if (index++ == e.progress.completed_units)
+        return u.is_agent();
+  return false;
+}
+
 void on_exit(self_ptr self, const worker_exit& x) {
   auto& st = self->state;
   auto* e = find_entry(self, x.milestone);
@@ -980,6 +994,11 @@ void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::
                                 : x.exit_code == 0 ? "stopped on request" : "stopped: " + x.text);
   } else if (x.exit_code == 0) {
     set_state(self, *e, ms::stopped, "exited with code 0 before its units were complete");
+  } else if (!e->progress.error.empty() && e->progress.state == core::worker_state::error &&
+             failed_on_agent_unit(st, *e)) {
+    // An agent unit failed (an error result, a crash, its timeout): its session stays recorded,
+    // so a restart resumes the agent with what it had done instead of repeating the failure.
+    crashed(self, *e, e->progress.error + " (" + x.text + ")");
   } else if (!e->progress.error.empty() && e->progress.state == core::worker_state::error) {
     // The worker itself reported a failure (e.g. a unit failed): restarting repeats it.
     set_state(self, *e, ms::failed, e->progress.error + " (" + x.text + ")");

@@ -1,15 +1,16 @@
 #include "agents/agent_usage.hpp"
 
 #include "config/cost.hpp"
+#include "core/token_counts.hpp"
 
 #include <algorithm>
 
 namespace sf::agents {
 
 agent_usage& agent_usage::operator+=(const agent_usage& other) {
-  input += other.input;
-  output += other.output;
-  cached += other.cached;
+  input = core::add_counts_capped(input, other.input);
+  output = core::add_counts_capped(output, other.output);
+  cached = core::add_counts_capped(cached, other.cached);
   if (other.usd)
     usd = usd.value_or(0) + *other.usd;
   return *this;

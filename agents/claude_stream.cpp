@@ -3,6 +3,7 @@
 #include "agents/json_fields.hpp"
 #include "agents/json_stream.hpp"
 #include "agents/readable_text.hpp"
+#include "core/token_counts.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -19,7 +20,8 @@ using nlohmann::json;
 // input, so they count as input here.
 agent_usage claude_tokens(const json& usage) {
   agent_usage u;
-  u.input = count_at(usage, "input_tokens") + count_at(usage, "cache_creation_input_tokens");
+  u.input = core::add_counts_capped(count_at(usage, "input_tokens"),
+                                    count_at(usage, "cache_creation_input_tokens"));
   u.output = count_at(usage, "output_tokens");
   u.cached = count_at(usage, "cache_read_input_tokens");
   return u;
@@ -135,9 +137,10 @@ private:
     auto id = text_at(msg, "id");
     agent_usage now = claude_tokens(usage);
     agent_usage& before = by_message_[id];
-    report_.usage.input += now.input - before.input;
-    report_.usage.output += now.output - before.output;
-    report_.usage.cached += now.cached - before.cached;
+    auto& u = report_.usage;
+    u.input = core::add_counts_capped(u.input, now.input - before.input);
+    u.output = core::add_counts_capped(u.output, now.output - before.output);
+    u.cached = core::add_counts_capped(u.cached, now.cached - before.cached);
     before = now;
   }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -206,7 +207,7 @@ check_result cost_bounded(const scenario& s, const run_record& r,
     workers = std::stoi(w->second);
   std::vector<double> unit_costs;
   for (const auto& m : s.milestones)
-    unit_costs.push_back(m.unit_cost);
+    unit_costs.push_back(unit_claim(m));
   std::sort(unit_costs.rbegin(), unit_costs.rend());
   double in_flight = 0;
   for (int i = 0; i < workers && i < static_cast<int>(unit_costs.size()); ++i)
@@ -390,9 +391,46 @@ void expected_outcome(const scenario& s, const run_record& r, const std::vector<
       if (shown.exit_code != 0 || shown.out.find(want) == std::string::npos)
         fail(r.main_branch + ":" + path + " does not contain \"" + want + "\"");
   }
-  if (c.verdict == verdict::pass)
+  for (const auto& [path, most] : s.expect.max_bytes) {
+    struct stat st {};
+    auto full = r.root + "/" + path;
+    int64_t size = ::lstat(full.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+    if (size > most)
+      fail(path + " holds " + std::to_string(size) + " bytes, more than " +
+           std::to_string(most));
+  }
+  if (s.expect.worker_max_rss_mib > 0) {
+    if (r.worker_peak_kib.empty())
+      fail("no worker's memory was sampled");
+    for (const auto& [mid, kib] : r.worker_peak_kib)
+      if (static_cast<double>(kib) > s.expect.worker_max_rss_mib * 1024) {
+        char why[160];
+        std::snprintf(why, sizeof why, "the worker of %s reached %.1f MiB resident, more than %g MiB",
+                      mid.c_str(), static_cast<double>(kib) / 1024, s.expect.worker_max_rss_mib);
+        fail(why);
+      }
+  }
+  for (const auto& [mid, want] : s.expect.agent_runs) {
+    std::istringstream in{slurp(agent_runs_file(r.workdir, mid))};
+    int runs = 0;
+    for (std::string line; std::getline(in, line);)
+      runs += line.empty() ? 0 : 1;
+    if (runs != want)
+      fail("the agent of " + mid + " was started " + std::to_string(runs) + " time(s), expected " +
+           std::to_string(want));
+  }
+  if (c.verdict == verdict::pass) {
     c.detail = "exit " + std::to_string(r.last_exit) + ", " + std::to_string(merged.size()) +
                " merged" + (s.expect.messages.empty() ? "" : ", messages found");
+    int64_t peak = 0;
+    for (const auto& [mid, kib] : r.worker_peak_kib)
+      peak = std::max(peak, kib);
+    if (s.expect.worker_max_rss_mib > 0) {
+      char mem[64];
+      std::snprintf(mem, sizeof mem, ", worker peak %.1f MiB", static_cast<double>(peak) / 1024);
+      c.detail += mem;
+    }
+  }
   out.push_back(std::move(c));
 }
 
@@ -407,6 +445,10 @@ const std::vector<std::string>& invariant_names() {
     "no status/signal/temp file after a clean stop", "root checkout matches main",
     "the user's work is kept", "outcome as expected"};
   return names;
+}
+
+std::string agent_runs_file(const std::string& workdir, const std::string& mid) {
+  return workdir + "/agent-runs-" + mid + ".jsonl";
 }
 
 std::vector<pid_t> run_processes(const std::string& root) {

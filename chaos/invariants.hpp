@@ -42,7 +42,11 @@ struct run_record {
   std::string victim;                      ///< File a planted symlink points at ("" = none).
   std::string victim_text;                 ///< Its content before the run.
   bool timed_out = false;                  ///< The scenario hit its timeout.
+  std::map<std::string, int64_t> worker_peak_kib; ///< Peak RSS seen per milestone's worker.
 };
+
+/// Where the fake agent of `mid` logs its runs (one JSON line each) in the scenario's folder.
+std::string agent_runs_file(const std::string& workdir, const std::string& mid);
 
 /// Every invariant, then the scenario's expected outcome.
 std::vector<check_result> check_all(const scenario& s, const run_record& r);

@@ -114,7 +114,8 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
     "main's first-parent history holds only the plan commit, our merge commits and the user's",
     "no coordinator, worker, unit or leftover child of the run is alive at the end",
     "a bystander process outside the run got no signal, and symlink targets are unchanged",
-    "the ledger's total never exceeds budget_ceiling plus one unit per worker slot",
+    "the ledger's total never exceeds budget_ceiling plus one unit per worker slot (for an "
+    "agent unit, the cost its fake agent claims, held at 1e6 USD)",
     "each milestone that ended failed has a reason in the event log",
     "after the coordinator ended by itself, .sf/parallel holds no status, signal or temp file",
     "`git status` in the project root is clean apart from edits the user made on purpose",
@@ -141,6 +142,9 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
       << "  - {id: M001, units: 3, slices: 1, unit_seconds: 0.05, unit_cost: 0.01,\n"
       << "     depends: [], files: [M001.txt], status: pending,\n"
       << "     run: 'sleep 0.05'}                 # shell text of each unit ({mid}, {unit})\n"
+      << "  - id: M002                             # agent units, run by a fake agent CLI\n"
+      << "    agent: {cli: claude, scenario: hang, once: true, cost: 0.5, delay: 0.2,\n"
+      << "            silence: 2, timeout: 2, idle_timeout: 1, max_attempts: 1}\n"
       << "knobs:                                   # how the fault worker misbehaves, per milestone\n"
       << "  M001: {crash_after: 1, sessions: 1}\n"
       << "before_start: [lock-main]                # actions before the first coordinator\n"
@@ -159,7 +163,10 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
       << "    do: [git rebase --abort, sh echo note >> notes.txt]\n"
       << "expect: {exit: 0, merged: [M001], not_merged: [], states: {M001: merged}, messages: [],\n"
       << "         absent: [OVERLAP],                # no log or event line may say it\n"
-      << "         main_has: {M001.txt: [M001-U01]}} # files on the integration branch\n"
+      << "         main_has: {M001.txt: [M001-U01]}, # files on the integration branch\n"
+      << "         max_bytes: {.sf/parallel/M002.agent.jsonl: 8388608}, # at most, at the end\n"
+      << "         worker_max_rss_mib: 64,           # peak resident memory of every worker\n"
+      << "         agent_runs: {M002: 2}}            # how often the fake agent started\n"
       << "```\n\n"
       << "The harness's defaults: `enabled: true`, `max_workers: 2`, `auto_merge: auto`, "
          "`heartbeat_interval: 0.2`, `stale_timeout: 2`, `stop_grace: 1`, `restart_backoff: 0`, "
@@ -170,7 +177,16 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
          "`ignore_sigterm`, `leave_child`, `bad_status` (corrupt, truncated, huge, huge-cost), "
          "`cost_drop`, "
          "`forge_milestone`, `forge_pid` (a number, or `bystander`), `overspend`, "
-         "`heartbeat_scale`.\n\n`git ...` and `sh ...` run the rest of their line as the user "
+         "`heartbeat_scale`.\n\n"
+      << "An `agent:` milestone's units are agent units (`agent: fake-<MID>`, a `prompt:`, its "
+         "`files:` and the limits `timeout`, `idle_timeout`, `max_attempts`); the preferences get "
+         "one profile per such milestone whose command is `[env, FAKE_AGENT_...=..., "
+         "<fixtures>/<cli>]`: the fake (`tests/fixtures/agents/`, or `--agent-fixtures DIR`) "
+         "plays `scenario` (success, hang, hang_ignoring_term, silence, crash_midstream, flood, "
+         "lying_cost, ...; see fake_common.sh), claims `cost` USD, sleeps `delay` s after each "
+         "event, appends a line to the milestone's first file, and logs each start to "
+         "`agent-runs-<MID>.jsonl` in the scenario's folder. `once: true`: only the milestone's "
+         "first agent run plays the scenario, later ones `success`.\n\n`git ...` and `sh ...` run the rest of their line as the user "
          "(author \"Chaos User\") in the project folder, through /bin/sh (quotes work); "
          "`$SF_ACTORS` there is the sf-actors binary. The harness notes every commit the user "
          "makes and checks they all stay reachable; `user-stage FILE` appends a line and stages "

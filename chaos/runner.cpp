@@ -5,6 +5,7 @@
 #include "core/sf_paths.hpp"
 #include "io/files/gitignore.hpp"
 #include "io/os/fault_point.hpp"
+#include "io/os/proc_files.hpp"
 #include "io/os/process.hpp"
 #include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
@@ -64,7 +65,46 @@ std::string read_text_trim(std::string s) {
   return s;
 }
 
-/// MILESTONE.md for one scenario milestone: each unit sleeps, then appends to its files.
+/// The agent profile that runs `m`'s units: one per milestone, so each has its own fault.
+std::string agent_profile_name(const scenario_milestone& m) {
+  return "fake-" + m.id;
+}
+
+/// The `agents:` block of the preferences: per agent milestone a profile whose command passes
+/// the fault to the fake CLI (workers pass only an allowlist of the environment on). The fake
+/// logs its runs and keeps its `once` marker in the scenario's folder, outside the project.
+std::string agents_block(const scenario& s, const std::string& fixtures, const std::string& dir) {
+  std::string out = "agents:\n  profiles:\n";
+  for (const auto& m : s.milestones) {
+    if (!m.agent)
+      continue;
+    const auto& a = *m.agent;
+    std::vector<std::string> words = {
+      "FAKE_AGENT_SCENARIO=" + a.scenario, "FAKE_AGENT_EDIT=" + m.files.front(),
+      "FAKE_AGENT_LOG=" + agent_runs_file(dir, m.id)};
+    if (a.once)
+      words.push_back("FAKE_AGENT_ONCE=" + dir + "/agent-once-" + m.id);
+    char num[64];
+    for (auto [key, value] : {std::pair{"FAKE_AGENT_COST=", a.cost},
+                              std::pair{"FAKE_AGENT_DELAY=", a.delay},
+                              std::pair{"FAKE_AGENT_SILENCE=", a.silence}})
+      if (value) {
+        std::snprintf(num, sizeof num, "%.17g", *value);
+        words.push_back(key + std::string(num));
+      }
+    std::string cmd = "[env";
+    for (const auto& w : words)
+      cmd += ", " + yaml_quote(w);
+    cmd += ", " + yaml_quote(fixtures + "/" + a.cli) + "]";
+    out += "    " + agent_profile_name(m) + ":\n      adapter: " + a.cli + "\n      command: " +
+           cmd + "\n";
+  }
+  // The fake Claude's model, so the tokens of an attempt without a result have a price.
+  return out + "  prices:\n    claude-sonnet-4-5: {input: 3, output: 15, cached: 0.3}\n";
+}
+
+/// MILESTONE.md for one scenario milestone: each unit sleeps, then appends to its files (or,
+/// for an agent milestone, the fake agent does).
 std::string milestone_text(const scenario_milestone& m) {
   std::ostringstream out;
   out << "---\ntitle: Chaos " << m.id << "\nstatus: " << m.status << "\ndependsOn: [";
@@ -88,13 +128,26 @@ std::string milestone_text(const scenario_milestone& m) {
           for (auto at = run.find(key); at != std::string::npos; at = run.find(key, at))
             run.replace(at, key.size(), value);
       }
-      for (const auto& f : m.files)
-        run += "; echo " + m.id + "-" + uid + " >> " + sh_quote(f);
-      out << "      - id: " << uid << "\n        title: Unit " << uid
-          << "\n        run: " << yaml_quote(run) << "\n        files: [";
+      out << "      - id: " << uid << "\n        title: Unit " << uid;
+      if (m.agent) {
+        out << "\n        agent: " << agent_profile_name(m) << "\n        prompt: "
+            << yaml_quote("Append a line to " + m.files.front() + " (unit " + uid + ").");
+        const auto& a = *m.agent;
+        if (a.timeout)
+          out << "\n        timeout: " << *a.timeout;
+        if (a.idle_timeout)
+          out << "\n        idle_timeout: " << *a.idle_timeout;
+        if (a.max_attempts)
+          out << "\n        max_attempts: " << *a.max_attempts;
+      } else {
+        for (const auto& f : m.files)
+          run += "; echo " + m.id + "-" + uid + " >> " + sh_quote(f);
+        out << "\n        run: " << yaml_quote(run) << "\n        cost: " << m.unit_cost;
+      }
+      out << "\n        files: [";
       for (std::size_t i = 0; i < m.files.size(); ++i)
         out << (i ? ", " : "") << m.files[i];
-      out << "]\n        cost: " << m.unit_cost << "\n";
+      out << "]\n";
     }
   }
   out << "---\n\nA milestone of a chaos scenario.\n";
@@ -134,6 +187,8 @@ private:
   void read_new_events();
   void finish_coordinator();
   caf::error worker_pid(const std::string& mid, pid_t& out);
+  std::vector<std::pair<std::string, pid_t>> worker_pids();
+  void sample_worker_memory();
   command_output git(const std::vector<std::string>& args);
   command_output as_user(const std::string& shell_line);
   std::set<std::string> user_commits_now();
@@ -249,6 +304,12 @@ void scenario_run::note_user_work(bool after_user_action) {
 }
 
 caf::error scenario_run::setup() {
+  for (const auto& m : s_.milestones)
+    if (m.agent && ::access((o_.agent_fixtures + "/" + m.agent->cli).c_str(), X_OK) != 0)
+      return make_error(ec::not_found,
+                        m.id + " needs the fake agent CLI " + o_.agent_fixtures + "/" +
+                          m.agent->cli + ", which is missing (" + io::errno_text(errno) +
+                          "); pass --agent-fixtures with the sources' tests/fixtures/agents");
   std::string tmpl = o_.work_base + "/sf-chaos-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr)
     return make_error(ec::io_error, "cannot create a folder under " + o_.work_base +
@@ -288,6 +349,8 @@ caf::error scenario_run::setup() {
   std::string text = "---\nparallel:\n";
   for (const auto& [k, v] : prefs)
     text += "  " + k + ": " + v + "\n";
+  if (s_.needs_agents())
+    text += agents_block(s_, o_.agent_fixtures, dir_);
   write_text(core::preferences_file(rec_.root), text + "---\n");
   if (auto r = git({"add", "-A"}); r.exit_code != 0)
     return make_error(ec::process_error, "git add failed: " + r.out);
@@ -353,23 +416,48 @@ caf::error scenario_run::start_coordinator(bool with_fault_points, const std::st
   return {};
 }
 
-// The worker of `mid`: a process of this run whose environment names the milestone and whose
-// parent is not one (units and their children inherit the same environment).
-caf::error scenario_run::worker_pid(const std::string& mid, pid_t& out) {
+// The workers of the run, with their milestones: processes of this run whose environment
+// names a milestone and whose parent does not (units and agents inherit the same environment).
+std::vector<std::pair<std::string, pid_t>> scenario_run::worker_pids() {
+  std::vector<std::pair<std::string, pid_t>> out;
   for (pid_t pid : run_processes(rec_.root)) {
     auto m = io::read_environ_value(pid, "SF_MILESTONE_LOCK");
-    if (!m || *m != mid)
+    if (!m)
       continue;
     auto stat = io::read_proc_stat(pid);
     if (!stat)
       continue;
     auto parent = io::read_environ_value(stat->ppid, "SF_MILESTONE_LOCK");
-    if (parent && *parent == mid)
+    if (parent && *parent == *m)
       continue;
-    out = pid;
-    return {};
+    out.emplace_back(*m, pid);
   }
+  return out;
+}
+
+caf::error scenario_run::worker_pid(const std::string& mid, pid_t& out) {
+  for (const auto& [m, pid] : worker_pids())
+    if (m == mid) {
+      out = pid;
+      return {};
+    }
   return make_error(ec::not_found, "no worker process of " + mid + " is running");
+}
+
+// The peak resident memory (VmHWM) of each worker seen so far. The peak only grows, so a
+// sample shortly before a worker exits holds nearly all of it.
+void scenario_run::sample_worker_memory() {
+  for (const auto& [mid, pid] : worker_pids()) {
+    auto status = io::read_proc_file(pid, "status", 1 << 16);
+    if (!status)
+      continue;
+    auto at = status->find("\nVmHWM:");
+    if (at == std::string::npos)
+      continue;
+    auto kib = std::strtoll(status->c_str() + at + 7, nullptr, 10);
+    auto& peak = rec_.worker_peak_kib[mid];
+    peak = std::max<int64_t>(peak, kib);
+  }
 }
 
 caf::error scenario_run::act(const action& a) {
@@ -705,6 +793,8 @@ scenario_result scenario_run::run() {
                                   IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
     if (keep_full_)
       (void) top_up_filler();
+    if (s_.expect.worker_max_rss_mib > 0)
+      sample_worker_memory();
     read_new_events();
     if (coordinator_ && !coordinator_->reaped()) {
       int status = 0;

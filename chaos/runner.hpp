@@ -14,6 +14,7 @@ namespace sf::chaos {
 struct run_options {
   std::string sf_binary;       ///< The `sf-actors` executable (coordinator and fault worker).
   std::string original_worker; ///< examples/workers/original-protocol-worker.sh.
+  std::string agent_fixtures;  ///< Folder of the fake agent CLIs (tests/fixtures/agents).
   std::string work_base = "/tmp"; ///< Each scenario gets a fresh folder below it.
   bool keep = false;           ///< Keep the folder even when every check passed.
 };

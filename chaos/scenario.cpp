@@ -1,5 +1,6 @@
 #include "chaos/scenario.hpp"
 
+#include "config/cost.hpp"
 #include "config/plan.hpp"
 #include "config/yaml_input.hpp"
 #include "core/milestone_id.hpp"
@@ -7,6 +8,9 @@
 #include "messages/error.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <set>
 #include <sstream>
 
@@ -183,9 +187,70 @@ caf::error parse_knobs(const reader& r, const YAML::Node& n, const std::string& 
   return {};
 }
 
+// A number the fake reads or the plan holds: finite, and at least `low`.
+template <class T>
+caf::error get_at_least(const reader& r, const YAML::Node& map, const char* key,
+                        const std::string& where, double low, bool strictly,
+                        std::optional<T>& out) {
+  if (!map[key])
+    return {};
+  T v{};
+  if (auto err = r.get(map, key, where, v))
+    return err;
+  auto value = static_cast<double>(v);
+  if (!std::isfinite(value) || value < low || (strictly && value == low)) {
+    char bound[32];
+    std::snprintf(bound, sizeof bound, "%g", low);
+    return r.bad(map[key], where + "." + key + " is " + describe_value(map[key]),
+                 std::string("give a number ") + (strictly ? "above " : "of at least ") + bound);
+  }
+  out = v;
+  return {};
+}
+
+caf::error parse_agent(const reader& r, const YAML::Node& n, const std::string& mid,
+                       agent_fault& a) {
+  auto where = mid + ".agent";
+  if (auto err = r.only_keys(n, where, {"cli", "scenario", "once", "cost", "delay", "silence",
+                                        "timeout", "idle_timeout", "max_attempts"}))
+    return err;
+  caf::error err;
+  if ((err = r.get(n, "cli", where, a.cli)) || (err = r.get(n, "scenario", where, a.scenario)) ||
+      (err = r.get(n, "once", where, a.once)))
+    return err;
+  const auto& clis = agent_clis();
+  if (std::find(clis.begin(), clis.end(), a.cli) == clis.end())
+    return r.bad(n["cli"], where + ".cli is `" + a.cli + "`", "use claude, codex or aider");
+  // The scenario travels as one word of the agent's command line.
+  bool word = !a.scenario.empty() && std::all_of(a.scenario.begin(), a.scenario.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+  });
+  if (!word)
+    return r.bad(n["scenario"], where + ".scenario is `" + a.scenario + "`",
+                 "name a scenario of tests/fixtures/agents/" + a.cli + " (e.g. hang, flood)");
+  if (n["cost"]) {
+    // Any finite claim, negative included: lying about the cost is a fault to inject.
+    double cost = 0;
+    if ((err = r.get(n, "cost", where, cost)))
+      return err;
+    if (!std::isfinite(cost))
+      return r.bad(n["cost"], where + ".cost is " + describe_value(n["cost"]),
+                   "give a finite number (e.g. 1e308 or -5)");
+    a.cost = cost;
+  }
+  if ((err = get_at_least(r, n, "delay", where, 0, false, a.delay)) ||
+      (err = get_at_least(r, n, "silence", where, 0, false, a.silence)) ||
+      (err = get_at_least(r, n, "timeout", where, 0, true, a.timeout)) ||
+      (err = get_at_least(r, n, "idle_timeout", where, 0, true, a.idle_timeout)) ||
+      (err = get_at_least(r, n, "max_attempts", where, 1, false, a.max_attempts)))
+    return err;
+  return {};
+}
+
 caf::error parse_milestone(const reader& r, const YAML::Node& n, scenario_milestone& m) {
   if (auto err = r.only_keys(n, "milestones[]", {"id", "status", "depends", "units", "slices",
-                                                 "unit_seconds", "unit_cost", "files", "run"}))
+                                                 "unit_seconds", "unit_cost", "files", "run",
+                                                 "agent"}))
     return err;
   caf::error err;
   if ((err = r.get(n, "id", "milestones[]", m.id)) ||
@@ -205,10 +270,60 @@ caf::error parse_milestone(const reader& r, const YAML::Node& n, scenario_milest
                  "fix `units`/`slices`");
   if (m.files.empty())
     m.files.push_back(m.id + ".txt");
+  if (auto a = n["agent"]) {
+    if (n["run"])
+      return r.bad(n["run"], m.id + " has both `run` and `agent`",
+                   "drop `run`: agent units run the fake agent CLI");
+    m.agent.emplace();
+    if (auto err = parse_agent(r, a, m.id, *m.agent))
+      return err;
+  }
+  return {};
+}
+
+caf::error parse_max_bytes(const reader& r, const YAML::Node& n, std::map<std::string, int64_t>& out) {
+  if (!n)
+    return {};
+  if (!n.IsMap())
+    return r.bad(n, "expect.max_bytes must map files to byte counts",
+                 "e.g. `max_bytes: {.sf/parallel/M001.agent.jsonl: 16777216}`");
+  for (const auto& kv : n) {
+    auto path = kv.first.as<std::string>();
+    if (path.empty() || path[0] == '/' || path.find("..") != std::string::npos)
+      return r.bad(kv.first, "expect.max_bytes names `" + path + "`",
+                   "name a file below the project root, e.g. .sf/parallel/M001.log");
+    int64_t bytes = -1;
+    try {
+      bytes = kv.second.as<int64_t>();
+    } catch (const YAML::Exception&) {
+    }
+    if (bytes < 0)
+      return r.bad(kv.second, "expect.max_bytes." + path + " is " + describe_value(kv.second),
+                   "give a whole number of bytes, 0 or more");
+    out[path] = bytes;
+  }
   return {};
 }
 
 } // namespace
+
+const std::vector<std::string>& agent_clis() {
+  static const std::vector<std::string> clis = {"claude", "codex", "aider"};
+  return clis;
+}
+
+double unit_claim(const scenario_milestone& m) {
+  if (!m.agent)
+    return m.unit_cost;
+  if (!m.agent->cost)
+    return 1.0;
+  return std::clamp(*m.agent->cost, 0.0, max_cost_usd);
+}
+
+bool scenario::needs_agents() const {
+  return std::any_of(milestones.begin(), milestones.end(),
+                     [](const scenario_milestone& m) { return m.agent.has_value(); });
+}
 
 const std::map<std::string, int>& action_verbs() {
   static const std::map<std::string, int> verbs = {
@@ -320,7 +435,7 @@ caf::expected<scenario> load_scenario(const std::string& path) {
   if (auto ex = n["expect"]) {
     if (auto e = r.only_keys(ex, "expect",
                              {"exit", "merged", "not_merged", "states", "messages", "absent",
-                              "main_has"}))
+                              "main_has", "max_bytes", "worker_max_rss_mib", "agent_runs"}))
       return e;
     if ((err = r.get(ex, "exit", "expect", s.expect.exit)) ||
         (err = r.get(ex, "merged", "expect", s.expect.merged)) ||
@@ -328,8 +443,24 @@ caf::expected<scenario> load_scenario(const std::string& path) {
         (err = r.get(ex, "states", "expect", s.expect.states)) ||
         (err = r.get(ex, "messages", "expect", s.expect.messages)) ||
         (err = r.get(ex, "absent", "expect", s.expect.absent)) ||
-        (err = r.get(ex, "main_has", "expect", s.expect.main_has)))
+        (err = r.get(ex, "main_has", "expect", s.expect.main_has)) ||
+        (err = parse_max_bytes(r, ex["max_bytes"], s.expect.max_bytes)) ||
+        (err = r.get(ex, "worker_max_rss_mib", "expect", s.expect.worker_max_rss_mib)) ||
+        (err = r.get(ex, "agent_runs", "expect", s.expect.agent_runs)))
       return err;
+    for (const auto& [mid, runs] : s.expect.agent_runs) {
+      auto m = std::find_if(s.milestones.begin(), s.milestones.end(),
+                            [&](const scenario_milestone& x) { return x.id == mid; });
+      if (m == s.milestones.end() || !m->agent)
+        return r.bad(ex["agent_runs"], "expect.agent_runs names `" + mid + "`",
+                     "name a milestone that has `agent:`");
+      if (runs < 0)
+        return r.bad(ex["agent_runs"], "expect.agent_runs." + mid + " is negative",
+                     "give how many times the agent starts, 0 or more");
+    }
+    if (!std::isfinite(s.expect.worker_max_rss_mib) || s.expect.worker_max_rss_mib < 0)
+      return r.bad(ex["worker_max_rss_mib"], "expect.worker_max_rss_mib is negative",
+                   "give the most MiB a worker may use, e.g. 64");
   }
   return s;
 }

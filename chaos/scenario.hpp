@@ -7,10 +7,31 @@
 #include <caf/expected.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace sf::chaos {
+
+/// A milestone whose units are agent units: which fake agent CLI runs them and how it fails.
+struct agent_fault {
+  std::string cli = "claude";           ///< claude, codex or aider (tests/fixtures/agents).
+  std::string scenario = "success";     ///< The fake's FAKE_AGENT_SCENARIO.
+  bool once = false;                    ///< The fault in the milestone's first agent run only.
+  std::optional<double> cost;           ///< FAKE_AGENT_COST (USD the agent claims).
+  std::optional<double> delay;          ///< FAKE_AGENT_DELAY (seconds after each event).
+  std::optional<double> silence;        ///< FAKE_AGENT_SILENCE (seconds of `silence`).
+  std::optional<double> timeout;        ///< The units' `timeout:` (seconds).
+  std::optional<double> idle_timeout;   ///< The units' `idle_timeout:` (seconds).
+  std::optional<int> max_attempts;      ///< The units' `max_attempts:`.
+};
+
+/// The fake agent CLIs a scenario may name.
+const std::vector<std::string>& agent_clis();
+
+/// What one unit of `m` may add to the run's cost while it is in flight: its fixed cost, or
+/// for an agent unit the cost its fake claims, held to what a worker reports (0 to 1e6 USD);
+/// 1 USD when the fake's own default claim applies (each is less).
 
 /// One milestone of a scenario's plan: `units` units that each append a line to `files`.
 struct scenario_milestone {
@@ -24,7 +45,10 @@ struct scenario_milestone {
   std::vector<std::string> files; ///< Files each unit appends to (default `<id>.txt`).
   std::string run;                ///< Shell text each unit runs instead of `sleep unit_seconds`
                                   ///< (`{mid}` and `{unit}` are replaced); empty: the sleep.
+  std::optional<agent_fault> agent; ///< Set: the units are agent units of a fake agent.
 };
+
+double unit_claim(const scenario_milestone& m);
 
 /// One action the harness takes: a verb and its arguments, e.g. {"kill-worker", {"M001"}}.
 struct action {
@@ -63,6 +87,13 @@ struct expectation {
   std::vector<std::string> absent;            ///< Substrings no log or event may contain.
   /// Files on the integration branch at the end and lines each must contain.
   std::map<std::string, std::vector<std::string>> main_has;
+  /// Files below the project root (e.g. .sf/parallel/M001.agent.jsonl) and the most bytes each
+  /// may hold at the end; a missing file holds 0.
+  std::map<std::string, int64_t> max_bytes;
+  /// Per agent milestone, how many times its fake agent was started in all.
+  std::map<std::string, int> agent_runs;
+  /// The most resident memory (MiB) any worker of the run reached; 0 = not checked.
+  double worker_max_rss_mib = 0;
 };
 
 /// A whole scenario file.
@@ -77,6 +108,8 @@ struct scenario {
   std::map<std::string, std::string> preferences; ///< `parallel:` keys over the harness's.
   std::vector<scenario_milestone> milestones; ///< The plan.
   std::map<std::string, fault_knobs> knobs; ///< Per milestone (forge_pid -1: bystander).
+  /// True when a milestone has `agent:` (the run needs the fake agent CLIs).
+  bool needs_agents() const;
   std::vector<action> before_start;           ///< Done before the first coordinator starts.
   std::vector<injection> inject;              ///< Faults.
   expectation expect;                         ///< Outcome.

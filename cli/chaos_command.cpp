@@ -31,6 +31,7 @@ struct chaos_options {
   bool slow = false;
   std::string report;
   std::string only;
+  std::string agent_fixtures = SF_SOURCE_DIR "/tests/fixtures/agents";
 };
 
 std::string self_exe() {
@@ -86,6 +87,9 @@ int run_chaos(const chaos_options& o, const global_options& g) {
   chaos::run_options ro;
   ro.sf_binary = self_exe();
   ro.original_worker = original_worker();
+  // Absolute: the agents start in the milestones' worktrees.
+  std::error_code ec;
+  ro.agent_fixtures = fs::absolute(o.agent_fixtures, ec).string();
   ro.keep = o.keep;
   if (const char* tmp = std::getenv("TMPDIR"); tmp != nullptr && *tmp != '\0')
     ro.work_base = tmp;
@@ -148,6 +152,9 @@ std::function<int()> setup_chaos(CLI::App& app, global_options& g) {
   app.add_flag("--keep", o->keep, "Keep every scenario's folder (failed ones are always kept)");
   app.add_flag("--slow", o->slow, "Also run scenarios marked `slow: true`");
   app.add_option("--only", o->only, "Run only the scenario with this name")->type_name("<name>");
+  app.add_option("--agent-fixtures", o->agent_fixtures,
+                 "Folder of the fake agent CLIs that agent scenarios run (default: the sources')")
+    ->type_name("<dir>");
   app.add_option("--report", o->report, "Also write the results as Markdown to this file")
     ->type_name("<file>");
   return [o, &g] { return run_chaos(*o, g); };

@@ -4,8 +4,18 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 
 namespace sf::core {
+
+/// `a + b` held within int64_t: an agent that reports absurd counts (near INT64_MAX) must not
+/// make a total wrap around to a negative number.
+inline int64_t add_counts_capped(int64_t a, int64_t b) {
+  int64_t out = 0;
+  if (!__builtin_add_overflow(a, b, &out))
+    return out;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
 
 /// Tokens an agent used: uncached input, output, and input read from the provider's cache.
 struct token_counts {
@@ -14,7 +24,7 @@ struct token_counts {
   int64_t cached = 0; ///< Cached input tokens.
 
   /// Input, output and cached together.
-  int64_t sum() const { return input + output + cached; }
+  int64_t sum() const { return add_counts_capped(add_counts_capped(input, output), cached); }
 };
 
 /// Same counts.
@@ -27,9 +37,10 @@ inline bool operator!=(const token_counts& a, const token_counts& b) {
   return !(a == b);
 }
 
-/// Componentwise sum.
+/// Componentwise sum, held within int64_t.
 inline token_counts operator+(const token_counts& a, const token_counts& b) {
-  return {a.input + b.input, a.output + b.output, a.cached + b.cached};
+  return {add_counts_capped(a.input, b.input), add_counts_capped(a.output, b.output),
+          add_counts_capped(a.cached, b.cached)};
 }
 
 /// Componentwise difference (callers check `covers` first).

@@ -75,11 +75,8 @@ std::string verify_failure_prompt(const std::string& verify, const std::string& 
 // the worker's log; the raw lines are for debugging an adapter, not an archive.
 constexpr std::size_t max_raw_stream_bytes = 16u << 20;
 
-io::token_counts plus(io::token_counts a, const io::token_counts& b) {
-  a.input += b.input;
-  a.output += b.output;
-  a.cached += b.cached;
-  return a;
+io::token_counts plus(const io::token_counts& a, const io::token_counts& b) {
+  return a + b; // Held within int64_t: a lying agent's counts must not wrap around.
 }
 
 class attempt_runner {

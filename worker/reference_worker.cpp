@@ -104,6 +104,7 @@ private:
   metrics_file metrics_;
   io::worker_status status_;
   std::chrono::milliseconds heartbeat_{5000};
+  std::chrono::milliseconds unit_grace_{2000}; ///< SIGTERM to SIGKILL of a unit being stopped.
   std::chrono::milliseconds lock_wait_{30000}; ///< How long a held git lock is waited out.
   mutable worker_hooks no_hooks_; ///< Used when the options name none.
   std::future<void> git_started_; ///< libgit2's start-up; joined at the latest on return.
@@ -434,6 +435,10 @@ int session::run() {
   heartbeat_ = std::chrono::milliseconds(
       std::max<long long>(1, std::llround(prefs_.heartbeat_interval * 1000)));
   heartbeat_ = hooks().heartbeat(heartbeat_);
+  // A unit (or agent) that ignores SIGTERM is killed within half the coordinator's grace for
+  // this worker, so the worker still ends it and exits cleanly before it is SIGKILLed itself.
+  unit_grace_ = std::min(unit_grace_, std::chrono::milliseconds(std::max<long long>(
+                                        1, std::llround(prefs_.stop_grace * 500))));
   auto plan_path = core::milestone_file(opts_.worktree, opts_.milestone);
   auto m = load_milestone_file(plan_path, opts_.milestone);
   if (!m)
@@ -579,6 +584,7 @@ int session::run() {
         req.copy_fd = STDOUT_FILENO;
         req.stop_fd = sigfd_.get();
         req.heartbeat = heartbeat_;
+        req.kill_grace = unit_grace_;
         req.on_heartbeat = [this] { publish(); };
         auto result = run_unit(req);
         // Whatever the outcome, the unit is over; the next one gets its own prompt.
@@ -678,6 +684,7 @@ std::optional<int> session::agent_unit(const slice& s, const unit& u, const std:
   req.transcript_fd = STDOUT_FILENO;
   req.raw_log_path = core::agent_stream_file(opts_.root, opts_.milestone);
   req.heartbeat = heartbeat_;
+  req.kill_grace = unit_grace_;
   if (auto rec_session = metrics_.agent_session(opts_.milestone, u.id)) {
     // Attempts are counted on; a session is resumed only when there is one to resume.
     req.resume = *rec_session;
@@ -689,8 +696,7 @@ std::optional<int> session::agent_unit(const slice& s, const unit& u, const std:
                         const io::token_counts& t) {
     status_.agent = p;
     status_.cost = add_costs_capped(base_cost, unit_cost);
-    status_.tokens = io::token_counts{base_tokens.input + t.input, base_tokens.output + t.output,
-                                      base_tokens.cached + t.cached};
+    status_.tokens = base_tokens + t; // Held within int64_t (a lying agent's counts).
     publish();
   };
   req.over_budget = [&](double unit_cost) -> std::optional<std::string> {

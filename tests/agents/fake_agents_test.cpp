@@ -1,6 +1,7 @@
 // The fake agent CLIs run as real processes from the adapters' launch lines, their output read
 // by the matching parser: every scenario, prompts delivered, sessions resumed or refused.
 #include "agents/agent_process.hpp"
+#include "config/cost.hpp"
 #include "support/temp_dir.hpp"
 
 #include <nlohmann/json.hpp>
@@ -11,8 +12,10 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 using sf::agent_adapter;
@@ -418,4 +421,93 @@ TEST_CASE("the fakes refuse what the real CLIs refuse", "[agents][fake]") {
   CHECK(refused({codex, "exec", "--json", "-"}, not_a_repo.path()) ==
         std::make_pair(1, std::string("Not inside a trusted directory and "
                                       "--skip-git-repo-check was not specified.")));
+}
+
+// The fault scenarios every fake has (chaos/scenarios/75-82 run them through the worker).
+TEST_CASE("fake agents: flood prints megabytes of valid events, one line too long to keep, "
+          "then ends as usual",
+          "[agents][fake]") {
+  agent_fixture f;
+  for (auto a : {agent_adapter::claude, agent_adapter::codex, agent_adapter::aider}) {
+    INFO(sf::to_string(a));
+    agent_process proc(f.profile(a), f.request(),
+                       f.env("flood", {"FAKE_AGENT_FLOOD_MB=3", "FAKE_AGENT_FLOOD_LINE_MB=2"}));
+    auto status = proc.wait(deadline);
+    REQUIRE(status);
+    CHECK(exited_with(*status, 0));
+    CHECK(proc.output().size() >= (3u << 20));
+    // The 2 MiB line is over the parser's 1 MiB; the 64 KiB lines are events it reads.
+    CHECK(proc.report().skipped_lines == 1);
+    CHECK(proc.report().events > 10);
+    if (a != agent_adapter::aider) {
+      CHECK(proc.report().finished);
+      CHECK_FALSE(proc.report().is_error);
+    }
+  }
+}
+
+TEST_CASE("fake agents: lying_cost claims an absurd cost and token counts near INT64_MAX, "
+          "read as capped numbers",
+          "[agents][fake]") {
+  agent_fixture f;
+  constexpr auto max = std::numeric_limits<std::int64_t>::max();
+  SECTION("claude: 1e308 USD is held at the maximum, summed tokens do not wrap") {
+    auto r = run_to_end(f.profile(agent_adapter::claude), f.request(), f.env("lying_cost"));
+    CHECK(exited_with(r.status, 0));
+    REQUIRE(r.report.usage.usd);
+    CHECK(*r.report.usage.usd == sf::max_cost_usd);
+    CHECK(r.report.usage.input == max); // input + cache creation, each INT64_MAX.
+    CHECK(r.report.usage.cached == max);
+    CHECK(r.report.usage.output == max - 1);
+  }
+  SECTION("claude: a negative cost is no cost") {
+    auto r = run_to_end(f.profile(agent_adapter::claude), f.request(),
+                        f.env("lying_cost", {"FAKE_AGENT_COST=-5"}));
+    CHECK(exited_with(r.status, 0));
+    CHECK_FALSE(r.report.usage.usd);
+  }
+  SECTION("codex: cumulative totals near INT64_MAX") {
+    auto r = run_to_end(f.profile(agent_adapter::codex), f.request(), f.env("lying_cost"));
+    CHECK(exited_with(r.status, 0));
+    CHECK(r.report.finished);
+    CHECK(r.report.usage.cached == max);
+    CHECK(r.report.usage.output == max - 1);
+  }
+  SECTION("aider: a 398-digit session cost and 9.2e21 tokens are refused, not wrapped") {
+    auto r = run_to_end(f.profile(agent_adapter::aider), f.request(), f.env("lying_cost"));
+    CHECK(exited_with(r.status, 0));
+    CHECK_FALSE(r.report.usage.usd);
+    CHECK(r.report.usage.input == 0);
+  }
+}
+
+TEST_CASE("fake agents: hang_ignoring_term outlives SIGTERM and ends only by SIGKILL",
+          "[agents][fake]") {
+  agent_fixture f;
+  for (auto a : {agent_adapter::claude, agent_adapter::codex, agent_adapter::aider}) {
+    INFO(sf::to_string(a));
+    agent_process proc(f.profile(a), f.request(), f.env("hang_ignoring_term"));
+    REQUIRE(proc.read_until([](const auto& r) { return r.events > 0; }, deadline));
+    proc.signal(SIGTERM);
+    // Still running well after the signal: the wait times out.
+    CHECK_FALSE(proc.wait(300ms));
+    proc.signal(SIGKILL);
+    auto status = proc.wait(deadline);
+    REQUIRE(status);
+    CHECK(killed_by(*status, SIGKILL));
+  }
+}
+
+TEST_CASE("fake agents: FAKE_AGENT_ONCE plays the scenario in the first run only",
+          "[agents][fake]") {
+  agent_fixture f;
+  auto marker = f.home / "once";
+  auto p = f.profile(agent_adapter::claude);
+  auto first = run_to_end(p, f.request(), f.env("crash_midstream", {"FAKE_AGENT_ONCE=" + marker}));
+  CHECK(killed_by(first.status, SIGKILL));
+  CHECK(std::filesystem::exists(marker));
+  auto second = run_to_end(p, f.request(), f.env("crash_midstream", {"FAKE_AGENT_ONCE=" + marker}));
+  CHECK(exited_with(second.status, 0));
+  CHECK(second.report.finished);
+  CHECK(second.report.outcome == "success");
 }

@@ -127,6 +127,93 @@ TEST_CASE("scenario errors name the file, the line, the key and the fix", "[chao
   CHECK(cli.err.find("s.yaml:4") != std::string::npos);
 }
 
+TEST_CASE("agent milestones and their expectations are read strictly", "[chaos]") {
+  temp_dir dir;
+  auto good = chaos::load_scenario(scenario_file(
+    dir, "fault: x\nmilestones:\n  - id: M001\n    agent: {cli: codex, scenario: hang_ignoring_term, "
+         "once: true, cost: -5, delay: 0.2, silence: 3, timeout: 2, idle_timeout: 0.5, "
+         "max_attempts: 2}\n  - {id: M002}\nexpect:\n  max_bytes: {.sf/parallel/M001.log: 100}\n"
+         "  worker_max_rss_mib: 64\n  agent_runs: {M001: 2}\n"));
+  REQUIRE(good);
+  REQUIRE(good->milestones[0].agent);
+  const auto& a = *good->milestones[0].agent;
+  CHECK(a.cli == "codex");
+  CHECK(a.scenario == "hang_ignoring_term");
+  CHECK(a.once);
+  CHECK(a.cost == -5.0);
+  CHECK(a.delay == 0.2);
+  CHECK(a.silence == 3.0);
+  CHECK(a.timeout == 2.0);
+  CHECK(a.idle_timeout == 0.5);
+  CHECK(a.max_attempts == 2);
+  CHECK_FALSE(good->milestones[1].agent);
+  CHECK(good->needs_agents());
+  CHECK(good->expect.max_bytes.at(".sf/parallel/M001.log") == 100);
+  CHECK(good->expect.worker_max_rss_mib == 64);
+  CHECK(good->expect.agent_runs.at("M001") == 2);
+  // What one unit in flight may claim: a negative claim is none, a huge one the maximum.
+  CHECK(chaos::unit_claim(good->milestones[0]) == 0);
+  good->milestones[0].agent->cost = 1e308;
+  CHECK(chaos::unit_claim(good->milestones[0]) == 1e6);
+
+  auto defaults = chaos::load_scenario(
+    scenario_file(dir, "fault: x\nmilestones:\n  - {id: M001, agent: {}}\n"));
+  REQUIRE(defaults);
+  CHECK(defaults->milestones[0].agent->cli == "claude");
+  CHECK(defaults->milestones[0].agent->scenario == "success");
+  CHECK_FALSE(defaults->milestones[0].agent->once);
+
+  auto error_of = [&](const std::string& text) {
+    auto s = chaos::load_scenario(scenario_file(dir, "fault: x\nmilestones:\n" + text));
+    REQUIRE_FALSE(s);
+    return describe(s.error());
+  };
+  // Each bad milestone or expectation, and what its one-line error must say.
+  const std::pair<const char*, const char*> bad[] = {
+    {"  - {id: M001, agent: {cli: gemini}}\n",
+     "s.yaml:3: M001.agent.cli is `gemini`; use claude, codex or aider"},
+    {"  - {id: M001, agent: {scenario: 'hang; rm'}}\n",
+     "M001.agent.scenario is `hang; rm`; name a scenario of tests/fixtures/agents/claude"},
+    {"  - {id: M001, agent: {clii: claude}}\n", "unknown key `clii` in M001.agent; use one of:"},
+    {"  - {id: M001, agent: {timeout: 0}}\n", "M001.agent.timeout is 0; give a number above 0"},
+    {"  - {id: M001, agent: {max_attempts: 0}}\n",
+     "M001.agent.max_attempts is 0; give a number of at least 1"},
+    {"  - {id: M001, agent: {once: maybe}}\n", "M001.agent.once has the wrong type"},
+    {"  - {id: M001, agent: {cost: .inf}}\n", "M001.agent.cost is"},
+    {"  - {id: M001, run: 'true', agent: {}}\n", "M001 has both `run` and `agent`; drop `run`"},
+    {"  - {id: M001}\nexpect:\n  max_bytes: {/etc/passwd: 1}\n",
+     "s.yaml:5: expect.max_bytes names `/etc/passwd`"},
+    {"  - {id: M001}\nexpect:\n  max_bytes: {a.log: -1}\n",
+     "expect.max_bytes.a.log is -1; give a whole number of bytes"},
+    {"  - {id: M001}\nexpect:\n  agent_runs: {M001: 1}\n",
+     "expect.agent_runs names `M001`; name a milestone that has `agent:`"},
+    {"  - {id: M001}\nexpect:\n  worker_max_rss_mib: -3\n",
+     "expect.worker_max_rss_mib is negative"},
+  };
+  for (const auto& [text, says] : bad) {
+    auto error = error_of(text);
+    INFO(text << " -> " << error);
+    CHECK(error.find(says) != std::string::npos);
+  }
+}
+
+TEST_CASE("an agent scenario without the fake agent CLIs fails and says where they were looked for",
+          "[chaos]") {
+  temp_dir dir;
+  auto path = scenario_file(dir, "fault: x\nmilestones:\n  - {id: M001, agent: {}}\n");
+  auto res = run_cli("chaos --json --agent-fixtures " + sh_quote(dir / "nowhere") + " " +
+                     sh_quote(path));
+  CHECK(res.exit_code == 1);
+  auto results = nlohmann::json::parse(res.out, nullptr, false);
+  REQUIRE(results.is_array());
+  REQUIRE(results.size() == 1);
+  CHECK_FALSE(results[0].value("passed", true));
+  INFO(results.dump(1));
+  CHECK(results[0].dump().find("M001 needs the fake agent CLI " + (dir / "nowhere") +
+                               "/claude, which is missing") != std::string::npos);
+  CHECK(results[0].dump().find("pass --agent-fixtures") != std::string::npos);
+}
+
 TEST_CASE("the invariants fail when main, processes or files say so", "[chaos]") {
   temp_dir dir;
   init_git_repo(dir.path());
@@ -167,6 +254,42 @@ TEST_CASE("the invariants fail when main, processes or files say so", "[chaos]")
   CHECK(verdict("completed units reachable") == chaos::check_result::fail);
   CHECK(verdict("no process of the run alive after stop") == chaos::check_result::fail);
   CHECK(verdict("no process outside the run signalled") == chaos::check_result::pass);
+}
+
+TEST_CASE("the outcome fails on a file over its size, a wrong agent run count or a large worker",
+          "[chaos]") {
+  temp_dir dir;
+  init_git_repo(dir.path());
+  chaos::scenario s;
+  chaos::scenario_milestone m;
+  m.id = "M001";
+  m.agent.emplace();
+  s.milestones.push_back(m);
+  chaos::run_record r;
+  r.root = dir.path();
+  r.workdir = dir.path();
+  r.last_exit = 0;
+  write_file(dir / "big.log", std::string(100, 'x'));
+  write_file(chaos::agent_runs_file(r.workdir, "M001"), "{}\n");
+  auto outcome = [&] {
+    auto checks = chaos::check_all(s, r);
+    return checks.back();
+  };
+  CHECK(outcome().verdict == chaos::check_result::pass);
+  s.expect.max_bytes["big.log"] = 99;
+  CHECK(outcome().detail == "big.log holds 100 bytes, more than 99");
+  s.expect.max_bytes["big.log"] = 100;
+  s.expect.max_bytes["missing.log"] = 0;
+  s.expect.agent_runs["M001"] = 2;
+  CHECK(outcome().detail == "the agent of M001 was started 1 time(s), expected 2");
+  s.expect.agent_runs["M001"] = 1;
+  s.expect.worker_max_rss_mib = 1;
+  CHECK(outcome().detail == "no worker's memory was sampled");
+  r.worker_peak_kib["M001"] = 4096;
+  CHECK(outcome().detail == "the worker of M001 reached 4.0 MiB resident, more than 1 MiB");
+  s.expect.worker_max_rss_mib = 8;
+  CHECK(outcome().verdict == chaos::check_result::pass);
+  CHECK(outcome().detail == "exit 0, 0 merged, worker peak 4.0 MiB");
 }
 
 TEST_CASE("a scenario whose expectation is wrong fails and keeps its folder", "[chaos]") {
