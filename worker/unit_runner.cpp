@@ -22,6 +22,9 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+/// Output read in one turn of the watch loop before its checks run again.
+constexpr std::size_t max_read_per_turn = 1u << 20;
+
 /// Milliseconds from now until `t`, rounded up so poll never wakes just before it; >= 0.
 int ms_until(clock_type::time_point t) {
   auto left = t - clock_type::now();
@@ -95,11 +98,14 @@ caf::expected<unit_result> run_unit(const unit_request& req) {
   agents::cost_scanner costs;
   output_copier copier{req.copy_fd};
   char buf[16384];
-  // Reads what is available; returns false at end of file or on a read error.
+  // Reads what is available, at most max_read_per_turn: a unit that prints faster than it is
+  // read must not keep the loop from its heartbeat, timeout and stop checks. Returns false at
+  // end of file or on a read error.
   auto drain = [&]() -> bool {
-    for (;;) {
+    for (std::size_t taken = 0; taken < max_read_per_turn;) {
       ssize_t n = ::read(read_end.get(), buf, sizeof(buf));
       if (n > 0) {
+        taken += static_cast<std::size_t>(n);
         copier.write(buf, static_cast<std::size_t>(n));
         costs.feed(std::string_view(buf, static_cast<std::size_t>(n)));
         if (req.on_output)
@@ -117,6 +123,7 @@ caf::expected<unit_result> run_unit(const unit_request& req) {
         return true;
       return false;
     }
+    return true; // More may be waiting: the next turn of the loop reads it.
   };
 
   enum class phase { running, terminating, killing } ph = phase::running;

@@ -1,15 +1,21 @@
 // Pure parts of the reference worker: cost lines, front-matter edit, metrics document.
 #include "agents/cost_scanner.hpp"
+#include "io/os/unique_fd.hpp"
 #include "messages/error.hpp"
 #include "support/temp_dir.hpp"
 #include "worker/git_commit.hpp"
 #include "worker/metrics.hpp"
 #include "worker/milestone_edit.hpp"
+#include "worker/unit_runner.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 using sf::agents::cost_scanner;
 using sf::agents::parse_cost_line;
@@ -221,4 +227,35 @@ TEST_CASE("an emptied metrics file falls back to the copy committed at HEAD", "[
   REQUIRE(units.size() == 1);
   CHECK(units[0].id == "U1");
   CHECK(back->cost("M001") == Approx(0.5));
+}
+
+TEST_CASE("a unit that prints without pause still gets its heartbeats and its timeout",
+          "[worker][unit_runner]") {
+  // `yes` writes faster than this reader, which takes its time over each chunk as an agent's
+  // stream parser may: the watch loop must not read forever.
+  sf::worker::unit_request req;
+  req.command = "exec yes flooding-the-pipe";
+  req.cwd = "/";
+  req.env = {"PATH=/usr/bin:/bin"};
+  sf::io::unique_fd devnull{::open("/dev/null", O_WRONLY | O_CLOEXEC)};
+  REQUIRE(devnull.get() >= 0);
+  req.copy_fd = devnull.get();
+  std::size_t bytes = 0;
+  req.on_output = [&](std::string_view chunk) {
+    bytes += chunk.size();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1)); // A slow consumer: the subject.
+  };
+  int beats = 0;
+  req.heartbeat = std::chrono::milliseconds(100);
+  req.on_heartbeat = [&] { ++beats; };
+  req.timeout = std::chrono::milliseconds(700);
+  req.kill_grace = std::chrono::milliseconds(200);
+  auto started = std::chrono::steady_clock::now();
+  auto r = sf::worker::run_unit(req);
+  REQUIRE(r);
+  CHECK(r->ended_by == "timeout");
+  CHECK(beats >= 3);
+  CHECK(bytes > 0);
+  // Ended by the timeout, not by some later limit (generous for a loaded machine).
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
 }
