@@ -12,6 +12,7 @@
 #include "actors/worktree_helper.hpp"
 #include "config/cost.hpp"
 #include "config/eligibility.hpp"
+#include "config/prose_milestone.hpp"
 #include "core/milestone_state.hpp"
 #include "core/sf_paths.hpp"
 #include "io/files/control_file.hpp"
@@ -368,7 +369,7 @@ void check_finished(self_ptr self) {
   // A push is waited for even on a stop: the queue ends it at once and reports it.
   // A milestone whose branch is being read is about to start (or to merge); after a stop its
   // answer is old news and waits for nobody.
-  if (st.runs_started == 0 || st.finished_published ||
+  if ((st.runs_started == 0 && !st.shutting_down) || st.finished_published ||
       (!st.pending_merges.empty() && !st.shutting_down) ||
       st.pushing || !st.retiring.empty() || !st.preparing.empty() ||
       (!st.reading.empty() && !st.shutting_down) ||
@@ -771,14 +772,15 @@ void queue_merge(self_ptr self, milestone_entry& e, const std::string& slice) {
       [unreadable, id = e.id](const caf::error& err) { unreadable(id, describe(err)); });
 }
 
-// Milestones whose work is not a fixed command: agent units, or no units at all (a worker
-// of its own reads the prose, or nothing runs it).
+// Milestones whose work is not a fixed command: agent units, or prose and no units (a worker
+// of its own reads the prose, or nothing does). A milestone with neither units nor text only
+// gathers its dependencies and merges its status as before.
 bool must_change_files(const coordinator_state& st, const std::string& mid) {
   const auto* m = st.cfg.milestones.find(mid);
   if (m == nullptr)
     return false;
   if (m->unit_count() == 0)
-    return true;
+    return is_prose_only(*m);
   for (const auto& s : m->slices)
     for (const auto& u : s.units)
       if (u.is_agent())
@@ -807,9 +809,10 @@ void merge_if_changed(self_ptr self, const std::string& mid, const std::string& 
           const auto* m = self->state.cfg.milestones.find(e->id);
           if (m != nullptr && m->unit_count() == 0)
             set_state(self, *e, ms::complete,
-                      "complete, but it has no units and its branch changed no file outside "
-                      ".sf/, so there is nothing to merge; give it units, or an agents.default "
-                      "profile to work on its text (docs/agents.md)");
+                      "complete, but it has no units and nothing worked on its text (its "
+                      "branch changed no file outside .sf/), so there is nothing to merge and "
+                      "its dependents wait; give it units, or an agents.default profile "
+                      "(docs/agents.md)");
           else
             set_state(self, *e, ms::complete,
                       "complete, but its units changed no file outside .sf/, so there is "
@@ -898,20 +901,6 @@ void crashed(self_ptr self, milestone_entry& e, const std::string& why) {
 
 void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::string& tip);
 
-// Whether the worker failed on an agent unit. Workers run a milestone's units in order, so it
-// is the first unit not completed.
-bool failed_on_agent_unit(const coordinator_state& st, const milestone_entry& e) {
-  const auto* m = st.cfg.milestones.find(e.id);
-  if (m == nullptr)
-    return false;
-  int64_t index = 0;
-  for (const auto& s : m->slices)
-    for (const auto& u : s.units)
-      if (index++ == e.progress.completed_units)
-        return u.is_agent();
-  return false;
-}
-
 void on_exit(self_ptr self, const worker_exit& x) {
   auto& st = self->state;
   auto* e = find_entry(self, x.milestone);
@@ -953,6 +942,9 @@ void on_exit(self_ptr self, const worker_exit& x) {
 }
 
 // What a worker's exit means for its milestone, once it is known whether its work is complete.
+// The reference worker's exit code for a failed agent unit (worker/reference_worker.hpp).
+constexpr int agent_failed_exit = 4;
+
 void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::string& tip) {
   auto& st = self->state;
   auto* e = find_entry(self, x.milestone);
@@ -994,10 +986,9 @@ void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::
                                 : x.exit_code == 0 ? "stopped on request" : "stopped: " + x.text);
   } else if (x.exit_code == 0) {
     set_state(self, *e, ms::stopped, "exited with code 0 before its units were complete");
-  } else if (!e->progress.error.empty() && e->progress.state == core::worker_state::error &&
-             failed_on_agent_unit(st, *e)) {
-    // An agent unit failed (an error result, a crash, its timeout): its session stays recorded,
-    // so a restart resumes the agent with what it had done instead of repeating the failure.
+  } else if (x.exit_code == agent_failed_exit && e->progress.state == core::worker_state::error) {
+    // The reference worker's agent failed (an error result, a crash, its timeout): its session
+    // stays recorded, so a restart resumes the agent with what it had done.
     crashed(self, *e, e->progress.error + " (" + x.text + ")");
   } else if (!e->progress.error.empty() && e->progress.state == core::worker_state::error) {
     // The worker itself reported a failure (e.g. a unit failed): restarting repeats it.

@@ -89,7 +89,8 @@ int run_chaos(const chaos_options& o, const global_options& g) {
   ro.original_worker = original_worker();
   // Absolute: the agents start in the milestones' worktrees.
   std::error_code ec;
-  ro.agent_fixtures = fs::absolute(o.agent_fixtures, ec).string();
+  auto fixtures = fs::absolute(o.agent_fixtures, ec);
+  ro.agent_fixtures = ec ? o.agent_fixtures : fixtures.string(); // The error names it as given.
   ro.keep = o.keep;
   if (const char* tmp = std::getenv("TMPDIR"); tmp != nullptr && *tmp != '\0')
     ro.work_base = tmp;

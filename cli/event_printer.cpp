@@ -54,8 +54,10 @@ void event_printer::print(const run_event& ev) {
   if (ndjson_ != nullptr)
     *ndjson_ << io::format_event_line(ev, io::now_ms()) << std::flush;
   if ((ev.kind == event_kind::state_changed || ev.kind == event_kind::completed) &&
-      !ev.milestone.empty() && ev.state)
+      !ev.milestone.empty() && ev.state) {
     states_[ev.milestone] = *ev.state;
+    last_progress_.erase(ev.milestone); // A new state (a restart): its progress is news again.
+  }
   if (ev.kind == event_kind::finished)
     finish_ = ev;
   std::ostringstream text; // Held back while a question is open (see begin_question).

@@ -26,12 +26,11 @@ bool add_prose_unit(milestone& m, const agent_settings& agents) {
 }
 
 std::string nothing_to_run(const milestone& m) {
-  if (m.unit_count() != 0 || m.status == milestone_status::complete)
+  // No text either: a milestone that only gathers its dependencies, which is fine.
+  if (!is_prose_only(m) || m.status == milestone_status::complete)
     return {};
-  return m.id + " has no units" +
-         std::string(is_prose_only(m) ? " and no agent profile to work on its text"
-                                      : " and no text") +
-         ", so the reference worker completes it with nothing done; add units to " + m.path +
+  return m.id + " has no units and no agent profile to work on its text, so the reference "
+         "worker does nothing and its dependents will wait; add units to " + m.path +
          ", or an agent profile (agents.default) to .sf/PREFERENCES.md (docs/agents.md)";
 }
 

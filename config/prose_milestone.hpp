@@ -22,8 +22,9 @@ bool is_prose_only(const milestone& m);
 /// of every prompt), and sets `m.prose_unit`. Returns whether it did.
 bool add_prose_unit(milestone& m, const agent_settings& agents);
 
-/// For a milestone that still has no unit after `add_prose_unit`: one line saying it will
-/// complete with nothing done, and the fix; empty otherwise.
+/// For a prose-only milestone that still has no unit after `add_prose_unit`: one line saying
+/// nothing will work on it, and the fix; empty otherwise (a milestone without units or text
+/// only gathers its dependencies).
 std::string nothing_to_run(const milestone& m);
 
 /// `add_prose_unit` for every milestone of `p`; how each reader of plan and preferences

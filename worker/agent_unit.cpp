@@ -145,8 +145,10 @@ public:
         --attempt;
         continue;
       }
-      if (ran->end)
+      if (ran->end) {
+        result_.agent_failed = *ran->end == agent_end::failed || *ran->end == agent_end::timed_out;
         return finish(*ran->end, ran->reason);
+      }
       summary_ = ran->summary;
       if (req_.verify.empty()) {
         att.outcome = "done";

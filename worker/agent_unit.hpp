@@ -84,6 +84,9 @@ struct agent_unit_result {
   std::string reason;                 ///< Why, when it did not end `done` (one line).
   std::vector<agent_attempt> attempts; ///< Every attempt, in order.
   std::string summary;                ///< The agent's final answer (for the commit message).
+  /// The agent itself failed or ran past `timeout` (not `verify` running out of attempts, not
+  /// a launch or file error): a later run that resumes its session may get further.
+  bool agent_failed = false;
 };
 
 /// Runs the unit to its end. Errors only for failures to start or watch a process (a missing

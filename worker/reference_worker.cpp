@@ -759,7 +759,8 @@ std::optional<int> session::agent_unit(const slice& s, const unit& u, const std:
     case agent_end::failed:
       break;
   }
-  return fail(make_error(ec::process_error, "unit " + u.id + " failed: " + result->reason));
+  int code = fail(make_error(ec::process_error, "unit " + u.id + " failed: " + result->reason));
+  return result->agent_failed ? static_cast<int>(worker_exit_agent) : code;
 }
 
 // A unit that failed or was stopped: the money it reported was spent all the same.

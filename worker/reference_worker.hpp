@@ -21,6 +21,8 @@ enum worker_exit : int {
   worker_exit_failure = 1, ///< A unit failed or the worker hit an error.
   worker_exit_usage = 2,   ///< Missing or invalid environment.
   worker_exit_busy = 3,    ///< Another worker already runs this milestone.
+  worker_exit_agent = 4,   ///< An agent unit's agent failed or timed out; a restart resumes
+                           ///< its recorded session.
 };
 
 /// Where and what the worker runs, as the coordinator passes it.

@@ -68,8 +68,8 @@ TEST_CASE("a prose-only milestone gets no unit without a default profile, and sa
   CHECK_FALSE(m.prose_unit);
   CHECK(sf::nothing_to_run(m) ==
         "M007 has no units and no agent profile to work on its text, so the reference worker "
-        "completes it with nothing done; add units to /r/M007.md, or an agent profile "
-        "(agents.default) to .sf/PREFERENCES.md (docs/agents.md)");
+        "does nothing and its dependents will wait; add units to /r/M007.md, or an agent "
+        "profile (agents.default) to .sf/PREFERENCES.md (docs/agents.md)");
   // A named default among several is one.
   CHECK(sf::add_prose_unit(m, agents_with("  default: codex\n  profiles:\n    claude: {adapter: "
                                           "claude}\n    codex: {adapter: codex}\n")));
@@ -88,10 +88,8 @@ TEST_CASE("units, a blank body or a complete status keep a milestone as written"
   auto blank = parse("title: T\n", " \n\t\n");
   CHECK_FALSE(sf::is_prose_only(blank));
   CHECK_FALSE(sf::add_prose_unit(blank, agents_with(one_profile)));
-  CHECK(sf::nothing_to_run(blank) ==
-        "M007 has no units and no text, so the reference worker completes it with nothing done; "
-        "add units to /r/M007.md, or an agent profile (agents.default) to .sf/PREFERENCES.md "
-        "(docs/agents.md)");
+  // Neither units nor text: a milestone that gathers its dependencies, nothing to warn about.
+  CHECK(sf::nothing_to_run(blank).empty());
 
   auto done = parse("title: T\nstatus: complete\n", "");
   CHECK(sf::nothing_to_run(done).empty());

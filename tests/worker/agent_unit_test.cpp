@@ -211,6 +211,39 @@ TEST_CASE("verify failing resumes the agent's session with the failure until it 
         "edited by fake claude (success)\nedited by fake claude (success)\n");
 }
 
+TEST_CASE("verify out of attempts fails the milestone without a restart; an agent failure "
+          "restarts and resumes",
+          "[agents][worker]") {
+  // Restarts allowed: only the agent's own failure may use them.
+  agent_project p("        agent: claude\n        verify: exit 3\n        max_attempts: 2\n",
+                  fake_profile("claude", "FAKE_AGENT_EDIT=greeting.txt"));
+  auto prefs = read_file(p.path(".sf/PREFERENCES.md"));
+  prefs.replace(prefs.find("max_restarts: 0"), 15, "max_restarts: 2\n  restart_backoff: 0");
+  write_file(p.path(".sf/PREFERENCES.md"), prefs);
+  p.git("commit -q -am restarts");
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err << read_file(p.path(".sf/parallel/M001.log")));
+  CHECK(started.exit_code == 1);
+  CHECK(agent_runs(p).size() == 2); // max_attempts paid runs, no more.
+  CHECK(started.out.find("restart") == std::string::npos);
+  CHECK(started.out.find("verify `exit 3` still failed after 2 attempts") != std::string::npos);
+
+  // The agent itself failing (max turns) is worth a resumed run under the restart policy.
+  agent_project q("        agent: claude\n",
+                  fake_profile("claude", "FAKE_AGENT_SCENARIO=error_max_turns FAKE_AGENT_EDIT=g.txt"));
+  auto qprefs = read_file(q.path(".sf/PREFERENCES.md"));
+  qprefs.replace(qprefs.find("max_restarts: 0"), 15, "max_restarts: 1\n  restart_backoff: 0");
+  write_file(q.path(".sf/PREFERENCES.md"), qprefs);
+  q.git("commit -q -am restarts");
+  auto again = agent_cli(q, "start --yes");
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 1);
+  auto runs = agent_runs(q);
+  REQUIRE(runs.size() == 2);
+  CHECK(arg_after(runs[1], "--resume") == arg_after(runs[0], "--session-id"));
+  CHECK(again.out.find("restart 1 of 1") != std::string::npos);
+}
+
 TEST_CASE("a failing agent fails its unit with the agent's reason and its cost still counts",
           "[agents][worker]") {
   agent_project p("        agent: claude\n",
@@ -380,7 +413,7 @@ TEST_CASE("a prose-only milestone without an agent profile is named, not merged"
   auto eligible = agent_cli(p, "eligibility");
   CHECK(eligible.exit_code == 0);
   const std::string why = "M001 has no units and no agent profile to work on its text, so the "
-                          "reference worker completes it with nothing done";
+                          "reference worker does nothing and its dependents will wait";
   CHECK(eligible.err.find("sf-actors: warning: " + why) != std::string::npos);
   auto started = agent_cli(p, "start --yes");
   INFO(started.out << started.err);
@@ -390,8 +423,28 @@ TEST_CASE("a prose-only milestone without an agent profile is named, not merged"
   CHECK(read_file(p.path(".sf/parallel/M001.log")).find(why) != std::string::npos);
   auto status = agent_cli(p, "status").out;
   INFO(status);
-  CHECK(status.find("complete, but it has no units and its branch changed no file outside .sf/, "
-                    "so there is nothing to merge") != std::string::npos);
+  CHECK(status.find("complete, but it has no units and nothing worked on its text (its branch "
+                    "changed no file outside .sf/), so there is nothing to merge and its "
+                    "dependents wait") != std::string::npos);
+}
+
+TEST_CASE("a milestone without units or text gathers its dependencies and merges as before",
+          "[agents][worker]") {
+  agent_project p("        agent: claude\n", "");
+  write_file(p.path(".sf/milestones/M001/MILESTONE.md"),
+             "---\ntitle: Release\nstatus: pending\n---\n");
+  write_file(p.path(".sf/milestones/M002/MILESTONE.md"),
+             "---\ntitle: After\nstatus: pending\ndependsOn: [M001]\nslices:\n  - id: S01\n"
+             "    units:\n      - id: U01\n        run: echo after > after.txt\n---\n");
+  p.git("add -A");
+  p.git("commit -q -m umbrella");
+  auto started = agent_cli(p, "start --yes");
+  INFO(started.out << started.err);
+  CHECK(started.exit_code == 0);
+  CHECK(started.err.find("has no units") == std::string::npos); // Nothing to warn about.
+  CHECK(p.git("show main:.sf/milestones/M001/MILESTONE.md").find("status: complete") !=
+        std::string::npos);
+  CHECK(p.git("show main:after.txt") == "after\n");
 }
 
 TEST_CASE("init --agent writes a profile and an example milestone that agent runs",
