@@ -128,6 +128,15 @@ void let_next_run_succeed(test_project& p) {
   p.git("commit -q -am next-run");
 }
 
+// The project's restart policy allows `n` restarts at once (agent_project allows none).
+void allow_restarts(test_project& p, int n) {
+  auto prefs = read_file(p.path(".sf/PREFERENCES.md"));
+  prefs.replace(prefs.find("max_restarts: 0"), 15,
+                "max_restarts: " + std::to_string(n) + "\n  restart_backoff: 0");
+  write_file(p.path(".sf/PREFERENCES.md"), prefs);
+  p.git("commit -q -am restarts");
+}
+
 } // namespace
 
 TEST_CASE("a Claude unit gets the prompt, its work is committed with its summary and costed",
@@ -217,10 +226,7 @@ TEST_CASE("verify out of attempts fails the milestone without a restart; an agen
   // Restarts allowed: only the agent's own failure may use them.
   agent_project p("        agent: claude\n        verify: exit 3\n        max_attempts: 2\n",
                   fake_profile("claude", "FAKE_AGENT_EDIT=greeting.txt"));
-  auto prefs = read_file(p.path(".sf/PREFERENCES.md"));
-  prefs.replace(prefs.find("max_restarts: 0"), 15, "max_restarts: 2\n  restart_backoff: 0");
-  write_file(p.path(".sf/PREFERENCES.md"), prefs);
-  p.git("commit -q -am restarts");
+  allow_restarts(p, 2);
   auto started = agent_cli(p, "start --yes");
   INFO(started.out << started.err << read_file(p.path(".sf/parallel/M001.log")));
   CHECK(started.exit_code == 1);
@@ -231,10 +237,7 @@ TEST_CASE("verify out of attempts fails the milestone without a restart; an agen
   // The agent itself failing (max turns) is worth a resumed run under the restart policy.
   agent_project q("        agent: claude\n",
                   fake_profile("claude", "FAKE_AGENT_SCENARIO=error_max_turns FAKE_AGENT_EDIT=g.txt"));
-  auto qprefs = read_file(q.path(".sf/PREFERENCES.md"));
-  qprefs.replace(qprefs.find("max_restarts: 0"), 15, "max_restarts: 1\n  restart_backoff: 0");
-  write_file(q.path(".sf/PREFERENCES.md"), qprefs);
-  q.git("commit -q -am restarts");
+  allow_restarts(q, 1);
   auto again = agent_cli(q, "start --yes");
   INFO(again.out << again.err);
   CHECK(again.exit_code == 1);
