@@ -664,6 +664,12 @@ command_reply start_run(self_ptr self, const std::vector<std::string>& ids) {
       reply.exit_code = 1;
       return reply;
     }
+  // `sf-actors stop` can reach a background coordinator before its own start does (--detach
+  // returns once the lock is held): that stop is for this run, which then never begins.
+  if (st.runs_started == 0 && st.shutting_down) {
+    reply.lines.push_back("stopped before the run started (a stop request came first)");
+    return reply;
+  }
   auto report = analyze_eligibility(st.cfg.milestones, ids);
   if (report.eligible.empty() && active_count(st) == 0) {
     reply.lines.push_back("No milestones are eligible for parallel execution.");

@@ -284,9 +284,14 @@ TEST_CASE("the outcome fails on a file over its size, a wrong agent run count or
   CHECK(outcome().detail == "the agent of M001 was started 1 time(s), expected 2");
   s.expect.agent_runs["M001"] = 1;
   s.expect.worker_max_rss_mib = 1;
+#if !defined(__SANITIZE_ADDRESS__) // Under ASan no memory bound is checked (its shadow memory).
   CHECK(outcome().detail == "no worker's memory was sampled");
   r.worker_peak_kib["M001"] = 4096;
   CHECK(outcome().detail == "the worker of M001 reached 4.0 MiB resident, more than 1 MiB");
+#else
+  r.worker_peak_kib["M001"] = 4096;
+  CHECK(outcome().verdict == chaos::check_result::pass);
+#endif
   s.expect.worker_max_rss_mib = 8;
   CHECK(outcome().verdict == chaos::check_result::pass);
   CHECK(outcome().detail == "exit 0, 0 merged, worker peak 4.0 MiB");

@@ -264,6 +264,24 @@ TEST_CASE("a merge left in the queue that ends before the start does not end the
   CHECK(main_status(p, "M002").find("status: complete") != std::string::npos);
 }
 
+TEST_CASE("a stop that reaches the coordinator before its start ends the run unstarted",
+          "[embed]") {
+  // As `sf-actors stop` right after `start --detach`, which returns once the lock is held.
+  test_project p({ms("M001", {}, quick_units("s1", 1))}, auto_prefs);
+  sf::orchestrator_runtime rt{p.root(), options_for(p)};
+  REQUIRE_FALSE(rt.error());
+  auto stopped = rt.stop();
+  REQUIRE(stopped);
+  auto reply = rt.start();
+  REQUIRE(reply);
+  CHECK(reply->exit_code == 0);
+  REQUIRE_FALSE(reply->lines.empty());
+  CHECK(reply->lines[0] == "stopped before the run started (a stop request came first)");
+  CHECK(rt.wait_finished(30s));
+  CHECK_FALSE(std::filesystem::exists(p.path(".sf/worktrees/M001")));
+  CHECK(run("git rev-parse --verify -q milestone/M001", p.root()).exit_code != 0);
+}
+
 TEST_CASE("an embedded start is refused when the budget period has spent its ceiling",
           "[embed][budget]") {
   test_project p({ms("M001", {}, quick_units("m1", 1))},
