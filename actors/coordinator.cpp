@@ -340,7 +340,7 @@ void publish_finished(self_ptr self) {
       continue;
     if (e.state == ms::complete || e.state == ms::merged)
       ++complete;
-    else if (e.state == ms::failed)
+    else if (e.state == ms::failed || e.state == ms::gate_failed)
       ++failed;
     else
       ++other;
@@ -1220,6 +1220,8 @@ void on_merged(self_ptr self, const merge_outcome& x) {
       ev.text += "; " + x.notes;
   } else if (x.kind == core::merge_kind::already_merged) {
     ev.text += "already on main";
+  } else if (x.kind == core::merge_kind::gate_failed) {
+    ev.text += "GATE FAILED: " + x.text;
   } else if (x.kind == core::merge_kind::conflict) {
     // The same words as the merge report, so the user recognises the retry line.
     ev.text += "CONFLICT (" + std::to_string(x.files.size()) + " file(s)): ";
@@ -1242,7 +1244,8 @@ void on_merged(self_ptr self, const merge_outcome& x) {
   publish(self, ev);
   // An obstacle is not an answer: the queue retries by itself, and the run waits for it
   // (a stop ends the run all the same, see check_finished).
-  bool final_kind = x.kind != core::merge_kind::waiting && x.kind != core::merge_kind::confirm && !obstacle;
+  bool final_kind = x.kind != core::merge_kind::waiting && x.kind != core::merge_kind::confirm &&
+                    !obstacle && !core::is_gate_news(x.kind);
   // Under auto_merge: auto a "waiting" is a pause in the queue; otherwise it is the answer.
   bool automatic = st.cfg.prefs.auto_merge == auto_merge_mode::automatic;
   if (x.slice.empty() && (final_kind || !automatic))
@@ -1256,6 +1259,10 @@ void on_merged(self_ptr self, const merge_outcome& x) {
       for (const auto& f : x.files)
         files += (files.empty() ? "" : ", ") + f;
       set_state(self, *e, ms::conflict, "merge conflict in " + files);
+    } else if (x.kind == core::merge_kind::gate_failed) {
+      set_state(self, *e, ms::gate_failed, x.text);
+    } else if (core::is_gate_news(x.kind)) {
+      set_state(self, *e, ms::complete, "complete, " + x.text);
     } else if (obstacle) {
       set_state(self, *e, ms::complete, ev.text);
     } else if (x.kind != core::merge_kind::waiting && x.kind != core::merge_kind::confirm) {
@@ -1432,6 +1439,8 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   mq.log = st.log;
   mq.coordinator = handle;
   mq.reactor = st.reactor;
+  mq.log_relay = st.cfg.log_relay;
+  mq.gate_env = inherited_environment();
   // Merges block on git I/O: the queue gets its own thread.
   st.merger = spawn_part(self, merge_queue, std::move(mq));
   // Workers of a coordinator that died are adopted, never spawned twice: spawn_coordinator

@@ -48,7 +48,8 @@ std::optional<hook_event> hook_trigger::fire(const run_event& ev) {
       budget_told_ = true;
       return hook_event::budget_reached;
     case event_kind::state_changed:
-      if (entered && *ev.state == core::milestone_state::failed)
+      if (entered && (*ev.state == core::milestone_state::failed ||
+                      *ev.state == core::milestone_state::gate_failed))
         return hook_event::failed;
       return std::nullopt;
     default:

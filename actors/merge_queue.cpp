@@ -1,9 +1,11 @@
 #include "actors/merge_queue.hpp"
 
 #include "core/merge_policy.hpp"
+#include "io/files/gate_record.hpp"
 #include "io/files/merge_queue_file.hpp"
 #include "io/git/git.hpp"
 #include "io/git/integration_branch.hpp"
+#include "io/git/merge.hpp"
 #include "io/git/merge_step.hpp"
 #include "io/git/push.hpp"
 #include "io/os/fault_point.hpp"
@@ -26,7 +28,11 @@ merge_queue_state::~merge_queue_state() {
       cfg.reactor->unwatch(obstacle_watch_id);
     if (push_reactor_id != 0)
       cfg.reactor->unwatch(push_reactor_id);
+    if (gate && gate->reactor_id != 0)
+      cfg.reactor->unwatch(gate->reactor_id);
   }
+  // A gate command never outlives the queue either (gate_run's destructor ends its group).
+  gate.reset();
   // A push never outlives the run: its whole session goes with the queue.
   if (push && !push->reaped())
     (void) push->signal_group(SIGKILL);
@@ -117,11 +123,14 @@ void watch_obstacle(self_ptr self, const merge_outcome& x) {
   st.backstop = std::min(st.backstop * 2, backstop_max);
 }
 
-// Merges one queued item and updates the queue; returns the outcome.
-merge_outcome merge_item_now(self_ptr self, std::size_t index, bool dry_run) {
+// Takes in the outcome `x` of queued item `index` (a merge made or predicted, or what the
+// gate made of it): tells the coordinator, and for a merge removes the item and queues its
+// clean-up and push. Returns `x`.
+merge_outcome apply_outcome(self_ptr self, std::size_t index, merge_outcome x, bool dry_run) {
   auto& st = self->state;
   auto item = st.items[index];
-  auto x = io::merge_one(st.cfg.root, item, options(st, dry_run));
+  if (st.capture != nullptr)
+    st.capture->push_back(x);
   if (dry_run)
     return x;
   bool repeat = core::is_obstacle(x.kind) && st.obstacle_told == x.milestone + "\n" + x.text;
@@ -170,6 +179,13 @@ merge_outcome merge_item_now(self_ptr self, std::size_t index, bool dry_run) {
   return x;
 }
 
+// Merges one queued item (without the gate) and updates the queue; returns the outcome.
+merge_outcome merge_item_now(self_ptr self, std::size_t index, bool dry_run) {
+  auto& st = self->state;
+  auto x = io::merge_one(st.cfg.root, st.items[index], options(st, dry_run));
+  return apply_outcome(self, index, std::move(x), dry_run);
+}
+
 void start_push(self_ptr self);
 
 // After a round of merges: save the queue once, remove the merged worktrees, push.
@@ -195,12 +211,352 @@ bool may_merge(const merge_queue_state& st, const merge_item& item) {
   return auto_mode(st) || st.approved.count(item.milestone) != 0;
 }
 
+// ---- the merge gate ------------------------------------------------------------------------
+
+bool gate_on(const merge_queue_state& st) {
+  return !st.cfg.prefs.merge_gate.empty();
+}
+
+// The gate's name for a queued item: its milestone, or milestone/slice.
+std::string item_key(const merge_item& it) {
+  return it.slice.empty() ? it.milestone : it.milestone + "/" + it.slice;
+}
+
+std::optional<std::size_t> index_of(const merge_queue_state& st, const std::string& key) {
+  for (std::size_t i = 0; i < st.items.size(); ++i)
+    if (item_key(st.items[i]) == key)
+      return i;
+  return std::nullopt;
+}
+
+std::string joined_keys(const std::vector<merge_item>& batch) {
+  std::string out;
+  for (const auto& it : batch)
+    out += (out.empty() ? "" : ", ") + item_key(it);
+  return out;
+}
+
+// The same news about the gate for every item of a batch.
+void tell_batch(self_ptr self, const std::vector<merge_item>& batch, core::merge_kind k,
+                const std::string& text) {
+  for (const auto& it : batch) {
+    merge_outcome x;
+    x.milestone = it.milestone;
+    x.slice = it.slice;
+    x.kind = k;
+    x.text = text;
+    if (self->state.capture != nullptr)
+      self->state.capture->push_back(x);
+    tell(self, x);
+  }
+}
+
+// A log's tail on one line: its lines joined by " | ".
+std::string last_lines(const std::string& text) {
+  std::string out, line;
+  for (char c : text) {
+    if (c != '\n') {
+      line += c;
+      continue;
+    }
+    if (!line.empty())
+      out += (out.empty() ? "" : " | ") + line;
+    line.clear();
+  }
+  if (!line.empty())
+    out += (out.empty() ? "" : " | ") + line;
+  return out;
+}
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+  return fmt::format("{:.1f} s", static_cast<double>(ms.count()) / 1000.0);
+}
+
+// Indices of the items the gate may test now, in merge order; in sequential order the first
+// one that must wait for a running milestone ends the list (told once, as without a gate).
+std::vector<std::size_t> gate_candidates(self_ptr self) {
+  auto& st = self->state;
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < st.items.size(); ++i) {
+    const auto& next = st.items[i];
+    if (!may_merge(st, next) || st.gate_held.count(item_key(next)) != 0)
+      continue;
+    if (st.cfg.prefs.order == merge_order::sequential) {
+      auto why = core::sequential_blocker(next.milestone, st.running);
+      if (!why.empty()) {
+        if (st.told_waiting.insert(next.milestone + why).second) {
+          merge_outcome w;
+          w.milestone = next.milestone;
+          w.slice = next.slice;
+          w.kind = core::merge_kind::waiting;
+          w.text = "waits for " + why;
+          tell(self, w);
+        }
+        break;
+      }
+    }
+    out.push_back(i);
+  }
+  return out;
+}
+
+void watch_gate(self_ptr self, uint64_t gen) {
+  auto& st = self->state;
+  auto handle = caf::actor_cast<merge_queue_actor>(self);
+  if (st.cfg.reactor)
+    if (auto id = st.cfg.reactor->watch_once(st.gate->run->pidfd(), [handle, gen] {
+          caf::anon_send(handle, atom::gate_done_v, gen);
+        })) {
+      st.gate->reactor_id = *id;
+      return;
+    }
+  // No reactor (deterministic tests), or it cannot watch the pidfd: look every 10 ms.
+  self->delayed_send(self, std::chrono::milliseconds(10), atom::gate_done_v, gen);
+}
+
+// Starts the gate command on `chain.tip`, the merge of `batch` on main.
+void start_gate(self_ptr self, std::vector<merge_item> batch, io::composed_merge chain) {
+  auto& st = self->state;
+  io::gate_request req;
+  req.root = st.cfg.root;
+  req.command = st.cfg.prefs.merge_gate;
+  req.commit = chain.tip;
+  req.base = chain.base;
+  for (const auto& it : batch)
+    req.milestones.push_back(item_key(it));
+  req.base_env = st.cfg.gate_env;
+  req.relay = st.cfg.log_relay;
+  req.timeout = std::chrono::milliseconds(static_cast<int64_t>(st.cfg.prefs.merge_gate_timeout * 1000));
+  req.grace = std::chrono::milliseconds(static_cast<int64_t>(st.cfg.prefs.stop_grace * 1000));
+  io::fault_point("gate.before_start");
+  auto run = io::gate_run::start(req);
+  if (!run) {
+    // Nothing was tested: the queue stops at the first item until the cause is fixed.
+    merge_outcome x;
+    x.milestone = batch.front().milestone;
+    x.slice = batch.front().slice;
+    x.kind = core::merge_kind::failed;
+    x.text = describe(run.error());
+    if (auto i = index_of(st, item_key(batch.front())))
+      apply_outcome(self, *i, std::move(x), false);
+    return;
+  }
+  auto gen = ++st.gate_gen;
+  st.gate.emplace();
+  st.gate->batch = std::move(batch);
+  st.gate->chain = std::move(chain);
+  st.gate->run.emplace(std::move(*run));
+  watch_gate(self, gen);
+  self->delayed_send(self, req.timeout, atom::gate_late_v, gen);
+  const auto& b = st.gate->batch;
+  tell_batch(self, b, core::merge_kind::gate_running,
+             "merge gate `" + req.command + "` runs on " +
+               (b.size() == 1 ? "its merge" : "the merge of " + joined_keys(b)) + " (" +
+               st.gate->chain.tip.substr(0, 12) + " on " + st.gate->chain.main + " " +
+               st.gate->chain.base.substr(0, 12) + ")");
+}
+
+void drain_gated(self_ptr self);
+
+// Moves main to the merge the gate passed; every item of the batch is merged by that one move.
+void land_gate(self_ptr self) {
+  auto& st = self->state;
+  auto& g = *st.gate;
+  auto o = options(st, false);
+  o.gated_commit = g.chain.tip;
+  o.gated_base = g.chain.base;
+  const auto& last = g.batch.back();
+  auto x = io::merge_one(st.cfg.root, last, o);
+  if (x.kind == core::merge_kind::merged) {
+    auto batch = std::move(g.batch);
+    auto chain = std::move(g.chain);
+    st.gate.reset();
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      auto i = index_of(st, item_key(batch[k]));
+      if (!i)
+        continue;
+      merge_outcome m;
+      m.milestone = batch[k].milestone;
+      m.slice = batch[k].slice;
+      m.kind = core::merge_kind::merged;
+      m.commit = chain.steps[k].commit;
+      m.files = k + 1 == batch.size() ? x.files : std::vector<std::string>{};
+      m.text = "merged milestone/" + batch[k].milestone + " into " + chain.main + " as " +
+               m.commit.substr(0, 12) + " after the merge gate passed" +
+               (batch.size() == 1 ? "" : " (with " + joined_keys(batch) + ")");
+      if (k + 1 == batch.size())
+        m.notes = x.notes;
+      apply_outcome(self, *i, std::move(m), false);
+    }
+    return;
+  }
+  auto i = index_of(st, item_key(last));
+  if (core::is_obstacle(x.kind) && i) {
+    // Tested already: once the obstacle ends, main moves without another gate run.
+    apply_outcome(self, *i, x, false);
+    watch_obstacle(self, x);
+    return;
+  }
+  auto batch = std::move(g.batch);
+  st.gate.reset();
+  if (x.main_moved || x.kind == core::merge_kind::already_merged) {
+    // What was tested is not what main would get now: compose and test again.
+    tell_batch(self, batch, core::merge_kind::gate_retry, x.text);
+    return;
+  }
+  if (i)
+    apply_outcome(self, *i, std::move(x), false);
+}
+
+// The gate command ended (or the reactor woke us early).
+void on_gate_done(self_ptr self, uint64_t gen) {
+  auto& st = self->state;
+  if (gen != st.gate_gen || !st.gate || !st.gate->run)
+    return;
+  st.gate->reactor_id = 0;
+  auto out = st.gate->run->poll();
+  if (!out) {
+    watch_gate(self, gen);
+    return;
+  }
+  auto tail = last_lines(st.gate->run->log_tail(5));
+  st.gate->run.reset();
+  io::fault_point("gate.after_run");
+  std::vector<std::string> keys;
+  for (const auto& it : st.gate->batch)
+    keys.push_back(item_key(it));
+  if (st.shutting_down) {
+    // Stopped with the run: nothing is decided; the next start tests again.
+    tell_batch(self, st.gate->batch, core::merge_kind::gate_retry,
+               "the merge gate was stopped because the run ended (" + out->describe() +
+                 "); it runs again at the next start or merge");
+    st.gate.reset();
+    return;
+  }
+  auto verdict = st.bisect.record(keys, out->ok());
+  if (verdict.land) {
+    st.gate->passed = true;
+    tell_batch(self, st.gate->batch, core::merge_kind::gate_passed,
+               "merge gate passed in " + seconds_text(out->took));
+    land_gate(self);
+    if (!st.gate)
+      drain_gated(self);
+    settle(self);
+    return;
+  }
+  std::string why = "merge gate `" + st.cfg.prefs.merge_gate + "` " + out->describe() +
+                    " after " + seconds_text(out->took);
+  auto batch = std::move(st.gate->batch);
+  st.gate.reset();
+  if (verdict.retry) {
+    tell_batch(self, batch, core::merge_kind::gate_retry, why + "; running it once more");
+  } else if (verdict.failed.empty()) {
+    tell_batch(self, batch, core::merge_kind::gate_retry,
+               why + " on the merge of " + joined_keys(batch) +
+                 "; testing smaller batches to find the culprit");
+  }
+  for (const auto& key : verdict.failed) {
+    auto i = index_of(st, key);
+    if (!i)
+      continue;
+    st.gate_held.insert(key);
+    merge_outcome x;
+    x.milestone = st.items[*i].milestone;
+    x.slice = st.items[*i].slice;
+    x.kind = core::merge_kind::gate_failed;
+    x.text = why + "; main was not moved, and milestone/" + x.milestone +
+             " and its worktree are kept: fix it there, commit, and run `sf-actors merge " +
+             x.milestone + "`" + (tail.empty() ? "" : " | last lines of .sf/parallel/gate.log: " + tail);
+    apply_outcome(self, *i, std::move(x), false);
+  }
+  drain_gated(self);
+  settle(self);
+}
+
+// Past merge_gate_timeout: SIGTERM now, SIGKILL after stop_grace (the next look).
+void on_gate_late(self_ptr self, uint64_t gen) {
+  auto& st = self->state;
+  if (gen != st.gate_gen || !st.gate || !st.gate->run)
+    return;
+  if (!st.gate->late) {
+    st.gate->late = true;
+    st.gate->run->stop();
+    auto grace = std::chrono::milliseconds(static_cast<int64_t>(st.cfg.prefs.stop_grace * 1000));
+    self->delayed_send(self, grace + std::chrono::milliseconds(50), atom::gate_late_v, gen);
+    return;
+  }
+  (void) st.gate->run->poll(); // escalates to SIGKILL
+}
+
+// What the gate may start now: the next batch composed on main and tested, or what needs no
+// test (already on main) or cannot be tested (a conflict), reported as without a gate.
+void drain_gated(self_ptr self) {
+  auto& st = self->state;
+  if (st.gate) {
+    if (st.gate->passed && !st.gate->run)
+      land_gate(self);
+    if (st.gate)
+      return;
+  }
+  while (st.halted_by.empty() && !st.shutting_down && !st.gate) {
+    auto idx = gate_candidates(self);
+    if (idx.empty())
+      return;
+    std::vector<std::string> keys;
+    for (auto i : idx)
+      keys.push_back(item_key(st.items[i]));
+    auto pick = st.bisect.next(keys, static_cast<std::size_t>(st.cfg.prefs.gate_batch));
+    std::vector<merge_item> batch;
+    for (const auto& k : pick)
+      batch.push_back(st.items[*index_of(st, k)]);
+    auto first = *index_of(st, pick.front());
+    auto chain = io::compose_merges(st.cfg.root, batch);
+    if (!chain) {
+      merge_outcome x;
+      x.milestone = batch.front().milestone;
+      x.slice = batch.front().slice;
+      x.kind = core::merge_kind::failed;
+      x.text = describe(chain.error());
+      apply_outcome(self, first, std::move(x), false);
+      return;
+    }
+    const auto& step = chain->steps.front();
+    if (step.kind != core::merge_kind::merged) {
+      // Nothing to test: on main already, or a conflict the user resolves first.
+      merge_outcome x;
+      x.milestone = batch.front().milestone;
+      x.slice = batch.front().slice;
+      x.kind = step.kind;
+      x.files = step.files;
+      x.text = step.kind == core::merge_kind::conflict
+                 ? step.text + ": " + io::conflict_preview(step.files) + "; resolve them on milestone/" +
+                     x.milestone + ", commit, and merge " + x.milestone + " again"
+                 : step.text + "; nothing to do";
+      st.bisect.forget(pick.front());
+      apply_outcome(self, first, std::move(x), false);
+      continue;
+    }
+    // The batch ends before the first item that did not merge on top of the ones before it.
+    std::size_t n = 0;
+    while (n < chain->steps.size() && chain->steps[n].kind == core::merge_kind::merged)
+      ++n;
+    batch.resize(n);
+    chain->steps.resize(n);
+    chain->tip = chain->steps.back().commit;
+    start_gate(self, std::move(batch), std::move(*chain));
+  }
+}
+
 // Merges whatever may merge now, in order, until something must wait or fails.
 void drain(self_ptr self) {
   auto& st = self->state;
   if (!st.halted_by.empty())
     return;
   sort_items(st);
+  if (gate_on(st)) {
+    drain_gated(self);
+    return;
+  }
   for (std::size_t i = 0; i < st.items.size();) {
     const auto& next = st.items[i];
     if (!may_merge(st, next)) {
@@ -234,8 +590,64 @@ void drain(self_ptr self) {
   }
 }
 
+// `merge` while a gate is configured: what is asked for is approved and handed to the gate;
+// the report says what happened at once (already merged, a conflict) and what the gate tests.
+merge_report gated_merge(self_ptr self, const std::string& mid) {
+  auto& st = self->state;
+  merge_report report;
+  report.queue_retries = true;
+  if (!mid.empty() && st.halted_by == mid)
+    st.halted_by.clear();
+  std::vector<std::string> asked;
+  for (const auto& it : st.items)
+    if (mid.empty() || it.milestone == mid) {
+      st.approved.insert(it.milestone);
+      // Asked for again after a gate failure: the user fixed it (or wants another try).
+      st.gate_held.erase(item_key(it));
+      asked.push_back(item_key(it));
+    }
+  st.obstacle_told.clear();
+  if (st.blocked)
+    clear_obstacle(self);
+  std::vector<merge_outcome> seen;
+  st.capture = &seen;
+  drain(self);
+  st.capture = nullptr;
+  std::set<std::string> told;
+  for (auto& x : seen) {
+    auto key = x.slice.empty() ? x.milestone : x.milestone + "/" + x.slice;
+    if (std::find(asked.begin(), asked.end(), key) == asked.end())
+      continue;
+    told.insert(key);
+    if (x.kind == core::merge_kind::conflict)
+      report.exit_code = 5;
+    else if (core::stops_queue(x.kind) && report.exit_code == 0)
+      report.exit_code = 1;
+    report.results.push_back(std::move(x));
+  }
+  for (const auto& key : asked) {
+    if (told.count(key) != 0)
+      continue;
+    auto i = index_of(st, key);
+    if (!i)
+      continue;
+    merge_outcome w;
+    w.milestone = st.items[*i].milestone;
+    w.slice = st.items[*i].slice;
+    w.kind = core::merge_kind::waiting;
+    w.text = st.gate ? "waits for the merge gate, which tests " + joined_keys(st.gate->batch)
+                     : "waits in the merge queue";
+    report.results.push_back(std::move(w));
+  }
+  return report;
+}
+
 merge_report explicit_merge(self_ptr self, const std::string& mid, bool dry_run) {
   auto& st = self->state;
+  if (!dry_run && gate_on(st)) {
+    sort_items(st);
+    return gated_merge(self, mid);
+  }
   merge_report report;
   report.queue_retries = true;
   sort_items(st);
@@ -447,6 +859,9 @@ merge_queue_actor::behavior_type
 merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_queue_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  // A gate command an earlier coordinator left running would test beside ours in .sf/gate.
+  if (auto line = io::end_left_gate(st.cfg.root); !line.empty())
+    st.cfg.log->warn("merge_queue: {}", line);
   // A queue left by an earlier coordinator is finished, not forgotten: merges are exactly-once
   // because a tip already on main is skipped.
   if (auto loaded = io::read_merge_queue(st.cfg.root)) {
@@ -475,6 +890,9 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
                                              x.slice == item.slice;
                                     }),
                      st.items.end());
+      // A newer completion is new work: whatever the gate knew of the old one is void.
+      st.gate_held.erase(item_key(item));
+      st.bisect.forget(item_key(item));
       st.items.push_back(item);
       persist(self);
       if (auto_mode(st)) {
@@ -512,12 +930,23 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
       return report;
     },
     [self](atom::status) {
+      auto& st = self->state;
       std::vector<merge_outcome> out;
-      for (const auto& it : self->state.items) {
+      for (const auto& it : st.items) {
         merge_outcome w;
         w.milestone = it.milestone;
         w.slice = it.slice;
-        w.kind = self->state.halted_by.empty() ? core::merge_kind::queued : core::merge_kind::halted;
+        w.kind = st.halted_by.empty() ? core::merge_kind::queued : core::merge_kind::halted;
+        auto key = item_key(it);
+        if (st.gate_held.count(key) != 0)
+          w.kind = core::merge_kind::gate_failed;
+        if (st.gate)
+          for (const auto& b : st.gate->batch)
+            if (item_key(b) == key) {
+              w.kind = st.gate->run ? core::merge_kind::gate_running : core::merge_kind::gate_passed;
+              if (st.gate->run)
+                w.text = "merge gate running for " + seconds_text(st.gate->run->elapsed());
+            }
         out.push_back(w);
       }
       return out;
@@ -550,6 +979,8 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
       settle(self);
     },
     [self](atom::pushed, uint64_t gen) { on_pushed(self, gen); },
+    [self](atom::gate_done, uint64_t gen) { on_gate_done(self, gen); },
+    [self](atom::gate_late, uint64_t gen) { on_gate_late(self, gen); },
     [self](atom::push_late, uint64_t gen) {
       if (gen == self->state.push_gen)
         end_push(self, false);
@@ -565,6 +996,14 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
       auto& st = self->state;
       st.shutting_down = true;
       clear_obstacle(self);
+      // A running gate decides nothing now: SIGTERM, SIGKILL after stop_grace (gate_late).
+      if (st.gate && st.gate->run && !st.gate->late) {
+        st.gate->late = true;
+        st.gate->run->stop();
+        auto grace = std::chrono::milliseconds(static_cast<int64_t>(st.cfg.prefs.stop_grace * 1000));
+        self->delayed_send(self, grace + std::chrono::milliseconds(50), atom::gate_late_v,
+                           st.gate_gen);
+      }
       if (st.push) {
         end_push(self, true); // Its end is reported when the reactor sees it go.
       } else if (st.push_announced || st.push_wanted) {

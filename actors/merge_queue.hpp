@@ -6,6 +6,9 @@
 /// queue, ended at push_timeout.
 
 #include "config/preferences.hpp"
+#include "core/gate_bisect.hpp"
+#include "io/git/gate_run.hpp"
+#include "io/git/merge_compose.hpp"
 #include "io/os/change_watch.hpp"
 #include "io/os/process.hpp"
 #include "messages/interfaces.hpp"
@@ -39,6 +42,18 @@ struct merge_queue_config {
   coordinator_actor coordinator;    ///< Receives every outcome.
   std::shared_ptr<io::fd_reactor> reactor; ///< Delivers obstacle and push readiness; may be
                                            ///< empty (then only the backstop timer retries).
+  std::string log_relay;                ///< `sf-log-relay` for the gate's log; empty = direct.
+  std::vector<std::string> gate_env;    ///< Environment of the merge gate command.
+};
+
+/// The merge gate's test of one batch, from its start until main has moved or it failed.
+struct gate_test {
+  std::vector<merge_item> batch;   ///< Merged together, in queue order.
+  io::composed_merge chain;        ///< Their merge commits on main (chain.tip is tested).
+  std::optional<io::gate_run> run; ///< The command, while it runs.
+  uint64_t reactor_id = 0;         ///< Its pidfd's reactor registration, 0 when none.
+  bool late = false;               ///< Past merge_gate_timeout: SIGTERM went out.
+  bool passed = false;             ///< Tested: main moves to chain.tip next.
 };
 
 /// State of the queue.
@@ -74,6 +89,14 @@ struct merge_queue_state {
   std::vector<std::string> push_carries;          ///< Milestones merged since the last push.
   std::vector<std::string> pushing_for;           ///< Those the running push carries.
   bool shutting_down = false;                     ///< No new push; the run ends.
+  /// The merge gate (parallel.merge_gate): the test in flight, its generation, what the
+  /// bisection knows, and the items that failed it (kept, not tried again until asked).
+  std::optional<gate_test> gate;
+  uint64_t gate_gen = 0;
+  core::gate_bisect bisect;
+  std::set<std::string> gate_held;
+  /// While `merge` runs: the outcomes it causes, for its report.
+  std::vector<merge_outcome>* capture = nullptr;
 
   ~merge_queue_state();
 };

@@ -28,6 +28,7 @@ enum exit_code : int {
   exit_budget_reached = 6,  ///< The budget ceiling is reached.
   exit_busy = 7,            ///< Another coordinator already runs for this project.
   exit_push_failed = 8,     ///< Merged into main, but pushing main to `push_remote` failed.
+  exit_gate_failed = 9,     ///< The merge gate failed on a merge; main did not receive it.
   exit_interrupted = 130,   ///< Ended by Ctrl-C (128 + the signal: 143 for SIGTERM).
 };
 

@@ -96,6 +96,7 @@ void event_printer::print(const run_event& ev) {
       // (to "merged", or "complete" with the reason): one line is enough.
       const auto& k = ev.merge;
       if (!(k == core::merge_kind::merged || k == core::merge_kind::waiting ||
+            k == core::merge_kind::gate_failed || (k && core::is_gate_news(*k)) ||
             (k && core::is_obstacle(*k))) ||
           ev.text.rfind("slice ", 0) == 0)
         text << "[" << ev.milestone << "] " << ev.text << '\n';
@@ -105,6 +106,8 @@ void event_printer::print(const run_event& ev) {
         merge_problem_ = true;
       else if (k == core::merge_kind::failed)
         any_failed_ = true;
+      else if (k == core::merge_kind::gate_failed)
+        gate_failed_ = true;
       else if (k == core::merge_kind::push_failed)
         push_failed_ = true;
       else if (k == core::merge_kind::pushed)
@@ -138,6 +141,7 @@ void event_printer::print(const run_event& ev) {
       exit_code_ = budget_          ? exit_budget_reached
                    : any_failed_    ? exit_failure
                    : merge_problem_ ? exit_merge_conflict
+                   : gate_failed_   ? exit_gate_failed
                    : push_failed_   ? exit_push_failed
                                     : exit_ok;
       finished_ = true;

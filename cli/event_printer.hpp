@@ -71,6 +71,7 @@ private:
   bool any_failed_ = false;
   bool budget_ = false;
   bool merge_problem_ = false;
+  bool gate_failed_ = false;   ///< The merge gate failed on a merge (exit 9).
   bool question_open_ = false; ///< See begin_question.
   std::string held_;           ///< Lines held back while a question is open.
   bool push_failed_ = false; ///< The last push of main failed (a later one that worked clears it).

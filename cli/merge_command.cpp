@@ -1,6 +1,7 @@
 // `sf-actors merge [MID] [--dry-run] [--json]`: through the coordinator's merge queue when one
 // runs, otherwise directly, in the configured order, stopping at the first conflict.
 #include "cli/command.hpp"
+#include "cli/gated_merge.hpp"
 #include "cli/terminal_style.hpp"
 #include "cli/merge_report_text.hpp"
 #include "cli/push_wait.hpp"
@@ -298,7 +299,8 @@ std::function<int()> setup_merge(CLI::App& app, global_options& g) {
         std::cerr << "sf-actors: " << describe(done.error()) << '\n';
       else if (!done->empty())
         std::cerr << "sf-actors: " << *done << '\n';
-      report = merge_directly(root, prefs, p, *mid, sigfd.get());
+      report = prefs.merge_gate.empty() ? merge_directly(root, prefs, p, *mid, sigfd.get())
+                                        : merge_through_gate(root, prefs, p, *mid, sigfd.get());
       record_offline_merges(root, report);
       // Merged, but main did not reach the remote: a script must not take that for success.
       if (report.exit_code == exit_ok &&

@@ -66,6 +66,12 @@ std::string render_merge_report(const merge_report& r) {
       out << "- " << who << " — pushed: " << x.text << '\n';
     } else if (x.kind == core::merge_kind::push_failed) {
       out << "- " << who << " — push failed: " << x.text << " (the local merge stays)\n";
+    } else if (x.kind == core::merge_kind::gate_failed) {
+      out << "- " << who << " — GATE FAILED: " << x.text << '\n';
+    } else if (x.kind == core::merge_kind::gate_running) {
+      out << "- " << who << " — in the merge gate: " << x.text << '\n';
+    } else if (x.kind == core::merge_kind::gate_passed || x.kind == core::merge_kind::gate_retry) {
+      out << "- " << who << " — merge gate: " << x.text << '\n';
     } else if (x.kind == core::merge_kind::would_conflict) {
       out << "- " << who << " — would conflict with " << x.text << " in " << x.files.size()
           << " file(s):\n";

@@ -59,6 +59,14 @@ const std::vector<preference_key>& preference_keys() {
        "Remote that main is pushed to after a merge; empty = none."},
       {"push_timeout", "seconds, number > 0", "60",
        "A push that has not ended after this long is stopped and reported as failed."},
+      {"merge_gate", "string", "\"\"",
+       "Shell command run on each merge in the gate worktree .sf/gate before main moves; main "
+       "moves only when it exits 0; empty = no gate."},
+      {"merge_gate_timeout", "seconds, number > 0", "1800",
+       "A gate still running after this long is stopped and counts as failed."},
+      {"gate_batch", "integer (1-64)", "1",
+       "How many queued merges the gate tests together; a failing batch is split to find the "
+       "culprit."},
       {"integration_branch", "string (a branch name)", "\"\"",
        "Branch milestones start from and merge into; empty = main, else master, else the "
        "branch checked out at the first start, recorded in the repository's git config."},
@@ -342,6 +350,10 @@ const std::map<std::string, setter>& setters() {
       {"push_remote", [](const entry& e, preferences& p) { return get_string(e, p.push_remote); }},
       {"push_timeout",
        [](const entry& e, preferences& p) { return get_seconds(e, false, p.push_timeout); }},
+      {"merge_gate", [](const entry& e, preferences& p) { return get_string(e, p.merge_gate); }},
+      {"merge_gate_timeout",
+       [](const entry& e, preferences& p) { return get_seconds(e, false, p.merge_gate_timeout); }},
+      {"gate_batch", [](const entry& e, preferences& p) { return get_int(e, 1, 64, p.gate_batch); }},
       {"integration_branch",
        [](const entry& e, preferences& p) -> caf::error {
          if (auto err = get_string(e, p.integration_branch))

@@ -44,6 +44,9 @@ struct preferences {
   double stop_grace = 10;                       ///< Seconds between SIGTERM and SIGKILL.
   std::string push_remote;                      ///< Remote to push main to after a merge.
   double push_timeout = 60;                     ///< Seconds a push may take before it is ended.
+  std::string merge_gate;                       ///< Command testing each merge; empty = none.
+  double merge_gate_timeout = 1800;             ///< Seconds a gate run may take.
+  int gate_batch = 1;                           ///< Queued merges tested together (1-64).
   std::string integration_branch;               ///< Branch merges land on; empty = decided once.
   bool delete_merged_branches = false;          ///< Delete `milestone/<MID>` after merging.
   int max_restarts = 3;                         ///< Restarts per milestone within the window.

@@ -12,7 +12,8 @@ using mk = merge_kind;
 constexpr name_table<merge_kind, all_merge_kinds.size()> names = {
     {"merged", "already_merged", "conflict", "dirty_checkout", "locked", "blocked", "failed",
      "interrupted", "waiting", "confirm", "queued", "halted", "would_merge", "would_conflict",
-     "pushing", "pushed", "push_failed"}};
+     "pushing", "pushed", "push_failed", "gate_running", "gate_passed", "gate_retry",
+     "gate_failed"}};
 
 } // namespace
 
@@ -34,6 +35,10 @@ bool stops_queue(merge_kind k) {
 
 bool is_on_main(merge_kind k) {
   return k == mk::merged || k == mk::already_merged;
+}
+
+bool is_gate_news(merge_kind k) {
+  return k == mk::gate_running || k == mk::gate_passed || k == mk::gate_retry;
 }
 
 bool is_push_news(merge_kind k) {

@@ -28,16 +28,21 @@ enum class merge_kind : uint8_t {
   pushing,        ///< The queue pushes main to the remote.
   pushed,         ///< The push succeeded.
   push_failed,    ///< The push failed; the local merge stays.
+  gate_running,   ///< The merge gate tests the item's merge (alone or in a batch).
+  gate_passed,    ///< The gate passed; main moves to the tested merge next.
+  gate_retry,     ///< The gate failed once; it runs again (flaky tests), or on a smaller batch.
+  gate_failed,    ///< The gate failed on the item's merge: main unchanged, the branch kept.
 };
 
 /// Every kind, in declaration order.
-inline constexpr std::array<merge_kind, 17> all_merge_kinds = {
+inline constexpr std::array<merge_kind, 21> all_merge_kinds = {
     merge_kind::merged,         merge_kind::already_merged, merge_kind::conflict,
     merge_kind::dirty_checkout, merge_kind::locked,         merge_kind::blocked,
     merge_kind::failed,         merge_kind::interrupted,    merge_kind::waiting,
     merge_kind::confirm,        merge_kind::queued,         merge_kind::halted,
     merge_kind::would_merge,    merge_kind::would_conflict, merge_kind::pushing,
-    merge_kind::pushed,         merge_kind::push_failed};
+    merge_kind::pushed,         merge_kind::push_failed,    merge_kind::gate_running,
+    merge_kind::gate_passed,    merge_kind::gate_retry,     merge_kind::gate_failed};
 
 /// The kind's name in `merge --json`, events and logs.
 std::string_view to_string(merge_kind k);
@@ -53,6 +58,9 @@ bool stops_queue(merge_kind k);
 
 /// The branch is on main after this outcome.
 bool is_on_main(merge_kind k);
+
+/// News from the merge gate (running, passed, retry), not an end of the item.
+bool is_gate_news(merge_kind k);
 
 /// News about a push rather than about a merge.
 bool is_push_news(merge_kind k);

@@ -13,7 +13,7 @@ using ms = milestone_state;
 // The one name table of the enum (core/name_table.hpp).
 constexpr name_table<milestone_state, all_milestone_states.size()> names = {
     {"idle", "waiting", "queued", "starting", "running", "paused", "stale", "stopping",
-     "restarting", "stopped", "complete", "merged", "conflict", "failed"}};
+     "restarting", "stopped", "complete", "merged", "conflict", "failed", "gate_failed"}};
 
 } // namespace
 
@@ -50,7 +50,8 @@ milestone_state as_milestone_state(worker_state w) {
 }
 
 bool is_settled(milestone_state s) {
-  return s == ms::stopped || s == ms::merged || s == ms::conflict || s == ms::failed;
+  return s == ms::stopped || s == ms::merged || s == ms::conflict || s == ms::failed ||
+         s == ms::gate_failed;
 }
 
 const std::vector<milestone_move>& milestone_moves() {
@@ -61,6 +62,7 @@ const std::vector<milestone_move>& milestone_moves() {
       {ms::failed, ms::queued, "start requests it again"},
       {ms::merged, ms::queued, "start requests it again"},
       {ms::conflict, ms::queued, "start requests it again"},
+      {ms::gate_failed, ms::queued, "start requests it again"},
       {ms::complete, ms::queued, "start requests it again"},
 
       {ms::queued, ms::waiting, "a dependency is not on main"},
@@ -113,6 +115,9 @@ const std::vector<milestone_move>& milestone_moves() {
       {ms::complete, ms::conflict, "its merge stopped at a conflict"},
       {ms::conflict, ms::merged, "merged after the user resolved the conflict"},
       {ms::conflict, ms::complete, "queued for merge again"},
+      {ms::complete, ms::gate_failed, "the merge gate failed on its merge"},
+      {ms::gate_failed, ms::merged, "merged after the user fixed what the gate found"},
+      {ms::gate_failed, ms::complete, "queued for merge again"},
   };
   return moves;
 }

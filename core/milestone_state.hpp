@@ -28,15 +28,16 @@ enum class milestone_state : uint8_t {
   merged,     ///< Its branch is on main.
   conflict,   ///< Its merge stopped at a conflict; the user resolves it.
   failed,     ///< Gave up: restart limit reached, or an error that a restart cannot fix.
+  gate_failed, ///< Complete, but the merge gate failed on its merge; main unchanged.
 };
 
 /// Every state, in declaration order.
-inline constexpr std::array<milestone_state, 14> all_milestone_states = {
+inline constexpr std::array<milestone_state, 15> all_milestone_states = {
     milestone_state::idle,     milestone_state::waiting,  milestone_state::queued,
     milestone_state::starting, milestone_state::running,  milestone_state::paused,
     milestone_state::stale,    milestone_state::stopping, milestone_state::restarting,
     milestone_state::stopped,  milestone_state::complete, milestone_state::merged,
-    milestone_state::conflict, milestone_state::failed};
+    milestone_state::conflict, milestone_state::failed,   milestone_state::gate_failed};
 
 /// The states a coordinator gives a milestone when it loads the plan: idle, or complete when
 /// main or an unfinished merge-queue item shows every unit done.
@@ -60,7 +61,8 @@ bool has_live_worker(milestone_state s);
 /// is about to exit with it, which the coordinator would call failed.
 milestone_state as_milestone_state(worker_state w);
 
-/// True for a state the run leaves alone until a new `start` (stopped, merged, conflict, failed).
+/// True for a state the run leaves alone until a new `start` (stopped, merged, conflict,
+/// failed, gate_failed).
 bool is_settled(milestone_state s);
 
 /// One legal move, with the reason it happens (for the diagram and the docs).

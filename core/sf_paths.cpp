@@ -53,6 +53,14 @@ std::string control_dir(const std::string& root) {
   return parallel_file(root, "control");
 }
 
+std::string gate_worktree_dir(const std::string& root) {
+  return under(root, ".sf/gate");
+}
+
+std::string gate_log(const std::string& root) {
+  return parallel_file(root, "gate.log");
+}
+
 std::string worktrees_dir(const std::string& root) {
   return under(root, ".sf/worktrees");
 }

@@ -39,6 +39,12 @@ std::string worktrees_dir(const std::string& root);
 /// `<root>/.sf/worktrees/<mid>`.
 std::string worktree_dir(const std::string& root, std::string_view mid);
 
+/// `<root>/.sf/gate`: the merge gate's long-lived worktree.
+std::string gate_worktree_dir(const std::string& root);
+
+/// `<root>/.sf/parallel/gate.log`: the merge gate command's output.
+std::string gate_log(const std::string& root);
+
 /// `<root>/.sf/milestones`: the plan, one folder per milestone.
 std::string milestones_dir(const std::string& root);
 

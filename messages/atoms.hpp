@@ -76,6 +76,10 @@ using push_late = caf::atom_constant<caf::atom("sf_pushlt")>;  ///< A push ran p
 constexpr push_late push_late_v{};  ///< Value of `push_late`.
 using repush = caf::atom_constant<caf::atom("sf_repush")>;     ///< Try a failed push again.
 constexpr repush repush_v{};  ///< Value of `repush`.
+using gate_done = caf::atom_constant<caf::atom("sf_gatedn")>; ///< The merge gate's command ended.
+constexpr gate_done gate_done_v{};  ///< Value of `gate_done`.
+using gate_late = caf::atom_constant<caf::atom("sf_gatelt")>; ///< The gate ran past its timeout.
+constexpr gate_late gate_late_v{};  ///< Value of `gate_late`.
 using decline = caf::atom_constant<caf::atom("sf_decline")>; ///< The user said no to a merge.
 constexpr decline decline_v{};  ///< Value of `decline`.
 using hook_tick = caf::atom_constant<caf::atom("sf_hooktk")>; ///< Look at the running hook.

@@ -108,6 +108,10 @@ using merge_queue_actor = caf::typed_actor<
   caf::reacts_to<atom::push_late, uint64_t>,
   /// Push again after a failed push (its generation).
   caf::reacts_to<atom::repush, uint64_t>,
+  /// The merge gate's command of a generation ended (its pidfd, from the reactor).
+  caf::reacts_to<atom::gate_done, uint64_t>,
+  /// The gate of a generation ran past merge_gate_timeout (or its grace after SIGTERM).
+  caf::reacts_to<atom::gate_late, uint64_t>,
   /// The run ends: end a running push now.
   caf::reacts_to<atom::shutdown>>;
 

@@ -179,6 +179,8 @@ struct merge_outcome {
   std::vector<std::string> watch;
   bool push_pending = false;      ///< (pushed, push_failed) another push follows at once.
   std::string notes;              ///< What the merge did to a checkout a person must know.
+  /// (failed) a gated merge found main moved since the gate's test: it is tested again.
+  bool main_moved = false;
 };
 
 /// Everything one `merge` request did.
@@ -304,7 +306,8 @@ typename Inspector::result_type inspect(Inspector& f, merge_item& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, merge_outcome& x) {
   return f(caf::meta::type_name("sf::merge_outcome"), x.milestone, x.slice, x.kind, x.commit,
-           x.files, x.text, x.pushed, x.push_error, x.watch, x.push_pending, x.notes);
+           x.files, x.text, x.pushed, x.push_error, x.watch, x.push_pending, x.notes,
+           x.main_moved);
 }
 
 template <class Inspector>

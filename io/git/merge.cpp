@@ -9,6 +9,7 @@
 #include "io/git/git_checkouts.hpp"
 #include "io/git/index_lock.hpp"
 #include "io/git/integration_branch.hpp"
+#include "io/git/merge_parts.hpp"
 #include "io/git/merge_turn.hpp"
 #include "io/git/tree_merge.hpp"
 #include "io/os/fault_point.hpp"
@@ -33,6 +34,15 @@
 
 namespace sf::io {
 
+std::string conflict_preview(const std::vector<std::string>& files) {
+  std::string s;
+  for (size_t i = 0; i < files.size() && i < 5; ++i)
+    s += (i == 0 ? "" : ", ") + files[i];
+  if (files.size() > 5)
+    s += ", ... (" + std::to_string(files.size()) + " in all)";
+  return s;
+}
+
 namespace {
 
 // A few rounds are plenty: each round only loses to a commit that landed in a window of
@@ -42,37 +52,6 @@ constexpr int max_attempts = 5;
 // How long a lock of git's is waited out before it counts as an obstacle: a background
 // `git status` holds the index lock for milliseconds, a `git commit` on main its ref lock.
 constexpr auto lock_patience = std::chrono::milliseconds(2000);
-
-std::string hex(const git_oid& id) {
-  char buf[GIT_OID_HEXSZ + 1];
-  git_oid_tostr(buf, sizeof buf, &id);
-  return buf;
-}
-
-caf::expected<commit_ptr> lookup_commit(git_repository* repo, const git_oid& id,
-                                        const std::string& what) {
-  git_commit* raw = nullptr;
-  if (git_commit_lookup(&raw, repo, &id) != 0)
-    return git_fail("reading a commit", hex(id) + " (" + what + ")");
-  return commit_ptr{raw};
-}
-
-caf::expected<tree_ptr> tree_of(const git_commit* commit) {
-  git_tree* raw = nullptr;
-  if (git_commit_tree(&raw, commit) != 0)
-    return git_fail("reading the tree of commit", hex(*git_commit_id(commit)));
-  return tree_ptr{raw};
-}
-
-caf::expected<signature_ptr> merge_signature(git_repository* repo) {
-  git_signature* raw = nullptr;
-  if (git_signature_default(&raw, repo) == 0)
-    return signature_ptr{raw};
-  // No user.name/user.email configured: the tool still has to be able to record the merge.
-  if (git_signature_now(&raw, "sf-actors", "sf-actors@localhost") != 0)
-    return git_fail("making the merge signature", git_repository_path(repo));
-  return signature_ptr{raw};
-}
 
 merge_result outcome(core::merge_kind k, std::string text, std::vector<std::string> files = {},
                      std::string commit = {}) {
@@ -85,12 +64,7 @@ merge_result outcome(core::merge_kind k, std::string text, std::vector<std::stri
 }
 
 std::string list_preview(const std::vector<std::string>& files) {
-  std::string s;
-  for (size_t i = 0; i < files.size() && i < 5; ++i)
-    s += (i == 0 ? "" : ", ") + files[i];
-  if (files.size() > 5)
-    s += ", ... (" + std::to_string(files.size()) + " in all)";
-  return s;
+  return conflict_preview(files);
 }
 
 std::string parent_dir(const std::string& path) {
@@ -121,7 +95,7 @@ std::string last_merge_path(git_repository* repo) {
 }
 
 nlohmann::json move_json(const git_oid& commit, const checkout_move& mv) {
-  return {{"commit", hex(commit)}, {"from", hex(mv.from)}, {"to", hex(mv.to)},
+  return {{"commit", oid_hex(commit)}, {"from", oid_hex(mv.from)}, {"to", oid_hex(mv.to)},
           {"paths", mv.paths}};
 }
 
@@ -183,6 +157,9 @@ struct context {
   git_oid tip;
   std::string ref_path;  // main's loose ref file
   std::string lock_path; // git's lock beside it
+  bool gated = false;    // move main to a tested commit (merge_request::gated_commit)
+  git_oid gated_commit{};
+  git_oid gated_base{};
 };
 
 /// The checkout that has main checked out (git allows one at most), if any.
@@ -386,19 +363,6 @@ caf::expected<std::variant<std::string, merge_result>> finish_interrupted(git_re
   return out_type{notes};
 }
 
-caf::expected<tree_ptr> base_tree(git_repository* repo, const git_oid& a, const git_oid& b) {
-  git_oid base;
-  int rc = git_merge_base(&base, repo, &a, &b);
-  if (rc == GIT_ENOTFOUND)
-    return tree_ptr{}; // Unrelated histories merge against an empty tree.
-  if (rc != 0)
-    return git_fail("finding the merge base", hex(a) + " and " + hex(b));
-  auto commit = lookup_commit(repo, base, "merge base");
-  if (!commit)
-    return std::move(commit.error());
-  return tree_of(commit->get());
-}
-
 /// Waits (with a growing backoff, at most `lock_patience`) while another process holds main's
 /// ref lock; true when it is free. Done before the checkout is checked and locked, so that no
 /// wait sits between the check of the user's files and their update.
@@ -425,6 +389,105 @@ merge_result ref_lock_obstacle(const context& cx) {
   return r;
 }
 
+/// Sorted paths of the files whose entries differ between trees `a` and `b` (identical subtrees
+/// are skipped by their ids).
+caf::expected<std::vector<std::string>> changed_paths(git_repository* repo, const git_tree* a,
+                                                      const git_tree* b) {
+  git_diff* raw = nullptr;
+  git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+  opts.flags |= GIT_DIFF_INCLUDE_TYPECHANGE;
+  if (git_diff_tree_to_tree(&raw, repo, const_cast<git_tree*>(a), const_cast<git_tree*>(b),
+                            &opts) != 0)
+    return git_fail("comparing trees", git_repository_path(repo));
+  std::unique_ptr<git_diff, decltype(&git_diff_free)> diff{raw, git_diff_free};
+  std::set<std::string> paths;
+  for (std::size_t i = 0, n = git_diff_num_deltas(diff.get()); i < n; ++i) {
+    const auto* d = git_diff_get_delta(diff.get(), i);
+    paths.insert(d->old_file.path);
+    paths.insert(d->new_file.path);
+  }
+  return std::vector<std::string>(paths.begin(), paths.end());
+}
+
+/// Where main goes in one round: the commit, its tree and the paths it changes.
+struct planned_move {
+  git_oid commit;
+  git_oid tree;
+  std::vector<std::string> changed;
+};
+using plan_or_result = std::variant<planned_move, merge_result>;
+
+/// The merge of the milestone's tip into main's commit `ours`, as a new commit object, or the
+/// conflict that prevents it (or, on a dry run, only the tree).
+caf::expected<plan_or_result> merged_plan(const context& cx, const git_oid& main_oid,
+                                          const git_commit* ours, const git_tree* ours_tree) {
+  git_repository* repo = cx.repo;
+  auto theirs = lookup_commit(repo, cx.tip, cx.branch);
+  if (!theirs)
+    return std::move(theirs.error());
+  auto theirs_tree = tree_of(theirs->get());
+  if (!theirs_tree)
+    return std::move(theirs_tree.error());
+  auto base = merge_base_tree(repo, main_oid, cx.tip);
+  if (!base)
+    return std::move(base.error());
+  auto tm = tree_merge(repo, base->get(), ours_tree, theirs_tree->get());
+  if (!tm)
+    return std::move(tm.error());
+  if (!tm->conflicts.empty()) {
+    // Build the text before the list is moved into the result.
+    std::string text = cx.branch + " conflicts with " + cx.main + " in " +
+                       std::to_string(tm->conflicts.size()) + " file(s): " +
+                       list_preview(tm->conflicts) + "; resolve them on " + cx.branch +
+                       ", commit, and merge " + cx.req.mid + " again";
+    return plan_or_result{
+      outcome(core::merge_kind::conflict, std::move(text), std::move(tm->conflicts))};
+  }
+  planned_move next{{}, tm->tree, std::move(tm->changed_paths)};
+  if (cx.req.dry_run)
+    return plan_or_result{std::move(next)};
+  // The commit is only an object until main names it; made first, so that nothing but the
+  // journal and the compare-and-swap happen while the user's checkout is locked.
+  git_tree* raw_tree = nullptr;
+  if (git_tree_lookup(&raw_tree, repo, &tm->tree) != 0)
+    return git_fail("reading the merged tree", oid_hex(tm->tree));
+  tree_ptr merged_tree{raw_tree};
+  auto sig = merge_signature(repo);
+  if (!sig)
+    return std::move(sig.error());
+  const git_commit* parents[] = {ours, theirs->get()};
+  std::string message = cx.req.message.empty() ? "Merge " + cx.branch : cx.req.message;
+  if (git_commit_create(&next.commit, repo, nullptr, sig->get(), sig->get(), nullptr,
+                        message.c_str(), merged_tree.get(), 2, parents) != 0)
+    return git_fail("creating the merge commit", cx.branch + " into " + cx.main);
+  return plan_or_result{std::move(next)};
+}
+
+/// The commit the merge gate tested, while main is still the commit it was composed on.
+caf::expected<plan_or_result> gated_plan(const context& cx, const git_oid& main_oid,
+                                         const git_tree* ours_tree) {
+  if (git_oid_equal(&main_oid, &cx.gated_base) == 0) {
+    auto r = outcome(core::merge_kind::failed,
+                     cx.main + " moved to " + oid_hex(main_oid).substr(0, 12) +
+                       " while the gate tested the merge of " + cx.branch + " on " +
+                       oid_hex(cx.gated_base).substr(0, 12) + "; it is tested again on the new " +
+                       cx.main);
+    r.main_moved = true;
+    return plan_or_result{std::move(r)};
+  }
+  auto gated = lookup_commit(cx.repo, cx.gated_commit, "the gated merge");
+  if (!gated)
+    return std::move(gated.error());
+  auto gated_tree = tree_of(gated->get());
+  if (!gated_tree)
+    return std::move(gated_tree.error());
+  auto changed = changed_paths(cx.repo, ours_tree, gated_tree->get());
+  if (!changed)
+    return std::move(changed.error());
+  return plan_or_result{
+    planned_move{cx.gated_commit, *git_tree_id(gated_tree->get()), std::move(*changed)}};
+}
+
 /// One round: a result, or nothing when main moved (or its checkout changed) meanwhile.
 caf::expected<std::optional<merge_result>> attempt(const context& cx) {
   git_repository* repo = cx.repo;
@@ -434,42 +497,29 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
   if (git_oid_equal(&main_oid, &cx.tip) != 0 ||
       git_graph_descendant_of(repo, &main_oid, &cx.tip) == 1)
     return outcome(core::merge_kind::already_merged,
-                   cx.branch + " at " + hex(cx.tip).substr(0, 12) + " is already in " + cx.main +
+                   cx.branch + " at " + oid_hex(cx.tip).substr(0, 12) + " is already in " + cx.main +
                      "; nothing to do",
-                   {}, hex(main_oid));
+                   {}, oid_hex(main_oid));
   auto ours = lookup_commit(repo, main_oid, cx.main);
   if (!ours)
     return std::move(ours.error());
-  auto theirs = lookup_commit(repo, cx.tip, cx.branch);
-  if (!theirs)
-    return std::move(theirs.error());
   auto ours_tree = tree_of(ours->get());
   if (!ours_tree)
     return std::move(ours_tree.error());
-  auto theirs_tree = tree_of(theirs->get());
-  if (!theirs_tree)
-    return std::move(theirs_tree.error());
-  auto base = base_tree(repo, main_oid, cx.tip);
-  if (!base)
-    return std::move(base.error());
-  auto tm = tree_merge(repo, base->get(), ours_tree->get(), theirs_tree->get());
-  if (!tm)
-    return std::move(tm.error());
-  if (!tm->conflicts.empty()) {
-    // Build the text before the list is moved into the result.
-    std::string text = cx.branch + " conflicts with " + cx.main + " in " +
-                       std::to_string(tm->conflicts.size()) + " file(s): " +
-                       list_preview(tm->conflicts) + "; resolve them on " + cx.branch +
-                       ", commit, and merge " + cx.req.mid + " again";
-    return outcome(core::merge_kind::conflict, std::move(text), std::move(tm->conflicts));
-  }
+  auto plan = cx.gated ? gated_plan(cx, main_oid, ours_tree->get())
+                       : merged_plan(cx, main_oid, ours->get(), ours_tree->get());
+  if (!plan)
+    return std::move(plan.error());
+  if (auto* done = std::get_if<merge_result>(&*plan))
+    return std::move(*done);
+  auto& next = std::get<planned_move>(*plan);
   auto checkouts = list_checkouts(repo);
   if (!checkouts)
     return std::move(checkouts.error());
   if (auto op = operation_obstacle(cx, *checkouts))
     return std::move(*op);
   auto holder = holder_of(cx.main_ref, *checkouts);
-  checkout_move mv{*git_tree_id(ours_tree->get()), tm->tree, tm->changed_paths};
+  checkout_move mv{*git_tree_id(ours_tree->get()), next.tree, next.changed};
   if (cx.req.dry_run) {
     if (holder) {
       auto dirty = checkout_update::inspect(*holder, mv);
@@ -484,24 +534,10 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
                                              " cannot be updated; remove it if no git process "
                                              "is running");
     std::string text = cx.branch + " would merge cleanly into " + cx.main + ", changing " +
-                       std::to_string(tm->changed_paths.size()) + " file(s) (dry run)";
-    return outcome(core::merge_kind::merged, std::move(text), std::move(tm->changed_paths));
+                       std::to_string(next.changed.size()) + " file(s) (dry run)";
+    return outcome(core::merge_kind::merged, std::move(text), std::move(next.changed));
   }
-  // The commit is only an object until main names it; made first, so that nothing but the
-  // journal and the compare-and-swap happen while the user's checkout is locked.
-  git_tree* raw_tree = nullptr;
-  if (git_tree_lookup(&raw_tree, repo, &tm->tree) != 0)
-    return git_fail("reading the merged tree", hex(tm->tree));
-  tree_ptr merged_tree{raw_tree};
-  auto sig = merge_signature(repo);
-  if (!sig)
-    return std::move(sig.error());
-  const git_commit* parents[] = {ours->get(), theirs->get()};
-  std::string message = cx.req.message.empty() ? "Merge " + cx.branch : cx.req.message;
-  git_oid commit_oid;
-  if (git_commit_create(&commit_oid, repo, nullptr, sig->get(), sig->get(), nullptr,
-                        message.c_str(), merged_tree.get(), 2, parents) != 0)
-    return git_fail("creating the merge commit", cx.branch + " into " + cx.main);
+  git_oid commit_oid = next.commit;
   if (!wait_ref_lock(cx))
     return ref_lock_obstacle(cx);
   std::optional<checkout_update> update;
@@ -578,7 +614,7 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
     return git_fail("moving the main branch to the merge commit", cx.main_ref + " in " + cx.req.root);
   fault_point("merge.after_update_ref");
   std::string text = "merged " + cx.branch + " into " + cx.main + " as " +
-                     hex(commit_oid).substr(0, 12);
+                     oid_hex(commit_oid).substr(0, 12);
   std::string notes;
   if (update) {
     // Main has moved. If git refused the files now (the user changed one since the check),
@@ -610,8 +646,8 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
                   ", which switched to " + cx.main + " during the merge" +
                   (done->empty() ? "" : "; " + *done);
   }
-  auto r = outcome(core::merge_kind::merged, std::move(text), std::move(tm->changed_paths),
-                   hex(commit_oid));
+  auto r = outcome(core::merge_kind::merged, std::move(text), std::move(next.changed),
+                   oid_hex(commit_oid));
   r.notes = std::move(notes);
   return r;
 }
@@ -666,6 +702,14 @@ caf::expected<merge_result> merge_milestone(git_repository* repo, const merge_re
                                        " is not a commit in " + req.root +
                                        "; check the id with `git cat-file -t " + req.tip + "`");
   git_commit_free(raw);
+  if (!req.gated_commit.empty()) {
+    cx.gated = true;
+    if (git_oid_fromstr(&cx.gated_commit, req.gated_commit.c_str()) != 0 ||
+        git_oid_fromstr(&cx.gated_base, req.gated_base.c_str()) != 0 ||
+        req.gated_commit.size() != GIT_OID_HEXSZ || req.gated_base.size() != GIT_OID_HEXSZ)
+      return make_error(ec::invalid_input, "gated merge of " + req.mid +
+                                             ": the commit and its base must be 40-digit ids");
+  }
   cx.ref_path = std::string{git_repository_commondir(cx.repo)} + cx.main_ref;
   cx.lock_path = cx.ref_path + ".lock";
   std::string recovered;
@@ -730,7 +774,7 @@ caf::expected<std::vector<std::string>> predict_conflicts(const std::string& roo
   auto theirs_tree = tree_of(theirs->get());
   if (!theirs_tree)
     return std::move(theirs_tree.error());
-  auto base = base_tree(repo->get(), *git_commit_id(ours->get()), *git_commit_id(theirs->get()));
+  auto base = merge_base_tree(repo->get(), *git_commit_id(ours->get()), *git_commit_id(theirs->get()));
   if (!base)
     return std::move(base.error());
   auto tm = tree_merge(repo->get(), base->get(), ours_tree->get(), theirs_tree->get());

@@ -24,6 +24,11 @@ struct merge_request {
   /// Test hook run after the merge commit is made and before main is moved.
   std::function<void()> before_cas;
   int stop_fd = -1; ///< Readable when the caller must stop: git's checks before main moves end.
+  /// A gated merge: main moves to this commit (hex), made by `compose_merges` and tested by the
+  /// merge gate, instead of a new one, and only while main is still `gated_base`; otherwise
+  /// nothing changes and the result says `main_moved`. `tip` is the last tip it merges.
+  std::string gated_commit;
+  std::string gated_base; ///< Main's commit (hex) the gated commit was composed on.
 };
 
 /// Outcome of `merge_milestone`.
@@ -40,7 +45,13 @@ struct merge_result {
   /// What a merge did to a checkout besides the merge that a person must know (a file of
   /// theirs kept as it was, an earlier merge's checkout finished); empty when nothing.
   std::string notes;
+  /// A gated merge found main moved away from `gated_base` (kind `failed`): the combination
+  /// on main now was never tested, so it must be composed and gated again.
+  bool main_moved = false;
 };
+
+/// The first five of `files`, comma-separated, with the count when there are more.
+std::string conflict_preview(const std::vector<std::string>& files);
 
 /// Merges `req.tip` into the integration branch with a two-parent commit and one
 /// compare-and-swap on the ref. When a checkout (the project folder or a linked worktree) has

@@ -121,6 +121,8 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   req.message = merge_message(item);
   req.dry_run = o.dry_run;
   req.stop_fd = o.stop_fd;
+  req.gated_commit = o.gated_commit;
+  req.gated_base = o.gated_base;
   auto res = merge_milestone(repo->get(), req);
   if (!res) {
     // A stop that ended git's check is an interruption (exit 130), not a failed merge.
@@ -134,6 +136,7 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   out.text = res->text;
   out.watch = res->watch;
   out.notes = res->notes;
+  out.main_moved = res->main_moved;
   out.kind = outcome_kind(res->kind, o.dry_run);
   if (o.dry_run || (out.kind != core::merge_kind::merged && out.kind != core::merge_kind::already_merged))
     return out;

@@ -24,6 +24,10 @@ struct merge_options {
   bool delete_merged_branch = false; ///< Delete `milestone/<MID>` once it is merged.
   bool dry_run = false;              ///< Predict only; change nothing.
   bool cleanup = true;               ///< Clean up at once; false leaves it to `cleanup_merged`.
+  /// Move main to this commit the merge gate tested (merge_request::gated_commit), composed on
+  /// `gated_base`; the item is the last one it merges. Empty: merge as usual.
+  std::string gated_commit;
+  std::string gated_base;
 };
 
 /// The outcome's kind from a merge result's kind (dry runs say `would_merge`).

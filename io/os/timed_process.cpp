@@ -47,6 +47,10 @@ caf::expected<timed_process> timed_process::start(const spawn_request& req,
   return timed_process{std::move(*child), clock::now() + timeout, grace};
 }
 
+timed_process timed_process::adopt(child_process child, milliseconds timeout, milliseconds grace) {
+  return timed_process{std::move(child), clock::now() + timeout, grace};
+}
+
 timed_process::timed_process(child_process child, clock::time_point deadline,
                              milliseconds grace)
   : child_(std::move(child)), started_(clock::now()), deadline_(deadline), grace_(grace) {

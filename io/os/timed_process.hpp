@@ -36,6 +36,10 @@ public:
                                             std::chrono::milliseconds timeout,
                                             std::chrono::milliseconds grace);
 
+  /// Takes over a child started by the caller (with its own process group) under the same rules.
+  static timed_process adopt(child_process child, std::chrono::milliseconds timeout,
+                             std::chrono::milliseconds grace);
+
   timed_process(timed_process&&) noexcept = default;
   timed_process& operator=(timed_process&&) noexcept = default;
   timed_process(const timed_process&) = delete;
@@ -56,6 +60,12 @@ public:
 
   /// The process id (and group id).
   pid_t pid() const { return child_.pid(); }
+
+  /// Readable once the command has exited (for a reactor); -1 when moved from.
+  int pidfd() const { return child_.pidfd(); }
+
+  /// Clock ticks since boot at the command's start (its identity with the pid).
+  uint64_t start_time() const { return child_.start_time(); }
 
 private:
   timed_process(child_process child, clock::time_point deadline,

@@ -33,7 +33,11 @@ spawn_request worker_spawn_request(const worker_launch& launch) {
 
 caf::expected<launched_worker> spawn_worker(const worker_launch& launch, const std::string& relay,
                                             std::size_t cap) {
-  auto req = worker_spawn_request(launch);
+  return spawn_relayed(worker_spawn_request(launch), relay, cap);
+}
+
+caf::expected<launched_worker> spawn_relayed(spawn_request req, const std::string& relay,
+                                             std::size_t cap) {
   launched_worker out;
   if (relay.empty()) {
     auto child = spawn_process(req);
@@ -49,7 +53,7 @@ caf::expected<launched_worker> spawn_worker(const worker_launch& launch, const s
     return not_regular_error(req.log_path, st.st_mode);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
-    return make_error(ec::process_error, "cannot create the output pipe of a worker: " +
+    return make_error(ec::process_error, "cannot create the output pipe of a child: " +
                                            std::string(std::strerror(errno)));
   unique_fd read_end{fds[0]};
   unique_fd write_end{fds[1]};

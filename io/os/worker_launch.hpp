@@ -49,6 +49,13 @@ struct launched_worker {
 caf::expected<launched_worker> spawn_worker(const worker_launch& launch, const std::string& relay,
                                             std::size_t cap = worker_log_cap);
 
+/// Starts `req` (its own process group) with its stdout and stderr relayed by `relay` into
+/// `req.log_path`, which then holds (with its rotated copy) at most `cap` bytes at every moment;
+/// `spawn_worker` starts workers this way, the merge queue its gate command. Without a relay the
+/// output is appended to the log directly.
+caf::expected<launched_worker> spawn_relayed(spawn_request req, const std::string& relay,
+                                             std::size_t cap);
+
 /// `<root>/.sf/parallel/<mid>.log`: where a worker's stdout and stderr go.
 std::string worker_log_path(const std::string& root, const std::string& mid);
 
