@@ -251,23 +251,6 @@ void tell_batch(self_ptr self, const std::vector<merge_item>& batch, core::merge
   }
 }
 
-// A log's tail on one line: its lines joined by " | ".
-std::string last_lines(const std::string& text) {
-  std::string out, line;
-  for (char c : text) {
-    if (c != '\n') {
-      line += c;
-      continue;
-    }
-    if (!line.empty())
-      out += (out.empty() ? "" : " | ") + line;
-    line.clear();
-  }
-  if (!line.empty())
-    out += (out.empty() ? "" : " | ") + line;
-  return out;
-}
-
 std::string seconds_text(std::chrono::milliseconds ms) {
   return fmt::format("{:.1f} s", static_cast<double>(ms.count()) / 1000.0);
 }
@@ -419,7 +402,7 @@ void on_gate_done(self_ptr self, uint64_t gen) {
     watch_gate(self, gen);
     return;
   }
-  auto tail = last_lines(st.gate->run->log_tail(5));
+  auto tail = io::lines_on_one_line(st.gate->run->log_tail(5));
   st.gate->run.reset();
   io::fault_point("gate.after_run");
   std::vector<std::string> keys;

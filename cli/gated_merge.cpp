@@ -48,23 +48,6 @@ merge_outcome outcome_for(const merge_item& it, core::merge_kind k, std::string 
   return x;
 }
 
-// The log's last lines on one line.
-std::string tail_text(const std::string& root) {
-  auto text = io::tail_lines(core::gate_log(root), 5);
-  std::string out, line;
-  text += '\n';
-  for (char c : text) {
-    if (c != '\n') {
-      line += c;
-      continue;
-    }
-    if (!line.empty())
-      out += (out.empty() ? "" : " | ") + line;
-    line.clear();
-  }
-  return out;
-}
-
 } // namespace
 
 merge_report merge_through_gate(const std::string& root, const preferences& prefs, const plan& p,
@@ -160,12 +143,13 @@ merge_report merge_through_gate(const std::string& root, const preferences& pref
       req.milestones.push_back(key_of(it));
     std::cerr << "sf-actors: merge gate `" << req.command << "` tests " << keys_text(batch)
               << "\n";
-    auto out = io::run_gate(req, sigfd);
-    if (!out) {
-      stop_with(outcome_for(batch.front(), core::merge_kind::failed, describe(out.error())),
+    auto ran = io::run_gate(req, sigfd);
+    if (!ran) {
+      stop_with(outcome_for(batch.front(), core::merge_kind::failed, describe(ran.error())),
                 exit_failure);
       break;
     }
+    const auto* out = &ran->outcome;
     if (stop_requested(sigfd)) {
       for (const auto& it : batch)
         r.results.push_back(outcome_for(it, core::merge_kind::interrupted,
@@ -213,7 +197,7 @@ merge_report merge_through_gate(const std::string& root, const preferences& pref
     if (verdict.retry || verdict.failed.empty())
       std::cerr << "sf-actors: " << why << " on " << keys_text(batch)
                 << (verdict.retry ? "; running it once more\n" : "; testing smaller batches\n");
-    auto tail = tail_text(root);
+    auto tail = io::lines_on_one_line(ran->tail);
     for (const auto& key : verdict.failed) {
       auto it = find(key);
       if (it == items.end())

@@ -155,14 +155,28 @@ std::string gate_run::log_tail(std::size_t n) const {
   return out;
 }
 
-caf::expected<timed_outcome> run_gate(const gate_request& req, int stop_fd) {
+std::string lines_on_one_line(const std::string& text) {
+  std::string out, line;
+  for (char c : text + "\n") {
+    if (c != '\n') {
+      line += c;
+      continue;
+    }
+    if (!line.empty())
+      out += (out.empty() ? "" : " | ") + line;
+    line.clear();
+  }
+  return out;
+}
+
+caf::expected<gate_result> run_gate(const gate_request& req, int stop_fd) {
   auto run = gate_run::start(req);
   if (!run)
     return std::move(run.error());
   bool stopped = false;
   for (;;) {
     if (auto out = run->poll())
-      return *out;
+      return gate_result{*out, run->log_tail(5)};
     pollfd fds[2] = {{run->pidfd(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
     int n = stop_fd >= 0 && !stopped ? 2 : 1;
     // Wakes for the exit, the stop, or a signal deadline (polled every 100 ms).

@@ -76,8 +76,17 @@ private:
   bool ended_ = false;
 };
 
+/// A log's lines on one line, joined by " | " (empty lines left out), for reports and status.
+std::string lines_on_one_line(const std::string& text);
+
+/// How a gate run that was waited for ended.
+struct gate_result {
+  timed_outcome outcome; ///< Exit status, timeout, duration.
+  std::string tail;      ///< The last lines it wrote to the gate log.
+};
+
 /// Runs the gate to its end in this thread (for `sf-actors merge` without a coordinator);
 /// a readable `stop_fd` (when >= 0) stops it.
-caf::expected<timed_outcome> run_gate(const gate_request& req, int stop_fd);
+caf::expected<gate_result> run_gate(const gate_request& req, int stop_fd);
 
 } // namespace sf::io

@@ -81,6 +81,9 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
   stop_grace: 0
   push_remote: origin
   push_timeout: 12.5
+  merge_gate: make check
+  merge_gate_timeout: 90
+  gate_batch: 8
   integration_branch: trunk
   delete_merged_branches: true
   max_restarts: 0
@@ -109,6 +112,9 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
   CHECK(p.stop_grace == 0);
   CHECK(p.push_remote == "origin");
   CHECK(p.push_timeout == 12.5);
+  CHECK(p.merge_gate == "make check");
+  CHECK(p.merge_gate_timeout == 90);
+  CHECK(p.gate_batch == 8);
   CHECK(p.integration_branch == "trunk");
   CHECK(p.delete_merged_branches);
   CHECK(p.max_restarts == 0);
@@ -134,7 +140,7 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
 
 TEST_CASE("preference_keys documents exactly the accepted keys", "[config][preferences]") {
   const auto& keys = sf::preference_keys();
-  REQUIRE(keys.size() == 31);
+  REQUIRE(keys.size() == 34);
   for (const auto& k : keys) {
     CAPTURE(k.name);
     CHECK(std::string{k.type}.size() > 0);
@@ -233,6 +239,9 @@ TEST_CASE("wrong types and out-of-range values name file, line, key, value and a
       {"worker_command: [a, b]", "worker_command", "a list", "a string"},
       {"push_remote: {x: y}", "push_remote", "a map", "a string"},
       {"push_timeout: 0", "push_timeout", "0", "greater than 0"},
+      {"merge_gate: [make, check]", "merge_gate", "a list", "a string"},
+      {"merge_gate_timeout: 0", "merge_gate_timeout", "0", "greater than 0"},
+      {"gate_batch: 0", "gate_batch", "0", "an integer from 1 to 64"},
       {"integration_branch: \"my branch\"", "integration_branch", "\"my branch\"",
        "a local branch name"},
       {"integration_branch: main..x", "integration_branch", "\"main..x\"", "a local branch name"},

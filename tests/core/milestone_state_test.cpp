@@ -63,13 +63,15 @@ TEST_CASE("settled states wait for a new start, and a slot is held only by a wor
     INFO(core::to_string(m.from) << " -> " << core::to_string(m.to));
     // A settled milestone moves only when start requests it again (or, after a conflict,
     // when its merge goes on).
-    if (core::is_settled(m.from) && m.from != milestone_state::conflict)
+    if (core::is_settled(m.from) && m.from != milestone_state::conflict &&
+        m.from != milestone_state::gate_failed)
       CHECK(m.to == milestone_state::queued);
     // Nothing skips the merge: merged is entered only from complete, conflict or a branch
     // found already on main before it ran.
     if (m.to == milestone_state::merged)
       CHECK((m.from == milestone_state::complete || m.from == milestone_state::conflict ||
-             m.from == milestone_state::queued || m.from == milestone_state::waiting));
+             m.from == milestone_state::gate_failed || m.from == milestone_state::queued ||
+             m.from == milestone_state::waiting));
     // A slot is entered only through starting (or the adoption of a live worker).
     if (core::holds_slot(m.to) && !core::holds_slot(m.from))
       CHECK((m.to == milestone_state::starting || m.to == milestone_state::running));

@@ -4,6 +4,7 @@
 #include "io/git/merge_step.hpp"
 #include "support/gates.hpp"
 #include "support/project.hpp"
+#include "support/queue_run.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -25,7 +26,6 @@ using namespace sf::test;
 
 namespace {
 
-constexpr auto run_timeout = 60s;
 
 // Twenty numbered lines: edits two or more lines apart merge cleanly, the same line conflicts.
 std::string numbered_lines() {
@@ -51,20 +51,6 @@ void commit_file(const test_project& p, const std::string& rel, const std::strin
   p.git("commit -q -m " + sh_quote("add " + rel));
 }
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty())
-      out.push_back(line);
-  return out;
-}
-
-// Subjects of the merge commits on main's first-parent history, oldest first.
-std::vector<std::string> merges_on_main(const test_project& p) {
-  return split_lines(p.git("log --first-parent --merges --reverse --format=%s main"));
-}
-
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.rfind(prefix, 0) == 0;
 }
@@ -82,51 +68,8 @@ std::string show(const test_project& p, const std::string& rev_path) {
   return p.git("show " + sh_quote(rev_path));
 }
 
-// Position of the first event of `mid` in `state` in events.jsonl (the log is strictly
-// ordered, unlike millisecond times), or -1.
-long event_index(const std::string& root, const std::string& mid, const std::string& state) {
-  auto lines = event_lines(root, "");
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    auto j = nlohmann::json::parse(lines[i], nullptr, false);
-    if (j.is_object() && j.value("milestone", "") == mid && j.value("state", "") == state)
-      return static_cast<long>(i);
-  }
-  return -1;
-}
-
 bool any_event(const std::string& root, const std::string& needle) {
   return !event_lines(root, needle).empty();
-}
-
-// The row of `mid` in `status --json`, or an empty object while it has none.
-nlohmann::json status_row(const test_project& p, const std::string& mid) {
-  auto j = nlohmann::json::parse(p.cli("status --json").out, nullptr, false);
-  if (j.is_object() && j.contains("workers"))
-    for (const auto& w : j["workers"])
-      if (w.value("milestoneId", "") == mid)
-        return w;
-  return nlohmann::json::object();
-}
-
-struct finished_run {
-  int exit_code = -1;
-  std::string output;
-};
-
-// Waits for a spawned CLI to end; its output is the n-th log.
-finished_run finish(test_project& p, sf::io::child_process& child, int n) {
-  finished_run r;
-  auto status = wait_exit(child, run_timeout);
-  REQUIRE(status);
-  r.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
-  r.output = read_file(p.cli_log(n));
-  return r;
-}
-
-// Runs `start --yes` in the foreground to its end.
-finished_run start_to_end(test_project& p, int n = 1) {
-  auto child = p.spawn_cli({"start", "--yes"});
-  return finish(p, child, n);
 }
 
 std::string prefs(const std::string& extra) {

@@ -1,0 +1,242 @@
+// The merge gate end to end: a tiny project whose check really fails when two milestones
+// combine badly although each passes alone (parts/*.txt must add up to at most 10). Real
+// repositories, the real CLI and worker, a real gate command; git state is read with git.
+#include "support/gates.hpp"
+#include "support/project.hpp"
+#include "support/queue_run.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using namespace sf::test;
+
+namespace {
+
+// The project's own check: the parts on the tree under test add up to at most 10.
+const char* check_script = R"(total=0
+for f in parts/*.txt; do [ -f "$f" ] && total=$((total + $(cat "$f"))); done
+echo "total $total"
+[ "$total" -le 10 ]
+)";
+
+// A milestone whose one unit adds parts/<name>.txt holding `value`.
+milestone_spec part(const std::string& id, const std::string& name, int value,
+                    std::vector<std::string> deps = {}) {
+  return ms(id, std::move(deps),
+            {unit("U01", "mkdir -p parts && echo " + std::to_string(value) + " > parts/" + name +
+                           ".txt")});
+}
+
+std::string gate_prefs(const std::string& extra, const std::string& gate = "sh check.sh",
+                       const std::string& auto_merge = "auto") {
+  return "  enabled: true\n  max_workers: 4\n  auto_merge: " + auto_merge +
+         "\n  merge_gate: " + gate + "\n" + extra;
+}
+
+// Commits the check, and `gate.sh` when the gate needs more than the check.
+void add_check(const test_project& p, const std::string& gate_script = "") {
+  write_file(p.path("check.sh"), check_script);
+  p.git("add check.sh");
+  if (!gate_script.empty()) {
+    write_file(p.path("gate.sh"), gate_script);
+    p.git("add gate.sh");
+  }
+  p.git("commit -q -m 'the check'");
+}
+
+// The sum of the parts in `rev`'s tree.
+int parts_total(const test_project& p, const std::string& rev) {
+  int total = 0;
+  for (const auto& f : split_lines(p.git("ls-tree --name-only " + rev + " parts/ || true")))
+    total += std::stoi(p.git("show " + rev + ":" + f));
+  return total;
+}
+
+// Every commit main has pointed at passes the check: main's first-parent history.
+void check_main_always_passes(const test_project& p) {
+  for (const auto& c : split_lines(p.git("rev-list --first-parent main"))) {
+    INFO("commit on main: " << c);
+    CHECK(parts_total(p, c) <= 10);
+  }
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// How many times the gate ran: our line at the start of each run in the gate log.
+int gate_runs(const test_project& p) {
+  int n = 0;
+  if (!exists(p.path(".sf/parallel/gate.log")))
+    return 0;
+  for (const auto& line : split_lines(read_file(p.path(".sf/parallel/gate.log"))))
+    n += line.rfind("[sf-actors] gate: testing", 0) == 0 ? 1 : 0;
+  return n;
+}
+
+bool contains(const std::string& s, const std::string& needle) {
+  return s.find(needle) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("merge gate: two milestones that each pass never reach main together", "[gate]") {
+  for (std::string order : {"sequential", "by-completion"}) {
+    SECTION(order) {
+      test_project p({part("M002", "a", 6), part("M003", "b", 6)},
+                     gate_prefs("  merge_order: " + order + "\n"));
+      add_check(p);
+      auto r = start_to_end(p);
+      INFO(r.output);
+      CHECK(r.exit_code == 9);
+      check_main_always_passes(p);
+      // One of them merged; the other failed the gate twice (once more for flaky tests).
+      auto merges = merges_on_main(p);
+      REQUIRE(merges.size() == 1);
+      std::string landed = contains(merges[0], "M002") ? "M002" : "M003";
+      std::string held = landed == "M002" ? "M003" : "M002";
+      CHECK(gate_runs(p) == 3);
+      auto row = status_row(p, held);
+      CHECK(row.value("state", "") == "gate_failed");
+      CHECK(contains(row.value("note", ""), "exited with code 1"));
+      CHECK(contains(row.value("note", ""), "total 12")); // the log's tail
+      CHECK(status_row(p, landed).value("state", "") == "merged");
+      // Nothing of the held milestone is lost: its branch and worktree stay.
+      CHECK_FALSE(p.git("rev-parse --verify milestone/" + held).empty());
+      CHECK(exists(p.path(".sf/worktrees/" + held + "/parts")));
+      // The gate ran in its own worktree, never in the user's checkout.
+      CHECK(exists(p.path(".sf/gate/check.sh")));
+      CHECK(p.git("status --porcelain --untracked-files=no").empty());
+    }
+  }
+}
+
+TEST_CASE("merge gate: a dependent never starts on a milestone that failed the gate",
+          "[gate]") {
+  test_project p({part("M002", "a", 11), part("M003", "c", 1, {"M002"})}, gate_prefs(""));
+  add_check(p);
+  auto r = start_to_end(p);
+  INFO(r.output);
+  CHECK(r.exit_code == 9);
+  CHECK(merges_on_main(p).empty());
+  CHECK(status_row(p, "M002").value("state", "") == "gate_failed");
+  CHECK(event_index(p.root(), "M003", "starting") == -1);
+}
+
+TEST_CASE("merge gate: the user fixes a gate failure on the branch and merges it", "[gate]") {
+  test_project p({part("M002", "a", 11)}, gate_prefs(""));
+  add_check(p);
+  auto r = start_to_end(p);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 9);
+  auto wt = p.path(".sf/worktrees/M002");
+  write_file(wt + "/parts/a.txt", "4\n");
+  run("git add -A && git commit -q -m 'a smaller part'", wt);
+  auto m = p.cli("merge M002");
+  INFO(m.out << m.err);
+  CHECK(m.exit_code == 0);
+  CHECK(contains(m.out, "merged successfully"));
+  CHECK(p.git("show main:parts/a.txt") == "4\n");
+  check_main_always_passes(p);
+}
+
+TEST_CASE("merge gate: batches find the culprit and land the rest (merge without a coordinator)",
+          "[gate]") {
+  // Each is fine on main alone; M004 makes any tree with all three small parts too big.
+  test_project p({part("M002", "a", 1), part("M003", "b", 1), part("M004", "c", 8),
+                  part("M005", "d", 1)},
+                 gate_prefs("  gate_batch: 4\n", "sh check.sh", "manual"));
+  add_check(p);
+  auto r = start_to_end(p);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(merges_on_main(p).empty());
+  auto m = p.cli("merge --json");
+  INFO(m.out << m.err);
+  CHECK(m.exit_code == 9);
+  auto j = nlohmann::json::parse(m.out);
+  std::vector<std::string> merged, failed;
+  for (const auto& x : j["results"]) {
+    if (x["result"] == "merged")
+      merged.push_back(x["milestoneId"]);
+    if (x["result"] == "gate_failed")
+      failed.push_back(x["milestoneId"]);
+  }
+  CHECK(merged == std::vector<std::string>{"M002", "M003", "M004"});
+  CHECK(failed == std::vector<std::string>{"M005"});
+  // All four fail together; M002+M003 pass; M004 (known bad with M005) passes alone; M005
+  // fails alone: 4 runs, within 2 + 2 log2(4).
+  CHECK(gate_runs(p) == 4);
+  check_main_always_passes(p);
+  CHECK(parts_total(p, "main") == 10);
+}
+
+TEST_CASE("merge gate: main moved by the user during the gate is tested again", "[gate]") {
+  test_project p({part("M002", "a", 5)}, gate_prefs("", "sh gate.sh"));
+  add_check(p, hold("gate") + " && sh check.sh\n");
+  auto child = p.spawn_cli({"start", "--yes"});
+  REQUIRE(wait_for(p.root(), [&] { return gate_runs(p) == 1; }, 30s));
+  // The user commits a part of their own on main while the gate tests the old main.
+  write_file(p.path("parts/user.txt"), "5\n");
+  p.git("add parts/user.txt");
+  p.git("commit -q -m 'a part of mine'");
+  release(p, "gate");
+  auto r = finish(p, child, 1);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(gate_runs(p) == 2); // the first test was of a main that is gone
+  CHECK(p.git("log --format=%s main").find("a part of mine") != std::string::npos);
+  CHECK(parts_total(p, "main") == 10);
+  check_main_always_passes(p);
+}
+
+TEST_CASE("merge gate: a gate that hangs is stopped at merge_gate_timeout and fails", "[gate]") {
+  test_project p({part("M002", "a", 1)},
+                 gate_prefs("  merge_gate_timeout: 0.5\n  stop_grace: 0.5\n", "exec sleep 600"));
+  add_check(p);
+  auto r = start_to_end(p);
+  INFO(r.output);
+  CHECK(r.exit_code == 9);
+  CHECK(merges_on_main(p).empty());
+  CHECK(gate_runs(p) == 2);
+  CHECK(contains(status_row(p, "M002").value("note", ""), "timed out"));
+  CHECK_FALSE(exists(p.path(".sf/parallel/gate.json")));
+}
+
+TEST_CASE("merge gate: a coordinator killed during the gate leaves nothing running twice",
+          "[gate]") {
+  test_project p({part("M002", "a", 2)}, gate_prefs("", "exec sh gate.sh"));
+  add_check(p, "echo $$ >> \"$SF_PROJECT_ROOT/gate-pids\"\n" + hold("gate") +
+                 " && sh check.sh\n");
+  auto gate_pids = [&] { return split_lines(read_file(p.path("gate-pids"))); };
+  auto first = p.spawn_cli({"start", "--yes"});
+  REQUIRE(wait_for(p.root(), [&] {
+    return exists(p.path(".sf/parallel/gate.json")) && gate_pids().size() == 1;
+  }, 30s));
+  auto first_gate = std::stol(gate_pids().at(0));
+  REQUIRE(::kill(static_cast<pid_t>(first.pid()), SIGKILL) == 0);
+  (void) wait_exit(first, 10s);
+  CHECK(alive(first_gate)); // the gate outlived its coordinator
+  // The gate's worktree goes too: the next gate makes it again.
+  run("git worktree remove --force .sf/gate", p.root());
+  auto second = p.spawn_cli({"start", "--yes"});
+  // The new coordinator ends the old gate (it would test beside the new one) and starts its own.
+  REQUIRE(wait_for(p.root(), [&] { return gate_pids().size() == 2; }, 30s));
+  CHECK_FALSE(alive(first_gate));
+  release(p, "gate");
+  auto r = finish(p, second, 2);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(merges_on_main(p).size() == 1);
+  CHECK(p.git("show main:parts/a.txt") == "2\n");
+}
