@@ -1,6 +1,8 @@
 #include "actors/merge_queue.hpp"
 
 #include "core/merge_policy.hpp"
+#include "core/utc_time.hpp"
+#include "io/files/status_file.hpp"
 #include "io/files/gate_record.hpp"
 #include "io/files/merge_queue_file.hpp"
 #include "io/git/git.hpp"
@@ -336,7 +338,8 @@ void start_gate(self_ptr self, std::vector<merge_item> batch, io::composed_merge
              "merge gate `" + req.command + "` runs on " +
                (b.size() == 1 ? "its merge" : "the merge of " + joined_keys(b)) + " (" +
                st.gate->chain.tip.substr(0, 12) + " on " + st.gate->chain.main + " " +
-               st.gate->chain.base.substr(0, 12) + ")");
+               st.gate->chain.base.substr(0, 12) + ") since " +
+               core::utc_text(io::now_ms()) + ", output in .sf/parallel/gate.log");
 }
 
 void drain_gated(self_ptr self);

@@ -1,6 +1,6 @@
 #pragma once
 /// `sf-actors merge` without a coordinator when `merge_gate` is set: the queue's gate run in
-/// this process. Each batch is composed on main, tested in `.sf/gate`, and main moves to it
+/// this process. Each batch is composed on main, tested in `.sf/worktrees/_gate`, and main moves to it
 /// only when the gate passed and main is still where the test began.
 
 #include "config/plan.hpp"

@@ -54,7 +54,8 @@ std::string control_dir(const std::string& root) {
 }
 
 std::string gate_worktree_dir(const std::string& root) {
-  return under(root, ".sf/gate");
+  // Under the ignored worktrees folder; '_' starts no milestone id, so it is never one's.
+  return under(root, ".sf/worktrees/_gate");
 }
 
 std::string gate_log(const std::string& root) {

@@ -39,7 +39,7 @@ std::string worktrees_dir(const std::string& root);
 /// `<root>/.sf/worktrees/<mid>`.
 std::string worktree_dir(const std::string& root, std::string_view mid);
 
-/// `<root>/.sf/gate`: the merge gate's long-lived worktree.
+/// `<root>/.sf/worktrees/_gate`: the merge gate's long-lived worktree.
 std::string gate_worktree_dir(const std::string& root);
 
 /// `<root>/.sf/parallel/gate.log`: the merge gate command's output.

@@ -1,5 +1,5 @@
 #pragma once
-/// One run of the merge gate: the commit under test checked out in `.sf/gate`, the gate
+/// One run of the merge gate: the commit under test checked out in `.sf/worktrees/_gate`, the gate
 /// command started there in its own process group with its output in `.sf/parallel/gate.log`
 /// (capped), recorded in `.sf/parallel/gate.json` while it runs, and ended by SIGTERM then
 /// SIGKILL past its timeout.

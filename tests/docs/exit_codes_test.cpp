@@ -46,7 +46,7 @@ int exit_of(sf::io::child_process& child) {
 } // namespace
 
 TEST_CASE("exit codes: the README's table lists exactly the codes checked here", "[exitcodes]") {
-  CHECK(readme_codes() == std::set<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 130});
+  CHECK(readme_codes() == std::set<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 130});
 }
 
 TEST_CASE("exit codes 0 to 4: success, bad input, usage, not enabled, nothing eligible",
@@ -102,6 +102,17 @@ TEST_CASE("exit code 8: merged, but the push failed", "[exitcodes]") {
   auto m = p.cli("merge M001");
   INFO(m.out << m.err);
   CHECK(m.exit_code == 8);
+}
+
+TEST_CASE("exit code 9: the merge gate failed on a merge", "[exitcodes]") {
+  test_project p({ms("M001", {}, {unit("U01", "echo one > one.txt")})},
+                 enabled + "  auto_merge: manual\n  merge_gate: test ! -e one.txt\n");
+  auto run = p.spawn_cli({"start", "--yes"});
+  REQUIRE(exit_of(run) == 0);
+  auto m = p.cli("merge M001");
+  INFO(m.out << m.err);
+  CHECK(m.exit_code == 9);
+  CHECK(p.git("ls-tree --name-only main one.txt").empty());
 }
 
 TEST_CASE("exit code 130: Ctrl-C ends a foreground start after its workers stopped",

@@ -115,7 +115,7 @@ TEST_CASE("merge gate: two milestones that each pass never reach main together",
       CHECK_FALSE(p.git("rev-parse --verify milestone/" + held).empty());
       CHECK(exists(p.path(".sf/worktrees/" + held + "/parts")));
       // The gate ran in its own worktree, never in the user's checkout.
-      CHECK(exists(p.path(".sf/gate/check.sh")));
+      CHECK(exists(p.path(".sf/worktrees/_gate/check.sh")));
       CHECK(p.git("status --porcelain --untracked-files=no").empty());
     }
   }
@@ -228,7 +228,7 @@ TEST_CASE("merge gate: a coordinator killed during the gate leaves nothing runni
   (void) wait_exit(first, 10s);
   CHECK(alive(first_gate)); // the gate outlived its coordinator
   // The gate's worktree goes too: the next gate makes it again.
-  run("git worktree remove --force .sf/gate", p.root());
+  run("git worktree remove --force .sf/worktrees/_gate", p.root());
   auto second = p.spawn_cli({"start", "--yes"});
   // The new coordinator ends the old gate (it would test beside the new one) and starts its own.
   REQUIRE(wait_for(p.root(), [&] { return gate_pids().size() == 2; }, 30s));
@@ -239,4 +239,26 @@ TEST_CASE("merge gate: a coordinator killed during the gate leaves nothing runni
   CHECK(r.exit_code == 0);
   CHECK(merges_on_main(p).size() == 1);
   CHECK(p.git("show main:parts/a.txt") == "2\n");
+}
+
+TEST_CASE("merge gate: per-slice merges are gated one slice at a time", "[gate]") {
+  test_project p({}, gate_prefs("  merge_strategy: per-slice\n"));
+  add_check(p);
+  write_file(p.path(".sf/milestones/M002/MILESTONE.md"),
+             "---\ntitle: Two slices\nstatus: pending\ndependsOn: []\nslices:\n"
+             "  - id: S01\n    title: First\n    units:\n"
+             "      - id: U01\n        title: One\n        run: 'mkdir -p parts && echo 6 > parts/a.txt'\n"
+             "  - id: S02\n    title: Second\n    units:\n"
+             "      - id: U02\n        title: Two\n        run: 'echo 6 > parts/b.txt'\n---\n\n"
+             "Two slices that are too big together.\n");
+  p.git("add -A");
+  p.git("commit -q -m plan");
+  auto r = start_to_end(p);
+  INFO(r.output);
+  CHECK(r.exit_code == 9);
+  check_main_always_passes(p);
+  auto merges = merges_on_main(p);
+  REQUIRE(merges.size() == 1);
+  CHECK(merges[0].rfind("Merge slice S01", 0) == 0);
+  CHECK(status_row(p, "M002").value("state", "") == "gate_failed");
 }
