@@ -1248,8 +1248,13 @@ void on_merged(self_ptr self, const merge_outcome& x) {
                     !obstacle && !core::is_gate_news(x.kind);
   // Under auto_merge: auto a "waiting" is a pause in the queue; otherwise it is the answer.
   bool automatic = st.cfg.prefs.auto_merge == auto_merge_mode::automatic;
-  if (x.slice.empty() && (final_kind || !automatic))
+  // A gate at work holds the run open whatever auto_merge says: its answer is still to come.
+  if (x.slice.empty() && core::is_gate_news(x.kind)) {
+    st.pending_merges.insert(x.milestone);
+    st.finished_published = false;
+  } else if (x.slice.empty() && (final_kind || !automatic)) {
     st.pending_merges.erase(x.milestone);
+  }
   if (e != nullptr && x.slice.empty()) {
     if (x.kind == core::merge_kind::merged || x.kind == core::merge_kind::already_merged) {
       st.complete_on_main.insert(x.milestone);

@@ -262,3 +262,41 @@ TEST_CASE("merge gate: per-slice merges are gated one slice at a time", "[gate]"
   CHECK(merges[0].rfind("Merge slice S01", 0) == 0);
   CHECK(status_row(p, "M002").value("state", "") == "gate_failed");
 }
+
+TEST_CASE("merge gate: a running coordinator's queue batches, bisects and lands the rest",
+          "[gate]") {
+  test_project p({part("M002", "a", 1), part("M003", "b", 1), part("M004", "c", 8),
+                  part("M005", "d", 1), ms("M009", {}, {unit("U01", hold("M009"))})},
+                 "  enabled: true\n  max_workers: 5\n  auto_merge: manual\n"
+                 "  merge_gate: sh check.sh\n  gate_batch: 4\n");
+  add_check(p);
+  auto child = p.spawn_cli({"start", "--yes"});
+  // M009 keeps the coordinator up while the four others wait for `merge`.
+  REQUIRE(wait_for(p.root(), [&] {
+    for (std::string id : {"M002", "M003", "M004", "M005"})
+      if (status_row(p, id).value("state", "") != "complete")
+        return false;
+    return status_row(p, "M009").value("state", "") == "running";
+  }, 30s));
+  auto m = p.cli("merge --json");
+  INFO(m.out << m.err);
+  CHECK(m.exit_code == 0);
+  auto j = nlohmann::json::parse(m.out);
+  std::size_t testing = 0;
+  for (const auto& x : j["results"])
+    testing += x["result"] == "gate_running" ? 1 : 0;
+  CHECK(testing == 4); // one gate run for the whole batch
+  REQUIRE(wait_for(p.root(), [&] {
+    return status_row(p, "M005").value("state", "") == "gate_failed" &&
+           status_row(p, "M004").value("state", "") == "merged";
+  }, 30s));
+  release(p, "M009");
+  auto r = finish(p, child, 1);
+  INFO(r.output);
+  CHECK(r.exit_code == 9);
+  for (std::string id : {"M002", "M003", "M004"})
+    CHECK(status_row(p, id).value("state", "") == "merged");
+  CHECK(gate_runs(p) == 4);
+  check_main_always_passes(p);
+  CHECK(parts_total(p, "main") == 10);
+}
