@@ -115,6 +115,15 @@ std::optional<timed_outcome> gate_run::poll() {
   if (out && !ended_) {
     ended_ = true;
     remove_gate_record(req_.root);
+    // The relay copies the last output once the command's group has closed the pipe, which is
+    // at once: waited for (briefly), so that the log's tail read next holds the end.
+    if (relay_) {
+      pollfd pfd{relay_->pidfd(), POLLIN, 0};
+      (void) ::poll(&pfd, 1, 2000);
+      int status = 0;
+      if (relay_->try_reap(status))
+        relay_.reset();
+    }
   }
   return out;
 }
