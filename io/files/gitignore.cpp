@@ -43,7 +43,7 @@ std::set<std::string, std::less<>> lines_of(std::string_view text) {
 
 const std::vector<std::string>& runtime_ignore_rules() {
   // Anchored folders for the root; `**/` catches the lock inside each worktree's own .sf too.
-  static const std::vector<std::string> rules{"/.sf/parallel/", "/.sf/worktrees/", "/.sf/gate/", ".sf/auto.lock",
+  static const std::vector<std::string> rules{"/.sf/parallel/", "/.sf/worktrees/", ".sf/auto.lock",
                                               "**/.sf/auto.lock"};
   return rules;
 }

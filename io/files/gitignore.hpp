@@ -8,7 +8,7 @@
 
 namespace sf::io {
 
-/// The ignore lines sf-actors needs: `.sf/parallel/`, `.sf/worktrees/`, `.sf/gate/` and every `auto.lock`.
+/// The ignore lines sf-actors needs: `.sf/parallel/`, `.sf/worktrees/` and every `auto.lock`.
 const std::vector<std::string>& runtime_ignore_rules();
 
 /// Appends the missing rules (under a one-time comment header) to `<root>/.gitignore`, creating

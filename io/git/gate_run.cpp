@@ -75,6 +75,7 @@ caf::expected<gate_run> gate_run::start(const gate_request& req) {
   rec.milestones = req.milestones;
   // Without the record a crash could leave the command running unseen; it is not started then.
   auto proc = timed_process::adopt(std::move(launched->worker), req.timeout, req.grace);
+  proc.end_group_at_exit();
   if (auto err = write_gate_record(req.root, rec))
     return make_error(ec::io_error, "the merge gate was not started: " + describe(err));
   gate_run run{req, std::move(proc), std::move(launched->relay)};

@@ -94,7 +94,7 @@ std::optional<timed_outcome> timed_process::wait_for(milliseconds slice) {
     if (wait_exit(child_.pidfd(), duration_cast<milliseconds>(next - now) + milliseconds(1))) {
       // A stopped command's group may hold children that outlived the shell: they go with
       // it while the leader's zombie still pins the group id.
-      if (termed_at_)
+      if (termed_at_ || end_group_)
         (void) child_.signal_group(SIGKILL);
       int status = 0;
       if (child_.try_reap(status)) {

@@ -55,6 +55,10 @@ public:
   /// Waits for the end (at most the timeout plus the grace and a reap).
   timed_outcome wait();
 
+  /// When the command itself exits, whatever it left running in its process group goes too
+  /// (the merge gate: a test server left behind must not serve the next run).
+  void end_group_at_exit() { end_group_ = true; }
+
   /// Moves the deadline earlier (never later): a run that ends must not wait for a hook.
   void cut_deadline(clock::time_point at);
 
@@ -77,6 +81,7 @@ private:
   std::chrono::milliseconds grace_;
   std::optional<clock::time_point> termed_at_; ///< When SIGTERM went out.
   bool killed_ = false;                        ///< SIGKILL went out.
+  bool end_group_ = false;                     ///< See end_group_at_exit.
   std::optional<timed_outcome> done_;
 };
 

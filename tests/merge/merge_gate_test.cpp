@@ -300,3 +300,14 @@ TEST_CASE("merge gate: a running coordinator's queue batches, bisects and lands 
   check_main_always_passes(p);
   CHECK(parts_total(p, "main") == 10);
 }
+
+TEST_CASE("merge gate: what the gate command leaves running ends with it", "[gate]") {
+  test_project p({part("M002", "a", 1)}, gate_prefs("", "sh gate.sh"));
+  add_check(p, "sleep 300 &\necho $! > \"$SF_PROJECT_ROOT/left-behind\"\nsh check.sh\n");
+  auto r = start_to_end(p);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(merges_on_main(p).size() == 1);
+  auto left = std::stol(split_lines(read_file(p.path("left-behind"))).at(0));
+  CHECK(wait_for(p.root(), [&] { return !alive(left); }, 10s));
+}
