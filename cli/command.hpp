@@ -139,6 +139,7 @@ std::function<int()> setup_doctor(CLI::App& app, global_options& g);
 std::function<int()> setup_check_worker(CLI::App& app, global_options& g);
 std::function<int()> setup_chaos(CLI::App& app, global_options& g);
 std::function<int()> setup_chaos_worker(CLI::App& app, global_options& g);
+std::function<int()> setup_merge_driver(CLI::App& app, global_options& g);
 std::function<int()> setup_chaos_bystander(CLI::App& app, global_options& g);
 std::function<int()> setup_help(CLI::App& app, global_options& g);
 std::function<int()> setup_version(CLI::App& app, global_options& g);

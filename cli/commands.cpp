@@ -45,6 +45,8 @@ const std::vector<command>& commands() {
     {"generate-docs", "Print the shell completion or the man page (run by the build)",
      setup_generate, true},
     {"chaos-worker", "The chaos harness's fault worker", setup_chaos_worker, true},
+    {"merge-driver", "git's merge driver for the .sf/ state files (registered by start and init)",
+     setup_merge_driver, true},
     {"chaos-bystander", "A process outside the run that records signals", setup_chaos_bystander,
      true},
   };

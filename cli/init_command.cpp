@@ -1,5 +1,7 @@
 // `sf-actors init`: a commented preferences file and one example milestone, never overwriting.
 #include "cli/command.hpp"
+#include "io/git/merge_driver.hpp"
+#include "io/os/proc_files.hpp"
 #include "core/sf_paths.hpp"
 #include "io/files/gitignore.hpp"
 #include "messages/error.hpp"
@@ -171,6 +173,9 @@ std::function<int()> setup_init(CLI::App& app, global_options& g) {
     auto changed = io::ensure_runtime_ignored(root.string());
     if (!changed)
       return fail(changed.error());
+    // `git merge` in a worktree then merges the .sf/ files as the queue does (README, Merging).
+    if (auto err = io::register_merge_driver(root.string(), io::self_exe()))
+      std::cerr << "sf-actors: warning: " << describe(err) << '\n';
     std::cout << (*changed ? "added runtime paths to " : "runtime paths already ignored in ")
               << (root / ".gitignore").string() << '\n';
     print_next_steps(root);

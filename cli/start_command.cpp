@@ -1,6 +1,7 @@
 // `sf-actors start [MID...] [--yes] [--max-workers N] [--detach | --json]`
 #include "actors/orchestrator.hpp"
 #include "cli/command.hpp"
+#include "io/git/merge_driver.hpp"
 #include "cli/terminal_style.hpp"
 #include "cli/eligibility_text.hpp"
 #include "cli/event_printer.hpp"
@@ -356,6 +357,9 @@ std::function<int()> setup_start(CLI::App& app, global_options& g) {
     }
     if (auto changed = io::ensure_runtime_ignored(root); !changed)
       return fail(changed.error());
+    // `git merge` in a worktree then merges the .sf/ files as the queue does (README, Merging).
+    if (auto err = io::register_merge_driver(root, io::self_exe()))
+      std::cerr << "sf-actors: warning: " << describe(err) << '\n';
     if (asking) {
       if (!::isatty(STDIN_FILENO))
         return fail("standard input is not a terminal, so `start` cannot ask for confirmation; "

@@ -36,4 +36,15 @@ caf::expected<repo_ptr> open_repo(const std::string& path) {
   return repo_ptr{raw};
 }
 
+caf::expected<config_ptr> open_local_config(git_repository* repo, const std::string& root) {
+  git_config* raw = nullptr;
+  if (git_repository_config(&raw, repo) != 0)
+    return git_fail("opening the git config of", root);
+  config_ptr all{raw};
+  git_config* local_raw = nullptr;
+  if (git_config_open_level(&local_raw, all.get(), GIT_CONFIG_LEVEL_LOCAL) != 0)
+    return git_fail("opening the local git config of", root);
+  return config_ptr{local_raw};
+}
+
 } // namespace sf::io

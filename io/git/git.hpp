@@ -58,6 +58,9 @@ using config_ptr = std::unique_ptr<git_config, git_deleter<git_config, git_confi
 /// call it right after the failing libgit2 call.
 caf::error git_fail(const char* what, const std::string& where);
 
+/// The repository's own config file (`.git/config`), for writing; `root` is for messages.
+caf::expected<config_ptr> open_local_config(git_repository* repo, const std::string& root);
+
 /// Opens the repository whose working folder or git dir is exactly `path` (no upward search).
 caf::expected<repo_ptr> open_repo(const std::string& path);
 

@@ -95,16 +95,11 @@ caf::expected<std::string> record_integration_branch(const std::string& root,
   std::string name = std::move(*chosen);
   if (name == before)
     return name;
-  git_config* raw = nullptr;
-  if (git_repository_config(&raw, repo->get()) != 0)
-    return git_fail("opening the git config of", root);
-  config_ptr all{raw};
-  git_config* local_raw = nullptr;
-  if (git_config_open_level(&local_raw, all.get(), GIT_CONFIG_LEVEL_LOCAL) != 0)
-    return git_fail("opening the local git config of", root);
-  config_ptr local{local_raw};
+  auto local = open_local_config(repo->get(), root);
+  if (!local)
+    return std::move(local.error());
   // libgit2 writes config.lock and renames it, like `git config`.
-  if (git_config_set_string(local.get(), integration_branch_key, name.c_str()) != 0)
+  if (git_config_set_string(local->get(), integration_branch_key, name.c_str()) != 0)
     return git_fail("recording the integration branch in the git config of", root);
   return name;
 }
