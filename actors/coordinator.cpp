@@ -1268,6 +1268,8 @@ void on_merged(self_ptr self, const merge_outcome& x) {
       set_state(self, *e, ms::gate_failed, x.text);
     } else if (core::is_gate_news(x.kind)) {
       set_state(self, *e, ms::complete, "complete, " + x.text);
+    } else if (x.kind == core::merge_kind::halted) {
+      set_state(self, *e, ms::complete, x.text);
     } else if (obstacle) {
       set_state(self, *e, ms::complete, ev.text);
     } else if (x.kind != core::merge_kind::waiting && x.kind != core::merge_kind::confirm) {

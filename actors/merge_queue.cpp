@@ -125,6 +125,25 @@ void watch_obstacle(self_ptr self, const merge_outcome& x) {
   st.backstop = std::min(st.backstop * 2, backstop_max);
 }
 
+// Everything queued behind the conflict that halted the queue says so, once (status, events,
+// the report), instead of looking merely queued. `halted`, not `waiting`: nothing merges until
+// the person acts, so the run need not wait for it (the queue file keeps it).
+void tell_halted(self_ptr self) {
+  auto& st = self->state;
+  for (const auto& other : st.items) {
+    if (other.milestone == st.halted_by)
+      continue;
+    merge_outcome w;
+    w.milestone = other.milestone;
+    w.slice = other.slice;
+    w.kind = core::merge_kind::halted;
+    w.text = "waits behind " + st.halted_by + " (conflict): resolve it and run `sf-actors merge " +
+             st.halted_by + "`";
+    if (st.told_waiting.insert(other.milestone + "/" + other.slice + w.text).second)
+      tell(self, w);
+  }
+}
+
 // Takes in the outcome `x` of queued item `index` (a merge made or predicted, or what the
 // gate made of it): tells the coordinator, and for a merge removes the item and queues its
 // clean-up and push. Returns `x`.
@@ -151,6 +170,13 @@ merge_outcome apply_outcome(self_ptr self, std::size_t index, merge_outcome x, b
       clear_obstacle(self);
   } else if (x.kind == core::merge_kind::conflict) {
     st.halted_by = item.milestone;
+  }
+  if (x.kind == core::merge_kind::conflict) {
+    // Told after the conflict itself: everything queued behind it waits for its resolution.
+    tell(self, x);
+    tell_halted(self);
+    st.unsaved = true;
+    return x;
   }
   if (x.kind == core::merge_kind::merged && !st.cfg.prefs.push_remote.empty() && !st.push_announced) {
     // Told before the merge itself, so the run does not end before the push has.
@@ -536,8 +562,10 @@ void drain_gated(self_ptr self) {
 // Merges whatever may merge now, in order, until something must wait or fails.
 void drain(self_ptr self) {
   auto& st = self->state;
-  if (!st.halted_by.empty())
+  if (!st.halted_by.empty()) {
+    tell_halted(self);
     return;
+  }
   sort_items(st);
   if (gate_on(st)) {
     drain_gated(self);

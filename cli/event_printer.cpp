@@ -96,7 +96,8 @@ void event_printer::print(const run_event& ev) {
       // (to "merged", or "complete" with the reason): one line is enough.
       const auto& k = ev.merge;
       if (!(k == core::merge_kind::merged || k == core::merge_kind::waiting ||
-            k == core::merge_kind::gate_failed || (k && core::is_gate_news(*k)) ||
+            k == core::merge_kind::gate_failed || k == core::merge_kind::halted ||
+            (k && core::is_gate_news(*k)) ||
             (k && core::is_obstacle(*k))) ||
           ev.text.rfind("slice ", 0) == 0)
         text << "[" << ev.milestone << "] " << ev.text << '\n';

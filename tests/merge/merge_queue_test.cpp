@@ -143,7 +143,8 @@ TEST_CASE("merge queue: a five-milestone plan runs to the end with every merge o
 TEST_CASE("merge queue: a code conflict halts, the user resolves it and merges again",
           "[mergequeue]") {
   test_project p({ms("M002", {}, {unit("U01", edit_line(10, "M002"))}),
-                  ms("M003", {}, {unit("U01", edit_line(10, "M003"))})},
+                  ms("M003", {}, {unit("U01", edit_line(10, "M003"))}),
+                  ms("M004", {}, {unit("U01", "echo four > m4.txt")})},
                  prefs("  auto_merge: auto\n"));
   commit_file(p, "shared.txt", numbered_lines());
   auto r = start_to_end(p);
@@ -154,6 +155,12 @@ TEST_CASE("merge queue: a code conflict halts, the user resolves it and merges a
   REQUIRE(conflict.size() == 1);
   CHECK(contains(conflict[0], "shared.txt"));
   CHECK(contains(conflict[0], "sf-actors merge M003"));
+  // What waits behind the conflict says so, and the run does not wait for it.
+  CHECK(contains(r.output, "[M004] complete: waits behind M003 (conflict)"));
+  CHECK(contains(status_row(p, "M004").value("note", ""), "waits behind M003 (conflict)"));
+  auto all = p.cli("merge");
+  CHECK(all.exit_code == 5);
+  CHECK(contains(all.out, "- **M004** — waiting: waits behind M003 (conflict)"));
   // Sequential order: M002 merged, M003 halted; main has one merge and no markers.
   auto merges = merges_on_main(p);
   REQUIRE(merges.size() == 1);
@@ -176,10 +183,9 @@ TEST_CASE("merge queue: a code conflict halts, the user resolves it and merges a
   auto resolved = numbered_lines();
   resolved.replace(resolved.find("line 10\n"), 8, "line 10 by M002 and M003\n");
   write_file(wt + "/shared.txt", resolved);
-  // Where git also stopped on a state file, the branch's own side is the resolution.
-  auto fix = run("for f in $(git diff --name-only --diff-filter=U); do case $f in .sf/*) git "
-                 "checkout --ours -- \"$f\";; esac; done; git add -A && git commit -q --no-edit",
-                 wt);
+  // Only the code conflicts: the .sf/ files were merged by the driver `start` registered.
+  CHECK(run("git diff --name-only --diff-filter=U", wt).out == "shared.txt\n");
+  auto fix = run("git add -A && git commit -q --no-edit", wt);
   REQUIRE(fix.exit_code == 0);
   auto again = p.cli("merge M003");
   INFO(again.out << again.err);
