@@ -556,6 +556,8 @@ void drain_gated(self_ptr self) {
     chain->steps.resize(n);
     chain->tip = chain->steps.back().commit;
     start_gate(self, std::move(batch), std::move(*chain));
+    if (!st.gate)
+      return; // it could not start: reported as failed, tried again at the next change
   }
 }
 
