@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -310,4 +311,19 @@ TEST_CASE("merge gate: what the gate command leaves running ends with it", "[gat
   CHECK(merges_on_main(p).size() == 1);
   auto left = std::stol(split_lines(read_file(p.path("left-behind"))).at(0));
   CHECK(wait_for(p.root(), [&] { return !alive(left); }, 10s));
+}
+
+TEST_CASE("merge gate: a gate worktree that cannot be made stops the merge with the reason",
+          "[gate]") {
+  test_project p({part("M002", "a", 1)}, gate_prefs(""));
+  add_check(p);
+  // A link where the gate's worktree goes is never followed.
+  std::filesystem::create_directories(p.path(".sf/worktrees"));
+  std::filesystem::create_directory_symlink("/tmp", p.path(".sf/worktrees/_gate"));
+  auto r = start_to_end(p);
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(merges_on_main(p).empty());
+  CHECK(contains(r.output, ".sf/worktrees/_gate is not a folder"));
+  CHECK(std::filesystem::is_symlink(p.path(".sf/worktrees/_gate")));
 }
