@@ -20,6 +20,7 @@ struct keyword {
 
 const keyword keywords[] = {
   {"CONFLICT", fmt::emphasis::bold | fmt::fg(fmt::terminal_color::red)},
+  {"GATE FAILED", fmt::emphasis::bold | fmt::fg(fmt::terminal_color::red)},
   {"failed", fmt::fg(fmt::terminal_color::red)},
   {"would conflict", fmt::fg(fmt::terminal_color::red)},
   {"merged successfully", fmt::fg(fmt::terminal_color::green)},
