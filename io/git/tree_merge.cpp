@@ -2,6 +2,7 @@
 
 #include "core/sf_paths.hpp"
 #include "io/git/git.hpp"
+#include "io/git/rename_align.hpp"
 #include "io/git/state_merge.hpp"
 #include "messages/error.hpp"
 
@@ -324,6 +325,18 @@ bool is_state_path(const std::string& path) {
 caf::expected<tree_merge_result> tree_merge(git_repository* repo, const git_tree* base,
                                             const git_tree* ours, const git_tree* theirs,
                                             const tree_merge_rules& rules) {
+  aligned_trees aligned;
+  if (rules.detect_renames) {
+    auto a = align_renames(repo, base, ours, theirs);
+    if (!a)
+      return std::move(a.error());
+    aligned = std::move(*a);
+    if (aligned.renamed) {
+      base = aligned.base.get();
+      ours = aligned.ours.get();
+      theirs = aligned.theirs.get();
+    }
+  }
   merger m{repo, rules};
   auto top = m.merge_dir("", base, ours, theirs);
   if (!top)
@@ -342,7 +355,12 @@ caf::expected<tree_merge_result> tree_merge(git_repository* repo, const git_tree
   }
   res.conflicts = std::move(m.conflicts);
   res.changed_paths = std::move(m.changed);
+  // The merge ran on ours with renames followed: what moved differs from the real ours too.
+  res.conflicts.insert(res.conflicts.end(), aligned.conflicts.begin(), aligned.conflicts.end());
+  res.changed_paths.insert(res.changed_paths.end(), aligned.ours_moved.begin(),
+                           aligned.ours_moved.end());
   std::sort(res.conflicts.begin(), res.conflicts.end());
+  res.conflicts.erase(std::unique(res.conflicts.begin(), res.conflicts.end()), res.conflicts.end());
   std::sort(res.changed_paths.begin(), res.changed_paths.end());
   res.changed_paths.erase(std::unique(res.changed_paths.begin(), res.changed_paths.end()),
                           res.changed_paths.end());
