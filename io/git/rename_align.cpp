@@ -111,6 +111,17 @@ caf::expected<tree_ptr> apply(git_repository* repo, const git_tree* t, const tre
     have = true;
     return caf::none;
   };
+  // Each written tree costs an fsync: one pass unless a removal must make room for an insertion
+  // (a file leaving where a folder comes, or a folder's files leaving where a file comes).
+  bool two_passes = false;
+  for (const auto& [p, e] : ed.insert) {
+    for (auto at = p.find('/'); at != std::string::npos && !two_passes; at = p.find('/', at + 1))
+      two_passes = ed.remove.count(p.substr(0, at)) != 0;
+    auto below = ed.remove.lower_bound(p + "/");
+    two_passes = two_passes || (below != ed.remove.end() && below->compare(0, p.size() + 1, p + "/") == 0);
+    if (two_passes)
+      break;
+  }
   std::vector<git_tree_update> removals;
   for (const auto& p : ed.remove) {
     git_tree_update u{};
@@ -118,9 +129,13 @@ caf::expected<tree_ptr> apply(git_repository* repo, const git_tree* t, const tre
     u.path = p.c_str();
     removals.push_back(u);
   }
-  if (auto err = write(removals))
-    return err;
   std::vector<git_tree_update> inserts;
+  if (two_passes) {
+    if (auto err = write(removals))
+      return err;
+  } else {
+    inserts = std::move(removals);
+  }
   for (const auto& [p, e] : ed.insert) {
     git_tree_update u{};
     u.action = GIT_TREE_UPDATE_UPSERT;
