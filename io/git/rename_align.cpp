@@ -1,44 +1,22 @@
 // Follows renames by moving entries, so the three-way tree merge needs no notion of renames: a
 // file one side renamed is moved to its new path in the base and on the other side, where the
 // plain merge then meets the three versions, as merge-ort's process_renames arranges them.
+// The moved trees are built in the store's memory, not written: they are input to the merge,
+// and each tree written would cost an fsync.
 #include "io/git/rename_align.hpp"
+
+#include "messages/error.hpp"
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 
 namespace sf::io {
 
 namespace {
 
-/// An entry of a tree at a full path: absent, a folder, or a file (blob, link or submodule).
-struct path_entry {
-  bool present = false;
-  git_oid id{};
-  git_filemode_t mode = GIT_FILEMODE_UNREADABLE;
-  bool tree() const { return present && mode == GIT_FILEMODE_TREE; }
-  bool file() const { return present && mode != GIT_FILEMODE_TREE; }
-  bool regular() const {
-    return present && (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE);
-  }
-};
-
-path_entry lookup(const git_tree* t, const std::string& path) {
-  path_entry out;
-  git_tree_entry* raw = nullptr;
-  if (t == nullptr || git_tree_entry_bypath(&raw, t, path.c_str()) != 0)
-    return out;
-  out.present = true;
-  git_oid_cpy(&out.id, git_tree_entry_id(raw));
-  out.mode = git_tree_entry_filemode(raw);
-  git_tree_entry_free(raw);
-  return out;
-}
-
-bool same(const path_entry& a, const path_entry& b) {
-  return a.present == b.present &&
-         (!a.present || (a.mode == b.mode && git_oid_equal(&a.id, &b.id) != 0));
-}
+using path_entry = folder_entry;
 
 /// Changes to make to one tree: removals first, then insertions, so that a file leaving a path
 /// can make room for a folder at that path.
@@ -51,165 +29,220 @@ struct tree_edits {
     insert.emplace(to, e);
   }
 
-  /// What keeps `path` from taking a file in `t` after the removals: `path` itself when a folder
-  /// is there, the parent when a file sits where one of its folders would be, or nothing.
-  std::string blocker(const git_tree* t, const std::string& path) const {
-    if (remove.count(path) == 0 && lookup(t, path).tree() && keeps_files(t, path))
+  bool empty() const { return remove.empty() && insert.empty(); }
+};
+
+/// A folder being edited in memory: its entries by name, with the folders opened for editing.
+struct draft {
+  struct item {
+    folder_item entry;
+    std::unique_ptr<draft> sub; ///< Set once an edit went into this folder.
+  };
+  std::map<std::string, item> items;
+  bool dirty = false;
+};
+
+/// The object type a mode stands for: a folder, a submodule or a blob; a tree edit never
+/// replaces one type by another (git_tree_create_updated refuses that too).
+int type_of(git_filemode_t mode) {
+  return mode == GIT_FILEMODE_TREE ? 0 : mode == GIT_FILEMODE_COMMIT ? 1 : 2;
+}
+
+/// Reads trees for the alignment through the store; the first read failure is kept in `failed`
+/// (a path that cannot be read counts as absent until then) and ends the alignment.
+class reader {
+public:
+  explicit reader(tree_store& store) : store_(store) {}
+
+  caf::error failed;
+
+  path_entry lookup(const folder& t, const std::string& path) {
+    if (!t.exists())
+      return {};
+    auto e = store_.find_path(t, path);
+    if (!e) {
+      note(std::move(e.error()));
+      return {};
+    }
+    return *e;
+  }
+
+  folder open(const path_entry& e) {
+    auto f = store_.open(e);
+    if (!f) {
+      note(std::move(f.error()));
+      return {};
+    }
+    return *f;
+  }
+
+  /// What keeps `path` from taking a file in `t` after the removals of `ed`: `path` itself when
+  /// a folder is there, the parent when a file sits where one of its folders would be, or
+  /// nothing.
+  std::string blocker(const tree_edits& ed, const folder& t, const std::string& path) {
+    if (ed.remove.count(path) == 0 && lookup(t, path).tree() && keeps_files(ed, t, path))
       return path;
     for (auto at = path.find('/'); at != std::string::npos; at = path.find('/', at + 1)) {
       auto dir = path.substr(0, at);
-      if (insert.count(dir) != 0 || (remove.count(dir) == 0 && lookup(t, dir).file()))
+      if (ed.insert.count(dir) != 0 || (ed.remove.count(dir) == 0 && lookup(t, dir).file()))
         return dir;
     }
     return {};
   }
 
-  bool empty() const { return remove.empty() && insert.empty(); }
-
-private:
-  /// True when the folder at `dir` in `t` still holds a file after the removals (git keeps no
-  /// empty folders, so one whose files all leave is no obstacle).
-  bool keeps_files(const git_tree* t, const std::string& dir) const {
-    git_tree_entry* raw = nullptr;
-    if (git_tree_entry_bypath(&raw, t, dir.c_str()) != 0)
+  /// True when the folder at `dir` in `t` still holds a file after the removals of `ed` (git
+  /// keeps no empty folders, so one whose files all leave is no obstacle).
+  bool keeps_files(const tree_edits& ed, const folder& t, const std::string& dir) {
+    auto e = lookup(t, dir);
+    if (!e.present)
       return false;
-    git_oid id;
-    git_oid_cpy(&id, git_tree_entry_id(raw));
-    git_tree_entry_free(raw);
-    git_tree* sub = nullptr;
-    if (git_tree_lookup(&sub, git_tree_owner(t), &id) != 0)
-      return true; // Unreadable: count it as in the way.
-    tree_ptr owned{sub};
-    for (size_t i = 0, n = git_tree_entrycount(sub); i < n; ++i) {
-      const git_tree_entry* e = git_tree_entry_byindex(sub, i);
-      std::string path = dir + "/" + git_tree_entry_name(e);
-      if (git_tree_entry_filemode(e) == GIT_FILEMODE_TREE ? keeps_files(t, path)
-                                                          : remove.count(path) == 0)
+    folder sub = open(e);
+    for (std::size_t i = 0, n = sub.size(); i < n; ++i) {
+      std::string path = dir + "/" + sub.name(i);
+      if (sub.find(sub.name(i)).tree() ? keeps_files(ed, t, path) : ed.remove.count(path) == 0)
         return true;
     }
     return false;
   }
-};
 
-caf::expected<tree_ptr> apply(git_repository* repo, const git_tree* t, const tree_edits& ed) {
-  git_oid id;
-  if (t != nullptr)
-    git_oid_cpy(&id, git_tree_id(t));
-  bool have = t != nullptr;
-  auto write = [&](std::vector<git_tree_update>& ups) -> caf::error {
-    if (ups.empty())
-      return caf::none;
-    tree_ptr from;
-    if (have) {
-      git_tree* raw = nullptr;
-      if (git_tree_lookup(&raw, repo, &id) != 0)
-        return git_fail("reading a tree to follow renames", git_oid_tostr_s(&id));
-      from.reset(raw);
+  /// Every file below `dir` in `t`, by path.
+  void files_below(const folder& t, const std::string& dir, std::set<std::string>& out) {
+    auto e = lookup(t, dir);
+    if (!e.tree())
+      return;
+    folder sub = open(e);
+    for (std::size_t i = 0, n = sub.size(); i < n; ++i) {
+      std::string path = dir + "/" + sub.name(i);
+      if (sub.find(sub.name(i)).tree())
+        files_below(t, path, out);
+      else
+        out.insert(path);
     }
-    if (git_tree_create_updated(&id, repo, from.get(), ups.size(), ups.data()) != 0)
-      return git_fail("moving renamed files in a tree", ups.front().path);
-    have = true;
-    return caf::none;
-  };
-  // Each written tree costs an fsync: one pass unless a removal must make room for an insertion
-  // (a file leaving where a folder comes, or a folder's files leaving where a file comes).
-  bool two_passes = false;
-  for (const auto& [p, e] : ed.insert) {
-    for (auto at = p.find('/'); at != std::string::npos && !two_passes; at = p.find('/', at + 1))
-      two_passes = ed.remove.count(p.substr(0, at)) != 0;
-    auto below = ed.remove.lower_bound(p + "/");
-    two_passes = two_passes || (below != ed.remove.end() && below->compare(0, p.size() + 1, p + "/") == 0);
-    if (two_passes)
-      break;
   }
-  std::vector<git_tree_update> removals;
-  for (const auto& p : ed.remove) {
-    git_tree_update u{};
-    u.action = GIT_TREE_UPDATE_REMOVE;
-    u.path = p.c_str();
-    removals.push_back(u);
-  }
-  std::vector<git_tree_update> inserts;
-  if (two_passes) {
-    if (auto err = write(removals))
-      return err;
-  } else {
-    inserts = std::move(removals);
-  }
-  for (const auto& [p, e] : ed.insert) {
-    git_tree_update u{};
-    u.action = GIT_TREE_UPDATE_UPSERT;
-    u.path = p.c_str();
-    git_oid_cpy(&u.id, &e.id);
-    u.filemode = e.mode;
-    inserts.push_back(u);
-  }
-  if (auto err = write(inserts))
-    return err;
-  tree_ptr out;
-  if (!have)
-    return out;
-  git_tree* raw = nullptr;
-  if (git_tree_lookup(&raw, repo, &id) != 0)
-    return git_fail("reading a tree with renames followed", git_oid_tostr_s(&id));
-  out.reset(raw);
-  return out;
-}
 
-caf::expected<tree_ptr> dup(const git_tree* t) {
-  tree_ptr out;
-  if (t == nullptr)
-    return out;
-  git_tree* raw = nullptr;
-  if (git_tree_dup(&raw, const_cast<git_tree*>(t)) != 0)
-    return git_fail("copying a tree handle", git_oid_tostr_s(git_tree_id(t)));
-  out.reset(raw);
-  return out;
-}
-
-/// Every file below `dir` in the base or the other side, by path.
-void files_below(const git_tree* t, const std::string& dir, std::set<std::string>& out) {
-  git_tree_entry* raw = nullptr;
-  if (t == nullptr || git_tree_entry_bypath(&raw, t, dir.c_str()) != 0)
-    return;
-  bool tree = git_tree_entry_filemode(raw) == GIT_FILEMODE_TREE;
-  git_oid id;
-  git_oid_cpy(&id, git_tree_entry_id(raw));
-  git_tree_entry_free(raw);
-  git_tree* sub = nullptr;
-  if (!tree || git_tree_lookup(&sub, git_tree_owner(t), &id) != 0)
-    return;
-  tree_ptr owned{sub};
-  for (size_t i = 0, n = git_tree_entrycount(sub); i < n; ++i) {
-    const git_tree_entry* e = git_tree_entry_byindex(sub, i);
-    std::string path = dir + "/" + git_tree_entry_name(e);
-    if (git_tree_entry_filemode(e) == GIT_FILEMODE_TREE)
-      files_below(t, path, out);
-    else
-      out.insert(path);
+  /// `t` with the edits made, held in the store's memory; `t` itself when nothing changes.
+  caf::expected<folder> apply(const folder& t, const tree_edits& ed) {
+    if (ed.empty())
+      return t;
+    draft root;
+    fill(root, t);
+    for (const auto& p : ed.remove)
+      remove(root, p, 0);
+    for (const auto& [p, e] : ed.insert)
+      if (auto err = insert(root, p, 0, e))
+        return err;
+    if (failed)
+      return failed;
+    if (!root.dirty)
+      return t;
+    return store_.open(finish(root));
   }
-}
+
+private:
+  void note(caf::error err) {
+    if (!failed)
+      failed = std::move(err);
+  }
+
+  void fill(draft& d, const folder& f) {
+    for (std::size_t i = 0, n = f.size(); i < n; ++i) {
+      auto it = f.item(i);
+      auto name = it.name;
+      d.items.emplace(std::move(name), draft::item{std::move(it), nullptr});
+    }
+  }
+
+  draft& opened(draft::item& it) {
+    if (it.sub == nullptr) {
+      it.sub = std::make_unique<draft>();
+      path_entry e{true, it.entry.id, GIT_FILEMODE_TREE};
+      fill(*it.sub, open(e));
+    }
+    return *it.sub;
+  }
+
+  /// Removes the entry at `path` (from `start`) if there is one; a folder left empty goes too,
+  /// as git keeps no empty folders. True when `d` changed.
+  bool remove(draft& d, const std::string& path, std::size_t start) {
+    auto slash = path.find('/', start);
+    auto it = d.items.find(path.substr(start, slash == std::string::npos ? slash : slash - start));
+    if (it == d.items.end())
+      return false;
+    if (slash != std::string::npos) {
+      if (it->second.entry.mode != GIT_FILEMODE_TREE ||
+          !remove(opened(it->second), path, slash + 1))
+        return false;
+      if (!it->second.sub->items.empty()) {
+        d.dirty = true;
+        return true;
+      }
+    }
+    d.items.erase(it);
+    d.dirty = true;
+    return true;
+  }
+
+  caf::error insert(draft& d, const std::string& path, std::size_t start, const path_entry& e) {
+    auto slash = path.find('/', start);
+    auto name = path.substr(start, slash == std::string::npos ? slash : slash - start);
+    auto it = d.items.find(name);
+    d.dirty = true;
+    if (slash == std::string::npos) {
+      if (it != d.items.end() && type_of(it->second.entry.mode) != type_of(e.mode))
+        return make_error(ec::git_error, "moving a renamed file failed for '" + path +
+                                           "': an entry of another type is in the way");
+      auto& item = d.items[name];
+      item.entry = folder_item{name, e.id, static_cast<std::uint32_t>(e.mode), e.mode};
+      item.sub.reset();
+      return caf::none;
+    }
+    if (it == d.items.end()) {
+      draft::item fresh{folder_item{name, {}, static_cast<std::uint32_t>(GIT_FILEMODE_TREE),
+                                    GIT_FILEMODE_TREE},
+                        std::make_unique<draft>()};
+      it = d.items.emplace(name, std::move(fresh)).first;
+    } else if (it->second.entry.mode != GIT_FILEMODE_TREE) {
+      return make_error(ec::git_error, "moving a renamed file failed for '" + path +
+                                         "': a file is where a folder of it would be");
+    }
+    return insert(opened(it->second), path, slash + 1, e);
+  }
+
+  /// Holds every edited folder below and at `d` in the store; gives the id of `d`.
+  git_oid finish(draft& d) {
+    std::vector<folder_item> items;
+    items.reserve(d.items.size());
+    for (auto& [name, it] : d.items) {
+      if (it.sub != nullptr && it.sub->dirty)
+        it.entry.id = finish(*it.sub);
+      items.push_back(std::move(it.entry));
+    }
+    return store_.hold(std::move(items));
+  }
+
+  tree_store& store_;
+};
 
 /// A folder at `to` (where a side renamed a file to, so that side removed the folder) whose
 /// files the merge deletes anyway (the other side left each as in the base, or deleted it) is
 /// no obstacle: those files leave the base and the other side before the renamed file comes.
-void clear_doomed(const git_tree* base, const git_tree* other, const std::string& to,
+void clear_doomed(reader& rd, const folder& base, const folder& other, const std::string& to,
                   tree_edits& base_edits, tree_edits& other_edits,
                   std::vector<std::string>* ours_moved) {
-  if (!lookup(base, to).tree() && !lookup(other, to).tree())
+  if (!rd.lookup(base, to).tree() && !rd.lookup(other, to).tree())
     return;
   std::set<std::string> files;
-  files_below(base, to, files);
-  files_below(other, to, files);
+  rd.files_below(base, to, files);
+  rd.files_below(other, to, files);
   for (const auto& f : files) {
-    auto x = lookup(other, f);
-    if (x.present && !same(x, lookup(base, f)))
+    auto x = rd.lookup(other, f);
+    if (x.present && !same_entry(x, rd.lookup(base, f)))
       return; // The other side changed or added it: it stays, and so does the folder.
   }
   for (const auto& f : files) {
-    if (lookup(base, f).present)
+    if (rd.lookup(base, f).present)
       base_edits.remove.insert(f);
-    if (lookup(other, f).present) {
+    if (rd.lookup(other, f).present) {
       other_edits.remove.insert(f);
       if (ours_moved != nullptr)
         ours_moved->push_back(f);
@@ -219,17 +252,20 @@ void clear_doomed(const git_tree* base, const git_tree* other, const std::string
 
 } // namespace
 
-caf::expected<aligned_trees> align_renames(git_repository* repo, const git_tree* base,
-                                           const git_tree* ours, const git_tree* theirs) {
+caf::expected<aligned_trees> align_renames(tree_store& store, const git_tree* base_tree,
+                                           const git_tree* ours_tree,
+                                           const git_tree* theirs_tree) {
   aligned_trees out;
-  auto by_ours = find_renames(repo, base, ours, theirs);
+  auto by_ours = find_renames(store, base_tree, ours_tree, theirs_tree);
   if (!by_ours)
     return std::move(by_ours.error());
-  auto by_theirs = find_renames(repo, base, theirs, ours);
+  auto by_theirs = find_renames(store, base_tree, theirs_tree, ours_tree);
   if (!by_theirs)
     return std::move(by_theirs.error());
   if (by_ours->empty() && by_theirs->empty())
     return out;
+  folder base{base_tree}, ours{ours_tree}, theirs{theirs_tree};
+  reader rd{store};
   std::map<std::string, std::string> to_ours, to_theirs;
   for (const auto& r : *by_ours)
     to_ours.emplace(r.from, r.to);
@@ -240,20 +276,20 @@ caf::expected<aligned_trees> align_renames(git_repository* repo, const git_tree*
     std::string from, to;
     path_entry base_entry, other_entry;
     tree_edits* other_edits;
-    const git_tree* other;
+    folder other;
     bool other_is_ours;
   };
   std::vector<pending> moves;
-  auto one_side = [&](const std::string& from, const std::string& to, const git_tree* side,
-                      const git_tree* other, tree_edits& other_edits, bool other_is_ours) {
-    auto b = lookup(base, from);
-    auto xp = lookup(other, from);
+  auto one_side = [&](const std::string& from, const std::string& to, const folder& side,
+                      const folder& other, tree_edits& other_edits, bool other_is_ours) {
+    auto b = rd.lookup(base, from);
+    auto xp = rd.lookup(other, from);
     // The other side kept the file as it was: deleting it here and adding the new one merges
     // the same as the rename, and needs no move.
-    if (same(b, xp))
+    if (same_entry(b, xp))
       return;
-    auto sq = lookup(side, to);
-    auto xq = lookup(other, to);
+    auto sq = rd.lookup(side, to);
+    auto xq = rd.lookup(other, to);
     if (!xp.file()) {
       out.conflicts.push_back(to); // rename/delete: git lists the new path only.
       return;
@@ -265,7 +301,7 @@ caf::expected<aligned_trees> align_renames(git_repository* repo, const git_tree*
     if (collision) {
       // rename/add or rename/rename(2to1): the renamed file's merge meets the other side's file
       // at the new path with no common base. Clean only when that merge is the other's file.
-      if (same(sq, b) && same(xp, xq) && base_edits.blocker(base, to).empty()) {
+      if (same_entry(sq, b) && same_entry(xp, xq) && rd.blocker(base_edits, base, to).empty()) {
         base_edits.move(from, to, b);
         other_edits.remove.insert(from);
         if (other_is_ours)
@@ -285,7 +321,7 @@ caf::expected<aligned_trees> align_renames(git_repository* repo, const git_tree*
       // other side's at the new path, merge-ort calls that a modify/delete conflict even when
       // the renamed file is unchanged.
       base_edits.remove.insert(from);
-      if (!xq.file() || !base_edits.blocker(base, to).empty())
+      if (!xq.file() || !rd.blocker(base_edits, base, to).empty())
         out.conflicts.push_back(to);
       else
         base_edits.insert.emplace(to, b);
@@ -304,11 +340,11 @@ caf::expected<aligned_trees> align_renames(git_repository* repo, const git_tree*
       ++t;
     } else {
       if (o->second == t->second) {
-        base_edits.move(o->first, o->second, lookup(base, o->first));
+        base_edits.move(o->first, o->second, rd.lookup(base, o->first));
       } else {
         // rename/rename(1to2): git lists the old path and both new ones; the old path only as
         // long as no folder takes its place.
-        if (!lookup(ours, o->first).tree() && !lookup(theirs, o->first).tree())
+        if (!rd.lookup(ours, o->first).tree() && !rd.lookup(theirs, o->first).tree())
           out.conflicts.push_back(o->first);
         out.conflicts.push_back(o->second);
         out.conflicts.push_back(t->second);
@@ -326,10 +362,10 @@ caf::expected<aligned_trees> align_renames(git_repository* repo, const git_tree*
   for (const auto& m : moves) {
     if (m.other_is_ours)
       out.ours_moved.push_back(m.from);
-    clear_doomed(base, m.other, m.to, base_edits, *m.other_edits,
+    clear_doomed(rd, base, m.other, m.to, base_edits, *m.other_edits,
                  m.other_is_ours ? &out.ours_moved : nullptr);
-    auto in_other = m.other_edits->blocker(m.other, m.to);
-    auto in_base = base_edits.blocker(base, m.to);
+    auto in_other = rd.blocker(*m.other_edits, m.other, m.to);
+    auto in_base = rd.blocker(base_edits, base, m.to);
     if (in_other == m.to || in_base == m.to) {
       out.conflicts.push_back(m.to); // A folder at the new path: git's file/folder conflict.
       continue;
@@ -338,7 +374,7 @@ caf::expected<aligned_trees> align_renames(git_repository* repo, const git_tree*
     // It leaves the base and the other side so the folder can hold the renamed file; when the
     // other side had changed it, git reports the file/folder conflict at that file.
     if (!in_other.empty()) {
-      if (!(in_other == in_base && same(lookup(m.other, in_other), lookup(base, in_base))))
+      if (!(in_other == in_base && same_entry(rd.lookup(m.other, in_other), rd.lookup(base, in_base))))
         out.conflicts.push_back(in_other);
       m.other_edits->remove.insert(in_other);
       if (m.other_is_ours)
@@ -354,18 +390,20 @@ caf::expected<aligned_trees> align_renames(git_repository* repo, const git_tree*
   if (base_edits.empty() && ours_edits.empty() && theirs_edits.empty() && out.conflicts.empty())
     return out;
   out.renamed = true;
-  auto nb = apply(repo, base, base_edits);
+  auto nb = rd.apply(base, base_edits);
   if (!nb)
     return std::move(nb.error());
-  auto no = ours_edits.empty() ? dup(ours) : apply(repo, ours, ours_edits);
+  auto no = rd.apply(ours, ours_edits);
   if (!no)
     return std::move(no.error());
-  auto nt = theirs_edits.empty() ? dup(theirs) : apply(repo, theirs, theirs_edits);
+  auto nt = rd.apply(theirs, theirs_edits);
   if (!nt)
     return std::move(nt.error());
-  out.base = std::move(*nb);
-  out.ours = std::move(*no);
-  out.theirs = std::move(*nt);
+  if (rd.failed)
+    return rd.failed;
+  out.base = *nb;
+  out.ours = *no;
+  out.theirs = *nt;
   return out;
 }
 

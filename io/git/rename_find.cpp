@@ -21,7 +21,6 @@ constexpr int min_score = 30000;        // 50 %, git's default rename threshold.
 constexpr int basename_score = 45000;   // Halfway to identical, for same-named files.
 constexpr std::size_t rename_limit = 7000; // merge-ort's default merge.renameLimit.
 
-bool is_tree_mode(git_filemode_t m) { return m == GIT_FILEMODE_TREE; }
 bool is_regular(git_filemode_t m) {
   return m == GIT_FILEMODE_BLOB || m == GIT_FILEMODE_BLOB_EXECUTABLE;
 }
@@ -39,24 +38,6 @@ struct candidate {
   relevance why = relevance::none;
   bool used = false;
 };
-
-struct tree_entry_view {
-  const git_tree_entry* e = nullptr;
-  bool present() const { return e != nullptr; }
-  bool tree() const { return e != nullptr && is_tree_mode(git_tree_entry_filemode(e)); }
-  bool file() const { return e != nullptr && !tree(); }
-};
-
-tree_entry_view at(const git_tree* t, const std::string& name) {
-  return {t == nullptr ? nullptr : git_tree_entry_byname(t, name.c_str())};
-}
-
-bool same_entry(tree_entry_view a, tree_entry_view b) {
-  if (a.present() != b.present())
-    return false;
-  return !a.present() || (git_tree_entry_filemode(a.e) == git_tree_entry_filemode(b.e) &&
-                          git_oid_equal(git_tree_entry_id(a.e), git_tree_entry_id(b.e)) != 0);
-}
 
 bool is_empty_blob(const git_oid& id) {
   static const git_oid empty = [] {
@@ -87,7 +68,7 @@ bool basename_same(const std::string& a, const std::string& b) {
 /// removed.
 class collector {
 public:
-  collector(git_repository* repo) : repo_(repo) {}
+  explicit collector(tree_store& store) : store_(store) {}
 
   std::vector<candidate> sources, dests;
   std::map<std::string, dir_flag> dirs_removed;
@@ -98,28 +79,21 @@ public:
 
   caf::error walk(const std::string& prefix, const git_tree* b, const git_tree* s,
                   const git_tree* o, mask m) {
-    std::vector<std::string> names;
-    for (const git_tree* t : {b, s, o})
-      if (t != nullptr)
-        for (size_t i = 0, n = git_tree_entrycount(t); i < n; ++i)
-          names.emplace_back(git_tree_entry_name(git_tree_entry_byindex(t, i)));
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
+    auto joined = join_names(folder{b}, folder{s}, folder{o});
     // merge-ort reads a folder whole before it walks it when one side removed a folder the other
     // kept: a file only the keeping side has (added there) means a folder rename must be sought.
     if (m == mask::side || m == mask::other)
-      for (const auto& name : names) {
-        auto eb = at(b, name), es = at(s, name), eo = at(o, name);
+      for (const auto& j : joined) {
+        const auto &eb = j.at[0], &es = j.at[1], &eo = j.at[2];
         bool only_side = es.file() && !eb.file() && !eo.file();
         bool only_other = eo.file() && !eb.file() && !es.file();
         if ((m == mask::side && only_side) || (m == mask::other && only_other))
           m = mask::both;
       }
-    for (const auto& name : names) {
-      if (prefix.empty() && name == ".sf")
+    for (const auto& j : joined) {
+      if (prefix.empty() && j.name == ".sf")
         continue; // State files merge by their own rules, never as renames.
-      auto eb = at(b, name), es = at(s, name), eo = at(o, name);
-      std::string path = prefix + name;
+      const auto &eb = j.at[0], &es = j.at[1], &eo = j.at[2];
       // A file only the other side has, below a folder this side removed: merge-ort then wants
       // to know where this side moved the file's folder.
       if (m == mask::both && eo.file() && !eb.file() && !es.file())
@@ -127,22 +101,17 @@ public:
           dir_flag::for_self;
       if (same_entry(eb, es))
         continue; // Nothing deleted or added here on this side.
-      if (eb.file() && !es.file()) {
-        const git_oid* id = git_tree_entry_id(eb.e);
-        if (!is_empty_blob(*id)) {
-          candidate c{path, *id, git_tree_entry_filemode(eb.e)};
-          if (!same_entry(eb, eo))
-            c.why = relevance::content; // The other side changed or deleted it.
-          else if (m == mask::both)
-            c.why = relevance::location;
-          sources.push_back(std::move(c));
-        }
+      std::string path = prefix + std::string{j.name};
+      if (eb.file() && !es.file() && !is_empty_blob(eb.id)) {
+        candidate c{path, eb.id, eb.mode};
+        if (!same_entry(eb, eo))
+          c.why = relevance::content; // The other side changed or deleted it.
+        else if (m == mask::both)
+          c.why = relevance::location;
+        sources.push_back(std::move(c));
       }
-      if (es.file() && !eb.file()) {
-        const git_oid* id = git_tree_entry_id(es.e);
-        if (!is_empty_blob(*id))
-          dests.push_back({path, *id, git_tree_entry_filemode(es.e)});
-      }
+      if (es.file() && !eb.file() && !is_empty_blob(es.id))
+        dests.push_back({path, es.id, es.mode});
       if (!eb.tree() && !es.tree())
         continue;
       mask child = m;
@@ -152,25 +121,23 @@ public:
       if (eb.tree() && !es.tree())
         dirs_removed[path] = child == mask::both ? dir_flag::for_ancestor : dir_flag::not_relevant;
       auto bt = load(eb), st = load(es), ot = load(eo);
-      if (!bt || !st || !ot)
-        return git_fail("reading a tree for rename detection", path);
-      if (auto err = walk(path + "/", bt->get(), st->get(), ot->get(), child))
+      for (auto* loaded : {&bt, &st, &ot})
+        if (!*loaded)
+          return std::move(loaded->error());
+      if (auto err = walk(path + "/", *bt, *st, *ot, child))
         return err;
     }
     return caf::none;
   }
 
 private:
-  caf::expected<tree_ptr> load(tree_entry_view e) {
+  caf::expected<const git_tree*> load(const folder_entry& e) {
     if (!e.tree())
-      return tree_ptr{};
-    git_tree* raw = nullptr;
-    if (git_tree_lookup(&raw, repo_, git_tree_entry_id(e.e)) != 0)
-      return git_fail("reading a tree", git_oid_tostr_s(git_tree_entry_id(e.e)));
-    return tree_ptr{raw};
+      return nullptr;
+    return store_.read(e.id);
   }
 
-  git_repository* repo_;
+  tree_store& store_;
 };
 
 /// A blob's content as git's similarity estimate sees it: bytes per chunk (a line, or 64 bytes),
@@ -495,13 +462,13 @@ private:
 
 } // namespace
 
-caf::expected<std::vector<file_rename>> find_renames(git_repository* repo, const git_tree* base,
+caf::expected<std::vector<file_rename>> find_renames(tree_store& store, const git_tree* base,
                                                      const git_tree* side,
                                                      const git_tree* other) {
   std::vector<file_rename> out;
   if (base != nullptr && side != nullptr && git_oid_equal(git_tree_id(base), git_tree_id(side)))
     return out;
-  collector c{repo};
+  collector c{store};
   if (auto err = c.walk("", base, side, other, collector::mask::none))
     return err;
   // Path order is git's order: its tie rules pick the first candidate.
@@ -513,7 +480,7 @@ caf::expected<std::vector<file_rename>> find_renames(git_repository* repo, const
   // merge-ort looks for no rename at all on a side whose deletions the other side never touched.
   if (!any_relevant || c.dests.empty())
     return out;
-  matcher m{repo, c.sources, c.dests, c.dirs_removed};
+  matcher m{store.repo(), c.sources, c.dests, c.dirs_removed};
   if (auto err = m.run())
     return err;
   out = std::move(m.renames);

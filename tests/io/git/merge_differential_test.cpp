@@ -389,7 +389,8 @@ TEST_CASE("the tree merge agrees with git's merge on 2000 random histories", "[m
     rules.resolve_state = false;
     auto ours = io::tree_merge(r, b.get(), o.get(), t.get(), rules);
     REQUIRE(ours);
-    auto moves = io::align_renames(r, b.get(), o.get(), t.get());
+    io::tree_store store{r};
+    auto moves = io::align_renames(store, b.get(), o.get(), t.get());
     REQUIRE(moves);
     renamed += moves->renamed ? 1 : 0;
     std::set<std::string> our_conflicts(ours->conflicts.begin(), ours->conflicts.end());

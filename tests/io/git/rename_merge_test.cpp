@@ -162,6 +162,37 @@ TEST_CASE("a rename into a folder where a renamed file was applies in two steps"
   CHECK(agree(d.path()).empty());
 }
 
+TEST_CASE("a rename merge writes no object but those of its merged tree", "[merge][renames]") {
+  // Following the rename rewrites the base and ours (the file moves to c/g.txt in both); those
+  // trees are only the merge's input: written, each would cost an fsync and stay unreferenced.
+  sf::test::temp_dir d;
+  auto root = d.path();
+  history(root, std::string("mkdir a b && ") + text + "a/f.txt && seq 30 41 > b/keep.txt",
+          "sed -i 's/^3$/three/' a/f.txt",
+          "mkdir c && git mv a/f.txt c/g.txt && sed -i 's/^11$/eleven/' c/g.txt");
+  auto ids = [&](const std::string& cmd) {
+    std::set<std::string> out;
+    std::istringstream in{sh(cmd, root)};
+    for (std::string line; std::getline(in, line);)
+      out.insert(line);
+    return out;
+  };
+  auto all_objects = "git cat-file --batch-all-objects --batch-check='%(objectname)'";
+  auto before = ids(all_objects);
+  auto ours = our_merge(root);
+  REQUIRE(ours.conflicts.empty());
+  auto after = ids(all_objects);
+  auto held = ids("git ls-tree -r -t " + ours.tree + " | awk '{print $3}'");
+  held.insert(ours.tree);
+  std::vector<std::string> stray;
+  for (const auto& id : after)
+    if (before.count(id) == 0 && held.count(id) == 0)
+      stray.push_back(id);
+  CHECK(stray.empty());
+  CHECK(after.size() > before.size()); // The merged file and its folders were written.
+  CHECK(agree(root).empty());
+}
+
 TEST_CASE("of two identical files, an exact rename takes the first by path",
           "[merge][renames]") {
   sf::test::temp_dir d;
@@ -187,7 +218,8 @@ TEST_CASE("find_renames pairs exact and similar renames and skips the .sf folder
   auto base = tree_of(repo->get(), d.path(), "main~1");
   auto ours = tree_of(repo->get(), d.path(), "main");
   auto theirs = tree_of(repo->get(), d.path(), "milestone/M001");
-  auto r = sf::io::find_renames(repo->get(), base.get(), theirs.get(), ours.get());
+  sf::io::tree_store store{repo->get()};
+  auto r = sf::io::find_renames(store, base.get(), theirs.get(), ours.get());
   REQUIRE(r);
   REQUIRE(r->size() == 2);
   CHECK((*r)[0].from == "src/a.txt");
@@ -197,7 +229,7 @@ TEST_CASE("find_renames pairs exact and similar renames and skips the .sf folder
   CHECK((*r)[1].to == "lib/c.txt");
   CHECK((*r)[1].score < 60000);
   // Nothing the other side touched: merge-ort looks for no renames at all.
-  auto none = sf::io::find_renames(repo->get(), base.get(), theirs.get(), base.get());
+  auto none = sf::io::find_renames(store, base.get(), theirs.get(), base.get());
   REQUIRE(none);
   CHECK(none->empty());
 }
