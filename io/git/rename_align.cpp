@@ -266,11 +266,8 @@ caf::expected<aligned_trees> align_renames(tree_store& store, const git_tree* ba
     return out;
   folder base{base_tree}, ours{ours_tree}, theirs{theirs_tree};
   reader rd{store};
-  std::map<std::string, std::string> to_ours, to_theirs;
-  for (const auto& r : *by_ours)
-    to_ours.emplace(r.from, r.to);
-  for (const auto& r : *by_theirs)
-    to_theirs.emplace(r.from, r.to);
+  // Both lists are sorted by old path, each old path once: walked side by side.
+  const auto &to_ours = *by_ours, &to_theirs = *by_theirs;
   tree_edits base_edits, ours_edits, theirs_edits;
   struct pending {
     std::string from, to;
@@ -332,22 +329,22 @@ caf::expected<aligned_trees> align_renames(tree_store& store, const git_tree* ba
   auto o = to_ours.begin();
   auto t = to_theirs.begin();
   while (o != to_ours.end() || t != to_theirs.end()) {
-    if (t == to_theirs.end() || (o != to_ours.end() && o->first < t->first)) {
-      one_side(o->first, o->second, ours, theirs, theirs_edits, false);
+    if (t == to_theirs.end() || (o != to_ours.end() && o->from < t->from)) {
+      one_side(o->from, o->to, ours, theirs, theirs_edits, false);
       ++o;
-    } else if (o == to_ours.end() || t->first < o->first) {
-      one_side(t->first, t->second, theirs, ours, ours_edits, true);
+    } else if (o == to_ours.end() || t->from < o->from) {
+      one_side(t->from, t->to, theirs, ours, ours_edits, true);
       ++t;
     } else {
-      if (o->second == t->second) {
-        base_edits.move(o->first, o->second, rd.lookup(base, o->first));
+      if (o->to == t->to) {
+        base_edits.move(o->from, o->to, rd.lookup(base, o->from));
       } else {
         // rename/rename(1to2): git lists the old path and both new ones; the old path only as
         // long as no folder takes its place.
-        if (!rd.lookup(ours, o->first).tree() && !rd.lookup(theirs, o->first).tree())
-          out.conflicts.push_back(o->first);
-        out.conflicts.push_back(o->second);
-        out.conflicts.push_back(t->second);
+        if (!rd.lookup(ours, o->from).tree() && !rd.lookup(theirs, o->from).tree())
+          out.conflicts.push_back(o->from);
+        out.conflicts.push_back(o->to);
+        out.conflicts.push_back(t->to);
       }
       ++o;
       ++t;

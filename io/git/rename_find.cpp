@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 
 namespace sf::io {
@@ -59,8 +60,12 @@ std::string basename_of(const std::string& path) {
 }
 
 /// git's basename_same: the last path components are equal.
-bool basename_same(const std::string& a, const std::string& b) {
-  return basename_of(a) == basename_of(b);
+bool basename_same(std::string_view a, std::string_view b) {
+  auto name = [](std::string_view p) {
+    auto slash = p.rfind('/');
+    return slash == std::string_view::npos ? p : p.substr(slash + 1);
+  };
+  return name(a) == name(b);
 }
 
 /// Collects one side's deleted and added files, skipping subtrees the side left as they were, and
@@ -214,12 +219,11 @@ private:
   /// git's find_exact_renames: per destination, the first unused source with the same blob,
   /// preferring one of the same file name; non-regular files only pair with the same mode.
   void exact() {
-    std::unordered_multimap<std::string, std::size_t> by_id;
+    std::unordered_multimap<git_oid, std::size_t, oid_hash, oid_equal> by_id;
     for (std::size_t i = 0; i < src_.size(); ++i)
-      by_id.emplace(std::string(reinterpret_cast<const char*>(src_[i].id.id), GIT_OID_RAWSZ), i);
+      by_id.emplace(src_[i].id, i);
     for (std::size_t d = 0; d < dst_.size(); ++d) {
-      auto range =
-        by_id.equal_range(std::string(reinterpret_cast<const char*>(dst_[d].id.id), GIT_OID_RAWSZ));
+      auto range = by_id.equal_range(dst_[d].id);
       std::vector<std::size_t> same;
       for (auto it = range.first; it != range.second; ++it)
         same.push_back(it->second);
@@ -375,8 +379,7 @@ private:
   }
 
   caf::expected<const chunk_counts*> chunks_of(const git_oid& id) {
-    std::string key(reinterpret_cast<const char*>(id.id), GIT_OID_RAWSZ);
-    auto it = chunks_.find(key);
+    auto it = chunks_.find(id);
     if (it != chunks_.end())
       return &it->second;
     git_blob* raw = nullptr;
@@ -385,15 +388,14 @@ private:
     blob_ptr blob{raw};
     auto size = static_cast<std::size_t>(git_blob_rawsize(raw));
     auto counts = count_chunks(static_cast<const char*>(git_blob_rawcontent(raw)), size);
-    return &chunks_.emplace(std::move(key), std::move(counts)).first->second;
+    return &chunks_.emplace(id, std::move(counts)).first->second;
   }
 
   caf::expected<std::size_t> size_of(const git_oid& id) {
-    std::string key(reinterpret_cast<const char*>(id.id), GIT_OID_RAWSZ);
-    auto it = chunks_.find(key);
+    auto it = chunks_.find(id);
     if (it != chunks_.end())
       return it->second.size;
-    auto sz = sizes_.find(key);
+    auto sz = sizes_.find(id);
     if (sz != sizes_.end())
       return sz->second;
     git_odb* odb = nullptr;
@@ -404,7 +406,7 @@ private:
     git_object_t type{};
     if (git_odb_read_header(&len, &type, odb, &id) != 0)
       return git_fail("reading a blob's size", git_oid_tostr_s(&id));
-    sizes_.emplace(std::move(key), len);
+    sizes_.emplace(id, len);
     return len;
   }
 
@@ -456,8 +458,8 @@ private:
   std::vector<candidate>& dst_;
   const std::map<std::string, dir_flag>& dirs_removed_;
   std::map<std::string, std::map<std::string, int>> dir_votes_;
-  std::unordered_map<std::string, chunk_counts> chunks_;
-  std::unordered_map<std::string, std::size_t> sizes_;
+  std::unordered_map<git_oid, chunk_counts, oid_hash, oid_equal> chunks_;
+  std::unordered_map<git_oid, std::size_t, oid_hash, oid_equal> sizes_;
 };
 
 } // namespace
@@ -471,21 +473,24 @@ caf::expected<std::vector<file_rename>> find_renames(tree_store& store, const gi
   collector c{store};
   if (auto err = c.walk("", base, side, other, collector::mask::none))
     return err;
-  // Path order is git's order: its tie rules pick the first candidate.
-  auto by_path = [](const candidate& a, const candidate& b) { return a.path < b.path; };
-  std::sort(c.sources.begin(), c.sources.end(), by_path);
-  std::sort(c.dests.begin(), c.dests.end(), by_path);
   bool any_relevant = std::any_of(c.sources.begin(), c.sources.end(),
                                   [](const candidate& s) { return s.why != relevance::none; });
   // merge-ort looks for no rename at all on a side whose deletions the other side never touched.
   if (!any_relevant || c.dests.empty())
     return out;
+  // Path order is git's order: its tie rules pick the first candidate. The walk finds them in
+  // nearly that order (depth first), often exactly.
+  auto by_path = [](const candidate& a, const candidate& b) { return a.path < b.path; };
+  for (auto* list : {&c.sources, &c.dests})
+    if (!std::is_sorted(list->begin(), list->end(), by_path))
+      std::sort(list->begin(), list->end(), by_path);
   matcher m{store.repo(), c.sources, c.dests, c.dirs_removed};
   if (auto err = m.run())
     return err;
   out = std::move(m.renames);
-  std::sort(out.begin(), out.end(),
-            [](const file_rename& a, const file_rename& b) { return a.from < b.from; });
+  auto by_from = [](const file_rename& a, const file_rename& b) { return a.from < b.from; };
+  if (!std::is_sorted(out.begin(), out.end(), by_from))
+    std::sort(out.begin(), out.end(), by_from);
   return out;
 }
 

@@ -18,6 +18,20 @@
 
 namespace sf::io {
 
+/// Hashes an object id for unordered containers (ids are uniform: their first bytes suffice).
+struct oid_hash {
+  std::size_t operator()(const git_oid& id) const {
+    std::size_t h;
+    std::memcpy(&h, id.id, sizeof h);
+    return h;
+  }
+};
+
+/// Compares object ids for unordered containers.
+struct oid_equal {
+  bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_equal(&a, &b) != 0; }
+};
+
 /// One name in a folder: absent, or an object id with its mode.
 struct folder_entry {
   bool present = false;
@@ -124,17 +138,6 @@ public:
   caf::expected<git_oid> write(std::vector<folder_item> items);
 
 private:
-  struct oid_hash {
-    std::size_t operator()(const git_oid& id) const {
-      std::size_t h;
-      std::memcpy(&h, id.id, sizeof h); // Ids are uniform: their first bytes make a fine hash.
-      return h;
-    }
-  };
-  struct oid_equal {
-    bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_equal(&a, &b) != 0; }
-  };
-
   caf::expected<git_oid> write_object(const std::vector<folder_item>& items,
                                       const std::string& data);
   caf::expected<git_odb*> odb();
