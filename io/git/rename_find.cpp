@@ -73,7 +73,9 @@ bool basename_same(std::string_view a, std::string_view b) {
 /// removed.
 class collector {
 public:
-  explicit collector(tree_store& store) : store_(store) {}
+  /// With `probe`, the walk only enters folders where a relevant deletion can be: it finds every
+  /// relevant source, and not all of the rest.
+  collector(tree_store& store, bool probe) : store_(store), probe_(probe) {}
 
   std::vector<candidate> sources, dests;
   std::map<std::string, dir_flag> dirs_removed;
@@ -125,6 +127,11 @@ public:
         child = es.tree() ? mask::side : mask::other;
       if (eb.tree() && !es.tree())
         dirs_removed[path] = child == mask::both ? dir_flag::for_ancestor : dir_flag::not_relevant;
+      // A deletion matters when the other side changed the file (so changed every folder above
+      // it) or lies below a folder whose rename is sought (mask both, which only a folder the
+      // other side changed can start).
+      if (probe_ && child != mask::both && same_entry(eb, eo))
+        continue;
       auto bt = load(eb), st = load(es), ot = load(eo);
       for (auto* loaded : {&bt, &st, &ot})
         if (!*loaded)
@@ -143,6 +150,7 @@ private:
   }
 
   tree_store& store_;
+  bool probe_;
 };
 
 /// A blob's content as git's similarity estimate sees it: bytes per chunk (a line, or 64 bytes),
@@ -470,13 +478,22 @@ caf::expected<std::vector<file_rename>> find_renames(tree_store& store, const gi
   std::vector<file_rename> out;
   if (base != nullptr && side != nullptr && git_oid_equal(git_tree_id(base), git_tree_id(side)))
     return out;
-  collector c{store};
+  auto any_relevant = [](const collector& c) {
+    return std::any_of(c.sources.begin(), c.sources.end(),
+                       [](const candidate& s) { return s.why != relevance::none; });
+  };
+  // merge-ort looks for no rename at all on a side whose deletions the other side never touched.
+  // Those can only be where both sides changed something: a walk of just that part tells, and
+  // spares the walk of everything else the side changed (on a main with many merges, most of it).
+  collector probe{store, true};
+  if (auto err = probe.walk("", base, side, other, collector::mask::none))
+    return err;
+  if (!any_relevant(probe))
+    return out;
+  collector c{store, false};
   if (auto err = c.walk("", base, side, other, collector::mask::none))
     return err;
-  bool any_relevant = std::any_of(c.sources.begin(), c.sources.end(),
-                                  [](const candidate& s) { return s.why != relevance::none; });
-  // merge-ort looks for no rename at all on a side whose deletions the other side never touched.
-  if (!any_relevant || c.dests.empty())
+  if (c.dests.empty())
     return out;
   // Path order is git's order: its tie rules pick the first candidate. The walk finds them in
   // nearly that order (depth first), often exactly.
