@@ -7,9 +7,10 @@
 //
 // With --renames R the history is rename-heavy instead: milestone/B0 edits files on one side,
 // milestone/B1 renames R files (one in ten also edited, so similarity has work) on the other,
-// and only the merge of B1, after B0's, is timed.
+// and only the merge of B1, after B0's, is timed. --spread puts renamed files in every folder
+// (see make_rename_repo).
 //
-// Usage: merge_bench [--files N] [--branches K] [--renames R] [--quick]
+// Usage: merge_bench [--files N] [--branches K] [--renames R [--spread]] [--quick]
 // Prints one `name min median p99 unit` line per contender.
 
 #include "bench/bench_util.hpp"
@@ -24,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -95,13 +97,24 @@ bool make_repo(const std::string& root, int files, int branches) {
 }
 
 // B0 edits every tenth of the files B1 will rename (and as many others); B1 renames `renames`
-// files spread over all folders (so no folder moves whole) and edits one in ten of them.
-bool make_rename_repo(const std::string& root, int files, int renames) {
+// files within their folders (so no folder moves) and edits one in ten of them. The renamed
+// files are every `files / renames`-th file, which puts them in a tenth of the folders (at 10k
+// files and 1k renames) and the ones B0 edits in a single folder; with `spread` they are
+// shifted so that every folder has renamed files and the ones B0 edits lie in ten folders (at
+// those sizes), so the merge reads every folder of all three trees and the alignment rewrites
+// ten of the base's and main's.
+bool make_rename_repo(const std::string& root, int files, int renames, bool spread) {
   FILE* pipe = sf::bench::start_fast_import(root, "merge_bench");
   if (pipe == nullptr)
     return false;
   int dirs = std::max(1, std::min(100, files / 10));
   int step = std::max(1, files / renames);
+  // The k-th renamed file; spread adds an offset below `step` that moves on every `cycle`
+  // renames, where `cycle` renames at `step` apart come back to the same folder.
+  int cycle = dirs / std::gcd(step, dirs);
+  auto renamed = [&](int k) {
+    return (k * step + (spread ? k / cycle % step : 0)) % files;
+  };
   auto body_of = [](int i, const char* extra) {
     char body[160];
     std::snprintf(body, sizeof body, "file %d\nsome text to make it look real\n%s", i, extra);
@@ -119,16 +132,16 @@ bool make_rename_repo(const std::string& root, int files, int renames) {
                      "data 6\nedits\nfrom :1\n");
   for (int k = 0; k < renames; ++k)
     if (k % 10 == 5) {
-      int i = k * step % files;
+      int i = renamed(k);
       auto body = body_of(i, "");
       put(file_path(i, dirs), "edited first line" + body.substr(body.find('\n')));
-      int j = (k * step + step / 2 + 1) % files; // A file B1 leaves alone.
+      int j = (i + step / 2 + 1) % files; // A file B1 leaves alone.
       put(file_path(j, dirs), body_of(j, "edited\n"));
     }
   std::fprintf(pipe, "commit refs/heads/milestone/B1\ncommitter bench <b@example.com> 0 +0000\n"
                      "data 8\nrenames\nfrom :1\n");
   for (int k = 0; k < renames; ++k) {
-    int i = k * step % files;
+    int i = renamed(k);
     std::fprintf(pipe, "D %s\n", file_path(i, dirs).c_str());
     put(file_path(i, dirs, "renamed"), body_of(i, k % 10 == 0 ? "edited while renamed\n" : ""));
   }
@@ -217,6 +230,7 @@ int main(int argc, char** argv) {
   int rounds = 3;
   int renames = 0;
   bool quick = false;
+  bool spread = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--files" && i + 1 < argc)
@@ -227,8 +241,11 @@ int main(int argc, char** argv) {
       renames = std::atoi(argv[++i]);
     else if (a == "--quick")
       quick = true;
+    else if (a == "--spread")
+      spread = true;
     else {
-      std::fprintf(stderr, "usage: %s [--files N] [--branches K] [--renames R] [--quick]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--files N] [--branches K] [--renames R [--spread]] [--quick]\n",
                    argv[0]);
       return 2;
     }
@@ -242,8 +259,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // A rename run times one merge per round: three in a quick run, so that its median is not a
+  // single sample.
   if (quick)
-    rounds = 1;
+    rounds = renames > 0 ? 3 : 1;
   if (files < 100 || branches < 1) {
     std::fprintf(stderr, "--files must be at least 100 and --branches positive\n");
     return 2;
@@ -257,7 +276,8 @@ int main(int argc, char** argv) {
   std::string dir = fs::canonical(tmpl).string();
   std::string root = dir + "/repo";
   auto t0 = clock_type::now();
-  if (renames > 0 ? !make_rename_repo(root, files, renames) : !make_repo(root, files, branches))
+  if (renames > 0 ? !make_rename_repo(root, files, renames, spread)
+                   : !make_repo(root, files, branches))
     return 1;
   std::printf("# generated %d files and %d branches in %.0f ms under %s\n", files, branches,
               ms_since(t0), dir.c_str());
