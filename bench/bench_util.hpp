@@ -35,6 +35,15 @@ inline bool sh(const std::string& cmd, const char* who = "bench") {
   return rc == 0;
 }
 
+/// A new repository at `root` on `main`, and a `git fast-import` that writes into it from what
+/// is printed to the pipe (close it with pclose, which then gives the import's status); null on
+/// failure.
+inline FILE* start_fast_import(const std::string& root, const char* who = "bench") {
+  if (!sh("git init -q -b main " + quote(root), who))
+    return nullptr;
+  return ::popen(("cd " + quote(root) + " && git fast-import --quiet").c_str(), "w");
+}
+
 /// Summary of a sample set.
 struct stats {
   double min = 0, median = 0, p99 = 0, max = 0;

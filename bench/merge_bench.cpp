@@ -5,7 +5,12 @@
 // K branches in order, from the same starting main, so each sample is one real merge into a
 // main that already has earlier merges.
 //
-// Usage: merge_bench [--files N] [--branches K] [--quick]
+// With --renames R the history is rename-heavy instead: milestone/B0 edits files on one side,
+// milestone/B1 renames R files (one in ten also edited, so similarity has work) on the other,
+// and only the merge of B1, after B0's, is timed. --spread puts renamed files in every folder
+// (see make_rename_repo).
+//
+// Usage: merge_bench [--files N] [--branches K] [--renames R [--spread]] [--quick]
 // Prints one `name min median p99 unit` line per contender.
 
 #include "bench/bench_util.hpp"
@@ -20,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -53,19 +59,16 @@ std::string capture(const std::string& cmd) {
   return out;
 }
 
-std::string file_path(int i, int dirs) {
+std::string file_path(int i, int dirs, const char* name = "f") {
   char path[64];
-  std::snprintf(path, sizeof path, "d%03d/sub/f%06d.txt", i % dirs, i);
+  std::snprintf(path, sizeof path, "d%03d/sub/%s%06d.txt", i % dirs, name, i);
   return path;
 }
 
 // fast-import writes every blob and tree in one pass; the branches are commits on top of main
 // that each rewrite a few files spread over several folders (distinct per branch: clean merges).
 bool make_repo(const std::string& root, int files, int branches) {
-  if (!sh("git init -q -b main " + quote(root)))
-    return false;
-  std::string cmd = "cd " + quote(root) + " && git fast-import --quiet";
-  FILE* pipe = ::popen(cmd.c_str(), "w");
+  FILE* pipe = sf::bench::start_fast_import(root, "merge_bench");
   if (pipe == nullptr)
     return false;
   int dirs = std::max(1, std::min(100, files / 10));
@@ -90,6 +93,59 @@ bool make_repo(const std::string& root, int files, int branches) {
     std::fprintf(pipe, "M 100644 inline added/B%d.txt\ndata 4\nnew\n\n", b);
   }
   // Nobody has main checked out: every contender only moves the ref.
+  return ::pclose(pipe) == 0 && sh("git -C " + quote(root) + " symbolic-ref HEAD refs/heads/idle");
+}
+
+// B0 edits every tenth of the files B1 will rename (and as many others); B1 renames `renames`
+// files within their folders (so no folder moves) and edits one in ten of them. The renamed
+// files are every `files / renames`-th file, which puts them in a tenth of the folders (at 10k
+// files and 1k renames) and the ones B0 edits in a single folder; with `spread` they are
+// shifted so that every folder has renamed files and the ones B0 edits lie in ten folders (at
+// those sizes), so the merge reads every folder of all three trees and the alignment rewrites
+// ten of the base's and main's.
+bool make_rename_repo(const std::string& root, int files, int renames, bool spread) {
+  FILE* pipe = sf::bench::start_fast_import(root, "merge_bench");
+  if (pipe == nullptr)
+    return false;
+  int dirs = std::max(1, std::min(100, files / 10));
+  int step = std::max(1, files / renames);
+  // The k-th renamed file; spread adds an offset below `step` that moves on every `cycle`
+  // renames, where `cycle` renames at `step` apart come back to the same folder.
+  int cycle = dirs / std::gcd(step, dirs);
+  auto renamed = [&](int k) {
+    return (k * step + (spread ? k / cycle % step : 0)) % files;
+  };
+  auto body_of = [](int i, const char* extra) {
+    char body[160];
+    std::snprintf(body, sizeof body, "file %d\nsome text to make it look real\n%s", i, extra);
+    return std::string(body);
+  };
+  auto put = [&](const std::string& path, const std::string& body) {
+    std::fprintf(pipe, "M 100644 inline %s\ndata %zu\n%s\n", path.c_str(), body.size(),
+                 body.c_str());
+  };
+  std::fprintf(pipe, "commit refs/heads/main\nmark :1\ncommitter bench <b@example.com> 0 +0000\n"
+                     "data 5\nbench\n");
+  for (int i = 0; i < files; ++i)
+    put(file_path(i, dirs), body_of(i, ""));
+  std::fprintf(pipe, "commit refs/heads/milestone/B0\ncommitter bench <b@example.com> 0 +0000\n"
+                     "data 6\nedits\nfrom :1\n");
+  for (int k = 0; k < renames; ++k)
+    if (k % 10 == 5) {
+      int i = renamed(k);
+      auto body = body_of(i, "");
+      put(file_path(i, dirs), "edited first line" + body.substr(body.find('\n')));
+      int j = (i + step / 2 + 1) % files; // A file B1 leaves alone.
+      put(file_path(j, dirs), body_of(j, "edited\n"));
+    }
+  std::fprintf(pipe, "commit refs/heads/milestone/B1\ncommitter bench <b@example.com> 0 +0000\n"
+                     "data 8\nrenames\nfrom :1\n");
+  for (int k = 0; k < renames; ++k) {
+    int i = renamed(k);
+    std::fprintf(pipe, "D %s\n", file_path(i, dirs).c_str());
+    put(file_path(i, dirs, "renamed"), body_of(i, k % 10 == 0 ? "edited while renamed\n" : ""));
+  }
+  std::fprintf(pipe, "\n");
   return ::pclose(pipe) == 0 && sh("git -C " + quote(root) + " symbolic-ref HEAD refs/heads/idle");
 }
 
@@ -172,19 +228,41 @@ int main(int argc, char** argv) {
   int files = 1000;
   int branches = 8;
   int rounds = 3;
+  int renames = 0;
+  bool quick = false;
+  bool spread = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--files" && i + 1 < argc)
       files = std::atoi(argv[++i]);
     else if (a == "--branches" && i + 1 < argc)
       branches = std::atoi(argv[++i]);
+    else if (a == "--renames" && i + 1 < argc)
+      renames = std::atoi(argv[++i]);
     else if (a == "--quick")
-      rounds = 1;
+      quick = true;
+    else if (a == "--spread")
+      spread = true;
     else {
-      std::fprintf(stderr, "usage: %s [--files N] [--branches K] [--quick]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--files N] [--branches K] [--renames R [--spread]] [--quick]\n",
+                   argv[0]);
       return 2;
     }
   }
+  if (renames > 0) {
+    // One timed merge per round: more rounds for as many samples as a plain run has.
+    branches = 2;
+    rounds = 8;
+    if (renames > files) {
+      std::fprintf(stderr, "--renames must not exceed --files\n");
+      return 2;
+    }
+  }
+  // A rename run times one merge per round: three in a quick run, so that its median is not a
+  // single sample.
+  if (quick)
+    rounds = renames > 0 ? 3 : 1;
   if (files < 100 || branches < 1) {
     std::fprintf(stderr, "--files must be at least 100 and --branches positive\n");
     return 2;
@@ -198,10 +276,15 @@ int main(int argc, char** argv) {
   std::string dir = fs::canonical(tmpl).string();
   std::string root = dir + "/repo";
   auto t0 = clock_type::now();
-  if (!make_repo(root, files, branches))
+  if (renames > 0 ? !make_rename_repo(root, files, renames, spread)
+                   : !make_repo(root, files, branches))
     return 1;
   std::printf("# generated %d files and %d branches in %.0f ms under %s\n", files, branches,
               ms_since(t0), dir.c_str());
+  if (renames > 0)
+    std::printf("# milestone/B0 edits %d files, milestone/B1 renames %d (only B1's merge is "
+                "timed)\n",
+                2 * ((renames + 4) / 10), renames);
   std::string start = capture("git -C " + quote(root) + " rev-parse main");
   std::vector<std::string> tips;
   for (int b = 0; b < branches; ++b)
@@ -240,7 +323,9 @@ int main(int argc, char** argv) {
           ok = merge_no_ff(checkout, tips[b]);
         else
           ok = merge_libgit2(root, tips[b]);
-        v->push_back(ms_since(t0));
+        // In the rename-heavy run the first merge only sets the stage.
+        if (renames == 0 || b == 1)
+          v->push_back(ms_since(t0));
       }
     }
   }
@@ -251,7 +336,8 @@ int main(int argc, char** argv) {
       auto s = summarize(*v);
       std::printf("%s %.2f %.2f %.2f ms\n", name, s.min, s.median, s.p99);
     }
-    std::printf("# files=%d branches=%d rounds=%d\n", files, branches, rounds);
+    std::printf("# files=%d branches=%d renames=%d rounds=%d\n", files, branches, renames,
+                rounds);
   }
   std::error_code ec;
   if (!sf::bench::keep_scratch())

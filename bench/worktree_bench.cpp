@@ -35,10 +35,7 @@ using clock_type = std::chrono::steady_clock;
 
 // fast-import writes all blobs and the tree in one pass: seconds for tens of thousands of files.
 bool make_repo(const std::string& root, int files) {
-  if (!sh("git init -q -b main " + quote(root)))
-    return false;
-  std::string cmd = "cd " + quote(root) + " && git fast-import --quiet";
-  FILE* pipe = ::popen(cmd.c_str(), "w");
+  FILE* pipe = sf::bench::start_fast_import(root, "worktree_bench");
   if (pipe == nullptr)
     return false;
   std::fprintf(pipe, "commit refs/heads/main\ncommitter bench <b@example.com> 0 +0000\n"

@@ -2,128 +2,89 @@
 
 #include "core/sf_paths.hpp"
 #include "io/git/git.hpp"
+#include "io/git/rename_align.hpp"
 #include "io/git/state_merge.hpp"
+#include "io/git/tree_merge_store.hpp"
 #include "messages/error.hpp"
 
-
 #include <algorithm>
-#include <cstring>
-#include <memory>
+#include <iterator>
+#include <map>
 #include <optional>
 
 namespace sf::io {
 
 namespace {
 
-using treebuilder_ptr =
-  std::unique_ptr<git_treebuilder, git_deleter<git_treebuilder, git_treebuilder_free>>;
-
-/// One side's view of a name in a folder: absent, or an object id with its mode.
-struct entry {
-  bool present = false;
-  git_oid id{};
-  git_filemode_t mode = GIT_FILEMODE_UNREADABLE;
-};
-
-entry entry_of(const git_tree* tree, const std::string& name) {
-  entry e;
-  if (tree == nullptr)
-    return e;
-  const git_tree_entry* raw = git_tree_entry_byname(tree, name.c_str());
-  if (raw == nullptr)
-    return e;
-  e.present = true;
-  git_oid_cpy(&e.id, git_tree_entry_id(raw));
-  e.mode = git_tree_entry_filemode(raw);
-  return e;
-}
-
-bool same(const entry& a, const entry& b) {
-  if (a.present != b.present)
-    return false;
-  return !a.present || (a.mode == b.mode && git_oid_equal(&a.id, &b.id) != 0);
-}
-
-bool is_tree(const entry& e) {
-  return e.present && e.mode == GIT_FILEMODE_TREE;
-}
-
-bool is_file(const entry& e) {
-  return e.present && (e.mode == GIT_FILEMODE_BLOB || e.mode == GIT_FILEMODE_BLOB_EXECUTABLE);
-}
-
-void add_names(const git_tree* tree, std::vector<std::string>& names) {
-  if (tree == nullptr)
-    return;
-  size_t n = git_tree_entrycount(tree);
-  for (size_t i = 0; i < n; ++i)
-    names.emplace_back(git_tree_entry_name(git_tree_entry_byindex(tree, i)));
-}
+using entry = folder_entry;
 
 class merger {
 public:
-  merger(git_repository* repo, const tree_merge_rules& rules) : repo_(repo), rules_(rules) {
-  }
+  merger(tree_store& store, const tree_merge_rules& rules)
+      : store_(store), repo_(store.repo()), rules_(rules) {}
 
   std::vector<std::string> conflicts;
   std::vector<std::string> changed;
 
   /// Merges one folder level; gives the resulting tree entry, absent when it ends up empty.
-  caf::expected<entry> merge_dir(const std::string& prefix, const git_tree* b, const git_tree* o,
-                                 const git_tree* t) {
-    std::vector<std::string> names;
-    add_names(b, names);
-    add_names(o, names);
-    add_names(t, names);
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
-    git_treebuilder* raw = nullptr;
-    if (git_treebuilder_new(&raw, repo_, o) != 0)
-      return git_fail("starting a tree", "folder '" + prefix + "'");
-    treebuilder_ptr bld{raw};
-    bool modified = false;
-    for (const auto& name : names) {
-      entry eo = entry_of(o, name);
-      auto r = merge_entry(prefix + name, entry_of(b, name), eo, entry_of(t, name));
+  caf::expected<entry> merge_dir(const std::string& prefix, const folder& b, const folder& o,
+                                 const folder& t) {
+    std::vector<std::pair<std::string, entry>> changes;
+    for (const auto& j : join_names(b, o, t)) {
+      // Ours stands where theirs kept the base or agrees (merge_entry's first rule): most names
+      // of a folder, skipped before their path is even built.
+      if (same_entry(j.at[1], j.at[2]) || same_entry(j.at[0], j.at[2]))
+        continue;
+      std::string name{j.name};
+      auto r = merge_entry(prefix + name, j.at[0], j.at[1], j.at[2]);
       if (!r)
         return std::move(r.error());
-      if (same(*r, eo))
-        continue;
-      modified = true;
-      int rc = r->present ? git_treebuilder_insert(nullptr, bld.get(), name.c_str(), &r->id, r->mode)
-                          : git_treebuilder_remove(bld.get(), name.c_str());
-      if (rc != 0)
-        return git_fail("updating a tree", "'" + prefix + name + "'");
+      if (!same_entry(*r, j.at[1]))
+        changes.emplace_back(std::move(name), *r);
     }
     entry out;
-    if (!modified && o != nullptr) {
+    if (changes.empty() && o.exists()) {
       out.present = true;
-      git_oid_cpy(&out.id, git_tree_id(o));
+      git_oid_cpy(&out.id, &o.id());
       out.mode = GIT_FILEMODE_TREE;
       return out;
     }
+    // Entries kept from ours keep their recorded mode, as a tree builder started from ours would.
+    std::map<std::string, folder_item> items;
+    for (std::size_t i = 0, n = o.size(); i < n; ++i) {
+      auto item = o.item(i);
+      items.emplace(item.name, std::move(item));
+    }
+    for (auto& [name, r] : changes) {
+      if (!r.present) {
+        items.erase(name);
+        continue;
+      }
+      auto& item = items[name];
+      item.name = name;
+      git_oid_cpy(&item.id, &r.id);
+      item.attr = static_cast<std::uint32_t>(r.mode);
+      item.mode = r.mode;
+    }
     // Git keeps no empty folders: a folder both sides emptied disappears.
-    if (git_treebuilder_entrycount(bld.get()) == 0)
+    if (items.empty())
       return out;
-    if (git_treebuilder_write(&out.id, bld.get()) != 0)
-      return git_fail("writing a tree", "folder '" + prefix + "'");
+    std::vector<folder_item> list;
+    list.reserve(items.size());
+    for (auto& [name, item] : items)
+      list.push_back(std::move(item));
+    auto id = store_.write(std::move(list));
+    if (!id)
+      return std::move(id.error());
     out.present = true;
+    out.id = *id;
     out.mode = GIT_FILEMODE_TREE;
     return out;
   }
 
 private:
-  caf::expected<tree_ptr> load_tree(const entry& e) {
-    if (!is_tree(e))
-      return tree_ptr{};
-    git_tree* raw = nullptr;
-    if (git_tree_lookup(&raw, repo_, &e.id) != 0)
-      return git_fail("reading a tree", git_oid_tostr_s(&e.id));
-    return tree_ptr{raw};
-  }
-
   caf::expected<std::string> load_blob(const entry& e) {
-    if (!e.present || !is_file(e))
+    if (!e.present || !e.regular())
       return std::string{};
     git_blob* raw = nullptr;
     if (git_blob_lookup(&raw, repo_, &e.id) != 0)
@@ -135,29 +96,24 @@ private:
 
   /// Lists, as file paths, everything that differs between `from` and `to` at `path`.
   caf::error record(const std::string& path, const entry& from, const entry& to) {
-    if (same(from, to))
+    if (same_entry(from, to))
       return caf::none;
-    bool ft = is_tree(from);
-    bool tt = is_tree(to);
+    bool ft = from.tree();
+    bool tt = to.tree();
     if ((from.present && !ft) || (to.present && !tt))
       changed.push_back(path);
     if (!ft && !tt)
       return caf::none;
-    auto from_tree = load_tree(from);
+    auto from_tree = store_.open(from);
     if (!from_tree)
       return std::move(from_tree.error());
-    auto to_tree = load_tree(to);
+    auto to_tree = store_.open(to);
     if (!to_tree)
       return std::move(to_tree.error());
-    std::vector<std::string> names;
-    add_names(from_tree->get(), names);
-    add_names(to_tree->get(), names);
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
-    for (const auto& name : names)
-      if (auto err = record(path + "/" + name, entry_of(from_tree->get(), name),
-                            entry_of(to_tree->get(), name)))
-        return err;
+    for (const auto& j : join_names(*from_tree, *to_tree, folder{}))
+      if (!same_entry(j.at[0], j.at[1]))
+        if (auto err = record(path + "/" + std::string{j.name}, j.at[0], j.at[1]))
+          return err;
     return caf::none;
   }
 
@@ -175,17 +131,17 @@ private:
 
   caf::expected<entry> merge_entry(const std::string& path, const entry& b, const entry& o,
                                    const entry& t) {
-    if (same(o, t) || same(b, t))
+    if (same_entry(o, t) || same_entry(b, t))
       return o;
     bool state = rules_.resolve_state && is_state_path(path);
     // Taking theirs wholesale would let a branch that merged main in erase records of other
     // milestones from metrics.json: descend to that file whenever main still has it.
     bool guards_metrics = state && o.present && t.present &&
                           (path == core::tree_path::sf || path == core::tree_path::metrics);
-    if (same(b, o) && !guards_metrics)
+    if (same_entry(b, o) && !guards_metrics)
       return take(path, o, t);
-    bool ot = is_tree(o);
-    bool tt = is_tree(t);
+    bool ot = o.tree();
+    bool tt = t.tree();
     // Folders on both sides, or a folder against nothing: descend so that only the files both
     // sides touched can conflict, as git does.
     if ((ot && tt) || (ot && !t.present) || (tt && !o.present))
@@ -207,11 +163,11 @@ private:
       // A file changed on one side and deleted on the other. Under .sf/ a branch's change to a
       // file main deleted is kept (nothing is lost by that); main's change to a file the branch
       // deleted must not vanish, so that is a conflict like in code.
-      if (state && !o.present && is_file(t))
+      if (state && !o.present && t.regular())
         return take(path, o, t);
       // A folder one side deleted and the other replaced by a file: every file of the base is
       // gone on both sides, and the new file is an add only one side made.
-      if (is_tree(b))
+      if (b.tree())
         return o.present ? o : take(path, o, t);
       return conflict(path, o);
     }
@@ -221,21 +177,21 @@ private:
   /// The folders at `path` merged (a side that is not a folder there counts as an empty one).
   caf::expected<entry> merge_subtrees(const std::string& path, const entry& b, const entry& o,
                                       const entry& t) {
-    auto bt = load_tree(b);
+    auto bt = store_.open(b);
     if (!bt)
       return std::move(bt.error());
-    auto otree = load_tree(o);
+    auto otree = store_.open(o);
     if (!otree)
       return std::move(otree.error());
-    auto ttree = load_tree(t);
+    auto ttree = store_.open(t);
     if (!ttree)
       return std::move(ttree.error());
-    return merge_dir(path + "/", bt->get(), otree->get(), ttree->get());
+    return merge_dir(path + "/", *bt, *otree, *ttree);
   }
 
   caf::expected<entry> merge_files(const std::string& path, bool state, const entry& b,
                                    const entry& o, const entry& t) {
-    bool have_base = b.present && !is_tree(b);
+    bool have_base = b.present && !b.tree();
     entry r = o;
     // The mode and the content merge independently, like git.
     if (o.mode != t.mode) {
@@ -260,7 +216,7 @@ private:
     }
     if (have_base && git_oid_equal(&b.id, &t.id) != 0)
       return take(path, o, r);
-    if (!is_file(o) || !is_file(t) || (have_base && !is_file(b))) {
+    if (!o.regular() || !t.regular() || (have_base && !b.regular())) {
       // Symbolic links and submodules have no line-level merge.
       return conflict(path, o);
     }
@@ -311,9 +267,27 @@ private:
     return merge_lines_keeping_both(base, ours, theirs, path);
   }
 
+  tree_store& store_;
   git_repository* repo_;
   tree_merge_rules rules_;
 };
+
+/// The paths of `a` and `b`, sorted, each once. The merge lists paths almost in order already
+/// (a folder's names in order, depth first): sorting thousands of long paths with shared
+/// prefixes costs more than the check.
+std::vector<std::string> sorted_union(std::vector<std::string> a, std::vector<std::string> b) {
+  auto in_order = [](std::vector<std::string>& v) {
+    if (!std::is_sorted(v.begin(), v.end()))
+      std::sort(v.begin(), v.end());
+  };
+  in_order(a);
+  in_order(b);
+  auto middle = static_cast<std::ptrdiff_t>(a.size());
+  a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+  std::inplace_merge(a.begin(), a.begin() + middle, a.end());
+  a.erase(std::unique(a.begin(), a.end()), a.end());
+  return a;
+}
 
 } // namespace
 
@@ -324,28 +298,42 @@ bool is_state_path(const std::string& path) {
 caf::expected<tree_merge_result> tree_merge(git_repository* repo, const git_tree* base,
                                             const git_tree* ours, const git_tree* theirs,
                                             const tree_merge_rules& rules) {
-  merger m{repo, rules};
-  auto top = m.merge_dir("", base, ours, theirs);
+  // The trees rename alignment rewrites stay in the store's memory: only what the merged tree
+  // holds is written (each written object costs an fsync).
+  tree_store store{repo};
+  folder b{base}, o{ours}, t{theirs};
+  aligned_trees aligned;
+  if (rules.detect_renames) {
+    auto a = align_renames(store, base, ours, theirs);
+    if (!a)
+      return std::move(a.error());
+    aligned = std::move(*a);
+    if (aligned.renamed) {
+      b = aligned.base;
+      o = aligned.ours;
+      t = aligned.theirs;
+    }
+  }
+  merger m{store, rules};
+  auto top = m.merge_dir("", b, o, t);
   if (!top)
     return std::move(top.error());
   tree_merge_result res;
   if (top->present) {
+    // An untouched rewritten ours is the result: it exists only in memory so far.
+    if (auto err = store.write_held(top->id))
+      return err;
     git_oid_cpy(&res.tree, &top->id);
   } else {
     // Everything was deleted: the result is the empty tree, which must exist as an object.
-    git_treebuilder* raw = nullptr;
-    if (git_treebuilder_new(&raw, repo, nullptr) != 0)
-      return git_fail("starting the empty tree", git_repository_path(repo));
-    treebuilder_ptr bld{raw};
-    if (git_treebuilder_write(&res.tree, bld.get()) != 0)
-      return git_fail("writing the empty tree", git_repository_path(repo));
+    auto empty = store.write({});
+    if (!empty)
+      return std::move(empty.error());
+    res.tree = *empty;
   }
-  res.conflicts = std::move(m.conflicts);
-  res.changed_paths = std::move(m.changed);
-  std::sort(res.conflicts.begin(), res.conflicts.end());
-  std::sort(res.changed_paths.begin(), res.changed_paths.end());
-  res.changed_paths.erase(std::unique(res.changed_paths.begin(), res.changed_paths.end()),
-                          res.changed_paths.end());
+  // The merge ran on ours with renames followed: what moved differs from the real ours too.
+  res.conflicts = sorted_union(std::move(m.conflicts), aligned.conflicts);
+  res.changed_paths = sorted_union(std::move(m.changed), aligned.ours_moved);
   return res;
 }
 

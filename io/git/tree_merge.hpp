@@ -15,6 +15,8 @@ struct tree_merge_rules {
   /// Merge files under the top-level `.sf/` folder by the rules of io/git/state_merge.hpp (nothing
   /// either side added is lost); off means `.sf/` merges like code.
   bool resolve_state = true;
+  /// Follow files either side renamed (io/git/rename_align.hpp), as git's merge does by default.
+  bool detect_renames = true;
 };
 
 /// What a tree merge produced.

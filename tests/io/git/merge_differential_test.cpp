@@ -1,8 +1,13 @@
 // The tree merge against git's own (merge-ort, through `git merge-tree --write-tree`) on random
-// histories: edits, adds, deletes, mode changes, binary files, symlinks and file/folder swaps.
-// Every merge must give git's tree, or conflict on git's paths. Renames are left to git's
-// side switched off (`merge.renames=false`) until the merge detects them too.
+// histories: edits, adds, deletes, renames (with and without an edit, on one side or both), mode
+// changes, binary files, symlinks and file/folder swaps. Every merge must give git's tree, or
+// conflict on git's paths. Histories where git reports a folder rename (merge-ort's directory
+// rename detection, which the merge does not do) are counted and left out.
+// The random files are lines drawn from a thousand, so two different files almost never come
+// close in similarity to one renamed file: ties between rename candidates, which git breaks by
+// its own hash estimate, stay out of the comparison.
 #include "io/git/git.hpp"
+#include "io/git/rename_align.hpp"
 #include "io/git/tree_merge.hpp"
 #include "support/temp_dir.hpp"
 
@@ -13,6 +18,8 @@
 #include <git2/sys/odb_backend.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <set>
@@ -92,6 +99,21 @@ private:
     return true;
   }
 
+  /// `data` with one line changed, added or dropped.
+  std::string edited(const std::string& data) {
+    auto ls = lines_of(data);
+    auto at = static_cast<std::size_t>(pick(0, static_cast<int>(ls.size())));
+    int how = pick(0, 2);
+    if (how == 0 || ls.empty())
+      ls.insert(ls.begin() + static_cast<long>(at), line());
+    else if (at < ls.size())
+      (how == 1 ? ls[at] = line() : (ls.erase(ls.begin() + static_cast<long>(at)), ls[0]));
+    std::string out;
+    for (const auto& l : ls)
+      out += l;
+    return out;
+  }
+
   std::string some_path(const tree_map& t) {
     auto it = t.begin();
     std::advance(it, pick(0, static_cast<int>(t.size()) - 1));
@@ -105,7 +127,7 @@ private:
     }
     auto path = some_path(t);
     auto& f = t[path];
-    switch (pick(0, 11)) {
+    switch (pick(0, 14)) {
       case 0:
       case 1:
       case 2:
@@ -114,16 +136,7 @@ private:
           f.data = "target-" + std::to_string(pick(0, 9));
           break;
         }
-        auto ls = lines_of(f.data);
-        auto at = static_cast<std::size_t>(pick(0, static_cast<int>(ls.size())));
-        int how = pick(0, 2);
-        if (how == 0 || ls.empty())
-          ls.insert(ls.begin() + static_cast<long>(at), line());
-        else if (at < ls.size())
-          (how == 1 ? ls[at] = line() : (ls.erase(ls.begin() + static_cast<long>(at)), ls[0]));
-        f.data.clear();
-        for (const auto& l : ls)
-          f.data += l;
+        f.data = edited(f.data);
         break;
       }
       case 4:
@@ -149,7 +162,21 @@ private:
         t.erase(path);
         add(t, path + "/f1", text_file());
         break;
-      default: { // A file's folder becomes a file.
+      case 12:
+      case 13:
+      case 14: { // Renamed (moved to another folder or name), half of the time also edited.
+        auto moved = f;
+        auto to = random_path();
+        if (t.count(to) != 0)
+          break;
+        t.erase(path);
+        if (pick(0, 1) == 1 && moved.mode != GIT_FILEMODE_LINK)
+          moved.data = edited(moved.data);
+        if (!add(t, to, moved))
+          t[path] = std::move(moved); // In the way of a folder: the file stays.
+        break;
+      }
+      case 11: { // A file's folder becomes a file.
         auto slash = path.rfind('/');
         if (slash == std::string::npos)
           break;
@@ -249,6 +276,7 @@ struct git_answer {
   bool clean = false;
   std::string tree;
   std::set<std::string> conflicts;
+  bool dir_rename = false; ///< git's messages report a folder rename.
 };
 
 /// `path` without the `~<commit>` git gives a file it moved aside for a folder of the other
@@ -260,7 +288,9 @@ std::string without_side(const std::string& path) {
   return path.substr(0, tilde);
 }
 
-/// Parses `git merge-tree --write-tree --stdin -z --name-only --no-messages` output.
+/// Parses `git merge-tree --write-tree --stdin -z --name-only --messages` output: per merge the
+/// status, the tree, the conflicted paths and an empty field, then messages (a path count, the
+/// paths, a type, the text) and an empty field.
 std::vector<git_answer> parse_answers(const std::string& out) {
   std::vector<std::string> fields;
   std::size_t at = 0;
@@ -276,7 +306,19 @@ std::vector<git_answer> parse_answers(const std::string& out) {
     i += 2;
     for (; i < fields.size() && !fields[i].empty(); ++i)
       a.conflicts.insert(without_side(fields[i]));
-    ++i; // The empty field that ends this merge.
+    ++i; // The empty field that ends the paths.
+    while (i < fields.size() && !fields[i].empty()) {
+      auto paths = std::stoul(fields[i]);
+      i += 1 + paths;
+      if (i < fields.size()) {
+        std::string type = fields[i];
+        std::transform(type.begin(), type.end(), type.begin(), ::tolower);
+        if (type.find("directory rename") != std::string::npos)
+          a.dir_rename = true;
+      }
+      i += 2; // The type and the text.
+    }
+    ++i; // The empty field that ends the messages.
     answers.push_back(std::move(a));
   }
   return answers;
@@ -285,7 +327,10 @@ std::vector<git_answer> parse_answers(const std::string& out) {
 } // namespace
 
 TEST_CASE("the tree merge agrees with git's merge on 2000 random histories", "[merge]") {
-  constexpr int histories = 2000;
+  // A few more than 2000, for the ones with folder renames that are left out. SF_MERGE_HISTORIES
+  // asks for more (a longer hunt for rare disagreements, by hand).
+  const char* more = std::getenv("SF_MERGE_HISTORIES");
+  const int histories = more != nullptr ? std::max(2100, std::atoi(more)) : 2100;
   temp_dir d;
   init_git_repo(d.path());
   io::git_init_once();
@@ -319,8 +364,7 @@ TEST_CASE("the tree merge agrees with git's merge on 2000 random histories", "[m
   }
   objects.write_pack();
   write_file(d / "merges.txt", input);
-  auto git = run("git -c merge.renames=false merge-tree --write-tree --stdin -z --name-only "
-                 "--no-messages < merges.txt",
+  auto git = run("git merge-tree --write-tree --stdin -z --name-only --messages < merges.txt",
                  d.path());
   REQUIRE(git.exit_code == 0);
   auto answers = parse_answers(git.out);
@@ -329,9 +373,15 @@ TEST_CASE("the tree merge agrees with git's merge on 2000 random histories", "[m
   int clean = 0;
   int conflicted = 0;
   int disagreements = 0;
+  int skipped = 0;
+  int renamed = 0;
   std::string first_few;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const auto& h = all[i];
+    if (answers[i].dir_rename) {
+      ++skipped;
+      continue;
+    }
     auto b = tree_at(r, h.base);
     auto o = tree_at(r, h.ours);
     auto t = tree_at(r, h.theirs);
@@ -339,6 +389,10 @@ TEST_CASE("the tree merge agrees with git's merge on 2000 random histories", "[m
     rules.resolve_state = false;
     auto ours = io::tree_merge(r, b.get(), o.get(), t.get(), rules);
     REQUIRE(ours);
+    io::tree_store store{r};
+    auto moves = io::align_renames(store, b.get(), o.get(), t.get());
+    REQUIRE(moves);
+    renamed += moves->renamed ? 1 : 0;
     std::set<std::string> our_conflicts(ours->conflicts.begin(), ours->conflicts.end());
     const auto& g = answers[i];
     bool agree = g.clean ? our_conflicts.empty() && g.tree == hex(ours->tree)
@@ -361,11 +415,21 @@ TEST_CASE("the tree merge agrees with git's merge on 2000 random histories", "[m
                                                        : "conflicts: " + ours_paths)
                              << " (trees: base " << hex(h.base) << ", ours " << hex(h.ours)
                              << ", theirs " << hex(h.theirs) << ")\n";
+      // The three trees in full, to rebuild the case by hand.
+      for (const auto& [name, id] : {std::pair{"base", h.base}, std::pair{"ours", h.ours},
+                                     std::pair{"theirs", h.theirs}})
+        why << name << ":\n" << run("git ls-tree -r " + hex(id), d.path()).out;
       first_few += why.str();
     }
   }
+  std::printf("merge differential: %d compared (%d clean, %d conflicted, %d with renames), %d "
+              "skipped for folder renames, %d disagreements\n",
+              clean + conflicted, clean, conflicted, renamed, skipped, disagreements);
   INFO(first_few);
   CHECK(disagreements == 0);
+  CHECK(clean + conflicted >= 2000);
+  CHECK(skipped * 20 < histories); // Folder renames stay a small fraction.
+  CHECK(renamed > histories / 10);
   // The histories are mixed enough to mean something: both outcomes are common.
   CHECK(clean > histories / 5);
   CHECK(conflicted > histories / 5);
