@@ -284,6 +284,11 @@ void start_worker(self_ptr self, milestone_entry& e,
   else
     sc.worker_argv = {"/bin/sh", "-c", shell_line_for(st.cfg.prefs.worker_command)};
   sc.base_env = io::allowlisted_environment();
+  if (e.fixing_gate) {
+    // The worker resumes the milestone's agent with the gate's report (worker/gate_fix.hpp).
+    sc.base_env.push_back("SF_GATE_FAILURE_FILE=" + core::gate_failure_file(st.cfg.root, e.id));
+    sc.base_env.push_back("SF_GATE_FIX_ROUND=" + std::to_string(e.gate_fixes));
+  }
   sc.stale_timeout = std::chrono::milliseconds(
     static_cast<int64_t>(st.cfg.prefs.stale_timeout * 1000));
   sc.stop_grace = std::chrono::milliseconds(static_cast<int64_t>(st.cfg.prefs.stop_grace * 1000));
@@ -982,8 +987,10 @@ void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::
   } else if (e->stale_stop) {
     crashed(self, *e, "hung (no heartbeat within stale_timeout), " + x.text);
   } else if (complete && !tip.empty() && !must_change_files(st, e->id)) {
+    e->fixing_gate = false;
     enqueue_merge(self, *e, "", tip);
   } else if (complete) {
+    e->fixing_gate = false;
     // Read again, with the check that agent work changed something.
     queue_merge(self, *e, "");
   } else if (winding_down) {
@@ -996,6 +1003,15 @@ void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::
     // The reference worker's agent failed (an error result, a crash, its timeout): its session
     // stays recorded, so a restart resumes the agent with what it had done.
     crashed(self, *e, e->progress.error + " (" + x.text + ")");
+  } else if (e->fixing_gate && !e->progress.error.empty() &&
+             e->progress.state == core::worker_state::error) {
+    // The fix of a gate failure failed (its agent changed nothing, say): the milestone is held
+    // as failing the gate, with the worker's reason.
+    e->fixing_gate = false;
+    set_state(self, *e, ms::gate_failed,
+              "failed the merge gate, and its agent's fix did not help: " + e->progress.error +
+                "; fix it in .sf/worktrees/" + e->id + ", commit, and run `sf-actors merge " +
+                e->id + "` (.sf/parallel/" + e->id + ".gate-failure.md says what failed)");
   } else if (!e->progress.error.empty() && e->progress.state == core::worker_state::error) {
     // The worker itself reported a failure (e.g. a unit failed): restarting repeats it.
     set_state(self, *e, ms::failed, e->progress.error + " (" + x.text + ")");
@@ -1160,6 +1176,51 @@ void on_progress(self_ptr self, worker_progress p) {
       });
 }
 
+// The agent profile that fixes `m`'s gate failures: its last agent unit's, or for a milestone of
+// prose only the default profile its worker gives it; empty when it has no agent.
+std::string fixing_profile(const coordinator_state& st, const milestone& m) {
+  std::string out;
+  for (const auto& s : m.slices)
+    for (const auto& u : s.units)
+      if (u.is_agent())
+        out = u.agent;
+  if (out.empty() && !(m.unit_count() == 0 && is_prose_only(m)))
+    return out;
+  const auto* p = st.cfg.prefs.agents.find(out);
+  return p == nullptr ? std::string() : p->name;
+}
+
+// Under `on_gate_failure: agent`: a milestone that failed the gate goes back to its agent, with
+// the gate's report, before it is held; it merges again when the fix is committed. At most
+// gate_fix_rounds times per run; a slice, a milestone without an agent, or a run that winds
+// down is held as failing the gate at once. True when a fix was queued.
+bool fix_gate_failure(self_ptr self, milestone_entry& e) {
+  auto& st = self->state;
+  const auto& prefs = st.cfg.prefs;
+  if (prefs.on_gate_failure != gate_failure_action::agent || !e.in_run || st.shutting_down ||
+      st.budget_reached || e.stop_requested)
+    return false;
+  const auto* m = st.cfg.milestones.find(e.id);
+  auto profile = m == nullptr ? std::string() : fixing_profile(st, *m);
+  if (profile.empty()) {
+    st.log->info("coordinator: {} failed the merge gate and has no agent to fix it", e.id);
+    return false;
+  }
+  if (e.gate_fixes >= prefs.gate_fix_rounds) {
+    st.log->info("coordinator: {} failed the merge gate after {} fix(es) by its agent", e.id,
+                 e.gate_fixes);
+    return false;
+  }
+  ++e.gate_fixes;
+  e.fixing_gate = true;
+  e.branch_read = true; // Its branch is complete: the worker starts for the fix, not a merge.
+  set_state(self, e, ms::queued,
+            fmt::format("failed the merge gate; its agent ({}) is asked to fix it, round {} of "
+                        "{} (.sf/parallel/{}.gate-failure.md)",
+                        profile, e.gate_fixes, prefs.gate_fix_rounds, e.id));
+  return true;
+}
+
 void on_merged(self_ptr self, const merge_outcome& x) {
   auto& st = self->state;
   auto* e = find_entry(self, x.milestone);
@@ -1265,7 +1326,8 @@ void on_merged(self_ptr self, const merge_outcome& x) {
         files += (files.empty() ? "" : ", ") + f;
       set_state(self, *e, ms::conflict, "merge conflict in " + files);
     } else if (x.kind == core::merge_kind::gate_failed) {
-      set_state(self, *e, ms::gate_failed, x.text);
+      if (!fix_gate_failure(self, *e))
+        set_state(self, *e, ms::gate_failed, x.text);
     } else if (core::is_gate_news(x.kind)) {
       set_state(self, *e, ms::complete, "complete, " + x.text);
     } else if (x.kind == core::merge_kind::halted) {

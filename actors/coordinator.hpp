@@ -85,6 +85,8 @@ struct milestone_entry {
                                              ///< milestone does not start.
   std::vector<std::string> changed_files;    ///< Paths its branch changed (outside `.sf/`),
                                              ///< as read after its last committed unit.
+  int gate_fixes = 0;                        ///< Gate fixes asked of its agent in this run.
+  bool fixing_gate = false;                  ///< Its next worker fixes a gate failure.
 };
 
 /// State of the coordinator.

@@ -3,6 +3,7 @@
 #include "core/merge_policy.hpp"
 #include "core/utc_time.hpp"
 #include "io/files/status_file.hpp"
+#include "io/files/gate_failure_report.hpp"
 #include "io/files/gate_record.hpp"
 #include "io/files/merge_queue_file.hpp"
 #include "io/git/git.hpp"
@@ -285,6 +286,26 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 
 // Indices of the items the gate may test now, in merge order; in sequential order the first
 // one that must wait for a running milestone ends the list (told once, as without a gate).
+// Under `sequential` order: true when `next` waits for a running milestone of a lower id (the
+// user is told once per reason).
+bool waits_its_turn(self_ptr self, const merge_item& next) {
+  auto& st = self->state;
+  if (st.cfg.prefs.order != merge_order::sequential)
+    return false;
+  auto why = core::sequential_blocker(next.milestone, st.running);
+  if (why.empty())
+    return false;
+  if (st.told_waiting.insert(next.milestone + why).second) {
+    merge_outcome w;
+    w.milestone = next.milestone;
+    w.slice = next.slice;
+    w.kind = core::merge_kind::waiting;
+    w.text = "waits for " + why;
+    tell(self, w);
+  }
+  return true;
+}
+
 std::vector<std::size_t> gate_candidates(self_ptr self) {
   auto& st = self->state;
   std::vector<std::size_t> out;
@@ -292,20 +313,8 @@ std::vector<std::size_t> gate_candidates(self_ptr self) {
     const auto& next = st.items[i];
     if (!may_merge(st, next) || st.gate_held.count(item_key(next)) != 0)
       continue;
-    if (st.cfg.prefs.order == merge_order::sequential) {
-      auto why = core::sequential_blocker(next.milestone, st.running);
-      if (!why.empty()) {
-        if (st.told_waiting.insert(next.milestone + why).second) {
-          merge_outcome w;
-          w.milestone = next.milestone;
-          w.slice = next.slice;
-          w.kind = core::merge_kind::waiting;
-          w.text = "waits for " + why;
-          tell(self, w);
-        }
-        break;
-      }
-    }
+    if (waits_its_turn(self, next))
+      break;
     out.push_back(i);
   }
   return out;
@@ -431,7 +440,7 @@ void on_gate_done(self_ptr self, uint64_t gen) {
     watch_gate(self, gen);
     return;
   }
-  auto tail = io::lines_on_one_line(st.gate->run->log_tail(5));
+  auto tail = st.gate->run->log_tail(io::gate_tail_lines);
   st.gate->run.reset();
   io::fault_point("gate.after_run");
   std::vector<std::string> keys;
@@ -456,8 +465,14 @@ void on_gate_done(self_ptr self, uint64_t gen) {
     settle(self);
     return;
   }
-  std::string why = "merge gate `" + st.cfg.prefs.merge_gate + "` " + out->describe() +
-                    " after " + seconds_text(out->took);
+  io::gate_failure failure;
+  failure.command = st.cfg.prefs.merge_gate;
+  failure.ended = out->describe() + " after " + seconds_text(out->took);
+  failure.tested = (st.gate->batch.size() == 1 ? "its merge" : "the merge of " + joined_keys(st.gate->batch)) +
+                   " as " + st.gate->chain.tip + " on " + st.gate->chain.main + " " +
+                   st.gate->chain.base.substr(0, 12);
+  failure.log_tail = std::move(tail);
+  std::string why = "merge gate `" + failure.command + "` " + failure.ended;
   auto batch = std::move(st.gate->batch);
   st.gate.reset();
   if (verdict.retry) {
@@ -476,25 +491,35 @@ void on_gate_done(self_ptr self, uint64_t gen) {
     x.milestone = st.items[*i].milestone;
     x.slice = st.items[*i].slice;
     x.kind = core::merge_kind::gate_failed;
-    x.text = why + "; main was not moved, and milestone/" + x.milestone +
-             " and its worktree are kept: fix it there, commit, and run `sf-actors merge " +
-             x.milestone + "`" + (tail.empty() ? "" : " | last lines of .sf/parallel/gate.log: " + tail);
+    failure.milestone = x.milestone;
+    x.text = io::gate_failure_note(failure);
+    // Kept beside the note for the person, or the agent, that fixes it.
+    if (auto err = io::write_gate_failure(st.cfg.root, failure))
+      st.cfg.log->warn("merge queue: {}", describe(err));
     apply_outcome(self, *i, std::move(x), false);
   }
   drain_gated(self);
   settle(self);
 }
 
-// Past merge_gate_timeout: SIGTERM now, SIGKILL after stop_grace (the next look).
+// Ends the running gate: SIGTERM now, SIGKILL after stop_grace (at the gate_late that follows).
+void stop_gate(self_ptr self) {
+  auto& st = self->state;
+  if (!st.gate || !st.gate->run || st.gate->late)
+    return;
+  st.gate->late = true;
+  st.gate->run->stop();
+  auto grace = std::chrono::milliseconds(static_cast<int64_t>(st.cfg.prefs.stop_grace * 1000));
+  self->delayed_send(self, grace + std::chrono::milliseconds(50), atom::gate_late_v, st.gate_gen);
+}
+
+// Past merge_gate_timeout the gate is stopped; past its grace it is killed.
 void on_gate_late(self_ptr self, uint64_t gen) {
   auto& st = self->state;
   if (gen != st.gate_gen || !st.gate || !st.gate->run)
     return;
   if (!st.gate->late) {
-    st.gate->late = true;
-    st.gate->run->stop();
-    auto grace = std::chrono::milliseconds(static_cast<int64_t>(st.cfg.prefs.stop_grace * 1000));
-    self->delayed_send(self, grace + std::chrono::milliseconds(50), atom::gate_late_v, gen);
+    stop_gate(self);
     return;
   }
   (void) st.gate->run->poll(); // escalates to SIGKILL
@@ -579,20 +604,8 @@ void drain(self_ptr self) {
       ++i;
       continue;
     }
-    if (st.cfg.prefs.order == merge_order::sequential) {
-      auto why = core::sequential_blocker(next.milestone, st.running);
-      if (!why.empty()) {
-        if (st.told_waiting.insert(next.milestone + why).second) {
-          merge_outcome w;
-          w.milestone = next.milestone;
-          w.slice = next.slice;
-          w.kind = core::merge_kind::waiting;
-          w.text = "waits for " + why;
-          tell(self, w);
-        }
-        return;
-      }
-    }
+    if (waits_its_turn(self, next))
+      return;
     auto size_before = st.items.size();
     auto x = merge_item_now(self, i, false);
     if (core::is_obstacle(x.kind)) {
@@ -1012,14 +1025,7 @@ merge_queue(merge_queue_actor::stateful_pointer<merge_queue_state> self, merge_q
       auto& st = self->state;
       st.shutting_down = true;
       clear_obstacle(self);
-      // A running gate decides nothing now: SIGTERM, SIGKILL after stop_grace (gate_late).
-      if (st.gate && st.gate->run && !st.gate->late) {
-        st.gate->late = true;
-        st.gate->run->stop();
-        auto grace = std::chrono::milliseconds(static_cast<int64_t>(st.cfg.prefs.stop_grace * 1000));
-        self->delayed_send(self, grace + std::chrono::milliseconds(50), atom::gate_late_v,
-                           st.gate_gen);
-      }
+      stop_gate(self); // A running gate decides nothing now.
       if (st.push) {
         end_push(self, true); // Its end is reported when the reactor sees it go.
       } else if (st.push_announced || st.push_wanted) {

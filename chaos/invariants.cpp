@@ -246,7 +246,8 @@ check_result failures_explained(const std::vector<nlohmann::json>& evs) {
       last[e.value("milestone", "")] = {e.value("state", ""), e.value("text", "")};
   int failed = 0;
   for (const auto& [mid, st] : last) {
-    if (st.first != "failed" && st.first != "error" && st.first != "stale")
+    if (st.first != "failed" && st.first != "gate_failed" && st.first != "conflict" &&
+        st.first != "error" && st.first != "stale")
       continue;
     ++failed;
     if (st.second.size() < 8) {

@@ -116,7 +116,7 @@ std::string render_reliability_doc(const std::vector<scenario_result>& results,
     "a bystander process outside the run got no signal, and symlink targets are unchanged",
     "the ledger's total never exceeds budget_ceiling plus one unit per worker slot (for an "
     "agent unit, the cost its fake agent claims, held at 1e6 USD)",
-    "each milestone that ended failed has a reason in the event log",
+    "each milestone that ended failed, gate_failed or in conflict has a reason in the event log",
     "after the coordinator ended by itself, .sf/parallel holds no status, signal or temp file",
     "`git status` in the project root is clean apart from edits the user made on purpose",
     "every commit the user made stays reachable, what they staged stays staged, and their "

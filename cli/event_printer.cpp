@@ -82,6 +82,11 @@ void event_printer::print(const run_event& ev) {
     case event_kind::completed:
       if (ev.state == core::milestone_state::failed)
         any_failed_ = true;
+      // A milestone that failed the gate and then merged (its agent fixed it) is no failure.
+      if (ev.state == core::milestone_state::merged)
+        gate_failed_.erase(ev.milestone);
+      else if (ev.state == core::milestone_state::gate_failed)
+        gate_failed_.insert(ev.milestone);
       text << "[" << ev.milestone << "] " << state_line(std::string(state_name(ev)), ev.text)
            << '\n';
       break;
@@ -108,7 +113,7 @@ void event_printer::print(const run_event& ev) {
       else if (k == core::merge_kind::failed)
         any_failed_ = true;
       else if (k == core::merge_kind::gate_failed)
-        gate_failed_ = true;
+        gate_failed_.insert(ev.milestone);
       else if (k == core::merge_kind::push_failed)
         push_failed_ = true;
       else if (k == core::merge_kind::pushed)
@@ -139,12 +144,12 @@ void event_printer::print(const run_event& ev) {
       } else {
         text << ev.text << " (total " << money(ev.cost) << ")\n";
       }
-      exit_code_ = budget_          ? exit_budget_reached
-                   : any_failed_    ? exit_failure
-                   : merge_problem_ ? exit_merge_conflict
-                   : gate_failed_   ? exit_gate_failed
-                   : push_failed_   ? exit_push_failed
-                                    : exit_ok;
+      exit_code_ = budget_                  ? exit_budget_reached
+                   : any_failed_            ? exit_failure
+                   : merge_problem_         ? exit_merge_conflict
+                   : !gate_failed_.empty()  ? exit_gate_failed
+                   : push_failed_           ? exit_push_failed
+                                            : exit_ok;
       finished_ = true;
       uint64_t one = 1;
       (void) ::write(done_.get(), &one, sizeof one);

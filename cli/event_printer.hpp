@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,7 +72,8 @@ private:
   bool any_failed_ = false;
   bool budget_ = false;
   bool merge_problem_ = false;
-  bool gate_failed_ = false;   ///< The merge gate failed on a merge (exit 9).
+  std::set<std::string> gate_failed_; ///< Milestones the merge gate failed on, not merged
+                                      ///< since (exit 9).
   bool question_open_ = false; ///< See begin_question.
   std::string held_;           ///< Lines held back while a question is open.
   bool push_failed_ = false; ///< The last push of main failed (a later one that worked clears it).

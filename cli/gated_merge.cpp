@@ -5,6 +5,7 @@
 #include "core/gate_bisect.hpp"
 #include "core/merge_policy.hpp"
 #include "core/sf_paths.hpp"
+#include "io/files/gate_failure_report.hpp"
 #include "io/git/gate_run.hpp"
 #include "io/git/merge.hpp"
 #include "io/git/merge_compose.hpp"
@@ -160,8 +161,15 @@ merge_report merge_through_gate(const std::string& root, const preferences& pref
       break;
     }
     auto verdict = bisect.record(req.milestones, out->ok());
-    std::string why = "merge gate `" + req.command + "` " + out->describe() + " after " +
-                      fmt::format("{:.1f} s", static_cast<double>(out->took.count()) / 1000.0);
+    io::gate_failure failure;
+    failure.command = req.command;
+    failure.ended = out->describe() + " after " +
+                    fmt::format("{:.1f} s", static_cast<double>(out->took.count()) / 1000.0);
+    failure.tested = (batch.size() == 1 ? "its merge" : "the merge of " + keys_text(batch)) +
+                     " as " + chain->tip + " on " + chain->main + " " +
+                     chain->base.substr(0, 12);
+    failure.log_tail = ran->tail;
+    std::string why = "merge gate `" + req.command + "` " + failure.ended;
     if (verdict.land) {
       o.gated_commit = chain->tip;
       o.gated_base = chain->base;
@@ -197,16 +205,15 @@ merge_report merge_through_gate(const std::string& root, const preferences& pref
     if (verdict.retry || verdict.failed.empty())
       std::cerr << "sf-actors: " << why << " on " << keys_text(batch)
                 << (verdict.retry ? "; running it once more\n" : "; testing smaller batches\n");
-    auto tail = io::lines_on_one_line(ran->tail);
     for (const auto& key : verdict.failed) {
       auto it = find(key);
       if (it == items.end())
         continue;
-      r.results.push_back(outcome_for(
-        *it, core::merge_kind::gate_failed,
-        why + "; main was not moved, and milestone/" + it->milestone +
-          " and its worktree are kept: fix it there, commit, and run `sf-actors merge " +
-          it->milestone + "`" + (tail.empty() ? "" : " | last lines of .sf/parallel/gate.log: " + tail)));
+      failure.milestone = it->milestone;
+      if (auto err = io::write_gate_failure(root, failure))
+        std::cerr << "sf-actors: " << describe(err) << "\n";
+      r.results.push_back(
+        outcome_for(*it, core::merge_kind::gate_failed, io::gate_failure_note(failure)));
       if (r.exit_code == exit_ok)
         r.exit_code = exit_gate_failed;
       remove(key);

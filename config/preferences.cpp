@@ -25,6 +25,7 @@ namespace {
 constexpr core::name_table<merge_strategy, 2> strategy_names = {{"per-slice", "per-milestone"}};
 constexpr core::name_table<auto_merge_mode, 3> auto_merge_names = {{"auto", "confirm", "manual"}};
 constexpr core::name_table<merge_order, 2> order_names = {{"sequential", "by-completion"}};
+constexpr core::name_table<gate_failure_action, 2> gate_failure_names = {{"hold", "agent"}};
 
 } // namespace
 
@@ -32,6 +33,7 @@ constexpr core::name_table<merge_order, 2> order_names = {{"sequential", "by-com
 const char* to_string(merge_strategy v) { return strategy_names.name(v).data(); }
 const char* to_string(auto_merge_mode v) { return auto_merge_names.name(v).data(); }
 const char* to_string(merge_order v) { return order_names.name(v).data(); }
+const char* to_string(gate_failure_action v) { return gate_failure_names.name(v).data(); }
 
 const std::vector<preference_key>& preference_keys() {
   static const std::vector<preference_key> keys = {
@@ -60,13 +62,18 @@ const std::vector<preference_key>& preference_keys() {
       {"push_timeout", "seconds, number > 0", "60",
        "A push that has not ended after this long is stopped and reported as failed."},
       {"merge_gate", "string", "\"\"",
-       "Shell command run on each merge in the gate worktree .sf/gate before main moves; main "
-       "moves only when it exits 0; empty = no gate."},
+       "Shell command run on each merge in the gate worktree .sf/worktrees/_gate before main "
+       "moves; main moves only when it exits 0; empty = no gate."},
       {"merge_gate_timeout", "seconds, number > 0", "1800",
        "A gate still running after this long is stopped and counts as failed."},
       {"gate_batch", "integer (1-64)", "1",
        "How many queued merges the gate tests together; a failing batch is split to find the "
        "culprit."},
+      {"on_gate_failure", "\"hold\" or \"agent\"", "\"hold\"",
+       "A milestone that fails the gate is held for you; `agent` first resumes its agent with "
+       "the failure and merges again."},
+      {"gate_fix_rounds", "integer (1-10)", "2",
+       "How many times on_gate_failure: agent asks a milestone's agent to fix a gate failure."},
       {"integration_branch", "string (a branch name)", "\"\"",
        "Branch milestones start from and merge into; empty = main, else master, else the "
        "branch checked out at the first start, recorded in the repository's git config."},
@@ -354,6 +361,12 @@ const std::map<std::string, setter>& setters() {
       {"merge_gate_timeout",
        [](const entry& e, preferences& p) { return get_seconds(e, false, p.merge_gate_timeout); }},
       {"gate_batch", [](const entry& e, preferences& p) { return get_int(e, 1, 64, p.gate_batch); }},
+      {"on_gate_failure",
+       [](const entry& e, preferences& p) {
+         return get_enum(e, gate_failure_names, p.on_gate_failure);
+       }},
+      {"gate_fix_rounds",
+       [](const entry& e, preferences& p) { return get_int(e, 1, 10, p.gate_fix_rounds); }},
       {"integration_branch",
        [](const entry& e, preferences& p) -> caf::error {
          if (auto err = get_string(e, p.integration_branch))

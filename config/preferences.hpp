@@ -25,10 +25,14 @@ enum class auto_merge_mode { automatic, confirm, manual };
 /// In which order completed milestones merge.
 enum class merge_order { sequential, by_completion };
 
+/// What happens to a milestone whose merge failed the gate (after its retry).
+enum class gate_failure_action { hold, agent };
+
 /// Spelling of each enum as written in the preferences file.
 const char* to_string(merge_strategy v);
 const char* to_string(auto_merge_mode v);
 const char* to_string(merge_order v);
+const char* to_string(gate_failure_action v);
 
 /// Validated preferences with their defaults.
 struct preferences {
@@ -47,6 +51,8 @@ struct preferences {
   std::string merge_gate;                       ///< Command testing each merge; empty = none.
   double merge_gate_timeout = 1800;             ///< Seconds a gate run may take.
   int gate_batch = 1;                           ///< Queued merges tested together (1-64).
+  gate_failure_action on_gate_failure = gate_failure_action::hold; ///< `on_gate_failure`.
+  int gate_fix_rounds = 2;                      ///< Agent fixes per milestone (1-10).
   std::string integration_branch;               ///< Branch merges land on; empty = decided once.
   bool delete_merged_branches = false;          ///< Delete `milestone/<MID>` after merging.
   int max_restarts = 3;                         ///< Restarts per milestone within the window.

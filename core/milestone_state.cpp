@@ -63,7 +63,7 @@ const std::vector<milestone_move>& milestone_moves() {
       {ms::merged, ms::queued, "start requests it again"},
       {ms::conflict, ms::queued, "start requests it again"},
       {ms::gate_failed, ms::queued, "start requests it again"},
-      {ms::complete, ms::queued, "start requests it again"},
+      {ms::complete, ms::queued, "start requests it again, or its agent is to fix a gate failure"},
 
       {ms::queued, ms::waiting, "a dependency is not on main"},
       {ms::waiting, ms::queued, "its dependencies are on main; no slot or budget"},
@@ -118,6 +118,11 @@ const std::vector<milestone_move>& milestone_moves() {
       {ms::complete, ms::gate_failed, "the merge gate failed on its merge"},
       {ms::gate_failed, ms::merged, "merged after the user fixed what the gate found"},
       {ms::gate_failed, ms::complete, "queued for merge again"},
+      {ms::starting, ms::gate_failed, "its agent could not fix the gate failure"},
+      {ms::running, ms::gate_failed, "its agent could not fix the gate failure"},
+      {ms::paused, ms::gate_failed, "its agent could not fix the gate failure"},
+      {ms::stale, ms::gate_failed, "its agent could not fix the gate failure"},
+      {ms::stopping, ms::gate_failed, "its agent could not fix the gate failure"},
   };
   return moves;
 }

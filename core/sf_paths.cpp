@@ -62,6 +62,10 @@ std::string gate_log(const std::string& root) {
   return parallel_file(root, "gate.log");
 }
 
+std::string gate_failure_file(const std::string& root, std::string_view mid) {
+  return with(parallel_file(root, mid), ".gate-failure.md");
+}
+
 std::string worktrees_dir(const std::string& root) {
   return under(root, ".sf/worktrees");
 }

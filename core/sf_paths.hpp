@@ -45,6 +45,9 @@ std::string gate_worktree_dir(const std::string& root);
 /// `<root>/.sf/parallel/gate.log`: the merge gate command's output.
 std::string gate_log(const std::string& root);
 
+/// `<root>/.sf/parallel/<mid>.gate-failure.md`: why `mid` last failed the merge gate.
+std::string gate_failure_file(const std::string& root, std::string_view mid);
+
 /// `<root>/.sf/milestones`: the plan, one folder per milestone.
 std::string milestones_dir(const std::string& root);
 

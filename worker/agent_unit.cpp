@@ -99,7 +99,8 @@ public:
       snapshot = req_.resume->snapshot;
       attempt = std::min(max_attempts, std::max(1, req_.resume->attempt));
       resume = can_resume(session);
-      if (resume && !use_prompt(continuation_prompt(req_.prompt), prompt_text, prompt_file))
+      auto told = req_.resume_prompt.empty() ? continuation_prompt(req_.prompt) : req_.resume_prompt;
+      if (resume && !use_prompt(told, prompt_text, prompt_file))
         resume = false;
       if (!resume) {
         prompt_text = req_.prompt;

@@ -65,6 +65,8 @@ struct agent_unit_request {
   std::chrono::milliseconds heartbeat{5000};          ///< Period of `on_progress`.
   std::chrono::milliseconds kill_grace{2000};         ///< SIGTERM to SIGKILL.
   std::optional<agent_session_record> resume;         ///< A session left by a crash.
+  /// What the resumed session is told; empty = "you were interrupted, go on with the task".
+  std::string resume_prompt;
   /// Called at every heartbeat and change: the status fields, and this unit's cost and tokens
   /// so far (every attempt).
   std::function<void(const io::agent_progress&, double unit_cost, const io::token_counts&)>

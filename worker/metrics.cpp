@@ -271,6 +271,40 @@ void metrics_file::clear_agent_session(const std::string& mid, const std::string
   }
 }
 
+void metrics_file::finish_agent_session(const std::string& mid, const std::string& unit,
+                                        const std::string& profile,
+                                        const agent_session_record& at_end) {
+  clear_agent_session(mid, unit);
+  auto& m = doc_["milestones"][mid];
+  if (!m.is_object())
+    m = json::object();
+  m["lastAgentSession"] = {{"unit", unit},
+                           {"profile", profile},
+                           {"sessionId", at_end.session_id},
+                           {"snapshot", tokens_json({at_end.snapshot.input, at_end.snapshot.output,
+                                                     at_end.snapshot.cached})}};
+}
+
+std::optional<metrics_file::finished_session>
+metrics_file::last_agent_session(const std::string& mid) const {
+  auto m = doc_["milestones"].find(mid);
+  if (m == doc_["milestones"].end() || !m->is_object())
+    return std::nullopt;
+  auto it = m->find("lastAgentSession");
+  if (it == m->end() || !it->is_object())
+    return std::nullopt;
+  finished_session out;
+  out.unit = it->value("unit", std::string{});
+  out.profile = it->value("profile", std::string{});
+  out.session.session_id = it->value("sessionId", std::string{});
+  if (auto snap = it->find("snapshot"); snap != it->end() && snap->is_object()) {
+    out.session.snapshot.input = snap->value("input", int64_t{0});
+    out.session.snapshot.output = snap->value("output", int64_t{0});
+    out.session.snapshot.cached = snap->value("cached", int64_t{0});
+  }
+  return out;
+}
+
 void metrics_file::record(const std::string& mid, const unit_record& rec) {
   append(mid, "units", rec);
 }

@@ -82,6 +82,19 @@ public:
   /// Forgets the session of `unit` (it completed).
   void clear_agent_session(const std::string& mid, const std::string& unit);
 
+  /// Forgets the running session of `unit`, which completed, and keeps it (`lastAgentSession`)
+  /// as the one a later gate fix resumes; `at_end` holds Codex's usage after the last attempt.
+  void finish_agent_session(const std::string& mid, const std::string& unit,
+                            const std::string& profile, const agent_session_record& at_end);
+
+  /// The session of the agent that last completed a unit of `mid`, with the unit and profile.
+  struct finished_session {
+    std::string unit;            ///< The unit it completed.
+    std::string profile;         ///< Its agent profile.
+    agent_session_record session; ///< Session id and Codex's usage snapshot.
+  };
+  std::optional<finished_session> last_agent_session(const std::string& mid) const;
+
   /// Appends a completed unit to `mid` and updates its `cost` sum.
   void record(const std::string& mid, const unit_record& rec);
 

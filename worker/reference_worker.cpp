@@ -17,6 +17,7 @@
 #include "messages/error.hpp"
 #include "worker/agent_unit.hpp"
 #include "worker/auto_lock.hpp"
+#include "worker/gate_fix.hpp"
 #include "worker/git_commit.hpp"
 #include "worker/metrics.hpp"
 #include "worker/milestone_edit.hpp"
@@ -77,9 +78,10 @@ public:
   std::optional<int> agent_unit(const slice& s, const unit& u, const std::string& prompt,
                                 const std::string& prompt_file,
                                 const std::vector<std::string>& env, unit_record& rec,
-                                std::string& summary);
+                                std::string& summary, const std::string& resume_prompt = "");
 
 private:
+  std::optional<int> gate_fix(const gate_fix_order& order, const std::vector<std::string>& env);
   int fail(const caf::error& err);
   worker_hooks& hooks() const { return opts_.hooks != nullptr ? *opts_.hooks : no_hooks_; }
   int fail(const std::string& line) { return fail(make_error(ec::invalid_input, line)); }
@@ -468,6 +470,14 @@ int session::run() {
                                   : std::nullopt)
         metrics_.set_agent_session(opts_.milestone, u.id, *rec);
 
+  auto fix_order = gate_fix_from_env();
+  if (!fix_order)
+    return fail(fix_order.error());
+  if (*fix_order)
+    if (auto rec = worktree_metrics->agent_session(opts_.milestone,
+                                                   gate_fix_unit_id((*fix_order)->round)))
+      metrics_.set_agent_session(opts_.milestone, gate_fix_unit_id((*fix_order)->round), *rec);
+
   std::set<std::string> done;
   for (const auto& rec : metrics_.units(opts_.milestone))
     done.insert(rec.id);
@@ -647,8 +657,123 @@ int session::run() {
     if (!commit)
       return fail(commit.error());
   }
+  if (*fix_order) {
+    if (between_units() == next_step::stop)
+      return stop();
+    if (auto reason = hooks().obeys_budget() ? budget_reached() : std::nullopt) {
+      report(*reason + "; stopping before the fix of the merge gate failure");
+      return stop(*reason);
+    }
+    if (auto ended = gate_fix(**fix_order, env))
+      return *ended;
+  }
   status_.current_slice.reset();
   return stop();
+}
+
+// Under `on_gate_failure: agent`: the complete milestone failed the merge gate. The agent of its
+// last agent unit is resumed (that unit's session) with the gate's report, and what it changes
+// is committed as unit `gate-fix-<round>`. A fix already committed (its worker died after the
+// commit) is not made again; one under way when its worker died resumes its own session.
+std::optional<int> session::gate_fix(const gate_fix_order& order,
+                                     const std::vector<std::string>& env) {
+  const auto& mid = opts_.milestone;
+  const auto id = gate_fix_unit_id(order.round);
+  for (const auto& rec : metrics_.units(mid))
+    if (rec.id == id)
+      return std::nullopt;
+  auto last = metrics_.last_agent_session(mid);
+  const slice* in_slice = nullptr;
+  const unit* agent_u = nullptr;
+  for (const auto& s : plan_.slices)
+    for (const auto& u : s.units)
+      if (last && u.is_agent() && u.id == last->unit) {
+        agent_u = &u;
+        in_slice = &s;
+      }
+  if (agent_u == nullptr) {
+    agent_u = fixing_unit(plan_, &in_slice);
+    // An earlier fix's session is that unit's agent's too; any other is not its session.
+    const auto* profile = agent_u == nullptr ? nullptr : prefs_.agents.find(agent_u->agent);
+    if (last && (!is_gate_fix_id(last->unit) || profile == nullptr ||
+                 profile->name != last->profile))
+      last.reset();
+  }
+  if (agent_u == nullptr)
+    return fail("the merge gate failed and the coordinator asked this worker to have the agent "
+                "fix it, but " + mid + " has no agent unit; fix it by hand (" +
+                order.report_file + " says what failed)");
+  auto report_text = io::read_file_capped(order.report_file, 64 * 1024);
+  if (!report_text)
+    return fail(make_error(ec::io_error, "cannot read the merge gate's report: " +
+                                           describe(report_text.error())));
+  unit fix = *agent_u;
+  fix.id = id;
+  fix.title = "Fix the merge gate failure";
+  const auto task = build_prompt(plan_, *in_slice, *agent_u);
+  const auto prompt = gate_fix_prompt(*report_text, task);
+  std::string resume_prompt;
+  if (!metrics_.agent_session(mid, id) && last) {
+    // The unit's agent, in the session it ended with: it knows what it did and why.
+    auto rec = last->session;
+    rec.attempt = 1;
+    metrics_.set_agent_session(mid, id, rec);
+    resume_prompt = gate_fix_prompt(*report_text, "");
+  }
+  auto started = io::now_ms();
+  status_.unit = io::current_unit{"unit", id, started};
+  status_.current_slice = in_slice->id;
+  publish();
+  std::cout << "=== " << mid << "/" << id << ": " << fix.title << " (round " << order.round
+            << ", " << order.report_file << ")" << std::endl;
+  auto prompt_file = io::write_prompt_file(opts_.root, mid, prompt);
+  if (!prompt_file)
+    return fail(make_error(ec::io_error, "the fix of the merge gate failure cannot give its "
+                                         "agent the prompt: " + describe(prompt_file.error())));
+  auto plan_path = core::milestone_file(opts_.worktree, mid);
+  auto vars_env = with_unit_vars(env, {id, in_slice->id, plan_path, *prompt_file, prompt});
+  unit_record rec;
+  rec.id = id;
+  rec.slice = in_slice->id;
+  rec.title = fix.title;
+  rec.started_at = started;
+  std::string summary;
+  auto ended = agent_unit(*in_slice, fix, prompt, *prompt_file, vars_env, rec, summary,
+                          resume_prompt);
+  io::remove_prompt_file(opts_.root, mid);
+  if (ended)
+    return ended;
+  rec.finished_at = io::now_ms();
+  metrics_.record(mid, rec);
+  if (auto err = metrics_.save(opts_.worktree))
+    return fail(err);
+  auto message = agent_commit_message(prefs_.agents.commit_subject, mid, id, fix.title, summary);
+  if (auto err = open_repo_once())
+    return fail(err);
+  git_oid before{};
+  const bool had_head = git_reference_name_to_id(&before, repo_.get(), "HEAD") == 0;
+  bool interrupted = false;
+  auto commit = commit_unit("the fix of the merge gate failure", message, interrupted);
+  if (interrupted) {
+    report("stopped while the gate fix waited for its commit; the next run commits it");
+    return stop();
+  }
+  if (!commit)
+    return fail(commit.error());
+  status_.cost = metrics_.cost(mid);
+  status_.tokens = metrics_.tokens(mid);
+  status_.unit.reset();
+  publish();
+  // The metrics file is always in the commit; a fix that changed nothing else is no fix.
+  auto changed = had_head ? changed_outside_state(repo_.get(), before, *commit)
+                          : caf::expected<bool>{true};
+  if (!changed)
+    return fail(changed.error());
+  if (!*changed)
+    return fail("the agent's fix of the merge gate failure changed no file outside .sf/, so "
+                "merging again would fail the same way; fix it by hand (" + order.report_file +
+                " says what failed)");
+  return std::nullopt;
 }
 
 // An `agent:` unit: the profile's agent works on the prompt (resuming the session a dead
@@ -657,7 +782,7 @@ int session::run() {
 std::optional<int> session::agent_unit(const slice& s, const unit& u, const std::string& prompt,
                                        const std::string& prompt_file,
                                        const std::vector<std::string>& env, unit_record& rec,
-                                       std::string& summary) {
+                                       std::string& summary, const std::string& resume_prompt) {
   const auto* profile = prefs_.agents.find(u.agent);
   if (profile == nullptr)
     return fail("unit " + u.id + " names the agent profile `" + u.agent +
@@ -688,6 +813,7 @@ std::optional<int> session::agent_unit(const slice& s, const unit& u, const std:
   if (auto rec_session = metrics_.agent_session(opts_.milestone, u.id)) {
     // Attempts are counted on; a session is resumed only when there is one to resume.
     req.resume = *rec_session;
+    req.resume_prompt = resume_prompt;
     if (!rec_session->session_id.empty() || profile->adapter == agent_adapter::aider)
       report("unit " + u.id + ": resuming the agent's recorded session" +
              (rec_session->session_id.empty() ? "" : " " + rec_session->session_id));
@@ -743,10 +869,21 @@ std::optional<int> session::agent_unit(const slice& s, const unit& u, const std:
   status_.cost = metrics_.cost(opts_.milestone);
   status_.tokens = metrics_.tokens(opts_.milestone);
   switch (result->end) {
-    case agent_end::done:
-      metrics_.clear_agent_session(opts_.milestone, u.id);
+    case agent_end::done: {
+      // Kept as the milestone's last session, with Codex's usage after this attempt, for a
+      // gate fix that resumes it.
+      auto at_end = metrics_.agent_session(opts_.milestone, u.id).value_or(agent_session_record{});
+      if (rec.tokens) {
+        auto& snap = at_end.snapshot;
+        auto sum = io::token_counts{snap.input, snap.output, snap.cached} + *rec.tokens;
+        snap.input = sum.input;
+        snap.output = sum.output;
+        snap.cached = sum.cached;
+      }
+      metrics_.finish_agent_session(opts_.milestone, u.id, profile->name, at_end);
       summary = result->summary;
       return std::nullopt;
+    }
     case agent_end::interrupted:
       (void) sigterm_pending(); // Consume it; we are stopping anyway.
       report("stopped during unit " + u.id + "; its changes stay uncommitted in " +

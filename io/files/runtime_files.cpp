@@ -124,13 +124,13 @@ bool is_runtime_name(std::string_view name) {
   for (std::string_view fixed : {"coordinator.lock", "coordinator.log", "coordinator.out",
                                  "events.jsonl", "run.json", "workers.json", "ledger.json",
                                  "merge-queue.json", "merge.lock", "push.log", "hooks.log",
-                                 "hooks.log.1"})
+                                 "hooks.log.1", "gate.log", "gate.log.1", "gate.json"})
     if (name == fixed)
       return true;
   if (is_ledger_archive_name(std::string(name)))
     return true;
   for (std::string_view suffix : {".log", ".log.1", ".status.json", ".signal.json", ".prompt.md",
-                                  ".agent.jsonl", ".agent.jsonl.1"})
+                                  ".agent.jsonl", ".agent.jsonl.1", ".gate-failure.md"})
     if (ends_with(name, suffix) && core::valid_milestone_id(name.substr(0, name.size() - suffix.size())))
       return true;
   return false;

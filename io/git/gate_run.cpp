@@ -26,15 +26,6 @@ std::string joined(const std::vector<std::string>& ids, const char* sep) {
   return out;
 }
 
-// Our line in the gate log, so that a reader sees where each run starts.
-void note_in_log(const std::string& log, const std::string& line) {
-  auto fd = open_regular(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-  if (!fd)
-    return;
-  auto text = "[sf-actors] " + line + "\n";
-  (void) write_all(fd->get(), text.data(), text.size());
-}
-
 } // namespace
 
 caf::expected<gate_run> gate_run::start(const gate_request& req) {
@@ -186,7 +177,7 @@ caf::expected<gate_result> run_gate(const gate_request& req, int stop_fd) {
   bool stopped = false;
   for (;;) {
     if (auto out = run->poll())
-      return gate_result{*out, run->log_tail(5)};
+      return gate_result{*out, run->log_tail(gate_tail_lines)};
     pollfd fds[2] = {{run->pidfd(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
     int n = stop_fd >= 0 && !stopped ? 2 : 1;
     // Wakes for the exit, the stop, or a signal deadline (polled every 100 ms).

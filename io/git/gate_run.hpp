@@ -76,6 +76,9 @@ private:
   bool ended_ = false;
 };
 
+/// Lines of a failed run's output kept for its report (io/files/gate_failure_report.hpp).
+constexpr std::size_t gate_tail_lines = 60;
+
 /// A log's lines on one line, joined by " | " (empty lines left out), for reports and status.
 std::string lines_on_one_line(const std::string& text);
 

@@ -21,16 +21,6 @@ namespace {
 
 constexpr const char* marker_name = "sf-worktree-setup-done";
 
-// One line of ours in the milestone's log, so a reader sees where the setup's output starts
-// and how it ended. A log that cannot be written does not stop the setup.
-void note_in_log(const std::string& log, const std::string& line) {
-  auto fd = open_regular(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-  if (!fd)
-    return;
-  auto text = "[sf-actors] " + line + "\n";
-  (void) write_all(fd->get(), text.data(), text.size());
-}
-
 } // namespace
 
 std::string setup_marker_path(const std::string& worktree) {

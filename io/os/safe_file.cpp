@@ -1,5 +1,7 @@
 #include "io/os/safe_file.hpp"
 
+#include "io/os/write_all.hpp"
+
 #include "config/escape.hpp"
 #include "io/os/inode_release.hpp"
 #include "messages/error.hpp"
@@ -412,6 +414,14 @@ caf::expected<std::string> read_file_capped(const std::string& path, std::size_t
   if (!parent)
     return std::move(parent.error());
   return read_file_capped(parent->fd.get(), parent->dir, parent->name, cap);
+}
+
+void note_in_log(const std::string& path, const std::string& line) {
+  auto fd = open_regular(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (!fd)
+    return;
+  auto text = "[sf-actors] " + line + "\n";
+  (void) write_all(fd->get(), text.data(), text.size());
 }
 
 } // namespace sf::io

@@ -85,4 +85,9 @@ caf::expected<std::string> read_file_capped(int dirfd, const std::string& dir_la
 /// Same for a path: its folder is opened normally, its last component with O_NOFOLLOW.
 caf::expected<std::string> read_file_capped(const std::string& path, std::size_t cap);
 
+/// Appends `[sf-actors] <line>` to the log at `path` (created 0600, never through a link), so a
+/// reader sees where a command's output starts and how it ended; a log that cannot be written
+/// is skipped, as the command must run all the same.
+void note_in_log(const std::string& path, const std::string& line);
+
 } // namespace sf::io

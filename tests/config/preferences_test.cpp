@@ -49,6 +49,9 @@ TEST_CASE("defaults when no file exists", "[config][preferences]") {
   CHECK(p->heartbeat_interval == 5);
   CHECK(p->stop_grace == 10);
   CHECK(p->push_remote.empty());
+  CHECK(p->merge_gate.empty());
+  CHECK(p->on_gate_failure == sf::gate_failure_action::hold);
+  CHECK(p->gate_fix_rounds == 2);
   CHECK_FALSE(p->delete_merged_branches);
   CHECK(p->max_restarts == 3);
   CHECK(p->restart_window == 600);
@@ -84,6 +87,8 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
   merge_gate: make check
   merge_gate_timeout: 90
   gate_batch: 8
+  on_gate_failure: agent
+  gate_fix_rounds: 3
   integration_branch: trunk
   delete_merged_branches: true
   max_restarts: 0
@@ -115,6 +120,8 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
   CHECK(p.merge_gate == "make check");
   CHECK(p.merge_gate_timeout == 90);
   CHECK(p.gate_batch == 8);
+  CHECK(p.on_gate_failure == sf::gate_failure_action::agent);
+  CHECK(p.gate_fix_rounds == 3);
   CHECK(p.integration_branch == "trunk");
   CHECK(p.delete_merged_branches);
   CHECK(p.max_restarts == 0);
@@ -140,7 +147,7 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
 
 TEST_CASE("preference_keys documents exactly the accepted keys", "[config][preferences]") {
   const auto& keys = sf::preference_keys();
-  REQUIRE(keys.size() == 34);
+  REQUIRE(keys.size() == 36);
   for (const auto& k : keys) {
     CAPTURE(k.name);
     CHECK(std::string{k.type}.size() > 0);
@@ -242,6 +249,8 @@ TEST_CASE("wrong types and out-of-range values name file, line, key, value and a
       {"merge_gate: [make, check]", "merge_gate", "a list", "a string"},
       {"merge_gate_timeout: 0", "merge_gate_timeout", "0", "greater than 0"},
       {"gate_batch: 0", "gate_batch", "0", "an integer from 1 to 64"},
+      {"on_gate_failure: retry", "on_gate_failure", "\"retry\"", "\"hold\", \"agent\""},
+      {"gate_fix_rounds: 11", "gate_fix_rounds", "11", "an integer from 1 to 10"},
       {"integration_branch: \"my branch\"", "integration_branch", "\"my branch\"",
        "a local branch name"},
       {"integration_branch: main..x", "integration_branch", "\"main..x\"", "a local branch name"},
