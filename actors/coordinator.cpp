@@ -1200,6 +1200,12 @@ bool fix_gate_failure(self_ptr self, milestone_entry& e) {
   if (prefs.on_gate_failure != gate_failure_action::agent || !e.in_run || st.shutting_down ||
       st.budget_reached || e.stop_requested)
     return false;
+  if (!prefs.worker_command.empty()) {
+    // Only the reference worker knows SF_GATE_FAILURE_FILE; another would run again as it is.
+    st.log->info("coordinator: {} failed the merge gate; worker_command is set, so no agent is "
+                 "asked to fix it", e.id);
+    return false;
+  }
   const auto* m = st.cfg.milestones.find(e.id);
   auto profile = m == nullptr ? std::string() : fixing_profile(st, *m);
   if (profile.empty()) {
