@@ -846,6 +846,8 @@ void enqueue_merge(self_ptr self, milestone_entry& e, const std::string& slice,
   item.title = e.title;
   item.slice = slice;
   item.tip = tip;
+  if (slice.empty())
+    e.queued_tip = tip;
   item.units = e.unit_lines;
   // The item goes out before the state change: set_state tells the queue this milestone no
   // longer runs, and under sequential order a higher id waiting in the queue would take that
@@ -931,7 +933,8 @@ void on_exit(self_ptr self, const worker_exit& x) {
     return;
   }
   // Workers of the original system do not edit the plan; all units reported done is enough.
-  if (e->total_units > 0 && e->progress.completed_units >= e->total_units) {
+  // Not for a gate fix: whether the branch moved is what says if the worker fixed anything.
+  if (e->total_units > 0 && e->progress.completed_units >= e->total_units && !e->fixing_gate) {
     settle_exit(self, x, true, ""); // The tip is read when the merge is queued.
     return;
   }
@@ -986,6 +989,15 @@ void settle_exit(self_ptr self, const worker_exit& x, bool complete, const std::
                 " are kept; run 'sf-actors start' again to recreate the worktree from them");
   } else if (e->stale_stop) {
     crashed(self, *e, "hung (no heartbeat within stale_timeout), " + x.text);
+  } else if (complete && e->fixing_gate && !tip.empty() && tip == e->gate_failed_tip) {
+    // The worker ended without committing a fix (a worker_command of the user's own that does
+    // not read SF_GATE_FAILURE_FILE, say): testing the same tip again would fail again.
+    e->fixing_gate = false;
+    set_state(self, *e, ms::gate_failed,
+              "failed the merge gate, and its worker exited without committing a fix (only a "
+              "worker that reads SF_GATE_FAILURE_FILE can fix it, see docs/protocol.md); fix it "
+              "in .sf/worktrees/" + e->id + ", commit, and run `sf-actors merge " + e->id +
+                "` (.sf/parallel/" + e->id + ".gate-failure.md says what failed)");
   } else if (complete && !tip.empty() && !must_change_files(st, e->id)) {
     e->fixing_gate = false;
     enqueue_merge(self, *e, "", tip);
@@ -1200,12 +1212,6 @@ bool fix_gate_failure(self_ptr self, milestone_entry& e) {
   if (prefs.on_gate_failure != gate_failure_action::agent || !e.in_run || st.shutting_down ||
       st.budget_reached || e.stop_requested)
     return false;
-  if (!prefs.worker_command.empty()) {
-    // Only the reference worker knows SF_GATE_FAILURE_FILE; another would run again as it is.
-    st.log->info("coordinator: {} failed the merge gate; worker_command is set, so no agent is "
-                 "asked to fix it", e.id);
-    return false;
-  }
   const auto* m = st.cfg.milestones.find(e.id);
   auto profile = m == nullptr ? std::string() : fixing_profile(st, *m);
   if (profile.empty()) {
@@ -1219,6 +1225,7 @@ bool fix_gate_failure(self_ptr self, milestone_entry& e) {
   }
   ++e.gate_fixes;
   e.fixing_gate = true;
+  e.gate_failed_tip = e.queued_tip;
   e.branch_read = true; // Its branch is complete: the worker starts for the fix, not a merge.
   set_state(self, e, ms::queued,
             fmt::format("failed the merge gate; its agent ({}) is asked to fix it, round {} of "

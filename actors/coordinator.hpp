@@ -87,6 +87,9 @@ struct milestone_entry {
                                              ///< as read after its last committed unit.
   int gate_fixes = 0;                        ///< Gate fixes asked of its agent in this run.
   bool fixing_gate = false;                  ///< Its next worker fixes a gate failure.
+  std::string queued_tip;                    ///< The tip (hex) last queued for its merge.
+  std::string gate_failed_tip;               ///< The tip that failed the gate, while fixing:
+                                             ///< a worker that ends on it fixed nothing.
 };
 
 /// State of the coordinator.

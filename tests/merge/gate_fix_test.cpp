@@ -87,6 +87,22 @@ std::string arg_after(const nlohmann::json& run, const std::string& a) {
   return {};
 }
 
+// A run that ended with M002 merged and M003 held as gate_failed, its note saying `why`, after
+// `gate_runs_expected` gate runs; nothing of M003 is lost.
+void check_m003_held(const test_project& p, const finished_run& r, const std::string& why,
+                     int gate_runs_expected) {
+  INFO(r.output);
+  CHECK(r.exit_code == 9);
+  check_main_always_passes(p);
+  CHECK(merges_on_main(p).size() == 1);
+  auto row = status_row(p, "M003");
+  CHECK(row.value("state", "") == "gate_failed");
+  CHECK(contains(row.value("note", ""), why));
+  CHECK(gate_runs(p) == gate_runs_expected);
+  CHECK(exists(p.path(".sf/worktrees/M003/parts/b.txt")));
+  CHECK_FALSE(p.git("rev-parse --verify milestone/M003").empty());
+}
+
 } // namespace
 
 TEST_CASE("gate fix: the agent is resumed with the gate's report until its merge passes",
@@ -146,19 +162,9 @@ TEST_CASE("gate fix: an agent whose fix changes nothing leaves the milestone gat
   test_project p({part("M002", "a", 6)}, "");
   auto log = p.path("agent-log.jsonl");
   auto r = run_with_agent(p, "6", log, "  gate_fix_rounds: 3\n");
-  INFO(r.output);
-  CHECK(r.exit_code == 9);
-  check_main_always_passes(p);
-  CHECK(merges_on_main(p).size() == 1);
-  auto row = status_row(p, "M003");
-  CHECK(row.value("state", "") == "gate_failed");
-  CHECK(contains(row.value("note", ""), "changed no file outside .sf/"));
   // One fix was tried, not three: the same tree would fail the same way.
+  check_m003_held(p, r, "changed no file outside .sf/", 3);
   CHECK(agent_runs(log).size() == 2);
-  CHECK(gate_runs(p) == 3);
-  // Nothing of the milestone is lost.
-  CHECK(exists(p.path(".sf/worktrees/M003/parts/b.txt")));
-  CHECK_FALSE(p.git("rev-parse --verify milestone/M003").empty());
 }
 
 TEST_CASE("gate fix: a milestone without an agent fails the gate as under hold",
@@ -176,4 +182,19 @@ TEST_CASE("gate fix: a milestone without an agent fails the gate as under hold",
   for (const auto& line : event_lines(p.root(), "\"M003\""))
     starts += nlohmann::json::parse(line).value("state", "") == "starting" ? 1 : 0;
   CHECK(starts == 1);
+}
+
+TEST_CASE("gate fix: a worker_command that ignores the gate's report leaves it gate_failed at once",
+          "[gate][gatefix]") {
+  test_project p({part("M002", "a", 6)}, "");
+  auto log = p.path("agent-log.jsonl");
+  // The reference worker, run as a worker of the user's own that never reads the report: it
+  // finds every unit done and exits without moving the branch.
+  auto worker = std::string("env -u SF_GATE_FAILURE_FILE ") + sh_quote(SF_CLI_PATH) + " worker";
+  auto r = run_with_agent(p, "6 4", log, "  worker_command: \"" + worker + "\"\n");
+  // The fix was asked once, the worker ran again without the agent, and the same tip was not
+  // tested again: M002, then M003 failing twice (the retry).
+  check_m003_held(p, r, "exited without committing a fix", 3);
+  CHECK(agent_runs(log).size() == 1);
+  CHECK(contains(p.git("log -1 --format=%s milestone/M003"), "M003/U01"));
 }
