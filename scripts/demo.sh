@@ -52,6 +52,16 @@ $(unit U02 'API auth' src/api.ts 'export const apiAuth = 1;' 0.10)"
 milestone M005 "Release" pending "[M004]" \
   "$(unit U01 'Changelog' CHANGELOG.md 'First release' 0.05)"
 
+# The merge gate: every merge is checked in .sf/worktrees/_gate before main moves.
+cat >check.sh <<'CHECK'
+#!/bin/sh
+# Demo project's tests: every TypeScript file exports something.
+for f in src/*.ts; do
+  grep -q export "$f" || { echo "check: $f exports nothing" >&2; exit 1; }
+done
+echo "check: $(ls src/*.ts | wc -l) files ok"
+CHECK
+
 cat >.sf/PREFERENCES.md <<'PREFS'
 ---
 parallel:
@@ -63,6 +73,7 @@ parallel:
   heartbeat_interval: 1
   stale_timeout: 30
   stop_grace: 5
+  merge_gate: sh check.sh
 ---
 PREFS
 # The runtime paths sf-actors would add to .gitignore at the first start, committed with the plan.

@@ -60,7 +60,10 @@ TEST_CASE("README command (1), the demo, runs a real plan to merged work", "[rea
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("run finished: 4 complete, 0 failed, 0 not finished") != std::string::npos);
   auto merges = run_ok("git log --merges --format=%s main", d / "demo");
-  for (std::string mid : {"M002", "M003", "M004", "M005"})
+  for (std::string mid : {"M002", "M003", "M004", "M005"}) {
     CHECK(merges.find("Merge milestone " + mid) != std::string::npos);
+    // Each merge passed the demo's gate before main moved.
+    CHECK(r.out.find("[" + mid + "] complete, merge gate passed") != std::string::npos);
+  }
   CHECK(run_ok("git status --porcelain", d / "demo").empty());
 }
