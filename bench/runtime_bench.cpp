@@ -21,6 +21,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/orchestrator.hpp"
 #include "actors/runtime.hpp"
+#include "bench/bench_session.hpp"
 #include "bench/bench_util.hpp"
 #include "config/plan.hpp"
 #include "config/preferences.hpp"
@@ -65,10 +66,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using sf::bench::finished_event;
+using sf::bench::make_project;
+using sf::bench::milestone_def;
 using sf::bench::ms_since;
 using sf::bench::quote;
+using sf::bench::recorder;
+using sf::bench::self_exe;
+using sf::bench::session;
+using sf::bench::stamped;
+using sf::bench::state_of;
 using sf::bench::stats;
 using sf::bench::summarize;
+using sf::bench::write_text;
 bool sh(const std::string& cmd) { return sf::bench::sh(cmd, "runtime_bench"); }
 
 using clock_type = std::chrono::steady_clock;
@@ -76,16 +86,6 @@ using namespace std::chrono_literals;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-
-
-bool write_text(const std::string& path, const std::string& text) {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  return static_cast<bool>(out);
-}
 
 double ms_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -101,12 +101,6 @@ void print_stats(const std::string& name, const std::vector<double>& v) {
   std::printf("%s_p99 %.3f ms\n", name.c_str(), s.p99);
   std::printf("%s_max %.3f ms\n", name.c_str(), s.max);
   std::fflush(stdout);
-}
-
-std::string self_exe() {
-  std::error_code ec;
-  auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string{} : p.string();
 }
 
 /// CPU seconds (user + system) of every thread of this process.
@@ -196,216 +190,6 @@ int fake_worker(const std::string& mode_file) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Event recording
-
-struct stamped {
-  sf::run_event ev;
-  clock_type::time_point at;
-};
-
-/// Shared by the sink actor (which appends) and the main thread (which waits).
-class recorder {
-public:
-  void push(const sf::run_event& ev) {
-    auto now = clock_type::now(); // First thing: the stamp is the receive time.
-    std::lock_guard<std::mutex> guard{mtx_};
-    events_.push_back({ev, now});
-    cv_.notify_all();
-  }
-
-  std::size_t size() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return events_.size();
-  }
-
-  /// First event at index >= `from` matching `pred`; advances `from` past it.
-  std::optional<stamped> wait(std::size_t& from,
-                              const std::function<bool(const sf::run_event&)>& pred,
-                              clock_type::duration timeout) {
-    auto deadline = clock_type::now() + timeout;
-    std::unique_lock<std::mutex> lock{mtx_};
-    for (;;) {
-      for (; from < events_.size(); ++from)
-        if (pred(events_[from].ev))
-          return events_[from++];
-      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && from >= events_.size())
-        return std::nullopt;
-    }
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  std::vector<stamped> events_;
-};
-
-sf::event_sink_actor::behavior_type recording_sink(sf::event_sink_actor::pointer,
-                                                   std::shared_ptr<recorder> rec) {
-  return {[rec](sf::atom::event, const sf::run_event& ev) { rec->push(ev); }};
-}
-
-auto state_of(const std::string& mid, const std::string& state) {
-  return [mid, state](const sf::run_event& ev) {
-    return ev.milestone == mid && ev.kind == sf::event_kind::state_changed &&
-           sf::state_name(ev) == state;
-  };
-}
-
-auto finished_event() {
-  return [](const sf::run_event& ev) { return ev.kind == sf::event_kind::finished; };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Projects on disk
-
-struct milestone_def {
-  std::string id;
-  std::vector<std::string> deps;
-  int units = 1;
-  std::string run = "true";
-};
-
-std::string milestone_md(const milestone_def& m) {
-  std::ostringstream out;
-  out << "---\ntitle: Bench " << m.id << "\nstatus: pending\ndependsOn: [";
-  for (std::size_t i = 0; i < m.deps.size(); ++i)
-    out << (i ? ", " : "") << m.deps[i];
-  out << "]\nslices:\n  - id: S01\n    title: Work\n    units:\n";
-  for (int u = 1; u <= m.units; ++u) {
-    char id[16];
-    std::snprintf(id, sizeof id, "U%04d", u);
-    out << "      - id: " << id << "\n        title: Unit " << id << "\n        run: '" << m.run
-        << "'\n        files: [" << m.id << "/f" << u << ".txt]\n";
-  }
-  out << "---\n\nBenchmark milestone.\n";
-  return out.str();
-}
-
-/// A git repository with main checked out, the plan, preferences and the runtime ignore rules.
-bool make_project(const std::string& root, const std::vector<milestone_def>& plan,
-                  const std::string& parallel_yaml) {
-  if (!sh("git init -q -b main " + quote(root)))
-    return false;
-  for (const auto& m : plan)
-    if (!write_text(root + "/.sf/milestones/" + m.id + "/MILESTONE.md", milestone_md(m)))
-      return false;
-  if (!write_text(root + "/.sf/PREFERENCES.md", "---\nparallel:\n" + parallel_yaml + "---\n"))
-    return false;
-  if (auto changed = sf::io::ensure_runtime_ignored(root); !changed) {
-    std::fprintf(stderr, "runtime_bench: %s\n", sf::describe(changed.error()).c_str());
-    return false;
-  }
-  return sh("cd " + quote(root) +
-            " && git config user.email bench@example.com && git config user.name bench"
-            " && git config commit.gpgsign false && git add -A && git commit -q -m plan");
-}
-
-// ---------------------------------------------------------------------------------------------
-// One coordinator in its own runtime
-
-class session {
-public:
-  bool open(const std::string& root, sf::preferences prefs, std::vector<std::string> worker_argv) {
-    auto p = sf::load_plan(root);
-    if (!p) {
-      std::fprintf(stderr, "runtime_bench: %s\n", sf::describe(p.error()).c_str());
-      return false;
-    }
-    rt_ = std::make_unique<sf::runtime>();
-    sf::coordinator_config cfg;
-    cfg.root = root;
-    cfg.prefs = std::move(prefs);
-    cfg.milestones = std::move(*p);
-    // Worker output through the log relay, as `sf-actors start` runs it.
-    cfg.log_relay = sf::default_log_relay({}, worker_argv.empty() ? self_exe() : worker_argv[0]);
-    cfg.worker_argv = std::move(worker_argv);
-    auto coord = sf::spawn_coordinator(rt_->system(), std::move(cfg));
-    if (!coord) {
-      std::fprintf(stderr, "runtime_bench: %s\n", sf::describe(coord.error()).c_str());
-      rt_.reset();
-      return false;
-    }
-    coord_ = *coord;
-    sink_ = rt_->system().spawn(recording_sink, rec);
-    caf::anon_send(coord_, sf::atom::subscribe_v, sink_);
-    return true;
-  }
-
-  /// Stops every worker, waits for the run to finish, ends the actors and the runtime.
-  void close() {
-    if (!rt_)
-      return;
-    stop_all(30s);
-    caf::anon_send_exit(coord_, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(sink_, caf::exit_reason::user_shutdown);
-    rt_.reset();
-  }
-
-  ~session() { close(); }
-
-  /// Sends `start` for `ids` (all eligible when empty); false when the coordinator refused.
-  bool start(const std::vector<std::string>& ids) {
-    sf::command_reply reply;
-    reply.exit_code = -1;
-    caf::scoped_actor self{rt_->system()};
-    self->request(coord_, 30s, sf::atom::start_v, ids)
-      .receive([&](const sf::command_reply& r) { reply = r; },
-               [&](const caf::error& err) {
-                 reply.lines.push_back("no answer: " + caf::to_string(err));
-               });
-    if (reply.exit_code != 0)
-      for (const auto& line : reply.lines)
-        std::fprintf(stderr, "runtime_bench: start: %s\n", line.c_str());
-    return reply.exit_code == 0;
-  }
-
-  /// Asks the coordinator to stop every worker (no wait).
-  bool request_stop() {
-    bool any = false;
-    caf::scoped_actor self{rt_->system()};
-    self->request(coord_, 30s, sf::atom::stop_v, std::string{})
-      .receive(
-        [&](const sf::command_reply& r) {
-          any = !(r.lines.size() == 1 && r.lines[0] == "no worker is running");
-        },
-        [&](const caf::error& err) {
-          std::fprintf(stderr, "runtime_bench: stop: %s\n", caf::to_string(err).c_str());
-        });
-    return any;
-  }
-
-  /// Stops every worker and waits for the `finished` event.
-  bool stop_all(clock_type::duration timeout) {
-    auto from = rec->size();
-    if (!request_stop())
-      return true;
-    return rec->wait(from, finished_event(), timeout).has_value();
-  }
-
-  /// Starts `ids` and waits until each reported `running`; false on refusal or timeout.
-  bool start_and_wait_running(const std::vector<std::string>& ids,
-                              clock_type::duration timeout) {
-    auto from = rec->size();
-    if (!start(ids))
-      return false;
-    for (const auto& id : ids) {
-      auto idx = from;
-      if (!rec->wait(idx, state_of(id, "running"), timeout)) {
-        std::fprintf(stderr, "runtime_bench: %s did not report running in time\n", id.c_str());
-        return false;
-      }
-    }
-    return true;
-  }
-
-  std::shared_ptr<recorder> rec = std::make_shared<recorder>();
-
-private:
-  std::unique_ptr<sf::runtime> rt_;
-  sf::coordinator_actor coord_;
-  sf::event_sink_actor sink_;
-};
 
 sf::preferences fake_prefs(const std::string& root, double stop_grace) {
   sf::preferences p;
@@ -782,7 +566,8 @@ bool bench_sched(const std::string& dir, int count, int units, double unit_secon
     ids.push_back(n.id);
   if (!make_project(root, plan,
                     "  enabled: true\n  max_workers: 4\n  auto_merge: auto\n"
-                    "  merge_order: by-completion\n"))
+                    "  merge_order: by-completion\n",
+                    "runtime_bench"))
     return false;
   auto prefs = sf::load_preferences(root, root);
   if (!prefs) {
@@ -790,7 +575,7 @@ bool bench_sched(const std::string& dir, int count, int units, double unit_secon
     return false;
   }
   auto cli = fs::path(self_exe()).parent_path() / "sf-actors";
-  session s;
+  session s{"runtime_bench"};
   if (!s.open(root, *prefs, {cli.string(), "worker"}))
     return false;
   auto from = s.rec->size();
@@ -864,7 +649,8 @@ bool wait_status(const std::string& root, const std::string& mid,
 bool bench_pause(const std::string& dir, int trials, int units) {
   auto root = dir + "/pause";
   if (!make_project(root, {{"P01", {}, units, "true"}},
-                    "  enabled: true\n  max_workers: 1\n  auto_merge: manual\n"))
+                    "  enabled: true\n  max_workers: 1\n  auto_merge: manual\n",
+                    "runtime_bench"))
     return false;
   auto cli = (fs::path(self_exe()).parent_path() / "sf-actors").string();
   auto run_cli = [&](const std::string& args) {
@@ -960,10 +746,10 @@ int main(int argc, char** argv) {
     std::vector<milestone_def> plan;
     for (const auto& id : fake_ids(load_workers))
       plan.push_back({id, {}, 1, "true"});
-    ok = make_project(root, plan, "  enabled: true\n") && set_mode(root, 0, false) &&
+    ok = make_project(root, plan, "  enabled: true\n", "runtime_bench") && set_mode(root, 0, false) &&
          precreate_worktrees(root, fake_ids(load_workers));
     if (ok) {
-      session s;
+      session s{"runtime_bench"};
       ok = s.open(root, fake_prefs(root, 10), {});
       if (ok && o.wants("exit"))
         ok = bench_exit(s, root, latency_trials);
@@ -979,7 +765,7 @@ int main(int argc, char** argv) {
     }
     if (ok && o.wants("stop")) {
       const double grace = 1.0;
-      session s;
+      session s{"runtime_bench"};
       ok = s.open(root, fake_prefs(root, grace), {});
       std::printf("runtime_stop_grace %.1f s\n", grace);
       if (ok)

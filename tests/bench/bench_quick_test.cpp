@@ -74,6 +74,14 @@ TEST_CASE("merge_bench quick run prints every contender", "[bench]") {
                   {"merge_milestone", "git_cli", "git_merge_commits", "git_merge_no_ff"});
 }
 
+TEST_CASE("gate_bench quick run prints every scenario's gate runs and times", "[bench]") {
+  std::vector<std::string> expected{"gate_seconds", "gate_culprit_bound"};
+  for (std::string sc : {"allpass", "culprit", "serial"})
+    for (std::string m : {"runs", "merged", "held", "runs_per_merged", "wall", "gate_sum", "ratio"})
+      expected.push_back("gate_" + sc + "_" + m);
+  check_quick_run("gate_bench", expected);
+}
+
 TEST_CASE("worktree_bench quick run prints both contenders and the ratio", "[bench]") {
   check_quick_run("worktree_bench", {"ensure_worktree", "git_worktree_add", "ratio_median"});
 }
