@@ -113,6 +113,11 @@ caf::expected<std::string> run_commit_msg(git_repository* r, const std::string& 
                                           const io::git_hook_settings& hooks) {
   if (!hooks.enabled)
     return message;
+  auto exists = io::git_hook_exists(r, "commit-msg", worktree);
+  if (!exists)
+    return exists.error();
+  if (!*exists)
+    return message;
   std::string gitdir = git_repository_path(r);
   const char* name = "COMMIT_EDITMSG";
   if (auto err = io::write_file_replace(gitdir, name, message, 0644))
