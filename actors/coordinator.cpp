@@ -1432,6 +1432,9 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, coordin
   st.log = std::move(log);
   st.log->flush_on(spdlog::level::info);
   st.log->info("coordinator: pid {} for {}", ::getpid(), st.cfg.root);
+  if (!st.cfg.prefs.git_hooks)
+    st.log->info("coordinator: git_hooks: false: the repository's git hooks do not run "
+                 "(pre-merge-commit on merges, pre-commit and commit-msg on unit commits)");
   if (st.cfg.log_relay.empty())
     st.log->warn("coordinator: sf-log-relay was not found next to sf-actors; workers write "
                  "their output straight to .sf/parallel/<MID>.log, which is then capped only "

@@ -77,6 +77,7 @@ io::merge_options options(const merge_queue_state& st, bool dry_run) {
   o.turn_patience = std::chrono::milliseconds(2000);
   o.delete_merged_branch = st.cfg.prefs.delete_merged_branches;
   o.dry_run = dry_run;
+  o.git_hooks = io::merge_git_hooks(st.cfg.prefs);
   // The worktree goes after the coordinator has heard of the merge (see merge_item_now).
   o.cleanup = false;
   return o;
@@ -547,7 +548,10 @@ void drain_gated(self_ptr self) {
     for (const auto& k : pick)
       batch.push_back(st.items[*index_of(st, k)]);
     auto first = *index_of(st, pick.front());
-    auto chain = io::compose_merges(st.cfg.root, batch);
+    auto hooks = io::merge_git_hooks(st.cfg.prefs);
+    auto log = st.cfg.log;
+    hooks.on_note = [log](const std::string& hint) { log->info("merge_queue: {}", hint); };
+    auto chain = io::compose_merges(st.cfg.root, batch, hooks);
     if (!chain) {
       merge_outcome x;
       x.milestone = batch.front().milestone;
@@ -565,12 +569,19 @@ void drain_gated(self_ptr self) {
       x.slice = batch.front().slice;
       x.kind = step.kind;
       x.files = step.files;
+      x.watch = step.watch;
       x.text = step.kind == core::merge_kind::conflict
                  ? step.text + ": " + io::conflict_preview(step.files) + "; resolve them on milestone/" +
                      x.milestone + ", commit, and merge " + x.milestone + " again"
-                 : step.text + "; nothing to do";
+               : step.kind == core::merge_kind::blocked ? step.text
+                                                        : step.text + "; nothing to do";
       st.bisect.forget(pick.front());
-      apply_outcome(self, first, std::move(x), false);
+      auto told = apply_outcome(self, first, std::move(x), false);
+      if (core::is_obstacle(told.kind)) {
+        // The pre-merge-commit hook refused it: tried again when the hook changes.
+        watch_obstacle(self, told);
+        return;
+      }
       continue;
     }
     // The batch ends before the first item that did not merge on top of the ones before it.

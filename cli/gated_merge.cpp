@@ -74,6 +74,10 @@ merge_report merge_through_gate(const std::string& root, const preferences& pref
   o.push_timeout = std::chrono::milliseconds(static_cast<int64_t>(prefs.push_timeout * 1000));
   o.delete_merged_branch = prefs.delete_merged_branches;
   o.stop_fd = sigfd;
+  o.git_hooks = io::merge_git_hooks(prefs);
+  auto hooks = o.git_hooks;
+  hooks.stop_fd = sigfd;
+  hooks.on_note = [](const std::string& hint) { std::cerr << "sf-actors: " << hint << "\n"; };
   io::gate_request base;
   base.root = root;
   base.command = prefs.merge_gate;
@@ -109,7 +113,7 @@ merge_report merge_through_gate(const std::string& root, const preferences& pref
     std::vector<merge_item> batch;
     for (const auto& k : bisect.next(keys, static_cast<std::size_t>(prefs.gate_batch)))
       batch.push_back(*find(k));
-    auto chain = io::compose_merges(root, batch);
+    auto chain = io::compose_merges(root, batch, hooks);
     if (!chain) {
       stop_with(outcome_for(batch.front(), core::merge_kind::failed, describe(chain.error())),
                 exit_failure);
@@ -121,6 +125,13 @@ merge_report merge_through_gate(const std::string& root, const preferences& pref
       bisect.forget(key_of(batch.front()));
       remove(key_of(batch.front()));
       continue;
+    }
+    if (first.kind == core::merge_kind::blocked) {
+      // The pre-merge-commit hook refused the merge: nothing to test, main stays.
+      auto x = outcome_for(batch.front(), first.kind, first.text);
+      x.watch = first.watch;
+      stop_with(x, exit_failure);
+      break;
     }
     if (first.kind == core::merge_kind::conflict) {
       auto x = outcome_for(batch.front(), first.kind,

@@ -145,6 +145,7 @@ merge_report merge_directly(const std::string& root, const preferences& prefs, c
     std::chrono::milliseconds(static_cast<int64_t>(prefs.push_timeout * 1000));
   o.delete_merged_branch = prefs.delete_merged_branches;
   o.stop_fd = sigfd;
+  o.git_hooks = io::merge_git_hooks(prefs);
   std::string stopped_by;
   for (const auto& item : *items) {
     if (!only.empty() && item.milestone != only)

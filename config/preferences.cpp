@@ -89,6 +89,9 @@ const std::vector<preference_key>& preference_keys() {
        "not committed; empty = none."},
       {"worktree_setup_timeout", "seconds, number > 0", "600",
        "A worktree_setup still running after this long is stopped and the milestone fails."},
+      {"git_hooks", "boolean", "true",
+       "Run the repository's git hooks as git would: pre-commit and commit-msg on unit "
+       "commits, pre-merge-commit on merges; false runs none."},
       {"hooks", "map of event to a command or {command, timeout}", "{}",
        "Commands run on unit_done, milestone_complete, needs_attention, conflict, "
        "budget_reached, failed (default timeout 30 s); a failing hook is only logged."},
@@ -390,6 +393,7 @@ const std::map<std::string, setter>& setters() {
        [](const entry& e, preferences& p) {
          return get_seconds(e, false, p.worktree_setup_timeout);
        }},
+      {"git_hooks", [](const entry& e, preferences& p) { return get_bool(e, p.git_hooks); }},
       {"hooks", get_hooks},
   };
   return table;

@@ -60,6 +60,7 @@ struct preferences {
   double restart_backoff = 1;                   ///< Seconds before the first restart (doubles).
   std::string worktree_setup;                   ///< Run once when a worktree is created.
   double worktree_setup_timeout = 600;          ///< Seconds `worktree_setup` may take.
+  bool git_hooks = true;                        ///< Run the repository's git hooks.
   std::map<hook_event, hook_command> hooks;     ///< `hooks:`, by event.
   agent_settings agents;                        ///< The top-level `agents:` block.
 

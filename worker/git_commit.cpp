@@ -1,6 +1,7 @@
 #include "worker/git_commit.hpp"
 
 #include "io/git/git.hpp"
+#include "io/git/git_hooks.hpp"
 #include "io/os/inode_release.hpp"
 #include "io/os/safe_file.hpp"
 #include "messages/error.hpp"
@@ -55,11 +56,12 @@ caf::expected<head_info> read_head(git_repository* repo, const std::string& work
 
 } // namespace
 
-caf::expected<std::string> commit_all(const std::string& worktree, const std::string& message) {
+caf::expected<std::string> commit_all(const std::string& worktree, const std::string& message,
+                                      const io::git_hook_settings& hooks) {
   auto repo = io::open_repo(worktree);
   if (!repo)
     return repo.error();
-  return commit_all(repo->get(), worktree, message);
+  return commit_all(repo->get(), worktree, message, hooks);
 }
 
 /// libgit2's failure as an error; a lock another process holds is `ec::locked`, so the caller
@@ -71,8 +73,89 @@ caf::error fail(int rc, const char* what, const std::string& worktree) {
   return err;
 }
 
+namespace {
+
+// A hook's refusal as the commit's error; a stopped hook is `ec::unavailable` (the caller is
+// stopping), anything else names the hook, its output and the way on.
+caf::error refused(const io::git_hook_result& h, const char* name, const std::string& worktree) {
+  if (h.stopped)
+    return make_error(ec::unavailable, std::string{"the "} + name + " hook was stopped: the "
+                                         "commit was not made");
+  return make_error(ec::process_error,
+                    h.failure(name) + "; the commit was not made and the changes stay in " +
+                      worktree + ": fix what it reports, then start the milestone again "
+                      "(`git_hooks: false` in .sf/PREFERENCES.md turns git hooks off)");
+}
+
+// git's pre-commit, run where git runs it: after staging, before the tree is written.
+caf::error run_pre_commit(git_repository* r, git_index* index, const std::string& worktree,
+                          const io::git_hook_settings& hooks) {
+  io::git_hook_call call;
+  call.name = "pre-commit";
+  call.top = worktree;
+  if (const char* path = git_index_path(index))
+    call.env.push_back(std::string{"GIT_INDEX_FILE="} + path);
+  auto h = io::run_git_hook(r, call, hooks);
+  if (!h)
+    return h.error();
+  if (!h->ok)
+    return refused(*h, "pre-commit", worktree);
+  // It may have staged files of its own (a formatter's `git add`): those are committed too.
+  if (h->ran && git_index_read(index, 1) != 0)
+    return io::git_fail("reading the index after the pre-commit hook", worktree);
+  return {};
+}
+
+// git's commit-msg: the message in COMMIT_EDITMSG of the worktree's git dir, which the hook
+// may rewrite; the message to commit, cleaned of surplus whitespace as git does when changed.
+caf::expected<std::string> run_commit_msg(git_repository* r, const std::string& worktree,
+                                          const std::string& message,
+                                          const io::git_hook_settings& hooks) {
+  if (!hooks.enabled)
+    return message;
+  auto exists = io::git_hook_exists(r, "commit-msg", worktree);
+  if (!exists)
+    return exists.error();
+  if (!*exists)
+    return message;
+  std::string gitdir = git_repository_path(r);
+  const char* name = "COMMIT_EDITMSG";
+  if (auto err = io::write_file_replace(gitdir, name, message, 0644))
+    return err;
+  io::git_hook_call call;
+  call.name = "commit-msg";
+  call.top = worktree;
+  call.args = {gitdir + name};
+  auto h = io::run_git_hook(r, call, hooks);
+  if (!h)
+    return h.error();
+  if (!h->ok)
+    return refused(*h, "commit-msg", worktree);
+  if (!h->ran)
+    return message;
+  auto edited = io::read_file_capped(gitdir + name, 1 << 20);
+  if (!edited)
+    return edited.error();
+  if (*edited == message)
+    return message;
+  git_buf buf = GIT_BUF_INIT;
+  if (git_message_prettify(&buf, edited->c_str(), 0, '#') != 0)
+    return io::git_fail("cleaning the message the commit-msg hook wrote", gitdir + name);
+  std::string out{buf.ptr, buf.size};
+  git_buf_dispose(&buf);
+  if (out.empty())
+    return make_error(ec::process_error, "the commit-msg hook (" + h->path + ") left an empty "
+                                           "message in " + gitdir + name + ", so the commit "
+                                           "was not made (git aborts such a commit too); fix "
+                                           "the hook, then start the milestone again");
+  return out;
+}
+
+} // namespace
+
 caf::expected<std::string> commit_all(git_repository* r, const std::string& worktree,
-                                      const std::string& message) {
+                                      const std::string& message,
+                                      const io::git_hook_settings& hooks) {
   git_index* raw_index = nullptr;
   if (git_repository_index(&raw_index, r) != 0)
     return io::git_fail("opening the index", worktree);
@@ -97,6 +180,8 @@ caf::expected<std::string> commit_all(git_repository* r, const std::string& work
     return io::git_fail("staging deleted files", worktree);
   if (int rc = git_index_write(index.get()); rc != 0)
     return fail(rc, "writing the index", worktree);
+  if (auto err = run_pre_commit(r, index.get(), worktree, hooks))
+    return err;
   git_oid tree_id;
   if (git_index_write_tree(&tree_id, index.get()) != 0)
     return io::git_fail("writing the tree", worktree);
@@ -118,13 +203,17 @@ caf::expected<std::string> commit_all(git_repository* r, const std::string& work
     git_oid_tostr(hex, sizeof(hex), &*head->tip);
     return std::string(hex);
   }
+  // As git: commit-msg runs only once there is something to commit.
+  auto final_message = run_commit_msg(r, worktree, message, hooks);
+  if (!final_message)
+    return final_message.error();
   auto sig = make_signature(r);
   if (!sig)
     return sig.error();
   const git_commit* parents[1] = {parent.get()};
   git_oid commit_id;
   if (int rc = git_commit_create(&commit_id, r, "HEAD", sig->get(), sig->get(), nullptr,
-                                 message.c_str(), tree.get(), parent ? 1 : 0, parents);
+                                 final_message->c_str(), tree.get(), parent ? 1 : 0, parents);
       rc != 0)
     return fail(rc, "committing", worktree);
   git_oid_tostr(hex, sizeof(hex), &commit_id);

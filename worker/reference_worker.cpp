@@ -111,6 +111,7 @@ private:
   mutable worker_hooks no_hooks_; ///< Used when the options name none.
   std::future<void> git_started_; ///< libgit2's start-up; joined at the latest on return.
   io::repo_ptr repo_;             ///< The worktree's repository, opened at the first commit.
+  io::git_hook_settings git_hooks_; ///< The repository's git hooks around unit commits.
 };
 
 caf::error session::open_repo_once() {
@@ -127,7 +128,7 @@ caf::error session::open_repo_once() {
 caf::expected<std::string> session::commit(const std::string& message) {
   if (auto err = open_repo_once())
     return err;
-  return commit_all(repo_.get(), opts_.worktree, message);
+  return commit_all(repo_.get(), opts_.worktree, message, git_hooks_);
 }
 
 // The lock file another git process holds and our commit needs: the worktree's index.lock (in
@@ -168,6 +169,12 @@ caf::expected<std::string> session::commit_unit(const std::string& what, const s
       auto done = commit(message);
       if (done)
         return done;
+      // A git hook the stop ended: the unit is committed (hooks and all) at the next start.
+      if (code_of(done.error()) == ec::unavailable) {
+        (void) sigterm_pending();
+        interrupted = true;
+        return done.error();
+      }
       // Taken between our look and libgit2's attempt (and maybe gone again already): wait it
       // out like any other, until the deadline.
       if (code_of(done.error()) == ec::locked || held_git_lock()) {
@@ -441,6 +448,13 @@ int session::run() {
   // this worker, so the worker still ends it and exits cleanly before it is SIGKILLed itself.
   unit_grace_ = std::min(unit_grace_, std::chrono::milliseconds(std::max<long long>(
                                         1, std::llround(prefs_.stop_grace * 500))));
+  git_hooks_.enabled = prefs_.git_hooks;
+  git_hooks_.grace = unit_grace_;
+  git_hooks_.stop_fd = sigfd_.get();
+  git_hooks_.on_note = [](const std::string& hint) { report(hint); };
+  if (!prefs_.git_hooks)
+    report("git_hooks: false: the repository's pre-commit and commit-msg hooks do not run for "
+           "unit commits");
   auto plan_path = core::milestone_file(opts_.worktree, opts_.milestone);
   auto m = load_milestone_file(plan_path, opts_.milestone);
   if (!m)

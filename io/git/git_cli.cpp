@@ -1,14 +1,10 @@
 #include "io/git/git_cli.hpp"
 
-#include "io/os/process.hpp"
+#include "io/os/captured_run.hpp"
 #include "messages/error.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <unistd.h>
+#include <sys/wait.h>
 
-#include <cerrno>
 #include <cstring>
 
 extern char** environ;
@@ -29,66 +25,39 @@ bool ours_to_drop(const char* entry) {
 
 } // namespace
 
+std::vector<std::string> environment_without_git_vars() {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+    if (!ours_to_drop(*e))
+      env.emplace_back(*e);
+  return env;
+}
+
 caf::expected<git_cli_result> run_git(const std::string& dir, const std::vector<std::string>& args,
                                       const std::vector<std::string>& env,
                                       std::chrono::milliseconds timeout, int stop_fd) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0)
-    return make_error(ec::process_error, std::string{"cannot create a pipe for git: "} +
-                                           std::strerror(errno));
-  unique_fd read_end{fds[0]};
-  unique_fd write_end{fds[1]};
   spawn_request req;
   req.argv = {"git"};
   req.argv.insert(req.argv.end(), args.begin(), args.end());
   req.cwd = dir;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
-    if (!ours_to_drop(*e))
-      req.env.emplace_back(*e);
+  req.env = environment_without_git_vars();
   req.env.insert(req.env.end(), env.begin(), env.end());
   req.env.emplace_back("GIT_TERMINAL_PROMPT=0");
-  req.output_fd = write_end.get();
-  auto child = spawn_process(req);
-  if (!child)
-    return std::move(child.error());
-  write_end.reset();
+  // git is ended at once at its deadline: nothing of it is worth a grace.
+  auto ran = run_captured(std::move(req), timeout, std::chrono::milliseconds(0), max_output,
+                          stop_fd);
+  if (!ran)
+    return std::move(ran.error());
   git_cli_result out;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool eof = false;
-  for (;;) {
-    int status = 0;
-    if (eof && child->try_reap(status)) {
-      out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return out;
-    }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-    pollfd stop{stop_fd, POLLIN, 0};
-    bool stopped = stop_fd >= 0 && ::poll(&stop, 1, 0) > 0;
-    if (left.count() <= 0 || stopped) {
-      (void) child->signal_group(SIGKILL);
-      pollfd pfd{child->pidfd(), POLLIN, 0};
-      ::poll(&pfd, 1, 5000);
-      child->try_reap(status);
-      out.exit_code = stopped ? -2 : -1;
-      return out;
-    }
-    pollfd pfds[3] = {{eof ? -1 : read_end.get(), POLLIN, 0}, {child->pidfd(), POLLIN, 0},
-                      {stop_fd, POLLIN, 0}};
-    int rc = ::poll(pfds, stop_fd >= 0 ? 3 : 2, static_cast<int>(left.count()));
-    if (rc < 0 && errno != EINTR)
-      return make_error(ec::process_error, std::string{"waiting for git failed: "} +
-                                             std::strerror(errno));
-    if (!eof && (pfds[0].revents & (POLLIN | POLLHUP)) != 0) {
-      char buf[4096];
-      auto n = ::read(read_end.get(), buf, sizeof buf);
-      if (n > 0 && out.output.size() < max_output)
-        out.output.append(buf, static_cast<std::size_t>(n));
-      else if (n == 0)
-        eof = true;
-    }
-    // An exited child whose output is not drained yet is read to its end first.
-  }
+  out.output = std::move(ran->output);
+  int status = ran->outcome.status;
+  if (ran->stopped)
+    out.exit_code = -2;
+  else if (ran->outcome.timed_out)
+    out.exit_code = -1;
+  else
+    out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return out;
 }
 
 std::string git_failure(const git_cli_result& r, const std::string& what) {

@@ -9,6 +9,7 @@
 #include "io/git/git_checkouts.hpp"
 #include "io/git/index_lock.hpp"
 #include "io/git/integration_branch.hpp"
+#include "io/git/merge_hook.hpp"
 #include "io/git/merge_parts.hpp"
 #include "io/git/merge_turn.hpp"
 #include "io/git/tree_merge.hpp"
@@ -414,6 +415,7 @@ struct planned_move {
   git_oid commit;
   git_oid tree;
   std::vector<std::string> changed;
+  std::string notes; // for the report (a git hook skipped)
 };
 using plan_or_result = std::variant<planned_move, merge_result>;
 
@@ -443,9 +445,22 @@ caf::expected<plan_or_result> merged_plan(const context& cx, const git_oid& main
     return plan_or_result{
       outcome(core::merge_kind::conflict, std::move(text), std::move(tm->conflicts))};
   }
-  planned_move next{{}, tm->tree, std::move(tm->changed_paths)};
+  planned_move next{{}, tm->tree, std::move(tm->changed_paths), {}};
   if (cx.req.dry_run)
     return plan_or_result{std::move(next)};
+  // As `git merge`: the hook sees the merge before its commit exists, and may refuse it.
+  auto hooks = cx.req.hooks;
+  hooks.stop_fd = cx.req.stop_fd;
+  hooks.on_note = nullptr; // the hint goes into the report instead
+  auto verdict = run_pre_merge_commit(repo, cx.req.root, tm->tree, cx.branch, cx.main, hooks);
+  if (!verdict)
+    return std::move(verdict.error());
+  if (!verdict->ok) {
+    auto r = outcome(core::merge_kind::blocked, std::move(verdict->text));
+    r.watch = std::move(verdict->watch);
+    return plan_or_result{std::move(r)};
+  }
+  next.notes = std::move(verdict->note);
   // The commit is only an object until main names it; made first, so that nothing but the
   // journal and the compare-and-swap happen while the user's checkout is locked.
   git_tree* raw_tree = nullptr;
@@ -485,7 +500,7 @@ caf::expected<plan_or_result> gated_plan(const context& cx, const git_oid& main_
   if (!changed)
     return std::move(changed.error());
   return plan_or_result{
-    planned_move{cx.gated_commit, *git_tree_id(gated_tree->get()), std::move(*changed)}};
+    planned_move{cx.gated_commit, *git_tree_id(gated_tree->get()), std::move(*changed), {}}};
 }
 
 /// One round: a result, or nothing when main moved (or its checkout changed) meanwhile.
@@ -648,6 +663,8 @@ caf::expected<std::optional<merge_result>> attempt(const context& cx) {
   }
   auto r = outcome(core::merge_kind::merged, std::move(text), std::move(next.changed),
                    oid_hex(commit_oid));
+  if (!next.notes.empty())
+    notes = next.notes + (notes.empty() ? "" : "; " + notes);
   r.notes = std::move(notes);
   return r;
 }

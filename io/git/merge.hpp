@@ -2,6 +2,7 @@
 /// Merging a completed milestone's recorded tip into the main branch, and conflict prediction.
 
 #include "core/merge_kind.hpp"
+#include "io/git/git_hooks.hpp"
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -29,6 +30,10 @@ struct merge_request {
   /// nothing changes and the result says `main_moved`. `tip` is the last tip it merges.
   std::string gated_commit;
   std::string gated_base; ///< Main's commit (hex) the gated commit was composed on.
+  /// The repository's pre-merge-commit hook runs before the merge commit is made (not on dry
+  /// runs, nor for a gated commit, whose hook ran when it was composed); a failing one leaves
+  /// main where it is (`blocked`). Its stop descriptor is `stop_fd`.
+  git_hook_settings hooks;
 };
 
 /// Outcome of `merge_milestone`.

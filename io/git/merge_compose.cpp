@@ -2,6 +2,7 @@
 
 #include "io/git/git.hpp"
 #include "io/git/integration_branch.hpp"
+#include "io/git/merge_hook.hpp"
 #include "io/git/merge_parts.hpp"
 #include "io/git/merge_step.hpp"
 #include "io/git/tree_merge.hpp"
@@ -21,9 +22,10 @@ std::size_t composed_merge::merged_count() const {
 namespace {
 
 // One link of the chain: `item`'s tip merged into `ours`.
-caf::expected<composed_step> compose_one(git_repository* repo, const git_oid& ours_oid,
-                                         const merge_item& item, const std::string& main,
-                                         git_oid& next) {
+caf::expected<composed_step> compose_one(git_repository* repo, const std::string& root,
+                                         const git_oid& ours_oid, const merge_item& item,
+                                         const std::string& main,
+                                         const git_hook_settings& hooks, git_oid& next) {
   composed_step step;
   std::string branch = "milestone/" + item.milestone;
   git_oid tip;
@@ -61,6 +63,16 @@ caf::expected<composed_step> compose_one(git_repository* repo, const git_oid& ou
     step.files = std::move(tm->conflicts);
     return step;
   }
+  auto verdict = run_pre_merge_commit(repo, root, tm->tree, branch, main, hooks);
+  if (!verdict)
+    return std::move(verdict.error());
+  if (!verdict->ok) {
+    step.kind = core::merge_kind::blocked;
+    step.text = std::move(verdict->text);
+    step.watch = std::move(verdict->watch);
+    return step;
+  }
+  // git's hint about a hook skipped went to the settings' on_note already.
   git_tree* raw_tree = nullptr;
   if (git_tree_lookup(&raw_tree, repo, &tm->tree) != 0)
     return git_fail("reading the merged tree", oid_hex(tm->tree));
@@ -82,7 +94,8 @@ caf::expected<composed_step> compose_one(git_repository* repo, const git_oid& ou
 } // namespace
 
 caf::expected<composed_merge> compose_merges(const std::string& root,
-                                             const std::vector<merge_item>& items) {
+                                             const std::vector<merge_item>& items,
+                                             const git_hook_settings& hooks) {
   auto repo = open_repo(root);
   if (!repo)
     return std::move(repo.error());
@@ -98,13 +111,13 @@ caf::expected<composed_merge> compose_merges(const std::string& root,
   out.base = oid_hex(at);
   for (std::size_t i = 0; i < items.size(); ++i) {
     git_oid next = at;
-    auto step = compose_one(repo->get(), at, items[i], *main, next);
+    auto step = compose_one(repo->get(), root, at, items[i], *main, hooks, next);
     if (!step)
       return std::move(step.error());
     step->index = i;
-    bool conflict = step->kind == core::merge_kind::conflict;
+    bool ends = step->kind == core::merge_kind::conflict || step->kind == core::merge_kind::blocked;
     out.steps.push_back(std::move(*step));
-    if (conflict)
+    if (ends)
       break;
     at = next;
   }

@@ -89,6 +89,13 @@ std::string cleanup_in(git_repository* repo, const std::string& root, const merg
 
 } // namespace
 
+git_hook_settings merge_git_hooks(const preferences& p) {
+  git_hook_settings s;
+  s.enabled = p.git_hooks;
+  s.grace = std::chrono::milliseconds(static_cast<int64_t>(p.stop_grace * 1000));
+  return s;
+}
+
 merge_outcome merge_one(const std::string& root, const merge_item& item, const merge_options& o) {
   merge_outcome out;
   out.milestone = item.milestone;
@@ -123,6 +130,7 @@ merge_outcome merge_one(const std::string& root, const merge_item& item, const m
   req.stop_fd = o.stop_fd;
   req.gated_commit = o.gated_commit;
   req.gated_base = o.gated_base;
+  req.hooks = o.git_hooks;
   auto res = merge_milestone(repo->get(), req);
   if (!res) {
     // A stop that ended git's check is an interruption (exit 130), not a failed merge.

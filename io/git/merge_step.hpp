@@ -3,6 +3,8 @@
 /// coordinator: merge one milestone's recorded tip, then push and clean up.
 
 #include "config/plan.hpp"
+#include "config/preferences.hpp"
+#include "io/git/git_hooks.hpp"
 #include "messages/types.hpp"
 
 #include <caf/expected.hpp>
@@ -28,7 +30,12 @@ struct merge_options {
   /// `gated_base`; the item is the last one it merges. Empty: merge as usual.
   std::string gated_commit;
   std::string gated_base;
+  /// The repository's pre-merge-commit hook (merge_request::hooks); its stop is `stop_fd`.
+  git_hook_settings git_hooks;
 };
+
+/// The git hook settings of merges under preferences `p` (`git_hooks`, `stop_grace`).
+git_hook_settings merge_git_hooks(const preferences& p);
 
 /// The outcome's kind from a merge result's kind (dry runs say `would_merge`).
 core::merge_kind outcome_kind(core::merge_kind merge_result_kind, bool dry_run);

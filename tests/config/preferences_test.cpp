@@ -53,6 +53,7 @@ TEST_CASE("defaults when no file exists", "[config][preferences]") {
   CHECK(p->on_gate_failure == sf::gate_failure_action::hold);
   CHECK(p->gate_fix_rounds == 2);
   CHECK_FALSE(p->delete_merged_branches);
+  CHECK(p->git_hooks);
   CHECK(p->max_restarts == 3);
   CHECK(p->restart_window == 600);
   CHECK(p->restart_backoff == 1);
@@ -96,6 +97,7 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
   restart_backoff: 0
   worktree_setup: ./setup.sh
   worktree_setup_timeout: 20
+  git_hooks: false
   hooks: {failed: ./alert.sh}
 )") + "agents:\n  default: p\n  profiles:\n    p: {adapter: codex, command: [x], model: m, "
                                          "permission_mode: auto, args: [-v], timeout: 9, "
@@ -129,6 +131,7 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
   CHECK(p.restart_backoff == 0);
   CHECK(p.worktree_setup == "./setup.sh");
   CHECK(p.worktree_setup_timeout == 20);
+  CHECK_FALSE(p.git_hooks);
   CHECK(p.hooks.at(sf::hook_event::failed).command == "./alert.sh");
   CHECK(p.agents.default_profile == "p");
   CHECK(p.agents.profiles.at("p").limits.max_attempts == 4);
@@ -147,7 +150,7 @@ TEST_CASE("every key is read with its value", "[config][preferences]") {
 
 TEST_CASE("preference_keys documents exactly the accepted keys", "[config][preferences]") {
   const auto& keys = sf::preference_keys();
-  REQUIRE(keys.size() == 36);
+  REQUIRE(keys.size() == 37);
   for (const auto& k : keys) {
     CAPTURE(k.name);
     CHECK(std::string{k.type}.size() > 0);
